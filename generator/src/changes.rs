@@ -1,0 +1,163 @@
+//! Object-level changes between two rendered trees, grouped by cluster: used by `hubdr plan`
+//! and by render's commit messages.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::gitrepo::{Changes, FileChange, Tree};
+use crate::render::ObjectId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Create,
+    Change,
+    Remove,
+}
+
+impl Action {
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Change => '~',
+            Action::Remove => '-',
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectChange {
+    pub action: Action,
+    /// `Kind namespace/name`, or the file path for files that are not objects.
+    pub what: String,
+}
+
+/// Cluster name (or `repository` for files outside `clusters/`) -> its changes, in path order.
+pub type ByCluster = BTreeMap<String, Vec<ObjectChange>>;
+
+/// Describe `changes`: new content from `new`, old content from `old` (only removed and
+/// changed paths are looked up there).
+pub fn by_cluster(
+    changes: &Changes,
+    new: &Tree,
+    old: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> ByCluster {
+    let mut out = ByCluster::new();
+    for change in &changes.changes {
+        let (action, path) = match change {
+            FileChange::Added(p) => (Action::Create, p),
+            FileChange::Modified(p) => (Action::Change, p),
+            FileChange::Removed(p) => (Action::Remove, p),
+        };
+        let content = match action {
+            Action::Remove => old(path),
+            _ => new.get(path.as_str()).cloned(),
+        };
+        let (cluster, what) = describe(path, content.as_deref());
+        out.entry(cluster)
+            .or_default()
+            .push(ObjectChange { action, what });
+    }
+    out
+}
+
+fn describe(path: &str, content: Option<&[u8]>) -> (String, String) {
+    let mut parts = path.splitn(3, '/');
+    let (Some("clusters"), Some(cluster), Some(file)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return ("repository".into(), path.into());
+    };
+    let id = content
+        .and_then(|c| serde_yaml::from_slice::<Value>(c).ok())
+        .and_then(|v| ObjectId::of(&v).ok());
+    let what = match id {
+        Some(id) if file != "kustomization.yaml" => id.to_string(),
+        _ => file.to_string(),
+    };
+    (cluster.into(), what)
+}
+
+/// Compare two trees in memory (for `hubdr plan`, which must not need a writable repo).
+pub fn diff_trees(old: &Tree, new: &Tree) -> Changes {
+    let mut changes = Vec::new();
+    for (path, bytes) in new {
+        match old.get(path) {
+            None => changes.push(FileChange::Added(path.clone())),
+            Some(before) if before != bytes => changes.push(FileChange::Modified(path.clone())),
+            Some(_) => {}
+        }
+    }
+    for path in old.keys().filter(|p| !new.contains_key(*p)) {
+        changes.push(FileChange::Removed(path.clone()));
+    }
+    changes.sort_by(|a, b| a.path().cmp(b.path()));
+    Changes { changes }
+}
+
+/// The commit message of a render: a summary line, then the changes per cluster.
+pub fn commit_message(site: &str, generation: u64, changes: &ByCluster) -> String {
+    let objects = |c: &Vec<ObjectChange>| c.iter().filter(|o| !o.what.ends_with(".yaml")).count();
+    let total: usize = changes.values().map(objects).sum();
+    let clusters = changes
+        .iter()
+        .filter(|(k, c)| *k != "repository" && objects(c) > 0)
+        .count();
+    let mut message = format!(
+        "hubdr render: {site} generation {generation}: {total} object(s) in {clusters} cluster(s)\n"
+    );
+    for (cluster, list) in changes {
+        let _ = write!(message, "\n{cluster}:\n");
+        for change in list {
+            let _ = writeln!(message, "  {} {}", change.action.symbol(), change.what);
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_by_cluster_and_names_objects() {
+        let object = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n".to_vec();
+        let mut new = Tree::new();
+        new.insert("clusters/east-1/namespace.shop.yaml".into(), object.clone());
+        let changes = Changes {
+            changes: vec![
+                FileChange::Removed(".hubdr/old.yaml".into()),
+                FileChange::Added("clusters/east-1/namespace.shop.yaml".into()),
+                FileChange::Removed("clusters/hub-a/restore.ns.r.yaml".into()),
+            ],
+        };
+        let old = |_: &str| {
+            Some(b"apiVersion: a/v1\nkind: Restore\nmetadata: {name: r, namespace: ns}\n".to_vec())
+        };
+        let grouped = by_cluster(&changes, &new, &old);
+        assert_eq!(
+            grouped["east-1"],
+            vec![ObjectChange {
+                action: Action::Create,
+                what: "Namespace shop".into()
+            }]
+        );
+        assert_eq!(
+            grouped["hub-a"],
+            vec![ObjectChange {
+                action: Action::Remove,
+                what: "Restore ns/r".into()
+            }]
+        );
+        assert_eq!(grouped["repository"][0].what, ".hubdr/old.yaml");
+        let message = commit_message("prod", 3, &grouped);
+        assert!(
+            message.starts_with("hubdr render: prod generation 3: 2 object(s) in 2 cluster(s)\n"),
+            "{message}"
+        );
+        assert!(
+            message.contains("\nhub-a:\n  - Restore ns/r\n"),
+            "{message}"
+        );
+    }
+}

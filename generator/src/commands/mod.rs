@@ -1,0 +1,106 @@
+//! The `hubdr` commands. Each returns what it printed as a result, so it can be tested
+//! without a process, and an `Outcome` that maps to the exit status.
+
+mod init;
+mod plan;
+mod render;
+mod validate;
+
+use std::path::Path;
+
+use crate::cli::{Command, SiteArgs};
+use crate::render::{RenderError, Rendered, Templates};
+use crate::site::{self, LoadedSite, SiteError};
+
+pub use plan::plan_text;
+
+/// Why a command failed: bad input (exit 2) or a failure while carrying it out (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CommandError::BadInput(_) => 2,
+            CommandError::Failed(_) => 1,
+        }
+    }
+}
+
+pub fn run(
+    command: &Command,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    match command {
+        Command::Init { out: path, force } => init::run(path, *force, out),
+        Command::Validate(args) => validate::run(args, out, err),
+        Command::Render {
+            site,
+            out: repo,
+            force,
+            author,
+        } => render::run(site, repo, *force, author, out, err),
+        Command::Plan {
+            site,
+            out: repo,
+            markdown,
+        } => plan::run(site, repo, *markdown, out, err),
+    }
+}
+
+/// Load the site (printing its warnings) and render it in memory.
+fn load_and_render(
+    args: &SiteArgs,
+    err: &mut dyn std::io::Write,
+) -> Result<(LoadedSite, Rendered), CommandError> {
+    let loaded = load(&args.site, err)?;
+    let templates = match &args.templates {
+        Some(dir) => Templates::with_overrides(dir)
+            .map_err(|e| CommandError::BadInput(format!("error: {e}")))?,
+        None => Templates::embedded(),
+    };
+    let rendered = crate::render::render(&loaded, &templates).map_err(render_error)?;
+    Ok((loaded, rendered))
+}
+
+fn load(path: &Path, err: &mut dyn std::io::Write) -> Result<LoadedSite, CommandError> {
+    let file = path.display().to_string();
+    match site::load_file(path) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                let _ = writeln!(err, "{}\n", w.in_file(&file));
+            }
+            Ok(loaded)
+        }
+        Err(SiteError::Read { path, source }) => Err(CommandError::BadInput(format!(
+            "error: cannot read site file {}: {source}\n  fix: check the path, or run `hubdr init` to write a starter site file",
+            path.display()
+        ))),
+        Err(e @ SiteError::Invalid { .. }) => {
+            let SiteError::Invalid { diagnostics, .. } = &e else { unreachable!() };
+            let mut text = String::new();
+            for d in diagnostics {
+                text.push_str(&format!("{}\n\n", d.in_file(&file)));
+            }
+            text.push_str(&format!("{e}; nothing was written"));
+            Err(CommandError::BadInput(text))
+        }
+    }
+}
+
+fn render_error(e: RenderError) -> CommandError {
+    match e {
+        RenderError::Template { .. } | RenderError::Parse { .. } => CommandError::BadInput(format!(
+            "error: {e}\n  fix: correct the template (see --templates) or report a bug if it is an embedded one; nothing was written"
+        )),
+        RenderError::Patch(_) | RenderError::Duplicate { .. } | RenderError::Checks(_) => {
+            CommandError::BadInput(format!("error: {e}\nnothing was written"))
+        }
+    }
+}

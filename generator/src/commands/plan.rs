@@ -1,0 +1,109 @@
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::changes::{self, Action, ByCluster};
+use crate::cli::SiteArgs;
+use crate::gitrepo::{OutputRepo, Tree};
+use crate::index::RenderIndex;
+use crate::render::MANAGED_PREFIXES;
+
+use super::render::git_error;
+use super::{load_and_render, CommandError};
+
+pub fn run(
+    args: &SiteArgs,
+    repo_dir: &Path,
+    markdown: bool,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    let (_, rendered) = load_and_render(args, err)?;
+    let old: Tree = if repo_dir.exists() {
+        OutputRepo::open(repo_dir)
+            .map_err(git_error)?
+            .head_files(&MANAGED_PREFIXES)
+            .map_err(git_error)?
+    } else {
+        Tree::new()
+    };
+    let diff = changes::diff_trees(&old, &rendered.tree);
+    let grouped = changes::by_cluster(&diff, &rendered.tree, &|p| old.get(p).cloned());
+    let _ = write!(out, "{}", plan_text(&rendered.index, &grouped, markdown));
+    Ok(())
+}
+
+/// The plan as text or Markdown: per cluster the object changes and the prerequisites.
+pub fn plan_text(index: &RenderIndex, grouped: &ByCluster, markdown: bool) -> String {
+    let mut text = String::new();
+    let count = |a: Action| {
+        grouped
+            .iter()
+            .filter(|(c, _)| *c != "repository")
+            .flat_map(|(_, v)| v)
+            .filter(|c| c.action == a)
+            .count()
+    };
+    let (create, change, remove) = (
+        count(Action::Create),
+        count(Action::Change),
+        count(Action::Remove),
+    );
+    let head = format!(
+        "Plan for site {} (generation {})",
+        index.site, index.generation
+    );
+    let summary = format!("{create} to create, {change} to change, {remove} to remove");
+    if markdown {
+        let _ = writeln!(text, "## {head}\n\n{summary}\n");
+    } else {
+        let _ = writeln!(text, "{head}: {summary}\n");
+    }
+    for (name, entry) in &index.clusters {
+        let role = entry
+            .role
+            .as_deref()
+            .map(|r| format!(", {r}"))
+            .unwrap_or_default();
+        if markdown {
+            let _ = writeln!(text, "### {name} ({}{role})\n", entry.kind);
+        } else {
+            let _ = writeln!(text, "{name} ({}{role})", entry.kind);
+        }
+        let objects: Vec<_> = grouped
+            .get(name)
+            .map(|v| v.iter().filter(|c| !c.what.ends_with(".yaml")).collect())
+            .unwrap_or_default();
+        if objects.is_empty() {
+            let _ = writeln!(text, "  no changes");
+        }
+        for c in objects {
+            if markdown {
+                let _ = writeln!(text, "- `{}` {}", c.action.symbol(), c.what);
+            } else {
+                let _ = writeln!(text, "  {} {}", c.action.symbol(), c.what);
+            }
+        }
+        if !entry.prerequisites.is_empty() {
+            let _ = writeln!(
+                text,
+                "{}prerequisites (must exist in the cluster; hubdr never renders them):",
+                if markdown { "\n" } else { "  " }
+            );
+            for p in &entry.prerequisites {
+                let keys = if p.keys.is_empty() {
+                    String::new()
+                } else {
+                    format!(" keys [{}]", p.keys.join(", "))
+                };
+                let line = format!("{} {}/{}{keys}: {}", p.kind, p.namespace, p.name, p.for_);
+                if markdown {
+                    let _ = writeln!(text, "- {line}");
+                } else {
+                    let _ = writeln!(text, "    {line}");
+                }
+            }
+        }
+        let _ = writeln!(text);
+    }
+    text
+}

@@ -1,0 +1,1236 @@
+//! Writing a rendered file tree into a git repository, atomically and incrementally.
+//!
+//! The output repository holds *managed* paths (everything under a set of path prefixes such
+//! as `clusters/`, `argocd/`, `.hubdr/`) and unmanaged files (`README.md`, `site.yaml`, ...).
+//! Only managed paths are ever compared, written or removed.
+//!
+//! * [`OutputRepo::diff`] compares the desired tree with `HEAD` without touching the working
+//!   tree. It hashes the desired files into git blob and tree ids in memory and only reads the
+//!   `HEAD` trees whose ids differ, so an unchanged render costs little more than hashing the
+//!   rendered bytes.
+//! * [`OutputRepo::commit`] writes only the changed files (temp file, fsync, rename), updates
+//!   only the changed index entries and commits. On failure every touched path is restored to
+//!   its `HEAD` content, the index and `HEAD` are left as they were.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
+use rayon::prelude::*;
+
+/// A rendered tree: repo-relative path (forward slashes, e.g. `clusters/hub-a/restore.yaml`)
+/// -> file bytes.
+pub type Tree = BTreeMap<String, Vec<u8>>;
+
+/// Git file mode of a regular, non-executable file. All rendered files get this mode.
+const MODE_FILE: i32 = 0o100644;
+const MODE_EXECUTABLE: i32 = 0o100755;
+const MODE_SYMLINK: i32 = 0o120000;
+
+/// One managed file that differs between the desired tree and `HEAD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    /// In the desired tree, not in `HEAD`.
+    Added(String),
+    /// In both, with different content (or a different file mode in `HEAD`).
+    Modified(String),
+    /// In `HEAD`, not in the desired tree.
+    Removed(String),
+}
+
+impl FileChange {
+    /// The repo-relative path of the changed file.
+    pub fn path(&self) -> &str {
+        match self {
+            FileChange::Added(p) | FileChange::Modified(p) | FileChange::Removed(p) => p,
+        }
+    }
+}
+
+impl fmt::Display for FileChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileChange::Added(p) => write!(f, "A {p}"),
+            FileChange::Modified(p) => write!(f, "M {p}"),
+            FileChange::Removed(p) => write!(f, "D {p}"),
+        }
+    }
+}
+
+/// The result of [`OutputRepo::diff`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Sorted by path.
+    pub changes: Vec<FileChange>,
+}
+
+impl Changes {
+    /// True when the desired tree equals `HEAD` under the managed prefixes.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Number of changed files.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+}
+
+/// Errors of [`OutputRepo`], named after the phase that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitRepoError {
+    #[error("cannot create the output directory {path}; check the path and its permissions")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot read the output directory {path}; check the path and its permissions")]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "{path} exists, is not empty and is not a git repository; \
+         point the output at a new or empty directory, or run `git init` in it first"
+    )]
+    NotARepository { path: PathBuf },
+
+    #[error("{path} is not a directory; point the output at a directory")]
+    NotADirectory { path: PathBuf },
+
+    #[error(
+        "{path} is a bare git repository; the output needs a repository with a working tree \
+         (clone it with `git clone` and point the output at the clone)"
+    )]
+    Bare { path: PathBuf },
+
+    #[error("cannot open the git repository at {path}; check that it is a valid, readable git repository")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error("cannot initialise a git repository in {path}; check the directory's permissions")]
+    Init {
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error("cannot read HEAD of the output repository; check it with `git log -1`")]
+    ReadHead {
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error("cannot read {what} from the output repository; check it with `git fsck`")]
+    ReadObject {
+        what: String,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error("invalid rendered path {path:?}: {reason} (this is a bug in the renderer)")]
+    InvalidPath { path: String, reason: &'static str },
+
+    #[error(
+        "rendered path {path:?} is outside the managed directories {prefixes:?} \
+         (this is a bug in the renderer)"
+    )]
+    OutsidePrefixes { path: String, prefixes: Vec<String> },
+
+    #[error(
+        "the changes do not match the desired tree at {path:?}: {reason}; \
+         compute them with OutputRepo::diff for the same tree (this is a bug)"
+    )]
+    InconsistentChanges { path: String, reason: &'static str },
+
+    #[error("cannot compute the git status of the output repository; check it with `git status`")]
+    Status {
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error(
+        "{} managed file(s) have uncommitted changes: {}; commit them, or discard them with \
+         `git checkout HEAD -- <path>` / `git clean`, before rendering again",
+        paths.len(), summarize(paths)
+    )]
+    Dirty { paths: Vec<String> },
+
+    #[error(
+        "the git index of the output repository has staged changes that are not committed; \
+         commit them or unstage them with `git reset`, otherwise they would be committed \
+         together with the rendered files"
+    )]
+    StagedChanges,
+
+    #[error("cannot read the git index of the output repository; check it with `git status`")]
+    Index {
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error("cannot hash {path}")]
+    Hash {
+        path: String,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error(
+        "cannot store {path} in the git object database; check disk space and permissions of .git"
+    )]
+    WriteObject {
+        path: String,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error(
+        "cannot write {path} in the output working tree; check disk space, permissions, and that \
+         nothing else (a directory, a symlink) is in the way. The working tree was restored"
+    )]
+    Write {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "cannot remove {path} from the output working tree; check permissions. \
+         The working tree was restored"
+    )]
+    Remove {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "cannot update the git index of the output repository; check that no other git command \
+         is running (.git/index.lock) and that .git is writable. The working tree was restored"
+    )]
+    UpdateIndex {
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error("invalid commit author {name:?} <{email}>; give a plain name and e-mail address")]
+    Signature {
+        name: String,
+        email: String,
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error(
+        "cannot create the commit in the output repository; check that no other git command is \
+         running (*.lock files in .git) and that .git is writable. The working tree was restored"
+    )]
+    Commit {
+        #[source]
+        source: git2::Error,
+    },
+
+    #[error(
+        "restoring the output repository after a failure did not fully succeed ({}); inspect it \
+         with `git status` and restore it with `git reset --hard HEAD` if needed",
+        failures.join("; ")
+    )]
+    Rollback {
+        failures: Vec<String>,
+        #[source]
+        source: Box<GitRepoError>,
+    },
+}
+
+fn summarize(paths: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut s = paths
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > SHOWN {
+        s.push_str(&format!(" and {} more", paths.len() - SHOWN));
+    }
+    s
+}
+
+/// A git repository with a working tree that receives rendered files.
+pub struct OutputRepo {
+    repo: Repository,
+    workdir: PathBuf,
+}
+
+impl fmt::Debug for OutputRepo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutputRepo")
+            .field("workdir", &self.workdir)
+            .finish()
+    }
+}
+
+impl OutputRepo {
+    /// Open the git repository at `dir`; create the directory and `git init` it (initial branch
+    /// `main`) when missing or empty. If `dir` exists, is non-empty and is not a git repository,
+    /// fail without touching it.
+    pub fn open_or_init(dir: &Path) -> Result<Self, GitRepoError> {
+        match fs::symlink_metadata(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir).map_err(|source| GitRepoError::CreateDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+                return Self::init(dir);
+            }
+            Err(source) => {
+                return Err(GitRepoError::ReadDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })
+            }
+            Ok(_) => {}
+        }
+        // Follow a symlink to a directory, like git does.
+        if !dir.is_dir() {
+            return Err(GitRepoError::NotADirectory {
+                path: dir.to_path_buf(),
+            });
+        }
+        let mut entries = fs::read_dir(dir).map_err(|source| GitRepoError::ReadDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        if entries.next().is_none() {
+            return Self::init(dir);
+        }
+        match Repository::open(dir) {
+            Ok(repo) => Self::from_repo(repo, dir),
+            Err(e) if e.code() == ErrorCode::NotFound => Err(GitRepoError::NotARepository {
+                path: dir.to_path_buf(),
+            }),
+            Err(source) => Err(GitRepoError::Open {
+                path: dir.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Open an existing repository only (error if `dir` is not a git repository). Does not search
+    /// parent directories.
+    pub fn open(dir: &Path) -> Result<Self, GitRepoError> {
+        let repo = Repository::open(dir).map_err(|source| GitRepoError::Open {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Self::from_repo(repo, dir)
+    }
+
+    fn init(dir: &Path) -> Result<Self, GitRepoError> {
+        let mut opts = RepositoryInitOptions::new();
+        opts.initial_head("main")
+            .no_reinit(true)
+            .mkdir(false)
+            // Do not copy hook samples etc. from the user's template directory.
+            .external_template(false);
+        let repo = Repository::init_opts(dir, &opts).map_err(|source| GitRepoError::Init {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Self::from_repo(repo, dir)
+    }
+
+    fn from_repo(repo: Repository, dir: &Path) -> Result<Self, GitRepoError> {
+        let workdir = match repo.workdir() {
+            Some(w) => w.to_path_buf(),
+            None => {
+                return Err(GitRepoError::Bare {
+                    path: dir.to_path_buf(),
+                })
+            }
+        };
+        Ok(OutputRepo { repo, workdir })
+    }
+
+    /// The working tree of the repository.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// The underlying git2 repository (for read-only inspection).
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// The commit `HEAD` points to; `None` before the first commit.
+    pub fn head_commit(&self) -> Result<Option<Oid>, GitRepoError> {
+        Ok(self.head_commit_obj()?.map(|c| c.id()))
+    }
+
+    fn head_commit_obj(&self) -> Result<Option<git2::Commit<'_>>, GitRepoError> {
+        match self.repo.head() {
+            Ok(head) => head
+                .peel_to_commit()
+                .map(Some)
+                .map_err(|source| GitRepoError::ReadHead { source }),
+            Err(e) if e.code() == ErrorCode::UnbornBranch || e.code() == ErrorCode::NotFound => {
+                Ok(None)
+            }
+            Err(source) => Err(GitRepoError::ReadHead { source }),
+        }
+    }
+
+    fn head_tree(&self) -> Result<Option<git2::Tree<'_>>, GitRepoError> {
+        match self.head_commit_obj()? {
+            Some(c) => c
+                .tree()
+                .map(Some)
+                .map_err(|source| GitRepoError::ReadHead { source }),
+            None => Ok(None),
+        }
+    }
+
+    fn find_tree(&self, id: Oid, dir: &str) -> Result<git2::Tree<'_>, GitRepoError> {
+        self.repo
+            .find_tree(id)
+            .map_err(|source| GitRepoError::ReadObject {
+                what: format!("tree {id} ({dir})"),
+                source,
+            })
+    }
+
+    /// The files committed at `HEAD` under the given managed prefixes, path -> bytes. Empty when
+    /// there is no commit yet. Submodule entries are skipped.
+    pub fn head_files(&self, prefixes: &[&str]) -> Result<Tree, GitRepoError> {
+        let mut out = Tree::new();
+        if let Some(tree) = self.head_tree()? {
+            self.collect_head_files(&tree, "", prefixes, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn collect_head_files(
+        &self,
+        tree: &git2::Tree<'_>,
+        dir: &str,
+        prefixes: &[&str],
+        out: &mut Tree,
+    ) -> Result<(), GitRepoError> {
+        for entry in tree.iter() {
+            let path = entry_path(dir, &entry)?;
+            match entry.kind() {
+                Some(ObjectType::Tree) => {
+                    let sub_dir = format!("{path}/");
+                    if dir_is_relevant(&sub_dir, prefixes) {
+                        let sub = self.find_tree(entry.id(), &sub_dir)?;
+                        self.collect_head_files(&sub, &sub_dir, prefixes, out)?;
+                    }
+                }
+                Some(ObjectType::Blob) if is_managed(&path, prefixes) => {
+                    let blob = self.repo.find_blob(entry.id()).map_err(|source| {
+                        GitRepoError::ReadObject {
+                            what: format!("blob {} ({path})", entry.id()),
+                            source,
+                        }
+                    })?;
+                    out.insert(path, blob.content().to_vec());
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Paths under the managed prefixes whose working-tree (or index) content differs from
+    /// `HEAD`: modified, deleted, staged, or untracked new files (ignored files are not reported).
+    /// Sorted.
+    pub fn uncommitted_changes(&self, prefixes: &[&str]) -> Result<Vec<String>, GitRepoError> {
+        if prefixes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false)
+            .include_unmodified(false)
+            .exclude_submodules(true)
+            .renames_head_to_index(false)
+            .renames_index_to_workdir(false);
+        for p in prefixes {
+            if !p.is_empty() {
+                opts.pathspec(*p);
+            }
+        }
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .map_err(|source| GitRepoError::Status { source })?;
+        let mut paths: Vec<String> = statuses
+            .iter()
+            .filter(|e| {
+                let s = e.status();
+                !s.is_empty() && !s.contains(git2::Status::IGNORED)
+            })
+            .map(|e| String::from_utf8_lossy(e.path_bytes()).into_owned())
+            .filter(|p| is_managed(p, prefixes))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
+    }
+
+    /// [`uncommitted_changes`](Self::uncommitted_changes) as a check: `Err(Dirty)` listing the
+    /// paths when there are any.
+    pub fn ensure_clean(&self, prefixes: &[&str]) -> Result<(), GitRepoError> {
+        let paths = self.uncommitted_changes(prefixes)?;
+        if paths.is_empty() {
+            Ok(())
+        } else {
+            Err(GitRepoError::Dirty { paths })
+        }
+    }
+
+    /// Compare `desired` with `HEAD` restricted to the managed prefixes. Every desired path must be
+    /// under one of the prefixes. Does not look at the working tree.
+    ///
+    /// The desired files are hashed into git blob ids (in parallel) and then into tree ids, so
+    /// only the `HEAD` trees whose ids differ from the desired ones are read.
+    pub fn diff(&self, desired: &Tree, prefixes: &[&str]) -> Result<Changes, GitRepoError> {
+        let root = DirNode::build(desired, prefixes)?;
+        let head = self.head_tree()?;
+        let mut out = Vec::new();
+        self.diff_dir("", Some(&root), head.as_ref(), prefixes, &mut out)?;
+        out.sort_by(|a, b| a.path().cmp(b.path()));
+        Ok(Changes { changes: out })
+    }
+
+    fn diff_dir(
+        &self,
+        dir: &str,
+        node: Option<&DirNode<'_>>,
+        head: Option<&git2::Tree<'_>>,
+        prefixes: &[&str],
+        out: &mut Vec<FileChange>,
+    ) -> Result<(), GitRepoError> {
+        if let (Some(n), Some(h)) = (node, head) {
+            if n.oid == Some(h.id()) {
+                return Ok(());
+            }
+        }
+        if let Some(h) = head {
+            for entry in h.iter() {
+                let path = entry_path(dir, &entry)?;
+                let name = &path[dir.len()..];
+                if entry.kind() == Some(ObjectType::Tree) {
+                    let sub_dir = format!("{path}/");
+                    if dir_is_relevant(&sub_dir, prefixes) {
+                        let sub_tree = self.find_tree(entry.id(), &sub_dir)?;
+                        let sub_node = node.and_then(|n| n.dirs.get(name));
+                        self.diff_dir(&sub_dir, sub_node, Some(&sub_tree), prefixes, out)?;
+                    }
+                } else if is_managed(&path, prefixes) {
+                    match node.and_then(|n| n.files.get(name)) {
+                        Some(oid) if *oid == entry.id() && entry.filemode() == MODE_FILE => {}
+                        Some(_) => out.push(FileChange::Modified(path)),
+                        None => out.push(FileChange::Removed(path)),
+                    }
+                }
+            }
+        }
+        if let Some(n) = node {
+            for name in n.files.keys() {
+                let in_head = head
+                    .and_then(|h| h.get_name(name))
+                    .is_some_and(|e| e.kind() != Some(ObjectType::Tree));
+                if !in_head {
+                    out.push(FileChange::Added(format!("{dir}{name}")));
+                }
+            }
+            for (name, sub) in &n.dirs {
+                let in_head = head
+                    .and_then(|h| h.get_name(name))
+                    .is_some_and(|e| e.kind() == Some(ObjectType::Tree));
+                if !in_head {
+                    self.diff_dir(&format!("{dir}{name}/"), Some(sub), None, prefixes, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply `changes` (computed by [`diff`](Self::diff) for the same `desired`) to the working
+    /// tree and commit them on `HEAD` with `message`; `author` (name, email) is used as author
+    /// and committer, with the current time.
+    ///
+    /// Only the changed files are written (each atomically: temp file in the same directory,
+    /// fsync, rename) or removed (empty parent directories are removed too); only their index
+    /// entries are updated. Returns `Ok(None)` without committing when `changes` is empty.
+    ///
+    /// Refuses ([`GitRepoError::StagedChanges`]) when the index differs from `HEAD` before
+    /// starting, so that nothing the user staged is committed by accident.
+    ///
+    /// On failure, every touched path is restored to its `HEAD` content (or deleted when it was
+    /// added), the index and `HEAD` are left as they were, and the error is returned.
+    pub fn commit(
+        &self,
+        desired: &Tree,
+        changes: &Changes,
+        message: &str,
+        author: (&str, &str),
+    ) -> Result<Option<Oid>, GitRepoError> {
+        if changes.is_empty() {
+            return Ok(None);
+        }
+
+        // Validate everything before touching anything.
+        let mut seen = HashSet::with_capacity(changes.len());
+        let mut writes: Vec<(&str, &[u8])> = Vec::new();
+        let mut removes: Vec<&str> = Vec::new();
+        for change in &changes.changes {
+            let path = change.path();
+            validate_path(path)?;
+            if !seen.insert(path) {
+                return Err(GitRepoError::InconsistentChanges {
+                    path: path.to_string(),
+                    reason: "listed more than once",
+                });
+            }
+            match change {
+                FileChange::Added(_) | FileChange::Modified(_) => match desired.get(path) {
+                    Some(bytes) => writes.push((path, bytes)),
+                    None => {
+                        return Err(GitRepoError::InconsistentChanges {
+                            path: path.to_string(),
+                            reason: "added or modified but not in the desired tree",
+                        })
+                    }
+                },
+                FileChange::Removed(_) => {
+                    if desired.contains_key(path) {
+                        return Err(GitRepoError::InconsistentChanges {
+                            path: path.to_string(),
+                            reason: "removed but still in the desired tree",
+                        });
+                    }
+                    removes.push(path);
+                }
+            }
+        }
+
+        let signature =
+            Signature::now(author.0, author.1).map_err(|source| GitRepoError::Signature {
+                name: author.0.to_string(),
+                email: author.1.to_string(),
+                source,
+            })?;
+        let head = self.head_commit_obj()?;
+        let head_tree = match &head {
+            Some(c) => Some(
+                c.tree()
+                    .map_err(|source| GitRepoError::ReadHead { source })?,
+            ),
+            None => None,
+        };
+        let head_tree_id = match &head_tree {
+            Some(t) => t.id(),
+            None => Oid::hash_object(ObjectType::Tree, b"")
+                .map_err(|source| GitRepoError::ReadHead { source })?,
+        };
+
+        let mut index = self
+            .repo
+            .index()
+            .map_err(|source| GitRepoError::Index { source })?;
+        index
+            .read(false)
+            .map_err(|source| GitRepoError::Index { source })?;
+        // With a valid tree cache (written by the previous commit) this is cheap.
+        let index_tree = index
+            .write_tree()
+            .map_err(|source| GitRepoError::Index { source })?;
+        if index_tree != head_tree_id {
+            return Err(GitRepoError::StagedChanges);
+        }
+
+        // Store the blobs first: unreferenced objects are harmless if anything fails later.
+        let mut blob_ids = Vec::with_capacity(writes.len());
+        for (path, bytes) in &writes {
+            let id = self
+                .repo
+                .blob(bytes)
+                .map_err(|source| GitRepoError::WriteObject {
+                    path: path.to_string(),
+                    source,
+                })?;
+            blob_ids.push(id);
+        }
+
+        let mut journal = Journal::default();
+        let result = self.apply(
+            &writes,
+            &blob_ids,
+            &removes,
+            &mut index,
+            &signature,
+            message,
+            head.as_ref(),
+            &mut journal,
+        );
+        match result {
+            Ok(id) => Ok(Some(id)),
+            Err(err) => {
+                let failures = self.rollback(&mut index, head_tree.as_ref(), &journal);
+                if failures.is_empty() {
+                    Err(err)
+                } else {
+                    Err(GitRepoError::Rollback {
+                        failures,
+                        source: Box::new(err),
+                    })
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        writes: &[(&str, &[u8])],
+        blob_ids: &[Oid],
+        removes: &[&str],
+        index: &mut git2::Index,
+        signature: &Signature<'_>,
+        message: &str,
+        head: Option<&git2::Commit<'_>>,
+        journal: &mut Journal,
+    ) -> Result<Oid, GitRepoError> {
+        // 1. Remove files.
+        for path in removes {
+            match fs::remove_file(self.workdir.join(path)) {
+                Ok(()) => journal.touched.push(path.to_string()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(GitRepoError::Remove {
+                        path: path.to_string(),
+                        source,
+                    })
+                }
+            }
+        }
+
+        // 2. Prune directories emptied by the removals (before the writes: a directory may have to
+        //    make room for a file of the same name).
+        let parents: BTreeSet<&str> = removes
+            .iter()
+            .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+            .collect();
+        for dir in parents.iter().rev() {
+            prune_empty_dirs(&self.workdir, &self.workdir.join(dir));
+        }
+
+        // 3. Create the parent directories (serially, each checked once).
+        let mut known_dirs: HashSet<&str> = HashSet::new();
+        for (path, _) in writes {
+            let mut end = 0;
+            while let Some(pos) = path[end..].find('/') {
+                let dir = &path[..end + pos];
+                end += pos + 1;
+                if known_dirs.contains(dir) {
+                    continue;
+                }
+                let full = self.workdir.join(dir);
+                match fs::symlink_metadata(&full) {
+                    Ok(md) if md.is_dir() => {}
+                    Ok(_) => {
+                        return Err(GitRepoError::Write {
+                            path: path.to_string(),
+                            source: io::Error::other(format!("{dir} is not a directory")),
+                        })
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        fs::create_dir(&full).map_err(|source| GitRepoError::Write {
+                            path: path.to_string(),
+                            source,
+                        })?;
+                        journal.created_dirs.push(full);
+                    }
+                    Err(source) => {
+                        return Err(GitRepoError::Write {
+                            path: path.to_string(),
+                            source,
+                        })
+                    }
+                }
+                known_dirs.insert(dir);
+            }
+        }
+
+        // 4. Write the files, in parallel: temp file, fsync, rename over, stat.
+        let workdir = &self.workdir;
+        let outcomes: Vec<WriteOutcome> = writes
+            .par_iter()
+            .map(|(path, bytes)| write_file(&workdir.join(path), bytes))
+            .collect();
+        let mut first_error = None;
+        let mut stats = Vec::with_capacity(writes.len());
+        for ((path, _), outcome) in writes.iter().zip(outcomes) {
+            if outcome.renamed {
+                journal.touched.push(path.to_string());
+            }
+            match outcome.result {
+                Ok(md) => stats.push(md),
+                Err(source) => {
+                    if first_error.is_none() {
+                        first_error = Some(GitRepoError::Write {
+                            path: path.to_string(),
+                            source,
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(err) = first_error {
+            return Err(err);
+        }
+
+        // 5. Update the index entries of the changed paths only, and commit.
+        let update_index = |source| GitRepoError::UpdateIndex { source };
+        journal.index_modified = true;
+        for path in removes {
+            index.remove_path(Path::new(path)).map_err(update_index)?;
+        }
+        for (((path, _), id), md) in writes.iter().zip(blob_ids).zip(&stats) {
+            add_index_entry(index, path, *id, md).map_err(update_index)?;
+        }
+        let tree_id = index.write_tree().map_err(update_index)?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(|source| GitRepoError::Commit { source })?;
+
+        let head_ref = self.head_ref_name()?;
+        let parents: Vec<&git2::Commit<'_>> = head.into_iter().collect();
+        // Updating "HEAD" fails when the branch moved since `head` was read.
+        let commit_id = self
+            .repo
+            .commit(Some("HEAD"), signature, signature, message, &tree, &parents)
+            .map_err(|source| GitRepoError::Commit { source })?;
+        journal.moved_ref = Some((head_ref, head.map(|c| c.id())));
+
+        index.write().map_err(update_index)?;
+        Ok(commit_id)
+    }
+
+    /// The reference `HEAD` resolves to (`refs/heads/main`), or `HEAD` when detached.
+    fn head_ref_name(&self) -> Result<String, GitRepoError> {
+        let head = self
+            .repo
+            .find_reference("HEAD")
+            .map_err(|source| GitRepoError::ReadHead { source })?;
+        Ok(match head.symbolic_target() {
+            Some(target) => target.to_string(),
+            None => "HEAD".to_string(),
+        })
+    }
+
+    /// Undo what `apply` did, as far as `journal` says it got. Returns what could not be undone.
+    fn rollback(
+        &self,
+        index: &mut git2::Index,
+        head_tree: Option<&git2::Tree<'_>>,
+        journal: &Journal,
+    ) -> Vec<String> {
+        let mut failures = Vec::new();
+
+        if let Some((name, old)) = &journal.moved_ref {
+            let res = match old {
+                Some(old) if name == "HEAD" => self.repo.set_head_detached(*old),
+                Some(old) => self
+                    .repo
+                    .reference(name, *old, true, "hubdr: roll back failed render")
+                    .map(|_| ()),
+                None => self.repo.find_reference(name).and_then(|mut r| r.delete()),
+            };
+            if let Err(e) = res {
+                failures.push(format!("resetting {name}: {e}"));
+            }
+        }
+        if journal.index_modified {
+            // The on-disk index was not replaced (or the failure was writing it): reload it.
+            if let Err(e) = index.read(true) {
+                failures.push(format!("reloading the index: {e}"));
+            }
+        }
+
+        for path in journal.touched.iter().rev() {
+            if let Err(e) = self.restore_path(head_tree, path) {
+                failures.push(format!("restoring {path}: {e}"));
+            }
+        }
+        for dir in journal.created_dirs.iter().rev() {
+            // Fails (and is meant to) when the directory is not empty.
+            let _ = fs::remove_dir(dir);
+        }
+        failures
+    }
+
+    /// Put `path` back to its `HEAD` content, or delete it when `HEAD` does not have it.
+    fn restore_path(&self, head_tree: Option<&git2::Tree<'_>>, path: &str) -> io::Result<()> {
+        let target = self.workdir.join(path);
+        let entry = head_tree.and_then(|t| t.get_path(Path::new(path)).ok());
+        let entry = entry.filter(|e| e.kind() == Some(ObjectType::Blob));
+        let Some(entry) = entry else {
+            match fs::remove_file(&target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            if let Some(parent) = target.parent() {
+                prune_empty_dirs(&self.workdir, parent);
+            }
+            return Ok(());
+        };
+        let blob = self.repo.find_blob(entry.id()).map_err(io::Error::other)?;
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        match entry.filemode() {
+            #[cfg(unix)]
+            MODE_SYMLINK => {
+                use std::os::unix::ffi::OsStrExt;
+                let link = std::ffi::OsStr::from_bytes(blob.content());
+                match fs::remove_file(&target) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+                std::os::unix::fs::symlink(link, &target)
+            }
+            mode => {
+                let outcome = write_file(&target, blob.content());
+                outcome.result?;
+                #[cfg(unix)]
+                if mode == MODE_EXECUTABLE {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mut perms = fs::metadata(&target)?.permissions();
+                    perms.set_mode(perms.mode() | ((perms.mode() & 0o444) >> 2));
+                    fs::set_permissions(&target, perms)?;
+                }
+                #[cfg(not(unix))]
+                let _ = mode;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What `apply` changed so far, for `rollback`.
+#[derive(Default)]
+struct Journal {
+    /// Paths whose working-tree file was replaced or removed, in order.
+    touched: Vec<String>,
+    /// Directories created, parents first.
+    created_dirs: Vec<PathBuf>,
+    /// The in-memory index has been modified.
+    index_modified: bool,
+    /// The reference the commit moved and its previous target.
+    moved_ref: Option<(String, Option<Oid>)>,
+}
+
+struct WriteOutcome {
+    /// The target was replaced (the rename succeeded).
+    renamed: bool,
+    /// The target's metadata after the rename.
+    result: io::Result<fs::Metadata>,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Write `bytes` to `target` atomically: a temp file in the same directory, fsync, rename.
+fn write_file(target: &Path, bytes: &[u8]) -> WriteOutcome {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.hubdr-tmp",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        // Default permissions (0666 & ~umask), like a git checkout.
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_data()
+    })();
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, target)) {
+        let _ = fs::remove_file(&tmp);
+        return WriteOutcome {
+            renamed: false,
+            result: Err(e),
+        };
+    }
+    WriteOutcome {
+        renamed: true,
+        // After the rename: a rename changes the ctime, which git compares.
+        result: fs::symlink_metadata(target),
+    }
+}
+
+/// Remove `dir` and its parents while they are empty, stopping at `root`.
+fn prune_empty_dirs(root: &Path, dir: &Path) {
+    let mut dir = dir;
+    while dir != root && dir.starts_with(root) {
+        if fs::remove_dir(dir).is_err() {
+            break;
+        }
+        match dir.parent() {
+            Some(p) => dir = p,
+            None => break,
+        }
+    }
+}
+
+/// Add or replace the index entry of `path` from the blob id and the file's stat data, so that
+/// `git status` sees the file as clean without re-reading it.
+#[cfg(unix)]
+fn add_index_entry(
+    index: &mut git2::Index,
+    path: &str,
+    id: Oid,
+    md: &fs::Metadata,
+) -> Result<(), git2::Error> {
+    use std::os::unix::fs::MetadataExt;
+    // Truncations as in git's index format (32-bit fields).
+    let entry = IndexEntry {
+        ctime: git2::IndexTime::new(md.ctime() as i32, md.ctime_nsec() as u32),
+        mtime: git2::IndexTime::new(md.mtime() as i32, md.mtime_nsec() as u32),
+        dev: md.dev() as u32,
+        ino: md.ino() as u32,
+        mode: MODE_FILE as u32,
+        uid: md.uid(),
+        gid: md.gid(),
+        file_size: md.size() as u32,
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    };
+    index.add(&entry)
+}
+
+#[cfg(not(unix))]
+fn add_index_entry(
+    index: &mut git2::Index,
+    path: &str,
+    _id: Oid,
+    _md: &fs::Metadata,
+) -> Result<(), git2::Error> {
+    index.add_path(Path::new(path))
+}
+
+fn entry_path(dir: &str, entry: &git2::TreeEntry<'_>) -> Result<String, GitRepoError> {
+    match entry.name() {
+        Some(name) => Ok(format!("{dir}{name}")),
+        None => Err(GitRepoError::InvalidPath {
+            path: format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
+            reason: "a file name in HEAD is not valid UTF-8",
+        }),
+    }
+}
+
+/// Whether the file `path` is under one of the managed prefixes.
+fn is_managed(path: &str, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|p| path.starts_with(p))
+}
+
+/// Whether the directory `dir` (with a trailing slash) can contain managed paths.
+fn dir_is_relevant(dir: &str, prefixes: &[&str]) -> bool {
+    prefixes
+        .iter()
+        .any(|p| dir.starts_with(p) || p.starts_with(dir))
+}
+
+fn validate_path(path: &str) -> Result<(), GitRepoError> {
+    let invalid = |reason| {
+        Err(GitRepoError::InvalidPath {
+            path: path.to_string(),
+            reason,
+        })
+    };
+    if path.is_empty() {
+        return invalid("it is empty");
+    }
+    if path.contains('\0') {
+        return invalid("it contains a NUL byte");
+    }
+    if path.contains('\\') {
+        return invalid("it contains a backslash (use forward slashes)");
+    }
+    for component in path.split('/') {
+        match component {
+            "" => return invalid("it is absolute, ends with a slash or contains '//'"),
+            "." | ".." => return invalid("it contains a '.' or '..' component"),
+            c if c.eq_ignore_ascii_case(".git") => return invalid("it contains a .git component"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A directory of the desired tree, with its git tree id computed in memory.
+#[derive(Default)]
+struct DirNode<'a> {
+    files: BTreeMap<&'a str, Oid>,
+    dirs: BTreeMap<&'a str, DirNode<'a>>,
+    oid: Option<Oid>,
+}
+
+impl<'a> DirNode<'a> {
+    fn build(desired: &'a Tree, prefixes: &[&str]) -> Result<DirNode<'a>, GitRepoError> {
+        for path in desired.keys() {
+            validate_path(path)?;
+            if !is_managed(path, prefixes) {
+                return Err(GitRepoError::OutsidePrefixes {
+                    path: path.clone(),
+                    prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+                });
+            }
+        }
+        let entries: Vec<(&String, &Vec<u8>)> = desired.iter().collect();
+        let ids: Vec<Result<Oid, git2::Error>> = entries
+            .par_iter()
+            .with_min_len(64)
+            .map(|(_, bytes)| Oid::hash_object(ObjectType::Blob, bytes))
+            .collect();
+        let mut root = DirNode::default();
+        for ((path, _), id) in entries.into_iter().zip(ids) {
+            let id = id.map_err(|source| GitRepoError::Hash {
+                path: path.clone(),
+                source,
+            })?;
+            root.insert(path, id)?;
+        }
+        root.compute_oid().map_err(|source| GitRepoError::Hash {
+            path: "<tree>".to_string(),
+            source,
+        })?;
+        Ok(root)
+    }
+
+    fn insert(&mut self, path: &'a str, id: Oid) -> Result<(), GitRepoError> {
+        let conflict = || GitRepoError::InvalidPath {
+            path: path.to_string(),
+            reason: "a path is used both as a file and as a directory",
+        };
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((dir, name)) => (Some(dir), name),
+            None => (None, path),
+        };
+        let mut node = self;
+        if let Some(dir) = dir {
+            for component in dir.split('/') {
+                if node.files.contains_key(component) {
+                    return Err(conflict());
+                }
+                node = node.dirs.entry(component).or_default();
+            }
+        }
+        if node.dirs.contains_key(name) {
+            return Err(conflict());
+        }
+        node.files.insert(name, id);
+        Ok(())
+    }
+
+    /// Compute the git tree ids of this directory and all below, bottom-up.
+    fn compute_oid(&mut self) -> Result<Oid, git2::Error> {
+        // (sort key, mode, name, id); git sorts directories as if their name ended with '/'.
+        let mut entries: Vec<(Vec<u8>, &'static [u8], &str, Oid)> =
+            Vec::with_capacity(self.files.len() + self.dirs.len());
+        for (name, sub) in self.dirs.iter_mut() {
+            let id = sub.compute_oid()?;
+            let mut key = name.as_bytes().to_vec();
+            key.push(b'/');
+            entries.push((key, b"40000", name, id));
+        }
+        for (name, id) in &self.files {
+            entries.push((name.as_bytes().to_vec(), b"100644", name, *id));
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut buf = Vec::with_capacity(entries.len() * 64);
+        for (_, mode, name, id) in &entries {
+            buf.extend_from_slice(mode);
+            buf.push(b' ');
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(0);
+            buf.extend_from_slice(id.as_bytes());
+        }
+        let id = Oid::hash_object(ObjectType::Tree, &buf)?;
+        self.oid = Some(id);
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_ids_match_git() {
+        // `git mktree` of: a (file "x\n"), a.b (file), a/ (dir) sorted the git way.
+        let mut desired = Tree::new();
+        desired.insert("a.b".to_string(), b"x\n".to_vec());
+        desired.insert("a/c".to_string(), b"y\n".to_vec());
+        desired.insert("ab".to_string(), b"z\n".to_vec());
+        let mut root = DirNode::build(&desired, &[""]).unwrap();
+        let id = root.compute_oid().unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let mut sub = repo.treebuilder(None).unwrap();
+        sub.insert("c", repo.blob(b"y\n").unwrap(), MODE_FILE)
+            .unwrap();
+        let sub_id = sub.write().unwrap();
+        let mut top = repo.treebuilder(None).unwrap();
+        top.insert("a.b", repo.blob(b"x\n").unwrap(), MODE_FILE)
+            .unwrap();
+        top.insert("ab", repo.blob(b"z\n").unwrap(), MODE_FILE)
+            .unwrap();
+        top.insert("a", sub_id, 0o040000).unwrap();
+        assert_eq!(id, top.write().unwrap());
+    }
+
+    #[test]
+    fn path_validation() {
+        for bad in [
+            "", "/a", "a/", "a//b", "a/../b", "./a", ".git/x", "a/.GIT/b", "a\\b",
+        ] {
+            assert!(validate_path(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "a",
+            "clusters/hub-a/restore.yaml",
+            ".hubdr/state.json",
+            "a/.gitkeep",
+        ] {
+            assert!(validate_path(good).is_ok(), "{good:?} rejected");
+        }
+    }
+}

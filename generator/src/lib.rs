@@ -1,0 +1,9 @@
+//! hubdr: render an ACM hub disaster-recovery site into a GitOps repository.
+pub mod changes;
+pub mod cli;
+pub mod commands;
+pub mod fsutil;
+pub mod gitrepo;
+pub mod index;
+pub mod render;
+pub mod site;

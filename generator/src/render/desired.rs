@@ -1,0 +1,502 @@
+//! What each cluster should hold, as template contexts. Pure: site in, object plans out.
+//!
+//! Waves order the objects inside a cluster (lower first; deletes run in reverse):
+//! hub: 0 MultiClusterHub, 1 DataProtectionApplication, 2 BackupSchedule / Restore,
+//! 3 ManagedClusterAddOn; managed cluster: 0 Namespace, 1 ReplicationDestination /
+//! ReplicationSource, 2 PersistentVolumeClaim filled from a replica.
+
+use serde_json::{json, Map, Value};
+
+use crate::site::{HubRole, Method, Replication, ReplicationDestinationSpec, Site};
+
+pub const ANNOTATION_LATE_BIND: &str = "hubdr.io/late-bind";
+
+/// One object to render: which template, with what context, where and in which wave.
+#[derive(Debug, Clone)]
+pub struct ObjectPlan {
+    pub cluster: String,
+    pub template: &'static str,
+    pub context: Value,
+    pub wave: i32,
+    /// Extra annotations the renderer adds (late binding, gates).
+    pub annotations: Vec<(String, String)>,
+}
+
+impl ObjectPlan {
+    fn new(cluster: &str, template: &'static str, wave: i32, context: Value) -> Self {
+        Self {
+            cluster: cluster.to_string(),
+            template,
+            context,
+            wave,
+            annotations: Vec::new(),
+        }
+    }
+}
+
+/// Name of a hub's passive-sync Restore; stable while the hub stays passive.
+pub fn passive_sync_restore_name(passive_since: u64) -> String {
+    format!("restore-acm-passive-sync-g{passive_since}")
+}
+
+pub fn plan(site: &Site) -> Vec<ObjectPlan> {
+    let mut out = Vec::new();
+    for hub in &site.spec.hubs {
+        hub_objects(site, hub, &mut out);
+    }
+    if let Some(volsync) = &site.spec.volsync {
+        for r in &volsync.replications {
+            replication_objects(r, &mut out);
+        }
+        namespaces(site, &mut out);
+    }
+    out
+}
+
+fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
+    let spec = &site.spec;
+    let ns = &spec.backup_namespace;
+    let disconnected = match (hub.disconnected, &spec.disconnected) {
+        (Some(false), _) | (None, None) => None,
+        (_, Some(d)) => Some(d),
+        (Some(true), None) => None,
+    };
+    let oadp_subscription_spec = disconnected.map(|d| {
+        json!({"source": d.catalog_source, "sourceNamespace": d.catalog_source_namespace})
+            .to_string()
+    });
+    out.push(ObjectPlan::new(
+        &hub.name,
+        "multiclusterhub.yaml.j2",
+        0,
+        json!({
+            "name": spec.multi_cluster_hub.name,
+            "namespace": spec.multi_cluster_hub.namespace,
+            "oadp_subscription_spec": oadp_subscription_spec,
+        }),
+    ));
+    out.push(ObjectPlan::new(
+        &hub.name,
+        "dataprotectionapplication.yaml.j2",
+        1,
+        dpa_context(site, hub.role),
+    ));
+    match hub.role {
+        HubRole::Active => {
+            let b = &spec.backup;
+            out.push(ObjectPlan::new(
+                &hub.name,
+                "backupschedule.yaml.j2",
+                2,
+                json!({
+                    "name": b.name,
+                    "namespace": ns,
+                    "schedule": b.schedule,
+                    "ttl": b.ttl,
+                    "use_managed_service_account": b.use_managed_service_account,
+                    "managed_service_account_ttl": b.managed_service_account_ttl,
+                }),
+            ));
+            addons(site, &hub.name, out);
+        }
+        HubRole::Passive => out.push(ObjectPlan::new(
+            &hub.name,
+            "restore.yaml.j2",
+            2,
+            json!({
+                "name": passive_sync_restore_name(hub.passive_since),
+                "namespace": ns,
+                "cleanup_before_restore": hub.cleanup_before_restore,
+                "sync": true,
+                "restore_sync_interval": hub.restore_sync_interval,
+                "managed_clusters_backup": "skip",
+                "credentials_backup": "latest",
+                "resources_backup": "latest",
+            }),
+        )),
+        // A former primary: nothing that writes to the storage location, no Restore.
+        HubRole::Fenced => {}
+    }
+}
+
+fn dpa_context(site: &Site, role: HubRole) -> Value {
+    let spec = &site.spec;
+    let s = &spec.storage;
+    let mut config = Map::new();
+    if let Some(region) = &s.region {
+        config.insert("region".into(), json!(region));
+    }
+    if let Some(profile) = &s.profile {
+        config.insert("profile".into(), json!(profile));
+    }
+    if let Some(kms) = &s.kms_key_id {
+        config.insert("kmsKeyId".into(), json!(kms));
+    }
+    for (k, v) in &s.config {
+        config.insert(k.clone(), json!(v));
+    }
+    let snapshot_locations: Vec<Value> = s
+        .snapshot_locations
+        .iter()
+        .map(|l| {
+            let mut config = Map::new();
+            if let Some(region) = &l.region {
+                config.insert("region".into(), json!(region));
+            }
+            if let Some(profile) = &l.profile {
+                config.insert("profile".into(), json!(profile));
+            }
+            for (k, v) in &l.config {
+                config.insert(k.clone(), json!(v));
+            }
+            json!({
+                "name": l.name,
+                "provider": l.provider,
+                "config": config,
+                "credential": l.credentials_secret.as_ref().map(|c| json!({"name": c.name, "key": c.key})),
+            })
+        })
+        .collect();
+    let resources = spec.velero.resources.as_ref().map(|r| {
+        let mut m = Map::new();
+        if !r.limits.is_empty() {
+            m.insert("limits".into(), json!(r.limits));
+        }
+        if !r.requests.is_empty() {
+            m.insert("requests".into(), json!(r.requests));
+        }
+        Value::Object(m)
+    });
+    json!({
+        "name": spec.velero.name,
+        "namespace": spec.backup_namespace,
+        "default_plugins": spec.velero.default_plugins,
+        "resources": resources,
+        "node_agent": spec.velero.node_agent.as_ref().map(|a| json!({"enable": a.enable, "uploader_type": a.uploader_type})),
+        "location": {
+            "name": s.location_name,
+            "provider": s.provider,
+            "default": s.default,
+            // A fenced hub cannot write a backup even if a stale Velero schedule survived.
+            "access_mode": (role == HubRole::Fenced).then_some("ReadOnly"),
+            "bucket": s.bucket,
+            "prefix": s.prefix,
+            "config": config,
+            "credential": {"name": s.credentials_secret.name, "key": s.credentials_secret.key},
+        },
+        "snapshot_locations": snapshot_locations,
+    })
+}
+
+/// The `volsync` ManagedClusterAddOn, in each participating cluster's namespace on the active hub.
+fn addons(site: &Site, hub: &str, out: &mut Vec<ObjectPlan>) {
+    let Some(volsync) = &site.spec.volsync else {
+        return;
+    };
+    for cluster in participating_clusters(site) {
+        out.push(ObjectPlan::new(
+            hub,
+            "managedclusteraddon.yaml.j2",
+            3,
+            json!({"name": "volsync", "namespace": cluster, "channel": volsync.channel}),
+        ));
+    }
+}
+
+/// Managed clusters that run a VolSync mover, in site order.
+pub fn participating_clusters(site: &Site) -> Vec<&str> {
+    let Some(volsync) = &site.spec.volsync else {
+        return Vec::new();
+    };
+    let mut used = std::collections::HashSet::new();
+    for r in &volsync.replications {
+        used.insert(r.source.cluster.as_str());
+        for (_, d) in crate::site::validate::destinations("", r) {
+            used.insert(d.cluster.as_str());
+        }
+        if let Some(restore) = &r.restore {
+            used.insert(restore.cluster.as_str());
+        }
+    }
+    site.spec
+        .managed_clusters
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| used.contains(c))
+        .collect()
+}
+
+/// Namespaces annotated for privileged movers, once per cluster and namespace.
+fn namespaces(site: &Site, out: &mut Vec<ObjectPlan>) {
+    let Some(volsync) = &site.spec.volsync else {
+        return;
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for r in volsync.replications.iter().filter(|r| r.privileged_movers) {
+        let mut places = vec![(&r.source.cluster, &r.source.namespace)];
+        places.extend(
+            crate::site::validate::destinations("", r)
+                .into_iter()
+                .map(|(_, d)| (&d.cluster, &d.namespace)),
+        );
+        if let Some(restore) = &r.restore {
+            places.push((&restore.cluster, &restore.namespace));
+        }
+        for (cluster, namespace) in places {
+            seen.insert((cluster.clone(), namespace.clone()));
+        }
+    }
+    for (cluster, namespace) in seen {
+        out.push(ObjectPlan::new(
+            &cluster,
+            "namespace.yaml.j2",
+            0,
+            json!({"name": namespace, "privileged_movers": true}),
+        ));
+    }
+}
+
+fn default_service_type(r: &Replication, d: &ReplicationDestinationSpec) -> String {
+    d.service_type.clone().unwrap_or_else(|| {
+        if d.cluster == r.source.cluster {
+            "ClusterIP"
+        } else {
+            "LoadBalancer"
+        }
+        .to_string()
+    })
+}
+
+fn replication_objects(r: &Replication, out: &mut Vec<ObjectPlan>) {
+    let s = &r.source;
+    let default_copy = if r.method == Method::Restic {
+        "Clone"
+    } else {
+        "Snapshot"
+    };
+    let rclone = r.rclone.as_ref().map(|c| {
+        json!({"config_section": c.config_section, "dest_path": c.dest_path, "config_secret": c.config_secret})
+    });
+    let retain = r.retain.as_ref().map(|t| {
+        let mut m = Map::new();
+        for (k, v) in [
+            ("hourly", t.hourly),
+            ("daily", t.daily),
+            ("weekly", t.weekly),
+            ("monthly", t.monthly),
+            ("yearly", t.yearly),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), json!(v));
+            }
+        }
+        if let Some(within) = &t.within {
+            m.insert("within".into(), json!(within));
+        }
+        Value::Object(m)
+    });
+    let mut source = ObjectPlan::new(
+        &s.cluster,
+        "replicationsource.yaml.j2",
+        1,
+        json!({
+            "name": r.name,
+            "namespace": s.namespace,
+            "method": r.method.as_str(),
+            "schedule": r.schedule,
+            "pvc": s.pvc,
+            "key_secret": r.psk_secret,
+            "ssh_keys": r.ssh_keys_secret,
+            "address": r.destination.as_ref().and_then(|d| d.address.clone()),
+            "repository": r.repository_secret,
+            "prune_interval_days": r.prune_interval_days,
+            "retain": retain,
+            "rclone": rclone,
+            "copy_method": s.copy_method.as_deref().unwrap_or(default_copy),
+            "access_modes": s.access_modes,
+            "storage_class_name": s.storage_class_name,
+            "volume_snapshot_class_name": s.volume_snapshot_class_name,
+        }),
+    );
+    if let Some(d) = r.destination.as_ref().filter(|d| d.address.is_none()) {
+        // The destination publishes its address at run time; the source's agent binds it.
+        let field = if r.method == Method::RsyncTls {
+            "spec.rsyncTLS.address"
+        } else {
+            "spec.rsync.address"
+        };
+        let status = if r.method == Method::RsyncTls {
+            "status.rsyncTLS.address"
+        } else {
+            "status.rsync.address"
+        };
+        source.annotations.push((
+            ANNOTATION_LATE_BIND.to_string(),
+            format!(
+                "{field}={}/ReplicationDestination/{}/{}#{status}",
+                d.cluster, d.namespace, r.name
+            ),
+        ));
+    }
+    out.push(source);
+
+    for (_, d) in crate::site::validate::destinations("", r) {
+        let schedule = match r.method {
+            Method::Rclone => Some(match &d.schedule {
+                Some(s) => s.clone(),
+                None => rclone_offset_schedule(&r.schedule, d.schedule_offset_minutes)
+                    .unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        let service_type = matches!(r.method, Method::RsyncTls | Method::Rsync)
+            .then(|| default_service_type(r, d));
+        out.push(ObjectPlan::new(
+            &d.cluster,
+            "replicationdestination.yaml.j2",
+            1,
+            json!({
+                "name": r.name,
+                "namespace": d.namespace,
+                "method": r.method.as_str(),
+                "schedule": schedule,
+                "manual_trigger": null,
+                "key_secret": r.psk_secret,
+                "ssh_keys": r.ssh_keys_secret,
+                "service_type": service_type,
+                "repository": null,
+                "destination_pvc": null,
+                "rclone": rclone,
+                "copy_method": d.copy_method.as_deref().unwrap_or("Snapshot"),
+                "capacity": d.capacity,
+                "access_modes": if d.access_modes.is_empty() { vec!["ReadWriteOnce".to_string()] } else { d.access_modes.clone() },
+                "storage_class_name": d.storage_class_name,
+                "volume_snapshot_class_name": d.volume_snapshot_class_name,
+            }),
+        ));
+        if let Some(pvc) = &d.pvc {
+            out.push(ObjectPlan::new(
+                &d.cluster,
+                "persistentvolumeclaim.yaml.j2",
+                2,
+                json!({
+                    "name": pvc.name,
+                    "namespace": d.namespace,
+                    "access_modes": if d.access_modes.is_empty() { vec!["ReadWriteOnce".to_string()] } else { d.access_modes.clone() },
+                    "storage_class_name": pvc.storage_class_name.as_ref().or(d.storage_class_name.as_ref()),
+                    "capacity": d.capacity,
+                    "replication_destination": r.name,
+                }),
+            ));
+        }
+    }
+
+    if let Some(restore) = &r.restore {
+        out.push(ObjectPlan::new(
+            &restore.cluster,
+            "replicationdestination.yaml.j2",
+            1,
+            json!({
+                "name": format!("{}-restore", r.name),
+                "namespace": restore.namespace,
+                "method": "restic",
+                "schedule": null,
+                "manual_trigger": restore.trigger,
+                "key_secret": null,
+                "ssh_keys": null,
+                "service_type": null,
+                "repository": r.repository_secret,
+                "destination_pvc": restore.destination_pvc,
+                "rclone": null,
+                "copy_method": "Direct",
+                "capacity": null,
+                "access_modes": [],
+                "storage_class_name": null,
+                "volume_snapshot_class_name": null,
+            }),
+        ));
+    }
+}
+
+/// The rclone destination schedule: the source's minutes shifted by `offset` (default: half the
+/// source's interval), so the destination pulls after the source finished writing the bucket.
+pub fn rclone_offset_schedule(source: &str, offset: Option<u32>) -> Result<String, String> {
+    let fields: Vec<&str> = source.split_whitespace().collect();
+    let unsupported = || {
+        format!("cannot derive an offset schedule from {source:?}: only schedules whose minute field is a number, a list or */N can be shifted")
+    };
+    if fields.len() != 5 {
+        return Err(unsupported());
+    }
+    let minutes: Vec<u32> = if let Some(step) = fields[0].strip_prefix("*/") {
+        let step: u32 = step.parse().map_err(|_| unsupported())?;
+        if step == 0 || 60 % step != 0 {
+            return Err(format!(
+                "{} (step {step} does not divide 60)",
+                unsupported()
+            ));
+        }
+        (0..60).step_by(step as usize).collect()
+    } else {
+        let parsed: Result<Vec<u32>, _> = fields[0].split(',').map(str::parse).collect();
+        parsed.map_err(|_| unsupported())?
+    };
+    if minutes.is_empty() || minutes.iter().any(|m| *m > 59) {
+        return Err(unsupported());
+    }
+    let gap = smallest_gap(&minutes);
+    let offset = offset.unwrap_or((gap / 2).max(1));
+    if offset == 0 || offset >= gap {
+        return Err(format!(
+            "scheduleOffsetMinutes {offset} must be between 1 and {} (the source runs every {gap} minutes)",
+            gap.saturating_sub(1)
+        ));
+    }
+    let wraps = minutes.iter().any(|m| m + offset > 59);
+    if wraps && fields[1] != "*" {
+        return Err(format!("shifting {source:?} by {offset} minutes crosses into the next hour; set the destination schedule explicitly"));
+    }
+    let mut shifted: Vec<u32> = minutes.iter().map(|m| (m + offset) % 60).collect();
+    shifted.sort_unstable();
+    let list: Vec<String> = shifted.iter().map(u32::to_string).collect();
+    Ok(format!("{} {}", list.join(","), fields[1..].join(" ")))
+}
+
+fn smallest_gap(minutes: &[u32]) -> u32 {
+    let mut sorted = minutes.to_vec();
+    sorted.sort_unstable();
+    let mut gap = 60 - sorted[sorted.len() - 1] + sorted[0];
+    for pair in sorted.windows(2) {
+        gap = gap.min(pair[1] - pair[0]);
+    }
+    gap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rclone_offset_matches_the_documented_example() {
+        // The seeds pair a */6 source with "3,9,15,...,57 * * * *".
+        assert_eq!(
+            rclone_offset_schedule("*/6 * * * *", Some(3)).unwrap(),
+            "3,9,15,21,27,33,39,45,51,57 * * * *"
+        );
+        assert_eq!(
+            rclone_offset_schedule("*/6 * * * *", None).unwrap(),
+            "3,9,15,21,27,33,39,45,51,57 * * * *"
+        );
+    }
+
+    #[test]
+    fn rclone_offset_rejects_what_it_cannot_shift() {
+        assert!(rclone_offset_schedule("*/6 * * * *", Some(6)).is_err());
+        assert!(rclone_offset_schedule("@hourly", None).is_err());
+        assert!(rclone_offset_schedule("50 2 * * *", Some(20)).is_err());
+        assert_eq!(
+            rclone_offset_schedule("0 2 * * *", Some(20)).unwrap(),
+            "20 2 * * *"
+        );
+    }
+}

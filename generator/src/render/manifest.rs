@@ -1,0 +1,135 @@
+//! A rendered Kubernetes object: identity, wave and content.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const LABEL_SITE: &str = "hubdr.io/site";
+pub const LABEL_CLUSTER: &str = "hubdr.io/cluster";
+pub const ANNOTATION_WAVE: &str = "hubdr.io/wave";
+pub const ANNOTATION_ARGO_WAVE: &str = "argocd.argoproj.io/sync-wave";
+pub const ANNOTATION_PRUNE: &str = "hubdr.io/prune";
+
+/// Identity of an object inside one cluster, as `kind` + `namespace/name`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+impl ObjectId {
+    /// Read the identity from an object, or say which field is missing.
+    pub fn of(value: &Value) -> Result<Self, String> {
+        let text = |pointer: &str| {
+            value
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let api_version = text("/apiVersion").ok_or("the object has no apiVersion")?;
+        let kind = text("/kind").ok_or("the object has no kind")?;
+        let name = text("/metadata/name").ok_or("the object has no metadata.name")?;
+        Ok(Self {
+            api_version,
+            kind,
+            namespace: text("/metadata/namespace"),
+            name,
+        })
+    }
+
+    /// The object's file name inside its cluster directory.
+    pub fn file_name(&self) -> String {
+        let kind = self.kind.to_ascii_lowercase();
+        match &self.namespace {
+            Some(ns) => format!("{kind}.{ns}.{}.yaml", self.name),
+            None => format!("{kind}.{}.yaml", self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub cluster: String,
+    pub id: ObjectId,
+    pub wave: i32,
+    pub value: Value,
+}
+
+impl Manifest {
+    /// `clusters/<cluster>/<file>`.
+    pub fn path(&self) -> String {
+        format!("clusters/{}/{}", self.cluster, self.id.file_name())
+    }
+
+    /// Add hubdr's labels and annotations (ownership, wave) to the object's metadata.
+    pub fn stamp(&mut self, site: &str, extra_annotations: &[(String, String)]) {
+        let wave = self.wave.to_string();
+        let Some(metadata) = self
+            .value
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+        else {
+            return;
+        };
+        let labels = object_entry(metadata, "labels");
+        labels.insert(LABEL_MANAGED_BY.into(), "hubdr".into());
+        labels.insert(LABEL_SITE.into(), site.into());
+        labels.insert(LABEL_CLUSTER.into(), self.cluster.clone().into());
+        let annotations = object_entry(metadata, "annotations");
+        annotations.insert(ANNOTATION_WAVE.into(), wave.clone().into());
+        annotations.insert(ANNOTATION_ARGO_WAVE.into(), wave.into());
+        for (k, v) in extra_annotations {
+            annotations.insert(k.clone(), v.clone().into());
+        }
+    }
+
+    pub fn to_yaml(&self) -> String {
+        let body =
+            serde_yaml::to_string(&self.value).expect("JSON values always serialize to YAML");
+        format!("# Rendered by hubdr. Do not edit: change the site file and run `hubdr render`.\n{body}")
+    }
+}
+
+fn object_entry<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let entry = map
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(Map::new());
+    }
+    entry.as_object_mut().expect("just made an object")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_display_and_name_files() {
+        let id = ObjectId::of(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        )
+        .unwrap();
+        assert_eq!(id.to_string(), "Namespace shop");
+        assert_eq!(id.file_name(), "namespace.shop.yaml");
+        let id = ObjectId::of(&json!({"apiVersion": "a/v1", "kind": "Restore", "metadata": {"name": "r", "namespace": "b"}})).unwrap();
+        assert_eq!(id.to_string(), "Restore b/r");
+        assert_eq!(id.file_name(), "restore.b.r.yaml");
+        assert!(ObjectId::of(&json!({"kind": "X"}))
+            .unwrap_err()
+            .contains("apiVersion"));
+    }
+}

@@ -1,0 +1,181 @@
+//! Prerequisites: Secrets and other objects a cluster must hold that hubdr only references.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::index::Prerequisite;
+use crate::site::{Method, Site};
+
+pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
+    let mut out: BTreeMap<String, BTreeSet<Prerequisite>> = BTreeMap::new();
+    let spec = &site.spec;
+    let mut add =
+        |cluster: &str, kind: &str, namespace: &str, name: &str, keys: &[&str], for_: String| {
+            out.entry(cluster.to_string())
+                .or_default()
+                .insert(Prerequisite {
+                    kind: kind.into(),
+                    namespace: namespace.into(),
+                    name: name.into(),
+                    keys: keys.iter().map(|k| k.to_string()).collect(),
+                    for_,
+                });
+        };
+    for hub in &spec.hubs {
+        let s = &spec.storage;
+        add(
+            &hub.name,
+            "Secret",
+            &spec.backup_namespace,
+            &s.credentials_secret.name,
+            &[s.credentials_secret.key.as_str()],
+            "DataProtectionApplication backup location credentials".into(),
+        );
+        for l in &s.snapshot_locations {
+            if let Some(c) = &l.credentials_secret {
+                add(
+                    &hub.name,
+                    "Secret",
+                    &spec.backup_namespace,
+                    &c.name,
+                    &[c.key.as_str()],
+                    format!("snapshot location {}", l.name),
+                );
+            }
+        }
+        let disconnected = spec
+            .disconnected
+            .as_ref()
+            .filter(|_| hub.disconnected != Some(false));
+        if let Some(d) = disconnected {
+            add(
+                &hub.name,
+                "CatalogSource",
+                &d.catalog_source_namespace,
+                &d.catalog_source,
+                &[],
+                "OADP operator install on a disconnected hub".into(),
+            );
+        }
+    }
+    let Some(volsync) = &spec.volsync else {
+        return finish(out);
+    };
+    for r in &volsync.replications {
+        let who = format!("replication {} ({})", r.name, r.method.as_str());
+        add(
+            &r.source.cluster,
+            "PersistentVolumeClaim",
+            &r.source.namespace,
+            &r.source.pvc,
+            &[],
+            format!("{who}: the volume to protect"),
+        );
+        let destinations = crate::site::validate::destinations("", r);
+        match r.method {
+            Method::RsyncTls => {
+                let secret = r.psk_secret.as_deref().unwrap_or_default();
+                add(
+                    &r.source.cluster,
+                    "Secret",
+                    &r.source.namespace,
+                    secret,
+                    &["psk.txt"],
+                    who.clone(),
+                );
+                for (_, d) in &destinations {
+                    add(
+                        &d.cluster,
+                        "Secret",
+                        &d.namespace,
+                        secret,
+                        &["psk.txt"],
+                        who.clone(),
+                    );
+                }
+            }
+            Method::Rsync => {
+                let secret = r.ssh_keys_secret.as_deref().unwrap_or_default();
+                add(
+                    &r.source.cluster,
+                    "Secret",
+                    &r.source.namespace,
+                    secret,
+                    &["source", "source.pub", "destination.pub"],
+                    who.clone(),
+                );
+                for (_, d) in &destinations {
+                    add(
+                        &d.cluster,
+                        "Secret",
+                        &d.namespace,
+                        secret,
+                        &["destination", "destination.pub", "source.pub"],
+                        who.clone(),
+                    );
+                }
+            }
+            Method::Restic => {
+                let secret = r.repository_secret.as_deref().unwrap_or_default();
+                let keys = ["RESTIC_REPOSITORY", "RESTIC_PASSWORD"];
+                add(
+                    &r.source.cluster,
+                    "Secret",
+                    &r.source.namespace,
+                    secret,
+                    &keys,
+                    who.clone(),
+                );
+                if let Some(restore) = &r.restore {
+                    add(
+                        &restore.cluster,
+                        "Secret",
+                        &restore.namespace,
+                        secret,
+                        &keys,
+                        format!("{who} restore"),
+                    );
+                    add(
+                        &restore.cluster,
+                        "PersistentVolumeClaim",
+                        &restore.namespace,
+                        &restore.destination_pvc,
+                        &[],
+                        format!("{who} restore target"),
+                    );
+                }
+            }
+            Method::Rclone => {
+                let secret = r
+                    .rclone
+                    .as_ref()
+                    .map(|c| c.config_secret.as_str())
+                    .unwrap_or_default();
+                add(
+                    &r.source.cluster,
+                    "Secret",
+                    &r.source.namespace,
+                    secret,
+                    &["rclone.conf"],
+                    who.clone(),
+                );
+                for (_, d) in &destinations {
+                    add(
+                        &d.cluster,
+                        "Secret",
+                        &d.namespace,
+                        secret,
+                        &["rclone.conf"],
+                        who.clone(),
+                    );
+                }
+            }
+        }
+    }
+    finish(out)
+}
+
+fn finish(out: BTreeMap<String, BTreeSet<Prerequisite>>) -> BTreeMap<String, Vec<Prerequisite>> {
+    out.into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect()))
+        .collect()
+}

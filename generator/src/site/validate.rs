@@ -1,0 +1,810 @@
+//! Cross-field rules of the site file. Pure: site in, diagnostics out.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::diagnostic::Diagnostic;
+use super::model::*;
+use super::units;
+
+const CLEANUP_VALUES: [&str; 3] = ["None", "CleanupRestored", "CleanupAll"];
+const COPY_METHODS: [&str; 4] = ["Direct", "None", "Clone", "Snapshot"];
+const ACCESS_MODES: [&str; 4] = [
+    "ReadWriteOnce",
+    "ReadOnlyMany",
+    "ReadWriteMany",
+    "ReadWriteOncePod",
+];
+const SERVICE_TYPES: [&str; 2] = ["LoadBalancer", "ClusterIP"];
+const UPLOADERS: [&str; 2] = ["kopia", "restic"];
+const RESOURCE_NAMES: [&str; 3] = ["cpu", "memory", "ephemeral-storage"];
+
+pub fn validate(site: &Site) -> Vec<Diagnostic> {
+    let mut v = Validator::default();
+    v.header(site);
+    let spec = &site.spec;
+    v.label("spec.backupNamespace", &spec.backup_namespace);
+    v.label("spec.multiClusterHub.name", &spec.multi_cluster_hub.name);
+    v.label(
+        "spec.multiClusterHub.namespace",
+        &spec.multi_cluster_hub.namespace,
+    );
+    v.git(&spec.git);
+    v.storage(&spec.storage);
+    v.velero(&spec.velero);
+    v.backup(&spec.backup);
+    v.hubs(spec);
+    v.managed_clusters(spec);
+    if let Some(d) = &spec.disconnected {
+        v.subdomain("spec.disconnected.catalogSource", &d.catalog_source);
+        v.label(
+            "spec.disconnected.catalogSourceNamespace",
+            &d.catalog_source_namespace,
+        );
+    }
+    if let Some(volsync) = &spec.volsync {
+        v.volsync(spec, volsync);
+    }
+    v.argocd(&spec.argocd);
+    v.patches(&spec.patches);
+    v.out
+}
+
+#[derive(Default)]
+struct Validator {
+    out: Vec<Diagnostic>,
+}
+
+impl Validator {
+    fn error(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.out.push(Diagnostic::error(path, message, fix));
+    }
+
+    fn warning(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.out.push(Diagnostic::warning(path, message, fix));
+    }
+
+    fn check(&mut self, path: &str, result: Result<(), String>, fix: &str) {
+        if let Err(message) = result {
+            self.error(path, message, fix);
+        }
+    }
+
+    fn label(&mut self, path: &str, value: &str) {
+        self.check(
+            path,
+            units::check_dns1123_label(value),
+            "rename it to a valid DNS-1123 label",
+        );
+    }
+
+    fn subdomain(&mut self, path: &str, value: &str) {
+        self.check(
+            path,
+            units::check_dns1123_subdomain(value),
+            "rename it to a valid DNS-1123 name",
+        );
+    }
+
+    fn cron(&mut self, path: &str, value: &str) {
+        if let Err(message) = units::parse_cron(value) {
+            self.error(
+                path,
+                message,
+                "use a 5-field cron expression such as \"0 */2 * * *\" (quote it in YAML)",
+            );
+        }
+    }
+
+    fn duration(&mut self, path: &str, value: &str) {
+        if let Err(message) = units::parse_duration(value) {
+            self.error(
+                path,
+                message,
+                "write a Go duration such as \"120h\", \"30m\" or \"1h30m\"",
+            );
+        }
+    }
+
+    fn quantity(&mut self, path: &str, value: &str) {
+        match units::parse_quantity(value) {
+            Err(message) => self.error(
+                path,
+                message,
+                "write a Kubernetes quantity such as 10Gi or 500m",
+            ),
+            Ok(q) if q.as_bytes_approx() <= 0.0 => self.error(
+                path,
+                format!("{value:?} must be greater than zero"),
+                "give a positive size such as 10Gi",
+            ),
+            Ok(_) => {}
+        }
+    }
+
+    fn one_of(&mut self, path: &str, value: &str, allowed: &[&str]) {
+        if !allowed.contains(&value) {
+            self.error(
+                path,
+                format!("{value:?} is not allowed here"),
+                format!("use one of: {}", allowed.join(", ")),
+            );
+        }
+    }
+
+    fn non_empty(&mut self, path: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.error(path, "must not be empty", "give it a value");
+        }
+    }
+
+    fn header(&mut self, site: &Site) {
+        if site.api_version != API_VERSION {
+            self.error(
+                "apiVersion",
+                format!("{:?} is not a supported site version", site.api_version),
+                format!("set apiVersion: {API_VERSION}"),
+            );
+        }
+        if site.kind != KIND {
+            self.error(
+                "kind",
+                format!("{:?} is not a site file kind", site.kind),
+                format!("set kind: {KIND}"),
+            );
+        }
+        self.label("metadata.name", &site.metadata.name);
+    }
+
+    fn git(&mut self, git: &GitSource) {
+        match &git.url {
+            None => self.error(
+                "spec.git.url",
+                "the repository URL is missing; Argo CD and the agents need it",
+                "add spec.git.url, e.g. https://git.example.com/platform/acm-dr.git",
+            ),
+            Some(url) => {
+                let is_scp = url.contains('@') && url.contains(':') && !url.contains("://");
+                if !is_scp {
+                    self.check(
+                        "spec.git.url",
+                        units::check_url(url, &["https", "http", "ssh", "file", "git"]),
+                        "use an https://, ssh:// or git@host:path URL",
+                    );
+                }
+            }
+        }
+        self.non_empty("spec.git.branch", &git.branch);
+    }
+
+    fn storage(&mut self, s: &Storage) {
+        self.non_empty("spec.storage.provider", &s.provider);
+        self.non_empty("spec.storage.bucket", &s.bucket);
+        self.subdomain(
+            "spec.storage.credentialsSecret.name",
+            &s.credentials_secret.name,
+        );
+        self.non_empty(
+            "spec.storage.credentialsSecret.key",
+            &s.credentials_secret.key,
+        );
+        self.label("spec.storage.locationName", &s.location_name);
+        if s.config.contains_key("region")
+            || s.config.contains_key("profile")
+            || s.config.contains_key("kmsKeyId")
+        {
+            self.error(
+                "spec.storage.config",
+                "region, profile and kmsKeyId have their own fields",
+                "move them to spec.storage.region / profile / kmsKeyId",
+            );
+        }
+        if s.provider == "aws" && s.region.is_none() && !s.config.contains_key("s3Url") {
+            self.warning(
+                "spec.storage.region",
+                "no region for an aws storage location",
+                "set spec.storage.region (or config.s3Url for S3-compatible storage)",
+            );
+        }
+        if s.kms_key_id.as_deref().is_some_and(|k| k.trim().is_empty()) {
+            self.error(
+                "spec.storage.kmsKeyId",
+                "must not be empty",
+                "remove it or give the KMS key id",
+            );
+        }
+        let mut names = HashSet::new();
+        for (i, l) in s.snapshot_locations.iter().enumerate() {
+            let path = format!("spec.storage.snapshotLocations[{i}]");
+            self.label(&format!("{path}.name"), &l.name);
+            self.non_empty(&format!("{path}.provider"), &l.provider);
+            if let Some(secret) = &l.credentials_secret {
+                self.subdomain(&format!("{path}.credentialsSecret.name"), &secret.name);
+            }
+            if !names.insert(&l.name) {
+                self.error(
+                    format!("{path}.name"),
+                    format!("snapshot location {:?} is listed twice", l.name),
+                    "give each snapshot location its own name",
+                );
+            }
+        }
+    }
+
+    fn velero(&mut self, v: &Velero) {
+        if v.default_plugins.is_empty() {
+            self.error(
+                "spec.velero.defaultPlugins",
+                "no default plugins: Velero cannot talk to the storage location",
+                "list at least the provider plugin, e.g. [openshift, aws]",
+            );
+        }
+        if let Some(agent) = &v.node_agent {
+            self.one_of(
+                "spec.velero.nodeAgent.uploaderType",
+                &agent.uploader_type,
+                &UPLOADERS,
+            );
+        }
+        if let Some(r) = &v.resources {
+            self.resources("spec.velero.resources", r);
+        }
+    }
+
+    fn resources(&mut self, path: &str, r: &Resources) {
+        for (section, map) in [("limits", &r.limits), ("requests", &r.requests)] {
+            for (name, value) in map {
+                let p = format!("{path}.{section}.{name}");
+                self.one_of(&p, name, &RESOURCE_NAMES);
+                self.quantity(&p, value);
+            }
+        }
+    }
+
+    fn backup(&mut self, b: &Backup) {
+        self.cron("spec.backup.schedule", &b.schedule);
+        if let Some(ttl) = &b.ttl {
+            self.duration("spec.backup.ttl", ttl);
+        }
+        if let Some(ttl) = &b.managed_service_account_ttl {
+            self.duration("spec.backup.managedServiceAccountTTL", ttl);
+            if !b.use_managed_service_account {
+                self.warning(
+                    "spec.backup.managedServiceAccountTTL",
+                    "has no effect while useManagedServiceAccount is false",
+                    "set useManagedServiceAccount: true or remove managedServiceAccountTTL",
+                );
+            }
+        }
+        self.label("spec.backup.name", &b.name);
+    }
+
+    fn hubs(&mut self, spec: &SiteSpec) {
+        if spec.hubs.is_empty() {
+            self.error(
+                "spec.hubs",
+                "no hubs are listed",
+                "list the active hub and its passive hubs",
+            );
+            return;
+        }
+        let active: Vec<usize> = spec
+            .hubs
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.role == HubRole::Active)
+            .map(|(i, _)| i)
+            .collect();
+        match active.len() {
+            1 => {}
+            0 => self.error(
+                "spec.hubs",
+                "no hub has role: active; exactly one hub must run the BackupSchedule",
+                "set role: active on the primary hub",
+            ),
+            _ => self.error(
+                format!("spec.hubs[{}].role", active[1]),
+                format!(
+                    "{} hubs have role: active ({}); two active hubs write to one storage location (backup collision)",
+                    active.len(),
+                    active.iter().map(|&i| spec.hubs[i].name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                "keep exactly one active hub; make the others passive",
+            ),
+        }
+        for (i, hub) in spec.hubs.iter().enumerate() {
+            let path = format!("spec.hubs[{i}]");
+            self.label(&format!("{path}.name"), &hub.name);
+            if let Some(interval) = &hub.restore_sync_interval {
+                self.duration(&format!("{path}.restoreSyncInterval"), interval);
+            }
+            self.one_of(
+                &format!("{path}.cleanupBeforeRestore"),
+                &hub.cleanup_before_restore,
+                &CLEANUP_VALUES,
+            );
+            if hub.cleanup_before_restore == "CleanupAll" {
+                self.warning(
+                    format!("{path}.cleanupBeforeRestore"),
+                    "CleanupAll also deletes resources users created on this hub",
+                    "use CleanupRestored unless this is a last resort",
+                );
+            }
+            if hub.passive_since > spec.failover.generation {
+                self.error(
+                    format!("{path}.passiveSince"),
+                    format!(
+                        "generation {} is newer than failover.generation {}",
+                        hub.passive_since, spec.failover.generation
+                    ),
+                    "set passiveSince to the generation at which the hub became passive",
+                );
+            }
+        }
+        if spec.failover.old_primary_unreachable
+            && !spec.hubs.iter().any(|h| h.role == HubRole::Fenced)
+        {
+            self.warning(
+                "spec.failover.oldPrimaryUnreachable",
+                "no hub is fenced, so there is no old primary to skip",
+                "remove oldPrimaryUnreachable",
+            );
+        }
+    }
+
+    fn managed_clusters(&mut self, spec: &SiteSpec) {
+        let mut seen: HashMap<&str, String> = spec
+            .hubs
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.name.as_str(), format!("spec.hubs[{i}]")))
+            .collect();
+        if seen.len() != spec.hubs.len() {
+            let mut names = HashSet::new();
+            for (i, h) in spec.hubs.iter().enumerate() {
+                if !names.insert(&h.name) {
+                    self.error(
+                        format!("spec.hubs[{i}].name"),
+                        format!("hub {:?} is listed twice", h.name),
+                        "give every hub a unique name",
+                    );
+                }
+            }
+        }
+        for (i, c) in spec.managed_clusters.iter().enumerate() {
+            let path = format!("spec.managedClusters[{i}]");
+            self.label(&format!("{path}.name"), &c.name);
+            if let Some(first) = seen.insert(&c.name, path.clone()) {
+                self.error(
+                    format!("{path}.name"),
+                    format!("cluster name {:?} is already used by {first}", c.name),
+                    "every hub and managed cluster needs its own name (it names its directory in the repo)",
+                );
+            }
+            match &c.api_server {
+                Some(url) => self.check(
+                    &format!("{path}.apiServer"),
+                    units::check_url(url, &["https"]),
+                    "use the cluster's API URL, e.g. https://api.east-1.example.com:6443",
+                ),
+                None if spec.backup.use_managed_service_account => self.warning(
+                    format!("{path}"),
+                    format!("managed cluster {:?} has no apiServer; auto-import on a new hub needs its URL", c.name),
+                    "add apiServer: https://api.<cluster>:6443 (OpenShift clusters set it themselves; others stay Pending Import)",
+                ),
+                None => {}
+            }
+        }
+    }
+
+    fn volsync(&mut self, spec: &SiteSpec, volsync: &VolSync) {
+        let clusters: HashSet<&str> = spec
+            .managed_clusters
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        if let Some(channel) = &volsync.channel {
+            self.non_empty("spec.volsync.channel", channel);
+        }
+        let mut names = HashSet::new();
+        let mut objects: BTreeMap<(String, String, String, String), String> = BTreeMap::new();
+        for (i, r) in volsync.replications.iter().enumerate() {
+            let path = format!("spec.volsync.replications[{i}]");
+            self.label(&format!("{path}.name"), &r.name);
+            if !names.insert(&r.name) {
+                self.error(
+                    format!("{path}.name"),
+                    format!("replication {:?} is listed twice", r.name),
+                    "give every replication a unique name",
+                );
+            }
+            self.cron(&format!("{path}.schedule"), &r.schedule);
+            self.endpoint(
+                &format!("{path}.source"),
+                &r.source.cluster,
+                &r.source.namespace,
+                &clusters,
+            );
+            self.subdomain(&format!("{path}.source.pvc"), &r.source.pvc);
+            self.copy_and_access(
+                &format!("{path}.source"),
+                r.source.copy_method.as_deref(),
+                &r.source.access_modes,
+            );
+            let source_key = (
+                r.source.cluster.clone(),
+                r.source.namespace.clone(),
+                "ReplicationSource".into(),
+                r.name.clone(),
+            );
+            self.unique_object(&mut objects, source_key, &format!("{path}.source"));
+            match r.method {
+                Method::RsyncTls | Method::Rsync => self.rsync_like(&path, r),
+                Method::Restic => self.restic(&path, r),
+                Method::Rclone => self.rclone(&path, r),
+            }
+            for (dpath, d) in destinations(&path, r) {
+                self.endpoint(&dpath, &d.cluster, &d.namespace, &clusters);
+                self.copy_and_access(&dpath, d.copy_method.as_deref(), &d.access_modes);
+                match &d.capacity {
+                    Some(c) => self.quantity(&format!("{dpath}.capacity"), c),
+                    None => self.error(
+                        format!("{dpath}.capacity"),
+                        "the destination volume size is missing",
+                        "set capacity to at least the source PVC's size, e.g. 10Gi",
+                    ),
+                }
+                if let Some(pvc) = &d.pvc {
+                    self.subdomain(&format!("{dpath}.pvc.name"), &pvc.name);
+                }
+                let key = (
+                    d.cluster.clone(),
+                    d.namespace.clone(),
+                    "ReplicationDestination".into(),
+                    r.name.clone(),
+                );
+                self.unique_object(&mut objects, key, &dpath);
+            }
+            if let Some(restore) = &r.restore {
+                let rpath = format!("{path}.restore");
+                self.endpoint(&rpath, &restore.cluster, &restore.namespace, &clusters);
+                self.subdomain(&format!("{rpath}.destinationPVC"), &restore.destination_pvc);
+                self.non_empty(&format!("{rpath}.trigger"), &restore.trigger);
+                let key = (
+                    restore.cluster.clone(),
+                    restore.namespace.clone(),
+                    "ReplicationDestination".into(),
+                    format!("{}-restore", r.name),
+                );
+                self.unique_object(&mut objects, key, &rpath);
+            }
+        }
+    }
+
+    fn unique_object(
+        &mut self,
+        objects: &mut BTreeMap<(String, String, String, String), String>,
+        key: (String, String, String, String),
+        path: &str,
+    ) {
+        let description = format!("{} {}/{} on cluster {}", key.2, key.1, key.3, key.0);
+        if let Some(first) = objects.insert(key, path.to_string()) {
+            self.error(
+                path,
+                format!("{description} would also be rendered by {first}"),
+                "rename one replication or use another namespace",
+            );
+        }
+    }
+
+    fn endpoint(&mut self, path: &str, cluster: &str, namespace: &str, clusters: &HashSet<&str>) {
+        if !clusters.contains(cluster) {
+            let mut known: Vec<&str> = clusters.iter().copied().collect();
+            known.sort_unstable();
+            self.error(
+                format!("{path}.cluster"),
+                format!("{cluster:?} is not a managed cluster of this site"),
+                if known.is_empty() {
+                    "add the cluster to spec.managedClusters".to_string()
+                } else {
+                    format!(
+                        "use one of spec.managedClusters ({}) or add it there",
+                        known.join(", ")
+                    )
+                },
+            );
+        }
+        self.label(&format!("{path}.namespace"), namespace);
+    }
+
+    fn copy_and_access(&mut self, path: &str, copy_method: Option<&str>, access_modes: &[String]) {
+        if let Some(m) = copy_method {
+            self.one_of(&format!("{path}.copyMethod"), m, &COPY_METHODS);
+        }
+        for (i, mode) in access_modes.iter().enumerate() {
+            self.one_of(&format!("{path}.accessModes[{i}]"), mode, &ACCESS_MODES);
+        }
+    }
+
+    fn not_for_method(&mut self, path: &str, r: &Replication, field: &str, present: bool) {
+        if present {
+            self.error(
+                format!("{path}.{field}"),
+                format!("{field} does not apply to method {}", r.method.as_str()),
+                "remove it, or change the method",
+            );
+        }
+    }
+
+    fn rsync_like(&mut self, path: &str, r: &Replication) {
+        let tls = r.method == Method::RsyncTls;
+        self.not_for_method(path, r, "destinations", !r.destinations.is_empty());
+        self.not_for_method(path, r, "repositorySecret", r.repository_secret.is_some());
+        self.not_for_method(
+            path,
+            r,
+            "pruneIntervalDays",
+            r.prune_interval_days.is_some(),
+        );
+        self.not_for_method(path, r, "retain", r.retain.is_some());
+        self.not_for_method(path, r, "restore", r.restore.is_some());
+        self.not_for_method(path, r, "rclone", r.rclone.is_some());
+        if tls {
+            self.not_for_method(path, r, "sshKeysSecret", r.ssh_keys_secret.is_some());
+            match &r.psk_secret {
+                None => self.error(
+                    format!("{path}.pskSecret"),
+                    "rsync-tls needs a pre-shared key Secret referenced by name; keys are never stored in git",
+                    "create a Secret with key psk.txt = <id>:<32+ hex digits> in both namespaces and set pskSecret to its name",
+                ),
+                Some(name) => self.subdomain(&format!("{path}.pskSecret"), name),
+            }
+        } else {
+            self.not_for_method(path, r, "pskSecret", r.psk_secret.is_some());
+            match &r.ssh_keys_secret {
+                None => self.error(
+                    format!("{path}.sshKeysSecret"),
+                    "rsync needs the ssh keys Secret on both clusters, referenced by name",
+                    "create the keys Secret on both sides and set sshKeysSecret to its name",
+                ),
+                Some(name) => self.subdomain(&format!("{path}.sshKeysSecret"), name),
+            }
+        }
+        match &r.destination {
+            None => self.error(
+                format!("{path}.destination"),
+                format!(
+                    "method {} replicates to one destination, which is missing",
+                    r.method.as_str()
+                ),
+                "add destination: {cluster, namespace, capacity}",
+            ),
+            Some(d) => {
+                if let Some(t) = &d.service_type {
+                    self.one_of(
+                        &format!("{path}.destination.serviceType"),
+                        t,
+                        &SERVICE_TYPES,
+                    );
+                }
+                self.not_for_method(
+                    &format!("{path}.destination"),
+                    r,
+                    "schedule",
+                    d.schedule.is_some(),
+                );
+                self.not_for_method(
+                    &format!("{path}.destination"),
+                    r,
+                    "scheduleOffsetMinutes",
+                    d.schedule_offset_minutes.is_some(),
+                );
+                if d.cluster == r.source.cluster
+                    && d.namespace == r.source.namespace
+                    && d.pvc.as_ref().is_some_and(|p| p.name == r.source.pvc)
+                {
+                    self.error(
+                        format!("{path}.destination.pvc.name"),
+                        "the replica PVC would replace the source PVC",
+                        "give the replica PVC another name",
+                    );
+                }
+            }
+        }
+    }
+
+    fn restic(&mut self, path: &str, r: &Replication) {
+        self.not_for_method(path, r, "destination", r.destination.is_some());
+        self.not_for_method(path, r, "destinations", !r.destinations.is_empty());
+        self.not_for_method(path, r, "pskSecret", r.psk_secret.is_some());
+        self.not_for_method(path, r, "sshKeysSecret", r.ssh_keys_secret.is_some());
+        self.not_for_method(path, r, "rclone", r.rclone.is_some());
+        match &r.repository_secret {
+            None => self.error(
+                format!("{path}.repositorySecret"),
+                "restic needs the restic-config Secret (RESTIC_REPOSITORY, RESTIC_PASSWORD, credentials)",
+                "create it in the source namespace and set repositorySecret to its name",
+            ),
+            Some(name) => self.subdomain(&format!("{path}.repositorySecret"), name),
+        }
+        if let Some(days) = r.prune_interval_days {
+            if days < 1 {
+                self.error(
+                    format!("{path}.pruneIntervalDays"),
+                    "must be at least 1",
+                    "use a number of days such as 14",
+                );
+            }
+        }
+        if let Some(retain) = &r.retain {
+            for (name, value) in [
+                ("hourly", retain.hourly),
+                ("daily", retain.daily),
+                ("weekly", retain.weekly),
+                ("monthly", retain.monthly),
+                ("yearly", retain.yearly),
+            ] {
+                if value.is_some_and(|v| v < 0) {
+                    self.error(
+                        format!("{path}.retain.{name}"),
+                        "must not be negative",
+                        "use 0 or more",
+                    );
+                }
+            }
+            if let Some(within) = &retain.within {
+                self.duration(&format!("{path}.retain.within"), within);
+            }
+        }
+    }
+
+    fn rclone(&mut self, path: &str, r: &Replication) {
+        self.not_for_method(path, r, "destination", r.destination.is_some());
+        self.not_for_method(path, r, "pskSecret", r.psk_secret.is_some());
+        self.not_for_method(path, r, "sshKeysSecret", r.ssh_keys_secret.is_some());
+        self.not_for_method(path, r, "repositorySecret", r.repository_secret.is_some());
+        self.not_for_method(
+            path,
+            r,
+            "pruneIntervalDays",
+            r.prune_interval_days.is_some(),
+        );
+        self.not_for_method(path, r, "retain", r.retain.is_some());
+        self.not_for_method(path, r, "restore", r.restore.is_some());
+        match &r.rclone {
+            None => self.error(
+                format!("{path}.rclone"),
+                "rclone needs the intermediate bucket settings",
+                "add rclone: {configSection, destPath, configSecret}",
+            ),
+            Some(c) => {
+                self.non_empty(&format!("{path}.rclone.configSection"), &c.config_section);
+                self.non_empty(&format!("{path}.rclone.destPath"), &c.dest_path);
+                self.subdomain(&format!("{path}.rclone.configSecret"), &c.config_secret);
+            }
+        }
+        if r.destinations.is_empty() {
+            self.error(
+                format!("{path}.destinations"),
+                "rclone copies through the intermediate bucket to one or more destinations; none is listed",
+                "add destinations: [{cluster, namespace, capacity}]",
+            );
+        }
+        for (i, d) in r.destinations.iter().enumerate() {
+            let dpath = format!("{path}.destinations[{i}]");
+            if let Some(t) = &d.service_type {
+                self.error(
+                    format!("{dpath}.serviceType"),
+                    format!("serviceType {t:?} does not apply to rclone"),
+                    "remove it",
+                );
+            }
+            if d.address.is_some() {
+                self.error(
+                    format!("{dpath}.address"),
+                    "address does not apply to rclone",
+                    "remove it",
+                );
+            }
+            match (&d.schedule, d.schedule_offset_minutes) {
+                (Some(_), Some(_)) => self.error(
+                    format!("{dpath}.schedule"),
+                    "both schedule and scheduleOffsetMinutes are set",
+                    "keep one: an explicit schedule or an offset from the source schedule",
+                ),
+                (Some(s), None) => {
+                    self.cron(&format!("{dpath}.schedule"), s);
+                    if s.trim() == r.schedule.trim() {
+                        self.error(
+                            format!("{dpath}.schedule"),
+                            "the destination runs at the same time as the source, before the copy to the bucket has finished",
+                            "offset it from the source schedule (e.g. source */6, destination 3,9,15,...), or use scheduleOffsetMinutes",
+                        );
+                    }
+                }
+                (None, offset) => {
+                    if let Err(message) =
+                        crate::render::desired::rclone_offset_schedule(&r.schedule, offset)
+                    {
+                        self.error(
+                            format!("{dpath}.schedule"),
+                            message,
+                            "set an explicit destination schedule offset from the source's",
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn argocd(&mut self, a: &ArgoCd) {
+        self.label("spec.argocd.namespace", &a.namespace);
+        self.subdomain("spec.argocd.project", &a.project);
+    }
+
+    fn patches(&mut self, patches: &[Patch]) {
+        for (i, p) in patches.iter().enumerate() {
+            let path = format!("spec.patches[{i}]");
+            let t = &p.target;
+            if t.cluster.is_none() && t.kind.is_none() && t.name.is_none() && t.namespace.is_none()
+            {
+                self.error(
+                    format!("{path}.target"),
+                    "the target selects every object",
+                    "name at least a cluster, kind or name",
+                );
+            }
+            match (&p.merge, &p.json) {
+                (None, None) => self.error(
+                    path.clone(),
+                    "the patch has no operations",
+                    "add merge: {...} or json: [...]",
+                ),
+                (Some(_), Some(_)) => self.error(
+                    path.clone(),
+                    "both merge and json are set",
+                    "split it into two patches",
+                ),
+                (Some(m), None) if !m.is_object() => self.error(
+                    format!("{path}.merge"),
+                    "a merge patch must be a mapping",
+                    "write the fields to merge as a mapping",
+                ),
+                (None, Some(ops)) => {
+                    if let Err(e) = serde_json::from_value::<json_patch::Patch>(ops.clone()) {
+                        self.error(
+                            format!("{path}.json"),
+                            format!("not a JSON patch: {e}"),
+                            "write a list of {op, path, value} operations (RFC 6902)",
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Every destination of a replication with its field path.
+pub fn destinations<'a>(
+    path: &str,
+    r: &'a Replication,
+) -> Vec<(String, &'a ReplicationDestinationSpec)> {
+    let mut out: Vec<(String, &ReplicationDestinationSpec)> = Vec::new();
+    if let Some(d) = &r.destination {
+        out.push((format!("{path}.destination"), d));
+    }
+    for (i, d) in r.destinations.iter().enumerate() {
+        out.push((format!("{path}.destinations[{i}]"), d));
+    }
+    out
+}

@@ -1,0 +1,813 @@
+//! Tests of `hubdr::gitrepo`: writing rendered trees into a git repository.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use git2::{Repository, StatusOptions};
+use hubdr::gitrepo::{Changes, FileChange, GitRepoError, OutputRepo, Tree};
+
+const PREFIXES: &[&str] = &["clusters/", "argocd/", ".hubdr/"];
+const AUTHOR: (&str, &str) = ("hubdr test", "hubdr-test@example.com");
+
+/// Keep the user's git configuration out of the tests: libgit2 reads these variables once, on
+/// first use, so every test calls this before touching git.
+fn setup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let home = tempfile::tempdir().unwrap().keep();
+        let global = home.join("gitconfig");
+        fs::write(&global, "").unwrap();
+        std::env::set_var("HOME", &home);
+        std::env::set_var("XDG_CONFIG_HOME", home.join(".config"));
+        std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
+        std::env::set_var("GIT_CONFIG_GLOBAL", &global);
+    });
+}
+
+fn tree(files: &[(&str, &str)]) -> Tree {
+    files
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+        .collect()
+}
+
+fn base_tree() -> Tree {
+    tree(&[
+        ("clusters/hub-a/restore.yaml", "kind: Restore\nname: a\n"),
+        (
+            "clusters/hub-a/backup.yaml",
+            "kind: BackupSchedule\nname: a\n",
+        ),
+        ("clusters/hub-b/restore.yaml", "kind: Restore\nname: b\n"),
+        ("argocd/apps.yaml", "kind: ApplicationSet\n"),
+        (".hubdr/state.json", "{}\n"),
+    ])
+}
+
+/// Every file committed at HEAD (read with git2 directly, not through the module under test).
+fn all_head_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let repo = Repository::open(dir).unwrap();
+    let mut out = BTreeMap::new();
+    let Ok(head) = repo.head() else {
+        return out;
+    };
+    let tree = head.peel_to_tree().unwrap();
+    tree.walk(git2::TreeWalkMode::PreOrder, |root, entry| {
+        if entry.kind() == Some(git2::ObjectType::Blob) {
+            let blob = repo.find_blob(entry.id()).unwrap();
+            out.insert(
+                format!("{root}{}", entry.name().unwrap()),
+                blob.content().to_vec(),
+            );
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .unwrap();
+    out
+}
+
+/// `git status --porcelain` equivalent: paths with any status, including untracked files.
+fn status(dir: &Path) -> Vec<(String, git2::Status)> {
+    let repo = Repository::open(dir).unwrap();
+    let mut opts = StatusOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true);
+    let statuses = repo.statuses(Some(&mut opts)).unwrap();
+    statuses
+        .iter()
+        .map(|e| (e.path().unwrap().to_string(), e.status()))
+        .collect()
+}
+
+/// Every file (with content) and directory of the working tree, outside .git.
+fn snapshot(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Option<Vec<u8>>>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == ".git" {
+                continue;
+            }
+            if entry.file_type().unwrap().is_dir() {
+                out.insert(format!("{rel}/"), None);
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, Some(fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[cfg(unix)]
+fn file_identity(path: &Path) -> (u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let md = fs::metadata(path).unwrap();
+    (md.ino(), md.mtime(), md.mtime_nsec())
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &Path) -> (u64, i64, i64) {
+    let md = fs::metadata(path).unwrap();
+    let t = md
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    (0, t.as_secs() as i64, t.subsec_nanos() as i64)
+}
+
+/// A fresh repository in a temp dir with `base_tree()` committed.
+fn committed_repo() -> (tempfile::TempDir, PathBuf, OutputRepo, git2::Oid) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let desired = base_tree();
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    let id = repo
+        .commit(&desired, &changes, "render 1", AUTHOR)
+        .unwrap()
+        .expect("a first commit");
+    (tmp, dir, repo, id)
+}
+
+/// Commit files "by hand" with plain git2, like a user would with `git add` + `git commit`.
+fn user_commit(dir: &Path, files: &[(&str, &str)]) -> git2::Oid {
+    let repo = Repository::open(dir).unwrap();
+    let mut index = repo.index().unwrap();
+    for (path, content) in files {
+        let full = dir.join(path);
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        fs::write(&full, content).unwrap();
+        index.add_path(Path::new(path)).unwrap();
+    }
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("user", "user@example.com").unwrap();
+    let parent = repo.head().ok().map(|h| h.peel_to_commit().unwrap());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, "by hand", &tree, &parents)
+        .unwrap()
+}
+
+#[test]
+fn init_creates_a_missing_directory_with_branch_main() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out/nested");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    assert!(dir.join(".git").is_dir());
+    assert_eq!(repo.head_commit().unwrap(), None);
+    assert_eq!(
+        repo.workdir().canonicalize().unwrap(),
+        dir.canonicalize().unwrap()
+    );
+    let git = Repository::open(&dir).unwrap();
+    let head = git.find_reference("HEAD").unwrap();
+    assert_eq!(head.symbolic_target(), Some("refs/heads/main"));
+    assert!(repo.head_files(PREFIXES).unwrap().is_empty());
+
+    // An existing, empty directory is initialised too.
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    OutputRepo::open_or_init(&empty).unwrap();
+    assert!(empty.join(".git").is_dir());
+
+    // An existing repository is opened, by both constructors.
+    OutputRepo::open_or_init(&dir).unwrap();
+    OutputRepo::open(&dir).unwrap();
+}
+
+#[test]
+fn refuses_a_non_empty_directory_that_is_not_a_repository() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("notes.txt"), "keep me").unwrap();
+    let before = snapshot(&dir);
+
+    let err = OutputRepo::open_or_init(&dir).unwrap_err();
+    assert!(
+        matches!(err, GitRepoError::NotARepository { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("git init"), "{err}");
+    assert_eq!(snapshot(&dir), before);
+    assert!(!dir.join(".git").exists());
+
+    // `open` never creates anything.
+    let missing = tmp.path().join("missing");
+    let err = OutputRepo::open(&missing).unwrap_err();
+    assert!(matches!(err, GitRepoError::Open { .. }), "{err:?}");
+    assert!(!missing.exists());
+    assert!(matches!(
+        OutputRepo::open(&dir).unwrap_err(),
+        GitRepoError::Open { .. }
+    ));
+
+    // A file is not a directory.
+    let file = tmp.path().join("file");
+    fs::write(&file, "x").unwrap();
+    assert!(matches!(
+        OutputRepo::open_or_init(&file).unwrap_err(),
+        GitRepoError::NotADirectory { .. }
+    ));
+}
+
+#[test]
+fn first_commit_contains_exactly_the_desired_files() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let desired = base_tree();
+
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    let expected: Vec<FileChange> = desired
+        .keys()
+        .map(|p| FileChange::Added(p.clone()))
+        .collect();
+    assert_eq!(changes.changes, expected);
+
+    let id = repo
+        .commit(&desired, &changes, "render 1", AUTHOR)
+        .unwrap()
+        .unwrap();
+    assert_eq!(repo.head_commit().unwrap(), Some(id));
+    assert_eq!(all_head_files(&dir), desired);
+    assert_eq!(repo.head_files(PREFIXES).unwrap(), desired);
+    for (path, content) in &desired {
+        assert_eq!(&fs::read(dir.join(path)).unwrap(), content, "{path}");
+    }
+
+    let git = Repository::open(&dir).unwrap();
+    let commit = git.find_commit(id).unwrap();
+    assert_eq!(commit.parent_count(), 0);
+    assert_eq!(commit.message(), Some("render 1"));
+    assert_eq!(commit.author().name(), Some(AUTHOR.0));
+    assert_eq!(commit.author().email(), Some(AUTHOR.1));
+    assert_eq!(commit.committer().name(), Some(AUTHOR.0));
+    assert_eq!(commit.committer().email(), Some(AUTHOR.1));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - commit.time().seconds()).abs() < 300);
+    assert_eq!(
+        git.head().unwrap().name(),
+        Some("refs/heads/main"),
+        "committed on main"
+    );
+    assert_eq!(status(&dir), vec![]);
+}
+
+#[test]
+fn second_commit_applies_exactly_the_changes() {
+    setup();
+    let (_tmp, dir, repo, first) = committed_repo();
+    let untouched = ["clusters/hub-a/restore.yaml", "argocd/apps.yaml"];
+    let before: Vec<_> = untouched
+        .iter()
+        .map(|p| file_identity(&dir.join(p)))
+        .collect();
+    // Make a rewrite visible in the mtime even on coarse file systems.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    let mut desired = base_tree();
+    desired.insert(
+        "clusters/hub-a/backup.yaml".into(),
+        b"kind: BackupSchedule\nname: a\nschedule: daily\n".to_vec(),
+    );
+    desired.insert(
+        "clusters/hub-c/restore.yaml".into(),
+        b"kind: Restore\n".to_vec(),
+    );
+    desired.remove("clusters/hub-b/restore.yaml");
+
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    assert_eq!(
+        changes.changes,
+        vec![
+            FileChange::Modified("clusters/hub-a/backup.yaml".into()),
+            FileChange::Removed("clusters/hub-b/restore.yaml".into()),
+            FileChange::Added("clusters/hub-c/restore.yaml".into()),
+        ]
+    );
+    let second = repo
+        .commit(&desired, &changes, "render 2", AUTHOR)
+        .unwrap()
+        .unwrap();
+
+    let git = Repository::open(&dir).unwrap();
+    let commit = git.find_commit(second).unwrap();
+    assert_eq!(commit.parent_ids().collect::<Vec<_>>(), vec![first]);
+    assert_eq!(all_head_files(&dir), desired);
+
+    // The commit's own diff has exactly the three changes.
+    let diff = git
+        .diff_tree_to_tree(
+            Some(&git.find_commit(first).unwrap().tree().unwrap()),
+            Some(&commit.tree().unwrap()),
+            None,
+        )
+        .unwrap();
+    let deltas: Vec<_> = diff
+        .deltas()
+        .map(|d| {
+            let path = d.new_file().path().or(d.old_file().path()).unwrap();
+            (d.status(), path.to_string_lossy().into_owned())
+        })
+        .collect();
+    assert_eq!(
+        deltas,
+        vec![
+            (git2::Delta::Modified, "clusters/hub-a/backup.yaml".into()),
+            (git2::Delta::Deleted, "clusters/hub-b/restore.yaml".into()),
+            (git2::Delta::Added, "clusters/hub-c/restore.yaml".into()),
+        ]
+    );
+
+    // The working tree matches, the emptied directory is gone, unchanged files were not touched.
+    assert_eq!(
+        fs::read(dir.join("clusters/hub-a/backup.yaml")).unwrap(),
+        desired["clusters/hub-a/backup.yaml"]
+    );
+    assert!(!dir.join("clusters/hub-b").exists());
+    assert!(dir.join("clusters/hub-c/restore.yaml").is_file());
+    let after: Vec<_> = untouched
+        .iter()
+        .map(|p| file_identity(&dir.join(p)))
+        .collect();
+    assert_eq!(before, after, "unchanged files were rewritten");
+    assert_eq!(status(&dir), vec![]);
+    assert!(repo.uncommitted_changes(PREFIXES).unwrap().is_empty());
+}
+
+#[test]
+fn identical_tree_gives_no_changes_and_no_commit() {
+    setup();
+    let (_tmp, dir, repo, first) = committed_repo();
+    let desired = base_tree();
+    let mtimes: Vec<_> = desired
+        .keys()
+        .map(|p| file_identity(&dir.join(p)))
+        .collect();
+
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
+    assert_eq!(
+        repo.commit(&desired, &changes, "nothing", AUTHOR).unwrap(),
+        None
+    );
+    assert_eq!(repo.head_commit().unwrap(), Some(first));
+
+    // The same from a freshly opened repository.
+    let reopened = OutputRepo::open(&dir).unwrap();
+    assert!(reopened.diff(&desired, PREFIXES).unwrap().is_empty());
+    let after: Vec<_> = desired
+        .keys()
+        .map(|p| file_identity(&dir.join(p)))
+        .collect();
+    assert_eq!(mtimes, after);
+}
+
+#[test]
+fn files_outside_the_managed_prefixes_are_never_touched() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let user = [
+        ("README.md", "# my hubs\n"),
+        ("site.yaml", "hubs: []\n"),
+        // Shares a string prefix with "clusters/" but is not under it.
+        ("clusters-old/x.yaml", "old\n"),
+    ];
+    user_commit(&dir, &user);
+    fs::write(dir.join("notes.txt"), "untracked\n").unwrap();
+
+    // Render, then render an empty tree: only managed files come and go.
+    let desired = base_tree();
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    assert!(changes
+        .changes
+        .iter()
+        .all(|c| matches!(c, FileChange::Added(_))));
+    repo.commit(&desired, &changes, "render", AUTHOR)
+        .unwrap()
+        .unwrap();
+    let mut expected: BTreeMap<String, Vec<u8>> = desired.clone();
+    for (p, c) in user {
+        expected.insert(p.to_string(), c.as_bytes().to_vec());
+    }
+    assert_eq!(all_head_files(&dir), expected);
+    assert_eq!(repo.head_files(PREFIXES).unwrap(), desired);
+
+    let empty = Tree::new();
+    let changes = repo.diff(&empty, PREFIXES).unwrap();
+    assert_eq!(
+        changes.changes,
+        desired
+            .keys()
+            .map(|p| FileChange::Removed(p.clone()))
+            .collect::<Vec<_>>()
+    );
+    repo.commit(&empty, &changes, "remove all", AUTHOR)
+        .unwrap()
+        .unwrap();
+    let user_files: BTreeMap<String, Vec<u8>> = user
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+        .collect();
+    assert_eq!(all_head_files(&dir), user_files);
+    for (p, c) in user {
+        assert_eq!(fs::read_to_string(dir.join(p)).unwrap(), c);
+    }
+    assert_eq!(
+        fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "untracked\n"
+    );
+    assert!(!dir.join("clusters").exists());
+    assert!(!dir.join("argocd").exists());
+    assert_eq!(
+        status(&dir),
+        vec![("notes.txt".to_string(), git2::Status::WT_NEW)]
+    );
+
+    // A desired path outside the prefixes is refused.
+    let err = repo
+        .diff(&tree(&[("README.md", "replaced\n")]), PREFIXES)
+        .unwrap_err();
+    assert!(
+        matches!(err, GitRepoError::OutsidePrefixes { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn uncommitted_changes_detects_hand_edits() {
+    setup();
+    let (_tmp, dir, repo, _) = committed_repo();
+    user_commit(
+        &dir,
+        &[("README.md", "# hubs\n"), ("clusters-old/x", "x\n")],
+    );
+    assert_eq!(
+        repo.uncommitted_changes(PREFIXES).unwrap(),
+        Vec::<String>::new()
+    );
+    repo.ensure_clean(PREFIXES).unwrap();
+
+    fs::write(dir.join("clusters/hub-a/restore.yaml"), "edited by hand\n").unwrap();
+    fs::remove_file(dir.join("argocd/apps.yaml")).unwrap();
+    fs::create_dir_all(dir.join("clusters/hub-z")).unwrap();
+    fs::write(dir.join("clusters/hub-z/new.yaml"), "new\n").unwrap();
+    // Not managed: not reported.
+    fs::write(dir.join("README.md"), "# edited\n").unwrap();
+    fs::write(dir.join("clusters-old/x"), "edited\n").unwrap();
+    fs::write(dir.join("scratch.txt"), "scratch\n").unwrap();
+
+    assert_eq!(
+        repo.uncommitted_changes(PREFIXES).unwrap(),
+        vec![
+            "argocd/apps.yaml".to_string(),
+            "clusters/hub-a/restore.yaml".to_string(),
+            "clusters/hub-z/new.yaml".to_string(),
+        ]
+    );
+    let err = repo.ensure_clean(PREFIXES).unwrap_err();
+    match &err {
+        GitRepoError::Dirty { paths } => assert_eq!(paths.len(), 3),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string().contains("clusters/hub-a/restore.yaml"),
+        "{err}"
+    );
+
+    // A staged hand edit (worktree equal to the index) is reported too.
+    fs::write(dir.join("clusters/hub-a/restore.yaml"), "staged\n").unwrap();
+    let git = Repository::open(&dir).unwrap();
+    let mut index = git.index().unwrap();
+    index
+        .add_path(Path::new("clusters/hub-a/restore.yaml"))
+        .unwrap();
+    index.write().unwrap();
+    assert!(repo
+        .uncommitted_changes(&["clusters/"])
+        .unwrap()
+        .contains(&"clusters/hub-a/restore.yaml".to_string()));
+}
+
+#[test]
+fn staged_changes_are_not_committed_by_accident() {
+    setup();
+    let (_tmp, dir, repo, first) = committed_repo();
+    fs::write(dir.join("README.md"), "staged\n").unwrap();
+    let git = Repository::open(&dir).unwrap();
+    let mut index = git.index().unwrap();
+    index.add_path(Path::new("README.md")).unwrap();
+    index.write().unwrap();
+    let before = snapshot(&dir);
+
+    let mut desired = base_tree();
+    desired.insert("clusters/hub-c/x.yaml".into(), b"x\n".to_vec());
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    let err = repo
+        .commit(&desired, &changes, "render", AUTHOR)
+        .unwrap_err();
+    assert!(matches!(err, GitRepoError::StagedChanges), "{err:?}");
+    assert_eq!(repo.head_commit().unwrap(), Some(first));
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn rollback_when_a_write_fails() {
+    setup();
+    let (_tmp, dir, repo, first) = committed_repo();
+    // Something in the way of one added file: its rename will fail.
+    fs::create_dir_all(dir.join("clusters/hub-d/restore.yaml")).unwrap();
+    let before = snapshot(&dir);
+    let index_before = fs::read(dir.join(".git/index")).unwrap();
+    let status_before = status(&dir);
+
+    let mut desired = base_tree();
+    desired.insert("clusters/hub-a/backup.yaml".into(), b"modified\n".to_vec());
+    desired.insert("clusters/hub-c/restore.yaml".into(), b"added\n".to_vec());
+    desired.insert("clusters/hub-d/restore.yaml".into(), b"blocked\n".to_vec());
+    desired.remove("clusters/hub-b/restore.yaml");
+    desired.remove(".hubdr/state.json");
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    assert_eq!(changes.len(), 5);
+
+    let err = repo
+        .commit(&desired, &changes, "render 2", AUTHOR)
+        .unwrap_err();
+    match &err {
+        GitRepoError::Write { path, .. } => assert_eq!(path, "clusters/hub-d/restore.yaml"),
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert_eq!(repo.head_commit().unwrap(), Some(first));
+    assert_eq!(snapshot(&dir), before, "working tree not restored");
+    assert_eq!(fs::read(dir.join(".git/index")).unwrap(), index_before);
+    assert_eq!(status(&dir), status_before);
+
+    // Once the obstacle is gone the same render goes through.
+    fs::remove_dir(dir.join("clusters/hub-d/restore.yaml")).unwrap();
+    let id = repo
+        .commit(&desired, &changes, "render 2", AUTHOR)
+        .unwrap()
+        .unwrap();
+    assert_ne!(id, first);
+    assert_eq!(all_head_files(&dir), desired);
+    assert_eq!(status(&dir), vec![]);
+}
+
+#[test]
+fn rollback_when_the_index_cannot_be_written_after_the_commit() {
+    setup();
+    // On an existing branch: HEAD is moved back.
+    let (_tmp, dir, repo, first) = committed_repo();
+    let before = snapshot(&dir);
+    let mut desired = base_tree();
+    desired.insert("clusters/hub-a/backup.yaml".into(), b"new\n".to_vec());
+    desired.insert("argocd/more.yaml".into(), b"more\n".to_vec());
+    desired.remove("clusters/hub-b/restore.yaml");
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    fs::write(dir.join(".git/index.lock"), "").unwrap();
+    let err = repo
+        .commit(&desired, &changes, "render", AUTHOR)
+        .unwrap_err();
+    assert!(matches!(err, GitRepoError::UpdateIndex { .. }), "{err:?}");
+    fs::remove_file(dir.join(".git/index.lock")).unwrap();
+    assert_eq!(repo.head_commit().unwrap(), Some(first));
+    let git = Repository::open(&dir).unwrap();
+    assert_eq!(
+        git.find_reference("refs/heads/main").unwrap().target(),
+        Some(first)
+    );
+    assert_eq!(snapshot(&dir), before);
+    assert_eq!(status(&dir), vec![]);
+
+    // On an unborn branch: the branch is deleted again.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let desired = base_tree();
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    fs::write(dir.join(".git/index.lock"), "").unwrap();
+    let err = repo
+        .commit(&desired, &changes, "render", AUTHOR)
+        .unwrap_err();
+    assert!(matches!(err, GitRepoError::UpdateIndex { .. }), "{err:?}");
+    fs::remove_file(dir.join(".git/index.lock")).unwrap();
+    assert_eq!(repo.head_commit().unwrap(), None);
+    assert_eq!(snapshot(&dir), BTreeMap::new());
+    assert!(!dir.join(".git/index").exists());
+}
+
+#[test]
+fn rollback_when_the_branch_is_locked() {
+    setup();
+    let (_tmp, dir, repo, first) = committed_repo();
+    let before = snapshot(&dir);
+    let index_before = fs::read(dir.join(".git/index")).unwrap();
+    let mut desired = base_tree();
+    desired.insert("clusters/hub-a/backup.yaml".into(), b"new\n".to_vec());
+    desired.insert("clusters/hub-e/x.yaml".into(), b"x\n".to_vec());
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    fs::write(dir.join(".git/refs/heads/main.lock"), "").unwrap();
+    let err = repo
+        .commit(&desired, &changes, "render", AUTHOR)
+        .unwrap_err();
+    assert!(matches!(err, GitRepoError::Commit { .. }), "{err:?}");
+    fs::remove_file(dir.join(".git/refs/heads/main.lock")).unwrap();
+    assert_eq!(repo.head_commit().unwrap(), Some(first));
+    assert_eq!(snapshot(&dir), before);
+    assert_eq!(fs::read(dir.join(".git/index")).unwrap(), index_before);
+
+    // The in-memory index was reset too: the next commit contains only its own changes.
+    let mut other = base_tree();
+    other.insert("argocd/y.yaml".into(), b"y\n".to_vec());
+    let changes = repo.diff(&other, PREFIXES).unwrap();
+    repo.commit(&other, &changes, "render", AUTHOR)
+        .unwrap()
+        .unwrap();
+    assert_eq!(all_head_files(&dir), other);
+    assert_eq!(status(&dir), vec![]);
+}
+
+#[test]
+fn file_and_directory_swaps() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let render = |desired: &Tree| {
+        let changes = repo.diff(desired, PREFIXES).unwrap();
+        repo.commit(desired, &changes, "render", AUTHOR).unwrap();
+        assert_eq!(&all_head_files(&dir), desired);
+        assert_eq!(status(&dir), vec![]);
+        assert!(repo.diff(desired, PREFIXES).unwrap().is_empty());
+    };
+    render(&tree(&[("clusters/a", "file\n"), ("clusters/b/x", "x\n")]));
+    render(&tree(&[("clusters/a/y", "y\n"), ("clusters/b", "file\n")]));
+    render(&tree(&[("clusters/a", "file again\n")]));
+}
+
+#[test]
+fn invalid_input_is_refused_before_anything_is_written() {
+    setup();
+    let (_tmp, dir, repo, first) = committed_repo();
+    let before = snapshot(&dir);
+    for bad in [
+        "clusters/../x",
+        "clusters//x",
+        "clusters/.git/config",
+        "/clusters/x",
+    ] {
+        let err = repo
+            .diff(&tree(&[(bad, "x")]), &["clusters/", "/clusters/"])
+            .unwrap_err();
+        assert!(
+            matches!(err, GitRepoError::InvalidPath { .. }),
+            "{bad}: {err:?}"
+        );
+    }
+    let err = repo
+        .diff(
+            &tree(&[("clusters/a", "x"), ("clusters/a/b", "y")]),
+            PREFIXES,
+        )
+        .unwrap_err();
+    assert!(matches!(err, GitRepoError::InvalidPath { .. }), "{err:?}");
+
+    // Changes that do not belong to the desired tree.
+    let desired = base_tree();
+    let changes = Changes {
+        changes: vec![FileChange::Added(
+            "clusters/hub-x/not-in-desired.yaml".into(),
+        )],
+    };
+    let err = repo.commit(&desired, &changes, "bad", AUTHOR).unwrap_err();
+    assert!(
+        matches!(err, GitRepoError::InconsistentChanges { .. }),
+        "{err:?}"
+    );
+    let changes = Changes {
+        changes: vec![FileChange::Removed("clusters/hub-a/restore.yaml".into())],
+    };
+    let err = repo.commit(&desired, &changes, "bad", AUTHOR).unwrap_err();
+    assert!(
+        matches!(err, GitRepoError::InconsistentChanges { .. }),
+        "{err:?}"
+    );
+    assert_eq!(repo.head_commit().unwrap(), Some(first));
+    assert_eq!(snapshot(&dir), before);
+}
+
+/// Timings at the target size: 5,000 cluster directories with 4-6 files each (25,000 files).
+/// Run with `cargo test --release -p hubdr --test gitrepo -- --ignored --nocapture bench`.
+#[test]
+#[ignore]
+fn bench_25000_files() {
+    use std::time::Instant;
+    setup();
+    let mut desired = Tree::new();
+    for c in 0..5000 {
+        for f in 0..(4 + c % 3) {
+            let body = format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-{c}-{f}\n  namespace: open-cluster-management\ndata:\n{}",
+                (0..20).map(|i| format!("  key{i}: value-{c}-{f}-{i}\n")).collect::<String>()
+            );
+            desired.insert(
+                format!("clusters/cluster-{c:05}/file-{f}.yaml"),
+                body.into_bytes(),
+            );
+        }
+    }
+    desired.insert(
+        "argocd/appset.yaml".into(),
+        b"kind: ApplicationSet\n".to_vec(),
+    );
+    let bytes: usize = desired.values().map(Vec::len).sum();
+    println!("{} files, {} bytes", desired.len(), bytes);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+
+    let t = Instant::now();
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    println!(
+        "diff against empty repo: {:?} ({} changes)",
+        t.elapsed(),
+        changes.len()
+    );
+    let t = Instant::now();
+    repo.commit(&desired, &changes, "first", AUTHOR)
+        .unwrap()
+        .unwrap();
+    println!("first commit: {:?}", t.elapsed());
+
+    for i in 0..3 {
+        let t = Instant::now();
+        let repo = OutputRepo::open(&dir).unwrap();
+        let changes = repo.diff(&desired, PREFIXES).unwrap();
+        assert!(changes.is_empty());
+        assert_eq!(
+            repo.commit(&desired, &changes, "noop", AUTHOR).unwrap(),
+            None
+        );
+        println!(
+            "no-op re-render (open + diff + commit) #{i}: {:?}",
+            t.elapsed()
+        );
+    }
+
+    let t = Instant::now();
+    let dirty = repo.uncommitted_changes(PREFIXES).unwrap();
+    assert!(dirty.is_empty(), "{dirty:?}");
+    println!("uncommitted_changes (clean): {:?}", t.elapsed());
+
+    let t = Instant::now();
+    let files = repo.head_files(PREFIXES).unwrap();
+    assert_eq!(files.len(), desired.len());
+    println!("head_files: {:?}", t.elapsed());
+
+    let mut next = desired.clone();
+    for c in (0..5000).step_by(100) {
+        next.insert(
+            format!("clusters/cluster-{c:05}/file-0.yaml"),
+            b"changed\n".to_vec(),
+        );
+    }
+    next.insert("clusters/new/file.yaml".into(), b"new\n".to_vec());
+    next.remove("clusters/cluster-00001/file-1.yaml");
+    let t = Instant::now();
+    let changes = repo.diff(&next, PREFIXES).unwrap();
+    let d = t.elapsed();
+    let t = Instant::now();
+    repo.commit(&next, &changes, "some", AUTHOR)
+        .unwrap()
+        .unwrap();
+    println!(
+        "{} changes: diff {:?}, commit {:?}",
+        changes.len(),
+        d,
+        t.elapsed()
+    );
+
+    let t = Instant::now();
+    assert_eq!(status(&dir), vec![]);
+    println!("full git status (clean): {:?}", t.elapsed());
+}
