@@ -1,0 +1,1 @@
+//! In-process fake Kubernetes API server for tests.
