@@ -38,6 +38,10 @@ pub enum Command {
         /// Render over uncommitted hand edits of rendered files (they are overwritten).
         #[arg(long)]
         force: bool,
+        /// Write the files into a plain directory and make no commit (for pipelines that
+        /// commit themselves, and for `repos-example/rendered`).
+        #[arg(long)]
+        no_git: bool,
         /// Commit author as "Name <email>".
         #[arg(long, default_value = "hubdr <hubdr@localhost>")]
         author: String,

@@ -3,7 +3,7 @@
 
 mod init;
 mod plan;
-mod render;
+pub mod render;
 mod validate;
 
 use std::path::Path;
@@ -43,8 +43,15 @@ pub fn run(
         Command::Render {
             site,
             out: repo,
+            no_git: true,
+            ..
+        } => render::run_plain(site, repo, out, err),
+        Command::Render {
+            site,
+            out: repo,
             force,
             author,
+            no_git: false,
         } => render::run(site, repo, *force, author, out, err),
         Command::Plan {
             site,
@@ -60,16 +67,22 @@ fn load_and_render(
     err: &mut dyn std::io::Write,
 ) -> Result<(LoadedSite, Rendered), CommandError> {
     let loaded = load(&args.site, err)?;
+    let rendered = render_loaded(args, &loaded)?;
+    Ok((loaded, rendered))
+}
+
+/// Render a loaded site in memory with the templates `args` selects.
+pub fn render_loaded(args: &SiteArgs, loaded: &LoadedSite) -> Result<Rendered, CommandError> {
     let templates = match &args.templates {
         Some(dir) => Templates::with_overrides(dir)
             .map_err(|e| CommandError::BadInput(format!("error: {e}")))?,
         None => Templates::embedded(),
     };
-    let rendered = crate::render::render(&loaded, &templates).map_err(render_error)?;
-    Ok((loaded, rendered))
+    crate::render::render(loaded, &templates).map_err(render_error)
 }
 
-fn load(path: &Path, err: &mut dyn std::io::Write) -> Result<LoadedSite, CommandError> {
+/// Read and validate the site file, printing its warnings to `err`.
+pub fn load(path: &Path, err: &mut dyn std::io::Write) -> Result<LoadedSite, CommandError> {
     let file = path.display().to_string();
     match site::load_file(path) {
         Ok(loaded) => {

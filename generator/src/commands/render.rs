@@ -1,9 +1,12 @@
 use std::path::Path;
 
+use git2::Oid;
+
 use crate::changes;
 use crate::cli::SiteArgs;
-use crate::gitrepo::{FileChange, GitRepoError, OutputRepo};
-use crate::render::MANAGED_PREFIXES;
+use crate::gitrepo::{Changes, FileChange, GitRepoError, OutputRepo};
+use crate::render::{Rendered, MANAGED_PREFIXES};
+use crate::site::LoadedSite;
 
 use super::{load_and_render, CommandError};
 
@@ -17,6 +20,56 @@ pub fn run(
 ) -> Result<(), CommandError> {
     let author = parse_author(author)?;
     let (loaded, rendered) = load_and_render(args, err)?;
+    let committed = commit_rendered(
+        &loaded,
+        &rendered,
+        repo_dir,
+        force,
+        (author.0.as_str(), author.1.as_str()),
+    )?;
+    let Some(commit) = committed.commit else {
+        let _ = writeln!(out, "{}: up to date, nothing to commit", repo_dir.display());
+        return Ok(());
+    };
+    let _ = writeln!(
+        out,
+        "{}: committed {}: {} file(s) changed",
+        repo_dir.display(),
+        &commit.to_string()[..12],
+        committed.changes.len()
+    );
+    let _ = write!(
+        out,
+        "{}",
+        committed
+            .message
+            .split_once('\n')
+            .map(|(_, rest)| rest.trim_start_matches('\n'))
+            .unwrap_or("")
+    );
+    Ok(())
+}
+
+/// What [`commit_rendered`] did.
+#[derive(Debug)]
+pub struct Committed {
+    /// The managed files that differed from `HEAD` (and were written or removed).
+    pub changes: Changes,
+    /// The new commit; `None` when the repository was already up to date.
+    pub commit: Option<Oid>,
+    /// The commit message (empty when nothing was committed).
+    pub message: String,
+}
+
+/// Write a rendered tree into the git repository at `repo_dir` (created when missing) and commit
+/// the changed files. Without `force`, refuses when rendered files have uncommitted edits.
+pub fn commit_rendered(
+    loaded: &LoadedSite,
+    rendered: &Rendered,
+    repo_dir: &Path,
+    force: bool,
+    author: (&str, &str),
+) -> Result<Committed, CommandError> {
     let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
     if !force {
         let edited = repo
@@ -34,8 +87,11 @@ pub fn run(
         .diff(&rendered.tree, &MANAGED_PREFIXES)
         .map_err(git_error)?;
     if diff.is_empty() {
-        let _ = writeln!(out, "{}: up to date, nothing to commit", repo_dir.display());
-        return Ok(());
+        return Ok(Committed {
+            changes: diff,
+            commit: None,
+            message: String::new(),
+        });
     }
     let removed: Vec<&str> = diff
         .changes
@@ -57,34 +113,30 @@ pub fn run(
         &grouped,
     );
     let commit = repo
-        .commit(
-            &rendered.tree,
-            &diff,
-            &message,
-            (author.0.as_str(), author.1.as_str()),
-        )
+        .commit(&rendered.tree, &diff, &message, author)
         .map_err(git_error)?;
-    let commit = commit
-        .map(|c| c.to_string()[..12].to_string())
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "{}: committed {commit}: {} file(s) changed",
-        repo_dir.display(),
-        diff.len()
-    );
-    let _ = write!(
-        out,
-        "{}",
-        message
-            .split_once('\n')
-            .map(|(_, rest)| rest.trim_start_matches('\n'))
-            .unwrap_or("")
-    );
+    Ok(Committed {
+        changes: diff,
+        commit,
+        message,
+    })
+}
+
+/// `render --no-git`: make the directory's managed files equal the render, without git.
+pub fn run_plain(
+    args: &SiteArgs,
+    dir: &Path,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    let (_, rendered) = load_and_render(args, err)?;
+    let (written, removed) = crate::fsutil::sync_dir(dir, &rendered.tree, &MANAGED_PREFIXES)
+        .map_err(|e| CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display())))?;
+    let _ = writeln!(out, "{}: {written} file(s) written, {removed} removed", dir.display());
     Ok(())
 }
 
-fn parse_author(text: &str) -> Result<(String, String), CommandError> {
+pub fn parse_author(text: &str) -> Result<(String, String), CommandError> {
     let bad = || {
         CommandError::BadInput(format!("error: --author {text:?} is not \"Name <email>\"\n  fix: write it like \"Platform Team <platform@example.com>\""))
     };

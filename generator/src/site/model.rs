@@ -235,7 +235,7 @@ pub struct Backup {
     pub ttl: Option<String>,
     #[serde(default)]
     pub use_managed_service_account: bool,
-    #[serde(default)]
+    #[serde(default, rename = "managedServiceAccountTTL")]
     pub managed_service_account_ttl: Option<String>,
     #[serde(default = "default_schedule_name")]
     pub name: String,
@@ -477,6 +477,7 @@ pub struct ResticRestore {
     pub cluster: String,
     pub namespace: String,
     /// An existing PVC the backup is restored into.
+    #[serde(rename = "destinationPVC")]
     pub destination_pvc: String,
     /// The manual trigger value; change it to restore again.
     #[serde(default = "default_restore_trigger")]
