@@ -7,3 +7,4 @@ pub mod gitrepo;
 pub mod index;
 pub mod render;
 pub mod site;
+pub mod status;

@@ -1,0 +1,169 @@
+//! Applying desired objects: wave by wave, CRDs and Namespaces first (waiting for them to be
+//! established), every object dry-run before anything in its wave changes, and only objects
+//! that drifted written. A pass over an unchanged cluster makes no write call.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hubdr::render::ObjectId;
+use serde_json::Value;
+
+use crate::changeset::{Action, ChangeSet};
+use crate::kubeapi::{CallError, ClusterApi};
+use crate::order;
+
+/// An object to apply, with its wave.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub id: ObjectId,
+    pub wave: i32,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Take ownership of fields another field manager owns (server-side apply `force`).
+    pub force_conflicts: bool,
+    /// How long to wait for a CRD to be established.
+    pub establish_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self { force_conflicts: false, establish_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// Apply `objects` (any order) and record each result in `changes`. Objects listed in
+/// `blocked` are reported as waiting with the given reason and not touched.
+pub async fn apply_all(
+    api: &mut ClusterApi,
+    objects: &[Planned],
+    blocked: &HashMap<ObjectId, String>,
+    options: &ApplyOptions,
+    changes: &mut ChangeSet,
+) {
+    let mut sorted: Vec<&Planned> = objects.iter().collect();
+    order::sort_for_apply(&mut sorted, |p| (p.wave, &p.id));
+    let mut waves: Vec<Vec<&Planned>> = Vec::new();
+    for p in sorted {
+        match waves.last_mut() {
+            Some(wave) if wave[0].wave == p.wave => wave.push(p),
+            _ => waves.push(vec![p]),
+        }
+    }
+    for wave in waves {
+        let (first, rest): (Vec<&Planned>, Vec<&Planned>) =
+            wave.into_iter().partition(|p| order::kind_rank(&p.id.kind) <= 1);
+        apply_stage(api, &first, blocked, options, changes).await;
+        wait_established(api, &first, options, changes).await;
+        apply_stage(api, &rest, blocked, options, changes).await;
+    }
+}
+
+/// What a dry run found for one object.
+enum Plan {
+    Create,
+    Configure,
+    Unchanged,
+}
+
+async fn apply_stage(
+    api: &mut ClusterApi,
+    stage: &[&Planned],
+    blocked: &HashMap<ObjectId, String>,
+    options: &ApplyOptions,
+    changes: &mut ChangeSet,
+) {
+    // Dry-run the whole stage before changing anything in it.
+    let mut to_write = Vec::new();
+    for p in stage {
+        if let Some(reason) = blocked.get(&p.id) {
+            changes.push(p.id.clone(), Action::Waiting(reason.clone()));
+            continue;
+        }
+        match dry_run(api, p, options).await {
+            Ok(Plan::Unchanged) => changes.push(p.id.clone(), Action::Unchanged),
+            Ok(plan) => to_write.push((p, plan)),
+            Err(action) => changes.push(p.id.clone(), action),
+        }
+    }
+    for (p, plan) in to_write {
+        let action = match api.apply(&p.id, &p.value, false, options.force_conflicts).await {
+            Ok(_) => match plan {
+                Plan::Create => Action::Created,
+                _ => Action::Configured,
+            },
+            Err(e) => failure(e, options),
+        };
+        tracing::info!(object = %p.id, result = action.name(), message = action.message(), "apply");
+        changes.push(p.id.clone(), action);
+    }
+}
+
+async fn dry_run(api: &mut ClusterApi, p: &Planned, options: &ApplyOptions) -> Result<Plan, Action> {
+    let live = api.get(&p.id).await.map_err(|e| failure(e, options))?;
+    let preview = api.apply(&p.id, &p.value, true, options.force_conflicts).await.map_err(|e| failure(e, options))?;
+    let Some(live) = live else { return Ok(Plan::Create) };
+    let live = serde_json::to_value(&live).expect("objects serialize");
+    let preview = serde_json::to_value(&preview).expect("objects serialize");
+    Ok(if comparable(&live) == comparable(&preview) { Plan::Unchanged } else { Plan::Configure })
+}
+
+/// The object without what the server changes on every write or what apply cannot change.
+fn comparable(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+        if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+            for volatile in ["managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"] {
+                meta.remove(volatile);
+            }
+        }
+    }
+    object
+}
+
+fn failure(error: CallError, options: &ApplyOptions) -> Action {
+    match error {
+        CallError::KindMissing(kind) => Action::Waiting(format!("{kind} is not served yet (its CRD is not installed); retrying next pass")),
+        CallError::Conflict(message) if !options.force_conflicts => Action::Failed(format!(
+            "conflict with another field manager: {message}; resolve the other writer, or run the agent with --force-conflicts to take ownership"
+        )),
+        CallError::Invalid(message) if message.contains("immutable") => Action::Failed(format!(
+            "the API server refuses to change an immutable field: {message}; delete the object so it can be recreated"
+        )),
+        CallError::Invalid(message) => Action::Failed(format!("rejected by the API server: {message}")),
+        other => Action::Failed(other.to_string()),
+    }
+}
+
+/// Wait until the stage's CRDs are Established (Namespaces are ready when created).
+async fn wait_established(api: &mut ClusterApi, stage: &[&Planned], options: &ApplyOptions, changes: &mut ChangeSet) {
+    for p in stage.iter().filter(|p| p.id.kind == "CustomResourceDefinition") {
+        let deadline = tokio::time::Instant::now() + options.establish_timeout;
+        loop {
+            let established = match api.get(&p.id).await {
+                Ok(Some(crd)) => is_established(&serde_json::to_value(&crd).unwrap_or_default()),
+                _ => false,
+            };
+            if established {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                changes.push(p.id.clone(), Action::Waiting("the CRD is not Established yet".into()));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        api.forget_kinds();
+    }
+}
+
+fn is_established(crd: &Value) -> bool {
+    crd.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|conditions| {
+            conditions.iter().any(|c| c["type"] == "Established" && c["status"] == "True")
+        })
+}

@@ -1,0 +1,142 @@
+//! The inventory: what this agent applied and therefore owns. It lives in the cluster (a
+//! ConfigMap in the agent's namespace) so a restarted agent knows what to prune.
+
+use std::collections::BTreeMap;
+
+use hubdr::render::ObjectId;
+use serde::{Deserialize, Serialize};
+
+pub const INVENTORY_KEY: &str = "inventory.yaml";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    pub wave: i32,
+}
+
+impl Entry {
+    pub fn new(id: &ObjectId, wave: i32) -> Self {
+        Self {
+            api_version: id.api_version.clone(),
+            kind: id.kind.clone(),
+            namespace: id.namespace.clone(),
+            name: id.name.clone(),
+            wave,
+        }
+    }
+
+    pub fn id(&self) -> ObjectId {
+        ObjectId {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// A set of owned objects keyed by identity (the group/kind/namespace/name; the version may change).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    entries: BTreeMap<(String, String, String, String), Entry>,
+}
+
+fn key(e: &Entry) -> (String, String, String, String) {
+    let group = e.api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("").to_string();
+    (group, e.kind.clone(), e.namespace.clone().unwrap_or_default(), e.name.clone())
+}
+
+impl Inventory {
+    pub fn insert(&mut self, entry: Entry) {
+        self.entries.insert(key(&entry), entry);
+    }
+
+    pub fn remove(&mut self, entry: &Entry) {
+        self.entries.remove(&key(entry));
+    }
+
+    pub fn contains(&self, entry: &Entry) -> bool {
+        self.entries.contains_key(&key(entry))
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries of `self` that `desired` no longer holds: the objects to prune, in delete order
+    /// (reverse of apply order).
+    pub fn stale(&self, desired: &Inventory) -> Vec<Entry> {
+        let mut out: Vec<Entry> = self.entries.iter().filter(|(k, _)| !desired.entries.contains_key(*k)).map(|(_, e)| e.clone()).collect();
+        out.sort_by_cached_key(|e| crate::order::apply_key(e.wave, &e.id()));
+        out.reverse();
+        out
+    }
+
+    pub fn to_yaml(&self) -> String {
+        let list: Vec<&Entry> = self.entries.values().collect();
+        serde_yaml::to_string(&list).expect("inventory serializes")
+    }
+
+    pub fn from_yaml(text: &str) -> Result<Self, String> {
+        let list: Vec<Entry> = serde_yaml::from_str(text).map_err(|e| format!("the inventory ConfigMap is corrupt: {e}"))?;
+        let mut inventory = Inventory::default();
+        for e in list {
+            inventory.insert(e);
+        }
+        Ok(inventory)
+    }
+}
+
+impl FromIterator<Entry> for Inventory {
+    fn from_iter<I: IntoIterator<Item = Entry>>(iter: I) -> Self {
+        let mut inventory = Inventory::default();
+        for e in iter {
+            inventory.insert(e);
+        }
+        inventory
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(api: &str, kind: &str, name: &str, wave: i32) -> Entry {
+        Entry { api_version: api.into(), kind: kind.into(), namespace: Some("ns".into()), name: name.into(), wave }
+    }
+
+    #[test]
+    fn stale_entries_come_in_reverse_apply_order() {
+        let old: Inventory = [entry("a/v1", "Restore", "r", 2), entry("v1", "Namespace", "n", 0), entry("a/v1", "Keep", "k", 1)].into_iter().collect();
+        let new: Inventory = [entry("a/v1", "Keep", "k", 1)].into_iter().collect();
+        let names: Vec<String> = old.stale(&new).into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["r", "n"]);
+    }
+
+    #[test]
+    fn identity_ignores_the_version() {
+        let old: Inventory = [entry("addon.io/v1alpha1", "Addon", "x", 3)].into_iter().collect();
+        let new: Inventory = [entry("addon.io/v1beta1", "Addon", "x", 3)].into_iter().collect();
+        assert!(old.stale(&new).is_empty());
+    }
+
+    #[test]
+    fn round_trips_through_yaml() {
+        let inv: Inventory = [entry("a/v1", "Restore", "r", 2)].into_iter().collect();
+        assert_eq!(Inventory::from_yaml(&inv.to_yaml()).unwrap(), inv);
+        assert!(Inventory::from_yaml("{not: a list}").unwrap_err().contains("corrupt"));
+    }
+}

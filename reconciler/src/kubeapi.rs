@@ -1,0 +1,239 @@
+//! The edge to the Kubernetes API: resolving kinds, reading, applying and deleting dynamic
+//! objects with `kube::Client`. Retries what retrying helps (5xx, 429, timeouts, connection
+//! errors); everything else is returned for the caller to report per object.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hubdr::render::ObjectId;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{self, ApiCapabilities, ApiResource, Scope};
+use kube::Client;
+use serde_json::Value;
+
+pub const FIELD_MANAGER: &str = "hubdr";
+
+/// Why a call failed, sorted into what the agent does about it.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The kind is not served (its CRD is not installed yet).
+    #[error("{0} is not served by the API server (is its CRD installed?)")]
+    KindMissing(String),
+    #[error("not found")]
+    NotFound,
+    /// 409 from server-side apply: another field manager owns fields we set.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 422 / 400: the server refuses the object (validation, immutable field).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// Still failing after retries (5xx, 429, timeouts, connection errors).
+    #[error("{0} (gave up after {1} attempts)")]
+    Unavailable(String, u32),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Retry policy for transient failures.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    pub first_delay: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self { attempts: 4, first_delay: Duration::from_millis(200) }
+    }
+}
+
+/// One cluster's API, with a per-pass cache of resolved kinds.
+pub struct ClusterApi {
+    client: Client,
+    retry: Retry,
+    kinds: HashMap<(String, String), Option<(ApiResource, ApiCapabilities)>>,
+}
+
+impl ClusterApi {
+    pub fn new(client: Client, retry: Retry) -> Self {
+        Self { client, retry, kinds: HashMap::new() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Forget resolved kinds, so CRDs installed since are seen (called at the start of each pass).
+    pub fn forget_kinds(&mut self) {
+        self.kinds.clear();
+    }
+
+    /// Resolve `apiVersion` + `kind` through discovery (cached; `None` when not served).
+    pub async fn resolve(&mut self, api_version: &str, kind: &str) -> Result<Option<(ApiResource, ApiCapabilities)>, CallError> {
+        let key = (api_version.to_string(), kind.to_string());
+        if let Some(found) = self.kinds.get(&key) {
+            return Ok(found.clone());
+        }
+        let (group, version) = match api_version.rsplit_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let client = self.client.clone();
+        let found = match with_retry(self.retry, || discovery::pinned_kind(&client, &gvk)).await {
+            Ok(found) => Some(found),
+            Err(CallError::NotFound) => None,
+            Err(CallError::Other(message)) if message.contains("MissingKind") || message.contains("missing kind") => None,
+            Err(e) => return Err(e),
+        };
+        self.kinds.insert(key, found.clone());
+        Ok(found)
+    }
+
+    async fn api(&mut self, id: &ObjectId) -> Result<Api<DynamicObject>, CallError> {
+        let (resource, caps) = self
+            .resolve(&id.api_version, &id.kind)
+            .await?
+            .ok_or_else(|| CallError::KindMissing(format!("{} {}", id.api_version, id.kind)))?;
+        Ok(match (&caps.scope, &id.namespace) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            _ => Api::all_with(self.client.clone(), &resource),
+        })
+    }
+
+    pub async fn get(&mut self, id: &ObjectId) -> Result<Option<DynamicObject>, CallError> {
+        let api = self.api(id).await?;
+        match with_retry(self.retry, || api.get(&id.name)).await {
+            Ok(object) => Ok(Some(object)),
+            Err(CallError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn list(&mut self, api_version: &str, kind: &str, namespace: Option<&str>, labels: Option<&str>) -> Result<Vec<DynamicObject>, CallError> {
+        let Some((resource, _)) = self.resolve(api_version, kind).await? else {
+            return Ok(Vec::new());
+        };
+        let api: Api<DynamicObject> = match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            None => Api::all_with(self.client.clone(), &resource),
+        };
+        let mut params = kube::api::ListParams::default();
+        if let Some(l) = labels {
+            params = params.labels(l);
+        }
+        Ok(with_retry(self.retry, || api.list(&params)).await?.items)
+    }
+
+    /// Server-side apply `object` as field manager `hubdr`.
+    pub async fn apply(&mut self, id: &ObjectId, object: &Value, dry_run: bool, force: bool) -> Result<DynamicObject, CallError> {
+        let api = self.api(id).await?;
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        if force {
+            params = params.force();
+        }
+        if dry_run {
+            params = params.dry_run();
+        }
+        let patch = Patch::Apply(object);
+        with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
+    }
+
+    /// Delete; `Ok(false)` when it was already gone.
+    pub async fn delete(&mut self, id: &ObjectId) -> Result<bool, CallError> {
+        let api = match self.api(id).await {
+            Ok(api) => api,
+            // The kind is gone altogether, so the object is too.
+            Err(CallError::KindMissing(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let params = DeleteParams::background();
+        match with_retry(self.retry, || api.delete(&id.name, &params)).await {
+            Ok(_) => Ok(true),
+            Err(CallError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create or replace a ConfigMap's data (the inventory), only when it differs.
+    pub async fn put_config_map(&mut self, namespace: &str, name: &str, data: &std::collections::BTreeMap<String, String>) -> Result<bool, CallError> {
+        let id = ObjectId { api_version: "v1".into(), kind: "ConfigMap".into(), namespace: Some(namespace.into()), name: name.into() };
+        let current = self.get(&id).await?;
+        let current_data = current.as_ref().and_then(|c| c.data.get("data")).cloned().unwrap_or(Value::Null);
+        let wanted = serde_json::to_value(data).expect("string map");
+        if current.is_some() && current_data == wanted {
+            return Ok(false);
+        }
+        let object = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "hubdr-agent"}},
+            "data": wanted,
+        });
+        let api = self.api(&id).await?;
+        match current {
+            None => {
+                let object: DynamicObject = serde_json::from_value(object).map_err(|e| CallError::Other(e.to_string()))?;
+                let params = PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+                with_retry(self.retry, || api.create(&params, &object)).await?;
+            }
+            Some(_) => {
+                let params = PatchParams::apply(&format!("{FIELD_MANAGER}-inventory")).force();
+                let patch = Patch::Apply(&object);
+                with_retry(self.retry, || api.patch(name, &params, &patch)).await?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Run `call`, retrying transient failures with exponential backoff.
+pub async fn with_retry<T, F, Fut>(retry: Retry, mut call: F) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut delay = retry.first_delay;
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) => {
+                let classified = classify(&error);
+                let transient = matches!(classified, CallError::Unavailable(..));
+                if !transient || attempt >= retry.attempts {
+                    return Err(match classified {
+                        CallError::Unavailable(message, _) => CallError::Unavailable(message, attempt),
+                        other => other,
+                    });
+                }
+                tracing::debug!(%error, attempt, "transient API error, retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Sort a kube error into what the agent does about it.
+pub fn classify(error: &kube::Error) -> CallError {
+    match error {
+        kube::Error::Api(status) => {
+            let message = if status.message.is_empty() { status.reason.clone() } else { status.message.clone() };
+            match status.code {
+                404 => CallError::NotFound,
+                409 => CallError::Conflict(message),
+                400 | 422 => CallError::Invalid(message),
+                429 | 500..=599 => CallError::Unavailable(format!("{} {}", status.code, message), 0),
+                _ => CallError::Other(format!("{} {}", status.code, message)),
+            }
+        }
+        kube::Error::Discovery(e) => CallError::Other(format!("discovery: {e:?}")),
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::HttpError(_) => {
+            CallError::Unavailable(error.to_string(), 0)
+        }
+        other => CallError::Other(other.to_string()),
+    }
+}
