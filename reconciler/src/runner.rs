@@ -1,0 +1,253 @@
+//! The agent's loop: fetch, verify, plan, apply, prune, observe, report; then wait for the
+//! interval, a new local commit, or a shutdown signal. Side effects live here and in the
+//! modules it calls; the decisions are in pure modules.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hubdr::render::ObjectId;
+use hubdr::status::{ClusterStatus, SourceStatus};
+
+use crate::changeset::ChangeSet;
+use crate::git::{GitError, GitSource, Publish, StatusWriter};
+use crate::kubeapi::ClusterApi;
+use crate::reconcile::{self, PassConfig};
+use crate::report::{self, PassFacts, Reason};
+use crate::{bind, desired, health, observe};
+
+const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Everything the loop needs, built by `main` from the flags.
+pub struct Agent {
+    pub config: PassConfig,
+    pub source: GitSource,
+    /// Reads other clusters' status files (late binding, gates).
+    pub status_source: Option<GitSource>,
+    pub writer: Option<StatusWriter>,
+    pub api: ClusterApi,
+    pub interval: Duration,
+    pub heartbeat: Duration,
+    /// A local repository path to watch for new commits.
+    pub watch_path: Option<PathBuf>,
+    last_status: Option<ClusterStatus>,
+    last_published: Option<Instant>,
+    last_source: SourceStatus,
+    fetch_failures: u32,
+}
+
+impl Agent {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: PassConfig,
+        source: GitSource,
+        status_source: Option<GitSource>,
+        writer: Option<StatusWriter>,
+        api: ClusterApi,
+        interval: Duration,
+        heartbeat: Duration,
+        watch_path: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            config,
+            source,
+            status_source,
+            writer,
+            api,
+            interval,
+            heartbeat,
+            watch_path,
+            last_status: None,
+            last_published: None,
+            last_source: SourceStatus::default(),
+            fetch_failures: 0,
+        }
+    }
+
+    /// One full pass; returns the status it wrote (or would have written).
+    pub async fn pass_once(&mut self) -> ClusterStatus {
+        let mut facts = PassFacts::default();
+        let mut role = None;
+        let mut backup_namespace = DEFAULT_BACKUP_NAMESPACE.to_string();
+        let mut schedule = None;
+        match self.fetch_desired().await {
+            Err((reason, message, unreachable)) => {
+                self.fetch_failures += u32::from(unreachable);
+                facts.source = SourceStatus { stale: unreachable, message: Some(message.clone()), ..self.last_source.clone() };
+                facts.stopped = Some((reason, message));
+            }
+            Ok(state) => {
+                self.fetch_failures = 0;
+                role = state.index.clusters.get(&self.config.cluster).and_then(|c| c.role.clone());
+                facts.source = SourceStatus { commit: Some(state.commit.to_string()), generation: Some(state.generation), stale: false, message: None };
+                self.last_source = facts.source.clone();
+                let values: Vec<serde_json::Value> = state.objects.iter().map(|o| o.value.clone()).collect();
+                let mut changes = ChangeSet::default();
+                let mut planned = reconcile::plan(&values, &self.config.allowlist, &mut changes);
+                if let Some(dpa) = planned.iter().find(|p| p.id.kind == "DataProtectionApplication") {
+                    backup_namespace = dpa.id.namespace.clone().unwrap_or(backup_namespace);
+                }
+                schedule = planned
+                    .iter()
+                    .find(|p| p.id.kind == "BackupSchedule")
+                    .and_then(|p| p.value.pointer("/spec/veleroSchedule"))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string);
+                let blocked = self.bind_late_values(&mut planned).await;
+                let report = reconcile::pass(&mut self.api, &self.config, &planned, &blocked, changes).await;
+                facts.changes = report.changes;
+                facts.problems = report.problems;
+                facts.inventory = report.inventory.entries().map(|e| e.id().to_string()).collect();
+            }
+        }
+        self.observe(role.as_deref(), &backup_namespace, schedule, &mut facts).await;
+        let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string();
+        let status = report::build(&self.config.cluster, &facts, self.last_status.as_ref(), &now);
+        self.publish(&status).await;
+        self.last_status = Some(status.clone());
+        status
+    }
+
+    async fn fetch_desired(&self) -> Result<desired::DesiredState, (Reason, String, bool)> {
+        let source = self.source.clone();
+        let cluster = self.config.cluster.clone();
+        let result = tokio::task::spawn_blocking(move || -> Result<desired::DesiredState, (Reason, String, bool)> {
+            let fetched = source.fetch().map_err(|e| {
+                let unreachable = matches!(e, GitError::Unreachable { .. });
+                (Reason::FetchFailed, format!("{e}; keeping the last applied state"), unreachable)
+            })?;
+            desired::read_cluster(&fetched, &cluster)
+                .map_err(|e| (Reason::VerifyFailed, format!("{e}; nothing was applied"), false))
+        })
+        .await;
+        result.unwrap_or_else(|e| Err((Reason::FetchFailed, format!("fetch task failed: {e}"), false)))
+    }
+
+    /// Fill late-bound values from other clusters' status; objects whose value is unknown wait.
+    async fn bind_late_values(&mut self, planned: &mut [crate::apply::Planned]) -> HashMap<ObjectId, String> {
+        let mut blocked = HashMap::new();
+        let wanted: Vec<usize> = planned.iter().enumerate().filter(|(_, p)| bind::binding_of(&p.value).is_some()).map(|(i, _)| i).collect();
+        if wanted.is_empty() {
+            return blocked;
+        }
+        let statuses = self.read_statuses().await;
+        for i in wanted {
+            let p = &mut planned[i];
+            let binding = match bind::binding_of(&p.value).expect("filtered above") {
+                Ok(b) => b,
+                Err(message) => {
+                    blocked.insert(p.id.clone(), message);
+                    continue;
+                }
+            };
+            match bind::lookup(&binding, statuses.get(&binding.cluster)) {
+                Some(value) => {
+                    if let Err(message) = bind::set(&mut p.value, &binding, &value) {
+                        blocked.insert(p.id.clone(), message);
+                    }
+                }
+                None => {
+                    blocked.insert(
+                        p.id.clone(),
+                        format!(
+                            "waiting for cluster {} to publish the address of {} {}/{} in its status",
+                            binding.cluster, binding.kind, binding.namespace, binding.name
+                        ),
+                    );
+                }
+            }
+        }
+        blocked
+    }
+
+    /// Every cluster's status file on the status branch (empty when unreadable).
+    pub async fn read_statuses(&self) -> BTreeMap<String, ClusterStatus> {
+        let Some(source) = self.status_source.clone() else { return BTreeMap::new() };
+        tokio::task::spawn_blocking(move || {
+            let mut out = BTreeMap::new();
+            let Ok(fetched) = source.fetch() else { return out };
+            let Ok(files) = fetched.files_under("clusters") else { return out };
+            for (path, bytes) in files {
+                let Some(name) = path.strip_prefix("clusters/").and_then(|p| p.strip_suffix(".yaml")) else { continue };
+                if let Ok(status) = ClusterStatus::parse(&String::from_utf8_lossy(&bytes)) {
+                    out.insert(name.to_string(), status);
+                }
+            }
+            out
+        })
+        .await
+        .unwrap_or_default()
+    }
+
+    async fn observe(&mut self, role: Option<&str>, backup_namespace: &str, schedule: Option<String>, facts: &mut PassFacts) {
+        match observe::observe(&mut self.api, backup_namespace, role.is_some()).await {
+            Ok(o) => {
+                if let Some(role) = role {
+                    let facts_now = health::HubFacts { role: role.into(), schedule, now: jiff::Timestamp::now() };
+                    facts.health = health::hub_checks(&o, &facts_now);
+                }
+                facts.observed = o.observed;
+            }
+            Err(e) => facts.problems.push(format!("cannot observe the cluster: {e}")),
+        }
+    }
+
+    async fn publish(&mut self, status: &ClusterStatus) {
+        let Some(writer) = self.writer.clone() else { return };
+        let unchanged = self.last_status.as_ref().is_some_and(|p| p.same_content(status));
+        let heartbeat_due = self.last_published.is_none_or(|t| t.elapsed() >= self.heartbeat);
+        if unchanged && !heartbeat_due {
+            return;
+        }
+        let cluster = self.config.cluster.clone();
+        let content = status.to_yaml().into_bytes();
+        let result = tokio::task::spawn_blocking(move || {
+            if unchanged {
+                writer.heartbeat(&cluster, &content)
+            } else {
+                writer.publish(&cluster, &content)
+            }
+        })
+        .await;
+        match result {
+            Ok(Ok(Publish::Committed { commit, attempts })) => {
+                tracing::info!(%commit, attempts, "status published");
+                self.last_published = Some(Instant::now());
+            }
+            Ok(Ok(Publish::Unchanged { .. })) => self.last_published = Some(Instant::now()),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot publish status; retrying next pass"),
+            Err(e) => tracing::warn!(error = %e, "status task failed"),
+        }
+    }
+
+    /// How long to wait before the next pass: the interval, or a growing backoff while the
+    /// repository is unreachable.
+    pub fn next_wait(&self) -> Duration {
+        if self.fetch_failures == 0 {
+            return self.interval;
+        }
+        let factor = 2u32.saturating_pow(self.fetch_failures.min(8));
+        (self.interval.saturating_mul(factor)).min(MAX_BACKOFF.max(self.interval))
+    }
+
+    /// Run until `shutdown` fires; each pass completes before the agent stops.
+    pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let (tx, mut commits) = tokio::sync::mpsc::channel::<()>(8);
+        let _watcher = self.watch_path.clone().and_then(|path| crate::watch::watch_commits(&path, tx).ok());
+        loop {
+            let status = self.pass_once().await;
+            tracing::info!(outcome = %status.pass.outcome, reason = %status.pass.reason, message = %status.pass.message, "pass finished");
+            if *shutdown.borrow() {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.next_wait()) => {}
+                Some(()) = commits.recv() => tracing::debug!("new commit in the local repository"),
+                _ = shutdown.changed() => break,
+            }
+        }
+        tracing::info!("shutting down");
+    }
+}
+

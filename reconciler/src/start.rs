@@ -1,0 +1,119 @@
+//! Building the agent from its flags and running it: the binary's whole job, testable.
+
+use std::process::ExitCode;
+
+use crate::cli::AgentArgs;
+use crate::config::{self, ConfigFile};
+use crate::git::{Credentials, GitSource, Identity, KnownHosts, Secret, StatusWriter};
+use crate::kubeapi::{ClusterApi, Retry};
+use crate::reconcile::PassConfig;
+use crate::runner::Agent;
+
+/// Exit statuses: 0 success, 1 a pass failed (`--once`), 2 bad flags or configuration,
+/// 3 the Kubernetes API could not be configured.
+pub async fn run(args: AgentArgs) -> ExitCode {
+    let agent = match build(&args).await {
+        Ok(agent) => agent,
+        Err((code, message)) => {
+            tracing::error!("{message}");
+            eprintln!("error: {message}");
+            return ExitCode::from(code);
+        }
+    };
+    if args.once {
+        let mut agent = agent;
+        let status = agent.pass_once().await;
+        println!("{}", status.to_yaml());
+        return if status.pass.outcome == "Failed" { ExitCode::from(1) } else { ExitCode::SUCCESS };
+    }
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received: finishing the current pass, then writing status");
+        let _ = tx.send(true);
+    });
+    agent.run(rx).await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
+    hubdr::site::units::check_dns1123_label(&args.cluster).map_err(|e| (2, format!("--cluster: {e}")))?;
+    let file = match &args.config {
+        Some(path) => Some(ConfigFile::read(path).map_err(|e| (2, e))?),
+        None => None,
+    };
+    let allowlist = config::allowlist(&args.allow_kinds, file.as_ref()).map_err(|e| (2, format!("--allow-kind: {e}")))?;
+    let credentials = credentials(args)?;
+    let source = GitSource::new(&args.repo, &args.branch, args.cache_dir.join("source"), credentials.clone());
+    let (status_source, writer) = if args.no_status {
+        (None, None)
+    } else {
+        let identity = Identity::new(format!("hubdr-agent {}", args.cluster), format!("hubdr-agent+{}@localhost", args.cluster));
+        (
+            Some(GitSource::new(&args.repo, &args.status_branch, args.cache_dir.join("status-read"), credentials.clone())),
+            Some(StatusWriter::new(&args.repo, &args.status_branch, args.cache_dir.join("status-write"), credentials, identity)),
+        )
+    };
+    let client = kube_client(args).await.map_err(|e| (3, e))?;
+    let config = PassConfig {
+        cluster: args.cluster.clone(),
+        namespace: args.namespace.clone(),
+        allowlist,
+        apply: crate::apply::ApplyOptions { force_conflicts: args.force_conflicts, ..Default::default() },
+    };
+    Ok(Agent::new(
+        config,
+        source,
+        status_source,
+        writer,
+        ClusterApi::new(client, Retry::default()),
+        args.interval,
+        args.heartbeat,
+        crate::watch::local_path(&args.repo),
+    ))
+}
+
+fn credentials(args: &AgentArgs) -> Result<Credentials, (u8, String)> {
+    match (&args.token_file, &args.token_env, &args.ssh_key) {
+        (None, None, None) => Ok(Credentials::None),
+        (Some(file), None, None) => Ok(Credentials::token(&args.token_username, Secret::File(file.clone()))),
+        (None, Some(var), None) => Ok(Credentials::token(&args.token_username, Secret::Env(var.clone()))),
+        (None, None, Some(key)) => {
+            let mut c = Credentials::ssh_key("git", key.clone());
+            if let (Credentials::SshKey { known_hosts, .. }, Some(file)) = (&mut c, &args.known_hosts) {
+                *known_hosts = KnownHosts::File(file.clone());
+            }
+            Ok(c)
+        }
+        _ => Err((2, "give one of --token-file, --token-env or --ssh-key".into())),
+    }
+}
+
+async fn kube_client(args: &AgentArgs) -> Result<kube::Client, String> {
+    let mut config = match &args.kubeconfig {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
+        }
+        None => kube::Config::infer().await.map_err(|e| format!("no Kubernetes configuration found (in-cluster or ~/.kube/config): {e}"))?,
+    };
+    config.read_timeout = Some(std::time::Duration::from_secs(30));
+    kube::Client::try_from(config).map_err(|e| format!("cannot build the Kubernetes client: {e}"))
+}
