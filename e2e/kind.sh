@@ -37,7 +37,7 @@ kubectl create namespace hubdr-agent --dry-run=client -o yaml | kubectl apply -f
 echo "== rendering the example into a local repository"
 cargo build -q -p hubdr -p hubdr-agent
 bin=$here/target/debug
-sed 's/^  failover:/  failover:/' "$here/repos-example/site.yaml" > "$work/site.yaml"
+cp "$here/repos-example/site.yaml" "$work/site.yaml"
 "$bin/hubdr" render --site "$work/site.yaml" --out "$work/repo"
 git -C "$work/repo" branch -M main
 
