@@ -74,11 +74,20 @@ fn load_and_render(
 /// Render a loaded site in memory with the templates `args` selects.
 pub fn render_loaded(args: &SiteArgs, loaded: &LoadedSite) -> Result<Rendered, CommandError> {
     let templates = match &args.templates {
-        Some(dir) => Templates::with_overrides(dir)
-            .map_err(|e| CommandError::BadInput(format!("error: {e}")))?,
+        Some(dir) => Templates::with_overrides(dir).map_err(|e| {
+            use crate::render::templates::TemplateError;
+            let fix = match e {
+                TemplateError::Read { .. } => "check the --templates directory and its permissions",
+                TemplateError::Unknown { .. } => {
+                    "name the file after the embedded template it replaces, or move it out of the --templates directory"
+                }
+                TemplateError::Compile { .. } => "correct the template syntax at the line shown",
+            };
+            CommandError::BadInput(format!("error: {e}\n  fix: {fix}; nothing was written"))
+        })?,
         None => Templates::embedded(),
     };
-    crate::render::render(loaded, &templates).map_err(render_error)
+    crate::render::render(loaded, &templates).map_err(|e| render_error(e, loaded))
 }
 
 /// Read and validate the site file, printing its warnings to `err`.
@@ -107,12 +116,22 @@ pub fn load(path: &Path, err: &mut dyn std::io::Write) -> Result<LoadedSite, Com
     }
 }
 
-fn render_error(e: RenderError) -> CommandError {
+fn render_error(e: RenderError, loaded: &LoadedSite) -> CommandError {
     match e {
+        RenderError::Patch(p) => {
+            // A patch problem is a site problem: point at the patch in the file.
+            let file = loaded.path.display().to_string();
+            let diagnostic = site::Diagnostic::error(p.path, p.message, p.fix)
+                .located(&site::locate::Locator::new(&loaded.text));
+            CommandError::BadInput(format!(
+                "{}\n\n{file} has 1 error(s); nothing was written",
+                diagnostic.in_file(&file)
+            ))
+        }
         RenderError::Template { .. } | RenderError::Parse { .. } => CommandError::BadInput(format!(
             "error: {e}\n  fix: correct the template (see --templates) or report a bug if it is an embedded one; nothing was written"
         )),
-        RenderError::Patch(_) | RenderError::Duplicate { .. } | RenderError::Checks(_) => {
+        RenderError::Duplicate { .. } | RenderError::Checks(_) => {
             CommandError::BadInput(format!("error: {e}\nnothing was written"))
         }
     }

@@ -40,7 +40,8 @@ pub fn plan_text(index: &RenderIndex, grouped: &ByCluster, markdown: bool) -> St
             .iter()
             .filter(|(c, _)| *c != "repository")
             .flat_map(|(_, v)| v)
-            .filter(|c| c.action == a)
+            // Objects only, as listed below (kustomization.yaml files are not objects).
+            .filter(|c| c.action == a && !c.what.ends_with(".yaml"))
             .count()
     };
     let (create, change, remove) = (
@@ -74,7 +75,15 @@ pub fn plan_text(index: &RenderIndex, grouped: &ByCluster, markdown: bool) -> St
             .map(|v| v.iter().filter(|c| !c.what.ends_with(".yaml")).collect())
             .unwrap_or_default();
         if objects.is_empty() {
-            let _ = writeln!(text, "  no changes");
+            let _ = writeln!(
+                text,
+                "{}",
+                if markdown {
+                    "_no changes_"
+                } else {
+                    "  no changes"
+                }
+            );
         }
         for c in objects {
             if markdown {

@@ -71,17 +71,25 @@ pub fn commit_rendered(
     author: (&str, &str),
 ) -> Result<Committed, CommandError> {
     let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
-    if !force {
-        let edited = repo
-            .uncommitted_changes(&MANAGED_PREFIXES)
-            .map_err(git_error)?;
-        if !edited.is_empty() {
+    let edited = repo
+        .uncommitted_changes(&MANAGED_PREFIXES)
+        .map_err(git_error)?;
+    if !edited.is_empty() {
+        if !force {
             return Err(CommandError::BadInput(format!(
                 "error: rendered files in {} have uncommitted changes:\n  {}\n  fix: commit or revert them (rendered files are overwritten; change the site file instead), or pass --force",
                 repo_dir.display(),
                 edited.join("\n  ")
             )));
         }
+        // The commit below only writes files that differ from HEAD: put the rendered content
+        // back over the hand edits first, as --force promises.
+        revert_edits(repo.workdir(), &rendered.tree, &edited).map_err(|e| {
+            CommandError::Failed(format!(
+                "error: cannot overwrite hand edits in {}: {e}",
+                repo_dir.display()
+            ))
+        })?;
     }
     let diff = repo
         .diff(&rendered.tree, &MANAGED_PREFIXES)
@@ -120,6 +128,31 @@ pub fn commit_rendered(
         commit,
         message,
     })
+}
+
+/// Overwrite each edited managed path with its rendered content, or delete it when it is not
+/// rendered (a hand-added file).
+fn revert_edits(
+    workdir: &Path,
+    tree: &crate::gitrepo::Tree,
+    edited: &[String],
+) -> std::io::Result<()> {
+    for path in edited {
+        let target = workdir.join(path);
+        match tree.get(path) {
+            Some(bytes) => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                crate::fsutil::write_atomic(&target, bytes)?;
+            }
+            None => match std::fs::remove_file(&target) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            },
+        }
+    }
+    Ok(())
 }
 
 /// `render --no-git`: make the directory's managed files equal the render, without git.

@@ -43,7 +43,7 @@ pub enum RenderError {
         message: String,
     },
     #[error("{0}")]
-    Patch(String),
+    Patch(#[from] patch::PatchError),
     #[error("{path}: two rendered objects share this file ({id})")]
     Duplicate { path: String, id: String },
     #[error("{}", .0.join("\n"))]
@@ -65,7 +65,13 @@ pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, Re
         .par_iter()
         .map(|plan| render_one(plan, templates))
         .collect::<Result<_, _>>()?;
-    patch::apply_all(&site.spec.patches, &mut manifests).map_err(RenderError::Patch)?;
+    // Stamp before patching, so patches see the labels and annotations of the rendered file
+    // (a JSON patch may add to /metadata/labels), and again after, so no patch can take away
+    // hubdr's ownership labels or waves.
+    for (m, plan) in manifests.iter_mut().zip(&plans) {
+        m.stamp(&site.metadata.name, &plan.annotations);
+    }
+    patch::apply_all(&site.spec.patches, &mut manifests)?;
     for (m, plan) in manifests.iter_mut().zip(&plans) {
         m.stamp(&site.metadata.name, &plan.annotations);
     }

@@ -4,30 +4,45 @@ use crate::site::{Patch, PatchTarget};
 
 use super::manifest::Manifest;
 
+/// A patch that failed: the site field to blame, what went wrong and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct PatchError {
+    /// Field path in the site file, e.g. `spec.patches[0].target`.
+    pub path: String,
+    pub message: String,
+    pub fix: String,
+}
+
 /// Apply every patch in order; each must match at least one object.
-pub fn apply_all(patches: &[Patch], manifests: &mut [Manifest]) -> Result<(), String> {
+pub fn apply_all(patches: &[Patch], manifests: &mut [Manifest]) -> Result<(), PatchError> {
     for (i, patch) in patches.iter().enumerate() {
         let mut matched = 0;
         for m in manifests.iter_mut().filter(|m| matches(&patch.target, m)) {
             matched += 1;
-            apply(patch, &mut m.value).map_err(|e| {
-                format!(
-                    "spec.patches[{i}] on {} in cluster {}: {e}",
-                    m.id, m.cluster
-                )
+            apply(patch, &mut m.value).map_err(|e| PatchError {
+                path: format!(
+                    "spec.patches[{i}].{}",
+                    if patch.json.is_some() { "json" } else { "merge" }
+                ),
+                message: format!("cannot patch {} in cluster {}: {e}", m.id, m.cluster),
+                fix: "check the patch against the rendered object (`hubdr plan` and the repo show it); JSON patch paths must exist unless the op adds them".into(),
             })?;
-            m.id = super::manifest::ObjectId::of(&m.value).map_err(|e| {
-                format!(
-                    "spec.patches[{i}] broke {} in cluster {}: {e}",
-                    m.id, m.cluster
-                )
+            m.id = super::manifest::ObjectId::of(&m.value).map_err(|e| PatchError {
+                path: format!("spec.patches[{i}]"),
+                message: format!("the patch broke {} in cluster {}: {e}", m.id, m.cluster),
+                fix: "keep apiVersion, kind and metadata.name in the patched object".into(),
             })?;
         }
         if matched == 0 {
-            return Err(format!(
-                "spec.patches[{i}] matches no rendered object ({}); fix the target's cluster, kind, namespace or name",
-                describe(&patch.target)
-            ));
+            return Err(PatchError {
+                path: format!("spec.patches[{i}].target"),
+                message: format!(
+                    "matches no rendered object ({})",
+                    describe(&patch.target)
+                ),
+                fix: "correct the target's cluster, kind, namespace or name (each is an exact name or a * glob)".into(),
+            });
         }
     }
     Ok(())

@@ -55,7 +55,8 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
             diagnostics,
         }
     };
-    let site: Site = serde_yaml::from_str(text).map_err(|e| invalid(vec![from_serde(&e)]))?;
+    let site: Site =
+        serde_yaml::from_str(text).map_err(|e| invalid(vec![from_serde(&e, &locator)]))?;
     let diagnostics: Vec<Diagnostic> = validate::validate(&site)
         .into_iter()
         .map(|d| d.located(&locator))
@@ -91,24 +92,31 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Turn a serde_yaml error ("spec.hubs[0]: unknown field `rol`, expected ... at line 5 column 7")
 /// into a diagnostic with path, location and a fix.
-fn from_serde(error: &serde_yaml::Error) -> Diagnostic {
-    let text = error.to_string();
-    let location = error.location().map(|l| Location {
+fn from_serde(error: &serde_yaml::Error, locator: &Locator) -> Diagnostic {
+    let text = strip_positions(&error.to_string());
+    let mut location = error.location().map(|l| Location {
         line: l.line(),
         column: l.column(),
     });
-    let text = match text.rfind(" at line ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    };
-    let (path, message) = split_path(&text);
-    let fix = if message.starts_with("unknown field") {
+    let (mut path, message) = split_path(&text);
+    let message = plain_types(&message);
+    let fix = if let Some(field) = backquoted(&message, "unknown field `") {
+        // Name the offending field itself; serde reports its parent.
+        path = if path.is_empty() {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
         "remove the field or correct its spelling (the fields allowed here are listed above; README.md has the full site reference)"
     } else if message.starts_with("missing field") {
+        // serde points inside the mapping (its first key); the mapping's own key reads better.
+        if let Some(found) = locator.find(&path).filter(|_| !path.is_empty()) {
+            location = Some(found);
+        }
         "add the field; README.md's site reference shows an example"
     } else if message.starts_with("unknown variant") {
         "use one of the values listed above"
-    } else if message.starts_with("invalid type") {
+    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
         "give the value the type shown above (quote strings such as cron expressions and durations)"
     } else {
         "fix the YAML syntax at the position shown"
@@ -116,6 +124,51 @@ fn from_serde(error: &serde_yaml::Error) -> Diagnostic {
     let mut diagnostic = Diagnostic::error(path, message, fix);
     diagnostic.location = location;
     diagnostic
+}
+
+/// Remove serde_yaml's " at line N column M" (the location is printed on its own line).
+fn strip_positions(text: &str) -> String {
+    let mut out = text.to_string();
+    while let Some(at) = out.find(" at line ") {
+        let rest = &out[at + " at line ".len()..];
+        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let line_len = digits(rest);
+        let Some(after) = rest[line_len..].strip_prefix(" column ") else {
+            break;
+        };
+        if line_len == 0 || digits(after) == 0 {
+            break;
+        }
+        let end = at + " at line ".len() + line_len + " column ".len() + digits(after);
+        out.replace_range(at..end, "");
+    }
+    out
+}
+
+/// serde's Rust type names in words a site author knows.
+fn plain_types(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, plain) in [
+        ("expected u64", "expected a whole number (0 or more)"),
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+    ] {
+        if let Some(rest) = out.strip_suffix(rust) {
+            out = format!("{rest}{plain}");
+        }
+    }
+    if let Some(at) = out.find("expected struct ") {
+        let name = out[at + "expected struct ".len()..].to_string();
+        out = format!("{}expected a mapping ({name})", &out[..at]);
+    }
+    out
+}
+
+/// The text between `prefix` and the next backquote, if `message` starts with `prefix`.
+fn backquoted<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = message.strip_prefix(prefix)?;
+    rest.split_once('`').map(|(field, _)| field)
 }
 
 fn split_path(text: &str) -> (String, String) {

@@ -77,6 +77,14 @@ impl Builder {
                     *key = scalar.unwrap_or_default().to_string();
                     let child = join_key(path, key);
                     self.locations.entry(child).or_insert(location(mark));
+                    // A block mapping's start event is marked after its first key (at the first
+                    // value); a mapping starts no later than its first key.
+                    let here = location(mark);
+                    if let Some(start) = self.locations.get_mut(path.as_str()) {
+                        if (here.line, here.column) < (start.line, start.column) {
+                            *start = here;
+                        }
+                    }
                     None
                 } else {
                     *expecting_key = true;
@@ -175,7 +183,10 @@ spec:
             locator.find("spec.hubs[1].role"),
             Some(Location { line: 7, column: 7 })
         );
-        assert_eq!(locator.find("spec.hubs[1]").map(|l| l.line), Some(6));
+        assert_eq!(
+            locator.find("spec.hubs[1]"),
+            Some(Location { line: 6, column: 7 })
+        );
         assert_eq!(locator.find("spec.backup.ttl").map(|l| l.line), Some(8));
         assert_eq!(locator.find("apiVersion").map(|l| l.line), Some(1));
     }

@@ -339,6 +339,13 @@ impl Validator {
                     "use CleanupRestored unless this is a last resort",
                 );
             }
+            if hub.disconnected == Some(true) && spec.disconnected.is_none() {
+                self.error(
+                    format!("{path}.disconnected"),
+                    "the hub is marked disconnected, but spec.disconnected does not name the CatalogSource that mirrors the Red Hat operators, so OADP cannot be installed",
+                    "add spec.disconnected.catalogSource (or remove disconnected: true from the hub)",
+                );
+            }
             if hub.passive_since > spec.failover.generation {
                 self.error(
                     format!("{path}.passiveSince"),
@@ -397,7 +404,7 @@ impl Validator {
                     "use the cluster's API URL, e.g. https://api.east-1.example.com:6443",
                 ),
                 None if spec.backup.use_managed_service_account => self.warning(
-                    format!("{path}"),
+                    format!("{path}.apiServer"),
                     format!("managed cluster {:?} has no apiServer; auto-import on a new hub needs its URL", c.name),
                     "add apiServer: https://api.<cluster>:6443 (OpenShift clusters set it themselves; others stay Pending Import)",
                 ),
