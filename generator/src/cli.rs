@@ -57,6 +57,42 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Fail over to a passive hub: edit the site, re-render, commit, print the plan for the pull request.
+    Failover {
+        /// The passive hub that takes over.
+        #[arg(long)]
+        to: String,
+        /// The old primary is gone: the new primary does not wait for its status.
+        #[arg(long)]
+        old_primary_unreachable: bool,
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The rendered git repository (must hold the committed render of the current site).
+        #[arg(long)]
+        out: PathBuf,
+        /// Print Markdown, for a pull request description.
+        #[arg(long)]
+        markdown: bool,
+        /// Commit author as "Name <email>".
+        #[arg(long, default_value = "hubdr <hubdr@localhost>")]
+        author: String,
+    },
+    /// Turn a fenced former primary back into a passive hub (asks for --yes after the cautions).
+    Unfence {
+        /// The fenced hub.
+        hub: String,
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The rendered git repository.
+        #[arg(long)]
+        out: PathBuf,
+        /// Confirm after reading the cautions.
+        #[arg(long)]
+        yes: bool,
+        /// Commit author as "Name <email>".
+        #[arg(long, default_value = "hubdr <hubdr@localhost>")]
+        author: String,
+    },
 }
 
 #[derive(Debug, Args)]

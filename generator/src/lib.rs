@@ -1,8 +1,10 @@
 //! hubdr: render an ACM hub disaster-recovery site into a GitOps repository.
 pub mod changes;
+pub mod failover;
 pub mod cli;
 pub mod commands;
 pub mod fsutil;
+pub mod gates;
 pub mod gitrepo;
 pub mod index;
 pub mod render;

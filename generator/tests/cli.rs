@@ -227,8 +227,6 @@ fn a_failover_makes_one_commit_listing_removed_and_added_objects_per_cluster() {
             "  - BackupSchedule open-cluster-management-backup/schedule-acm",
             "  ~ DataProtectionApplication open-cluster-management-backup/velero",
             "  ~ kustomization.yaml",
-            "  - ManagedClusterAddOn east-1/volsync",
-            "  - ManagedClusterAddOn west-1/volsync",
         ],
         "{message}"
     );
@@ -414,7 +412,7 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
     let out = &run.stdout;
     assert!(
         out.starts_with(
-            "Plan for site my-site (generation 1): 3 to create, 3 to change, 4 to remove\n"
+            "Plan for site my-site (generation 1): 3 to create, 3 to change, 2 to remove\n"
         ),
         "{run}"
     );
@@ -431,8 +429,6 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
             "hub-a (hub, fenced)",
             "  - BackupSchedule open-cluster-management-backup/schedule-acm",
             "  ~ DataProtectionApplication open-cluster-management-backup/velero",
-            "  - ManagedClusterAddOn east-1/volsync",
-            "  - ManagedClusterAddOn west-1/volsync",
             "  ~ MultiClusterHub open-cluster-management/multiclusterhub",
             "  prerequisites (must exist in the cluster; hubdr never renders them):",
             "    CatalogSource openshift-marketplace/redhat-operator-index: OADP operator install on a disconnected hub",

@@ -1,6 +1,7 @@
 //! The `hubdr` commands. Each returns what it printed as a result, so it can be tested
 //! without a process, and an `Outcome` that maps to the exit status.
 
+mod failover;
 mod init;
 mod plan;
 pub mod render;
@@ -38,6 +39,12 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     match command {
+        Command::Failover { to, old_primary_unreachable, site, out: repo, markdown, author } => failover::run(
+            &failover::FailoverArgs { site, repo, to, old_primary_unreachable: *old_primary_unreachable, markdown: *markdown, author },
+            out,
+            err,
+        ),
+        Command::Unfence { hub, site, out: repo, yes, author } => failover::unfence(site, repo, hub, *yes, author, out, err),
         Command::Init { out: path, force } => init::run(path, *force, out),
         Command::Validate(args) => validate::run(args, out, err),
         Command::Render {

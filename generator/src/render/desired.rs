@@ -7,7 +7,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::site::{HubRole, Method, Replication, ReplicationDestinationSpec, Site};
+use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
+use crate::site::{Hub, HubRole, Method, Replication, ReplicationDestinationSpec, Site};
 
 pub const ANNOTATION_LATE_BIND: &str = "hubdr.io/late-bind";
 
@@ -83,11 +84,31 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
     ));
     match hub.role {
         HubRole::Active => {
+            // A hub that took over in a failover first activates managed clusters from the
+            // backups; its BackupSchedule and add-ons wait for that and for every fenced hub.
+            let (gates, schedule_wave) = match hub.active_since {
+                Some(generation) => {
+                    let restore = activation_restore(site, hub, generation);
+                    let restore_name = restore.context["name"].as_str().unwrap_or_default().to_string();
+                    out.push(restore);
+                    let mut gates = vec![Gate::RestoreFinished { namespace: ns.clone(), name: restore_name }];
+                    if !spec.failover.old_primary_unreachable {
+                        gates.extend(
+                            spec.hubs
+                                .iter()
+                                .filter(|h| h.role == HubRole::Fenced)
+                                .map(|h| Gate::NoBackupSchedule { cluster: h.name.clone(), generation }),
+                        );
+                    }
+                    (gates, 3)
+                }
+                None => (Vec::new(), 2),
+            };
             let b = &spec.backup;
-            out.push(ObjectPlan::new(
+            let mut schedule = ObjectPlan::new(
                 &hub.name,
                 "backupschedule.yaml.j2",
-                2,
+                schedule_wave,
                 json!({
                     "name": b.name,
                     "namespace": ns,
@@ -96,27 +117,72 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
                     "use_managed_service_account": b.use_managed_service_account,
                     "managed_service_account_ttl": b.managed_service_account_ttl,
                 }),
-            ));
-            addons(site, &hub.name, out);
+            );
+            if !gates.is_empty() {
+                schedule.annotations.push((ANNOTATION_WAIT_FOR.into(), gates::format(&gates)));
+            }
+            out.push(schedule);
+            let restore_gates: Vec<Gate> = gates.into_iter().filter(|g| matches!(g, Gate::RestoreFinished { .. })).collect();
+            addons(site, &hub.name, &restore_gates, out);
         }
-        HubRole::Passive => out.push(ObjectPlan::new(
+        HubRole::Passive => out.push(passive_restore(site, hub)),
+        // A former primary: nothing that writes to the storage location, no Restore. Its
+        // add-ons stay as they were: deleting them on a hub that may still reach the managed
+        // clusters would uninstall VolSync there while the new primary takes over.
+        HubRole::Fenced => addons(site, &hub.name, &[], out),
+    }
+}
+
+/// A passive hub's Restore: continuous sync (the default) or a one-time passive restore.
+fn passive_restore(site: &Site, hub: &Hub) -> ObjectPlan {
+    let name = if hub.passive_sync {
+        passive_sync_restore_name(hub.passive_since)
+    } else {
+        format!("restore-acm-passive-g{}", hub.passive_since)
+    };
+    ObjectPlan::new(
+        &hub.name,
+        "restore.yaml.j2",
+        2,
+        json!({
+            "name": name,
+            "namespace": site.spec.backup_namespace,
+            "cleanup_before_restore": hub.cleanup_before_restore,
+            "sync": hub.passive_sync,
+            "restore_sync_interval": hub.restore_sync_interval,
+            "managed_clusters_backup": "skip",
+            "credentials_backup": "latest",
+            "resources_backup": "latest",
+        }),
+    )
+}
+
+/// The Restore that activates a new primary: its passive-sync Restore switched to
+/// `veleroManagedClustersBackupName: latest` (the documented way to activate a syncing hub),
+/// or a new `restore-acm-activate-g<N>` when it was not syncing.
+fn activation_restore(site: &Site, hub: &Hub, generation: u64) -> ObjectPlan {
+    let mut plan = if hub.passive_sync {
+        passive_restore(site, hub)
+    } else {
+        ObjectPlan::new(
             &hub.name,
             "restore.yaml.j2",
             2,
             json!({
-                "name": passive_sync_restore_name(hub.passive_since),
-                "namespace": ns,
+                "name": format!("restore-acm-activate-g{generation}"),
+                "namespace": site.spec.backup_namespace,
                 "cleanup_before_restore": hub.cleanup_before_restore,
-                "sync": true,
-                "restore_sync_interval": hub.restore_sync_interval,
-                "managed_clusters_backup": "skip",
+                "sync": false,
+                "restore_sync_interval": null,
+                "managed_clusters_backup": "latest",
                 "credentials_backup": "latest",
                 "resources_backup": "latest",
             }),
-        )),
-        // A former primary: nothing that writes to the storage location, no Restore.
-        HubRole::Fenced => {}
-    }
+        )
+    };
+    plan.context["managed_clusters_backup"] = json!("latest");
+    plan.annotations.push((ANNOTATION_GENERATION.into(), generation.to_string()));
+    plan
 }
 
 fn dpa_context(site: &Site, role: HubRole) -> Value {
@@ -189,17 +255,22 @@ fn dpa_context(site: &Site, role: HubRole) -> Value {
 }
 
 /// The `volsync` ManagedClusterAddOn, in each participating cluster's namespace on the active hub.
-fn addons(site: &Site, hub: &str, out: &mut Vec<ObjectPlan>) {
+fn addons(site: &Site, hub: &str, gates: &[Gate], out: &mut Vec<ObjectPlan>) {
     let Some(volsync) = &site.spec.volsync else {
         return;
     };
     for cluster in participating_clusters(site) {
-        out.push(ObjectPlan::new(
+        let mut addon = ObjectPlan::new(
             hub,
             "managedclusteraddon.yaml.j2",
             3,
             json!({"name": "volsync", "namespace": cluster, "channel": volsync.channel}),
-        ));
+        );
+        // Add-ons are activation data: on a new primary they come with the activation restore.
+        if !gates.is_empty() {
+            addon.annotations.push((ANNOTATION_WAIT_FOR.into(), gates::format(gates)));
+        }
+        out.push(addon);
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Location {
 #[derive(Debug, Default)]
 pub struct Locator {
     locations: HashMap<String, Location>,
+    /// Character offset where each scalar value or mapping starts (for in-place edits).
+    starts: HashMap<String, usize>,
 }
 
 impl Locator {
@@ -29,7 +31,23 @@ impl Locator {
         }
         Self {
             locations: builder.locations,
+            starts: builder.starts,
         }
+    }
+
+    /// Where the value at exactly `path` starts, as a character offset (scalars and mappings).
+    pub fn value_start(&self, path: &str) -> Option<usize> {
+        self.starts.get(path).copied()
+    }
+
+    /// Every located path.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.locations.keys().map(String::as_str)
+    }
+
+    /// Where exactly `path`'s key is (no fallback to ancestors).
+    pub fn exact(&self, path: &str) -> Option<Location> {
+        self.locations.get(path).copied()
     }
 
     /// Where `path` is, or where its nearest existing ancestor is (a missing field is reported at
@@ -62,6 +80,7 @@ enum Frame {
 struct Builder {
     stack: Vec<(Frame, String)>,
     locations: HashMap<String, Location>,
+    starts: HashMap<String, usize>,
 }
 
 impl Builder {
@@ -122,7 +141,9 @@ impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, event: Event, mark: Marker) {
         match event {
             Event::Scalar(value, ..) => {
-                self.child_path(mark, Some(&value));
+                if let Some(path) = self.child_path(mark, Some(&value)) {
+                    self.starts.insert(path, mark.index());
+                }
             }
             Event::Alias(_) => {
                 self.child_path(mark, None);
@@ -130,6 +151,7 @@ impl MarkedEventReceiver for Builder {
             Event::MappingStart(..) => {
                 if let Some(path) = self.child_path(mark, None) {
                     self.locations.entry(path.clone()).or_insert(location(mark));
+                    self.starts.insert(path.clone(), mark.index());
                     let frame = Frame::Mapping {
                         expecting_key: true,
                         key: String::new(),

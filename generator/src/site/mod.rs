@@ -1,5 +1,6 @@
 //! The site file: model, parsing and validation.
 pub mod diagnostic;
+pub mod edit;
 pub mod load;
 pub mod locate;
 pub mod model;

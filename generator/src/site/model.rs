@@ -279,6 +279,14 @@ pub struct Hub {
     /// across failovers, and a hub that becomes passive again gets a new one.
     #[serde(default)]
     pub passive_since: u64,
+    /// Whether a passive hub keeps syncing (`syncRestoreWithNewBackups`); `false` gives a
+    /// one-time passive Restore `restore-acm-passive-g<N>` instead.
+    #[serde(default = "default_true")]
+    pub passive_sync: bool,
+    /// Set by `hubdr failover`: the generation at which this hub took over. An active hub with
+    /// it activates managed clusters from the backups before its BackupSchedule is created.
+    #[serde(default)]
+    pub active_since: Option<u64>,
     /// Overrides `spec.disconnected` for this hub (`false` marks a connected hub in a disconnected site).
     #[serde(default)]
     pub disconnected: Option<bool>,
