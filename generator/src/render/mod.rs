@@ -1,6 +1,7 @@
 //! Rendering: a validated site and the templates in, the repository tree out. Pure and
 //! deterministic: the same inputs give byte-identical files.
 
+pub mod agent;
 pub mod checks;
 pub mod desired;
 pub mod manifest;
@@ -26,7 +27,7 @@ pub use templates::Templates;
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const APPLICATIONSET_PATH: &str = "argocd/applicationset.yaml";
 /// The parts of the repository that `hubdr render` owns.
-pub const MANAGED_PREFIXES: [&str; 3] = ["clusters/", "argocd/", ".hubdr/"];
+pub const MANAGED_PREFIXES: [&str; 4] = ["clusters/", "agents/", "argocd/", ".hubdr/"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -102,16 +103,21 @@ pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, Re
             });
         }
     }
-    for (cluster, _) in clusters(loaded) {
-        let resources: Vec<String> = manifests
-            .iter()
-            .filter(|m| m.cluster == cluster)
-            .map(|m| m.id.file_name())
-            .collect();
+    let mut by_cluster: BTreeMap<&str, Vec<&Manifest>> = BTreeMap::new();
+    for m in &manifests {
+        by_cluster.entry(m.cluster.as_str()).or_default().push(m);
+    }
+    for (cluster, entry) in clusters(loaded) {
+        let objects = by_cluster.remove(cluster.as_str()).unwrap_or_default();
+        let resources: Vec<String> = objects.iter().map(|m| m.id.file_name()).collect();
         tree.insert(
             format!("clusters/{cluster}/kustomization.yaml"),
             kustomization(&resources).into_bytes(),
         );
+        let hub = entry.kind == "hub";
+        for (path, text) in agent::install_files(&loaded.site, &cluster, hub, &objects) {
+            tree.insert(path, text.into_bytes());
+        }
     }
     let applicationset = templates
         .render("applicationset.yaml.j2", &applicationset_context(loaded))

@@ -20,6 +20,13 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
                     for_,
                 });
         };
+    let git_keys = super::agent::credential_keys(spec.git.url.as_deref().unwrap_or_default());
+    if !git_keys.is_empty() {
+        let clusters = spec.hubs.iter().map(|h| &h.name).chain(spec.managed_clusters.iter().map(|c| &c.name));
+        for cluster in clusters {
+            add(cluster, "Secret", &spec.agent.namespace, &spec.agent.git_credentials_secret, &git_keys, "hubdr-agent's access to the git repository".into());
+        }
+    }
     for hub in &spec.hubs {
         let s = &spec.storage;
         add(

@@ -50,6 +50,8 @@ pub struct SiteSpec {
     #[serde(default)]
     pub argocd: ArgoCd,
     #[serde(default)]
+    pub agent: AgentSettings,
+    #[serde(default)]
     pub patches: Vec<Patch>,
 }
 
@@ -566,4 +568,49 @@ pub struct PatchTarget {
     pub name: Option<String>,
     #[serde(default)]
     pub namespace: Option<String>,
+}
+
+/// How `agents/<cluster>/` runs hubdr-agent.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgentSettings {
+    #[serde(default = "default_agent_image")]
+    pub image: String,
+    #[serde(default = "default_agent_namespace")]
+    pub namespace: String,
+    /// The Secret (in the agent's namespace) holding the git token or ssh key; never in git.
+    #[serde(default = "default_git_secret")]
+    pub git_credentials_secret: String,
+    #[serde(default = "default_agent_interval")]
+    pub interval: String,
+    #[serde(default = "default_agent_heartbeat")]
+    pub heartbeat: String,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self {
+            image: default_agent_image(),
+            namespace: default_agent_namespace(),
+            git_credentials_secret: default_git_secret(),
+            interval: default_agent_interval(),
+            heartbeat: default_agent_heartbeat(),
+        }
+    }
+}
+
+fn default_agent_image() -> String {
+    format!("quay.io/hubdr/hubdr-agent:{}", env!("CARGO_PKG_VERSION"))
+}
+fn default_agent_namespace() -> String {
+    "hubdr-agent".into()
+}
+fn default_git_secret() -> String {
+    "hubdr-git-credentials".into()
+}
+fn default_agent_interval() -> String {
+    "30s".into()
+}
+fn default_agent_heartbeat() -> String {
+    "10m".into()
 }

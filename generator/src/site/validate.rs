@@ -45,6 +45,7 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
         v.volsync(spec, volsync);
     }
     v.argocd(&spec.argocd);
+    v.agent(&spec.agent);
     v.patches(&spec.patches);
     v.out
 }
@@ -751,6 +752,14 @@ impl Validator {
                 }
             }
         }
+    }
+
+    fn agent(&mut self, a: &AgentSettings) {
+        self.non_empty("spec.agent.image", &a.image);
+        self.label("spec.agent.namespace", &a.namespace);
+        self.subdomain("spec.agent.gitCredentialsSecret", &a.git_credentials_secret);
+        self.duration("spec.agent.interval", &a.interval);
+        self.duration("spec.agent.heartbeat", &a.heartbeat);
     }
 
     fn argocd(&mut self, a: &ArgoCd) {
