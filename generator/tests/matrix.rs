@@ -8,8 +8,9 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use hubdr::gates::Gate;
 use hubdr::gitrepo::Tree;
-use hubdr::site::{HubRole, LoadedSite, Method, Replication, Site};
+use hubdr::site::{Hub, HubRole, LoadedSite, Method, Replication, Site};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -245,6 +246,7 @@ fn domain_rules(loaded: &LoadedSite, tree: &Tree) {
     index_matches(loaded, tree);
     hubs(site, &view);
     addons(site, &view);
+    gates(site, &view);
     managed_clusters(site, &view);
     replications(site, &view);
     applicationset(site, tree);
@@ -444,6 +446,99 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+const WAIT_FOR: &str = "hubdr.io/wait-for";
+const GENERATION: &str = "hubdr.io/generation";
+
+#[track_caller]
+fn wave(o: &Obj) -> i32 {
+    o.annotation("hubdr.io/wave").unwrap().parse().unwrap()
+}
+
+/// The object's `hubdr.io/wait-for` gates, parsed; `None` when it is not gated.
+#[track_caller]
+fn wait_for(o: &Obj) -> Option<Vec<Gate>> {
+    o.annotation(WAIT_FOR).map(|text| {
+        let gates = hubdr::gates::parse(text)
+            .unwrap_or_else(|e| panic!("{}: {WAIT_FOR} {text:?}: {e}", o.describe()));
+        assert!(!gates.is_empty(), "{}: empty {WAIT_FOR}", o.describe());
+        gates
+    })
+}
+
+/// design.md, "Failover, step by step": a syncing hub activates through its passive-sync
+/// Restore, a hub that was not syncing through a new `restore-acm-activate-g<N>`.
+fn activation_restore_name(hub: &Hub, generation: u64) -> String {
+    if hub.passive_sync {
+        format!("restore-acm-passive-sync-g{}", hub.passive_since)
+    } else {
+        format!("restore-acm-activate-g{generation}")
+    }
+}
+
+/// The activation Restore of `hub`, which took over at `generation`.
+fn activation_restore(site: &Site, hub: &Hub, generation: u64, r: &Obj) {
+    let h = r.describe();
+    assert_eq!(
+        r.at("/spec/veleroManagedClustersBackupName"),
+        "latest",
+        "{h}: the activation Restore activates the managed clusters"
+    );
+    assert_eq!(r.at("/spec/veleroCredentialsBackupName"), "latest", "{h}");
+    assert_eq!(r.at("/spec/veleroResourcesBackupName"), "latest", "{h}");
+    assert_eq!(
+        r.annotation(GENERATION),
+        Some(generation.to_string().as_str()),
+        "{h}: the activation Restore names its failover generation"
+    );
+    assert_eq!(
+        r.annotation(WAIT_FOR),
+        None,
+        "{h}: the activation Restore waits for nothing"
+    );
+    assert_eq!(wave(r), 2, "{h}: Restore wave");
+    if hub.passive_sync {
+        // The same Restore as while passive, so the operator ends its sync by activating.
+        assert_eq!(r.at("/spec/syncRestoreWithNewBackups"), true, "{h}");
+        assert_eq!(
+            r.str_at("/spec/restoreSyncInterval"),
+            hub.restore_sync_interval.as_deref(),
+            "{h}"
+        );
+    } else {
+        assert_eq!(r.at("/spec/syncRestoreWithNewBackups"), &Value::Null, "{h}");
+        assert_eq!(r.at("/spec/restoreSyncInterval"), &Value::Null, "{h}");
+    }
+    if !patched(site, "Restore") {
+        assert_eq!(
+            r.at("/spec/cleanupBeforeRestore"),
+            hub.cleanup_before_restore.as_str(),
+            "{h}"
+        );
+    }
+}
+
+/// What a new primary's BackupSchedule waits for: its activation Restore, and every fenced hub
+/// unless the old primary is declared unreachable.
+fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate> {
+    let mut gates = vec![Gate::RestoreFinished {
+        namespace: site.spec.backup_namespace.clone(),
+        name: activation_restore_name(hub, generation),
+    }];
+    if !site.spec.failover.old_primary_unreachable {
+        gates.extend(
+            site.spec
+                .hubs
+                .iter()
+                .filter(|h| h.role == HubRole::Fenced)
+                .map(|h| Gate::NoBackupSchedule {
+                    cluster: h.name.clone(),
+                    generation,
+                }),
+        );
+    }
+    gates
+}
+
 fn hubs(site: &Site, view: &View) {
     let spec = &site.spec;
     let ns = spec.backup_namespace.as_str();
@@ -524,7 +619,6 @@ fn hubs(site: &Site, view: &View) {
                     1,
                     "{h}: the active hub has one BackupSchedule"
                 );
-                assert!(restores.is_empty(), "{h}: the active hub restores nothing");
                 assert_eq!(location.get("accessMode"), None, "{h}");
                 let s = view.get(h, "BackupSchedule", ns, &spec.backup.name);
                 let b = &spec.backup;
@@ -538,28 +632,99 @@ fn hubs(site: &Site, view: &View) {
                     s.str_at("/spec/managedServiceAccountTTL"),
                     b.managed_service_account_ttl.as_deref()
                 );
+                match hub.active_since {
+                    None => {
+                        assert!(
+                            restores.is_empty(),
+                            "{h}: an active hub without activeSince restores nothing"
+                        );
+                        assert_eq!(wave(s), 2, "{h}: BackupSchedule wave");
+                        assert_eq!(
+                            s.annotation(WAIT_FOR),
+                            None,
+                            "{h}: an active hub without activeSince waits for nothing"
+                        );
+                    }
+                    Some(generation) => {
+                        assert_eq!(
+                            restores.len(),
+                            1,
+                            "{h}: a new primary has exactly one Restore, its activation Restore"
+                        );
+                        let r = restores[0];
+                        assert_eq!(r.name(), activation_restore_name(hub, generation), "{h}");
+                        assert_eq!(r.namespace(), Some(ns), "{h}");
+                        activation_restore(site, hub, generation, r);
+                        assert_eq!(
+                            wave(s),
+                            3,
+                            "{h}: a new primary's BackupSchedule comes after its activation Restore"
+                        );
+                        assert!(wave(r) < wave(s), "{h}: Restore before BackupSchedule");
+                        let gates = wait_for(s).unwrap_or_else(|| {
+                            panic!("{h}: a new primary's BackupSchedule must be gated")
+                        });
+                        assert_eq!(
+                            gates,
+                            expected_schedule_gates(site, hub, generation),
+                            "{h}: BackupSchedule gates"
+                        );
+                        let fenced: Vec<&str> = spec
+                            .hubs
+                            .iter()
+                            .filter(|f| f.role == HubRole::Fenced)
+                            .map(|f| f.name.as_str())
+                            .collect();
+                        for f in &fenced {
+                            let waits = gates.contains(&Gate::NoBackupSchedule {
+                                cluster: f.to_string(),
+                                generation,
+                            });
+                            assert_eq!(
+                                waits,
+                                !spec.failover.old_primary_unreachable,
+                                "{h}: the BackupSchedule waits for fenced {f} unless the old primary is declared unreachable; gates {gates:?}"
+                            );
+                        }
+                    }
+                }
             }
             HubRole::Passive => {
                 assert!(schedules.is_empty(), "{h}: a passive hub must not back up");
                 assert_eq!(restores.len(), 1, "{h}: a passive hub has one Restore");
                 assert_eq!(location.get("accessMode"), None, "{h}");
-                let r = view.get(
-                    h,
-                    "Restore",
-                    ns,
-                    &format!("restore-acm-passive-sync-g{}", hub.passive_since),
-                );
-                assert_eq!(r.at("/spec/syncRestoreWithNewBackups"), true, "{h}");
+                let name = if hub.passive_sync {
+                    format!("restore-acm-passive-sync-g{}", hub.passive_since)
+                } else {
+                    format!("restore-acm-passive-g{}", hub.passive_since)
+                };
+                let r = view.get(h, "Restore", ns, &name);
+                assert_eq!(wave(r), 2, "{h}: Restore wave");
+                if hub.passive_sync {
+                    assert_eq!(r.at("/spec/syncRestoreWithNewBackups"), true, "{h}");
+                    assert_eq!(
+                        r.str_at("/spec/restoreSyncInterval"),
+                        hub.restore_sync_interval.as_deref()
+                    );
+                } else {
+                    assert_eq!(
+                        r.at("/spec/syncRestoreWithNewBackups"),
+                        &Value::Null,
+                        "{h}: a one-time passive restore does not sync"
+                    );
+                    assert_eq!(r.at("/spec/restoreSyncInterval"), &Value::Null, "{h}");
+                }
                 assert_eq!(
                     r.at("/spec/veleroManagedClustersBackupName"),
                     "skip",
-                    "{h}: passive sync must not activate managed clusters"
+                    "{h}: a passive restore must not activate managed clusters"
                 );
                 assert_eq!(r.at("/spec/veleroCredentialsBackupName"), "latest");
                 assert_eq!(r.at("/spec/veleroResourcesBackupName"), "latest");
                 assert_eq!(
-                    r.str_at("/spec/restoreSyncInterval"),
-                    hub.restore_sync_interval.as_deref()
+                    r.annotation(GENERATION),
+                    None,
+                    "{h}: a passive restore belongs to no failover generation"
                 );
                 if !patched(site, "Restore") {
                     assert_eq!(
@@ -598,7 +763,8 @@ fn hubs(site: &Site, view: &View) {
     );
 }
 
-/// The `volsync` add-on in each participating cluster's namespace, on the active hub only.
+/// The `volsync` add-on in each participating cluster's namespace, on the active hub and on
+/// fenced former primaries.
 fn addons(site: &Site, view: &View) {
     let mut participating = BTreeSet::new();
     if let Some(v) = &site.spec.volsync {
@@ -629,18 +795,96 @@ fn addons(site: &Site, view: &View) {
                 o.namespace().unwrap().to_string()
             })
             .collect();
-        if hub.role == HubRole::Active {
-            assert_eq!(
-                found, participating,
-                "{}: one volsync add-on per participating cluster",
-                hub.name
-            );
-        } else {
-            assert!(
+        match hub.role {
+            // A fenced former primary keeps its add-ons: deleting them on a hub that may still
+            // reach the managed clusters would uninstall VolSync there.
+            HubRole::Active | HubRole::Fenced => assert_eq!(
+                found,
+                participating,
+                "{}: one volsync add-on per participating cluster on the {} hub",
+                hub.name,
+                hub.role.as_str()
+            ),
+            HubRole::Passive => assert!(
                 found.is_empty(),
-                "{}: add-ons live on the active hub",
+                "{}: a passive hub holds no add-ons",
                 hub.name
-            );
+            ),
+        }
+        // Add-ons are activation data: on a new primary they wait for its activation Restore,
+        // and for nothing else; everywhere else they are not gated.
+        let expected = match (hub.role, hub.active_since) {
+            (HubRole::Active, Some(generation)) => Some(vec![Gate::RestoreFinished {
+                namespace: site.spec.backup_namespace.clone(),
+                name: activation_restore_name(hub, generation),
+            }]),
+            _ => None,
+        };
+        for o in view.all(&hub.name, "ManagedClusterAddOn") {
+            assert_eq!(wave(o), 3, "{}: add-on wave", o.describe());
+            assert_eq!(wait_for(o), expected, "{}: add-on gates", o.describe());
+        }
+    }
+}
+
+/// Every gate parses and points at something that exists: a Restore on the same cluster that
+/// activates managed clusters, or a fenced hub of the site; only a new primary's
+/// BackupSchedule and add-ons are gated, and only activation Restores carry a generation.
+fn gates(site: &Site, view: &View) {
+    let new_primary = site
+        .spec
+        .hubs
+        .iter()
+        .find(|h| h.role == HubRole::Active && h.active_since.is_some());
+    for o in &view.objects {
+        let what = o.describe();
+        if let Some(generation) = o.annotation(GENERATION) {
+            let hub =
+                new_primary.unwrap_or_else(|| panic!("{what}: {GENERATION} without a new primary"));
+            assert_eq!(o.cluster, hub.name, "{what}");
+            assert_eq!(o.kind(), "Restore", "{what}");
+            assert_eq!(generation, hub.active_since.unwrap().to_string(), "{what}");
+        }
+        let Some(gates) = wait_for(o) else {
+            continue;
+        };
+        let hub = new_primary
+            .filter(|h| h.name == o.cluster)
+            .unwrap_or_else(|| panic!("{what}: only a new primary's objects are gated"));
+        assert!(
+            matches!(o.kind(), "BackupSchedule" | "ManagedClusterAddOn"),
+            "{what}: a {} is never gated",
+            o.kind()
+        );
+        for gate in &gates {
+            match gate {
+                Gate::RestoreFinished { namespace, name } => {
+                    let r = view.get(&o.cluster, "Restore", namespace, name);
+                    assert_eq!(
+                        r.at("/spec/veleroManagedClustersBackupName"),
+                        "latest",
+                        "{what} waits for {}, which does not activate managed clusters",
+                        r.describe()
+                    );
+                    assert!(wave(r) < wave(o), "{what}: gated on a later wave");
+                }
+                Gate::NoBackupSchedule {
+                    cluster,
+                    generation,
+                } => {
+                    let fenced = site.spec.hubs.iter().find(|h| &h.name == cluster);
+                    assert_eq!(
+                        fenced.map(|h| h.role),
+                        Some(HubRole::Fenced),
+                        "{what}: waits for {cluster}, which is not a fenced hub"
+                    );
+                    assert_eq!(Some(*generation), hub.active_since, "{what}");
+                    assert!(
+                        !site.spec.failover.old_primary_unreachable,
+                        "{what}: waits for {cluster}, declared unreachable"
+                    );
+                }
+            }
         }
     }
 }
@@ -1160,6 +1404,46 @@ fn matrix_covers_every_option_value() {
     assert!(sites
         .iter()
         .any(|s| s.spec.failover.old_primary_unreachable));
+    // Both activation variants, and the fenced-hub gate both skipped and present.
+    let new_primaries = || {
+        sites.iter().flat_map(|s| {
+            s.spec
+                .hubs
+                .iter()
+                .filter(|h| h.role == HubRole::Active && h.active_since.is_some())
+                .map(move |h| (s, h))
+        })
+    };
+    assert!(
+        new_primaries().any(|(_, h)| h.passive_sync),
+        "activation of a syncing hub"
+    );
+    assert!(
+        new_primaries().any(|(_, h)| !h.passive_sync),
+        "activation with a new Restore"
+    );
+    for unreachable in [true, false] {
+        assert!(
+            new_primaries().any(
+                |(s, _)| s.spec.failover.old_primary_unreachable == unreachable
+                    && s.spec.hubs.iter().any(|h| h.role == HubRole::Fenced)
+            ),
+            "a new primary with a fenced hub and oldPrimaryUnreachable: {unreachable}"
+        );
+    }
+    assert!(
+        new_primaries().any(|(s, _)| s.spec.volsync.is_some()),
+        "gated add-ons"
+    );
+    assert!(
+        sites
+            .iter()
+            .any(|s| s.spec.volsync.is_some()
+                && s.spec.hubs.iter().any(|h| h.role == HubRole::Fenced)),
+        "add-ons kept on a fenced hub"
+    );
+    assert!(hubs().any(|h| h.role == HubRole::Active && h.active_since.is_none()));
+    assert!(hubs().any(|h| h.role == HubRole::Passive && !h.passive_sync));
     let clusters = || sites.iter().flat_map(|s| &s.spec.managed_clusters);
     assert!(clusters().any(|c| c.api_server.is_some()));
     assert!(clusters().any(|c| c.api_server.is_none()));
@@ -1389,25 +1673,196 @@ fn minimal_site_gets_the_documented_defaults() {
 
 /// design.md, "Failover, step by step": the new primary activates the managed clusters and only
 /// then starts its BackupSchedule, gated on the old primary's schedule being gone (or the old
-/// primary declared unreachable).
+/// primary declared unreachable). Here the new primary was syncing, so its passive-sync Restore
+/// is switched to activate, and the old primary is declared unreachable.
 #[test]
-#[ignore = "not implemented yet: a render after failover gives the new primary a BackupSchedule \
-            with no activation Restore and no hubdr.io/wait-for gate"]
 fn failover_activates_the_new_primary_before_its_backup_schedule() {
     let (loaded, rendered) = support::render_file(&site_path("disconnected-failover"));
     let view = View::of(&rendered.tree);
-    let generation = loaded.site.spec.failover.generation;
+    assert_eq!(loaded.site.spec.failover.generation, 3);
+    assert!(loaded.site.spec.failover.old_primary_unreachable);
     let ns = "open-cluster-management-backup";
-    let activation = view
-        .all("hub-b", "Restore")
-        .into_iter()
-        .find(|r| r.at("/spec/veleroManagedClustersBackupName") == "latest")
-        .unwrap_or_else(|| panic!("hub-b needs an activation Restore at generation {generation}"));
+
+    let restores = view.all("hub-b", "Restore");
+    assert_eq!(restores.len(), 1, "hub-b: one activation Restore");
+    let activation = view.get("hub-b", "Restore", ns, "restore-acm-passive-sync-g0");
+    assert_eq!(activation.annotation(GENERATION), Some("3"));
+    assert_eq!(
+        activation.at("/spec"),
+        &json!({
+            "cleanupBeforeRestore": "CleanupRestored",
+            "syncRestoreWithNewBackups": true,
+            "veleroManagedClustersBackupName": "latest",
+            "veleroCredentialsBackupName": "latest",
+            "veleroResourcesBackupName": "latest",
+        }),
+        "the passive-sync Restore switched to activate the managed clusters"
+    );
+    assert_eq!(wave(activation), 2);
+
     let schedule = view.get("hub-b", "BackupSchedule", ns, "schedule-acm");
-    let gate = schedule
-        .annotation("hubdr.io/wait-for")
-        .expect("the new primary's BackupSchedule is gated");
-    assert!(gate.contains(activation.name()), "{gate}");
+    assert_eq!(
+        wave(schedule),
+        3,
+        "the BackupSchedule comes after the Restore"
+    );
+    assert_eq!(
+        schedule.annotation(WAIT_FOR),
+        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0"),
+        "hub-a is declared unreachable, so hub-b does not wait for it"
+    );
+
+    // The fenced old primary: no BackupSchedule, no Restore, a read-only location.
+    assert!(view.all("hub-a", "BackupSchedule").is_empty());
+    assert!(view.all("hub-a", "Restore").is_empty());
+    let dpa = view.get("hub-a", "DataProtectionApplication", ns, "velero");
+    assert_eq!(
+        dpa.at("/spec/backupLocations/0/velero/accessMode"),
+        "ReadOnly"
+    );
+
+    // The other passive hubs keep their Restores, ungated.
+    let hub_c = view.get("hub-c", "Restore", ns, "restore-acm-passive-sync-g1");
+    assert_eq!(hub_c.at("/spec/syncRestoreWithNewBackups"), true);
+    assert_eq!(hub_c.at("/spec/veleroManagedClustersBackupName"), "skip");
+    let hub_d = view.get("hub-d", "Restore", ns, "restore-acm-passive-g3");
+    assert_eq!(
+        hub_d.at("/spec"),
+        &json!({
+            "cleanupBeforeRestore": "CleanupRestored",
+            "veleroManagedClustersBackupName": "skip",
+            "veleroCredentialsBackupName": "latest",
+            "veleroResourcesBackupName": "latest",
+        }),
+        "passiveSync: false gives a one-time passive restore"
+    );
+    for o in &view.objects {
+        if o.cluster != "hub-b" {
+            assert_eq!(o.annotation(WAIT_FOR), None, "{}", o.describe());
+            assert_eq!(o.annotation(GENERATION), None, "{}", o.describe());
+        }
+    }
+}
+
+/// A new primary that was not syncing gets a new `restore-acm-activate-g<N>`; with the old
+/// primary reachable its BackupSchedule also waits for the fenced hub's status, its add-ons wait
+/// for the activation only, and the fenced hub keeps its add-ons untouched.
+#[test]
+fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
+    let (loaded, rendered) = support::render_file(&site_path("volsync-rsync"));
+    let view = View::of(&rendered.tree);
+    assert_eq!(loaded.site.spec.failover.generation, 1);
+    assert!(!loaded.site.spec.failover.old_primary_unreachable);
+    let ns = "open-cluster-management-backup";
+
+    let restores = view.all("hub-b", "Restore");
+    assert_eq!(restores.len(), 1, "hub-b: only the activation Restore");
+    let activation = view.get("hub-b", "Restore", ns, "restore-acm-activate-g1");
+    assert_eq!(activation.annotation(GENERATION), Some("1"));
+    assert_eq!(
+        activation.at("/spec"),
+        &json!({
+            "cleanupBeforeRestore": "CleanupRestored",
+            "veleroManagedClustersBackupName": "latest",
+            "veleroCredentialsBackupName": "latest",
+            "veleroResourcesBackupName": "latest",
+        })
+    );
+    assert!(
+        view.find("hub-b", "Restore", ns, "restore-acm-passive-g0")
+            .is_none(),
+        "the one-time passive restore is replaced"
+    );
+
+    let schedule = view.get("hub-b", "BackupSchedule", ns, "schedule-acm");
+    assert_eq!(wave(schedule), 3);
+    assert_eq!(
+        schedule.annotation(WAIT_FOR),
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; no-backup-schedule:hub-a@1")
+    );
+    assert_eq!(
+        wait_for(schedule).unwrap(),
+        [
+            Gate::RestoreFinished {
+                namespace: ns.into(),
+                name: "restore-acm-activate-g1".into()
+            },
+            Gate::NoBackupSchedule {
+                cluster: "hub-a".into(),
+                generation: 1
+            },
+        ]
+    );
+
+    let clusters = ["east-1", "west-1", "north-1"];
+    for cluster in clusters {
+        let addon = view.get("hub-b", "ManagedClusterAddOn", cluster, "volsync");
+        assert_eq!(
+            addon.annotation(WAIT_FOR),
+            Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1"),
+            "{}",
+            addon.describe()
+        );
+        let kept = view.get("hub-a", "ManagedClusterAddOn", cluster, "volsync");
+        assert_eq!(
+            kept.value.pointer("/metadata/annotations").map(|a| {
+                let mut keys: Vec<&String> = a.as_object().unwrap().keys().collect();
+                keys.sort();
+                keys
+            }),
+            Some(vec![
+                &"argocd.argoproj.io/sync-wave".to_string(),
+                &"hubdr.io/wave".to_string(),
+                &"operator-subscription-channel".to_string(),
+            ]),
+            "{}: a fenced hub's add-on is unchanged and not gated",
+            kept.describe()
+        );
+    }
+    assert_eq!(
+        view.all("hub-a", "ManagedClusterAddOn").len(),
+        clusters.len()
+    );
+    assert_eq!(
+        view.all("hub-b", "ManagedClusterAddOn").len(),
+        clusters.len()
+    );
+    assert!(view.all("hub-a", "BackupSchedule").is_empty());
+    assert!(view.all("hub-a", "Restore").is_empty());
+}
+
+/// The failover edit applied to the pre-failover site renders what the matrix site holds: the
+/// matrix data is what `hubdr failover` writes, not a hand-made approximation.
+#[test]
+fn failover_edit_of_the_pre_failover_site_renders_the_matrix_site() {
+    let after = std::fs::read_to_string(site_path("volsync-rsync")).unwrap();
+    let before = after
+        .replace(
+            "    - name: hub-a\n      role: fenced\n",
+            "    - name: hub-a\n      role: active\n",
+        )
+        .replace(
+            "      role: active\n      passiveSync: false\n      activeSince: 1\n",
+            "      role: passive\n      passiveSync: false\n",
+        )
+        .replace(
+            "    generation: 1\n    oldPrimaryUnreachable: false\n",
+            "    generation: 0\n",
+        );
+    assert_ne!(before, after);
+    let edited = hubdr::failover::edit_site(&before, "hub-b", false).unwrap();
+    let render = |text: &str| {
+        let loaded = hubdr::site::load_str(text, std::path::Path::new("site.yaml"))
+            .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+        hubdr::render::render(&loaded, &hubdr::render::Templates::embedded())
+            .unwrap()
+            .tree
+    };
+    assert_eq!(
+        render(&edited),
+        render(&after),
+        "hubdr failover --to hub-b gives another render than the matrix site:\n{edited}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
