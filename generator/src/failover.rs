@@ -73,7 +73,9 @@ pub fn apply(text: &str, site: &Site, failover: &Failover) -> Result<String, Str
     let to = index(&failover.to);
     text = set_scalar(&text, &format!("spec.hubs[{to}].role"), "active")?;
     text = set_scalar(&text, &format!("spec.hubs[{to}].activeSince"), &generation)?;
-    text = set_scalar(&text, &format!("spec.hubs[{}].role", index(&failover.from)), "fenced")?;
+    let from = index(&failover.from);
+    text = set_scalar(&text, &format!("spec.hubs[{from}].role"), "fenced")?;
+    text = set_scalar(&text, &format!("spec.hubs[{from}].fencedSince"), &generation)?;
     Ok(text)
 }
 
@@ -103,7 +105,7 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
         format!("Restore {ns}/restore-acm-activate-g{n} is created (managed clusters, credentials and resources: latest)")
     };
     let fenced_wait = if failover.old_primary_unreachable {
-        format!("{} is declared unreachable, so hub-b does not wait for its status", failover.from).replace("hub-b", &failover.to)
+        format!("{} is declared unreachable, so {} does not wait for its status", failover.from, failover.to)
     } else {
         format!("{}'s status shows generation {n} or later with no BackupSchedule", failover.from)
     };
@@ -117,14 +119,23 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
             "**{}**: BackupSchedule {ns}/{} is created. Waits for: the activation Restore is Finished, and {fenced_wait}.",
             failover.to, spec.backup.name
         ),
-        format!("**{}**: the volsync ManagedClusterAddOns are applied. Waits for: the activation Restore is Finished.", failover.to),
     ];
+    if spec.volsync.as_ref().is_some_and(|v| !v.replications.is_empty()) {
+        steps.push(format!("**{}**: the volsync ManagedClusterAddOns are applied. Waits for: the activation Restore is Finished.", failover.to));
+    }
     for hub in spec.hubs.iter().filter(|h| h.role == HubRole::Passive) {
-        steps.push(format!(
-            "**{}** (passive): keeps Restore {ns}/{}, now syncing the new primary's backups. Waits for: nothing.",
-            hub.name,
-            passive_sync_restore_name(hub.passive_since)
-        ));
+        steps.push(if hub.passive_sync {
+            format!(
+                "**{}** (passive): keeps Restore {ns}/{}, now syncing the new primary's backups. Waits for: nothing.",
+                hub.name,
+                passive_sync_restore_name(hub.passive_since)
+            )
+        } else {
+            format!(
+                "**{}** (passive, one-time restore): keeps Restore {ns}/restore-acm-passive-g{}; it does not sync, so its passive data is as old as that restore. Waits for: nothing.",
+                hub.name, hub.passive_since
+            )
+        });
     }
     steps.push(import_step(after));
     let mut out = String::new();
@@ -193,8 +204,9 @@ mod tests {
         assert_eq!(after.spec.hubs[0].role, HubRole::Fenced);
         assert_eq!(after.spec.hubs[1].role, HubRole::Active);
         assert_eq!(after.spec.hubs[1].active_since, Some(2));
-        assert_eq!(text.lines().count(), SITE.lines().count() + 1, "only activeSince is added");
-        let without_added = text.replacen("      activeSince: 2\n", "", 1);
+        assert_eq!(after.spec.hubs[0].fenced_since, Some(2));
+        assert_eq!(text.lines().count(), SITE.lines().count() + 2, "only activeSince and fencedSince are added");
+        let without_added = text.replacen("      activeSince: 2\n", "", 1).replacen("      fencedSince: 2\n", "", 1);
         let changed: Vec<(&str, &str)> = SITE.lines().zip(without_added.lines()).filter(|(a, b)| a != b).collect();
         assert_eq!(
             changed,
@@ -221,6 +233,18 @@ mod tests {
         let after = load(&text);
         assert_eq!(after.spec.hubs[0].role, HubRole::Passive);
         assert_eq!(after.spec.hubs[0].passive_since, 2);
+    }
+
+    #[test]
+    fn steps_name_the_right_hubs_on_failback() {
+        let text = edit_site(SITE, "hub-b", false).unwrap();
+        let text = unfence(&text, "hub-a").unwrap();
+        let site = load(&text);
+        let f = plan(&site, "hub-a", true).unwrap();
+        let after = load(&apply(&text, &site, &f).unwrap());
+        let steps = steps(&after, &f, false);
+        assert!(steps.contains("hub-b is declared unreachable, so hub-a does not wait for its status"), "{steps}");
+        assert!(steps.contains("restore-acm-passive-sync-g2 is switched to veleroManagedClustersBackupName: latest"), "{steps}");
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn install_files(site: &Site, cluster: &str, hub: bool, manifests: &[&Manife
     let ns = settings.namespace.as_str();
     let labels = json!({"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "hubdr", "hubdr.io/cluster": cluster});
     let role_name = format!("hubdr-agent-{cluster}");
-    let objects = vec![
+    let objects = [
         ("namespace.yaml", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})),
         ("serviceaccount.yaml", json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns, "labels": labels}})),
         ("clusterrole.yaml", json!({

@@ -97,6 +97,10 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
                             spec.hubs
                                 .iter()
                                 .filter(|h| h.role == HubRole::Fenced)
+                                // The old primary of this failover; a hub fenced in an earlier
+                                // generation already deleted its schedule (or fences first
+                                // thing when it comes back). Unrecorded: wait, to be safe.
+                                .filter(|h| h.fenced_since.is_none_or(|g| g == generation))
                                 .map(|h| Gate::NoBackupSchedule { cluster: h.name.clone(), generation }),
                         );
                     }

@@ -289,6 +289,10 @@ pub struct Hub {
     /// it activates managed clusters from the backups before its BackupSchedule is created.
     #[serde(default)]
     pub active_since: Option<u64>,
+    /// Set by `hubdr failover` on the old primary: the generation at which it was fenced. The
+    /// new primary of that generation waits for this hub's status (unless it is unreachable).
+    #[serde(default)]
+    pub fenced_since: Option<u64>,
     /// Overrides `spec.disconnected` for this hub (`false` marks a connected hub in a disconnected site).
     #[serde(default)]
     pub disconnected: Option<bool>,

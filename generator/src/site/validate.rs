@@ -347,6 +347,29 @@ impl Validator {
                     "add spec.disconnected.catalogSource (or remove disconnected: true from the hub)",
                 );
             }
+            for (field, value) in [("activeSince", hub.active_since), ("fencedSince", hub.fenced_since)] {
+                if value.is_some_and(|g| g > spec.failover.generation) {
+                    self.error(
+                        format!("{path}.{field}"),
+                        format!("generation {} is newer than failover.generation {}", value.unwrap_or_default(), spec.failover.generation),
+                        "use `hubdr failover`, which sets both together",
+                    );
+                }
+            }
+            if hub.active_since.is_some() && hub.role != HubRole::Active {
+                self.warning(
+                    format!("{path}.activeSince"),
+                    format!("has no effect on a {} hub", hub.role.as_str()),
+                    "remove it; `hubdr failover` sets it on the hub that takes over",
+                );
+            }
+            if hub.restore_sync_interval.is_some() && !hub.passive_sync {
+                self.warning(
+                    format!("{path}.restoreSyncInterval"),
+                    "has no effect with passiveSync: false (a one-time restore does not sync)",
+                    "remove restoreSyncInterval, or set passiveSync: true",
+                );
+            }
             if hub.passive_since > spec.failover.generation {
                 self.error(
                     format!("{path}.passiveSince"),
@@ -358,9 +381,16 @@ impl Validator {
                 );
             }
         }
-        if spec.failover.old_primary_unreachable
-            && !spec.hubs.iter().any(|h| h.role == HubRole::Fenced)
-        {
+        let fenced = spec.hubs.iter().any(|h| h.role == HubRole::Fenced);
+        let ungated = spec.hubs.iter().position(|h| h.role == HubRole::Active && h.active_since.is_none());
+        if let (true, Some(i)) = (fenced, ungated) {
+            self.warning(
+                format!("spec.hubs[{i}].role"),
+                "a hub is fenced but the active hub has no activeSince: its BackupSchedule is not gated on an activation restore or on the fenced hub's status (a hand-edited failover)",
+                "fail over with `hubdr failover --to <hub>`, which sequences the takeover",
+            );
+        }
+        if spec.failover.old_primary_unreachable && !fenced {
             self.warning(
                 "spec.failover.oldPrimaryUnreachable",
                 "no hub is fenced, so there is no old primary to skip",
