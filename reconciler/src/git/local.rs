@@ -1,0 +1,159 @@
+//! Updating a branch of a repository on the local filesystem, as a true compare-and-swap.
+//!
+//! libgit2's local transport does not give push the semantics a git server has: after
+//! checking fast-forward against the tip it read when connecting, it writes the remote ref
+//! with `force` whenever the ref already exists (`local_push_update_remote_ref` in
+//! `transports/local.c`). Two agents racing through it can therefore both "succeed", and
+//! the later one silently drops the other's commit. For local remotes we do what
+//! `git receive-pack` guarantees instead, as a compare-and-swap under the ref's lock: lock
+//! the ref (a `git_transaction`, the same `<ref>.lock` file git uses), check that it still
+//! points where we started (or is still absent), copy the missing objects into the remote's
+//! object database, move the ref and unlock. (A plain non-forced create would not do: it
+//! checks that the ref is absent before taking the lock.)
+//!
+//! No cache is needed for a repository on this machine: the tip is read from the remote's
+//! ref, its objects in place, and the new objects are kept in memory until the ref is
+//! locked, so a publish that loses the race has written nothing anywhere.
+
+use std::path::Path;
+
+use git2::{ObjectType, Odb, Oid, Repository};
+
+use super::commit::{self, Built};
+use super::remote::{is_lost_race, Attempt};
+use super::GitError;
+
+/// One attempt: build on the tip of `refname` in the bare repository at `remote_path` and
+/// compare-and-swap the ref to the result. No cache is involved: objects are read in place,
+/// and the new ones are kept in memory until the ref is locked and still at the tip.
+pub(crate) fn update_branch(
+    remote_path: &Path,
+    url: &str,
+    refname: &str,
+    build: impl Fn(&Repository, Option<Oid>) -> Result<Built, GitError>,
+) -> Result<Attempt, GitError> {
+    let remote = open_bare(remote_path, url, refname)?;
+    let open_error = |source| GitError::Open {
+        path: remote.path().to_path_buf(),
+        source,
+    };
+    let scratch = Repository::open_bare(remote.path()).map_err(open_error)?;
+    commit::keep_new_objects_in_memory(&scratch).map_err(open_error)?;
+    let base = current_tip(&remote, refname).map_err(|e| push_error(url, refname, e))?;
+    let new = match build(&scratch, base)? {
+        Built::Unchanged(commit) => return Ok(Attempt::Unchanged(commit)),
+        Built::Commit(new) => new,
+    };
+    compare_and_swap(&scratch, &remote, url, refname, new, base)
+}
+
+/// Move `refname` of `remote` from `expected` to `new`, copying `new`'s objects from
+/// `scratch`, if and only if nobody moved it first.
+fn compare_and_swap(
+    scratch: &Repository,
+    remote: &Repository,
+    url: &str,
+    refname: &str,
+    new: Oid,
+    expected: Option<Oid>,
+) -> Result<Attempt, GitError> {
+    let push_error = |source| push_error(url, refname, source);
+    let lost = |current: Option<Oid>| {
+        Attempt::Lost(format!(
+            "{refname} moved to {}",
+            current.map_or("nothing".into(), |c| c.to_string())
+        ))
+    };
+    // Cheap early exit for the obvious losers, before creating any file.
+    let current = current_tip(remote, refname).map_err(push_error)?;
+    if current != expected {
+        return Ok(lost(current));
+    }
+    // Take the ref's lock: while we hold it nobody can move the ref, so the compare below
+    // stays true until our update, and a writer that lost has written no objects.
+    let mut tx = remote.transaction().map_err(push_error)?;
+    match tx.lock_ref(refname) {
+        Ok(()) => {}
+        Err(e) if is_lost_race(&e) => return Ok(Attempt::Lost(e.message().to_string())),
+        Err(e) => return Err(push_error(e)),
+    }
+    let current = current_tip(remote, refname).map_err(push_error)?;
+    if current != expected {
+        return Ok(lost(current));
+    }
+    copy_commit(scratch, remote, new).map_err(push_error)?;
+    tx.set_target(refname, new, None, "hubdr: status")
+        .map_err(push_error)?;
+    tx.commit().map_err(push_error)?;
+    Ok(Attempt::Landed(new))
+}
+
+fn push_error(url: &str, refname: &str, source: git2::Error) -> GitError {
+    GitError::Push {
+        url: url.to_string(),
+        refname: refname.to_string(),
+        source,
+    }
+}
+
+fn open_bare(path: &Path, url: &str, refname: &str) -> Result<Repository, GitError> {
+    let remote = Repository::open(path).map_err(|source| GitError::Unreachable {
+        url: url.to_string(),
+        source,
+    })?;
+    if !remote.is_bare() {
+        return Err(GitError::Rejected {
+            url: url.to_string(),
+            refname: refname.to_string(),
+            reason: "it is not a bare repository (status is only pushed to bare repositories)"
+                .into(),
+        });
+    }
+    Ok(remote)
+}
+
+fn current_tip(remote: &Repository, refname: &str) -> Result<Option<Oid>, git2::Error> {
+    match remote.refname_to_id(refname) {
+        Ok(oid) => Ok(Some(oid)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Copy `commit` and the parts of its tree that `to` lacks. Parents are not copied: the
+/// parent of our commit is the remote's tip, which it has.
+fn copy_commit(from: &Repository, to: &Repository, commit: Oid) -> Result<(), git2::Error> {
+    let (src, dst) = (from.odb()?, to.odb()?);
+    let tree = from.find_commit(commit)?.tree_id();
+    copy_tree(from, &src, &dst, tree)?;
+    copy_object(&src, &dst, commit)
+}
+
+fn copy_tree(
+    repo: &Repository,
+    src: &Odb<'_>,
+    dst: &Odb<'_>,
+    tree: Oid,
+) -> Result<(), git2::Error> {
+    if dst.exists(tree) {
+        // Git never stores a tree without its contents.
+        return Ok(());
+    }
+    for entry in repo.find_tree(tree)?.iter() {
+        match entry.kind() {
+            Some(ObjectType::Tree) => copy_tree(repo, src, dst, entry.id())?,
+            Some(ObjectType::Blob) => copy_object(src, dst, entry.id())?,
+            _ => {} // submodule links point at commits of other repositories
+        }
+    }
+    copy_object(src, dst, tree)
+}
+
+fn copy_object(src: &Odb<'_>, dst: &Odb<'_>, oid: Oid) -> Result<(), git2::Error> {
+    if dst.exists(oid) {
+        return Ok(());
+    }
+    let object = src.read(oid)?;
+    dst.write(object.kind(), object.data())?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The source: the rendered repository's branch, fetched into the cache, read without a
+//! working tree.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+
+use super::cache::Cache;
+use super::remote::{self, Endpoint};
+use super::{Credentials, GitError};
+
+/// One branch of one remote, fetched into a bare cache under `cache_dir`.
+#[derive(Debug, Clone)]
+pub struct GitSource {
+    url: String,
+    branch: String,
+    cache: Cache,
+    credentials: Credentials,
+}
+
+/// A fetched commit: its id, and read access to its tree.
+pub struct Fetched {
+    repo: Repository,
+    commit: Oid,
+    tree: Oid,
+}
+
+impl GitSource {
+    /// `url`: `file:///path`, a plain local path, `https://...` or `ssh://...` / `git@host:path`.
+    pub fn new(
+        url: impl Into<String>,
+        branch: impl Into<String>,
+        cache_dir: impl Into<PathBuf>,
+        credentials: Credentials,
+    ) -> Self {
+        let url = url.into();
+        GitSource {
+            cache: Cache::new(&cache_dir.into(), &url),
+            url,
+            branch: branch.into(),
+            credentials,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    /// The bare cache repository this source fetches into.
+    pub fn cache_path(&self) -> &Path {
+        self.cache.path()
+    }
+
+    /// Fetch `refs/heads/<branch>` and return its commit. A network failure is
+    /// [`GitError::Unreachable`]: keep the last applied state and try again later.
+    pub fn fetch(&self) -> Result<Fetched, GitError> {
+        let local_ref = format!("refs/hubdr/source/{}", self.branch);
+        let endpoint = Endpoint {
+            url: &self.url,
+            credentials: &self.credentials,
+        };
+        self.cache.with_repo(|repo| {
+            let commit = remote::fetch_branch(&repo, endpoint, &self.branch, &local_ref)?
+                .ok_or_else(|| GitError::MissingBranch {
+                    url: self.url.clone(),
+                    branch: self.branch.clone(),
+                })?;
+            let tree = repo
+                .find_commit(commit)
+                .and_then(|c| repo.find_tree(c.tree_id()).map(|t| t.id()))
+                .map_err(|source| GitError::ReadTree {
+                    commit,
+                    path: "/".into(),
+                    cache: self.cache.path().to_path_buf(),
+                    source,
+                })?;
+            Ok(Fetched { repo, commit, tree })
+        })
+    }
+}
+
+impl std::fmt::Debug for Fetched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetched")
+            .field("commit", &self.commit)
+            .field("cache", &self.repo.path())
+            .finish()
+    }
+}
+
+impl Fetched {
+    /// The fetched commit.
+    pub fn commit(&self) -> Oid {
+        self.commit
+    }
+
+    /// The file at `path` (e.g. `.hubdr/index.yaml`), or `None` if there is none.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let tree = self
+            .repo
+            .find_tree(self.tree)
+            .map_err(|e| self.read_error(path, e))?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(self.read_error(path, e)),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        let blob = self
+            .repo
+            .find_blob(entry.id())
+            .map_err(|e| self.read_error(path, e))?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// Every file under the directory `dir` (recursively), keyed by repo-relative path
+    /// (`clusters/hub-a/x.yaml`). Empty when the directory does not exist.
+    pub fn files_under(&self, dir: &str) -> Result<BTreeMap<String, Vec<u8>>, GitError> {
+        let dir = dir.trim_end_matches('/');
+        let tree = self
+            .repo
+            .find_tree(self.tree)
+            .map_err(|e| self.read_error(dir, e))?;
+        let entry = match tree.get_path(Path::new(dir)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Tree) => entry,
+            Ok(_) => return Ok(BTreeMap::new()),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(self.read_error(dir, e)),
+        };
+        let subtree = self
+            .repo
+            .find_tree(entry.id())
+            .map_err(|e| self.read_error(dir, e))?;
+        let mut blobs = Vec::new();
+        subtree
+            .walk(TreeWalkMode::PreOrder, |root, entry| {
+                if entry.kind() == Some(ObjectType::Blob) {
+                    let name = String::from_utf8_lossy(entry.name_bytes());
+                    blobs.push((format!("{dir}/{root}{name}"), entry.id()));
+                }
+                TreeWalkResult::Ok
+            })
+            .map_err(|e| self.read_error(dir, e))?;
+        blobs
+            .into_iter()
+            .map(|(path, oid)| {
+                let blob = self
+                    .repo
+                    .find_blob(oid)
+                    .map_err(|e| self.read_error(&path, e))?;
+                Ok((path, blob.content().to_vec()))
+            })
+            .collect()
+    }
+
+    fn read_error(&self, path: &str, source: git2::Error) -> GitError {
+        GitError::ReadTree {
+            commit: self.commit,
+            path: path.to_string(),
+            cache: self.repo.path().to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The status branch: every agent owns one file, `clusters/<cluster>.yaml`, on a shared
+//! branch (`hubdr-status`) of the source remote.
+//!
+//! A publish fetches the branch (or finds it missing and starts it as an orphan), writes a
+//! commit whose tree is the remote tree with only our file replaced (no working tree; the
+//! new objects stay in memory until they land) and pushes it without force, expecting the
+//! tip it fetched. When another agent moved the branch first, the push is refused, and we
+//! refetch, rebuild on the new tip and try again after a jittered exponential backoff, up
+//! to [`RetryPolicy::max_attempts`]. So no agent's update is lost and no agent's file is
+//! overwritten by another.
+//!
+//! Over the network the remote's receive-pack does the compare-and-swap; for a bare
+//! repository on this machine (`file://` or a path) we do it ourselves under the ref's
+//! lock, see `local.rs`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use git2::{Oid, Signature};
+
+use super::cache::Cache;
+use super::commit;
+use super::remote::{self, Attempt, Endpoint};
+use super::{Credentials, GitError};
+
+/// Publishes this agent's status file to the status branch.
+#[derive(Debug, Clone)]
+pub struct StatusWriter {
+    url: String,
+    branch: String,
+    cache: Cache,
+    credentials: Credentials,
+    identity: Identity,
+    retry: RetryPolicy,
+}
+
+/// Author and committer of status commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+/// How often and how patiently a push that lost a race is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first included (at least 1).
+    pub max_attempts: u32,
+    /// Delay ceiling after the first lost race; doubles with every further one.
+    pub base_delay: Duration,
+    /// Upper bound of the delay ceiling.
+    pub max_delay: Duration,
+}
+
+/// The result of a publish.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publish {
+    /// The file already had this content on the branch at `commit`; nothing was pushed.
+    Unchanged { commit: Oid },
+    /// `commit` landed on the branch; `attempts` - 1 races were lost on the way.
+    Committed { commit: Oid, attempts: u32 },
+}
+
+impl StatusWriter {
+    /// The branch agents report to unless configured otherwise.
+    pub const DEFAULT_BRANCH: &'static str = "hubdr-status";
+
+    pub fn new(
+        url: impl Into<String>,
+        branch: impl Into<String>,
+        cache_dir: impl Into<PathBuf>,
+        credentials: Credentials,
+        identity: Identity,
+    ) -> Self {
+        let url = url.into();
+        StatusWriter {
+            cache: Cache::new(&cache_dir.into(), &url),
+            url,
+            branch: branch.into(),
+            credentials,
+            identity,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replace the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    /// The bare cache repository used for network remotes (a local remote needs none).
+    pub fn cache_path(&self) -> &Path {
+        self.cache.path()
+    }
+
+    /// Write `clusters/<cluster>.yaml` = `content` on the status branch, creating the branch
+    /// if the remote has none. Nothing is pushed when the file already has this content.
+    pub fn publish(&self, cluster: &str, content: &[u8]) -> Result<Publish, GitError> {
+        self.write(cluster, content, false)
+    }
+
+    /// Like [`publish`](Self::publish), but always commits, so readers can see the agent
+    /// is alive even when its status did not change.
+    pub fn heartbeat(&self, cluster: &str, content: &[u8]) -> Result<Publish, GitError> {
+        self.write(cluster, content, true)
+    }
+
+    fn write(&self, cluster: &str, content: &[u8], heartbeat: bool) -> Result<Publish, GitError> {
+        if !is_dns_label(cluster) {
+            return Err(GitError::InvalidCluster {
+                cluster: cluster.to_string(),
+            });
+        }
+        let path = format!("clusters/{cluster}.yaml");
+        let message = if heartbeat {
+            format!("status: {cluster} (heartbeat)")
+        } else {
+            format!("status: {cluster}")
+        };
+        let endpoint = Endpoint {
+            url: &self.url,
+            credentials: &self.credentials,
+        };
+        let build = |repo: &git2::Repository, base: Option<Oid>| {
+            let author = Signature::now(&self.identity.name, &self.identity.email)
+                .map_err(|source| commit_error(cluster, source))?;
+            commit::replace_file(repo, base, &path, content, &author, &message, heartbeat)
+                .map_err(|source| commit_error(cluster, source))
+        };
+        let attempts = self.retry.max_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                std::thread::sleep(self.retry.delay(attempt - 1));
+            }
+            match remote::update_branch(&self.cache, endpoint, &self.branch, build)? {
+                Attempt::Unchanged(commit) => return Ok(Publish::Unchanged { commit }),
+                Attempt::Landed(commit) => {
+                    return Ok(Publish::Committed {
+                        commit,
+                        attempts: attempt,
+                    })
+                }
+                Attempt::Lost(reason) => last = reason,
+            }
+        }
+        Err(GitError::Contended {
+            url: self.url.clone(),
+            cluster: cluster.to_string(),
+            attempts,
+            last,
+        })
+    }
+}
+
+fn commit_error(cluster: &str, source: git2::Error) -> GitError {
+    GitError::Commit {
+        cluster: cluster.to_string(),
+        source,
+    }
+}
+
+fn is_dns_label(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+impl Identity {
+    pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
+        Identity {
+            name: name.into(),
+            email: email.into(),
+        }
+    }
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity::new("hubdr-agent", "hubdr-agent@localhost")
+    }
+}
+
+impl Default for RetryPolicy {
+    /// 30 attempts, 20 ms doubling up to 2 s: enough for a hundred agents racing at once.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 30,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The pause after the `lost`-th lost race: uniformly random between half the ceiling
+    /// and the ceiling, where the ceiling is `base_delay * 2^(lost-1)` capped at `max_delay`.
+    pub fn delay(&self, lost: u32) -> Duration {
+        let exp = lost.saturating_sub(1).min(20);
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << exp)
+            .min(self.max_delay);
+        let ceiling_us = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
+        Duration::from_micros(fastrand::u64(ceiling_us / 2..=ceiling_us))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(100),
+        };
+        for _ in 0..100 {
+            let first = policy.delay(1);
+            assert!(first >= Duration::from_millis(5) && first <= Duration::from_millis(10));
+            let third = policy.delay(3);
+            assert!(third >= Duration::from_millis(20) && third <= Duration::from_millis(40));
+            assert!(policy.delay(30) <= Duration::from_millis(100));
+        }
+    }
+
+    #[test]
+    fn cluster_names() {
+        assert!(is_dns_label("hub-a"));
+        assert!(is_dns_label("east-1"));
+        for bad in ["", "../x", "a/b", "Hub", "-a", "a-", "a.b"] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+    }
+}

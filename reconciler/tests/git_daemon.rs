@@ -1,0 +1,167 @@
+//! Fetch and status publishing over a network transport (git://, served by `git daemon` on
+//! loopback), where pushes go through git's receive-pack and its compare-and-swap.
+
+mod git_common;
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use git_common::{bare, commit_files, files_at, sandbox, tip, GitDaemon};
+use hubdr_agent::git::{
+    Credentials, GitError, GitSource, Identity, Publish, RetryPolicy, StatusWriter,
+};
+
+const BRANCH: &str = StatusWriter::DEFAULT_BRANCH;
+
+fn daemon(base: &std::path::Path) -> Option<GitDaemon> {
+    let daemon = GitDaemon::start(base);
+    if daemon.is_none() {
+        eprintln!("skipped: no `git` binary to run `git daemon`");
+    }
+    daemon
+}
+
+fn writer(url: &str, cache: &std::path::Path) -> StatusWriter {
+    StatusWriter::new(url, BRANCH, cache, Credentials::None, Identity::default())
+}
+
+#[test]
+fn fetches_over_the_network_into_the_cache() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let remote = bare(&dir.path().join("site.git"));
+    let Some(daemon) = daemon(dir.path()) else {
+        return;
+    };
+    let first = commit_files(
+        &remote,
+        "main",
+        &[("clusters/a/x.yaml".to_string(), b"x\n".to_vec())].into(),
+        "first",
+    );
+    let source = GitSource::new(
+        daemon.url("site.git"),
+        "main",
+        dir.path().join("cache"),
+        Credentials::None,
+    );
+    let fetched = source.fetch().unwrap();
+    assert_eq!(fetched.commit(), first);
+    assert_eq!(fetched.read("clusters/a/x.yaml").unwrap().unwrap(), b"x\n");
+
+    let second = commit_files(
+        &remote,
+        "main",
+        &[("b.txt".to_string(), b"b".to_vec())].into(),
+        "second",
+    );
+    assert_eq!(source.fetch().unwrap().commit(), second);
+
+    let err = GitSource::new(
+        daemon.url("site.git"),
+        "nope",
+        dir.path().join("cache"),
+        Credentials::None,
+    )
+    .fetch()
+    .unwrap_err();
+    assert!(matches!(err, GitError::MissingBranch { .. }), "{err:?}");
+}
+
+#[test]
+fn publishes_status_over_the_network() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let remote = bare(&dir.path().join("site.git"));
+    let Some(daemon) = daemon(dir.path()) else {
+        return;
+    };
+    let url = daemon.url("site.git");
+    let a = writer(&url, &dir.path().join("cache-a"));
+    let b = writer(&url, &dir.path().join("cache-b"));
+
+    let Publish::Committed { commit: first, .. } = a.publish("hub-a", b"a1\n").unwrap() else {
+        panic!("the first publish creates the branch");
+    };
+    assert_eq!(remote.find_commit(first).unwrap().parent_count(), 0);
+    let Publish::Committed { commit: second, .. } = b.publish("hub-b", b"b1\n").unwrap() else {
+        panic!("expected a commit");
+    };
+    assert_eq!(
+        a.publish("hub-a", b"a1\n").unwrap(),
+        Publish::Unchanged { commit: second }
+    );
+    // `a` builds on `b`'s commit, which it has not seen yet.
+    let Publish::Committed { commit: third, .. } = a.publish("hub-a", b"a2\n").unwrap() else {
+        panic!("expected a commit");
+    };
+    assert_eq!(tip(&remote, BRANCH), Some(third));
+    // Every ref the caches keep points at an object they have (none at a commit that only
+    // ever lived in memory), so the next fetch negotiates without a cache reset.
+    for cache in [a.cache_path(), b.cache_path()] {
+        let repo = git2::Repository::open_bare(cache).unwrap();
+        for reference in repo.references().unwrap() {
+            let reference = reference.unwrap();
+            let target = reference.target().unwrap();
+            assert!(
+                repo.find_commit(target).is_ok(),
+                "{:?} dangles",
+                reference.name()
+            );
+        }
+    }
+    let files = files_at(&remote, third);
+    assert_eq!(files["clusters/hub-a.yaml"], b"a2\n");
+    assert_eq!(files["clusters/hub-b.yaml"], b"b1\n");
+}
+
+#[test]
+fn racing_network_writers_all_land() {
+    sandbox();
+    const WRITERS: usize = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let remote = bare(&dir.path().join("site.git"));
+    let Some(daemon) = daemon(dir.path()) else {
+        return;
+    };
+    let url = daemon.url("site.git");
+    let barrier = Arc::new(Barrier::new(WRITERS));
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (url, cache, barrier) = (
+                url.clone(),
+                dir.path().join(format!("cache-{i}")),
+                barrier.clone(),
+            );
+            std::thread::spawn(move || {
+                let w = writer(&url, &cache).with_retry(RetryPolicy {
+                    max_attempts: 100,
+                    base_delay: Duration::from_millis(5),
+                    max_delay: Duration::from_millis(300),
+                });
+                barrier.wait();
+                let mut retries = 0;
+                for update in 1..=2 {
+                    match w.publish(&format!("w-{i}"), format!("{update}\n").as_bytes()) {
+                        Ok(Publish::Committed { attempts, .. }) => retries += attempts - 1,
+                        other => panic!("w-{i}: {other:?}"),
+                    }
+                }
+                retries
+            })
+        })
+        .collect();
+    let retries: u32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    // All start on the same (missing) tip, so all but one first attempt must be refused.
+    assert!(
+        retries >= 1,
+        "no push was ever refused: the race was not exercised"
+    );
+    let head = tip(&remote, BRANCH).unwrap();
+    let files = files_at(&remote, head);
+    assert_eq!(files.len(), WRITERS);
+    assert!(files.values().all(|v| v == b"2\n"), "{files:?}");
+    let mut walk = remote.revwalk().unwrap();
+    walk.push(head).unwrap();
+    assert_eq!(walk.count(), WRITERS * 2);
+}

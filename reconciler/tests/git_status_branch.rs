@@ -1,0 +1,289 @@
+//! StatusWriter: one file per agent on the shared status branch, never losing an update.
+
+mod git_common;
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use git2::{Delta, Repository};
+use git_common::{bare, file_url, files_at, sandbox, tip};
+use hubdr_agent::git::{Credentials, GitError, Identity, Publish, RetryPolicy, StatusWriter};
+
+const BRANCH: &str = StatusWriter::DEFAULT_BRANCH;
+
+fn writer(remote: &Path, cache: &Path) -> StatusWriter {
+    StatusWriter::new(
+        file_url(remote),
+        BRANCH,
+        cache,
+        Credentials::None,
+        Identity::new("agent", "agent@example.com"),
+    )
+}
+
+fn committed(publish: Publish) -> git2::Oid {
+    match publish {
+        Publish::Committed { commit, .. } => commit,
+        other => panic!("expected a commit, got {other:?}"),
+    }
+}
+
+fn changed_paths(repo: &Repository, commit: git2::Oid) -> Vec<(Delta, String)> {
+    let commit = repo.find_commit(commit).unwrap();
+    let old = commit.parent(0).unwrap().tree().unwrap();
+    let diff = repo
+        .diff_tree_to_tree(Some(&old), Some(&commit.tree().unwrap()), None)
+        .unwrap();
+    diff.deltas()
+        .map(|d| {
+            let path = d.new_file().path().unwrap().display().to_string();
+            (d.status(), path)
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_publish_creates_the_branch_as_an_orphan() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    // The rendered branch exists; the status branch must not share its history.
+    git_common::commit_files(
+        &remote,
+        "main",
+        &[("README.md".to_string(), b"x".to_vec())].into(),
+        "render",
+    );
+    let commit = committed(
+        writer(&path, &dir.path().join("cache"))
+            .publish("hub-a", b"phase: ok\n")
+            .unwrap(),
+    );
+    assert_eq!(tip(&remote, BRANCH), Some(commit));
+    let commit = remote.find_commit(commit).unwrap();
+    assert_eq!(commit.parent_count(), 0);
+    assert_eq!(commit.author().name(), Some("agent"));
+    assert_eq!(
+        files_at(&remote, commit.id()),
+        [("clusters/hub-a.yaml".to_string(), b"phase: ok\n".to_vec())].into()
+    );
+}
+
+#[test]
+fn unchanged_content_makes_no_commit_and_changed_content_only_touches_our_file() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    let a = writer(&path, &dir.path().join("cache-a"));
+    let b = writer(&path, &dir.path().join("cache-b"));
+    committed(a.publish("hub-a", b"a: 1\n").unwrap());
+    let before = committed(b.publish("hub-b", b"b: 1\n").unwrap());
+
+    assert_eq!(
+        a.publish("hub-a", b"a: 1\n").unwrap(),
+        Publish::Unchanged { commit: before }
+    );
+    assert_eq!(tip(&remote, BRANCH), Some(before));
+
+    let after = committed(a.publish("hub-a", b"a: 2\n").unwrap());
+    assert_eq!(
+        remote.find_commit(after).unwrap().parent_id(0).unwrap(),
+        before
+    );
+    assert_eq!(
+        changed_paths(&remote, after),
+        [(Delta::Modified, "clusters/hub-a.yaml".to_string())]
+    );
+    let files = files_at(&remote, after);
+    assert_eq!(files["clusters/hub-a.yaml"], b"a: 2\n");
+    assert_eq!(files["clusters/hub-b.yaml"], b"b: 1\n");
+}
+
+#[test]
+fn a_heartbeat_commits_even_when_nothing_changed() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    let w = writer(&path, &dir.path().join("cache"));
+    let first = committed(w.publish("hub-a", b"a\n").unwrap());
+    let beat = committed(w.heartbeat("hub-a", b"a\n").unwrap());
+    let beat = remote.find_commit(beat).unwrap();
+    assert_eq!(beat.parent_id(0).unwrap(), first);
+    assert_eq!(beat.tree_id(), remote.find_commit(first).unwrap().tree_id());
+    assert!(beat.message().unwrap().contains("heartbeat"));
+}
+
+#[test]
+fn a_second_update_after_others_wrote_keeps_their_files() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    let me = writer(&path, &dir.path().join("me"));
+    committed(me.publish("east-1", b"v1\n").unwrap());
+    for other in ["hub-a", "hub-b", "west-1"] {
+        let w = writer(&path, &dir.path().join(other));
+        committed(w.publish(other, format!("{other}\n").as_bytes()).unwrap());
+    }
+    // `me` still has the old tip cached; it must build on the new one.
+    let mine = committed(me.publish("east-1", b"v2\n").unwrap());
+    let files = files_at(&remote, mine);
+    assert_eq!(files.len(), 4);
+    assert_eq!(files["clusters/east-1.yaml"], b"v2\n");
+    for other in ["hub-a", "hub-b", "west-1"] {
+        assert_eq!(
+            files[&format!("clusters/{other}.yaml")],
+            format!("{other}\n").as_bytes()
+        );
+    }
+}
+
+#[test]
+fn fifty_writers_at_once_all_land() {
+    sandbox();
+    const WRITERS: usize = 50;
+    const UPDATES: usize = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    let barrier = Arc::new(Barrier::new(WRITERS));
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (path, cache, barrier) = (
+                path.clone(),
+                dir.path().join(format!("cache-{i}")),
+                barrier.clone(),
+            );
+            std::thread::spawn(move || {
+                let retry = RetryPolicy {
+                    max_attempts: 200,
+                    base_delay: Duration::from_millis(5),
+                    max_delay: Duration::from_millis(500),
+                };
+                let w = writer(&path, &cache).with_retry(retry);
+                barrier.wait();
+                for update in 1..=UPDATES {
+                    let content = format!("agent: {i}\nupdate: {update}\n");
+                    committed(
+                        w.publish(&format!("agent-{i}"), content.as_bytes())
+                            .unwrap(),
+                    );
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let head = tip(&remote, BRANCH).unwrap();
+    let files = files_at(&remote, head);
+    assert_eq!(files.len(), WRITERS);
+    for i in 0..WRITERS {
+        assert_eq!(
+            files[&format!("clusters/agent-{i}.yaml")],
+            format!("agent: {i}\nupdate: {UPDATES}\n").as_bytes(),
+            "agent-{i}"
+        );
+    }
+    // Every update is one commit on one linear history: none was dropped.
+    let mut walk = remote.revwalk().unwrap();
+    walk.push(head).unwrap();
+    let commits: Vec<_> = walk
+        .map(|c| remote.find_commit(c.unwrap()).unwrap())
+        .collect();
+    assert_eq!(commits.len(), WRITERS * UPDATES);
+    assert!(commits.iter().all(|c| c.parent_count() <= 1));
+}
+
+#[test]
+fn writers_sharing_one_cache_dir_take_turns() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    let cache = dir.path().join("shared-cache");
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let (path, cache) = (path.clone(), cache.clone());
+            std::thread::spawn(move || {
+                committed(
+                    writer(&path, &cache)
+                        .publish(&format!("c-{i}"), b"ok\n")
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(files_at(&remote, tip(&remote, BRANCH).unwrap()).len(), 8);
+}
+
+#[test]
+fn bad_inputs_and_unreachable_remotes_are_reported() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    bare(&path);
+    let w = writer(&path, &dir.path().join("cache"));
+    let err = w.publish("../escape", b"x").unwrap_err();
+    assert!(matches!(err, GitError::InvalidCluster { .. }), "{err:?}");
+
+    let gone = writer(&dir.path().join("gone.git"), &dir.path().join("cache2"));
+    let err = gone.publish("hub-a", b"x").unwrap_err();
+    assert!(matches!(err, GitError::Unreachable { .. }), "{err:?}");
+}
+
+#[test]
+fn a_non_bare_remote_is_refused_without_touching_it() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkout");
+    let repo = Repository::init(&path).unwrap();
+    let w = writer(&path, &dir.path().join("cache"));
+    let err = w.publish("hub-a", b"x").unwrap_err();
+    assert!(matches!(err, GitError::Rejected { .. }), "{err:?}");
+    assert!(repo
+        .find_reference(&format!("refs/heads/{BRANCH}"))
+        .is_err());
+}
+
+#[test]
+fn writers_racing_to_create_the_branch_all_land() {
+    sandbox();
+    const WRITERS: usize = 12;
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("remote.git");
+        let remote = bare(&path);
+        let barrier = Arc::new(Barrier::new(WRITERS));
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|i| {
+                let (path, cache, barrier) = (
+                    path.clone(),
+                    dir.path().join(format!("cache-{i}")),
+                    barrier.clone(),
+                );
+                std::thread::spawn(move || {
+                    let w = writer(&path, &cache).with_retry(RetryPolicy {
+                        max_attempts: 100,
+                        base_delay: Duration::from_millis(2),
+                        max_delay: Duration::from_millis(100),
+                    });
+                    barrier.wait();
+                    committed(w.publish(&format!("w-{i}"), b"ok\n").unwrap());
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let files = files_at(&remote, tip(&remote, BRANCH).unwrap());
+        assert_eq!(files.len(), WRITERS, "round {round}: {:?}", files.keys());
+    }
+}
