@@ -9,8 +9,13 @@
 //!   `HEAD` trees whose ids differ, so an unchanged render costs little more than hashing the
 //!   rendered bytes.
 //! * [`OutputRepo::commit`] writes only the changed files (temp file, fsync, rename), updates
-//!   only the changed index entries and commits. On failure every touched path is restored to
-//!   its `HEAD` content, the index and `HEAD` are left as they were.
+//!   only the changed index entries (from the known blob ids and the files' stat data, so
+//!   nothing is read back) and commits. From [`PACK_MIN_FILES`] files on, the new objects go
+//!   into one pack file instead of one loose object file each. It refuses to run when the index
+//!   has staged changes, so nothing but the rendered files is ever committed. On failure every
+//!   touched path is restored to its `HEAD` content, the index and `HEAD` are left as they were.
+//! * [`OutputRepo::uncommitted_changes`] finds hand edits under the managed prefixes, so that a
+//!   render can refuse to overwrite them.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -18,6 +23,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
 use rayon::prelude::*;
@@ -28,7 +34,9 @@ pub type Tree = BTreeMap<String, Vec<u8>>;
 
 /// Git file mode of a regular, non-executable file. All rendered files get this mode.
 const MODE_FILE: i32 = 0o100644;
+#[cfg_attr(not(unix), allow(dead_code))]
 const MODE_EXECUTABLE: i32 = 0o100755;
+#[cfg_attr(not(unix), allow(dead_code))]
 const MODE_SYMLINK: i32 = 0o120000;
 
 /// One managed file that differs between the desired tree and `HEAD`.
@@ -168,11 +176,12 @@ pub enum GitRepoError {
     Dirty { paths: Vec<String> },
 
     #[error(
-        "the git index of the output repository has staged changes that are not committed; \
-         commit them or unstage them with `git reset`, otherwise they would be committed \
-         together with the rendered files"
+        "the git index of the output repository has staged changes that are not committed: {}; \
+         commit them, or unstage them with `git reset`, otherwise they would be committed \
+         together with the rendered files",
+        summarize(paths)
     )]
-    StagedChanges,
+    StagedChanges { paths: Vec<String> },
 
     #[error("cannot read the git index of the output repository; check it with `git status`")]
     Index {
@@ -416,7 +425,7 @@ impl OutputRepo {
     pub fn head_files(&self, prefixes: &[&str]) -> Result<Tree, GitRepoError> {
         let mut out = Tree::new();
         if let Some(tree) = self.head_tree()? {
-            self.collect_head_files(&tree, "", prefixes, &mut out)?;
+            self.collect_head_files(&tree, "", &Prefixes::new(prefixes), &mut out)?;
         }
         Ok(out)
     }
@@ -425,20 +434,22 @@ impl OutputRepo {
         &self,
         tree: &git2::Tree<'_>,
         dir: &str,
-        prefixes: &[&str],
+        prefixes: &Prefixes<'_>,
         out: &mut Tree,
     ) -> Result<(), GitRepoError> {
         for entry in tree.iter() {
-            let path = entry_path(dir, &entry)?;
+            let Some(path) = entry_path(dir, &entry, prefixes)? else {
+                continue;
+            };
             match entry.kind() {
                 Some(ObjectType::Tree) => {
                     let sub_dir = format!("{path}/");
-                    if dir_is_relevant(&sub_dir, prefixes) {
+                    if prefixes.dir_relevant(&sub_dir) {
                         let sub = self.find_tree(entry.id(), &sub_dir)?;
                         self.collect_head_files(&sub, &sub_dir, prefixes, out)?;
                     }
                 }
-                Some(ObjectType::Blob) if is_managed(&path, prefixes) => {
+                Some(ObjectType::Blob) if prefixes.matches(&path) => {
                     let blob = self.repo.find_blob(entry.id()).map_err(|source| {
                         GitRepoError::ReadObject {
                             what: format!("blob {} ({path})", entry.id()),
@@ -468,11 +479,17 @@ impl OutputRepo {
             .exclude_submodules(true)
             .renames_head_to_index(false)
             .renames_index_to_workdir(false);
-        for p in prefixes {
-            if !p.is_empty() {
+        // Pathspecs narrow the scan; they must match at least the managed paths, which they do
+        // for plain directory prefixes. Otherwise scan everything and filter.
+        let plain_dirs = prefixes.iter().all(|p| {
+            p.len() > 1 && p.ends_with('/') && !p.contains(['*', '?', '[', '\\', ':', '!'])
+        });
+        if plain_dirs {
+            for p in prefixes {
                 opts.pathspec(*p);
             }
         }
+        let managed = Prefixes::new(prefixes);
         let statuses = self
             .repo
             .statuses(Some(&mut opts))
@@ -484,7 +501,7 @@ impl OutputRepo {
                 !s.is_empty() && !s.contains(git2::Status::IGNORED)
             })
             .map(|e| String::from_utf8_lossy(e.path_bytes()).into_owned())
-            .filter(|p| is_managed(p, prefixes))
+            .filter(|p| managed.matches(p))
             .collect();
         paths.sort();
         paths.dedup();
@@ -508,6 +525,7 @@ impl OutputRepo {
     /// The desired files are hashed into git blob ids (in parallel) and then into tree ids, so
     /// only the `HEAD` trees whose ids differ from the desired ones are read.
     pub fn diff(&self, desired: &Tree, prefixes: &[&str]) -> Result<Changes, GitRepoError> {
+        let prefixes = &Prefixes::new(prefixes);
         let root = DirNode::build(desired, prefixes)?;
         let head = self.head_tree()?;
         let mut out = Vec::new();
@@ -521,7 +539,7 @@ impl OutputRepo {
         dir: &str,
         node: Option<&DirNode<'_>>,
         head: Option<&git2::Tree<'_>>,
-        prefixes: &[&str],
+        prefixes: &Prefixes<'_>,
         out: &mut Vec<FileChange>,
     ) -> Result<(), GitRepoError> {
         if let (Some(n), Some(h)) = (node, head) {
@@ -531,16 +549,18 @@ impl OutputRepo {
         }
         if let Some(h) = head {
             for entry in h.iter() {
-                let path = entry_path(dir, &entry)?;
+                let Some(path) = entry_path(dir, &entry, prefixes)? else {
+                    continue;
+                };
                 let name = &path[dir.len()..];
                 if entry.kind() == Some(ObjectType::Tree) {
                     let sub_dir = format!("{path}/");
-                    if dir_is_relevant(&sub_dir, prefixes) {
+                    if prefixes.dir_relevant(&sub_dir) {
                         let sub_tree = self.find_tree(entry.id(), &sub_dir)?;
                         let sub_node = node.and_then(|n| n.dirs.get(name));
                         self.diff_dir(&sub_dir, sub_node, Some(&sub_tree), prefixes, out)?;
                     }
-                } else if is_managed(&path, prefixes) {
+                } else if prefixes.matches(&path) {
                     match node.and_then(|n| n.files.get(name)) {
                         Some(oid) if *oid == entry.id() && entry.filemode() == MODE_FILE => {}
                         Some(_) => out.push(FileChange::Modified(path)),
@@ -580,6 +600,10 @@ impl OutputRepo {
     ///
     /// Refuses ([`GitRepoError::StagedChanges`]) when the index differs from `HEAD` before
     /// starting, so that nothing the user staged is committed by accident.
+    ///
+    /// With [`PACK_MIN_FILES`] or more files to write, the new objects are collected in memory
+    /// and stored as one pack file instead of one loose object file each (like `git` keeps a
+    /// large push as a pack).
     ///
     /// On failure, every touched path is restored to its `HEAD` content (or deleted when it was
     /// added), the index and `HEAD` are left as they were, and the error is returned.
@@ -643,14 +667,32 @@ impl OutputRepo {
             ),
             None => None,
         };
-        let head_tree_id = match &head_tree {
-            Some(t) => t.id(),
-            None => Oid::hash_object(ObjectType::Tree, b"")
-                .map_err(|source| GitRepoError::ReadHead { source })?,
+        let head_ref = self.head_ref_name()?;
+
+        // Many new objects: write them into an in-memory object database (a second handle on
+        // the repository, so that `self.repo` never sees objects that are not on disk) and
+        // store them as one pack at the end.
+        let packed_repo;
+        let packed_odb;
+        let mut mempack = None;
+        let repo: &Repository = if writes.len() >= PACK_MIN_FILES {
+            let object_error = |source| GitRepoError::WriteObject {
+                path: "<pack>".to_string(),
+                source,
+            };
+            packed_repo = Repository::open(self.repo.path()).map_err(object_error)?;
+            packed_odb = packed_repo.odb().map_err(object_error)?;
+            mempack = Some(
+                packed_odb
+                    .add_new_mempack_backend(MEMPACK_PRIORITY)
+                    .map_err(object_error)?,
+            );
+            &packed_repo
+        } else {
+            &self.repo
         };
 
-        let mut index = self
-            .repo
+        let mut index = repo
             .index()
             .map_err(|source| GitRepoError::Index { source })?;
         index
@@ -660,15 +702,22 @@ impl OutputRepo {
         let index_tree = index
             .write_tree()
             .map_err(|source| GitRepoError::Index { source })?;
+        let head_tree_id = match &head_tree {
+            Some(t) => t.id(),
+            None => Oid::hash_object(ObjectType::Tree, b"")
+                .map_err(|source| GitRepoError::Index { source })?,
+        };
         if index_tree != head_tree_id {
-            return Err(GitRepoError::StagedChanges);
+            return Err(GitRepoError::StagedChanges {
+                paths: staged_paths(repo, head_tree_id, &index, head_tree.is_some()),
+            });
         }
 
-        // Store the blobs first: unreferenced objects are harmless if anything fails later.
+        // The blobs: unreferenced objects are harmless if anything fails later (and in-memory
+        // ones are simply dropped).
         let mut blob_ids = Vec::with_capacity(writes.len());
         for (path, bytes) in &writes {
-            let id = self
-                .repo
+            let id = repo
                 .blob(bytes)
                 .map_err(|source| GitRepoError::WriteObject {
                     path: path.to_string(),
@@ -679,13 +728,18 @@ impl OutputRepo {
 
         let mut journal = Journal::default();
         let result = self.apply(
+            repo,
+            mempack.as_ref().map(|_| blob_ids.as_slice()),
             &writes,
             &blob_ids,
             &removes,
             &mut index,
-            &signature,
-            message,
-            head.as_ref(),
+            Commit {
+                signature: &signature,
+                message,
+                head: head.as_ref(),
+                head_ref: &head_ref,
+            },
             &mut journal,
         );
         match result {
@@ -704,16 +758,19 @@ impl OutputRepo {
         }
     }
 
+    /// Change the working tree, the index and `HEAD`, recording in `journal` what to undo.
+    /// `repo` is `self.repo` or, when `pack_blobs` is given, the handle with the in-memory
+    /// object database whose new objects are to be stored as a pack.
     #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
+        repo: &Repository,
+        pack_blobs: Option<&[Oid]>,
         writes: &[(&str, &[u8])],
         blob_ids: &[Oid],
         removes: &[&str],
         index: &mut git2::Index,
-        signature: &Signature<'_>,
-        message: &str,
-        head: Option<&git2::Commit<'_>>,
+        commit: Commit<'_>,
         journal: &mut Journal,
     ) -> Result<Oid, GitRepoError> {
         // 1. Remove files.
@@ -730,8 +787,8 @@ impl OutputRepo {
             }
         }
 
-        // 2. Prune directories emptied by the removals (before the writes: a directory may have to
-        //    make room for a file of the same name).
+        // 2. Prune directories emptied by the removals (before the writes: a directory may have
+        //    to make room for a file of the same name).
         let parents: BTreeSet<&str> = removes
             .iter()
             .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
@@ -777,27 +834,34 @@ impl OutputRepo {
             }
         }
 
-        // 4. Write the files, in parallel: temp file, fsync, rename over, stat.
+        // 4. Write the new contents to fsynced temp files next to their targets. This waits
+        //    for the disk (fsync), so it runs on more threads than there are cores; concurrent
+        //    fsyncs are batched by the file system. Nothing visible changes yet.
         let workdir = &self.workdir;
-        let outcomes: Vec<WriteOutcome> = writes
-            .par_iter()
-            .map(|(path, bytes)| write_file(&workdir.join(path), bytes))
-            .collect();
+        let prepared: Vec<io::Result<PathBuf>> = if writes.len() < PARALLEL_MIN {
+            writes
+                .iter()
+                .map(|(path, bytes)| write_temp(&workdir.join(path), bytes))
+                .collect()
+        } else {
+            with_io_pool(|| {
+                writes
+                    .par_iter()
+                    .map(|(path, bytes)| write_temp(&workdir.join(path), bytes))
+                    .collect()
+            })
+        };
+        let mut temps = TempFiles(Vec::with_capacity(writes.len()));
         let mut first_error = None;
-        let mut stats = Vec::with_capacity(writes.len());
-        for ((path, _), outcome) in writes.iter().zip(outcomes) {
-            if outcome.renamed {
-                journal.touched.push(path.to_string());
-            }
-            match outcome.result {
-                Ok(md) => stats.push(md),
+        for ((path, _), result) in writes.iter().zip(prepared) {
+            match result {
+                Ok(tmp) => temps.0.push(Some(tmp)),
                 Err(source) => {
-                    if first_error.is_none() {
-                        first_error = Some(GitRepoError::Write {
-                            path: path.to_string(),
-                            source,
-                        });
-                    }
+                    temps.0.push(None);
+                    first_error.get_or_insert(GitRepoError::Write {
+                        path: path.to_string(),
+                        source,
+                    });
                 }
             }
         }
@@ -805,7 +869,24 @@ impl OutputRepo {
             return Err(err);
         }
 
-        // 5. Update the index entries of the changed paths only, and commit.
+        // 5. Move the files into place (rename over the old ones) and stat them for the index.
+        //    The stat comes after the rename: a rename changes the ctime, which git compares.
+        let mut stats = Vec::with_capacity(writes.len());
+        for ((path, _), tmp) in writes.iter().zip(temps.0.iter_mut()) {
+            let target = workdir.join(path);
+            let write_error = |source| GitRepoError::Write {
+                path: path.to_string(),
+                source,
+            };
+            if let Some(tmp_path) = tmp.as_ref() {
+                fs::rename(tmp_path, &target).map_err(write_error)?;
+                *tmp = None;
+            }
+            journal.touched.push(path.to_string());
+            stats.push(fs::symlink_metadata(&target).map_err(write_error)?);
+        }
+
+        // 6. Update the index entries of the changed paths only; write the trees and the commit.
         let update_index = |source| GitRepoError::UpdateIndex { source };
         journal.index_modified = true;
         for path in removes {
@@ -815,22 +896,100 @@ impl OutputRepo {
             add_index_entry(index, path, *id, md).map_err(update_index)?;
         }
         let tree_id = index.write_tree().map_err(update_index)?;
-        let tree = self
-            .repo
-            .find_tree(tree_id)
-            .map_err(|source| GitRepoError::Commit { source })?;
+        let commit_error = |source| GitRepoError::Commit { source };
+        let tree = repo.find_tree(tree_id).map_err(commit_error)?;
+        // The parent must be looked up through `repo`: libgit2 silently drops parents owned by
+        // another repository handle.
+        let parent = match commit.head {
+            Some(head) => Some(repo.find_commit(head.id()).map_err(commit_error)?),
+            None => None,
+        };
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let commit_id = repo
+            .commit(
+                None,
+                commit.signature,
+                commit.signature,
+                commit.message,
+                &tree,
+                &parents,
+            )
+            .map_err(commit_error)?;
 
-        let head_ref = self.head_ref_name()?;
-        let parents: Vec<&git2::Commit<'_>> = head.into_iter().collect();
-        // Updating "HEAD" fails when the branch moved since `head` was read.
-        let commit_id = self
-            .repo
-            .commit(Some("HEAD"), signature, signature, message, &tree, &parents)
-            .map_err(|source| GitRepoError::Commit { source })?;
-        journal.moved_ref = Some((head_ref, head.map(|c| c.id())));
+        // 7. Store the in-memory objects as a pack.
+        if let Some(blobs) = pack_blobs {
+            self.write_pack(repo, blobs, tree_id, commit_id)?;
+        }
+
+        // 8. Move the branch (only if it still points where it did), then save the index.
+        let old = commit.head.map(|c| c.id());
+        let summary = commit.message.lines().next().unwrap_or("");
+        let reflog = match old {
+            Some(_) => format!("commit: {summary}"),
+            None => format!("commit (initial): {summary}"),
+        };
+        let moved = match old {
+            Some(_) if commit.head_ref == "HEAD" => self.repo.set_head_detached(commit_id),
+            Some(old) => self
+                .repo
+                .reference_matching(commit.head_ref, commit_id, true, old, &reflog)
+                .map(|_| ()),
+            None => self
+                .repo
+                .reference(commit.head_ref, commit_id, false, &reflog)
+                .map(|_| ()),
+        };
+        moved.map_err(commit_error)?;
+        journal.moved_ref = Some((commit.head_ref.to_string(), old));
 
         index.write().map_err(update_index)?;
         Ok(commit_id)
+    }
+
+    /// Write the new objects of a commit from the in-memory object database of `repo` into a
+    /// pack file of the repository: `blobs`, the trees of `tree_id` that are not stored yet,
+    /// and the commit.
+    fn write_pack(
+        &self,
+        repo: &Repository,
+        blobs: &[Oid],
+        tree_id: Oid,
+        commit_id: Oid,
+    ) -> Result<(), GitRepoError> {
+        let pack_error = |source| GitRepoError::WriteObject {
+            path: "<pack>".to_string(),
+            source,
+        };
+        let disk = self.repo.odb().map_err(pack_error)?;
+        let mut builder = repo.packbuilder().map_err(pack_error)?;
+        builder.set_threads(0);
+        for id in blobs {
+            builder.insert_object(*id, None).map_err(pack_error)?;
+        }
+        // New trees: the subtrees of a tree already stored are stored too.
+        let mut pending = vec![tree_id];
+        while let Some(id) = pending.pop() {
+            if disk.exists(id) {
+                continue;
+            }
+            builder.insert_object(id, None).map_err(pack_error)?;
+            let tree = repo.find_tree(id).map_err(pack_error)?;
+            pending.extend(
+                tree.iter()
+                    .filter(|e| e.kind() == Some(ObjectType::Tree))
+                    .map(|e| e.id()),
+            );
+        }
+        builder.insert_object(commit_id, None).map_err(pack_error)?;
+        let mut buf = git2::Buf::new();
+        builder.write_buf(&mut buf).map_err(pack_error)?;
+        let mut writer = disk.packwriter().map_err(pack_error)?;
+        writer.write_all(&buf).map_err(|e| GitRepoError::Write {
+            path: ".git/objects/pack".to_string(),
+            source: e,
+        })?;
+        writer.commit().map_err(pack_error)?;
+        Ok(())
     }
 
     /// The reference `HEAD` resolves to (`refs/heads/main`), or `HEAD` when detached.
@@ -919,8 +1078,7 @@ impl OutputRepo {
                 std::os::unix::fs::symlink(link, &target)
             }
             mode => {
-                let outcome = write_file(&target, blob.content());
-                outcome.result?;
+                write_atomic(&target, blob.content())?;
                 #[cfg(unix)]
                 if mode == MODE_EXECUTABLE {
                     use std::os::unix::fs::PermissionsExt;
@@ -936,6 +1094,40 @@ impl OutputRepo {
     }
 }
 
+/// The paths whose index entries differ from `HEAD` (for an error message: best effort).
+fn staged_paths(
+    repo: &Repository,
+    head_tree: Oid,
+    index: &git2::Index,
+    has_head: bool,
+) -> Vec<String> {
+    let tree = if has_head {
+        match repo.find_tree(head_tree) {
+            Ok(tree) => Some(tree),
+            Err(_) => return Vec::new(),
+        }
+    } else {
+        None
+    };
+    match repo.diff_tree_to_index(tree.as_ref(), Some(index), None) {
+        Ok(diff) => diff
+            .deltas()
+            .filter_map(|d| d.new_file().path().or(d.old_file().path()))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// What `apply` needs to create the commit.
+struct Commit<'a> {
+    signature: &'a Signature<'a>,
+    message: &'a str,
+    head: Option<&'a git2::Commit<'a>>,
+    /// The reference to move: `refs/heads/...`, or `HEAD` when detached.
+    head_ref: &'a str,
+}
+
 /// What `apply` changed so far, for `rollback`.
 #[derive(Default)]
 struct Journal {
@@ -949,17 +1141,48 @@ struct Journal {
     moved_ref: Option<(String, Option<Oid>)>,
 }
 
-struct WriteOutcome {
-    /// The target was replaced (the rename succeeded).
-    renamed: bool,
-    /// The target's metadata after the rename.
-    result: io::Result<fs::Metadata>,
+/// From this many files to write on, `commit` stores the new objects as one pack file instead of
+/// loose objects (git's `transfer.unpackLimit` default is 100 too).
+pub const PACK_MIN_FILES: usize = 100;
+/// Priority of the in-memory object database: above the on-disk ones, so it receives the writes.
+const MEMPACK_PRIORITY: i32 = 1000;
+/// Below this many files, `commit` writes them on the calling thread.
+const PARALLEL_MIN: usize = 16;
+/// Threads for the file writes: they mostly wait for the disk (fsync), and concurrent fsyncs are
+/// batched by the file system.
+const IO_THREADS: usize = 16;
+
+/// Run `f` on a thread pool sized for I/O (falls back to the current pool).
+fn with_io_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(IO_THREADS)
+            .thread_name(|i| format!("hubdr-io-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
+/// Temp files not (yet) renamed into place; removed on drop.
+struct TempFiles(Vec<Option<PathBuf>>);
+
+impl Drop for TempFiles {
+    fn drop(&mut self) {
+        for tmp in self.0.iter().flatten() {
+            let _ = fs::remove_file(tmp);
+        }
+    }
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Write `bytes` to `target` atomically: a temp file in the same directory, fsync, rename.
-fn write_file(target: &Path, bytes: &[u8]) -> WriteOutcome {
+/// Write `bytes` to a new temp file in the directory of `target` and fsync it.
+fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let name = target
         .file_name()
@@ -970,27 +1193,28 @@ fn write_file(target: &Path, bytes: &[u8]) -> WriteOutcome {
         std::process::id(),
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = (|| {
-        // Default permissions (0666 & ~umask), like a git checkout.
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_data()
-    })();
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, target)) {
+    // Default permissions (0666 & ~umask), like a git checkout.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_data());
+    drop(file);
+    match written {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Write `bytes` to `target` atomically: temp file in the same directory, fsync, rename.
+fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = write_temp(target, bytes)?;
+    fs::rename(&tmp, target).inspect_err(|_| {
         let _ = fs::remove_file(&tmp);
-        return WriteOutcome {
-            renamed: false,
-            result: Err(e),
-        };
-    }
-    WriteOutcome {
-        renamed: true,
-        // After the rename: a rename changes the ctime, which git compares.
-        result: fs::symlink_metadata(target),
-    }
+    })
 }
 
 /// Remove `dir` and its parents while they are empty, stopping at `root`.
@@ -1045,26 +1269,74 @@ fn add_index_entry(
     index.add_path(Path::new(path))
 }
 
-fn entry_path(dir: &str, entry: &git2::TreeEntry<'_>) -> Result<String, GitRepoError> {
-    match entry.name() {
-        Some(name) => Ok(format!("{dir}{name}")),
-        None => Err(GitRepoError::InvalidPath {
-            path: format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
+/// The repo-relative path of a `HEAD` tree entry in `dir`. `None` for a name that is not UTF-8
+/// outside the managed paths (ignored, like everything unmanaged); an error inside them.
+fn entry_path(
+    dir: &str,
+    entry: &git2::TreeEntry<'_>,
+    prefixes: &Prefixes<'_>,
+) -> Result<Option<String>, GitRepoError> {
+    if let Some(name) = entry.name() {
+        return Ok(Some(format!("{dir}{name}")));
+    }
+    let lossy = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+    let managed = if entry.kind() == Some(ObjectType::Tree) {
+        prefixes.dir_relevant(&format!("{lossy}/"))
+    } else {
+        prefixes.matches(&lossy)
+    };
+    if managed {
+        Err(GitRepoError::InvalidPath {
+            path: lossy,
             reason: "a file name in HEAD is not valid UTF-8",
-        }),
+        })
+    } else {
+        Ok(None)
     }
 }
 
-/// Whether the file `path` is under one of the managed prefixes.
-fn is_managed(path: &str, prefixes: &[&str]) -> bool {
-    prefixes.iter().any(|p| path.starts_with(p))
+/// A set of managed path prefixes, with O(log n) lookups (callers may pass thousands, e.g. the
+/// paths of removed files).
+struct Prefixes<'a> {
+    /// Sorted, and prefix-free: a prefix covered by a shorter one is dropped.
+    sorted: Vec<&'a str>,
 }
 
-/// Whether the directory `dir` (with a trailing slash) can contain managed paths.
-fn dir_is_relevant(dir: &str, prefixes: &[&str]) -> bool {
-    prefixes
-        .iter()
-        .any(|p| dir.starts_with(p) || p.starts_with(dir))
+impl<'a> Prefixes<'a> {
+    fn new(prefixes: &[&'a str]) -> Self {
+        let mut all = prefixes.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        let mut sorted: Vec<&'a str> = Vec::with_capacity(all.len());
+        for p in all {
+            // In sorted order a covering prefix comes right before what it covers.
+            if !sorted.last().is_some_and(|last| p.starts_with(last)) {
+                sorted.push(p);
+            }
+        }
+        Prefixes { sorted }
+    }
+
+    /// Whether the file `path` is under one of the prefixes. In a sorted prefix-free set only
+    /// the greatest prefix not above `path` can be a prefix of it.
+    fn matches(&self, path: &str) -> bool {
+        let i = self.sorted.partition_point(|p| *p <= path);
+        i > 0 && path.starts_with(self.sorted[i - 1])
+    }
+
+    /// Whether the directory `dir` (with a trailing slash) can contain managed paths: it is under
+    /// a prefix, or a prefix is under it.
+    fn dir_relevant(&self, dir: &str) -> bool {
+        if self.matches(dir) {
+            return true;
+        }
+        let i = self.sorted.partition_point(|p| *p < dir);
+        self.sorted.get(i).is_some_and(|p| p.starts_with(dir))
+    }
+
+    fn to_strings(&self) -> Vec<String> {
+        self.sorted.iter().map(|p| p.to_string()).collect()
+    }
 }
 
 fn validate_path(path: &str) -> Result<(), GitRepoError> {
@@ -1103,13 +1375,13 @@ struct DirNode<'a> {
 }
 
 impl<'a> DirNode<'a> {
-    fn build(desired: &'a Tree, prefixes: &[&str]) -> Result<DirNode<'a>, GitRepoError> {
+    fn build(desired: &'a Tree, prefixes: &Prefixes<'_>) -> Result<DirNode<'a>, GitRepoError> {
         for path in desired.keys() {
             validate_path(path)?;
-            if !is_managed(path, prefixes) {
+            if !prefixes.matches(path) {
                 return Err(GitRepoError::OutsidePrefixes {
                     path: path.clone(),
-                    prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+                    prefixes: prefixes.to_strings(),
                 });
             }
         }
@@ -1199,7 +1471,7 @@ mod tests {
         desired.insert("a.b".to_string(), b"x\n".to_vec());
         desired.insert("a/c".to_string(), b"y\n".to_vec());
         desired.insert("ab".to_string(), b"z\n".to_vec());
-        let mut root = DirNode::build(&desired, &[""]).unwrap();
+        let mut root = DirNode::build(&desired, &Prefixes::new(&[""])).unwrap();
         let id = root.compute_oid().unwrap();
 
         let dir = tempfile::tempdir().unwrap();
@@ -1215,6 +1487,60 @@ mod tests {
             .unwrap();
         top.insert("a", sub_id, 0o040000).unwrap();
         assert_eq!(id, top.write().unwrap());
+    }
+
+    #[test]
+    fn prefix_set_agrees_with_the_plain_definition() {
+        let sets: &[&[&str]] = &[
+            &["clusters/", "argocd/", ".hubdr/"],
+            &["a/", "a/b0", "a/b/c", "b"],
+            &["a/b/c/d.yaml", "a/b/c/e.yaml", "a/bc/x", "ab"],
+            &[""],
+            &[],
+        ];
+        let paths = [
+            "a",
+            "a/",
+            "a/b",
+            "a/b/",
+            "a/b0",
+            "a/b0/x",
+            "a/b/c",
+            "a/b/c/",
+            "a/b/c/d.yaml",
+            "a/b/c/e.yaml",
+            "a/c",
+            "a/c/",
+            "ab",
+            "ab/",
+            "abc",
+            "b",
+            "b/",
+            "ba/",
+            "clusters/",
+            "clusters/x",
+            "clusters-old/",
+            ".hubdr/",
+            "argocd/x/y",
+            "z/",
+        ];
+        for set in sets {
+            let prefixes = Prefixes::new(set);
+            for path in paths {
+                let matches = set.iter().any(|p| path.starts_with(p));
+                assert_eq!(prefixes.matches(path), matches, "{set:?} matches {path:?}");
+                if path.ends_with('/') {
+                    let relevant = set
+                        .iter()
+                        .any(|p| path.starts_with(p) || p.starts_with(path));
+                    assert_eq!(
+                        prefixes.dir_relevant(path),
+                        relevant,
+                        "{set:?} dir_relevant {path:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use git2::{Repository, StatusOptions};
-use hubdr::gitrepo::{Changes, FileChange, GitRepoError, OutputRepo, Tree};
+use hubdr::gitrepo::{Changes, FileChange, GitRepoError, OutputRepo, Tree, PACK_MIN_FILES};
 
 const PREFIXES: &[&str] = &["clusters/", "argocd/", ".hubdr/"];
 const AUTHOR: (&str, &str) = ("hubdr test", "hubdr-test@example.com");
@@ -16,7 +16,8 @@ const AUTHOR: (&str, &str) = ("hubdr test", "hubdr-test@example.com");
 fn setup() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let home = tempfile::tempdir().unwrap().keep();
+        let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gitrepo-home");
+        fs::create_dir_all(&home).unwrap();
         let global = home.join("gitconfig");
         fs::write(&global, "").unwrap();
         std::env::set_var("HOME", &home);
@@ -484,6 +485,15 @@ fn uncommitted_changes_detects_hand_edits() {
             "clusters/hub-z/new.yaml".to_string(),
         ]
     );
+    // A prefix that is not a directory matches by string prefix, "clusters-old/" included.
+    assert_eq!(
+        repo.uncommitted_changes(&["clusters"]).unwrap(),
+        vec![
+            "clusters-old/x".to_string(),
+            "clusters/hub-a/restore.yaml".to_string(),
+            "clusters/hub-z/new.yaml".to_string(),
+        ]
+    );
     let err = repo.ensure_clean(PREFIXES).unwrap_err();
     match &err {
         GitRepoError::Dirty { paths } => assert_eq!(paths.len(), 3),
@@ -502,10 +512,13 @@ fn uncommitted_changes_detects_hand_edits() {
         .add_path(Path::new("clusters/hub-a/restore.yaml"))
         .unwrap();
     index.write().unwrap();
+    // The staged tree is not stored anywhere yet; checking must not store it.
+    let loose = loose_objects(&dir);
     assert!(repo
         .uncommitted_changes(&["clusters/"])
         .unwrap()
         .contains(&"clusters/hub-a/restore.yaml".to_string()));
+    assert_eq!(loose_objects(&dir), loose);
 }
 
 #[test]
@@ -525,7 +538,11 @@ fn staged_changes_are_not_committed_by_accident() {
     let err = repo
         .commit(&desired, &changes, "render", AUTHOR)
         .unwrap_err();
-    assert!(matches!(err, GitRepoError::StagedChanges), "{err:?}");
+    match &err {
+        GitRepoError::StagedChanges { paths } => assert_eq!(paths, &["README.md".to_string()]),
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert!(err.to_string().contains("git reset"), "{err}");
     assert_eq!(repo.head_commit().unwrap(), Some(first));
     assert_eq!(snapshot(&dir), before);
 }
@@ -715,6 +732,140 @@ fn invalid_input_is_refused_before_anything_is_written() {
     assert_eq!(snapshot(&dir), before);
 }
 
+/// `n` files in `n / 3` cluster directories, content depending on `version`.
+fn big_tree(n: usize, version: &str) -> Tree {
+    (0..n)
+        .map(|i| {
+            (
+                format!("clusters/c{:04}/f{}.yaml", i / 3, i % 3),
+                format!("file: {i}\nversion: {version}\n").into_bytes(),
+            )
+        })
+        .collect()
+}
+
+fn pack_files(dir: &Path) -> Vec<String> {
+    let mut packs: Vec<String> = fs::read_dir(dir.join(".git/objects/pack"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".pack"))
+                .collect()
+        })
+        .unwrap_or_default();
+    packs.sort();
+    packs
+}
+
+/// Loose objects under .git/objects/xx/.
+fn loose_objects(dir: &Path) -> usize {
+    fs::read_dir(dir.join(".git/objects"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().len() == 2)
+        .map(|e| fs::read_dir(e.path()).unwrap().count())
+        .sum()
+}
+
+#[test]
+fn large_commits_are_stored_as_a_pack() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let n = PACK_MIN_FILES + 50;
+    let desired = big_tree(n, "1");
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    let first = repo
+        .commit(&desired, &changes, "big", AUTHOR)
+        .unwrap()
+        .unwrap();
+    assert_eq!(pack_files(&dir).len(), 1);
+    assert_eq!(loose_objects(&dir), 0, "all objects should be in the pack");
+    // A fresh handle reads everything from disk.
+    assert_eq!(all_head_files(&dir), desired);
+    assert_eq!(status(&dir), vec![]);
+    assert!(repo.diff(&desired, PREFIXES).unwrap().is_empty());
+    assert_eq!(repo.head_files(PREFIXES).unwrap(), desired);
+
+    // A large incremental change: a second pack, with only the new objects.
+    let mut next = big_tree(n, "2");
+    next.extend(big_tree(3, "1"));
+    let changes = repo.diff(&next, PREFIXES).unwrap();
+    assert_eq!(changes.len(), n - 3);
+    let second = repo
+        .commit(&next, &changes, "big 2", AUTHOR)
+        .unwrap()
+        .unwrap();
+    let packs = pack_files(&dir);
+    assert_eq!(packs.len(), 2);
+    let git = Repository::open(&dir).unwrap();
+    assert_eq!(
+        git.find_commit(second)
+            .unwrap()
+            .parent_ids()
+            .collect::<Vec<_>>(),
+        vec![first]
+    );
+    assert_eq!(all_head_files(&dir), next);
+    assert_eq!(status(&dir), vec![]);
+    // The unchanged directory c0000 is not stored again: the new pack holds the new blobs,
+    // the changed trees (clusters/c0001.. + clusters + root) and the commit.
+    let new_pack = packs
+        .iter()
+        .map(|p| dir.join(".git/objects/pack").join(p))
+        .max_by_key(|p| fs::metadata(p).unwrap().modified().unwrap())
+        .unwrap();
+    let idx = fs::read(new_pack.with_extension("idx")).unwrap();
+    // Version 2 index: the object count is the last fan-out entry.
+    let count = u32::from_be_bytes(idx[8 + 255 * 4..8 + 256 * 4].try_into().unwrap()) as usize;
+    let changed_dirs = (n - 3) / 3;
+    assert_eq!(count, (n - 3) + changed_dirs + 2 + 1);
+
+    // And a small change afterwards goes loose again.
+    let mut small = next.clone();
+    small.insert("argocd/x.yaml".into(), b"x\n".to_vec());
+    let changes = repo.diff(&small, PREFIXES).unwrap();
+    repo.commit(&small, &changes, "small", AUTHOR)
+        .unwrap()
+        .unwrap();
+    assert_eq!(pack_files(&dir).len(), 2);
+    assert!(loose_objects(&dir) > 0);
+    assert_eq!(all_head_files(&dir), small);
+    assert_eq!(status(&dir), vec![]);
+}
+
+#[test]
+fn rollback_of_a_large_commit_leaves_no_objects_behind() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let desired = big_tree(PACK_MIN_FILES * 2, "1");
+    // The last file's target is blocked by a directory.
+    let blocked = desired.keys().last().unwrap().clone();
+    fs::create_dir_all(dir.join(&blocked)).unwrap();
+    let before = snapshot(&dir);
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    let err = repo.commit(&desired, &changes, "big", AUTHOR).unwrap_err();
+    match &err {
+        GitRepoError::Write { path, .. } => assert_eq!(path, &blocked),
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert_eq!(snapshot(&dir), before);
+    assert_eq!(repo.head_commit().unwrap(), None);
+    assert!(pack_files(&dir).is_empty());
+    assert_eq!(loose_objects(&dir), 0);
+    assert!(!dir.join(".git/index").exists());
+
+    fs::remove_dir_all(dir.join("clusters")).unwrap();
+    repo.commit(&desired, &changes, "big", AUTHOR)
+        .unwrap()
+        .unwrap();
+    assert_eq!(all_head_files(&dir), desired);
+    assert_eq!(status(&dir), vec![]);
+}
+
 /// CPU time of all threads of this process so far (Linux; zero elsewhere).
 fn cpu_time() -> std::time::Duration {
     let mut ns = 0u64;
@@ -734,6 +885,7 @@ fn cpu_time() -> std::time::Duration {
 
 /// Timings at the target size: 5,000 cluster directories with 4-6 files each (25,000 files).
 /// Run with `cargo test --release -p hubdr --test gitrepo -- --ignored --nocapture bench`.
+/// Prints wall time and the CPU time of all threads (the latter is stable on a busy machine).
 #[test]
 #[ignore]
 fn bench_25000_files() {
@@ -743,8 +895,11 @@ fn bench_25000_files() {
     for c in 0..5000 {
         for f in 0..(4 + c % 3) {
             let body = format!(
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-{c}-{f}\n  namespace: open-cluster-management\ndata:\n{}",
-                (0..20).map(|i| format!("  key{i}: value-{c}-{f}-{i}\n")).collect::<String>()
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-{c}-{f}\n  \
+                 namespace: open-cluster-management\ndata:\n{}",
+                (0..20)
+                    .map(|i| format!("  key{i}: value-{c}-{f}-{i}\n"))
+                    .collect::<String>()
             );
             desired.insert(
                 format!("clusters/cluster-{c:05}/file-{f}.yaml"),
@@ -762,50 +917,47 @@ fn bench_25000_files() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("out");
     let repo = OutputRepo::open_or_init(&dir).unwrap();
-
-    let t = Instant::now();
-    let changes = repo.diff(&desired, PREFIXES).unwrap();
-    println!(
-        "diff against empty repo: {:?} ({} changes)",
-        t.elapsed(),
-        changes.len()
-    );
-    let t = Instant::now();
-    repo.commit(&desired, &changes, "first", AUTHOR)
-        .unwrap()
-        .unwrap();
-    println!("first commit: {:?}", t.elapsed());
-
-    for i in 0..3 {
-        let t = Instant::now();
-        let repo = OutputRepo::open(&dir).unwrap();
-        let changes = repo.diff(&desired, PREFIXES).unwrap();
-        assert!(changes.is_empty());
-        assert_eq!(
-            repo.commit(&desired, &changes, "noop", AUTHOR).unwrap(),
-            None
-        );
-        println!(
-            "no-op re-render (open + diff + commit) #{i}: {:?}",
-            t.elapsed()
-        );
-    }
-
-    for _ in 0..3 {
+    let timed = |what: &str, f: &mut dyn FnMut()| {
         let (t, cpu) = (Instant::now(), cpu_time());
-        let dirty = repo.uncommitted_changes(PREFIXES).unwrap();
-        assert!(dirty.is_empty(), "{dirty:?}");
+        f();
         println!(
-            "uncommitted_changes (clean): {:?} wall, {:?} cpu",
+            "{what}: {:.1?} wall, {:.1?} cpu",
             t.elapsed(),
             cpu_time() - cpu
         );
-    }
+    };
 
-    let t = Instant::now();
-    let files = repo.head_files(PREFIXES).unwrap();
-    assert_eq!(files.len(), desired.len());
-    println!("head_files: {:?}", t.elapsed());
+    let mut changes = Changes::default();
+    timed("diff against an empty repo", &mut || {
+        changes = repo.diff(&desired, PREFIXES).unwrap();
+    });
+    assert_eq!(changes.len(), desired.len());
+    timed("first commit", &mut || {
+        repo.commit(&desired, &changes, "first", AUTHOR)
+            .unwrap()
+            .unwrap();
+    });
+
+    for _ in 0..5 {
+        timed("no-op re-render (open + diff + commit)", &mut || {
+            let repo = OutputRepo::open(&dir).unwrap();
+            let changes = repo.diff(&desired, PREFIXES).unwrap();
+            assert!(changes.is_empty());
+            assert_eq!(
+                repo.commit(&desired, &changes, "noop", AUTHOR).unwrap(),
+                None
+            );
+        });
+    }
+    for _ in 0..3 {
+        timed("uncommitted_changes (clean)", &mut || {
+            let dirty = repo.uncommitted_changes(PREFIXES).unwrap();
+            assert!(dirty.is_empty(), "{dirty:?}");
+        });
+    }
+    timed("head_files", &mut || {
+        assert_eq!(repo.head_files(PREFIXES).unwrap().len(), desired.len());
+    });
 
     let mut next = desired.clone();
     for c in (0..5000).step_by(100) {
@@ -816,21 +968,16 @@ fn bench_25000_files() {
     }
     next.insert("clusters/new/file.yaml".into(), b"new\n".to_vec());
     next.remove("clusters/cluster-00001/file-1.yaml");
-    let t = Instant::now();
-    let changes = repo.diff(&next, PREFIXES).unwrap();
-    let d = t.elapsed();
-    let t = Instant::now();
-    repo.commit(&next, &changes, "some", AUTHOR)
-        .unwrap()
-        .unwrap();
-    println!(
-        "{} changes: diff {:?}, commit {:?}",
-        changes.len(),
-        d,
-        t.elapsed()
-    );
-
-    let t = Instant::now();
-    assert_eq!(status(&dir), vec![]);
-    println!("full git status (clean): {:?}", t.elapsed());
+    timed("diff with 52 changes", &mut || {
+        changes = repo.diff(&next, PREFIXES).unwrap();
+    });
+    assert_eq!(changes.len(), 52);
+    timed("commit of 52 changes", &mut || {
+        repo.commit(&next, &changes, "some", AUTHOR)
+            .unwrap()
+            .unwrap();
+    });
+    timed("full git status (clean)", &mut || {
+        assert_eq!(status(&dir), vec![]);
+    });
 }
