@@ -1,0 +1,453 @@
+//! Helpers shared by the `agent_*` integration tests: a fake API server with the upstream
+//! CRDs, the example site rendered by the real `hubdr` library, a bare git remote the agent
+//! fetches from and reports to, and readers for what ended up in the cluster.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use git2::build::TreeUpdateBuilder;
+use git2::{FileMode, Oid, Repository, Signature};
+use hubdr::render::manifest::{ANNOTATION_PRUNE, LABEL_CLUSTER};
+use hubdr::render::{ObjectId, Rendered};
+use hubdr::status::{ClusterStatus, STATUS_BRANCH};
+use hubdr_agent::apply::ApplyOptions;
+use hubdr_agent::changeset::{Action, ChangeSet};
+use hubdr_agent::config::Allowlist;
+use hubdr_agent::git::{Credentials, GitSource, Identity, RetryPolicy, StatusWriter};
+use hubdr_agent::inventory::{Inventory, INVENTORY_KEY};
+use hubdr_agent::kubeapi::{ClusterApi, Retry};
+use hubdr_agent::reconcile::{self, PassConfig, PassReport};
+use hubdr_agent::runner::Agent;
+use kube::core::GroupVersionKind;
+use kubefake::{FakeApiServer, WriteRecord};
+use serde_json::Value;
+
+/// The agent's own namespace in these tests (holds the inventory ConfigMap).
+pub const AGENT_NAMESPACE: &str = "hubdr-agent";
+
+/// The example site of the repository (two hubs, three managed clusters, four replications).
+pub const EXAMPLE_SITE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../repos-example/site.yaml"
+));
+
+/// Point HOME and the XDG config at an empty directory before libgit2 first reads them, so
+/// the user's git configuration cannot leak into the tests. Call first in every test.
+pub fn sandbox() {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = tempfile::Builder::new()
+            .prefix("hubdr-agent-home-")
+            .tempdir()
+            .expect("temp home")
+            .keep();
+        std::fs::create_dir_all(home.join(".config")).unwrap();
+        std::env::set_var("HOME", &home);
+        std::env::set_var("XDG_CONFIG_HOME", home.join(".config"));
+        std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
+        std::env::set_var("GIT_CONFIG_GLOBAL", home.join(".gitconfig"));
+        home
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// The fake cluster
+
+/// `shared/crds` beside the workspace.
+pub fn crds_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/crds")
+}
+
+/// A fake API server serving the upstream CRDs, with the agent's namespace.
+pub async fn fake() -> FakeApiServer {
+    let server = FakeApiServer::start()
+        .await
+        .expect("the fake API server starts");
+    server
+        .load_crds_from_dir(crds_dir())
+        .expect("the upstream CRDs load");
+    server.ensure_namespace(AGENT_NAMESPACE);
+    server
+}
+
+/// Create the namespaces `objects` live in that the repository does not render itself (on a
+/// real cluster they exist before hubdr: the application's namespace, a managed cluster's
+/// namespace on the hub).
+pub fn ensure_prerequisite_namespaces(server: &FakeApiServer, objects: &[Value]) {
+    let rendered: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .filter_map(|o| o.pointer("/metadata/name")?.as_str())
+        .collect();
+    for o in objects {
+        if let Some(ns) = o.pointer("/metadata/namespace").and_then(Value::as_str) {
+            if !rendered.contains(ns) {
+                server.ensure_namespace(ns);
+            }
+        }
+    }
+}
+
+/// Small delays, so retry tests stay fast.
+pub fn retry() -> Retry {
+    Retry {
+        attempts: 3,
+        first_delay: Duration::from_millis(2),
+    }
+}
+
+/// A kube client configured like the agent's (`start.rs`): kube's own retry layer off, so
+/// the agent's retry policy is the only one.
+pub fn client(server: &FakeApiServer) -> kube::Client {
+    let mut config = server.config();
+    config.default_retry = false;
+    kube::Client::try_from(config).expect("a kube client for the fake API server")
+}
+
+pub fn cluster_api(server: &FakeApiServer) -> ClusterApi {
+    ClusterApi::new(client(server), retry())
+}
+
+pub fn pass_config(cluster: &str) -> PassConfig {
+    PassConfig {
+        cluster: cluster.into(),
+        namespace: AGENT_NAMESPACE.into(),
+        allowlist: Allowlist::default_kinds(),
+        apply: ApplyOptions {
+            establish_timeout: Duration::from_secs(5),
+            ..ApplyOptions::default()
+        },
+    }
+}
+
+/// Plan `objects` and run one production pass (no late-bound values).
+pub async fn run_pass(api: &mut ClusterApi, config: &PassConfig, objects: &[Value]) -> PassReport {
+    run_pass_blocked(api, config, objects, &HashMap::new()).await
+}
+
+pub async fn run_pass_blocked(
+    api: &mut ClusterApi,
+    config: &PassConfig,
+    objects: &[Value],
+    blocked: &HashMap<ObjectId, String>,
+) -> PassReport {
+    let mut changes = ChangeSet::default();
+    let planned = reconcile::plan(objects, &config.allowlist, &mut changes);
+    reconcile::pass(api, config, &planned, blocked, changes).await
+}
+
+/// `"Kind ns/name" -> action` of a pass (the last result when an object appears twice).
+pub fn results(changes: &ChangeSet) -> BTreeMap<String, Action> {
+    changes
+        .changes
+        .iter()
+        .map(|c| (c.id.to_string(), c.action.clone()))
+        .collect()
+}
+
+/// The action for one object, by its display name (`ReplicationSource shop/orders-db`).
+pub fn action<'a>(changes: &'a ChangeSet, object: &str) -> &'a Action {
+    let mut found = changes
+        .changes
+        .iter()
+        .filter(|c| c.id.to_string() == object);
+    let first = found
+        .next()
+        .unwrap_or_else(|| panic!("{object} is not in the change set:\n{}", describe(changes)));
+    assert!(
+        found.next().is_none(),
+        "{object} appears twice in the change set:\n{}",
+        describe(changes)
+    );
+    &first.action
+}
+
+pub fn describe(changes: &ChangeSet) -> String {
+    changes.changes.iter().map(|c| format!("  {c}\n")).collect()
+}
+
+pub fn gvk_of(api_version: &str, kind: &str) -> GroupVersionKind {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    GroupVersionKind::gvk(group, version, kind)
+}
+
+/// The live object for a desired one, or `None`.
+pub fn live(server: &FakeApiServer, object: &Value) -> Option<Value> {
+    let id = ObjectId::of(object).unwrap();
+    server.get(
+        &gvk_of(&id.api_version, &id.kind),
+        id.namespace.as_deref(),
+        &id.name,
+    )
+}
+
+pub fn live_by_id(server: &FakeApiServer, id: &ObjectId) -> Option<Value> {
+    server.get(
+        &gvk_of(&id.api_version, &id.kind),
+        id.namespace.as_deref(),
+        &id.name,
+    )
+}
+
+/// Every object in the fake carrying `hubdr.io/cluster=<cluster>`, as `Kind ns/name`.
+pub fn labelled(server: &FakeApiServer, cluster: &str) -> BTreeSet<String> {
+    server
+        .objects_snapshot()
+        .iter()
+        .filter(|o| {
+            o.pointer("/metadata/labels")
+                .and_then(|l| l.get(LABEL_CLUSTER))
+                .and_then(Value::as_str)
+                == Some(cluster)
+        })
+        .map(|o| ObjectId::of(o).unwrap().to_string())
+        .collect()
+}
+
+/// Whether an object is annotated `hubdr.io/prune: disabled`.
+pub fn prune_disabled(object: &Value) -> bool {
+    object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(ANNOTATION_PRUNE))
+        .and_then(Value::as_str)
+        == Some("disabled")
+}
+
+/// The inventory the agent keeps in its ConfigMap, as `Kind ns/name`.
+pub fn stored_inventory(server: &FakeApiServer, config: &PassConfig) -> BTreeSet<String> {
+    let cm = server
+        .get(
+            &gvk_of("v1", "ConfigMap"),
+            Some(&config.namespace),
+            &config.inventory_name(),
+        )
+        .expect("the inventory ConfigMap exists");
+    let text = cm["data"][INVENTORY_KEY]
+        .as_str()
+        .expect("the ConfigMap holds the inventory");
+    Inventory::from_yaml(text)
+        .unwrap()
+        .entries()
+        .map(|e| e.id().to_string())
+        .collect()
+}
+
+/// Display names of `objects`.
+pub fn ids(objects: &[Value]) -> BTreeSet<String> {
+    objects
+        .iter()
+        .map(|o| ObjectId::of(o).unwrap().to_string())
+        .collect()
+}
+
+/// Write calls that were not dry runs (mutations, no-op applies and failures alike).
+pub fn real_writes(server: &FakeApiServer) -> Vec<WriteRecord> {
+    server.writes().into_iter().filter(|w| !w.dry_run).collect()
+}
+
+/// Write calls to one object (by plural and name).
+pub fn writes_to(server: &FakeApiServer, plural: &str, name: &str) -> Vec<WriteRecord> {
+    server
+        .writes()
+        .into_iter()
+        .filter(|w| w.plural == plural && w.name == name)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The site and its rendering
+
+/// Render a site text with the real `hubdr` library and embedded templates.
+pub fn render(site: &str) -> Rendered {
+    let loaded = hubdr::site::load_str(site, Path::new("site.yaml"))
+        .unwrap_or_else(|e| panic!("the site is valid: {e:?}"));
+    hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).expect("the site renders")
+}
+
+/// The objects of one cluster directory, parsed from the rendered files (what the agent reads).
+pub fn cluster_objects(rendered: &Rendered, cluster: &str) -> Vec<Value> {
+    let dir = format!("clusters/{cluster}/");
+    rendered
+        .tree
+        .iter()
+        .filter(|(path, _)| path.starts_with(&dir) && !path.ends_with("/kustomization.yaml"))
+        .map(|(_, bytes)| serde_yaml::from_slice(bytes).expect("rendered files are YAML"))
+        .collect()
+}
+
+/// `text` with `from` replaced by `to`, which must occur exactly once.
+pub fn edit(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "{from:?} must occur once in the site"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// The example site without the replication named `name` (a `- name:` item of `replications`).
+pub fn without_replication(site: &str, name: &str) -> String {
+    let start = site
+        .find(&format!("      - name: {name}\n"))
+        .unwrap_or_else(|| panic!("replication {name} in the site"));
+    let rest = &site[start + 1..];
+    let end = [rest.find("\n      - name: "), rest.find("\n  argocd:")]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|i| start + 1 + i + 1)
+        .unwrap_or(site.len());
+    format!("{}{}", &site[..start], &site[end..])
+}
+
+// ---------------------------------------------------------------------------------------
+// Git
+
+/// A bare repository the agent fetches from (`main`) and reports to (`hubdr-status`).
+pub struct Remote {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub repo: Repository,
+}
+
+impl Remote {
+    pub fn new() -> Self {
+        sandbox();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("remote.git");
+        let repo = Repository::init_bare(&path).unwrap();
+        Remote { dir, path, repo }
+    }
+
+    pub fn url(&self) -> String {
+        format!("file://{}", self.path.display())
+    }
+
+    /// Commit exactly `files` (the whole tree) on `main`.
+    pub fn commit(&self, files: &BTreeMap<String, Vec<u8>>, message: &str) -> Oid {
+        let refname = "refs/heads/main";
+        let empty = self
+            .repo
+            .find_tree(self.repo.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let mut update = TreeUpdateBuilder::new();
+        for (path, bytes) in files {
+            update.upsert(
+                path.as_str(),
+                self.repo.blob(bytes).unwrap(),
+                FileMode::Blob,
+            );
+        }
+        let tree = self
+            .repo
+            .find_tree(update.create_updated(&self.repo, &empty).unwrap())
+            .unwrap();
+        let parent = self
+            .repo
+            .find_reference(refname)
+            .ok()
+            .and_then(|r| r.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let sig = Signature::now("test", "test@example.com").unwrap();
+        self.repo
+            .commit(Some(refname), &sig, &sig, message, &tree, &parents)
+            .unwrap()
+    }
+
+    pub fn tip(&self, branch: &str) -> Option<Oid> {
+        self.repo
+            .find_reference(&format!("refs/heads/{branch}"))
+            .ok()
+            .and_then(|r| r.target())
+    }
+
+    /// Commits on `branch`, newest first.
+    pub fn history(&self, branch: &str) -> Vec<Oid> {
+        let Some(tip) = self.tip(branch) else {
+            return Vec::new();
+        };
+        let mut walk = self.repo.revwalk().unwrap();
+        walk.push(tip).unwrap();
+        walk.map(Result::unwrap).collect()
+    }
+
+    /// `clusters/<cluster>.yaml` at the tip of the status branch.
+    pub fn status_file(&self, cluster: &str) -> Option<ClusterStatus> {
+        let tip = self.tip(STATUS_BRANCH)?;
+        let tree = self.repo.find_commit(tip).unwrap().tree().unwrap();
+        let entry = tree
+            .get_path(Path::new(&hubdr::status::status_path(cluster)))
+            .ok()?;
+        let blob = self.repo.find_blob(entry.id()).unwrap();
+        Some(
+            ClusterStatus::parse(std::str::from_utf8(blob.content()).unwrap())
+                .expect("a ClusterStatus"),
+        )
+    }
+
+    /// Publish a status file for `cluster` as that cluster's agent would.
+    pub fn publish_status(&self, status: &ClusterStatus) {
+        let writer = self.status_writer(
+            &self
+                .dir
+                .path()
+                .join(format!("cache-{}-fixture", status.cluster)),
+            &status.cluster,
+        );
+        let _ = writer
+            .publish(&status.cluster, status.to_yaml().as_bytes())
+            .expect("the status lands");
+    }
+
+    fn status_writer(&self, cache: &Path, cluster: &str) -> StatusWriter {
+        StatusWriter::new(
+            self.url(),
+            STATUS_BRANCH,
+            cache,
+            Credentials::None,
+            Identity::new(
+                format!("hubdr-agent {cluster}"),
+                format!("hubdr-agent+{cluster}@localhost"),
+            ),
+        )
+        .with_retry(RetryPolicy {
+            max_attempts: 20,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(100),
+        })
+    }
+
+    /// An agent for `cluster` against `server`, fetching `main` and reporting to the status
+    /// branch of this remote, with its caches under `cache`.
+    pub fn agent(&self, cluster: &str, server: &FakeApiServer, cache: &Path) -> Agent {
+        self.agent_with(pass_config(cluster), server, cache)
+    }
+
+    pub fn agent_with(&self, config: PassConfig, server: &FakeApiServer, cache: &Path) -> Agent {
+        let cluster = config.cluster.clone();
+        Agent::new(
+            config,
+            GitSource::new(self.url(), "main", cache.join("source"), Credentials::None),
+            Some(GitSource::new(
+                self.url(),
+                STATUS_BRANCH,
+                cache.join("status-read"),
+                Credentials::None,
+            )),
+            Some(self.status_writer(&cache.join("status-write"), &cluster)),
+            cluster_api(server),
+            Duration::from_secs(30),
+            Duration::from_secs(3600),
+            None,
+        )
+    }
+}
+
+impl Default for Remote {
+    fn default() -> Self {
+        Self::new()
+    }
+}
