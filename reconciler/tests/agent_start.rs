@@ -1,0 +1,124 @@
+//! The binary's whole path, `start::run` with `--once`: flags, kubeconfig, the production
+//! kube client, one pass, the status file and the exit code.
+
+mod support;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hubdr_agent::cli::AgentArgs;
+use kubefake::{FakeApiServer, Fault, Verb};
+use support::*;
+
+fn kubeconfig(dir: &Path, server: &FakeApiServer) -> String {
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
+         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: nobody}}\n\
+         current-context: fake\n",
+        server.url()
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+async fn run_once(remote: &Remote, cluster: &str, server: &FakeApiServer) -> ExitCode {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig(dir.path(), server);
+    let cache = dir.path().join("cache").display().to_string();
+    let url = remote.url();
+    let args = AgentArgs::parse_from([
+        "hubdr-agent",
+        "--repo",
+        url.as_str(),
+        "--cluster",
+        cluster,
+        "--kubeconfig",
+        kubeconfig.as_str(),
+        "--cache-dir",
+        cache.as_str(),
+        "--namespace",
+        AGENT_NAMESPACE,
+        "--once",
+    ]);
+    tokio::time::timeout(Duration::from_secs(120), hubdr_agent::start::run(args))
+        .await
+        .expect("the pass ends")
+}
+
+#[tokio::test]
+async fn one_pass_applies_the_cluster_and_reports_it() {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    let commit = remote.commit(&rendered.tree, "render");
+    let server = fake().await;
+    let objects = cluster_objects(&rendered, "west-1");
+    ensure_prerequisite_namespaces(&server, &objects);
+
+    let code = run_once(&remote, "west-1", &server).await;
+
+    assert_eq!(code, ExitCode::SUCCESS);
+    for object in &objects {
+        assert!(live(&server, object).is_some());
+    }
+    let status = remote.status_file("west-1").unwrap();
+    assert_eq!(status.pass.reason, "Applied", "{}", status.pass.message);
+    assert_eq!(
+        status.source.commit.as_deref(),
+        Some(commit.to_string().as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_persistent_503_fails_one_object_quickly_instead_of_stalling_the_pass() {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    remote.commit(&rendered.tree, "render");
+    let server = fake().await;
+    let objects = cluster_objects(&rendered, "west-1");
+    ensure_prerequisite_namespaces(&server, &objects);
+    // An unavailable backend for one object (e.g. an admission webhook that is down).
+    server.inject(
+        Fault::error(
+            503,
+            "no endpoints available for service \"volsync-webhook\"",
+        )
+        .verb(Verb::Apply)
+        .resource("replicationdestinations")
+        .name("orders-db"),
+    );
+
+    let started = Instant::now();
+    let code = run_once(&remote, "west-1", &server).await;
+    let elapsed = started.elapsed();
+
+    assert_eq!(code, ExitCode::from(1), "a failed pass exits 1");
+    // The agent's own retry policy (4 attempts, 0.2 s doubling) is the only one: kube's
+    // built-in retry of 503 (15 retries with exponential backoff) must not stack under it.
+    let attempts = writes_to(&server, "replicationdestinations", "orders-db").len();
+    assert_eq!(attempts, 4, "one call per attempt of the agent's policy");
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "the pass took {elapsed:?}"
+    );
+    let status = remote.status_file("west-1").unwrap();
+    let result = status
+        .objects
+        .iter()
+        .find(|o| o.object == "ReplicationDestination shop/orders-db")
+        .unwrap();
+    assert_eq!(result.result, "failed");
+    assert!(
+        result.message.contains("gave up after 4 attempts"),
+        "{}",
+        result.message
+    );
+    let created = status
+        .objects
+        .iter()
+        .filter(|o| o.result == "created")
+        .count();
+    assert_eq!(created, objects.len() - 1, "{:#?}", status.objects);
+}
