@@ -58,6 +58,8 @@ bad_sites! {
     retain_on_rsync_tls => "retain-on-rsync-tls",
     unknown_method => "unknown-method",
     passive_since_in_future => "passive-since-in-future",
+    active_since_in_future => "active-since-in-future",
+    fenced_since_in_future => "fenced-since-in-future",
     hub_disconnected_without_catalog => "hub-disconnected-without-catalog",
     several_errors => "several-errors",
 }
@@ -231,41 +233,77 @@ fn check_report(run: &Run, file: &str, expect: &Expectation) {
     );
 }
 
-/// A warning does not stop the render; it names the field and its line.
+macro_rules! warning_sites {
+    ($($test:ident => $file:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                check_warnings($file);
+            }
+        )*
+        const WARNINGS: &[&str] = &[$($file),*];
+    };
+}
+
+// Valid sites with warnings (`tests/data/warnings/*.yaml`), with the same header as the bad ones.
+warning_sites! {
+    missing_api_server_with_managed_service_account_is_a_warning => "no-api-server",
+    active_since_on_a_passive_hub_is_a_warning => "active-since-on-passive-hub",
+    restore_sync_interval_without_passive_sync_is_a_warning => "restore-sync-interval-without-passive-sync",
+    a_fenced_hub_beside_an_active_hub_without_active_since_is_a_warning => "hand-edited-failover",
+}
+
 #[test]
-fn missing_api_server_with_managed_service_account_is_a_warning() {
+fn every_warning_file_has_a_test() {
+    let on_disk = support::yaml_stems(&support::data("warnings"));
+    let mut listed: Vec<String> = WARNINGS.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "add the new file to the warning_sites! macro"
+    );
+}
+
+/// A warning does not stop the render; it names the field and its line, and has a fix.
+fn check_warnings(name: &str) {
     let dir = support::data("warnings");
-    let file = "no-api-server.yaml";
-    let text = std::fs::read_to_string(dir.join(file)).unwrap();
-    let expect = expectation(&text, file);
+    let file = format!("{name}.yaml");
+    let text = std::fs::read_to_string(dir.join(&file)).unwrap();
+    let expect = expectation(&text, &file);
     let sandbox = Sandbox::new();
     let out = sandbox.join("repo");
     let run = sandbox.hubdr_in(
         &dir,
-        &["render", "--site", file, "--out", out.to_str().unwrap()],
+        &["render", "--site", &file, "--out", out.to_str().unwrap()],
     );
     run.expect_code(0).expect_stdout("committed");
     let problems = reported(&run.stderr);
-    let warnings: Vec<&Reported> = problems
-        .iter()
-        .filter(|p| p.severity == "warning")
-        .collect();
-    assert_eq!(warnings.len(), 1, "{run}");
     assert!(
         problems.iter().all(|p| p.severity == "warning"),
         "no errors\n{run}"
     );
-    let (path, line) = &expect.at[0];
-    assert_eq!(&warnings[0].path, path, "{run}");
-    assert_eq!(warnings[0].line, *line, "{run}");
-    assert_eq!(warnings[0].file, file, "{run}");
-    assert!(!warnings[0].fix.is_empty(), "{run}");
+    let at: Vec<(String, usize)> = problems.iter().map(|p| (p.path.clone(), p.line)).collect();
+    assert_eq!(
+        at, expect.at,
+        "exactly the expected warnings, in file order\n{run}"
+    );
+    for p in &problems {
+        assert_eq!(p.file, file, "{p:?}\n{run}");
+        assert!(p.column > 0, "located: {p:?}\n{run}");
+        assert!(
+            !p.fix.trim().is_empty(),
+            "every warning has a fix: {p:?}\n{run}"
+        );
+    }
     run.expect_stderr(&expect.message);
-    assert!(out.join("clusters/west-1/kustomization.yaml").is_file());
+    assert!(out.join(".hubdr/index.yaml").is_file(), "{run}");
 
-    let validate = sandbox.hubdr_in(&dir, &["validate", "--site", file]);
+    let validate = sandbox.hubdr_in(&dir, &["validate", "--site", &file]);
     validate
         .expect_code(0)
-        .expect_stdout("1 warning(s)")
-        .expect_stderr(&format!("warning: {path}: "));
+        .expect_stdout(&format!("{} warning(s)", expect.at.len()));
+    assert_eq!(
+        validate.stderr, run.stderr,
+        "validate and render warn alike"
+    );
 }

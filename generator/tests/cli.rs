@@ -400,6 +400,9 @@ fn planned() -> Sandbox {
     sandbox
 }
 
+/// Every cluster's agent pulls the (https) repository with a token from this Secret.
+const GIT_SECRET: &str = "    Secret hubdr-agent/hubdr-git-credentials keys [token]: hubdr-agent's access to the git repository";
+
 #[test]
 fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
     let sandbox = planned();
@@ -432,6 +435,7 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
             "  ~ MultiClusterHub open-cluster-management/multiclusterhub",
             "  prerequisites (must exist in the cluster; hubdr never renders them):",
             "    CatalogSource openshift-marketplace/redhat-operator-index: OADP operator install on a disconnected hub",
+            GIT_SECRET,
             "    Secret open-cluster-management-backup/cloud-credentials keys [cloud]: DataProtectionApplication backup location credentials",
         ],
         "{run}"
@@ -447,6 +451,7 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
             "  - Restore open-cluster-management-backup/restore-acm-passive-sync-g0",
             "  prerequisites (must exist in the cluster; hubdr never renders them):",
             "    CatalogSource openshift-marketplace/redhat-operator-index: OADP operator install on a disconnected hub",
+            GIT_SECRET,
             "    Secret open-cluster-management-backup/cloud-credentials keys [cloud]: DataProtectionApplication backup location credentials",
         ],
         "{run}"
@@ -458,6 +463,7 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
             "  no changes",
             "  prerequisites (must exist in the cluster; hubdr never renders them):",
             "    PersistentVolumeClaim shop/db-data: replication db (rsync-tls): the volume to protect",
+            GIT_SECRET,
             "    Secret shop/db-psk keys [psk.txt]: replication db (rsync-tls)",
         ],
         "{run}"
@@ -466,6 +472,11 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
         cluster("west-1")
             .contains(&"    Secret shop/db-psk keys [psk.txt]: replication db (rsync-tls)"),
         "{run}"
+    );
+    assert!(cluster("west-1").contains(&GIT_SECRET), "{run}");
+    // FAILOVER is a hand edit: hub-b has no activeSince, so its schedule is not gated.
+    run.expect_stderr(
+        "warning: spec.hubs[1].role: a hub is fenced but the active hub has no activeSince",
     );
 
     assert_eq!(support::commits(&repo), head, "plan commits nothing");

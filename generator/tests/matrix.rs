@@ -244,6 +244,7 @@ fn domain_rules(loaded: &LoadedSite, tree: &Tree) {
     no_secret_material(tree);
     ownership_and_layout(site, tree, &view);
     index_matches(loaded, tree);
+    agents(site, tree, &view);
     hubs(site, &view);
     addons(site, &view);
     gates(site, &view);
@@ -284,7 +285,7 @@ fn no_secret_material(tree: &Tree) {
             Some("Secret"),
             "{path}: hubdr never renders Secrets"
         );
-        if path.starts_with("clusters/") {
+        if path.starts_with("clusters/") || path.starts_with("agents/") {
             walk("", "", &value, path);
         }
     }
@@ -302,9 +303,10 @@ fn ownership_and_layout(site: &Site, tree: &Tree, view: &View) {
     for path in tree.keys() {
         let ok = path == ".hubdr/index.yaml"
             || path == "argocd/applicationset.yaml"
-            || clusters
-                .iter()
-                .any(|c| path.starts_with(&format!("clusters/{c}/")));
+            || clusters.iter().any(|c| {
+                path.starts_with(&format!("clusters/{c}/"))
+                    || path.starts_with(&format!("agents/{c}/"))
+            });
         assert!(ok, "{path}: not a file hubdr should render");
         assert!(
             tree[path].starts_with(b"# "),
@@ -436,6 +438,23 @@ fn index_matches(loaded: &LoadedSite, tree: &Tree) {
         assert_eq!(index.clusters[&c.name].kind, "managed");
         assert_eq!(index.clusters[&c.name].role, None);
     }
+    // Every cluster's agent pulls the repository with the credentials Secret in its namespace.
+    let agent = &site.spec.agent;
+    let keys = git_credential_keys(site);
+    for (name, entry) in &index.clusters {
+        let secrets: Vec<&hubdr::index::Prerequisite> = entry
+            .prerequisites
+            .iter()
+            .filter(|p| p.kind == "Secret" && p.namespace == agent.namespace)
+            .collect();
+        assert_eq!(
+            secrets.len(),
+            1,
+            "{name}: one Secret prerequisite in the agent's namespace: {secrets:?}"
+        );
+        assert_eq!(secrets[0].name, agent.git_credentials_secret, "{name}");
+        assert_eq!(secrets[0].keys, keys, "{name}: the git Secret's keys");
+    }
     assert_eq!(
         index.clusters.len(),
         site.spec.hubs.len() + site.spec.managed_clusters.len()
@@ -444,6 +463,471 @@ fn index_matches(loaded: &LoadedSite, tree: &Tree) {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agents' install manifests
+// ---------------------------------------------------------------------------------------------
+
+/// Every kind hubdr renders into a cluster directory: (API group, Kind, resource).
+const RENDERED_KINDS: [(&str, &str, &str); 9] = [
+    (
+        "operator.open-cluster-management.io",
+        "MultiClusterHub",
+        "multiclusterhubs",
+    ),
+    (
+        "oadp.openshift.io",
+        "DataProtectionApplication",
+        "dataprotectionapplications",
+    ),
+    (
+        "cluster.open-cluster-management.io",
+        "BackupSchedule",
+        "backupschedules",
+    ),
+    ("cluster.open-cluster-management.io", "Restore", "restores"),
+    (
+        "addon.open-cluster-management.io",
+        "ManagedClusterAddOn",
+        "managedclusteraddons",
+    ),
+    ("volsync.backube", "ReplicationSource", "replicationsources"),
+    (
+        "volsync.backube",
+        "ReplicationDestination",
+        "replicationdestinations",
+    ),
+    ("", "PersistentVolumeClaim", "persistentvolumeclaims"),
+    ("", "Namespace", "namespaces"),
+];
+
+/// The kinds a hub's agent manages whatever its role: a failover changes the role, and the agent
+/// must not need new permissions in the middle of one (a fenced hub deletes BackupSchedules).
+const HUB_KINDS: [&str; 5] = [
+    "MultiClusterHub",
+    "DataProtectionApplication",
+    "BackupSchedule",
+    "Restore",
+    "ManagedClusterAddOn",
+];
+
+/// What every agent only reads: VolSync status (reconciler/src/observe.rs lists both kinds).
+const OBSERVED: [(&str, &str); 3] = [
+    ("volsync.backube", "replicationsources"),
+    ("volsync.backube", "replicationdestinations"),
+    // Waiting for the CRDs a cluster installs.
+    ("apiextensions.k8s.io", "customresourcedefinitions"),
+];
+
+/// What a hub's agent also reads: Velero backups, storage locations and restores (status and
+/// the activation gate), the pods of the backup namespace (health), and what the renderer grants
+/// for status beyond that (Velero schedules, managed clusters).
+const HUB_OBSERVED: [(&str, &str); 6] = [
+    ("velero.io", "backups"),
+    ("velero.io", "backupstoragelocations"),
+    ("velero.io", "restores"),
+    ("velero.io", "schedules"),
+    ("", "pods"),
+    ("cluster.open-cluster-management.io", "managedclusters"),
+];
+
+const MANAGE_VERBS: [&str; 7] = [
+    "get", "list", "watch", "create", "patch", "update", "delete",
+];
+const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
+/// What reconciler/src does with its inventory ConfigMap (get, then create or apply-patch).
+const INVENTORY_VERBS: [&str; 3] = ["get", "create", "patch"];
+
+/// The files of `agents/<cluster>/`, in the order `kubectl apply -k` needs them listed.
+const AGENT_FILES: [&str; 7] = [
+    "namespace.yaml",
+    "serviceaccount.yaml",
+    "clusterrole.yaml",
+    "clusterrolebinding.yaml",
+    "role.yaml",
+    "rolebinding.yaml",
+    "deployment.yaml",
+];
+
+/// The flags of `hubdr-agent` that take a value (reconciler/src/cli.rs), and whether they repeat.
+const AGENT_FLAGS: [(&str, bool); 12] = [
+    ("--repo", false),
+    ("--branch", false),
+    ("--cluster", false),
+    ("--namespace", false),
+    ("--interval", false),
+    ("--heartbeat", false),
+    ("--cache-dir", false),
+    ("--log-format", false),
+    ("--token-file", false),
+    ("--ssh-key", false),
+    ("--known-hosts", false),
+    ("--allow-kind", true),
+];
+
+/// The keys the agent's git credentials Secret must hold, by repository URL.
+fn git_credential_keys(site: &Site) -> Vec<String> {
+    let url = site.spec.git.url.as_deref().unwrap();
+    let keys: &[&str] = if url.starts_with("https://") {
+        &["token"]
+    } else if url.starts_with("ssh://")
+        || url
+            .split_once(':')
+            .is_some_and(|(host, _)| host.contains('@'))
+    {
+        &["ssh-privatekey", "known_hosts"]
+    } else {
+        panic!("the matrix uses https and ssh repository URLs only, not {url}")
+    };
+    keys.iter().map(|k| k.to_string()).collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|s| {
+            s.as_str()
+                .unwrap_or_else(|| panic!("not a string: {s}"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn verbs(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|v| v.to_string()).collect()
+}
+
+/// The rules of a (Cluster)Role as (group, resource) -> verbs; no wildcards, names or URLs.
+fn grants(role: &Value, what: &str) -> BTreeMap<(String, String), BTreeSet<String>> {
+    let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for rule in role["rules"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: no rules"))
+    {
+        for field in ["resourceNames", "nonResourceURLs"] {
+            assert!(rule.get(field).is_none(), "{what}: {field} in {rule}");
+        }
+        let (groups, resources, verbs) = (
+            strings(&rule["apiGroups"]),
+            strings(&rule["resources"]),
+            strings(&rule["verbs"]),
+        );
+        assert!(
+            !groups.is_empty() && !resources.is_empty() && !verbs.is_empty(),
+            "{what}: empty rule {rule}"
+        );
+        for item in groups.iter().chain(&resources).chain(&verbs) {
+            assert!(!item.contains('*'), "{what}: wildcard in {rule}");
+        }
+        for g in &groups {
+            for r in &resources {
+                out.entry((g.clone(), r.clone()))
+                    .or_default()
+                    .extend(verbs.iter().cloned());
+            }
+        }
+    }
+    out
+}
+
+/// `agents/<cluster>/` for every cluster: the namespace, service account and RBAC for exactly
+/// what the cluster's agent manages and reads, and the Deployment that runs it with the site's
+/// repository, its allowlist and the git credentials Secret by reference.
+fn agents(site: &Site, tree: &Tree, view: &View) {
+    let settings = &site.spec.agent;
+    let ns = settings.namespace.as_str();
+    let url = site.spec.git.url.as_deref().unwrap();
+    let keys = git_credential_keys(site);
+    let hubs: BTreeSet<&str> = site.spec.hubs.iter().map(|h| h.name.as_str()).collect();
+    let clusters = site
+        .spec
+        .hubs
+        .iter()
+        .map(|h| h.name.as_str())
+        .chain(site.spec.managed_clusters.iter().map(|c| c.name.as_str()));
+    for cluster in clusters {
+        let hub = hubs.contains(cluster);
+        let dir = format!("agents/{cluster}/");
+        let files: BTreeSet<&str> = tree.keys().filter_map(|p| p.strip_prefix(&dir)).collect();
+        let mut expected_files: BTreeSet<&str> = AGENT_FILES.into_iter().collect();
+        expected_files.insert("kustomization.yaml");
+        assert_eq!(files, expected_files, "{dir}: exactly the install files");
+        let doc = |file: &str| -> Value {
+            let path = format!("{dir}{file}");
+            serde_yaml::from_slice(&tree[&path]).unwrap_or_else(|e| panic!("{path}: {e}"))
+        };
+        let k = doc("kustomization.yaml");
+        assert_eq!(k["kind"], "Kustomization", "{dir}");
+        assert_eq!(
+            strings(&k["resources"]),
+            AGENT_FILES,
+            "{dir}kustomization.yaml lists the install files in order"
+        );
+
+        let objects: BTreeMap<&str, Value> = AGENT_FILES.iter().map(|f| (*f, doc(f))).collect();
+        let expected_kinds = [
+            ("namespace.yaml", "v1", "Namespace", false),
+            ("serviceaccount.yaml", "v1", "ServiceAccount", true),
+            (
+                "clusterrole.yaml",
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRole",
+                false,
+            ),
+            (
+                "clusterrolebinding.yaml",
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRoleBinding",
+                false,
+            ),
+            ("role.yaml", "rbac.authorization.k8s.io/v1", "Role", true),
+            (
+                "rolebinding.yaml",
+                "rbac.authorization.k8s.io/v1",
+                "RoleBinding",
+                true,
+            ),
+            ("deployment.yaml", "apps/v1", "Deployment", true),
+        ];
+        for (file, api_version, kind, namespaced) in expected_kinds {
+            let o = &objects[file];
+            let what = format!("{dir}{file}");
+            assert_eq!(o["apiVersion"], api_version, "{what}");
+            assert_eq!(o["kind"], kind, "{what}");
+            assert_eq!(
+                o.pointer("/metadata/namespace").and_then(Value::as_str),
+                namespaced.then_some(ns),
+                "{what}: in the agent's namespace"
+            );
+            let labels = &o["metadata"]["labels"];
+            assert_eq!(labels["app.kubernetes.io/managed-by"], "hubdr", "{what}");
+            assert_eq!(labels["hubdr.io/cluster"], cluster, "{what}");
+        }
+        assert_eq!(objects["namespace.yaml"]["metadata"]["name"], ns, "{dir}");
+        let sa = objects["serviceaccount.yaml"]["metadata"]["name"]
+            .as_str()
+            .unwrap();
+        let subjects = json!([{"kind": "ServiceAccount", "name": sa, "namespace": ns}]);
+
+        // The ClusterRole: manage exactly the kinds of clusters/<cluster>/ (and every hub kind
+        // on a hub), read what the agent observes, nothing else.
+        let mut managed: BTreeSet<(&str, &str, &str)> = view
+            .objects
+            .iter()
+            .filter(|o| o.cluster == cluster)
+            .map(|o| {
+                let api_version = o.str_at("/apiVersion").unwrap();
+                let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+                *RENDERED_KINDS
+                    .iter()
+                    .find(|(g, k, _)| *g == group && *k == o.kind())
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{}: add {api_version} {} to RENDERED_KINDS",
+                            o.describe(),
+                            o.kind()
+                        )
+                    })
+            })
+            .collect();
+        if hub {
+            managed.extend(
+                RENDERED_KINDS
+                    .iter()
+                    .filter(|(_, k, _)| HUB_KINDS.contains(k)),
+            );
+        }
+        let role = &objects["clusterrole.yaml"];
+        let what = format!("{dir}clusterrole.yaml");
+        let granted = grants(role, &what);
+        let mut expected: BTreeMap<(String, String), BTreeSet<String>> = managed
+            .iter()
+            .map(|(g, _, r)| ((g.to_string(), r.to_string()), verbs(&MANAGE_VERBS)))
+            .collect();
+        let observed = OBSERVED
+            .iter()
+            .chain(if hub { &HUB_OBSERVED[..] } else { &[] });
+        for (g, r) in observed {
+            expected
+                .entry((g.to_string(), r.to_string()))
+                .or_insert_with(|| verbs(&READ_VERBS));
+        }
+        assert_eq!(
+            granted, expected,
+            "{what}: manage the rendered kinds, read the observed ones"
+        );
+        let crb = &objects["clusterrolebinding.yaml"];
+        assert_eq!(
+            crb["roleRef"],
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]}),
+            "{dir}clusterrolebinding.yaml"
+        );
+        assert_eq!(crb["subjects"], subjects, "{dir}clusterrolebinding.yaml");
+
+        // The Role: the inventory ConfigMap in the agent's namespace, and nothing to delete.
+        let inventory = &objects["role.yaml"];
+        let what = format!("{dir}role.yaml");
+        let granted = grants(inventory, &what);
+        let keys_granted: Vec<&(String, String)> = granted.keys().collect();
+        assert_eq!(
+            keys_granted,
+            [&(String::new(), "configmaps".to_string())],
+            "{what}"
+        );
+        let cm_verbs = &granted[&(String::new(), "configmaps".to_string())];
+        assert!(
+            verbs(&INVENTORY_VERBS).is_subset(cm_verbs),
+            "{what}: {cm_verbs:?}"
+        );
+        assert!(!cm_verbs.contains("delete"), "{what}: {cm_verbs:?}");
+        let rb = &objects["rolebinding.yaml"];
+        assert_eq!(
+            rb["roleRef"],
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": inventory["metadata"]["name"]}),
+            "{dir}rolebinding.yaml"
+        );
+        assert_eq!(rb["subjects"], subjects, "{dir}rolebinding.yaml");
+
+        // The Deployment.
+        let d = &objects["deployment.yaml"];
+        let what = format!("{dir}deployment.yaml");
+        assert_eq!(d["spec"]["replicas"], 1, "{what}");
+        assert_eq!(
+            d["spec"]["strategy"]["type"], "Recreate",
+            "{what}: never two agents of a cluster at once"
+        );
+        let pod = &d["spec"]["template"]["spec"];
+        for (k, v) in d["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+            assert_eq!(
+                &d["spec"]["template"]["metadata"]["labels"][k], v,
+                "{what}: the selector matches the pod"
+            );
+        }
+        assert_eq!(pod["serviceAccountName"], sa, "{what}");
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{what}");
+        let containers = pod["containers"].as_array().unwrap();
+        assert_eq!(containers.len(), 1, "{what}");
+        let c = &containers[0];
+        assert_eq!(c["image"], settings.image.as_str(), "{what}");
+        for field in ["env", "envFrom", "command"] {
+            assert!(c.get(field).is_none(), "{what}: {field}");
+        }
+        assert_eq!(
+            c["securityContext"]["readOnlyRootFilesystem"], true,
+            "{what}"
+        );
+        let args = strings(&c["args"]);
+        assert_eq!(args.len() % 2, 0, "{what}: flag/value pairs: {args:?}");
+        let mut flags: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for pair in args.chunks(2) {
+            let (flag, value) = (pair[0].as_str(), pair[1].as_str());
+            let known = AGENT_FLAGS
+                .iter()
+                .find(|(f, _)| *f == flag)
+                .unwrap_or_else(|| {
+                    panic!("{what}: {flag} is not a hubdr-agent flag taking a value")
+                });
+            let values = flags.entry(flag).or_default();
+            values.push(value);
+            assert!(known.1 || values.len() == 1, "{what}: {flag} given twice");
+        }
+        let one = |flag: &str| -> Option<&str> { flags.get(flag).map(|v| v[0]) };
+        assert_eq!(one("--repo"), Some(url), "{what}");
+        assert_eq!(
+            one("--branch"),
+            Some(site.spec.git.branch.as_str()),
+            "{what}"
+        );
+        assert_eq!(one("--cluster"), Some(cluster), "{what}");
+        assert_eq!(
+            one("--namespace"),
+            Some(ns),
+            "{what}: the inventory lives in the agent's namespace"
+        );
+        assert_eq!(
+            one("--interval"),
+            Some(settings.interval.as_str()),
+            "{what}"
+        );
+        assert_eq!(
+            one("--heartbeat"),
+            Some(settings.heartbeat.as_str()),
+            "{what}"
+        );
+        let allowed: Vec<&str> = flags.get("--allow-kind").cloned().unwrap_or_default();
+        let expected_allowed: BTreeSet<String> = managed
+            .iter()
+            .map(|(g, k, _)| format!("{}/{k}", if g.is_empty() { "core" } else { g }))
+            .collect();
+        let allowed_set: BTreeSet<String> = allowed.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            allowed.len(),
+            allowed_set.len(),
+            "{what}: --allow-kind repeats a kind"
+        );
+        assert_eq!(
+            allowed_set, expected_allowed,
+            "{what}: --allow-kind is the managed kinds"
+        );
+
+        // Volumes: a writable cache, and the git Secret, read-only, by name only.
+        let volumes = pod["volumes"].as_array().unwrap();
+        let mounts = c["volumeMounts"].as_array().unwrap();
+        let mount_of = |volume: &Value| -> &Value {
+            mounts
+                .iter()
+                .find(|m| m["name"] == volume["name"])
+                .unwrap_or_else(|| panic!("{what}: volume {} is not mounted", volume["name"]))
+        };
+        let cache = one("--cache-dir").unwrap();
+        let cache_volume = volumes
+            .iter()
+            .find(|v| mount_of(v)["mountPath"] == cache)
+            .unwrap_or_else(|| panic!("{what}: nothing is mounted at --cache-dir {cache}"));
+        assert!(
+            cache_volume.get("emptyDir").is_some(),
+            "{what}: the cache is an emptyDir"
+        );
+        let secrets: Vec<&Value> = volumes
+            .iter()
+            .filter(|v| v.get("secret").is_some())
+            .collect();
+        assert_eq!(secrets.len(), 1, "{what}: one Secret volume");
+        let git = secrets[0];
+        assert_eq!(
+            git["secret"]["secretName"],
+            settings.git_credentials_secret.as_str(),
+            "{what}: the git credentials Secret, by name"
+        );
+        assert!(git["secret"].get("items").is_none(), "{what}");
+        let git_mount = mount_of(git);
+        assert_eq!(git_mount["readOnly"], true, "{what}");
+        let git_dir = git_mount["mountPath"].as_str().unwrap();
+        let (credential_flags, other_flags): (&[&str], &[&str]) = if keys == ["token"] {
+            (&["--token-file"], &["--ssh-key", "--known-hosts"])
+        } else {
+            (&["--ssh-key", "--known-hosts"], &["--token-file"])
+        };
+        let mut files_used = Vec::new();
+        for flag in credential_flags {
+            let path = one(flag).unwrap_or_else(|| panic!("{what}: {url} needs {flag}"));
+            let (parent, file) = path.rsplit_once('/').unwrap();
+            assert_eq!(
+                parent, git_dir,
+                "{what}: {flag} {path} is in the Secret's mount"
+            );
+            files_used.push(file.to_string());
+        }
+        for flag in other_flags {
+            assert_eq!(one(flag), None, "{what}: {flag} with {url}");
+        }
+        assert_eq!(
+            files_used, keys,
+            "{what}: the files read are the Secret's prerequisite keys"
+        );
+    }
 }
 
 const WAIT_FOR: &str = "hubdr.io/wait-for";
@@ -517,8 +1001,15 @@ fn activation_restore(site: &Site, hub: &Hub, generation: u64, r: &Obj) {
     }
 }
 
-/// What a new primary's BackupSchedule waits for: its activation Restore, and every fenced hub
-/// unless the old primary is declared unreachable.
+/// Whether the new primary of `generation` waits for fenced hub `h`'s status: the old primary
+/// of this failover (fenced at this generation) does; a hub fenced in an earlier failover does
+/// not; a fenced hub with no recorded `fencedSince` (a hand edit) does, to be safe.
+fn gates_on_fenced(h: &Hub, generation: u64) -> bool {
+    h.role == HubRole::Fenced && h.fenced_since.is_none_or(|g| g == generation)
+}
+
+/// What a new primary's BackupSchedule waits for: its activation Restore, and the hubs fenced
+/// at its generation unless the old primary is declared unreachable.
 fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate> {
     let mut gates = vec![Gate::RestoreFinished {
         namespace: site.spec.backup_namespace.clone(),
@@ -529,7 +1020,7 @@ fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate>
             site.spec
                 .hubs
                 .iter()
-                .filter(|h| h.role == HubRole::Fenced)
+                .filter(|h| gates_on_fenced(h, generation))
                 .map(|h| Gate::NoBackupSchedule {
                     cluster: h.name.clone(),
                     generation,
@@ -669,21 +1160,18 @@ fn hubs(site: &Site, view: &View) {
                             expected_schedule_gates(site, hub, generation),
                             "{h}: BackupSchedule gates"
                         );
-                        let fenced: Vec<&str> = spec
-                            .hubs
-                            .iter()
-                            .filter(|f| f.role == HubRole::Fenced)
-                            .map(|f| f.name.as_str())
-                            .collect();
-                        for f in &fenced {
+                        for f in spec.hubs.iter().filter(|f| f.role == HubRole::Fenced) {
                             let waits = gates.contains(&Gate::NoBackupSchedule {
-                                cluster: f.to_string(),
+                                cluster: f.name.clone(),
                                 generation,
                             });
                             assert_eq!(
                                 waits,
-                                !spec.failover.old_primary_unreachable,
-                                "{h}: the BackupSchedule waits for fenced {f} unless the old primary is declared unreachable; gates {gates:?}"
+                                !spec.failover.old_primary_unreachable
+                                    && gates_on_fenced(f, generation),
+                                "{h}: the BackupSchedule waits for fenced {} (fencedSince {:?}) exactly when it was fenced at generation {generation} and the old primary is not declared unreachable; gates {gates:?}",
+                                f.name,
+                                f.fenced_since
                             );
                         }
                     }
@@ -877,6 +1365,10 @@ fn gates(site: &Site, view: &View) {
                         fenced.map(|h| h.role),
                         Some(HubRole::Fenced),
                         "{what}: waits for {cluster}, which is not a fenced hub"
+                    );
+                    assert!(
+                        fenced.is_some_and(|f| gates_on_fenced(f, *generation)),
+                        "{what}: waits for {cluster}, fenced in an earlier failover"
                     );
                     assert_eq!(Some(*generation), hub.active_since, "{what}");
                     assert!(
@@ -1444,6 +1936,24 @@ fn matrix_covers_every_option_value() {
     );
     assert!(hubs().any(|h| h.role == HubRole::Active && h.active_since.is_none()));
     assert!(hubs().any(|h| h.role == HubRole::Passive && !h.passive_sync));
+    assert!(
+        hubs().any(|h| h.role == HubRole::Fenced && h.fenced_since.is_some()),
+        "a fenced hub as `hubdr failover` leaves it"
+    );
+    // The agents' git credentials both ways (token file, ssh key), each with its own settings.
+    let defaults = hubdr::site::AgentSettings::default();
+    for keys in [&["token"][..], &["ssh-privatekey", "known_hosts"][..]] {
+        assert!(
+            sites.iter().any(|s| git_credential_keys(s) == keys
+                && s.spec.agent.namespace != defaults.namespace
+                && s.spec.agent.git_credentials_secret != defaults.git_credentials_secret),
+            "a site whose agents read {keys:?} from their own Secret in their own namespace"
+        );
+    }
+    assert!(sites.iter().any(|s| s.spec.agent.image != defaults.image
+        && s.spec.agent.interval != defaults.interval
+        && s.spec.agent.heartbeat != defaults.heartbeat));
+    assert!(sites.iter().any(|s| s.spec.git.branch != "main"));
     let clusters = || sites.iter().flat_map(|s| &s.spec.managed_clusters);
     assert!(clusters().any(|c| c.api_server.is_some()));
     assert!(clusters().any(|c| c.api_server.is_none()));
@@ -1838,7 +2348,7 @@ fn failover_edit_of_the_pre_failover_site_renders_the_matrix_site() {
     let after = std::fs::read_to_string(site_path("volsync-rsync")).unwrap();
     let before = after
         .replace(
-            "    - name: hub-a\n      role: fenced\n",
+            "    - name: hub-a\n      role: fenced\n      fencedSince: 1\n",
             "    - name: hub-a\n      role: active\n",
         )
         .replace(
@@ -1863,6 +2373,195 @@ fn failover_edit_of_the_pre_failover_site_renders_the_matrix_site() {
         render(&after),
         "hubdr failover --to hub-b gives another render than the matrix site:\n{edited}"
     );
+}
+
+/// The agent rules catch what they are for: each edit of a rendered install file breaks one.
+#[test]
+fn agent_rules_reject_broader_or_narrower_installs() {
+    let (loaded, rendered) = support::render_file(&site_path("volsync-rsync"));
+    let site = &loaded.site;
+    let view = View::of(&rendered.tree);
+    agents(site, &rendered.tree, &view);
+    type Edit = fn(&mut Value);
+    let edits: [(&str, &str, Edit); 9] = [
+        ("east-1", "clusterrole.yaml", |v| {
+            v["rules"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}))
+        }),
+        ("west-1", "clusterrole.yaml", |v| {
+            v["rules"][0]["verbs"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|x| x != "delete")
+        }),
+        ("hub-a", "clusterrole.yaml", |v| {
+            v["rules"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|r| r["resources"] != json!(["pods"]))
+        }),
+        ("idle-1", "clusterrole.yaml", |v| {
+            v["rules"][0]["verbs"] = json!(["*"])
+        }),
+        ("hub-b", "role.yaml", |v| {
+            v["rules"][0]["verbs"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("delete"))
+        }),
+        ("hub-b", "deployment.yaml", |v| {
+            let args = v
+                .pointer_mut("/spec/template/spec/containers/0/args")
+                .unwrap();
+            let args = args.as_array_mut().unwrap();
+            let at = args.iter().position(|a| a == "--allow-kind").unwrap();
+            args.drain(at..at + 2);
+        }),
+        ("east-1", "deployment.yaml", |v| {
+            let args = v
+                .pointer_mut("/spec/template/spec/containers/0/args")
+                .unwrap();
+            let args = args.as_array_mut().unwrap();
+            args.extend([json!("--allow-kind"), json!("core/Secret")]);
+        }),
+        ("north-1", "deployment.yaml", |v| {
+            v["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"] = json!("other")
+        }),
+        ("west-1", "deployment.yaml", |v| {
+            let args = v
+                .pointer_mut("/spec/template/spec/containers/0/args")
+                .unwrap();
+            let at = args
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|a| a == "--cluster")
+                .unwrap();
+            args[at + 1] = json!("east-1");
+        }),
+    ];
+    for (cluster, file, edit) in edits {
+        let path = format!("agents/{cluster}/{file}");
+        let mut tree = rendered.tree.clone();
+        let mut value: Value = serde_yaml::from_slice(&tree[&path]).unwrap();
+        edit(&mut value);
+        let text = format!("# edited\n{}", serde_yaml::to_string(&value).unwrap());
+        tree.insert(path.clone(), text.into_bytes());
+        let caught = std::panic::catch_unwind(|| agents(site, &tree, &view));
+        assert!(caught.is_err(), "{path}: the edit went unnoticed");
+    }
+    let mut tree = rendered.tree.clone();
+    tree.insert(
+        "agents/east-1/secret.yaml".into(),
+        b"# extra\nkind: Secret\n".to_vec(),
+    );
+    assert!(
+        std::panic::catch_unwind(|| agents(site, &tree, &view)).is_err(),
+        "an extra file"
+    );
+}
+
+/// Two failovers in a row (hub-a to hub-b, then hub-b to hub-c), as `hubdr failover` writes
+/// them: each old primary records the generation it was fenced at. The new primary's
+/// BackupSchedule waits only for the hub fenced at its own generation; hub-a, fenced one failover
+/// earlier, already deleted its schedule (or does so first thing when it comes back).
+#[test]
+fn only_the_hub_fenced_at_this_generation_gates_the_new_primary() {
+    const BASE: &str = "\
+apiVersion: hubdr.io/v1alpha1
+kind: Site
+metadata:
+  name: twice
+spec:
+  git:
+    url: https://git.example.com/platform/acm-dr.git
+  storage:
+    provider: aws
+    bucket: acm-backups
+    region: us-east-1
+    credentialsSecret:
+      name: cloud-credentials
+  backup:
+    schedule: \"0 */4 * * *\"
+  hubs:
+    - name: hub-a
+      role: active
+    - name: hub-b
+      role: passive
+    - name: hub-c
+      role: passive
+";
+    let ns = "open-cluster-management-backup";
+    let first = hubdr::failover::edit_site(BASE, "hub-b", false).unwrap();
+    let render = |text: &str| {
+        let loaded = hubdr::site::load_str(text, std::path::Path::new("site.yaml"))
+            .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+        let rendered = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded())
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        domain_rules(&loaded, &rendered.tree);
+        (loaded, rendered.tree)
+    };
+    let schedule_gates = |tree: &Tree| {
+        let view = View::of(tree);
+        wait_for(view.get("hub-c", "BackupSchedule", ns, "schedule-acm"))
+            .expect("a new primary's BackupSchedule is gated")
+    };
+    let activation = Gate::RestoreFinished {
+        namespace: ns.into(),
+        name: "restore-acm-passive-sync-g0".into(),
+    };
+    let no_schedule = |cluster: &str| Gate::NoBackupSchedule {
+        cluster: cluster.into(),
+        generation: 2,
+    };
+
+    let second = hubdr::failover::edit_site(&first, "hub-c", false).unwrap();
+    let (loaded, tree) = render(&second);
+    // (Whether hub-b keeps the activeSince of its own takeover is left open here.)
+    let roles: Vec<(&str, HubRole, Option<u64>)> = loaded
+        .site
+        .spec
+        .hubs
+        .iter()
+        .map(|h| (h.name.as_str(), h.role, h.fenced_since))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("hub-a", HubRole::Fenced, Some(1)),
+            ("hub-b", HubRole::Fenced, Some(2)),
+            ("hub-c", HubRole::Active, None),
+        ],
+        "{second}"
+    );
+    assert_eq!(loaded.site.spec.hubs[2].active_since, Some(2), "{second}");
+    assert_eq!(
+        schedule_gates(&tree),
+        [activation.clone(), no_schedule("hub-b")],
+        "only hub-b, fenced at generation 2, is waited for\n{second}"
+    );
+
+    // A fenced hub without fencedSince (fenced by hand, or before hubdr recorded it): waited
+    // for, to be safe.
+    let unrecorded = second.replacen("      fencedSince: 1\n", "", 1);
+    assert_ne!(unrecorded, second);
+    let (_, tree) = render(&unrecorded);
+    assert_eq!(
+        schedule_gates(&tree),
+        [
+            activation.clone(),
+            no_schedule("hub-a"),
+            no_schedule("hub-b")
+        ],
+        "{unrecorded}"
+    );
+
+    // The old primary declared unreachable: no hub's status is waited for.
+    let unreachable = hubdr::failover::edit_site(&first, "hub-c", true).unwrap();
+    let (_, tree) = render(&unreachable);
+    assert_eq!(schedule_gates(&tree), [activation], "{unreachable}");
 }
 
 // ---------------------------------------------------------------------------------------------
