@@ -93,6 +93,108 @@ pub enum Command {
         #[arg(long, default_value = "hubdr <hubdr@localhost>")]
         author: String,
     },
+    /// Generate an ed25519 key pair for signing offline bundles: KEY (private, mode 0600) and KEY.pub.
+    Keygen {
+        /// The private key file; the public key is written beside it as <KEY>.pub.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// Replace existing key files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Signed offline bundles for disconnected sites.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+    /// Where every cluster stands in the current failover, from the status branch (`--watch` to
+    /// follow it); `hubdr status import`: status carried back from a disconnected site.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct StatusArgs {
+    #[command(subcommand)]
+    pub command: Option<StatusCommand>,
+    #[command(flatten)]
+    pub show: StatusShowArgs,
+}
+
+/// `hubdr status` without a subcommand: every cluster's state in the current failover.
+#[derive(Debug, Args)]
+pub struct StatusShowArgs {
+    /// The rendered repository holding the status branch (a local path or file:// URL).
+    #[arg(long, default_value = ".")]
+    pub repo: String,
+    /// The status branch the agents report to.
+    #[arg(long, default_value = crate::status::STATUS_BRANCH)]
+    pub branch: String,
+    /// The branch holding the render (roles and generation).
+    #[arg(long, default_value = "main")]
+    pub source_branch: String,
+    /// Re-read until the failover at the current generation completes (exit 0) or stalls (exit 1).
+    #[arg(long)]
+    pub watch: bool,
+    /// How often --watch re-reads.
+    #[arg(long, default_value = "5s", value_parser = crate::site::units::parse_duration)]
+    pub interval: std::time::Duration,
+    /// A gate waiting longer than this counts as stalled.
+    #[arg(long, default_value = "15m", value_parser = crate::site::units::parse_duration)]
+    pub stall_after: std::time::Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Pack one cluster's part of the committed render into a signed tar+zstd bundle.
+    Create {
+        /// The rendered git repository (its HEAD commit is bundled).
+        #[arg(long, required_unless_present = "dir", conflicts_with = "dir")]
+        repo: Option<PathBuf>,
+        /// A directory written by `hubdr render --no-git`, instead of --repo.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The cluster whose directory is bundled.
+        #[arg(long)]
+        cluster: String,
+        /// The private key (from `hubdr keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The bundle file to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
+    /// Check a bundle's signature and every digest, and print what it holds.
+    Verify {
+        /// The bundle file.
+        file: PathBuf,
+        /// The public key (KEY.pub from `hubdr keygen`).
+        #[arg(long = "pub")]
+        public_key: PathBuf,
+        /// Refuse a bundle made for another cluster.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Refuse a bundle whose generation is lower (no rollback).
+        #[arg(long)]
+        min_generation: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatusCommand {
+    /// Merge a status export from a disconnected site (`hubdr-agent export-status`) into the
+    /// central status branch; a newer status there is never replaced by an older one.
+    Import {
+        /// The export file.
+        file: PathBuf,
+        /// The central git repository holding the status branch.
+        #[arg(long)]
+        repo: PathBuf,
+        /// The status branch.
+        #[arg(long, default_value = crate::status::STATUS_BRANCH)]
+        branch: String,
+        /// Commit author as "Name <email>".
+        #[arg(long, default_value = "hubdr <hubdr@localhost>")]
+        author: String,
+    },
 }
 
 #[derive(Debug, Args)]

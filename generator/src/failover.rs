@@ -21,7 +21,10 @@ pub fn plan(site: &Site, to: &str, old_primary_unreachable: bool) -> Result<Fail
     let hubs = &site.spec.hubs;
     let target = hubs.iter().find(|h| h.name == to).ok_or_else(|| {
         let names: Vec<&str> = hubs.iter().map(|h| h.name.as_str()).collect();
-        format!("{to:?} is not a hub of this site (hubs: {})", names.join(", "))
+        format!(
+            "{to:?} is not a hub of this site (hubs: {})",
+            names.join(", ")
+        )
     })?;
     if target.role != HubRole::Passive {
         return Err(format!(
@@ -55,49 +58,88 @@ pub fn unfence(text: &str, hub: &str) -> Result<String, String> {
 }
 
 fn parse(text: &str) -> Result<Site, String> {
-    crate::site::load_str(text, std::path::Path::new("site.yaml")).map(|l| l.site).map_err(|e| e.to_string())
+    crate::site::load_str(text, std::path::Path::new("site.yaml"))
+        .map(|l| l.site)
+        .map_err(|e| e.to_string())
 }
 
 /// Apply `failover` to the site text: generation, roles, `activeSince`, the unreachable flag.
 pub fn apply(text: &str, site: &Site, failover: &Failover) -> Result<String, String> {
-    let index = |name: &str| site.spec.hubs.iter().position(|h| h.name == name).expect("planned from this site");
+    let index = |name: &str| {
+        site.spec
+            .hubs
+            .iter()
+            .position(|h| h.name == name)
+            .expect("planned from this site")
+    };
     let generation = failover.generation.to_string();
     let mut text = if text_has(text, "spec.failover") {
         set_scalar(text, "spec.failover.generation", &generation)?
     } else {
-        insert_mapping_before(text, "spec.hubs", "failover", &[("generation", &generation)])?
+        insert_mapping_before(
+            text,
+            "spec.hubs",
+            "failover",
+            &[("generation", &generation)],
+        )?
     };
     if failover.old_primary_unreachable || site.spec.failover.old_primary_unreachable {
-        text = set_scalar(&text, "spec.failover.oldPrimaryUnreachable", &failover.old_primary_unreachable.to_string())?;
+        text = set_scalar(
+            &text,
+            "spec.failover.oldPrimaryUnreachable",
+            &failover.old_primary_unreachable.to_string(),
+        )?;
     }
     let to = index(&failover.to);
     text = set_scalar(&text, &format!("spec.hubs[{to}].role"), "active")?;
     text = set_scalar(&text, &format!("spec.hubs[{to}].activeSince"), &generation)?;
     let from = index(&failover.from);
     text = set_scalar(&text, &format!("spec.hubs[{from}].role"), "fenced")?;
-    text = set_scalar(&text, &format!("spec.hubs[{from}].fencedSince"), &generation)?;
+    text = set_scalar(
+        &text,
+        &format!("spec.hubs[{from}].fencedSince"),
+        &generation,
+    )?;
     Ok(text)
 }
 
 /// Turn a fenced hub back into a passive one that starts a new passive-sync Restore.
 pub fn unfence_site(text: &str, site: &Site, hub: &str) -> Result<String, String> {
-    let i = site.spec.hubs.iter().position(|h| h.name == hub).ok_or_else(|| format!("{hub:?} is not a hub of this site"))?;
+    let i = site
+        .spec
+        .hubs
+        .iter()
+        .position(|h| h.name == hub)
+        .ok_or_else(|| format!("{hub:?} is not a hub of this site"))?;
     if site.spec.hubs[i].role != HubRole::Fenced {
-        return Err(format!("{hub} is {}, not fenced: only a fenced former primary can be unfenced", site.spec.hubs[i].role.as_str()));
+        return Err(format!(
+            "{hub} is {}, not fenced: only a fenced former primary can be unfenced",
+            site.spec.hubs[i].role.as_str()
+        ));
     }
     let text = set_scalar(text, &format!("spec.hubs[{i}].role"), "passive")?;
-    set_scalar(&text, &format!("spec.hubs[{i}].passiveSince"), &site.spec.failover.generation.to_string())
+    set_scalar(
+        &text,
+        &format!("spec.hubs[{i}].passiveSince"),
+        &site.spec.failover.generation.to_string(),
+    )
 }
 
 fn text_has(text: &str, path: &str) -> bool {
-    crate::site::locate::Locator::new(text).exact(path).is_some()
+    crate::site::locate::Locator::new(text)
+        .exact(path)
+        .is_some()
 }
 
 /// The ordered steps the agents take, with what each waits for; Markdown when asked.
 pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
     let spec = &after.spec;
     let ns = &spec.backup_namespace;
-    let target = spec.hubs.iter().find(|h| h.name == failover.to).expect("target is in the edited site");
+    let target = spec
+        .hubs
+        .iter()
+        .find(|h| h.name == failover.to)
+        .expect("target is in the edited site");
     let n = failover.generation;
     let restore = if target.passive_sync {
         format!("its passive-sync Restore {ns}/{} is switched to veleroManagedClustersBackupName: latest", passive_sync_restore_name(target.passive_since))
@@ -105,9 +147,15 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
         format!("Restore {ns}/restore-acm-activate-g{n} is created (managed clusters, credentials and resources: latest)")
     };
     let fenced_wait = if failover.old_primary_unreachable {
-        format!("{} is declared unreachable, so {} does not wait for its status", failover.from, failover.to)
+        format!(
+            "{} is declared unreachable, so {} does not wait for its status",
+            failover.from, failover.to
+        )
     } else {
-        format!("{}'s status shows generation {n} or later with no BackupSchedule", failover.from)
+        format!(
+            "{}'s status shows generation {n} or later with no BackupSchedule",
+            failover.from
+        )
     };
     let mut steps = vec![
         format!(
@@ -120,7 +168,11 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
             failover.to, spec.backup.name
         ),
     ];
-    if spec.volsync.as_ref().is_some_and(|v| !v.replications.is_empty()) {
+    if spec
+        .volsync
+        .as_ref()
+        .is_some_and(|v| !v.replications.is_empty())
+    {
         steps.push(format!("**{}**: the volsync ManagedClusterAddOns are applied. Waits for: the activation Restore is Finished.", failover.to));
     }
     for hub in spec.hubs.iter().filter(|h| h.role == HubRole::Passive) {
@@ -139,9 +191,18 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
     }
     steps.push(import_step(after));
     let mut out = String::new();
-    let _ = writeln!(out, "{}Failover to {} (generation {n})\n", if markdown { "## " } else { "" }, failover.to);
+    let _ = writeln!(
+        out,
+        "{}Failover to {} (generation {n})\n",
+        if markdown { "## " } else { "" },
+        failover.to
+    );
     for (i, step) in steps.iter().enumerate() {
-        let step = if markdown { step.clone() } else { step.replace("**", "") };
+        let step = if markdown {
+            step.clone()
+        } else {
+            step.replace("**", "")
+        };
         let _ = writeln!(out, "{}. {step}", i + 1);
     }
     out
@@ -153,7 +214,11 @@ fn import_step(site: &Site) -> String {
         return "Managed clusters: none listed in the site.".into();
     }
     if site.spec.backup.use_managed_service_account {
-        let missing: Vec<&str> = clusters.iter().filter(|c| c.api_server.is_none()).map(|c| c.name.as_str()).collect();
+        let missing: Vec<&str> = clusters
+            .iter()
+            .filter(|c| c.api_server.is_none())
+            .map(|c| c.name.as_str())
+            .collect();
         if missing.is_empty() {
             "Managed clusters: auto-import is on (useManagedServiceAccount) and every managed cluster has its apiServer URL; imported clusters reconnect by themselves.".into()
         } else {
@@ -190,7 +255,9 @@ mod tests {
     const SITE: &str = include_str!("../../repos-example/site.yaml");
 
     fn load(text: &str) -> Site {
-        crate::site::load_str(text, Path::new("site.yaml")).expect("valid").site
+        crate::site::load_str(text, Path::new("site.yaml"))
+            .expect("valid")
+            .site
     }
 
     #[test]
@@ -205,20 +272,40 @@ mod tests {
         assert_eq!(after.spec.hubs[1].role, HubRole::Active);
         assert_eq!(after.spec.hubs[1].active_since, Some(2));
         assert_eq!(after.spec.hubs[0].fenced_since, Some(2));
-        assert_eq!(text.lines().count(), SITE.lines().count() + 2, "only activeSince and fencedSince are added");
-        let without_added = text.replacen("      activeSince: 2\n", "", 1).replacen("      fencedSince: 2\n", "", 1);
-        let changed: Vec<(&str, &str)> = SITE.lines().zip(without_added.lines()).filter(|(a, b)| a != b).collect();
+        assert_eq!(
+            text.lines().count(),
+            SITE.lines().count() + 2,
+            "only activeSince and fencedSince are added"
+        );
+        let without_added = text.replacen("      activeSince: 2\n", "", 1).replacen(
+            "      fencedSince: 2\n",
+            "",
+            1,
+        );
+        let changed: Vec<(&str, &str)> = SITE
+            .lines()
+            .zip(without_added.lines())
+            .filter(|(a, b)| a != b)
+            .collect();
         assert_eq!(
             changed,
-            [("      role: active", "      role: fenced"), ("      role: passive", "      role: active"), ("    generation: 1", "    generation: 2")]
+            [
+                ("      role: active", "      role: fenced"),
+                ("      role: passive", "      role: active"),
+                ("    generation: 1", "    generation: 2")
+            ]
         );
     }
 
     #[test]
     fn failover_refuses_what_cannot_take_over() {
         let site = load(SITE);
-        assert!(plan(&site, "hub-a", false).unwrap_err().contains("not passive"));
-        assert!(plan(&site, "east-1", false).unwrap_err().contains("not a hub"));
+        assert!(plan(&site, "hub-a", false)
+            .unwrap_err()
+            .contains("not passive"));
+        assert!(plan(&site, "east-1", false)
+            .unwrap_err()
+            .contains("not a hub"));
     }
 
     #[test]
@@ -228,7 +315,9 @@ mod tests {
         let text = apply(SITE, &site, &f).unwrap();
         let fenced = load(&text);
         assert!(fenced.spec.failover.old_primary_unreachable);
-        assert!(unfence_site(&text, &fenced, "hub-b").unwrap_err().contains("not fenced"));
+        assert!(unfence_site(&text, &fenced, "hub-b")
+            .unwrap_err()
+            .contains("not fenced"));
         let text = unfence_site(&text, &fenced, "hub-a").unwrap();
         let after = load(&text);
         assert_eq!(after.spec.hubs[0].role, HubRole::Passive);
@@ -243,7 +332,10 @@ mod tests {
         let f = plan(&site, "hub-a", true).unwrap();
         let after = load(&apply(&text, &site, &f).unwrap());
         let steps = steps(&after, &f, false);
-        assert!(steps.contains("hub-b is declared unreachable, so hub-a does not wait for its status"), "{steps}");
+        assert!(
+            steps.contains("hub-b is declared unreachable, so hub-a does not wait for its status"),
+            "{steps}"
+        );
         assert!(steps.contains("restore-acm-passive-sync-g2 is switched to veleroManagedClustersBackupName: latest"), "{steps}");
     }
 
@@ -253,9 +345,18 @@ mod tests {
         let f = plan(&site, "hub-b", false).unwrap();
         let after = load(&apply(SITE, &site, &f).unwrap());
         let text = steps(&after, &f, false);
-        assert!(text.contains("1. hub-a (fenced): its agent deletes every BackupSchedule first thing"), "{text}");
+        assert!(
+            text.contains("1. hub-a (fenced): its agent deletes every BackupSchedule first thing"),
+            "{text}"
+        );
         assert!(text.contains("restore-acm-passive-sync-g0 is switched to veleroManagedClustersBackupName: latest"), "{text}");
-        assert!(text.contains("hub-a's status shows generation 2 or later with no BackupSchedule"), "{text}");
-        assert!(text.contains("every managed cluster has its apiServer URL"), "{text}");
+        assert!(
+            text.contains("hub-a's status shows generation 2 or later with no BackupSchedule"),
+            "{text}"
+        );
+        assert!(
+            text.contains("every managed cluster has its apiServer URL"),
+            "{text}"
+        );
     }
 }

@@ -19,7 +19,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Make the managed parts of `dir` equal `tree`: write new and changed files atomically, delete
 /// managed files that are no longer rendered (and directories left empty). Returns the number of
 /// files written and removed. Files outside `prefixes` are never touched.
-pub fn sync_dir(dir: &Path, tree: &crate::gitrepo::Tree, prefixes: &[&str]) -> std::io::Result<(usize, usize)> {
+pub fn sync_dir(
+    dir: &Path,
+    tree: &crate::gitrepo::Tree,
+    prefixes: &[&str],
+) -> std::io::Result<(usize, usize)> {
     let mut written = 0;
     for (path, bytes) in tree {
         let target = dir.join(path);
@@ -53,7 +57,11 @@ fn remove_unlisted(base: &Path, dir: &Path, tree: &crate::gitrepo::Tree) -> std:
             }
             continue;
         }
-        let relative = path.strip_prefix(base).expect("walked from base").to_string_lossy().replace('\\', "/");
+        let relative = path
+            .strip_prefix(base)
+            .expect("walked from base")
+            .to_string_lossy()
+            .replace('\\', "/");
         if !tree.contains_key(&relative) {
             std::fs::remove_file(&path)?;
             removed += 1;

@@ -22,19 +22,32 @@ pub enum Gate {
 impl fmt::Display for Gate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Gate::RestoreFinished { namespace, name } => write!(f, "restore-finished:{namespace}/{name}"),
-            Gate::NoBackupSchedule { cluster, generation } => write!(f, "no-backup-schedule:{cluster}@{generation}"),
+            Gate::RestoreFinished { namespace, name } => {
+                write!(f, "restore-finished:{namespace}/{name}")
+            }
+            Gate::NoBackupSchedule {
+                cluster,
+                generation,
+            } => write!(f, "no-backup-schedule:{cluster}@{generation}"),
         }
     }
 }
 
 /// The annotation value for `gates`.
 pub fn format(gates: &[Gate]) -> String {
-    gates.iter().map(Gate::to_string).collect::<Vec<_>>().join("; ")
+    gates
+        .iter()
+        .map(Gate::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub fn parse(text: &str) -> Result<Vec<Gate>, String> {
-    text.split(';').map(str::trim).filter(|c| !c.is_empty()).map(parse_one).collect()
+    text.split(';')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(parse_one)
+        .collect()
 }
 
 fn parse_one(condition: &str) -> Result<Gate, String> {
@@ -50,7 +63,10 @@ fn parse_one(condition: &str) -> Result<Gate, String> {
             if namespace.is_empty() || name.is_empty() {
                 return Err(bad());
             }
-            Ok(Gate::RestoreFinished { namespace: namespace.into(), name: name.into() })
+            Ok(Gate::RestoreFinished {
+                namespace: namespace.into(),
+                name: name.into(),
+            })
         }
         "no-backup-schedule" => {
             let (cluster, generation) = argument.split_once('@').ok_or_else(bad)?;
@@ -58,7 +74,10 @@ fn parse_one(condition: &str) -> Result<Gate, String> {
             if cluster.is_empty() {
                 return Err(bad());
             }
-            Ok(Gate::NoBackupSchedule { cluster: cluster.into(), generation })
+            Ok(Gate::NoBackupSchedule {
+                cluster: cluster.into(),
+                generation,
+            })
         }
         _ => Err(bad()),
     }
@@ -71,8 +90,14 @@ mod tests {
     #[test]
     fn round_trips() {
         let gates = vec![
-            Gate::RestoreFinished { namespace: "open-cluster-management-backup".into(), name: "restore-acm-passive-sync-g0".into() },
-            Gate::NoBackupSchedule { cluster: "hub-a".into(), generation: 3 },
+            Gate::RestoreFinished {
+                namespace: "open-cluster-management-backup".into(),
+                name: "restore-acm-passive-sync-g0".into(),
+            },
+            Gate::NoBackupSchedule {
+                cluster: "hub-a".into(),
+                generation: 3,
+            },
         ];
         let text = format(&gates);
         assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; no-backup-schedule:hub-a@3");
@@ -81,7 +106,13 @@ mod tests {
 
     #[test]
     fn rejects_malformed_conditions() {
-        for bad in ["restore-finished:noslash", "no-backup-schedule:hub-a", "no-backup-schedule:hub-a@x", "sometime:later", "restore-finished:/x"] {
+        for bad in [
+            "restore-finished:noslash",
+            "no-backup-schedule:hub-a",
+            "no-backup-schedule:hub-a@x",
+            "sometime:later",
+            "restore-finished:/x",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert!(parse("").unwrap().is_empty());

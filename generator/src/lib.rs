@@ -1,8 +1,9 @@
 //! hubdr: render an ACM hub disaster-recovery site into a GitOps repository.
+pub mod bundle;
 pub mod changes;
-pub mod failover;
 pub mod cli;
 pub mod commands;
+pub mod failover;
 pub mod fsutil;
 pub mod gates;
 pub mod gitrepo;

@@ -16,7 +16,11 @@ fn files_under(root: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let relative = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.insert(relative, std::fs::read(&path).unwrap());
             }
         }
@@ -27,14 +31,32 @@ fn files_under(root: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn example_output_matches_the_example_site() {
     let root = workspace().join("repos-example");
-    let loaded = hubdr::site::load_file(&root.join("site.yaml")).expect("the example site is valid");
-    assert!(loaded.warnings.is_empty(), "the example site has warnings: {:?}", loaded.warnings);
-    let rendered = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).expect("the example renders");
+    let loaded =
+        hubdr::site::load_file(&root.join("site.yaml")).expect("the example site is valid");
+    assert!(
+        loaded.warnings.is_empty(),
+        "the example site has warnings: {:?}",
+        loaded.warnings
+    );
+    let rendered = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded())
+        .expect("the example renders");
     let on_disk = files_under(&root.join("rendered"));
 
-    let missing: Vec<&String> = rendered.tree.keys().filter(|p| !on_disk.contains_key(*p)).collect();
-    let extra: Vec<&String> = on_disk.keys().filter(|p| !rendered.tree.contains_key(*p)).collect();
-    let differ: Vec<&String> = rendered.tree.iter().filter(|(p, b)| on_disk.get(*p).is_some_and(|d| d != *b)).map(|(p, _)| p).collect();
+    let missing: Vec<&String> = rendered
+        .tree
+        .keys()
+        .filter(|p| !on_disk.contains_key(*p))
+        .collect();
+    let extra: Vec<&String> = on_disk
+        .keys()
+        .filter(|p| !rendered.tree.contains_key(*p))
+        .collect();
+    let differ: Vec<&String> = rendered
+        .tree
+        .iter()
+        .filter(|(p, b)| on_disk.get(*p).is_some_and(|d| d != *b))
+        .map(|(p, _)| p)
+        .collect();
     assert!(
         missing.is_empty() && extra.is_empty() && differ.is_empty(),
         "repos-example/rendered drifted from repos-example/site.yaml\n  missing: {missing:?}\n  extra: {extra:?}\n  differ: {differ:?}\n\

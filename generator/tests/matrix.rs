@@ -512,6 +512,15 @@ const HUB_KINDS: [&str; 5] = [
     "ManagedClusterAddOn",
 ];
 
+/// The kinds a managed cluster's agent manages whatever it holds now, so a cluster gaining its
+/// first replication (or losing its last) needs no new install.
+const MANAGED_CLUSTER_KINDS: [&str; 4] = [
+    "ReplicationSource",
+    "ReplicationDestination",
+    "PersistentVolumeClaim",
+    "Namespace",
+];
+
 /// What every agent only reads: VolSync status (reconciler/src/observe.rs lists both kinds).
 const OBSERVED: [(&str, &str); 3] = [
     ("volsync.backube", "replicationsources"),
@@ -732,13 +741,12 @@ fn agents(site: &Site, tree: &Tree, view: &View) {
                     })
             })
             .collect();
-        if hub {
-            managed.extend(
-                RENDERED_KINDS
-                    .iter()
-                    .filter(|(_, k, _)| HUB_KINDS.contains(k)),
-            );
-        }
+        let fixed: &[&str] = if hub {
+            &HUB_KINDS
+        } else {
+            &MANAGED_CLUSTER_KINDS
+        };
+        managed.extend(RENDERED_KINDS.iter().filter(|(_, k, _)| fixed.contains(k)));
         let role = &objects["clusterrole.yaml"];
         let what = format!("{dir}clusterrole.yaml");
         let granted = grants(role, &what);

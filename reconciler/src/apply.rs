@@ -30,7 +30,10 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        Self { force_conflicts: false, establish_timeout: Duration::from_secs(30) }
+        Self {
+            force_conflicts: false,
+            establish_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -53,8 +56,9 @@ pub async fn apply_all(
         }
     }
     for wave in waves {
-        let (first, rest): (Vec<&Planned>, Vec<&Planned>) =
-            wave.into_iter().partition(|p| order::kind_rank(&p.id.kind) <= 1);
+        let (first, rest): (Vec<&Planned>, Vec<&Planned>) = wave
+            .into_iter()
+            .partition(|p| order::kind_rank(&p.id.kind) <= 1);
         apply_stage(api, &first, blocked, options, changes).await;
         wait_established(api, &first, options, changes).await;
         apply_stage(api, &rest, blocked, options, changes).await;
@@ -89,7 +93,10 @@ async fn apply_stage(
         }
     }
     for (p, plan) in to_write {
-        let action = match api.apply(&p.id, &p.value, false, options.force_conflicts).await {
+        let action = match api
+            .apply(&p.id, &p.value, false, options.force_conflicts)
+            .await
+        {
             Ok(_) => match plan {
                 Plan::Create => Action::Created,
                 _ => Action::Configured,
@@ -101,13 +108,26 @@ async fn apply_stage(
     }
 }
 
-async fn dry_run(api: &mut ClusterApi, p: &Planned, options: &ApplyOptions) -> Result<Plan, Action> {
+async fn dry_run(
+    api: &mut ClusterApi,
+    p: &Planned,
+    options: &ApplyOptions,
+) -> Result<Plan, Action> {
     let live = api.get(&p.id).await.map_err(|e| failure(e, options))?;
-    let preview = api.apply(&p.id, &p.value, true, options.force_conflicts).await.map_err(|e| failure(e, options))?;
-    let Some(live) = live else { return Ok(Plan::Create) };
+    let preview = api
+        .apply(&p.id, &p.value, true, options.force_conflicts)
+        .await
+        .map_err(|e| failure(e, options))?;
+    let Some(live) = live else {
+        return Ok(Plan::Create);
+    };
     let live = serde_json::to_value(&live).expect("objects serialize");
     let preview = serde_json::to_value(&preview).expect("objects serialize");
-    Ok(if comparable(&live) == comparable(&preview) { Plan::Unchanged } else { Plan::Configure })
+    Ok(if comparable(&live) == comparable(&preview) {
+        Plan::Unchanged
+    } else {
+        Plan::Configure
+    })
 }
 
 /// The object without what the server changes on every write or what apply cannot change.
@@ -116,7 +136,13 @@ fn comparable(object: &Value) -> Value {
     if let Some(map) = object.as_object_mut() {
         map.remove("status");
         if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-            for volatile in ["managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"] {
+            for volatile in [
+                "managedFields",
+                "resourceVersion",
+                "generation",
+                "creationTimestamp",
+                "uid",
+            ] {
                 meta.remove(volatile);
             }
         }
@@ -134,13 +160,24 @@ fn failure(error: CallError, options: &ApplyOptions) -> Action {
             "the API server refuses to change an immutable field: {message}; delete the object so it can be recreated"
         )),
         CallError::Invalid(message) => Action::Failed(format!("rejected by the API server: {message}")),
+        CallError::NotFound(message) => Action::Failed(format!(
+            "the API server answered NotFound: {message}; if the object's namespace does not exist, create it first"
+        )),
         other => Action::Failed(other.to_string()),
     }
 }
 
 /// Wait until the stage's CRDs are Established (Namespaces are ready when created).
-async fn wait_established(api: &mut ClusterApi, stage: &[&Planned], options: &ApplyOptions, changes: &mut ChangeSet) {
-    for p in stage.iter().filter(|p| p.id.kind == "CustomResourceDefinition") {
+async fn wait_established(
+    api: &mut ClusterApi,
+    stage: &[&Planned],
+    options: &ApplyOptions,
+    changes: &mut ChangeSet,
+) {
+    for p in stage
+        .iter()
+        .filter(|p| p.id.kind == "CustomResourceDefinition")
+    {
         let deadline = tokio::time::Instant::now() + options.establish_timeout;
         loop {
             let established = match api.get(&p.id).await {
@@ -151,7 +188,10 @@ async fn wait_established(api: &mut ClusterApi, stage: &[&Planned], options: &Ap
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                changes.push(p.id.clone(), Action::Waiting("the CRD is not Established yet".into()));
+                changes.push(
+                    p.id.clone(),
+                    Action::Waiting("the CRD is not Established yet".into()),
+                );
                 break;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -164,6 +204,8 @@ fn is_established(crd: &Value) -> bool {
     crd.pointer("/status/conditions")
         .and_then(Value::as_array)
         .is_some_and(|conditions| {
-            conditions.iter().any(|c| c["type"] == "Established" && c["status"] == "True")
+            conditions
+                .iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
         })
 }

@@ -23,7 +23,9 @@ pub fn parse(annotation: &str) -> Result<Binding, String> {
     let (target, source) = annotation.split_once('=').ok_or_else(bad)?;
     let (object, _field) = source.split_once('#').ok_or_else(bad)?;
     let parts: Vec<&str> = object.split('/').collect();
-    let [cluster, kind, namespace, name] = parts.as_slice() else { return Err(bad()) };
+    let [cluster, kind, namespace, name] = parts.as_slice() else {
+        return Err(bad());
+    };
     Ok(Binding {
         target: format!("/{}", target.replace('.', "/")),
         cluster: cluster.to_string(),
@@ -59,7 +61,10 @@ pub fn lookup(binding: &Binding, status: Option<&ClusterStatus>) -> Option<Strin
 
 /// Set the bound value into the object.
 pub fn set(object: &mut Value, binding: &Binding, value: &str) -> Result<(), String> {
-    let (parent, leaf) = binding.target.rsplit_once('/').ok_or("empty binding target")?;
+    let (parent, leaf) = binding
+        .target
+        .rsplit_once('/')
+        .ok_or("empty binding target")?;
     let slot = object
         .pointer_mut(parent)
         .and_then(Value::as_object_mut)
@@ -75,9 +80,15 @@ mod tests {
 
     #[test]
     fn parses_binds_and_sets_the_destination_address() {
-        let b = parse("spec.rsyncTLS.address=west-1/ReplicationDestination/shop/db#status.rsyncTLS.address").unwrap();
+        let b = parse(
+            "spec.rsyncTLS.address=west-1/ReplicationDestination/shop/db#status.rsyncTLS.address",
+        )
+        .unwrap();
         assert_eq!(b.target, "/spec/rsyncTLS/address");
-        assert_eq!((b.cluster.as_str(), b.namespace.as_str(), b.name.as_str()), ("west-1", "shop", "db"));
+        assert_eq!(
+            (b.cluster.as_str(), b.namespace.as_str(), b.name.as_str()),
+            ("west-1", "shop", "db")
+        );
         let mut status: ClusterStatus = serde_yaml::from_str(
             "apiVersion: hubdr.io/v1alpha1\nkind: ClusterStatus\ncluster: west-1\nagentVersion: x\nupdatedAt: t\nsource: {}\npass: {outcome: Succeeded, reason: Applied}\nobserved:\n  replicationDestinations:\n  - {name: shop/db, address: 10.0.0.7}\n",
         )

@@ -70,7 +70,10 @@ impl ChangeSet {
     }
 
     pub fn count(&self, name: &str) -> usize {
-        self.changes.iter().filter(|c| c.action.name() == name).count()
+        self.changes
+            .iter()
+            .filter(|c| c.action.name() == name)
+            .count()
     }
 
     pub fn failed(&self) -> usize {
@@ -87,10 +90,18 @@ impl ChangeSet {
 
     /// `3 created, 1 configured, 10 unchanged, 0 pruned, 1 waiting, 0 failed`.
     pub fn summary(&self) -> String {
-        ["created", "configured", "unchanged", "pruned", "waiting", "skipped", "failed"]
-            .iter()
-            .map(|n| format!("{} {n}", self.count(n)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        [
+            "created",
+            "configured",
+            "unchanged",
+            "pruned",
+            "waiting",
+            "skipped",
+            "failed",
+        ]
+        .iter()
+        .map(|n| format!("{} {n}", self.count(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
     }
 }

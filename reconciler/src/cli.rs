@@ -9,12 +9,26 @@ use clap::{Parser, ValueEnum};
 #[command(
     name = "hubdr-agent",
     version,
-    about = "Applies this cluster's part of the hubdr repository with server-side apply, prunes what was removed, and writes status back to git"
+    about = "Applies this cluster's part of the hubdr repository with server-side apply, prunes what was removed, and writes status back to git",
+    after_help = "Disconnected sites: `hubdr-agent export-status -o FILE [--status-repo PATH] [--cache-dir DIR]` packs the local status for `hubdr status import`."
 )]
 pub struct AgentArgs {
     /// The rendered repository: https://..., ssh://..., git@host:path, file:///path or a local path.
-    #[arg(long, env = "HUBDR_REPO")]
-    pub repo: String,
+    /// Not needed with --source inbox:DIR.
+    #[arg(long, env = "HUBDR_REPO", required_unless_present = "source")]
+    pub repo: Option<String>,
+    /// Where desired state comes from: `git` (--repo, the default) or `inbox:DIR`, a
+    /// directory of signed offline bundles (`hubdr bundle create`) for a disconnected site.
+    #[arg(long, env = "HUBDR_SOURCE", value_parser = parse_source)]
+    pub source: Option<SourceArg>,
+    /// With --source inbox:DIR: the public key bundles must be signed with (KEY.pub from
+    /// `hubdr keygen`).
+    #[arg(long = "pub", env = "HUBDR_PUB")]
+    pub public_key: Option<PathBuf>,
+    /// With --source inbox:DIR: the local git repository status is written to (default:
+    /// <cache-dir>/status-repo); `hubdr-agent export-status` packs it for the trip back.
+    #[arg(long)]
+    pub status_repo: Option<PathBuf>,
     #[arg(long, default_value = "main", env = "HUBDR_BRANCH")]
     pub branch: String,
     /// This cluster's name in the site file (its directory `clusters/<name>/`).
@@ -71,6 +85,21 @@ pub struct AgentArgs {
     pub force_conflicts: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+}
+
+/// The value of `--source`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceArg {
+    Git,
+    Inbox(PathBuf),
+}
+
+fn parse_source(text: &str) -> Result<SourceArg, String> {
+    match text.split_once(':') {
+        _ if text == "git" => Ok(SourceArg::Git),
+        Some(("inbox", dir)) if !dir.is_empty() => Ok(SourceArg::Inbox(PathBuf::from(dir))),
+        _ => Err("expected `git` or `inbox:DIR`".into()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -22,20 +22,34 @@ impl AllowedKind {
         if group.is_empty() || !starts_upper || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(format!("{text:?} is not group/Kind: the kind is CamelCase, e.g. core/PersistentVolumeClaim"));
         }
-        let group = if group == "core" { String::new() } else { group.to_string() };
-        Ok(Self { group, kind: kind.to_string() })
+        let group = if group == "core" {
+            String::new()
+        } else {
+            group.to_string()
+        };
+        Ok(Self {
+            group,
+            kind: kind.to_string(),
+        })
     }
 
     /// The group of an `apiVersion` such as `volsync.backube/v1alpha1` (`v1` is the core group).
     pub fn of(api_version: &str, kind: &str) -> Self {
         let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-        Self { group: group.to_string(), kind: kind.to_string() }
+        Self {
+            group: group.to_string(),
+            kind: kind.to_string(),
+        }
     }
 }
 
 impl std::fmt::Display for AllowedKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let group = if self.group.is_empty() { "core" } else { &self.group };
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            &self.group
+        };
         write!(f, "{group}/{}", self.kind)
     }
 }
@@ -58,11 +72,20 @@ pub struct Allowlist(BTreeSet<AllowedKind>);
 
 impl Allowlist {
     pub fn new(kinds: &[String]) -> Result<Self, String> {
-        kinds.iter().map(|k| AllowedKind::parse(k)).collect::<Result<_, _>>().map(Self)
+        kinds
+            .iter()
+            .map(|k| AllowedKind::parse(k))
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 
     pub fn default_kinds() -> Self {
-        Self(DEFAULT_ALLOWED.iter().map(|k| AllowedKind::parse(k).expect("valid defaults")).collect())
+        Self(
+            DEFAULT_ALLOWED
+                .iter()
+                .map(|k| AllowedKind::parse(k).expect("valid defaults"))
+                .collect(),
+        )
     }
 
     pub fn allows(&self, api_version: &str, kind: &str) -> bool {
@@ -84,7 +107,8 @@ pub struct ConfigFile {
 
 impl ConfigFile {
     pub fn read(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
         serde_yaml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
     }
 }
@@ -106,7 +130,11 @@ mod tests {
 
     #[test]
     fn parses_and_matches_kinds() {
-        let list = Allowlist::new(&["core/Namespace".into(), "volsync.backube/ReplicationSource".into()]).unwrap();
+        let list = Allowlist::new(&[
+            "core/Namespace".into(),
+            "volsync.backube/ReplicationSource".into(),
+        ])
+        .unwrap();
         assert!(list.allows("v1", "Namespace"));
         assert!(list.allows("volsync.backube/v1alpha1", "ReplicationSource"));
         assert!(!list.allows("v1", "Secret"));
@@ -122,9 +150,17 @@ mod tests {
 
     #[test]
     fn flags_win_over_file_over_defaults() {
-        let file = ConfigFile { allow_kinds: vec!["core/ConfigMap".into()] };
-        assert!(allowlist(&[], Some(&file)).unwrap().allows("v1", "ConfigMap"));
-        assert!(!allowlist(&["core/Secret".into()], Some(&file)).unwrap().allows("v1", "ConfigMap"));
-        assert!(allowlist(&[], None).unwrap().allows("cluster.open-cluster-management.io/v1beta1", "Restore"));
+        let file = ConfigFile {
+            allow_kinds: vec!["core/ConfigMap".into()],
+        };
+        assert!(allowlist(&[], Some(&file))
+            .unwrap()
+            .allows("v1", "ConfigMap"));
+        assert!(!allowlist(&["core/Secret".into()], Some(&file))
+            .unwrap()
+            .allows("v1", "ConfigMap"));
+        assert!(allowlist(&[], None)
+            .unwrap()
+            .allows("cluster.open-cluster-management.io/v1beta1", "Restore"));
     }
 }

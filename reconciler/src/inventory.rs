@@ -47,8 +47,18 @@ pub struct Inventory {
 }
 
 fn key(e: &Entry) -> (String, String, String, String) {
-    let group = e.api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("").to_string();
-    (group, e.kind.clone(), e.namespace.clone().unwrap_or_default(), e.name.clone())
+    let group = e
+        .api_version
+        .rsplit_once('/')
+        .map(|(g, _)| g)
+        .unwrap_or("")
+        .to_string();
+    (
+        group,
+        e.kind.clone(),
+        e.namespace.clone().unwrap_or_default(),
+        e.name.clone(),
+    )
 }
 
 impl Inventory {
@@ -79,7 +89,12 @@ impl Inventory {
     /// Entries of `self` that `desired` no longer holds: the objects to prune, in delete order
     /// (reverse of apply order).
     pub fn stale(&self, desired: &Inventory) -> Vec<Entry> {
-        let mut out: Vec<Entry> = self.entries.iter().filter(|(k, _)| !desired.entries.contains_key(*k)).map(|(_, e)| e.clone()).collect();
+        let mut out: Vec<Entry> = self
+            .entries
+            .iter()
+            .filter(|(k, _)| !desired.entries.contains_key(*k))
+            .map(|(_, e)| e.clone())
+            .collect();
         out.sort_by_cached_key(|e| crate::order::apply_key(e.wave, &e.id()));
         out.reverse();
         out
@@ -91,7 +106,8 @@ impl Inventory {
     }
 
     pub fn from_yaml(text: &str) -> Result<Self, String> {
-        let list: Vec<Entry> = serde_yaml::from_str(text).map_err(|e| format!("the inventory ConfigMap is corrupt: {e}"))?;
+        let list: Vec<Entry> = serde_yaml::from_str(text)
+            .map_err(|e| format!("the inventory ConfigMap is corrupt: {e}"))?;
         let mut inventory = Inventory::default();
         for e in list {
             inventory.insert(e);
@@ -115,12 +131,24 @@ mod tests {
     use super::*;
 
     fn entry(api: &str, kind: &str, name: &str, wave: i32) -> Entry {
-        Entry { api_version: api.into(), kind: kind.into(), namespace: Some("ns".into()), name: name.into(), wave }
+        Entry {
+            api_version: api.into(),
+            kind: kind.into(),
+            namespace: Some("ns".into()),
+            name: name.into(),
+            wave,
+        }
     }
 
     #[test]
     fn stale_entries_come_in_reverse_apply_order() {
-        let old: Inventory = [entry("a/v1", "Restore", "r", 2), entry("v1", "Namespace", "n", 0), entry("a/v1", "Keep", "k", 1)].into_iter().collect();
+        let old: Inventory = [
+            entry("a/v1", "Restore", "r", 2),
+            entry("v1", "Namespace", "n", 0),
+            entry("a/v1", "Keep", "k", 1),
+        ]
+        .into_iter()
+        .collect();
         let new: Inventory = [entry("a/v1", "Keep", "k", 1)].into_iter().collect();
         let names: Vec<String> = old.stale(&new).into_iter().map(|e| e.name).collect();
         assert_eq!(names, ["r", "n"]);
@@ -128,8 +156,12 @@ mod tests {
 
     #[test]
     fn identity_ignores_the_version() {
-        let old: Inventory = [entry("addon.io/v1alpha1", "Addon", "x", 3)].into_iter().collect();
-        let new: Inventory = [entry("addon.io/v1beta1", "Addon", "x", 3)].into_iter().collect();
+        let old: Inventory = [entry("addon.io/v1alpha1", "Addon", "x", 3)]
+            .into_iter()
+            .collect();
+        let new: Inventory = [entry("addon.io/v1beta1", "Addon", "x", 3)]
+            .into_iter()
+            .collect();
         assert!(old.stale(&new).is_empty());
     }
 
@@ -137,6 +169,8 @@ mod tests {
     fn round_trips_through_yaml() {
         let inv: Inventory = [entry("a/v1", "Restore", "r", 2)].into_iter().collect();
         assert_eq!(Inventory::from_yaml(&inv.to_yaml()).unwrap(), inv);
-        assert!(Inventory::from_yaml("{not: a list}").unwrap_err().contains("corrupt"));
+        assert!(Inventory::from_yaml("{not: a list}")
+            .unwrap_err()
+            .contains("corrupt"));
     }
 }

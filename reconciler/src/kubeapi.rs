@@ -20,8 +20,9 @@ pub enum CallError {
     /// The kind is not served (its CRD is not installed yet).
     #[error("{0} is not served by the API server (is its CRD installed?)")]
     KindMissing(String),
-    #[error("not found")]
-    NotFound,
+    /// 404, with the server's message (e.g. the object's namespace does not exist).
+    #[error("not found: {0}")]
+    NotFound(String),
     /// 409 from server-side apply: another field manager owns fields we set.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -44,7 +45,10 @@ pub struct Retry {
 
 impl Default for Retry {
     fn default() -> Self {
-        Self { attempts: 4, first_delay: Duration::from_millis(200) }
+        Self {
+            attempts: 4,
+            first_delay: Duration::from_millis(200),
+        }
     }
 }
 
@@ -57,7 +61,11 @@ pub struct ClusterApi {
 
 impl ClusterApi {
     pub fn new(client: Client, retry: Retry) -> Self {
-        Self { client, retry, kinds: HashMap::new() }
+        Self {
+            client,
+            retry,
+            kinds: HashMap::new(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -70,7 +78,11 @@ impl ClusterApi {
     }
 
     /// Resolve `apiVersion` + `kind` through discovery (cached; `None` when not served).
-    pub async fn resolve(&mut self, api_version: &str, kind: &str) -> Result<Option<(ApiResource, ApiCapabilities)>, CallError> {
+    pub async fn resolve(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<(ApiResource, ApiCapabilities)>, CallError> {
         let key = (api_version.to_string(), kind.to_string());
         if let Some(found) = self.kinds.get(&key) {
             return Ok(found.clone());
@@ -83,8 +95,12 @@ impl ClusterApi {
         let client = self.client.clone();
         let found = match with_retry(self.retry, || discovery::pinned_kind(&client, &gvk)).await {
             Ok(found) => Some(found),
-            Err(CallError::NotFound) => None,
-            Err(CallError::Other(message)) if message.contains("MissingKind") || message.contains("missing kind") => None,
+            Err(CallError::NotFound(_)) => None,
+            Err(CallError::Other(message))
+                if message.contains("MissingKind") || message.contains("missing kind") =>
+            {
+                None
+            }
             Err(e) => return Err(e),
         };
         self.kinds.insert(key, found.clone());
@@ -97,7 +113,9 @@ impl ClusterApi {
             .await?
             .ok_or_else(|| CallError::KindMissing(format!("{} {}", id.api_version, id.kind)))?;
         Ok(match (&caps.scope, &id.namespace) {
-            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &resource),
+            (Scope::Namespaced, Some(ns)) => {
+                Api::namespaced_with(self.client.clone(), ns, &resource)
+            }
             _ => Api::all_with(self.client.clone(), &resource),
         })
     }
@@ -106,12 +124,18 @@ impl ClusterApi {
         let api = self.api(id).await?;
         match with_retry(self.retry, || api.get(&id.name)).await {
             Ok(object) => Ok(Some(object)),
-            Err(CallError::NotFound) => Ok(None),
+            Err(CallError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    pub async fn list(&mut self, api_version: &str, kind: &str, namespace: Option<&str>, labels: Option<&str>) -> Result<Vec<DynamicObject>, CallError> {
+    pub async fn list(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        labels: Option<&str>,
+    ) -> Result<Vec<DynamicObject>, CallError> {
         let Some((resource, _)) = self.resolve(api_version, kind).await? else {
             return Ok(Vec::new());
         };
@@ -127,7 +151,13 @@ impl ClusterApi {
     }
 
     /// Server-side apply `object` as field manager `hubdr`.
-    pub async fn apply(&mut self, id: &ObjectId, object: &Value, dry_run: bool, force: bool) -> Result<DynamicObject, CallError> {
+    pub async fn apply(
+        &mut self,
+        id: &ObjectId,
+        object: &Value,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<DynamicObject, CallError> {
         let api = self.api(id).await?;
         let mut params = PatchParams::apply(FIELD_MANAGER);
         if force {
@@ -151,16 +181,30 @@ impl ClusterApi {
         let params = DeleteParams::background();
         match with_retry(self.retry, || api.delete(&id.name, &params)).await {
             Ok(_) => Ok(true),
-            Err(CallError::NotFound) => Ok(false),
+            Err(CallError::NotFound(_)) => Ok(false),
             Err(e) => Err(e),
         }
     }
 
     /// Create or replace a ConfigMap's data (the inventory), only when it differs.
-    pub async fn put_config_map(&mut self, namespace: &str, name: &str, data: &std::collections::BTreeMap<String, String>) -> Result<bool, CallError> {
-        let id = ObjectId { api_version: "v1".into(), kind: "ConfigMap".into(), namespace: Some(namespace.into()), name: name.into() };
+    pub async fn put_config_map(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        data: &std::collections::BTreeMap<String, String>,
+    ) -> Result<bool, CallError> {
+        let id = ObjectId {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        };
         let current = self.get(&id).await?;
-        let current_data = current.as_ref().and_then(|c| c.data.get("data")).cloned().unwrap_or(Value::Null);
+        let current_data = current
+            .as_ref()
+            .and_then(|c| c.data.get("data"))
+            .cloned()
+            .unwrap_or(Value::Null);
         let wanted = serde_json::to_value(data).expect("string map");
         if current.is_some() && current_data == wanted {
             return Ok(false);
@@ -174,8 +218,12 @@ impl ClusterApi {
         let api = self.api(&id).await?;
         match current {
             None => {
-                let object: DynamicObject = serde_json::from_value(object).map_err(|e| CallError::Other(e.to_string()))?;
-                let params = PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+                let object: DynamicObject =
+                    serde_json::from_value(object).map_err(|e| CallError::Other(e.to_string()))?;
+                let params = PostParams {
+                    field_manager: Some(FIELD_MANAGER.into()),
+                    ..Default::default()
+                };
                 with_retry(self.retry, || api.create(&params, &object)).await?;
             }
             Some(_) => {
@@ -204,7 +252,9 @@ where
                 let transient = matches!(classified, CallError::Unavailable(..));
                 if !transient || attempt >= retry.attempts {
                     return Err(match classified {
-                        CallError::Unavailable(message, _) => CallError::Unavailable(message, attempt),
+                        CallError::Unavailable(message, _) => {
+                            CallError::Unavailable(message, attempt)
+                        }
                         other => other,
                     });
                 }
@@ -221,12 +271,18 @@ where
 pub fn classify(error: &kube::Error) -> CallError {
     match error {
         kube::Error::Api(status) => {
-            let message = if status.message.is_empty() { status.reason.clone() } else { status.message.clone() };
+            let message = if status.message.is_empty() {
+                status.reason.clone()
+            } else {
+                status.message.clone()
+            };
             match status.code {
-                404 => CallError::NotFound,
+                404 => CallError::NotFound(message),
                 409 => CallError::Conflict(message),
                 400 | 422 => CallError::Invalid(message),
-                429 | 500..=599 => CallError::Unavailable(format!("{} {}", status.code, message), 0),
+                429 | 500..=599 => {
+                    CallError::Unavailable(format!("{} {}", status.code, message), 0)
+                }
                 _ => CallError::Other(format!("{} {}", status.code, message)),
             }
         }

@@ -4,9 +4,19 @@ use clap::Parser;
 use hubdr_agent::cli::{AgentArgs, LogFormat};
 
 fn main() -> ExitCode {
+    // `hubdr-agent export-status ...`: pack a disconnected site's status for the trip back.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "export-status")
+    {
+        return hubdr_agent::offline::main(std::env::args_os().skip(1));
+    }
     let args = AgentArgs::parse();
     init_logging(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -17,8 +27,11 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

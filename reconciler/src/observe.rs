@@ -22,19 +22,35 @@ pub struct Observation {
     pub backups: Vec<BackupObservation>,
 }
 
-pub async fn observe(api: &mut ClusterApi, backup_namespace: &str, hub: bool) -> Result<Observation, CallError> {
+pub async fn observe(
+    api: &mut ClusterApi,
+    backup_namespace: &str,
+    hub: bool,
+) -> Result<Observation, CallError> {
     let mut o = Observation::default();
     if hub {
         let ns = Some(backup_namespace);
-        o.observed.backup_schedules = phases(&api.list(ACM, "BackupSchedule", ns, None).await?, "/status/phase", "/status/lastMessage");
-        o.observed.restores = phases(&api.list(ACM, "Restore", ns, None).await?, "/status/phase", "/status/lastMessage");
+        o.observed.backup_schedules = phases(
+            &api.list(ACM, "BackupSchedule", ns, None).await?,
+            "/status/phase",
+            "/status/lastMessage",
+        );
+        o.observed.restores = phases(
+            &api.list(ACM, "Restore", ns, None).await?,
+            "/status/phase",
+            "/status/lastMessage",
+        );
         o.observed.data_protection_applications = api
             .list(OADP, "DataProtectionApplication", ns, None)
             .await?
             .iter()
             .map(dpa_reconciled)
             .collect();
-        o.observed.backup_storage_locations = phases(&api.list(VELERO, "BackupStorageLocation", ns, None).await?, "/status/phase", "/status/message");
+        o.observed.backup_storage_locations = phases(
+            &api.list(VELERO, "BackupStorageLocation", ns, None).await?,
+            "/status/phase",
+            "/status/message",
+        );
         let backups = api.list(VELERO, "Backup", ns, None).await?;
         o.backups = backups.iter().map(backup).collect();
         o.observed.latest_backups = latest_per_schedule(&o.backups);
@@ -45,8 +61,18 @@ pub async fn observe(api: &mut ClusterApi, backup_namespace: &str, hub: bool) ->
             .map(|p| (name(p), text(p, "/status/phase")))
             .collect();
     }
-    o.observed.replication_sources = api.list(VOLSYNC, "ReplicationSource", None, None).await?.iter().map(sync).collect();
-    o.observed.replication_destinations = api.list(VOLSYNC, "ReplicationDestination", None, None).await?.iter().map(sync).collect();
+    o.observed.replication_sources = api
+        .list(VOLSYNC, "ReplicationSource", None, None)
+        .await?
+        .iter()
+        .map(sync)
+        .collect();
+    o.observed.replication_destinations = api
+        .list(VOLSYNC, "ReplicationDestination", None, None)
+        .await?
+        .iter()
+        .map(sync)
+        .collect();
     Ok(o)
 }
 
@@ -55,17 +81,28 @@ fn value(object: &DynamicObject) -> Value {
 }
 
 fn text(object: &DynamicObject, pointer: &str) -> String {
-    value(object).pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string()
+    value(object)
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn optional(object: &DynamicObject, pointer: &str) -> Option<String> {
-    value(object).pointer(pointer).and_then(Value::as_str).map(str::to_string)
+    value(object)
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn name(object: &DynamicObject) -> String {
     let ns = object.metadata.namespace.clone().unwrap_or_default();
     let name = object.metadata.name.clone().unwrap_or_default();
-    if ns.is_empty() { name } else { format!("{ns}/{name}") }
+    if ns.is_empty() {
+        name
+    } else {
+        format!("{ns}/{name}")
+    }
 }
 
 fn phases(objects: &[DynamicObject], phase: &str, message: &str) -> Vec<PhaseObservation> {
@@ -100,7 +137,10 @@ fn dpa_reconciled(object: &DynamicObject) -> PhaseObservation {
             Some(_) => "NotReconciled".into(),
             None => String::new(),
         },
-        message: condition.and_then(|c| c["message"].as_str()).unwrap_or_default().to_string(),
+        message: condition
+            .and_then(|c| c["message"].as_str())
+            .unwrap_or_default()
+            .to_string(),
         generation: None,
     }
 }
@@ -108,7 +148,10 @@ fn dpa_reconciled(object: &DynamicObject) -> PhaseObservation {
 fn backup(object: &DynamicObject) -> BackupObservation {
     let labels = object.metadata.labels.clone().unwrap_or_default();
     BackupObservation {
-        schedule: labels.get("velero.io/schedule-name").cloned().unwrap_or_default(),
+        schedule: labels
+            .get("velero.io/schedule-name")
+            .cloned()
+            .unwrap_or_default(),
         name: object.metadata.name.clone().unwrap_or_default(),
         phase: text(object, "/status/phase"),
         started: optional(object, "/status/startTimestamp"),
@@ -132,7 +175,8 @@ pub fn latest_per_schedule(backups: &[BackupObservation]) -> Vec<BackupObservati
 }
 
 fn sync(object: &DynamicObject) -> SyncObservation {
-    let address = optional(object, "/status/rsyncTLS/address").or_else(|| optional(object, "/status/rsync/address"));
+    let address = optional(object, "/status/rsyncTLS/address")
+        .or_else(|| optional(object, "/status/rsync/address"));
     let latest_image = value(object)
         .pointer("/status/latestImage/name")
         .and_then(Value::as_str)

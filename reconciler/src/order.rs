@@ -14,7 +14,10 @@ const KIND_RANK: [&str; 6] = [
 ];
 
 pub fn kind_rank(kind: &str) -> usize {
-    KIND_RANK.iter().position(|k| *k == kind).unwrap_or(KIND_RANK.len())
+    KIND_RANK
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KIND_RANK.len())
 }
 
 /// Sort key for applying: lower first.
@@ -59,7 +62,10 @@ mod tests {
             (0, id("CustomResourceDefinition", "c")),
         ];
         sort_for_apply(&mut items, |(w, id)| (*w, id));
-        let order: Vec<String> = items.iter().map(|(w, id)| format!("{w}:{}", id.name)).collect();
+        let order: Vec<String> = items
+            .iter()
+            .map(|(w, id)| format!("{w}:{}", id.name))
+            .collect();
         assert_eq!(order, ["0:c", "0:m", "1:z", "1:a", "1:b"]);
     }
 }

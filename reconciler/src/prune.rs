@@ -10,13 +10,23 @@ use crate::inventory::{Entry, Inventory};
 use crate::kubeapi::ClusterApi;
 
 /// Prune `stale` (already in delete order). Entries whose delete failed are added to `keep`.
-pub async fn prune(api: &mut ClusterApi, cluster: &str, stale: &[Entry], keep: &mut Inventory, changes: &mut ChangeSet) {
+pub async fn prune(
+    api: &mut ClusterApi,
+    cluster: &str,
+    stale: &[Entry],
+    keep: &mut Inventory,
+    changes: &mut ChangeSet,
+) {
     for entry in stale {
         let id = entry.id();
         let action = match api.get(&id).await {
             Ok(None) => Action::Pruned,
             Ok(Some(live)) => {
-                let owner = live.metadata.labels.as_ref().and_then(|l| l.get(LABEL_CLUSTER));
+                let owner = live
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(LABEL_CLUSTER));
                 let disabled = live
                     .metadata
                     .annotations
@@ -26,15 +36,21 @@ pub async fn prune(api: &mut ClusterApi, cluster: &str, stale: &[Entry], keep: &
                 if owner.map(String::as_str) != Some(cluster) {
                     Action::Skipped(format!("not deleted: it does not carry {LABEL_CLUSTER}={cluster}, so this agent does not own it"))
                 } else if disabled {
-                    Action::Skipped(format!("not deleted: annotated {ANNOTATION_PRUNE}: disabled"))
+                    Action::Skipped(format!(
+                        "not deleted: annotated {ANNOTATION_PRUNE}: disabled"
+                    ))
                 } else {
                     match api.delete(&id).await {
                         Ok(_) => Action::Pruned,
-                        Err(e) => Action::Failed(format!("delete failed, kept in the inventory: {e}")),
+                        Err(e) => {
+                            Action::Failed(format!("delete failed, kept in the inventory: {e}"))
+                        }
                     }
                 }
             }
-            Err(e) => Action::Failed(format!("cannot read it to prune it, kept in the inventory: {e}")),
+            Err(e) => Action::Failed(format!(
+                "cannot read it to prune it, kept in the inventory: {e}"
+            )),
         };
         if matches!(action, Action::Failed(_)) {
             keep.insert(entry.clone());

@@ -46,7 +46,12 @@ pub fn plan(objects: &[Value], allowlist: &Allowlist, changes: &mut ChangeSet) -
         let id = match ObjectId::of(value) {
             Ok(id) => id,
             Err(message) => {
-                let unknown = ObjectId { api_version: "?".into(), kind: "?".into(), namespace: None, name: "?".into() };
+                let unknown = ObjectId {
+                    api_version: "?".into(),
+                    kind: "?".into(),
+                    namespace: None,
+                    name: "?".into(),
+                };
                 changes.push(unknown, Action::Failed(message));
                 continue;
             }
@@ -65,7 +70,11 @@ pub fn plan(objects: &[Value], allowlist: &Allowlist, changes: &mut ChangeSet) -
             .and_then(Value::as_str)
             .and_then(|w| w.parse().ok())
             .unwrap_or(0);
-        planned.push(Planned { id, wave, value: value.clone() });
+        planned.push(Planned {
+            id,
+            wave,
+            value: value.clone(),
+        });
     }
     planned
 }
@@ -96,8 +105,14 @@ pub async fn pass(
     }
     if inventory_readable {
         if let Err(e) = write_inventory(api, config, &before).await {
-            problems.push(format!("cannot record the inventory ({e}); nothing is applied this pass"));
-            return PassReport { changes, inventory: previous, problems };
+            problems.push(format!(
+                "cannot record the inventory ({e}); nothing is applied this pass"
+            ));
+            return PassReport {
+                changes,
+                inventory: previous,
+                problems,
+            };
         }
     }
 
@@ -105,13 +120,33 @@ pub async fn pass(
 
     let mut after = desired.clone();
     if inventory_readable {
-        let stale = previous.stale(&desired);
+        // The allowlist bounds pruning too: a kind the agent may no longer manage is left in
+        // place and stays owned, so it is pruned once the agent may manage it again.
+        let (stale, refused): (Vec<Entry>, Vec<Entry>) = previous
+            .stale(&desired)
+            .into_iter()
+            .partition(|e| config.allowlist.allows(&e.api_version, &e.kind));
+        for entry in refused {
+            let id = entry.id();
+            after.insert(entry);
+            // Still in the repository: plan() already reported it as refused.
+            if !changes.changes.iter().any(|c| c.id == id) {
+                let kind = crate::config::AllowedKind::of(&id.api_version, &id.kind);
+                changes.push(id, Action::Skipped(format!("not pruned: {kind} is not in this agent's allowlist; it stays in the inventory")));
+            }
+        }
         prune::prune(api, &config.cluster, &stale, &mut after, &mut changes).await;
         if let Err(e) = write_inventory(api, config, &after).await {
-            problems.push(format!("cannot record the inventory after pruning ({e}); the next pass retries"));
+            problems.push(format!(
+                "cannot record the inventory after pruning ({e}); the next pass retries"
+            ));
         }
     }
-    PassReport { changes, inventory: after, problems }
+    PassReport {
+        changes,
+        inventory: after,
+        problems,
+    }
 }
 
 async fn read_inventory(api: &mut ClusterApi, config: &PassConfig) -> Result<Inventory, String> {
@@ -124,14 +159,33 @@ async fn read_inventory(api: &mut ClusterApi, config: &PassConfig) -> Result<Inv
     match api.get(&id).await {
         Ok(None) => Ok(Inventory::default()),
         Ok(Some(cm)) => {
-            let text = cm.data.pointer(&format!("/data/{}", INVENTORY_KEY.replace('/', "~1"))).and_then(Value::as_str).unwrap_or("[]");
-            Inventory::from_yaml(text).map_err(|e| format!("inventory ConfigMap {}/{}: {e}", config.namespace, config.inventory_name()))
+            let text = cm
+                .data
+                .pointer(&format!("/data/{}", INVENTORY_KEY.replace('/', "~1")))
+                .and_then(Value::as_str)
+                .unwrap_or("[]");
+            Inventory::from_yaml(text).map_err(|e| {
+                format!(
+                    "inventory ConfigMap {}/{}: {e}",
+                    config.namespace,
+                    config.inventory_name()
+                )
+            })
         }
-        Err(e) => Err(format!("cannot read the inventory ConfigMap {}/{}: {e}", config.namespace, config.inventory_name())),
+        Err(e) => Err(format!(
+            "cannot read the inventory ConfigMap {}/{}: {e}",
+            config.namespace,
+            config.inventory_name()
+        )),
     }
 }
 
-async fn write_inventory(api: &mut ClusterApi, config: &PassConfig, inventory: &Inventory) -> Result<bool, crate::kubeapi::CallError> {
+async fn write_inventory(
+    api: &mut ClusterApi,
+    config: &PassConfig,
+    inventory: &Inventory,
+) -> Result<bool, crate::kubeapi::CallError> {
     let data = BTreeMap::from([(INVENTORY_KEY.to_string(), inventory.to_yaml())]);
-    api.put_config_map(&config.namespace, &config.inventory_name(), &data).await
+    api.put_config_map(&config.namespace, &config.inventory_name(), &data)
+        .await
 }

@@ -1,6 +1,9 @@
 //! Building the status file from a pass: a fixed set of reasons, every exit path covered.
 
-use hubdr::status::{ClusterStatus, GateStatus, HealthCheck, ObjectResult, Observed, PassStatus, SourceStatus, STATUS_KIND};
+use hubdr::status::{
+    ClusterStatus, GateStatus, HealthCheck, ObjectResult, Observed, PassStatus, SourceStatus,
+    STATUS_KIND,
+};
 
 use crate::changeset::ChangeSet;
 
@@ -56,32 +59,64 @@ pub fn reason(facts: &PassFacts) -> (Reason, String) {
     if let Some(stopped) = &facts.stopped {
         return stopped.clone();
     }
-    let failed: Vec<String> = facts.changes.changes.iter().filter(|c| c.action.name() == "failed").map(|c| c.to_string()).collect();
-    let prune_failed = facts.changes.changes.iter().any(|c| c.action.name() == "failed" && c.action.message().contains("kept in the inventory"));
+    let failed: Vec<String> = facts
+        .changes
+        .changes
+        .iter()
+        .filter(|c| c.action.name() == "failed")
+        .map(|c| c.to_string())
+        .collect();
+    let prune_failed = facts.changes.changes.iter().any(|c| {
+        c.action.name() == "failed" && c.action.message().contains("kept in the inventory")
+    });
     if !failed.is_empty() || !facts.problems.is_empty() {
-        let reason = if prune_failed && failed.len() == 1 { Reason::PruneFailed } else { Reason::ApplyFailed };
+        let reason = if prune_failed && failed.len() == 1 {
+            Reason::PruneFailed
+        } else {
+            Reason::ApplyFailed
+        };
         let mut lines = facts.problems.clone();
         lines.extend(failed);
         return (reason, lines.join("; "));
     }
     if facts.changes.waiting() > 0 {
-        return (Reason::Waiting, format!("{} object(s) waiting", facts.changes.waiting()));
+        return (
+            Reason::Waiting,
+            format!("{} object(s) waiting", facts.changes.waiting()),
+        );
     }
-    let unhealthy: Vec<&str> = facts.health.iter().filter(|h| !h.ok).map(|h| h.name.as_str()).collect();
+    let unhealthy: Vec<&str> = facts
+        .health
+        .iter()
+        .filter(|h| !h.ok)
+        .map(|h| h.name.as_str())
+        .collect();
     if !unhealthy.is_empty() {
-        return (Reason::HealthFailed, format!("failing checks: {}", unhealthy.join(", ")));
+        return (
+            Reason::HealthFailed,
+            format!("failing checks: {}", unhealthy.join(", ")),
+        );
     }
     (Reason::Applied, facts.changes.summary())
 }
 
 /// The status file for `facts`; `updated_at` is `now` unless `previous` says the same thing.
-pub fn build(cluster: &str, facts: &PassFacts, previous: Option<&ClusterStatus>, now: &str) -> ClusterStatus {
+pub fn build(
+    cluster: &str,
+    facts: &PassFacts,
+    previous: Option<&ClusterStatus>,
+    now: &str,
+) -> ClusterStatus {
     let (reason, message) = reason(facts);
     let mut objects: Vec<ObjectResult> = facts
         .changes
         .changes
         .iter()
-        .map(|c| ObjectResult { object: c.id.to_string(), result: c.action.name().into(), message: c.action.message().into() })
+        .map(|c| ObjectResult {
+            object: c.id.to_string(),
+            result: c.action.name().into(),
+            message: c.action.message().into(),
+        })
         .collect();
     objects.sort();
     let status = ClusterStatus {
@@ -91,7 +126,11 @@ pub fn build(cluster: &str, facts: &PassFacts, previous: Option<&ClusterStatus>,
         agent_version: env!("CARGO_PKG_VERSION").into(),
         updated_at: now.into(),
         source: facts.source.clone(),
-        pass: PassStatus { outcome: reason.outcome().into(), reason: reason.as_str().into(), message },
+        pass: PassStatus {
+            outcome: reason.outcome().into(),
+            reason: reason.as_str().into(),
+            message,
+        },
         objects,
         gates: facts.gates.clone(),
         observed: facts.observed.clone(),
@@ -99,7 +138,10 @@ pub fn build(cluster: &str, facts: &PassFacts, previous: Option<&ClusterStatus>,
         inventory: facts.inventory.clone(),
     };
     match previous {
-        Some(p) if status.same_content(p) => ClusterStatus { updated_at: p.updated_at.clone(), ..status },
+        Some(p) if status.same_content(p) => ClusterStatus {
+            updated_at: p.updated_at.clone(),
+            ..status
+        },
         _ => status,
     }
 }
@@ -111,14 +153,23 @@ mod tests {
     use hubdr::render::ObjectId;
 
     fn id(name: &str) -> ObjectId {
-        ObjectId { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: name.into() }
+        ObjectId {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: name.into(),
+        }
     }
 
     #[test]
     fn reasons_follow_a_fixed_precedence() {
         let mut facts = PassFacts::default();
         assert_eq!(reason(&facts).0, Reason::Applied);
-        facts.health.push(HealthCheck { name: "dpa-present".into(), ok: false, message: String::new() });
+        facts.health.push(HealthCheck {
+            name: "dpa-present".into(),
+            ok: false,
+            message: String::new(),
+        });
         assert_eq!(reason(&facts).0, Reason::HealthFailed);
         facts.changes.push(id("a"), Action::Waiting("gate".into()));
         assert_eq!(reason(&facts).0, Reason::Waiting);

@@ -7,22 +7,42 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hubdr::render::ObjectId;
-use hubdr::status::{ClusterStatus, SourceStatus};
+use hubdr::status::{ClusterStatus, GateStatus, SourceStatus};
 
 use crate::changeset::ChangeSet;
 use crate::git::{GitError, GitSource, Publish, StatusWriter};
 use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
-use crate::{bind, desired, health, observe};
+use crate::{bind, desired, fence, gates, health, observe};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// Where desired state comes from: the rendered git repository, or an inbox of signed
+/// offline bundles (disconnected sites).
+#[derive(Debug, Clone)]
+pub enum Source {
+    Git(GitSource),
+    Inbox(crate::inbox::Inbox),
+}
+
+impl From<GitSource> for Source {
+    fn from(source: GitSource) -> Self {
+        Source::Git(source)
+    }
+}
+
+impl From<crate::inbox::Inbox> for Source {
+    fn from(inbox: crate::inbox::Inbox) -> Self {
+        Source::Inbox(inbox)
+    }
+}
+
 /// Everything the loop needs, built by `main` from the flags.
 pub struct Agent {
     pub config: PassConfig,
-    pub source: GitSource,
+    pub source: Source,
     /// Reads other clusters' status files (late binding, gates).
     pub status_source: Option<GitSource>,
     pub writer: Option<StatusWriter>,
@@ -35,13 +55,16 @@ pub struct Agent {
     last_published: Option<Instant>,
     last_source: SourceStatus,
     fetch_failures: u32,
+    /// The backup namespace, while the last role read was `fenced` (fencing continues
+    /// through fetch failures).
+    fenced_in: Option<String>,
 }
 
 impl Agent {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: PassConfig,
-        source: GitSource,
+        source: impl Into<Source>,
         status_source: Option<GitSource>,
         writer: Option<StatusWriter>,
         api: ClusterApi,
@@ -51,7 +74,7 @@ impl Agent {
     ) -> Self {
         Self {
             config,
-            source,
+            source: source.into(),
             status_source,
             writer,
             api,
@@ -62,6 +85,7 @@ impl Agent {
             last_published: None,
             last_source: SourceStatus::default(),
             fetch_failures: 0,
+            fenced_in: None,
         }
     }
 
@@ -74,18 +98,49 @@ impl Agent {
         match self.fetch_desired().await {
             Err((reason, message, unreachable)) => {
                 self.fetch_failures += u32::from(unreachable);
-                facts.source = SourceStatus { stale: unreachable, message: Some(message.clone()), ..self.last_source.clone() };
+                facts.source = SourceStatus {
+                    stale: unreachable,
+                    message: Some(message.clone()),
+                    ..self.last_source.clone()
+                };
                 facts.stopped = Some((reason, message));
+                facts.gates = self
+                    .last_status
+                    .as_ref()
+                    .map(|s| s.gates.clone())
+                    .unwrap_or_default();
+                // Nothing was applied or pruned: the agent still owns what it owned.
+                facts.inventory = self
+                    .last_status
+                    .as_ref()
+                    .map(|s| s.inventory.clone())
+                    .unwrap_or_default();
+                if let Some(ns) = self.fenced_in.clone() {
+                    facts.problems = fence::fence(&mut self.api, &ns, &mut facts.changes).await;
+                }
             }
             Ok(state) => {
                 self.fetch_failures = 0;
-                role = state.index.clusters.get(&self.config.cluster).and_then(|c| c.role.clone());
-                facts.source = SourceStatus { commit: Some(state.commit.to_string()), generation: Some(state.generation), stale: false, message: None };
+                role = state
+                    .index
+                    .clusters
+                    .get(&self.config.cluster)
+                    .and_then(|c| c.role.clone());
+                facts.source = SourceStatus {
+                    commit: Some(state.commit.to_string()),
+                    generation: Some(state.generation),
+                    stale: false,
+                    message: None,
+                };
                 self.last_source = facts.source.clone();
-                let values: Vec<serde_json::Value> = state.objects.iter().map(|o| o.value.clone()).collect();
+                let values: Vec<serde_json::Value> =
+                    state.objects.iter().map(|o| o.value.clone()).collect();
                 let mut changes = ChangeSet::default();
                 let mut planned = reconcile::plan(&values, &self.config.allowlist, &mut changes);
-                if let Some(dpa) = planned.iter().find(|p| p.id.kind == "DataProtectionApplication") {
+                if let Some(dpa) = planned
+                    .iter()
+                    .find(|p| p.id.kind == "DataProtectionApplication")
+                {
                     backup_namespace = dpa.id.namespace.clone().unwrap_or(backup_namespace);
                 }
                 schedule = planned
@@ -94,16 +149,36 @@ impl Agent {
                     .and_then(|p| p.value.pointer("/spec/veleroSchedule"))
                     .and_then(serde_json::Value::as_str)
                     .map(str::to_string);
-                let blocked = self.bind_late_values(&mut planned).await;
-                let report = reconcile::pass(&mut self.api, &self.config, &planned, &blocked, changes).await;
+                // A fenced hub loses its BackupSchedules before anything is applied.
+                self.fenced_in =
+                    (role.as_deref() == Some(fence::FENCED)).then(|| backup_namespace.clone());
+                let mut fence_problems = Vec::new();
+                if let Some(ns) = self.fenced_in.clone() {
+                    fence_problems = fence::fence(&mut self.api, &ns, &mut changes).await;
+                }
+                let mut blocked = self.bind_late_values(&mut planned).await;
+                facts.gates = self.evaluate_gates(&planned, &mut blocked).await;
+                let report =
+                    reconcile::pass(&mut self.api, &self.config, &planned, &blocked, changes).await;
                 facts.changes = report.changes;
+                fence::drop_repeats(&mut facts.changes);
                 facts.problems = report.problems;
-                facts.inventory = report.inventory.entries().map(|e| e.id().to_string()).collect();
+                facts.problems.extend(fence_problems);
+                facts.inventory = report
+                    .inventory
+                    .entries()
+                    .map(|e| e.id().to_string())
+                    .collect();
             }
         }
-        self.observe(role.as_deref(), &backup_namespace, schedule, &mut facts).await;
-        let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string();
-        let status = report::build(&self.config.cluster, &facts, self.last_status.as_ref(), &now);
+        self.observe(role.as_deref(), &backup_namespace, schedule, &mut facts)
+            .await;
+        let status = report::build(
+            &self.config.cluster,
+            &facts,
+            self.last_status.as_ref(),
+            &now_text(),
+        );
         self.publish(&status).await;
         self.last_status = Some(status.clone());
         status
@@ -112,22 +187,51 @@ impl Agent {
     async fn fetch_desired(&self) -> Result<desired::DesiredState, (Reason, String, bool)> {
         let source = self.source.clone();
         let cluster = self.config.cluster.clone();
-        let result = tokio::task::spawn_blocking(move || -> Result<desired::DesiredState, (Reason, String, bool)> {
-            let fetched = source.fetch().map_err(|e| {
-                let unreachable = matches!(e, GitError::Unreachable { .. });
-                (Reason::FetchFailed, format!("{e}; keeping the last applied state"), unreachable)
-            })?;
-            desired::read_cluster(&fetched, &cluster)
-                .map_err(|e| (Reason::VerifyFailed, format!("{e}; nothing was applied"), false))
-        })
+        let result = tokio::task::spawn_blocking(
+            move || -> Result<desired::DesiredState, (Reason, String, bool)> {
+                let source = match source {
+                    Source::Git(git) => git,
+                    Source::Inbox(inbox) => return inbox.read_desired(&cluster),
+                };
+                let fetched = source.fetch().map_err(|e| {
+                    let unreachable = matches!(e, GitError::Unreachable { .. });
+                    (
+                        Reason::FetchFailed,
+                        format!("{e}; keeping the last applied state"),
+                        unreachable,
+                    )
+                })?;
+                desired::read_cluster(&fetched, &cluster).map_err(|e| {
+                    (
+                        Reason::VerifyFailed,
+                        format!("{e}; nothing was applied"),
+                        false,
+                    )
+                })
+            },
+        )
         .await;
-        result.unwrap_or_else(|e| Err((Reason::FetchFailed, format!("fetch task failed: {e}"), false)))
+        result.unwrap_or_else(|e| {
+            Err((
+                Reason::FetchFailed,
+                format!("fetch task failed: {e}"),
+                false,
+            ))
+        })
     }
 
     /// Fill late-bound values from other clusters' status; objects whose value is unknown wait.
-    async fn bind_late_values(&mut self, planned: &mut [crate::apply::Planned]) -> HashMap<ObjectId, String> {
+    async fn bind_late_values(
+        &mut self,
+        planned: &mut [crate::apply::Planned],
+    ) -> HashMap<ObjectId, String> {
         let mut blocked = HashMap::new();
-        let wanted: Vec<usize> = planned.iter().enumerate().filter(|(_, p)| bind::binding_of(&p.value).is_some()).map(|(i, _)| i).collect();
+        let wanted: Vec<usize> = planned
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| bind::binding_of(&p.value).is_some())
+            .map(|(i, _)| i)
+            .collect();
         if wanted.is_empty() {
             return blocked;
         }
@@ -161,15 +265,58 @@ impl Agent {
         blocked
     }
 
+    /// Gates: objects whose `hubdr.io/wait-for` conditions do not hold yet are not created;
+    /// returns what waits, with `since` kept from the previous status (this process's, or the
+    /// status file on the branch after a restart).
+    async fn evaluate_gates(
+        &mut self,
+        planned: &[crate::apply::Planned],
+        blocked: &mut HashMap<ObjectId, String>,
+    ) -> Vec<GateStatus> {
+        if !planned.iter().any(|p| gates::wait_for(&p.value).is_some()) {
+            return Vec::new();
+        }
+        let statuses = if gates::needs_statuses(planned) || self.last_status.is_none() {
+            self.read_statuses().await
+        } else {
+            BTreeMap::new()
+        };
+        let waits = gates::evaluate(&mut self.api, planned, &statuses).await;
+        for (id, message) in gates::blocked_messages(&waits) {
+            blocked
+                .entry(id)
+                .and_modify(|m| *m = format!("{m}; {message}"))
+                .or_insert(message);
+        }
+        let previous = self
+            .last_status
+            .as_ref()
+            .or(statuses.get(&self.config.cluster))
+            .map(|s| s.gates.as_slice())
+            .unwrap_or_default();
+        gates::gate_statuses(&waits, previous, &now_text())
+    }
+
     /// Every cluster's status file on the status branch (empty when unreadable).
     pub async fn read_statuses(&self) -> BTreeMap<String, ClusterStatus> {
-        let Some(source) = self.status_source.clone() else { return BTreeMap::new() };
+        let Some(source) = self.status_source.clone() else {
+            return BTreeMap::new();
+        };
         tokio::task::spawn_blocking(move || {
             let mut out = BTreeMap::new();
-            let Ok(fetched) = source.fetch() else { return out };
-            let Ok(files) = fetched.files_under("clusters") else { return out };
+            let Ok(fetched) = source.fetch() else {
+                return out;
+            };
+            let Ok(files) = fetched.files_under("clusters") else {
+                return out;
+            };
             for (path, bytes) in files {
-                let Some(name) = path.strip_prefix("clusters/").and_then(|p| p.strip_suffix(".yaml")) else { continue };
+                let Some(name) = path
+                    .strip_prefix("clusters/")
+                    .and_then(|p| p.strip_suffix(".yaml"))
+                else {
+                    continue;
+                };
                 if let Ok(status) = ClusterStatus::parse(&String::from_utf8_lossy(&bytes)) {
                     out.insert(name.to_string(), status);
                 }
@@ -180,23 +327,42 @@ impl Agent {
         .unwrap_or_default()
     }
 
-    async fn observe(&mut self, role: Option<&str>, backup_namespace: &str, schedule: Option<String>, facts: &mut PassFacts) {
+    async fn observe(
+        &mut self,
+        role: Option<&str>,
+        backup_namespace: &str,
+        schedule: Option<String>,
+        facts: &mut PassFacts,
+    ) {
         match observe::observe(&mut self.api, backup_namespace, role.is_some()).await {
             Ok(o) => {
                 if let Some(role) = role {
-                    let facts_now = health::HubFacts { role: role.into(), schedule, now: jiff::Timestamp::now() };
+                    let facts_now = health::HubFacts {
+                        role: role.into(),
+                        schedule,
+                        now: jiff::Timestamp::now(),
+                    };
                     facts.health = health::hub_checks(&o, &facts_now);
                 }
                 facts.observed = o.observed;
             }
-            Err(e) => facts.problems.push(format!("cannot observe the cluster: {e}")),
+            Err(e) => facts
+                .problems
+                .push(format!("cannot observe the cluster: {e}")),
         }
     }
 
     async fn publish(&mut self, status: &ClusterStatus) {
-        let Some(writer) = self.writer.clone() else { return };
-        let unchanged = self.last_status.as_ref().is_some_and(|p| p.same_content(status));
-        let heartbeat_due = self.last_published.is_none_or(|t| t.elapsed() >= self.heartbeat);
+        let Some(writer) = self.writer.clone() else {
+            return;
+        };
+        let unchanged = self
+            .last_status
+            .as_ref()
+            .is_some_and(|p| p.same_content(status));
+        let heartbeat_due = self
+            .last_published
+            .is_none_or(|t| t.elapsed() >= self.heartbeat);
         if unchanged && !heartbeat_due {
             return;
         }
@@ -216,8 +382,16 @@ impl Agent {
                 self.last_published = Some(Instant::now());
             }
             Ok(Ok(Publish::Unchanged { .. })) => self.last_published = Some(Instant::now()),
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot publish status; retrying next pass"),
-            Err(e) => tracing::warn!(error = %e, "status task failed"),
+            // `last_status` now holds what did not land: make the next pass publish even if
+            // its status is the same, instead of waiting for the heartbeat.
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot publish status; retrying next pass");
+                self.last_published = None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "status task failed");
+                self.last_published = None;
+            }
         }
     }
 
@@ -234,7 +408,10 @@ impl Agent {
     /// Run until `shutdown` fires; each pass completes before the agent stops.
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let (tx, mut commits) = tokio::sync::mpsc::channel::<()>(8);
-        let _watcher = self.watch_path.clone().and_then(|path| crate::watch::watch_commits(&path, tx).ok());
+        let _watcher = self
+            .watch_path
+            .clone()
+            .and_then(|path| crate::watch::watch_commits(&path, tx).ok());
         loop {
             let status = self.pass_once().await;
             tracing::info!(outcome = %status.pass.outcome, reason = %status.pass.reason, message = %status.pass.message, "pass finished");
@@ -251,3 +428,10 @@ impl Agent {
     }
 }
 
+/// Now, to the second, as status files write it.
+fn now_text() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
+}

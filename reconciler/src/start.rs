@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::AgentArgs;
+use crate::cli::{AgentArgs, SourceArg};
 use crate::config::{self, ConfigFile};
 use crate::git::{Credentials, GitSource, Identity, KnownHosts, Secret, StatusWriter};
 use crate::kubeapi::{ClusterApi, Retry};
@@ -24,7 +24,11 @@ pub async fn run(args: AgentArgs) -> ExitCode {
         let mut agent = agent;
         let status = agent.pass_once().await;
         println!("{}", status.to_yaml());
-        return if status.pass.outcome == "Failed" { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        return if status.pass.outcome == "Failed" {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -52,30 +56,67 @@ async fn wait_for_signal() {
 }
 
 async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
-    hubdr::site::units::check_dns1123_label(&args.cluster).map_err(|e| (2, format!("--cluster: {e}")))?;
+    hubdr::site::units::check_dns1123_label(&args.cluster)
+        .map_err(|e| (2, format!("--cluster: {e}")))?;
     let file = match &args.config {
         Some(path) => Some(ConfigFile::read(path).map_err(|e| (2, e))?),
         None => None,
     };
-    let allowlist = config::allowlist(&args.allow_kinds, file.as_ref()).map_err(|e| (2, format!("--allow-kind: {e}")))?;
+    let allowlist = config::allowlist(&args.allow_kinds, file.as_ref())
+        .map_err(|e| (2, format!("--allow-kind: {e}")))?;
     let credentials = credentials(args)?;
-    let source = GitSource::new(&args.repo, &args.branch, args.cache_dir.join("source"), credentials.clone());
+    // A disconnected site reads signed bundles from an inbox and reports to a local repository.
+    if let Some(SourceArg::Inbox(dir)) = &args.source {
+        let parts = crate::offline::inbox_parts(args, dir)?;
+        let client = kube_client(args).await.map_err(|e| (3, e))?;
+        let config = pass_config(args, allowlist);
+        let api = ClusterApi::new(client, Retry::default());
+        return Ok(Agent::new(
+            config,
+            parts.source,
+            parts.status_source,
+            parts.writer,
+            api,
+            args.interval,
+            args.heartbeat,
+            Some(parts.watch),
+        ));
+    }
+    let repo = args.repo.as_deref().ok_or((
+        2,
+        "give --repo (or --source inbox:DIR with --pub)".to_string(),
+    ))?;
+    let source = GitSource::new(
+        repo,
+        &args.branch,
+        args.cache_dir.join("source"),
+        credentials.clone(),
+    );
     let (status_source, writer) = if args.no_status {
         (None, None)
     } else {
-        let identity = Identity::new(format!("hubdr-agent {}", args.cluster), format!("hubdr-agent+{}@localhost", args.cluster));
+        let identity = Identity::new(
+            format!("hubdr-agent {}", args.cluster),
+            format!("hubdr-agent+{}@localhost", args.cluster),
+        );
         (
-            Some(GitSource::new(&args.repo, &args.status_branch, args.cache_dir.join("status-read"), credentials.clone())),
-            Some(StatusWriter::new(&args.repo, &args.status_branch, args.cache_dir.join("status-write"), credentials, identity)),
+            Some(GitSource::new(
+                repo,
+                &args.status_branch,
+                args.cache_dir.join("status-read"),
+                credentials.clone(),
+            )),
+            Some(StatusWriter::new(
+                repo,
+                &args.status_branch,
+                args.cache_dir.join("status-write"),
+                credentials,
+                identity,
+            )),
         )
     };
     let client = kube_client(args).await.map_err(|e| (3, e))?;
-    let config = PassConfig {
-        cluster: args.cluster.clone(),
-        namespace: args.namespace.clone(),
-        allowlist,
-        apply: crate::apply::ApplyOptions { force_conflicts: args.force_conflicts, ..Default::default() },
-    };
+    let config = pass_config(args, allowlist);
     Ok(Agent::new(
         config,
         source,
@@ -84,36 +125,68 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
         ClusterApi::new(client, Retry::default()),
         args.interval,
         args.heartbeat,
-        crate::watch::local_path(&args.repo),
+        crate::watch::local_path(repo),
     ))
+}
+
+fn pass_config(args: &AgentArgs, allowlist: config::Allowlist) -> PassConfig {
+    PassConfig {
+        cluster: args.cluster.clone(),
+        namespace: args.namespace.clone(),
+        allowlist,
+        apply: crate::apply::ApplyOptions {
+            force_conflicts: args.force_conflicts,
+            ..Default::default()
+        },
+    }
 }
 
 fn credentials(args: &AgentArgs) -> Result<Credentials, (u8, String)> {
     match (&args.token_file, &args.token_env, &args.ssh_key) {
         (None, None, None) => Ok(Credentials::None),
-        (Some(file), None, None) => Ok(Credentials::token(&args.token_username, Secret::File(file.clone()))),
-        (None, Some(var), None) => Ok(Credentials::token(&args.token_username, Secret::Env(var.clone()))),
+        (Some(file), None, None) => Ok(Credentials::token(
+            &args.token_username,
+            Secret::File(file.clone()),
+        )),
+        (None, Some(var), None) => Ok(Credentials::token(
+            &args.token_username,
+            Secret::Env(var.clone()),
+        )),
         (None, None, Some(key)) => {
             let mut c = Credentials::ssh_key("git", key.clone());
-            if let (Credentials::SshKey { known_hosts, .. }, Some(file)) = (&mut c, &args.known_hosts) {
+            if let (Credentials::SshKey { known_hosts, .. }, Some(file)) =
+                (&mut c, &args.known_hosts)
+            {
                 *known_hosts = KnownHosts::File(file.clone());
             }
             Ok(c)
         }
-        _ => Err((2, "give one of --token-file, --token-env or --ssh-key".into())),
+        _ => Err((
+            2,
+            "give one of --token-file, --token-env or --ssh-key".into(),
+        )),
     }
 }
 
 async fn kube_client(args: &AgentArgs) -> Result<kube::Client, String> {
     let mut config = match &args.kubeconfig {
         Some(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-                .await
-                .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(
+                kubeconfig,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await
+            .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
         }
-        None => kube::Config::infer().await.map_err(|e| format!("no Kubernetes configuration found (in-cluster or ~/.kube/config): {e}"))?,
+        None => kube::Config::infer().await.map_err(|e| {
+            format!("no Kubernetes configuration found (in-cluster or ~/.kube/config): {e}")
+        })?,
     };
     config.read_timeout = Some(std::time::Duration::from_secs(30));
+    // `kubeapi::with_retry` retries 429/5xx itself; kube's own retry of 429/503/504 (15
+    // retries, exponential backoff) stacked under it would stall a pass for minutes per object.
+    config.default_retry = false;
     kube::Client::try_from(config).map_err(|e| format!("cannot build the Kubernetes client: {e}"))
 }

@@ -5,8 +5,15 @@ use std::path::{Path, PathBuf};
 use notify::{RecursiveMode, Watcher};
 
 /// Watch the refs of the repository at `path` (bare or not); each change sends `()`.
-pub fn watch_commits(path: &Path, tx: tokio::sync::mpsc::Sender<()>) -> notify::Result<notify::RecommendedWatcher> {
-    let git_dir = if path.join(".git").is_dir() { path.join(".git") } else { path.to_path_buf() };
+pub fn watch_commits(
+    path: &Path,
+    tx: tokio::sync::mpsc::Sender<()>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    let git_dir = if path.join(".git").is_dir() {
+        path.join(".git")
+    } else {
+        path.to_path_buf()
+    };
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
             let _ = tx.try_send(());

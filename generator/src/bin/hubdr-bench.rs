@@ -1,1 +1,594 @@
-fn main() {}
+//! `hubdr-bench`: time `hubdr render` on a synthetic fleet and print the numbers.
+//!
+//! It writes a synthetic site file (hubs, managed clusters and replications of all four VolSync
+//! methods) into a temporary directory and then runs the library code the `hubdr render` command
+//! runs (`commands::load`, `commands::render_loaded`, `commands::render::commit_rendered`):
+//!
+//! * full render: load + validate + render + write + commit into a fresh git repository,
+//!   with the in-memory render (templates, checks, serialization, index) also shown on its own;
+//! * no-change re-render into the same repository, and how many files it wrote (found by
+//!   comparing every working-tree file's mtime, inode and size before and after; must be 0);
+//! * peak memory (VmHWM of this process).
+//!
+//! ```text
+//! cargo run --release -p hubdr --bin hubdr-bench -- --clusters 5000 --replications 5000 --runs 3
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hubdr::cli::SiteArgs;
+use hubdr::commands::{self, render::commit_rendered, CommandError};
+
+const AUTHOR: (&str, &str) = ("hubdr-bench", "bench@localhost");
+const TARGET_FULL: Duration = Duration::from_millis(1000);
+const TARGET_RERENDER: Duration = Duration::from_millis(300);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hubdr-bench",
+    about = "Time `hubdr render` on a synthetic fleet"
+)]
+struct Args {
+    /// Managed clusters in the synthetic site.
+    #[arg(long, default_value_t = 5000)]
+    clusters: usize,
+    /// VolSync replications (rsync-tls, rsync, restic and rclone in turn).
+    #[arg(long, default_value_t = 5000)]
+    replications: usize,
+    /// Hubs: one active, the others passive.
+    #[arg(long, default_value_t = 2)]
+    hubs: usize,
+    /// Repetitions; the table shows min, median and max.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Keep the site file and the output repositories in this directory (default: a temporary
+    /// directory that is removed at the end).
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Only load and render in memory (no git), e.g. to profile the renderer.
+    #[arg(long)]
+    render_only: bool,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(&args) {
+        eprintln!("hubdr-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// One run's measurements (wall clock; `*_cpu` is the process's user + system time).
+#[derive(Default)]
+struct Sample {
+    load: Duration,
+    render: Duration,
+    commit: Duration,
+    full: Duration,
+    full_cpu: Duration,
+    reload: Duration,
+    rerender_memory: Duration,
+    regit: Duration,
+    rerender: Duration,
+    rerender_cpu: Duration,
+    files: usize,
+    /// sha256 over every rendered path and its bytes: equal digests mean identical output.
+    digest: String,
+    committed: usize,
+    rewritten: usize,
+    rerender_changes: usize,
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    if args.hubs == 0 || args.clusters < 2 || args.runs == 0 {
+        return Err("need at least 1 hub, 2 clusters and 1 run".into());
+    }
+    let temp;
+    let dir: &Path = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            dir
+        }
+        None => {
+            temp = tempfile::tempdir().map_err(|e| e.to_string())?;
+            temp.path()
+        }
+    };
+    let fleet = Fleet::new(args.hubs, args.clusters, args.replications);
+    let site_text = fleet.site_yaml();
+    let site_path = dir.join("site.yaml");
+    std::fs::write(&site_path, &site_text).map_err(|e| format!("{}: {e}", site_path.display()))?;
+    let site_args = SiteArgs {
+        site: site_path,
+        templates: None,
+    };
+
+    let mut samples = Vec::new();
+    for i in 0..args.runs {
+        let repo = dir.join(format!("repo-{i}"));
+        if repo.exists() {
+            std::fs::remove_dir_all(&repo).map_err(|e| format!("{}: {e}", repo.display()))?;
+        }
+        let measured = if args.render_only {
+            sample_in_memory(&site_args)
+        } else {
+            sample(&site_args, &repo)
+        };
+        samples.push(measured.map_err(|e| e.to_string())?);
+        if args.keep.is_none() && i + 1 < args.runs {
+            // Keep the page cache and the disk from filling up over many runs.
+            let _ = std::fs::remove_dir_all(&repo);
+        }
+    }
+    print!(
+        "{}",
+        report(args, &fleet, site_text.len(), &samples, peak_rss_kib())
+    );
+    if let Some(dir) = &args.keep {
+        println!(
+            "kept the site file and the repositories in {}",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Load and render in memory only.
+fn sample_in_memory(site_args: &SiteArgs) -> Result<Sample, CommandError> {
+    let mut sink = std::io::sink();
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let loaded = commands::load(&site_args.site, &mut sink)?;
+    let loaded_at = Instant::now();
+    let rendered = commands::render_loaded(site_args, &loaded)?;
+    let done = Instant::now();
+    Ok(Sample {
+        load: loaded_at - start,
+        render: done - loaded_at,
+        full: done - start,
+        full_cpu: cpu_time().saturating_sub(cpu),
+        files: rendered.tree.len(),
+        digest: tree_digest(&rendered.tree),
+        ..Sample::default()
+    })
+}
+
+/// Full render into a fresh repository, then a re-render with nothing changed.
+fn sample(site_args: &SiteArgs, repo: &Path) -> Result<Sample, CommandError> {
+    let mut sink = std::io::sink();
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let loaded = commands::load(&site_args.site, &mut sink)?;
+    let loaded_at = Instant::now();
+    let rendered = commands::render_loaded(site_args, &loaded)?;
+    let rendered_at = Instant::now();
+    let committed = commit_rendered(&loaded, &rendered, repo, false, AUTHOR)?;
+    let done = Instant::now();
+    let full_cpu = cpu_time().saturating_sub(cpu);
+    let files = rendered.tree.len();
+    let digest = tree_digest(&rendered.tree);
+    drop((loaded, rendered));
+
+    let before = stat_tree(repo);
+    let (again, cpu) = (Instant::now(), cpu_time());
+    let loaded = commands::load(&site_args.site, &mut sink)?;
+    let reloaded_at = Instant::now();
+    let rendered = commands::render_loaded(site_args, &loaded)?;
+    let rerendered_at = Instant::now();
+    let recommitted = commit_rendered(&loaded, &rendered, repo, false, AUTHOR)?;
+    let redone = Instant::now();
+    let rerender_cpu = cpu_time().saturating_sub(cpu);
+    let after = stat_tree(repo);
+    if recommitted.commit.is_some() {
+        eprintln!("hubdr-bench: the no-change re-render made a commit");
+    }
+    Ok(Sample {
+        load: loaded_at - start,
+        render: rendered_at - loaded_at,
+        commit: done - rendered_at,
+        full: done - start,
+        full_cpu,
+        reload: reloaded_at - again,
+        rerender_memory: rerendered_at - reloaded_at,
+        regit: redone - rerendered_at,
+        rerender: redone - again,
+        rerender_cpu,
+        files,
+        digest,
+        committed: committed.changes.len(),
+        rewritten: changed_files(&before, &after),
+        rerender_changes: recommitted.changes.len(),
+    })
+}
+
+/// sha256 over every path and its bytes, in tree order.
+fn tree_digest(tree: &hubdr::gitrepo::Tree) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (path, bytes) in tree {
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    hubdr::site::load::hex(&hasher.finalize())
+}
+
+/// User + system CPU time of this process (all threads), from /proc/self/stat.
+fn cpu_time() -> Duration {
+    const TICKS_PER_SECOND: u64 = 100; // USER_HZ; Linux reports these fields in 1/100 s
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // The fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 1000 / TICKS_PER_SECOND)
+}
+
+/// Every working-tree file (outside `.git`) with its mtime, inode and size.
+fn stat_tree(root: &Path) -> BTreeMap<PathBuf, (Option<std::time::SystemTime>, u64, u64)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(md) = entry.metadata() else { continue };
+            if md.is_dir() {
+                if entry.file_name() != ".git" {
+                    stack.push(path);
+                }
+            } else {
+                out.insert(path, (md.modified().ok(), inode(&md), md.len()));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+fn inode(md: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(md)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
+}
+
+/// Files added, removed or replaced between two `stat_tree` snapshots.
+fn changed_files<K: Ord, V: PartialEq>(before: &BTreeMap<K, V>, after: &BTreeMap<K, V>) -> usize {
+    let changed = after
+        .iter()
+        .filter(|(k, v)| before.get(k) != Some(v))
+        .count();
+    let removed = before.keys().filter(|k| !after.contains_key(k)).count();
+    changed + removed
+}
+
+/// VmHWM (peak resident set) of this process in KiB, from /proc/self/status.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn report(
+    args: &Args,
+    fleet: &Fleet,
+    site_bytes: usize,
+    samples: &[Sample],
+    peak_kib: Option<u64>,
+) -> String {
+    let mut out = String::new();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let _ = writeln!(
+        out,
+        "hubdr-bench: {} hub(s), {} managed cluster(s), {} replication(s)\n  ({})",
+        args.hubs,
+        args.clusters,
+        args.replications,
+        fleet.describe()
+    );
+    let s = &samples[0];
+    let committed = if args.render_only {
+        String::new()
+    } else {
+        format!(" ({} committed by the full render)", s.committed)
+    };
+    let _ = writeln!(
+        out,
+        "site file {:.1} MiB; {} file(s) rendered{committed}; {} run(s); {cpus} CPU(s), {} rayon thread(s)\n",
+        site_bytes as f64 / (1024.0 * 1024.0),
+        s.files,
+        samples.len(),
+        rayon::current_num_threads(),
+    );
+    let _ = writeln!(
+        out,
+        "{:<42} {:>10} {:>10} {:>10}  target",
+        "wall clock", "min", "median", "max"
+    );
+    let mut row = |name: &str, f: &dyn Fn(&Sample) -> Duration, target: Option<Duration>| {
+        let mut values: Vec<Duration> = samples.iter().map(f).collect();
+        values.sort();
+        let median = values[values.len() / 2];
+        let verdict = match target {
+            Some(t) if median <= t => format!("< {} ms: met", t.as_millis()),
+            Some(t) => format!("< {} ms: MISSED", t.as_millis()),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{name:<42} {:>10} {:>10} {:>10}  {verdict}",
+            ms(values[0]),
+            ms(median),
+            ms(values[values.len() - 1])
+        );
+    };
+    if args.render_only {
+        row("load site (read, parse, validate)", &|s| s.load, None);
+        row("render in memory", &|s| s.render, None);
+        row("load + render", &|s| s.full, None);
+        row("  CPU time (user + system)", &|s| s.full_cpu, None);
+    } else {
+        row(
+            "full render into a fresh repository",
+            &|s| s.full,
+            Some(TARGET_FULL),
+        );
+        row("  load site (read, parse, validate)", &|s| s.load, None);
+        row("  render in memory", &|s| s.render, None);
+        row("  git: check, diff, write, commit", &|s| s.commit, None);
+        row("  CPU time (user + system)", &|s| s.full_cpu, None);
+        row(
+            "no-change re-render",
+            &|s| s.rerender,
+            Some(TARGET_RERENDER),
+        );
+        row("  load site", &|s| s.reload, None);
+        row("  render in memory", &|s| s.rerender_memory, None);
+        row("  git: check, diff", &|s| s.regit, None);
+        row("  CPU time (user + system)", &|s| s.rerender_cpu, None);
+    }
+    let _ = writeln!(out);
+    if !args.render_only {
+        let rewritten = samples.iter().map(|s| s.rewritten).max().unwrap_or(0);
+        let changes = samples
+            .iter()
+            .map(|s| s.rerender_changes)
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{:<42} {:>10}  (changed mtime/inode/size; git diff: {changes} change(s)){}",
+            "files written by the no-change re-render",
+            rewritten,
+            if rewritten == 0 && changes == 0 {
+                ""
+            } else {
+                ": MUST BE 0"
+            }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<42} {:>10}",
+        "output digest (sha256 of paths and bytes)",
+        &s.digest[..16]
+    );
+    let _ = writeln!(
+        out,
+        "{:<42} {:>10}",
+        "peak RSS (VmHWM)",
+        peak_kib.map_or("?".to_string(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+    );
+    out
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The synthetic fleet: cluster `c-NNNNN`, replication `vol-NNNNN` from cluster `i` to a
+/// cluster some distance away, methods in turn.
+struct Fleet {
+    hubs: usize,
+    clusters: usize,
+    replications: usize,
+}
+
+const METHODS: [&str; 4] = ["rsync-tls", "rsync", "restic", "rclone"];
+
+impl Fleet {
+    fn new(hubs: usize, clusters: usize, replications: usize) -> Self {
+        Self {
+            hubs,
+            clusters,
+            replications,
+        }
+    }
+
+    fn cluster(&self, i: usize) -> String {
+        format!("c-{:05}", i % self.clusters)
+    }
+
+    fn describe(&self) -> String {
+        let count = |f: &dyn Fn(usize) -> bool| (0..self.replications).filter(|&i| f(i)).count();
+        let methods: Vec<String> = METHODS
+            .iter()
+            .enumerate()
+            .map(|(m, name)| format!("{name} {}", count(&|i| i % 4 == m)))
+            .collect();
+        format!(
+            "{}; {} with replica PVCs, {} with privileged movers",
+            methods.join(", "),
+            count(&|i| Self::replica_pvc(i)),
+            count(&|i| Self::privileged(i)),
+        )
+    }
+
+    /// Every third replication except restic ones (which have no destination PVC).
+    fn replica_pvc(i: usize) -> bool {
+        matches!(i % 12, 0 | 3 | 9)
+    }
+
+    /// Every fifth replication.
+    fn privileged(i: usize) -> bool {
+        matches!(i % 5, 0)
+    }
+
+    fn site_yaml(&self) -> String {
+        let mut y = String::with_capacity(400 * (self.clusters + self.replications) + 4096);
+        y.push_str(
+            "\
+# Synthetic site written by hubdr-bench.
+apiVersion: hubdr.io/v1alpha1
+kind: Site
+metadata:
+  name: bench
+spec:
+  git:
+    url: https://git.example.com/platform/acm-dr.git
+    branch: main
+  storage:
+    provider: aws
+    bucket: acm-backups
+    prefix: bench
+    region: eu-west-1
+    profile: default
+    credentialsSecret: {name: cloud-credentials, key: cloud}
+  velero:
+    defaultPlugins: [openshift, aws]
+    resources:
+      limits: {cpu: \"2\", memory: 4Gi}
+      requests: {cpu: 500m, memory: 1Gi}
+  backup:
+    schedule: \"0 */2 * * *\"
+    ttl: 120h
+    useManagedServiceAccount: true
+  failover:
+    generation: 0
+  hubs:
+",
+        );
+        for h in 0..self.hubs {
+            let _ = write!(y, "    - name: hub-{h}\n      role: ");
+            if h == 0 {
+                y.push_str("active\n");
+            } else {
+                y.push_str("passive\n      restoreSyncInterval: 10m\n");
+            }
+        }
+        y.push_str("  managedClusters:\n");
+        for c in 0..self.clusters {
+            let name = self.cluster(c);
+            let _ = writeln!(
+                y,
+                "    - name: {name}\n      apiServer: https://api.{name}.example.com:6443"
+            );
+        }
+        y.push_str("  volsync:\n    channel: stable-0.9\n    replications:\n");
+        for i in 0..self.replications {
+            self.replication(&mut y, i);
+        }
+        y.push_str(
+            "  argocd:
+    automated: {prune: true, selfHeal: true}
+  patches:
+    - target: {cluster: hub-0, kind: DataProtectionApplication}
+      merge: {spec: {configuration: {velero: {podConfig: {nodeSelector: {node-role.kubernetes.io/infra: \"\"}}}}}}
+",
+        );
+        y
+    }
+
+    fn replication(&self, y: &mut String, i: usize) {
+        let method = METHODS[i % 4];
+        let source = self.cluster(i);
+        let dest = self.cluster(i + 1 + i % 7);
+        let ns = format!("app-{}", i % 97);
+        let name = format!("vol-{i:05}");
+        let schedule = if method == "rclone" {
+            "*/6 * * * *"
+        } else {
+            "*/15 * * * *"
+        };
+        let _ = write!(
+            y,
+            "      - name: {name}\n        method: {method}\n        schedule: \"{schedule}\"\n        source: {{cluster: {source}, namespace: {ns}, pvc: {name}-data"
+        );
+        if i % 10 == 1 {
+            y.push_str(", copyMethod: Clone, accessModes: [ReadWriteOnce]");
+        }
+        y.push_str("}\n");
+        if Self::privileged(i) {
+            y.push_str("        privilegedMovers: true\n");
+        }
+        let pvc = if Self::replica_pvc(i) {
+            format!(", pvc: {{name: {name}-replica}}")
+        } else {
+            String::new()
+        };
+        match method {
+            "rsync-tls" | "rsync" => {
+                if method == "rsync-tls" {
+                    let _ = writeln!(y, "        pskSecret: {name}-psk");
+                } else {
+                    let _ = writeln!(y, "        sshKeysSecret: {name}-ssh");
+                }
+                let extra = match i % 3 {
+                    0 => ", serviceType: ClusterIP",
+                    1 => ", address: vol.svc.clusterset.local",
+                    _ => "",
+                };
+                let _ = writeln!(
+                    y,
+                    "        destination: {{cluster: {dest}, namespace: {ns}, capacity: 10Gi, storageClassName: gp3{extra}{pvc}}}"
+                );
+            }
+            "restic" => {
+                let _ = writeln!(
+                    y,
+                    "        repositorySecret: {name}-restic\n        pruneIntervalDays: 14\n        retain: {{hourly: 6, daily: 7, weekly: 4}}"
+                );
+                if i % 8 == 2 {
+                    let _ = writeln!(
+                        y,
+                        "        restore: {{cluster: {dest}, namespace: {ns}, destinationPVC: {name}-restored}}"
+                    );
+                }
+            }
+            _ => {
+                let _ = writeln!(
+                    y,
+                    "        rclone: {{configSection: bucket, destPath: acm-volumes/{name}, configSecret: rclone-config}}\n        destinations:"
+                );
+                let _ = writeln!(
+                    y,
+                    "          - {{cluster: {dest}, namespace: {ns}, capacity: 5Gi{pvc}}}"
+                );
+                if i % 8 == 7 {
+                    let second = self.cluster(i + 11);
+                    let _ = writeln!(
+                        y,
+                        "          - {{cluster: {second}, namespace: {ns}, capacity: 5Gi, scheduleOffsetMinutes: 2}}"
+                    );
+                }
+            }
+        }
+    }
+}

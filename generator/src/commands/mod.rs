@@ -1,15 +1,18 @@
 //! The `hubdr` commands. Each returns what it printed as a result, so it can be tested
 //! without a process, and an `Outcome` that maps to the exit status.
 
+pub mod bundle;
 mod failover;
 mod init;
 mod plan;
 pub mod render;
+pub mod status;
+mod status_import;
 mod validate;
 
 use std::path::Path;
 
-use crate::cli::{Command, SiteArgs};
+use crate::cli::{Command, SiteArgs, StatusArgs, StatusCommand};
 use crate::render::{RenderError, Rendered, Templates};
 use crate::site::{self, LoadedSite, SiteError};
 
@@ -39,13 +42,57 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     match command {
-        Command::Failover { to, old_primary_unreachable, site, out: repo, markdown, author } => failover::run(
-            &failover::FailoverArgs { site, repo, to, old_primary_unreachable: *old_primary_unreachable, markdown: *markdown, author },
+        Command::Failover {
+            to,
+            old_primary_unreachable,
+            site,
+            out: repo,
+            markdown,
+            author,
+        } => failover::run(
+            &failover::FailoverArgs {
+                site,
+                repo,
+                to,
+                old_primary_unreachable: *old_primary_unreachable,
+                markdown: *markdown,
+                author,
+            },
             out,
             err,
         ),
-        Command::Unfence { hub, site, out: repo, yes, author } => failover::unfence(site, repo, hub, *yes, author, out, err),
+        Command::Unfence {
+            hub,
+            site,
+            out: repo,
+            yes,
+            author,
+        } => failover::unfence(site, repo, hub, *yes, author, out, err),
         Command::Init { out: path, force } => init::run(path, *force, out),
+        Command::Keygen { out: path, force } => bundle::keygen(path, *force, out),
+        Command::Bundle(command) => bundle::run(command, out),
+        Command::Status(StatusArgs {
+            command:
+                Some(StatusCommand::Import {
+                    file,
+                    repo,
+                    branch,
+                    author,
+                }),
+            ..
+        }) => status_import::run(
+            &status_import::ImportArgs {
+                file,
+                repo,
+                branch,
+                author,
+            },
+            out,
+        ),
+        Command::Status(StatusArgs {
+            command: None,
+            show,
+        }) => status::run(show, out),
         Command::Validate(args) => validate::run(args, out, err),
         Command::Render {
             site,

@@ -164,8 +164,14 @@ pub fn run_plain(
 ) -> Result<(), CommandError> {
     let (_, rendered) = load_and_render(args, err)?;
     let (written, removed) = crate::fsutil::sync_dir(dir, &rendered.tree, &MANAGED_PREFIXES)
-        .map_err(|e| CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display())))?;
-    let _ = writeln!(out, "{}: {written} file(s) written, {removed} removed", dir.display());
+        .map_err(|e| {
+            CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display()))
+        })?;
+    let _ = writeln!(
+        out,
+        "{}: {written} file(s) written, {removed} removed",
+        dir.display()
+    );
     Ok(())
 }
 

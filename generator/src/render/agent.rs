@@ -22,72 +22,151 @@ struct Managed {
 /// Kinds every hub's agent may manage, whatever its role (roles change in a failover and the
 /// agent must not need new permissions in the middle of one).
 const HUB_KINDS: [(&str, &str, &str); 5] = [
-    ("operator.open-cluster-management.io", "multiclusterhubs", "MultiClusterHub"),
-    ("oadp.openshift.io", "dataprotectionapplications", "DataProtectionApplication"),
-    ("cluster.open-cluster-management.io", "backupschedules", "BackupSchedule"),
+    (
+        "operator.open-cluster-management.io",
+        "multiclusterhubs",
+        "MultiClusterHub",
+    ),
+    (
+        "oadp.openshift.io",
+        "dataprotectionapplications",
+        "DataProtectionApplication",
+    ),
+    (
+        "cluster.open-cluster-management.io",
+        "backupschedules",
+        "BackupSchedule",
+    ),
     ("cluster.open-cluster-management.io", "restores", "Restore"),
-    ("addon.open-cluster-management.io", "managedclusteraddons", "ManagedClusterAddOn"),
+    (
+        "addon.open-cluster-management.io",
+        "managedclusteraddons",
+        "ManagedClusterAddOn",
+    ),
+];
+
+/// Kinds every managed cluster's agent may manage, whatever it holds now: a cluster getting its
+/// first replication, or losing its last one, needs no new install (and can still prune).
+const MANAGED_CLUSTER_KINDS: [(&str, &str, &str); 4] = [
+    ("volsync.backube", "replicationsources", "ReplicationSource"),
+    (
+        "volsync.backube",
+        "replicationdestinations",
+        "ReplicationDestination",
+    ),
+    ("", "persistentvolumeclaims", "PersistentVolumeClaim"),
+    ("", "namespaces", "Namespace"),
 ];
 
 /// What agents read to report status and evaluate gates.
 const HUB_OBSERVED: [(&str, &[&str]); 3] = [
-    ("velero.io", &["backups", "backupstoragelocations", "restores", "schedules"]),
+    (
+        "velero.io",
+        &["backups", "backupstoragelocations", "restores", "schedules"],
+    ),
     ("", &["pods"]),
     ("cluster.open-cluster-management.io", &["managedclusters"]),
 ];
 
-const VOLSYNC_OBSERVED: (&str, &[&str]) = ("volsync.backube", &["replicationsources", "replicationdestinations"]);
+const VOLSYNC_OBSERVED: (&str, &[&str]) = (
+    "volsync.backube",
+    &["replicationsources", "replicationdestinations"],
+);
 
-const MANAGE_VERBS: [&str; 7] = ["get", "list", "watch", "create", "patch", "update", "delete"];
+const MANAGE_VERBS: [&str; 7] = [
+    "get", "list", "watch", "create", "patch", "update", "delete",
+];
 const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
 
 /// The install files for `cluster`, given the objects rendered for it.
-pub fn install_files(site: &Site, cluster: &str, hub: bool, manifests: &[&Manifest]) -> Vec<(String, String)> {
+pub fn install_files(
+    site: &Site,
+    cluster: &str,
+    hub: bool,
+    manifests: &[&Manifest],
+) -> Vec<(String, String)> {
     let settings = &site.spec.agent;
     let mut managed: BTreeSet<Managed> = manifests
         .iter()
         .map(|m| {
-            let group = m.id.api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("").to_string();
-            Managed { resource: plural(&m.id.kind), kind: m.id.kind.clone(), group }
+            let group =
+                m.id.api_version
+                    .rsplit_once('/')
+                    .map(|(g, _)| g)
+                    .unwrap_or("")
+                    .to_string();
+            Managed {
+                resource: plural(&m.id.kind),
+                kind: m.id.kind.clone(),
+                group,
+            }
         })
         .collect();
-    if hub {
-        managed.extend(HUB_KINDS.iter().map(|(g, r, k)| Managed { group: g.to_string(), resource: r.to_string(), kind: k.to_string() }));
-    }
+    let fixed: &[(&str, &str, &str)] = if hub {
+        &HUB_KINDS
+    } else {
+        &MANAGED_CLUSTER_KINDS
+    };
+    managed.extend(fixed.iter().map(|(g, r, k)| Managed {
+        group: g.to_string(),
+        resource: r.to_string(),
+        kind: k.to_string(),
+    }));
     let name = "hubdr-agent";
     let ns = settings.namespace.as_str();
     let labels = json!({"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "hubdr", "hubdr.io/cluster": cluster});
     let role_name = format!("hubdr-agent-{cluster}");
     let objects = [
-        ("namespace.yaml", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})),
-        ("serviceaccount.yaml", json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns, "labels": labels}})),
-        ("clusterrole.yaml", json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": role_name, "labels": labels},
-            "rules": cluster_rules(&managed, hub),
-        })),
-        ("clusterrolebinding.yaml", json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": role_name, "labels": labels},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
-        })),
-        ("role.yaml", json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": "hubdr-agent-inventory", "namespace": ns, "labels": labels},
-            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "patch", "update"]}],
-        })),
-        ("rolebinding.yaml", json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "hubdr-agent-inventory", "namespace": ns, "labels": labels},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "hubdr-agent-inventory"},
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
-        })),
-        ("deployment.yaml", deployment(site, settings, cluster, &managed, &labels)),
+        (
+            "namespace.yaml",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}}),
+        ),
+        (
+            "serviceaccount.yaml",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns, "labels": labels}}),
+        ),
+        (
+            "clusterrole.yaml",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": role_name, "labels": labels},
+                "rules": cluster_rules(&managed, hub),
+            }),
+        ),
+        (
+            "clusterrolebinding.yaml",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": role_name, "labels": labels},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+            }),
+        ),
+        (
+            "role.yaml",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": "hubdr-agent-inventory", "namespace": ns, "labels": labels},
+                "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "patch", "update"]}],
+            }),
+        ),
+        (
+            "rolebinding.yaml",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "hubdr-agent-inventory", "namespace": ns, "labels": labels},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "hubdr-agent-inventory"},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+            }),
+        ),
+        (
+            "deployment.yaml",
+            deployment(site, settings, cluster, &managed, &labels),
+        ),
     ];
     let mut files: Vec<(String, String)> = objects
         .iter()
@@ -106,7 +185,11 @@ fn cluster_rules(managed: &BTreeSet<Managed>, hub: bool) -> Vec<Value> {
     let mut groups: Vec<&str> = managed.iter().map(|m| m.group.as_str()).collect();
     groups.dedup();
     for group in groups {
-        let resources: Vec<&str> = managed.iter().filter(|m| m.group == group).map(|m| m.resource.as_str()).collect();
+        let resources: Vec<&str> = managed
+            .iter()
+            .filter(|m| m.group == group)
+            .map(|m| m.resource.as_str())
+            .collect();
         rules.push(json!({"apiGroups": [group], "resources": resources, "verbs": MANAGE_VERBS}));
     }
     let mut observed: Vec<(&str, &[&str])> = vec![VOLSYNC_OBSERVED];
@@ -114,7 +197,11 @@ fn cluster_rules(managed: &BTreeSet<Managed>, hub: bool) -> Vec<Value> {
         observed.extend(HUB_OBSERVED.iter().copied());
     }
     for (group, resources) in observed {
-        let unmanaged: Vec<&str> = resources.iter().copied().filter(|r| !managed.iter().any(|m| m.group == group && m.resource == *r)).collect();
+        let unmanaged: Vec<&str> = resources
+            .iter()
+            .copied()
+            .filter(|r| !managed.iter().any(|m| m.group == group && m.resource == *r))
+            .collect();
         if !unmanaged.is_empty() {
             rules.push(json!({"apiGroups": [group], "resources": unmanaged, "verbs": READ_VERBS}));
         }
@@ -124,26 +211,42 @@ fn cluster_rules(managed: &BTreeSet<Managed>, hub: bool) -> Vec<Value> {
     rules
 }
 
-fn deployment(site: &Site, settings: &AgentSettings, cluster: &str, managed: &BTreeSet<Managed>, labels: &Value) -> Value {
+fn deployment(
+    site: &Site,
+    settings: &AgentSettings,
+    cluster: &str,
+    managed: &BTreeSet<Managed>,
+    labels: &Value,
+) -> Value {
     let git = &site.spec.git;
     let url = git.url.clone().unwrap_or_default();
     let mut args: Vec<String> = vec![
-        "--repo".into(), url.clone(),
-        "--branch".into(), git.branch.clone(),
-        "--cluster".into(), cluster.into(),
-        "--namespace".into(), settings.namespace.clone(),
-        "--interval".into(), settings.interval.clone(),
-        "--heartbeat".into(), settings.heartbeat.clone(),
-        "--cache-dir".into(), "/var/cache/hubdr".into(),
-        "--log-format".into(), "json".into(),
+        "--repo".into(),
+        url.clone(),
+        "--branch".into(),
+        git.branch.clone(),
+        "--cluster".into(),
+        cluster.into(),
+        "--namespace".into(),
+        settings.namespace.clone(),
+        "--interval".into(),
+        settings.interval.clone(),
+        "--heartbeat".into(),
+        settings.heartbeat.clone(),
+        "--cache-dir".into(),
+        "/var/cache/hubdr".into(),
+        "--log-format".into(),
+        "json".into(),
     ];
     let secret_keys = credential_keys(&url);
     if secret_keys.contains(&"token") {
         args.extend(["--token-file".into(), "/var/run/hubdr/git/token".into()]);
     } else if !secret_keys.is_empty() {
         args.extend([
-            "--ssh-key".into(), "/var/run/hubdr/git/ssh-privatekey".into(),
-            "--known-hosts".into(), "/var/run/hubdr/git/known_hosts".into(),
+            "--ssh-key".into(),
+            "/var/run/hubdr/git/ssh-privatekey".into(),
+            "--known-hosts".into(),
+            "/var/run/hubdr/git/known_hosts".into(),
         ]);
     }
     for m in managed {
@@ -153,7 +256,9 @@ fn deployment(site: &Site, settings: &AgentSettings, cluster: &str, managed: &BT
     let mut volumes = vec![json!({"name": "cache", "emptyDir": {}})];
     let mut mounts = vec![json!({"name": "cache", "mountPath": "/var/cache/hubdr"})];
     if !secret_keys.is_empty() {
-        volumes.push(json!({"name": "git", "secret": {"secretName": settings.git_credentials_secret, "defaultMode": 0o400}}));
+        // Readable by the agent's non-root user without an fsGroup (which OpenShift's restricted
+        // SCC assigns from a per-namespace range); the container runs nothing else.
+        volumes.push(json!({"name": "git", "secret": {"secretName": settings.git_credentials_secret, "defaultMode": 0o444}}));
         mounts.push(json!({"name": "git", "mountPath": "/var/run/hubdr/git", "readOnly": true}));
     }
     json!({
@@ -199,7 +304,11 @@ pub fn credential_keys(url: &str) -> Vec<&'static str> {
 
 fn plural(kind: &str) -> String {
     let lower = kind.to_ascii_lowercase();
-    if lower.ends_with('s') { format!("{lower}es") } else { format!("{lower}s") }
+    if lower.ends_with('s') {
+        format!("{lower}es")
+    } else {
+        format!("{lower}s")
+    }
 }
 
 fn to_yaml(value: &Value) -> String {

@@ -22,15 +22,15 @@ pub fn check(m: &Manifest) -> Vec<String> {
     if m.id.kind == "Secret" {
         problems.push("hubdr never renders Secrets: credentials stay out of git; reference the Secret by name".into());
     }
-    find_key_material(&m.value, "", &mut problems);
-    let spec = m.value.get("spec").cloned().unwrap_or(Value::Null);
+    find_key_material(&m.value, &mut String::new(), &mut problems);
+    let spec = m.value.get("spec").unwrap_or(&Value::Null);
     match m.id.kind.as_str() {
         "Restore" => check_typed::<RestoreSpec>(spec, &mut problems, RestoreSpec::check),
         "BackupSchedule" => {
             check_typed::<BackupScheduleSpec>(spec, &mut problems, BackupScheduleSpec::check)
         }
         "ReplicationSource" | "ReplicationDestination" => {
-            check_volsync(&m.id.kind, &spec, &mut problems)
+            check_volsync(&m.id.kind, spec, &mut problems)
         }
         "ManagedClusterAddOn" if m.id.name != "volsync" => {
             problems.push("the VolSync add-on must be named exactly volsync".into());
@@ -41,11 +41,11 @@ pub fn check(m: &Manifest) -> Vec<String> {
 }
 
 fn check_typed<T: for<'de> Deserialize<'de>>(
-    spec: Value,
+    spec: &Value,
     problems: &mut Vec<String>,
     f: impl Fn(&T, &mut Vec<String>),
 ) {
-    match serde_json::from_value::<T>(spec) {
+    match T::deserialize(spec) {
         Ok(typed) => f(&typed, problems),
         Err(e) => problems.push(format!("spec: {e}")),
     }
@@ -172,7 +172,8 @@ fn check_volsync(kind: &str, spec: &Value, problems: &mut Vec<String>) {
     }
     for mover in movers {
         if let Some(capacity) = spec
-            .pointer(&format!("/{mover}/capacity"))
+            .get(mover)
+            .and_then(|section| section.get("capacity"))
             .and_then(Value::as_str)
         {
             if let Err(e) = units::parse_quantity(capacity) {
@@ -182,20 +183,27 @@ fn check_volsync(kind: &str, spec: &Value, problems: &mut Vec<String>) {
     }
 }
 
-/// Refuse anything that looks like key material (a VolSync pre-shared key line).
-fn find_key_material(value: &Value, path: &str, problems: &mut Vec<String>) {
+/// Refuse anything that looks like key material (a VolSync pre-shared key line). `path` is the
+/// field path of `value` (a buffer extended and restored while descending).
+fn find_key_material(value: &Value, path: &mut String, problems: &mut Vec<String>) {
+    use std::fmt::Write;
+    let parent_len = path.len();
     match value {
-        Value::String(s) if units::check_psk_line(s).is_ok() => {
+        Value::String(s) if units::is_psk_line(s) => {
             problems.push(format!("{path}: looks like a pre-shared key; keys never go into git, reference their Secret by name"));
         }
         Value::Object(map) => {
             for (k, v) in map {
-                find_key_material(v, &format!("{path}.{k}"), problems);
+                let _ = write!(path, ".{k}");
+                find_key_material(v, path, problems);
+                path.truncate(parent_len);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                find_key_material(v, &format!("{path}[{i}]"), problems);
+                let _ = write!(path, "[{i}]");
+                find_key_material(v, path, problems);
+                path.truncate(parent_len);
             }
         }
         _ => {}

@@ -5,9 +5,11 @@
 //! 3 ManagedClusterAddOn; managed cluster: 0 Namespace, 1 ReplicationDestination /
 //! ReplicationSource, 2 PersistentVolumeClaim filled from a replica.
 
+use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
+use crate::site::validate::destination_specs;
 use crate::site::{Hub, HubRole, Method, Replication, ReplicationDestinationSpec, Site};
 
 pub const ANNOTATION_LATE_BIND: &str = "hubdr.io/late-bind";
@@ -46,9 +48,16 @@ pub fn plan(site: &Site) -> Vec<ObjectPlan> {
         hub_objects(site, hub, &mut out);
     }
     if let Some(volsync) = &site.spec.volsync {
-        for r in &volsync.replications {
-            replication_objects(r, &mut out);
-        }
+        let replications: Vec<ObjectPlan> = volsync
+            .replications
+            .par_iter()
+            .flat_map_iter(|r| {
+                let mut objects = Vec::new();
+                replication_objects(r, &mut objects);
+                objects
+            })
+            .collect();
+        out.extend(replications);
         namespaces(site, &mut out);
     }
     out
@@ -89,9 +98,15 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
             let (gates, schedule_wave) = match hub.active_since {
                 Some(generation) => {
                     let restore = activation_restore(site, hub, generation);
-                    let restore_name = restore.context["name"].as_str().unwrap_or_default().to_string();
+                    let restore_name = restore.context["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                     out.push(restore);
-                    let mut gates = vec![Gate::RestoreFinished { namespace: ns.clone(), name: restore_name }];
+                    let mut gates = vec![Gate::RestoreFinished {
+                        namespace: ns.clone(),
+                        name: restore_name,
+                    }];
                     if !spec.failover.old_primary_unreachable {
                         gates.extend(
                             spec.hubs
@@ -101,7 +116,10 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
                                 // generation already deleted its schedule (or fences first
                                 // thing when it comes back). Unrecorded: wait, to be safe.
                                 .filter(|h| h.fenced_since.is_none_or(|g| g == generation))
-                                .map(|h| Gate::NoBackupSchedule { cluster: h.name.clone(), generation }),
+                                .map(|h| Gate::NoBackupSchedule {
+                                    cluster: h.name.clone(),
+                                    generation,
+                                }),
                         );
                     }
                     (gates, 3)
@@ -123,10 +141,15 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
                 }),
             );
             if !gates.is_empty() {
-                schedule.annotations.push((ANNOTATION_WAIT_FOR.into(), gates::format(&gates)));
+                schedule
+                    .annotations
+                    .push((ANNOTATION_WAIT_FOR.into(), gates::format(&gates)));
             }
             out.push(schedule);
-            let restore_gates: Vec<Gate> = gates.into_iter().filter(|g| matches!(g, Gate::RestoreFinished { .. })).collect();
+            let restore_gates: Vec<Gate> = gates
+                .into_iter()
+                .filter(|g| matches!(g, Gate::RestoreFinished { .. }))
+                .collect();
             addons(site, &hub.name, &restore_gates, out);
         }
         HubRole::Passive => out.push(passive_restore(site, hub)),
@@ -185,7 +208,8 @@ fn activation_restore(site: &Site, hub: &Hub, generation: u64) -> ObjectPlan {
         )
     };
     plan.context["managed_clusters_backup"] = json!("latest");
-    plan.annotations.push((ANNOTATION_GENERATION.into(), generation.to_string()));
+    plan.annotations
+        .push((ANNOTATION_GENERATION.into(), generation.to_string()));
     plan
 }
 
@@ -272,7 +296,9 @@ fn addons(site: &Site, hub: &str, gates: &[Gate], out: &mut Vec<ObjectPlan>) {
         );
         // Add-ons are activation data: on a new primary they come with the activation restore.
         if !gates.is_empty() {
-            addon.annotations.push((ANNOTATION_WAIT_FOR.into(), gates::format(gates)));
+            addon
+                .annotations
+                .push((ANNOTATION_WAIT_FOR.into(), gates::format(gates)));
         }
         out.push(addon);
     }
@@ -286,7 +312,7 @@ pub fn participating_clusters(site: &Site) -> Vec<&str> {
     let mut used = std::collections::HashSet::new();
     for r in &volsync.replications {
         used.insert(r.source.cluster.as_str());
-        for (_, d) in crate::site::validate::destinations("", r) {
+        for d in destination_specs(r) {
             used.insert(d.cluster.as_str());
         }
         if let Some(restore) = &r.restore {
@@ -309,11 +335,7 @@ fn namespaces(site: &Site, out: &mut Vec<ObjectPlan>) {
     let mut seen = std::collections::BTreeSet::new();
     for r in volsync.replications.iter().filter(|r| r.privileged_movers) {
         let mut places = vec![(&r.source.cluster, &r.source.namespace)];
-        places.extend(
-            crate::site::validate::destinations("", r)
-                .into_iter()
-                .map(|(_, d)| (&d.cluster, &d.namespace)),
-        );
+        places.extend(destination_specs(r).map(|d| (&d.cluster, &d.namespace)));
         if let Some(restore) = &r.restore {
             places.push((&restore.cluster, &restore.namespace));
         }
@@ -415,7 +437,7 @@ fn replication_objects(r: &Replication, out: &mut Vec<ObjectPlan>) {
     }
     out.push(source);
 
-    for (_, d) in crate::site::validate::destinations("", r) {
+    for d in destination_specs(r) {
         let schedule = match r.method {
             Method::Rclone => Some(match &d.schedule {
                 Some(s) => s.clone(),

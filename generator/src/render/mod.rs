@@ -9,14 +9,14 @@ pub mod patch;
 pub mod prereq;
 pub mod templates;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::gitrepo::Tree;
-use crate::index::{ClusterEntry, RenderIndex, INDEX_KIND, INDEX_PATH};
+use crate::index::{ClusterEntry, Prerequisite, RenderIndex, INDEX_KIND, INDEX_PATH};
 use crate::site::load::hex;
 use crate::site::{LoadedSite, API_VERSION};
 
@@ -60,22 +60,52 @@ pub struct Rendered {
 }
 
 pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, RenderError> {
+    // The ApplicationSet and the prerequisites do not depend on the objects: build them while
+    // the objects render.
+    let (objects, (applicationset, prerequisites)) = rayon::join(
+        || render_objects(loaded, templates),
+        || {
+            (
+                render_applicationset(loaded, templates),
+                prereq::prerequisites(&loaded.site),
+            )
+        },
+    );
+    let (manifests, mut tree) = objects?;
+    tree.insert(APPLICATIONSET_PATH.into(), applicationset?);
+    let index = index(loaded, templates, &tree, prerequisites);
+    tree.insert(INDEX_PATH.into(), index.to_yaml().into_bytes());
+    Ok(Rendered {
+        tree,
+        manifests,
+        index,
+    })
+}
+
+/// Every object of every cluster, checked and sorted, and the tree of their files with each
+/// cluster's kustomization and agent install files.
+fn render_objects(
+    loaded: &LoadedSite,
+    templates: &Templates,
+) -> Result<(Vec<Manifest>, Tree), RenderError> {
     let site = &loaded.site;
     let plans = desired::plan(site);
-    let mut manifests: Vec<Manifest> = plans
-        .par_iter()
-        .map(|plan| render_one(plan, templates))
-        .collect::<Result<_, _>>()?;
     // Stamp before patching, so patches see the labels and annotations of the rendered file
     // (a JSON patch may add to /metadata/labels), and again after, so no patch can take away
     // hubdr's ownership labels or waves.
-    for (m, plan) in manifests.iter_mut().zip(&plans) {
-        m.stamp(&site.metadata.name, &plan.annotations);
-    }
+    let mut manifests: Vec<Manifest> = plans
+        .par_iter()
+        .map(|plan| {
+            let mut m = render_one(plan, templates)?;
+            m.stamp(&site.metadata.name, &plan.annotations);
+            Ok(m)
+        })
+        .collect::<Result<_, RenderError>>()?;
     patch::apply_all(&site.spec.patches, &mut manifests)?;
-    for (m, plan) in manifests.iter_mut().zip(&plans) {
-        m.stamp(&site.metadata.name, &plan.annotations);
-    }
+    manifests
+        .par_iter_mut()
+        .zip(&plans)
+        .for_each(|(m, plan)| m.stamp(&site.metadata.name, &plan.annotations));
     let problems: Vec<String> = manifests
         .par_iter()
         .flat_map(|m| {
@@ -88,7 +118,8 @@ pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, Re
     if !problems.is_empty() {
         return Err(RenderError::Checks(problems));
     }
-    manifests.sort_by(|a, b| (&a.cluster, a.wave, a.path()).cmp(&(&b.cluster, b.wave, b.path())));
+    // Each key (with its path) is computed once, not at every comparison.
+    manifests.sort_by_cached_key(|m| (m.cluster.clone(), m.wave, m.path()));
 
     let files: Vec<(String, Vec<u8>)> = manifests
         .par_iter()
@@ -103,22 +134,39 @@ pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, Re
             });
         }
     }
-    let mut by_cluster: BTreeMap<&str, Vec<&Manifest>> = BTreeMap::new();
-    for m in &manifests {
-        by_cluster.entry(m.cluster.as_str()).or_default().push(m);
-    }
-    for (cluster, entry) in clusters(loaded) {
-        let objects = by_cluster.remove(cluster.as_str()).unwrap_or_default();
-        let resources: Vec<String> = objects.iter().map(|m| m.id.file_name()).collect();
-        tree.insert(
-            format!("clusters/{cluster}/kustomization.yaml"),
-            kustomization(&resources).into_bytes(),
-        );
-        let hub = entry.kind == "hub";
-        for (path, text) in agent::install_files(&loaded.site, &cluster, hub, &objects) {
-            tree.insert(path, text.into_bytes());
-        }
-    }
+    // The manifests are sorted by cluster: each cluster's objects are one run.
+    let by_cluster: HashMap<&str, &[Manifest]> = manifests
+        .chunk_by(|a, b| a.cluster == b.cluster)
+        .map(|run| (run[0].cluster.as_str(), run))
+        .collect();
+    let cluster_files: Vec<Vec<(String, Vec<u8>)>> = clusters(loaded)
+        .par_iter()
+        .map(|(cluster, entry)| {
+            let objects: Vec<&Manifest> = by_cluster
+                .get(cluster.as_str())
+                .map_or(Vec::new(), |run| run.iter().collect());
+            let resources: Vec<String> = objects.iter().map(|m| m.id.file_name()).collect();
+            let mut files = vec![(
+                format!("clusters/{cluster}/kustomization.yaml"),
+                kustomization(&resources).into_bytes(),
+            )];
+            let hub = entry.kind == "hub";
+            files.extend(
+                agent::install_files(site, cluster, hub, &objects)
+                    .into_iter()
+                    .map(|(path, text)| (path, text.into_bytes())),
+            );
+            files
+        })
+        .collect();
+    tree.extend(cluster_files.into_iter().flatten());
+    Ok((manifests, tree))
+}
+
+fn render_applicationset(
+    loaded: &LoadedSite,
+    templates: &Templates,
+) -> Result<Vec<u8>, RenderError> {
     let applicationset = templates
         .render("applicationset.yaml.j2", &applicationset_context(loaded))
         .map_err(|message| RenderError::Template {
@@ -126,18 +174,7 @@ pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, Re
             template: "applicationset.yaml.j2".into(),
             message,
         })?;
-    tree.insert(
-        APPLICATIONSET_PATH.into(),
-        normalize(&applicationset, "-", "applicationset.yaml.j2")?.into_bytes(),
-    );
-
-    let index = index(loaded, templates, &tree);
-    tree.insert(INDEX_PATH.into(), index.to_yaml().into_bytes());
-    Ok(Rendered {
-        tree,
-        manifests,
-        index,
-    })
+    Ok(normalize(&applicationset, "-", "applicationset.yaml.j2")?.into_bytes())
 }
 
 fn render_one(plan: &desired::ObjectPlan, templates: &Templates) -> Result<Manifest, RenderError> {
@@ -245,8 +282,12 @@ fn applicationset_context(loaded: &LoadedSite) -> Value {
     })
 }
 
-fn index(loaded: &LoadedSite, templates: &Templates, tree: &Tree) -> RenderIndex {
-    let mut prerequisites = prereq::prerequisites(&loaded.site);
+fn index(
+    loaded: &LoadedSite,
+    templates: &Templates,
+    tree: &Tree,
+    mut prerequisites: BTreeMap<String, Vec<Prerequisite>>,
+) -> RenderIndex {
     let clusters: BTreeMap<String, ClusterEntry> = clusters(loaded)
         .into_iter()
         .map(|(name, mut entry)| {

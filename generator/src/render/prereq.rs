@@ -22,9 +22,20 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
         };
     let git_keys = super::agent::credential_keys(spec.git.url.as_deref().unwrap_or_default());
     if !git_keys.is_empty() {
-        let clusters = spec.hubs.iter().map(|h| &h.name).chain(spec.managed_clusters.iter().map(|c| &c.name));
+        let clusters = spec
+            .hubs
+            .iter()
+            .map(|h| &h.name)
+            .chain(spec.managed_clusters.iter().map(|c| &c.name));
         for cluster in clusters {
-            add(cluster, "Secret", &spec.agent.namespace, &spec.agent.git_credentials_secret, &git_keys, "hubdr-agent's access to the git repository".into());
+            add(
+                cluster,
+                "Secret",
+                &spec.agent.namespace,
+                &spec.agent.git_credentials_secret,
+                &git_keys,
+                "hubdr-agent's access to the git repository".into(),
+            );
         }
     }
     for hub in &spec.hubs {
@@ -77,7 +88,7 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
             &[],
             format!("{who}: the volume to protect"),
         );
-        let destinations = crate::site::validate::destinations("", r);
+        let destinations: Vec<_> = crate::site::validate::destination_specs(r).collect();
         match r.method {
             Method::RsyncTls => {
                 let secret = r.psk_secret.as_deref().unwrap_or_default();
@@ -89,7 +100,7 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
                     &["psk.txt"],
                     who.clone(),
                 );
-                for (_, d) in &destinations {
+                for d in &destinations {
                     add(
                         &d.cluster,
                         "Secret",
@@ -110,7 +121,7 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
                     &["source", "source.pub", "destination.pub"],
                     who.clone(),
                 );
-                for (_, d) in &destinations {
+                for d in &destinations {
                     add(
                         &d.cluster,
                         "Secret",
@@ -165,7 +176,7 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
                     &["rclone.conf"],
                     who.clone(),
                 );
-                for (_, d) in &destinations {
+                for d in &destinations {
                     add(
                         &d.cluster,
                         "Secret",

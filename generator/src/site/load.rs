@@ -47,7 +47,6 @@ pub fn load_file(path: &Path) -> Result<LoadedSite, SiteError> {
 
 /// Parse and validate `text`; `path` is only used in messages.
 pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
-    let locator = Locator::new(text);
     let invalid = |mut diagnostics: Vec<Diagnostic>| {
         diagnostic::sort(&mut diagnostics);
         SiteError::Invalid {
@@ -55,12 +54,18 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
             diagnostics,
         }
     };
-    let site: Site =
-        serde_yaml::from_str(text).map_err(|e| invalid(vec![from_serde(&e, &locator)]))?;
-    let diagnostics: Vec<Diagnostic> = validate::validate(&site)
-        .into_iter()
-        .map(|d| d.located(&locator))
-        .collect();
+    // Indexing every field's position costs as much as parsing: only done when a diagnostic
+    // needs it.
+    let site: Site = serde_yaml::from_str(text)
+        .map_err(|e| invalid(vec![from_serde(&e, &Locator::new(text))]))?;
+    let mut diagnostics = validate::validate(&site);
+    if !diagnostics.is_empty() {
+        let locator = Locator::new(text);
+        diagnostics = diagnostics
+            .into_iter()
+            .map(|d| d.located(&locator))
+            .collect();
+    }
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(invalid(diagnostics));
     }
@@ -82,10 +87,11 @@ fn canonical_hash(site: &Site) -> String {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
     }
     out
 }

@@ -1,6 +1,9 @@
 //! Cross-field rules of the site file. Pure: site in, diagnostics out.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 use super::diagnostic::Diagnostic;
 use super::model::*;
@@ -50,6 +53,9 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
     v.out
 }
 
+/// A rendered object's identity: cluster, namespace, kind, name.
+type ObjectKey<'a> = (&'a str, &'a str, &'static str, Cow<'a, str>);
+
 #[derive(Default)]
 struct Validator {
     out: Vec<Diagnostic>,
@@ -74,13 +80,13 @@ impl Validator {
         self.out.push(Diagnostic::warning(path, message, fix));
     }
 
-    fn check(&mut self, path: &str, result: Result<(), String>, fix: &str) {
+    fn check(&mut self, path: impl fmt::Display, result: Result<(), String>, fix: &str) {
         if let Err(message) = result {
-            self.error(path, message, fix);
+            self.error(path.to_string(), message, fix);
         }
     }
 
-    fn label(&mut self, path: &str, value: &str) {
+    fn label(&mut self, path: impl fmt::Display, value: &str) {
         self.check(
             path,
             units::check_dns1123_label(value),
@@ -88,7 +94,7 @@ impl Validator {
         );
     }
 
-    fn subdomain(&mut self, path: &str, value: &str) {
+    fn subdomain(&mut self, path: impl fmt::Display, value: &str) {
         self.check(
             path,
             units::check_dns1123_subdomain(value),
@@ -96,35 +102,35 @@ impl Validator {
         );
     }
 
-    fn cron(&mut self, path: &str, value: &str) {
+    fn cron(&mut self, path: impl fmt::Display, value: &str) {
         if let Err(message) = units::parse_cron(value) {
             self.error(
-                path,
+                path.to_string(),
                 message,
                 "use a 5-field cron expression such as \"0 */2 * * *\" (quote it in YAML)",
             );
         }
     }
 
-    fn duration(&mut self, path: &str, value: &str) {
+    fn duration(&mut self, path: impl fmt::Display, value: &str) {
         if let Err(message) = units::parse_duration(value) {
             self.error(
-                path,
+                path.to_string(),
                 message,
                 "write a Go duration such as \"120h\", \"30m\" or \"1h30m\"",
             );
         }
     }
 
-    fn quantity(&mut self, path: &str, value: &str) {
+    fn quantity(&mut self, path: impl fmt::Display, value: &str) {
         match units::parse_quantity(value) {
             Err(message) => self.error(
-                path,
+                path.to_string(),
                 message,
                 "write a Kubernetes quantity such as 10Gi or 500m",
             ),
             Ok(q) if q.as_bytes_approx() <= 0.0 => self.error(
-                path,
+                path.to_string(),
                 format!("{value:?} must be greater than zero"),
                 "give a positive size such as 10Gi",
             ),
@@ -132,19 +138,19 @@ impl Validator {
         }
     }
 
-    fn one_of(&mut self, path: &str, value: &str, allowed: &[&str]) {
+    fn one_of(&mut self, path: impl fmt::Display, value: &str, allowed: &[&str]) {
         if !allowed.contains(&value) {
             self.error(
-                path,
+                path.to_string(),
                 format!("{value:?} is not allowed here"),
                 format!("use one of: {}", allowed.join(", ")),
             );
         }
     }
 
-    fn non_empty(&mut self, path: &str, value: &str) {
+    fn non_empty(&mut self, path: impl fmt::Display, value: &str) {
         if value.trim().is_empty() {
-            self.error(path, "must not be empty", "give it a value");
+            self.error(path.to_string(), "must not be empty", "give it a value");
         }
     }
 
@@ -226,10 +232,10 @@ impl Validator {
         let mut names = HashSet::new();
         for (i, l) in s.snapshot_locations.iter().enumerate() {
             let path = format!("spec.storage.snapshotLocations[{i}]");
-            self.label(&format!("{path}.name"), &l.name);
-            self.non_empty(&format!("{path}.provider"), &l.provider);
+            self.label(format_args!("{path}.name"), &l.name);
+            self.non_empty(format_args!("{path}.provider"), &l.provider);
             if let Some(secret) = &l.credentials_secret {
-                self.subdomain(&format!("{path}.credentialsSecret.name"), &secret.name);
+                self.subdomain(format_args!("{path}.credentialsSecret.name"), &secret.name);
             }
             if !names.insert(&l.name) {
                 self.error(
@@ -324,12 +330,12 @@ impl Validator {
         }
         for (i, hub) in spec.hubs.iter().enumerate() {
             let path = format!("spec.hubs[{i}]");
-            self.label(&format!("{path}.name"), &hub.name);
+            self.label(format_args!("{path}.name"), &hub.name);
             if let Some(interval) = &hub.restore_sync_interval {
-                self.duration(&format!("{path}.restoreSyncInterval"), interval);
+                self.duration(format_args!("{path}.restoreSyncInterval"), interval);
             }
             self.one_of(
-                &format!("{path}.cleanupBeforeRestore"),
+                format_args!("{path}.cleanupBeforeRestore"),
                 &hub.cleanup_before_restore,
                 &CLEANUP_VALUES,
             );
@@ -347,16 +353,27 @@ impl Validator {
                     "add spec.disconnected.catalogSource (or remove disconnected: true from the hub)",
                 );
             }
-            for (field, value) in [("activeSince", hub.active_since), ("fencedSince", hub.fenced_since)] {
+            for (field, value) in [
+                ("activeSince", hub.active_since),
+                ("fencedSince", hub.fenced_since),
+            ] {
                 if value.is_some_and(|g| g > spec.failover.generation) {
                     self.error(
                         format!("{path}.{field}"),
-                        format!("generation {} is newer than failover.generation {}", value.unwrap_or_default(), spec.failover.generation),
+                        format!(
+                            "generation {} is newer than failover.generation {}",
+                            value.unwrap_or_default(),
+                            spec.failover.generation
+                        ),
                         "use `hubdr failover`, which sets both together",
                     );
                 }
             }
-            if hub.active_since.is_some() && hub.role != HubRole::Active {
+            // `hubdr failover` leaves activeSince on a former primary (history); it only means
+            // something odd on a passive hub that took over after it last became passive.
+            if hub.role == HubRole::Passive
+                && hub.active_since.is_some_and(|g| g > hub.passive_since)
+            {
                 self.warning(
                     format!("{path}.activeSince"),
                     format!("has no effect on a {} hub", hub.role.as_str()),
@@ -382,7 +399,10 @@ impl Validator {
             }
         }
         let fenced = spec.hubs.iter().any(|h| h.role == HubRole::Fenced);
-        let ungated = spec.hubs.iter().position(|h| h.role == HubRole::Active && h.active_since.is_none());
+        let ungated = spec
+            .hubs
+            .iter()
+            .position(|h| h.role == HubRole::Active && h.active_since.is_none());
         if let (true, Some(i)) = (fenced, ungated) {
             self.warning(
                 format!("spec.hubs[{i}].role"),
@@ -400,11 +420,12 @@ impl Validator {
     }
 
     fn managed_clusters(&mut self, spec: &SiteSpec) {
-        let mut seen: HashMap<&str, String> = spec
+        // Name -> the list and index that use it first.
+        let mut seen: HashMap<&str, (&str, usize)> = spec
             .hubs
             .iter()
             .enumerate()
-            .map(|(i, h)| (h.name.as_str(), format!("spec.hubs[{i}]")))
+            .map(|(i, h)| (h.name.as_str(), ("spec.hubs", i)))
             .collect();
         if seen.len() != spec.hubs.len() {
             let mut names = HashSet::new();
@@ -420,17 +441,20 @@ impl Validator {
         }
         for (i, c) in spec.managed_clusters.iter().enumerate() {
             let path = format!("spec.managedClusters[{i}]");
-            self.label(&format!("{path}.name"), &c.name);
-            if let Some(first) = seen.insert(&c.name, path.clone()) {
+            self.label(format_args!("{path}.name"), &c.name);
+            if let Some((list, first)) = seen.insert(&c.name, ("spec.managedClusters", i)) {
                 self.error(
                     format!("{path}.name"),
-                    format!("cluster name {:?} is already used by {first}", c.name),
+                    format!(
+                        "cluster name {:?} is already used by {list}[{first}]",
+                        c.name
+                    ),
                     "every hub and managed cluster needs its own name (it names its directory in the repo)",
                 );
             }
             match &c.api_server {
                 Some(url) => self.check(
-                    &format!("{path}.apiServer"),
+                    format_args!("{path}.apiServer"),
                     units::check_url(url, &["https"]),
                     "use the cluster's API URL, e.g. https://api.east-1.example.com:6443",
                 ),
@@ -454,10 +478,10 @@ impl Validator {
             self.non_empty("spec.volsync.channel", channel);
         }
         let mut names = HashSet::new();
-        let mut objects: BTreeMap<(String, String, String, String), String> = BTreeMap::new();
+        let mut objects: HashMap<ObjectKey<'_>, String> = HashMap::new();
         for (i, r) in volsync.replications.iter().enumerate() {
             let path = format!("spec.volsync.replications[{i}]");
-            self.label(&format!("{path}.name"), &r.name);
+            self.label(format_args!("{path}.name"), &r.name);
             if !names.insert(&r.name) {
                 self.error(
                     format!("{path}.name"),
@@ -465,24 +489,24 @@ impl Validator {
                     "give every replication a unique name",
                 );
             }
-            self.cron(&format!("{path}.schedule"), &r.schedule);
+            self.cron(format_args!("{path}.schedule"), &r.schedule);
             self.endpoint(
                 &format!("{path}.source"),
                 &r.source.cluster,
                 &r.source.namespace,
                 &clusters,
             );
-            self.subdomain(&format!("{path}.source.pvc"), &r.source.pvc);
+            self.subdomain(format_args!("{path}.source.pvc"), &r.source.pvc);
             self.copy_and_access(
                 &format!("{path}.source"),
                 r.source.copy_method.as_deref(),
                 &r.source.access_modes,
             );
             let source_key = (
-                r.source.cluster.clone(),
-                r.source.namespace.clone(),
-                "ReplicationSource".into(),
-                r.name.clone(),
+                r.source.cluster.as_str(),
+                r.source.namespace.as_str(),
+                "ReplicationSource",
+                Cow::from(r.name.as_str()),
             );
             self.unique_object(&mut objects, source_key, &format!("{path}.source"));
             match r.method {
@@ -494,7 +518,7 @@ impl Validator {
                 self.endpoint(&dpath, &d.cluster, &d.namespace, &clusters);
                 self.copy_and_access(&dpath, d.copy_method.as_deref(), &d.access_modes);
                 match &d.capacity {
-                    Some(c) => self.quantity(&format!("{dpath}.capacity"), c),
+                    Some(c) => self.quantity(format_args!("{dpath}.capacity"), c),
                     None => self.error(
                         format!("{dpath}.capacity"),
                         "the destination volume size is missing",
@@ -502,45 +526,56 @@ impl Validator {
                     ),
                 }
                 if let Some(pvc) = &d.pvc {
-                    self.subdomain(&format!("{dpath}.pvc.name"), &pvc.name);
+                    self.subdomain(format_args!("{dpath}.pvc.name"), &pvc.name);
                 }
                 let key = (
-                    d.cluster.clone(),
-                    d.namespace.clone(),
-                    "ReplicationDestination".into(),
-                    r.name.clone(),
+                    d.cluster.as_str(),
+                    d.namespace.as_str(),
+                    "ReplicationDestination",
+                    Cow::from(r.name.as_str()),
                 );
                 self.unique_object(&mut objects, key, &dpath);
             }
             if let Some(restore) = &r.restore {
                 let rpath = format!("{path}.restore");
                 self.endpoint(&rpath, &restore.cluster, &restore.namespace, &clusters);
-                self.subdomain(&format!("{rpath}.destinationPVC"), &restore.destination_pvc);
-                self.non_empty(&format!("{rpath}.trigger"), &restore.trigger);
+                self.subdomain(
+                    format_args!("{rpath}.destinationPVC"),
+                    &restore.destination_pvc,
+                );
+                self.non_empty(format_args!("{rpath}.trigger"), &restore.trigger);
                 let key = (
-                    restore.cluster.clone(),
-                    restore.namespace.clone(),
-                    "ReplicationDestination".into(),
-                    format!("{}-restore", r.name),
+                    restore.cluster.as_str(),
+                    restore.namespace.as_str(),
+                    "ReplicationDestination",
+                    Cow::from(format!("{}-restore", r.name)),
                 );
                 self.unique_object(&mut objects, key, &rpath);
             }
         }
     }
 
-    fn unique_object(
+    /// Record that `path` renders the object `key`; an error when another field already does.
+    fn unique_object<'a>(
         &mut self,
-        objects: &mut BTreeMap<(String, String, String, String), String>,
-        key: (String, String, String, String),
+        objects: &mut HashMap<ObjectKey<'a>, String>,
+        key: ObjectKey<'a>,
         path: &str,
     ) {
-        let description = format!("{} {}/{} on cluster {}", key.2, key.1, key.3, key.0);
-        if let Some(first) = objects.insert(key, path.to_string()) {
-            self.error(
-                path,
-                format!("{description} would also be rendered by {first}"),
-                "rename one replication or use another namespace",
-            );
+        match objects.entry(key) {
+            Entry::Vacant(entry) => {
+                entry.insert(path.to_string());
+            }
+            Entry::Occupied(mut entry) => {
+                let (cluster, namespace, kind, name) = entry.key();
+                let description = format!("{kind} {namespace}/{name} on cluster {cluster}");
+                let first = std::mem::replace(entry.get_mut(), path.to_string());
+                self.error(
+                    path,
+                    format!("{description} would also be rendered by {first}"),
+                    "rename one replication or use another namespace",
+                );
+            }
         }
     }
 
@@ -561,15 +596,15 @@ impl Validator {
                 },
             );
         }
-        self.label(&format!("{path}.namespace"), namespace);
+        self.label(format_args!("{path}.namespace"), namespace);
     }
 
     fn copy_and_access(&mut self, path: &str, copy_method: Option<&str>, access_modes: &[String]) {
         if let Some(m) = copy_method {
-            self.one_of(&format!("{path}.copyMethod"), m, &COPY_METHODS);
+            self.one_of(format_args!("{path}.copyMethod"), m, &COPY_METHODS);
         }
         for (i, mode) in access_modes.iter().enumerate() {
-            self.one_of(&format!("{path}.accessModes[{i}]"), mode, &ACCESS_MODES);
+            self.one_of(format_args!("{path}.accessModes[{i}]"), mode, &ACCESS_MODES);
         }
     }
 
@@ -604,7 +639,7 @@ impl Validator {
                     "rsync-tls needs a pre-shared key Secret referenced by name; keys are never stored in git",
                     "create a Secret with key psk.txt = <id>:<32+ hex digits> in both namespaces and set pskSecret to its name",
                 ),
-                Some(name) => self.subdomain(&format!("{path}.pskSecret"), name),
+                Some(name) => self.subdomain(format_args!("{path}.pskSecret"), name),
             }
         } else {
             self.not_for_method(path, r, "pskSecret", r.psk_secret.is_some());
@@ -614,7 +649,7 @@ impl Validator {
                     "rsync needs the ssh keys Secret on both clusters, referenced by name",
                     "create the keys Secret on both sides and set sshKeysSecret to its name",
                 ),
-                Some(name) => self.subdomain(&format!("{path}.sshKeysSecret"), name),
+                Some(name) => self.subdomain(format_args!("{path}.sshKeysSecret"), name),
             }
         }
         match &r.destination {
@@ -629,7 +664,7 @@ impl Validator {
             Some(d) => {
                 if let Some(t) = &d.service_type {
                     self.one_of(
-                        &format!("{path}.destination.serviceType"),
+                        format_args!("{path}.destination.serviceType"),
                         t,
                         &SERVICE_TYPES,
                     );
@@ -672,7 +707,7 @@ impl Validator {
                 "restic needs the restic-config Secret (RESTIC_REPOSITORY, RESTIC_PASSWORD, credentials)",
                 "create it in the source namespace and set repositorySecret to its name",
             ),
-            Some(name) => self.subdomain(&format!("{path}.repositorySecret"), name),
+            Some(name) => self.subdomain(format_args!("{path}.repositorySecret"), name),
         }
         if let Some(days) = r.prune_interval_days {
             if days < 1 {
@@ -700,7 +735,7 @@ impl Validator {
                 }
             }
             if let Some(within) = &retain.within {
-                self.duration(&format!("{path}.retain.within"), within);
+                self.duration(format_args!("{path}.retain.within"), within);
             }
         }
     }
@@ -725,9 +760,12 @@ impl Validator {
                 "add rclone: {configSection, destPath, configSecret}",
             ),
             Some(c) => {
-                self.non_empty(&format!("{path}.rclone.configSection"), &c.config_section);
-                self.non_empty(&format!("{path}.rclone.destPath"), &c.dest_path);
-                self.subdomain(&format!("{path}.rclone.configSecret"), &c.config_secret);
+                self.non_empty(
+                    format_args!("{path}.rclone.configSection"),
+                    &c.config_section,
+                );
+                self.non_empty(format_args!("{path}.rclone.destPath"), &c.dest_path);
+                self.subdomain(format_args!("{path}.rclone.configSecret"), &c.config_secret);
             }
         }
         if r.destinations.is_empty() {
@@ -760,7 +798,7 @@ impl Validator {
                     "keep one: an explicit schedule or an offset from the source schedule",
                 ),
                 (Some(s), None) => {
-                    self.cron(&format!("{dpath}.schedule"), s);
+                    self.cron(format_args!("{dpath}.schedule"), s);
                     if s.trim() == r.schedule.trim() {
                         self.error(
                             format!("{dpath}.schedule"),
@@ -838,6 +876,11 @@ impl Validator {
             }
         }
     }
+}
+
+/// Every destination of a replication: `destination`, then the `destinations` list.
+pub fn destination_specs(r: &Replication) -> impl Iterator<Item = &ReplicationDestinationSpec> {
+    r.destination.iter().chain(&r.destinations)
 }
 
 /// Every destination of a replication with its field path.

@@ -1,0 +1,247 @@
+//! Status travelling back from a disconnected site: `hubdr-agent export-status` packs the
+//! status files of its local status branch (tar + zstd, with a list of digests that detects
+//! damage in transfer), and `hubdr status import` merges them into the central status branch
+//! without ever replacing a newer status by an older one.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::gitrepo::Tree;
+use crate::status::ClusterStatus;
+
+use super::{archive, sha256_hex, BundleError, Limits};
+
+pub const EXPORT_ENTRY: &str = "status-export.yaml";
+pub const EXPORT_KIND: &str = "StatusExport";
+
+/// The first entry of an export: what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusExport {
+    pub api_version: String,
+    pub kind: String,
+    pub exported_at: String,
+    /// The commit of the local status branch that was exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_commit: Option<String>,
+    /// `clusters/<name>.yaml` -> sha256 hex.
+    pub files: BTreeMap<String, String>,
+}
+
+/// Pack status files (`clusters/<name>.yaml` -> bytes).
+pub fn pack(
+    files: &Tree,
+    status_commit: Option<String>,
+    exported_at: jiff::Timestamp,
+) -> std::io::Result<Vec<u8>> {
+    let header = StatusExport {
+        api_version: crate::site::API_VERSION.into(),
+        kind: EXPORT_KIND.into(),
+        exported_at: super::manifest::timestamp_text(exported_at),
+        status_commit,
+        files: files
+            .iter()
+            .map(|(p, b)| (p.clone(), sha256_hex(b)))
+            .collect(),
+    };
+    let header = serde_yaml::to_string(&header)
+        .expect("serializes")
+        .into_bytes();
+    let mut entries: Vec<(&str, &[u8])> = vec![(EXPORT_ENTRY, &header)];
+    entries.extend(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())));
+    archive::pack(entries)
+}
+
+/// An unpacked export: its header and every status, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unpacked {
+    pub header: StatusExport,
+    /// path -> (bytes, parsed status).
+    pub statuses: BTreeMap<String, (Vec<u8>, ClusterStatus)>,
+}
+
+/// Unpack and check an export: digests, paths `clusters/<name>.yaml`, and each file a status of
+/// the cluster its path names.
+pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, BundleError> {
+    let malformed = |detail: String| BundleError::Malformed { detail };
+    let mut entries: BTreeMap<String, Vec<u8>> =
+        archive::unpack(bytes, limits)?.into_iter().collect();
+    let header = entries
+        .remove(EXPORT_ENTRY)
+        .ok_or_else(|| malformed(format!("not a status export: it has no {EXPORT_ENTRY}")))?;
+    let header: StatusExport =
+        serde_yaml::from_slice(&header).map_err(|e| malformed(format!("{EXPORT_ENTRY}: {e}")))?;
+    if header.kind != EXPORT_KIND {
+        return Err(malformed(format!(
+            "{EXPORT_ENTRY} has kind {}, expected {EXPORT_KIND}",
+            header.kind
+        )));
+    }
+    let mut statuses = BTreeMap::new();
+    for (path, bytes) in entries {
+        let Some(expected) = header.files.get(&path) else {
+            return Err(BundleError::Unlisted { path });
+        };
+        let actual = sha256_hex(&bytes);
+        if &actual != expected {
+            return Err(BundleError::DigestMismatch {
+                path,
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        let cluster = path
+            .strip_prefix("clusters/")
+            .and_then(|p| p.strip_suffix(".yaml"))
+            .filter(|c| crate::site::units::check_dns1123_label(c).is_ok())
+            .ok_or_else(|| {
+                malformed(format!("{path}: status files are clusters/<cluster>.yaml"))
+            })?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| malformed(format!("{path}: {e}")))?;
+        let status = ClusterStatus::parse(text).map_err(|e| malformed(format!("{path}: {e}")))?;
+        if status.cluster != cluster {
+            return Err(malformed(format!(
+                "{path} holds the status of cluster {}",
+                status.cluster
+            )));
+        }
+        statuses.insert(path, (bytes, status));
+    }
+    if let Some(path) = header.files.keys().find(|p| !statuses.contains_key(*p)) {
+        return Err(BundleError::MissingFile { path: path.clone() });
+    }
+    Ok(Unpacked { header, statuses })
+}
+
+/// What importing one status file does to the central branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Merge {
+    /// The central branch has no status for the cluster.
+    Add,
+    /// The imported status is newer (`updatedAt`).
+    Replace,
+    /// Byte-identical: nothing to do.
+    Same,
+    /// The central status is newer or as new: it stays.
+    KeepCentral { central: String, imported: String },
+}
+
+impl Merge {
+    pub fn writes(&self) -> bool {
+        matches!(self, Merge::Add | Merge::Replace)
+    }
+}
+
+/// Decide for one file; `central` is the file on the central branch, if any.
+pub fn merge(central: Option<&[u8]>, imported_bytes: &[u8], imported: &ClusterStatus) -> Merge {
+    let Some(central_bytes) = central else {
+        return Merge::Add;
+    };
+    if central_bytes == imported_bytes {
+        return Merge::Same;
+    }
+    let central_time = std::str::from_utf8(central_bytes)
+        .ok()
+        .and_then(|t| ClusterStatus::parse(t).ok())
+        .map(|s| s.updated_at);
+    let Some(central_time) = central_time else {
+        return Merge::Replace;
+    };
+    if is_newer(&imported.updated_at, &central_time) {
+        Merge::Replace
+    } else {
+        Merge::KeepCentral {
+            central: central_time,
+            imported: imported.updated_at.clone(),
+        }
+    }
+}
+
+/// `a` is strictly later than `b` (RFC 3339; text order when either does not parse).
+fn is_newer(a: &str, b: &str) -> bool {
+    match (a.parse::<jiff::Timestamp>(), b.parse::<jiff::Timestamp>()) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => a > b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(cluster: &str, updated_at: &str, message: &str) -> Vec<u8> {
+        let text = format!(
+            "apiVersion: hubdr.io/v1alpha1\nkind: ClusterStatus\ncluster: {cluster}\nagentVersion: 0.1.0\nupdatedAt: {updated_at}\n\
+             source: {{commit: abc, generation: 1}}\npass: {{outcome: Succeeded, reason: Applied, message: {message}}}\n"
+        );
+        text.into_bytes()
+    }
+
+    fn parsed(bytes: &[u8]) -> ClusterStatus {
+        ClusterStatus::parse(std::str::from_utf8(bytes).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn export_round_trip() {
+        let files = Tree::from([(
+            "clusters/hub-a.yaml".to_string(),
+            status("hub-a", "2025-06-01T10:00:00Z", "ok"),
+        )]);
+        let bytes = pack(
+            &files,
+            Some("abc".into()),
+            "2025-06-01T11:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        let unpacked = unpack(&bytes, &Limits::default()).unwrap();
+        assert_eq!(unpacked.header.status_commit.as_deref(), Some("abc"));
+        assert_eq!(
+            unpacked.statuses["clusters/hub-a.yaml"].0,
+            files["clusters/hub-a.yaml"]
+        );
+    }
+
+    #[test]
+    fn bad_exports_are_refused() {
+        let good = status("hub-a", "2025-06-01T10:00:00Z", "ok");
+        for (path, bytes) in [
+            ("clusters/hub-b.yaml", good.clone()),
+            ("../x.yaml", good.clone()),
+            ("clusters/hub-a.yaml", b"not: status\n".to_vec()),
+        ] {
+            let files = Tree::from([(path.to_string(), bytes)]);
+            let Ok(packed) = pack(&files, None, jiff::Timestamp::UNIX_EPOCH) else {
+                continue;
+            };
+            assert!(unpack(&packed, &Limits::default()).is_err(), "{path}");
+        }
+        let packed = archive::pack([("clusters/hub-a.yaml", good.as_slice())]).unwrap();
+        assert!(matches!(
+            unpack(&packed, &Limits::default()),
+            Err(BundleError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn newer_wins_and_equal_is_a_no_op() {
+        let old = status("hub-a", "2025-06-01T10:00:00Z", "old");
+        let new = status("hub-a", "2025-06-01T10:05:00Z", "new");
+        assert_eq!(merge(None, &old, &parsed(&old)), Merge::Add);
+        assert_eq!(merge(Some(&old), &new, &parsed(&new)), Merge::Replace);
+        assert_eq!(merge(Some(&new), &new, &parsed(&new)), Merge::Same);
+        assert!(matches!(
+            merge(Some(&new), &old, &parsed(&old)),
+            Merge::KeepCentral { .. }
+        ));
+        // Same time, different content: the central one stays (no flip-flop between imports).
+        let other = status("hub-a", "2025-06-01T10:05:00Z", "other");
+        assert!(matches!(
+            merge(Some(&new), &other, &parsed(&other)),
+            Merge::KeepCentral { .. }
+        ));
+        // Offsets compare as instants, not as text.
+        let offset = status("hub-a", "2025-06-01T12:06:00+02:00", "offset");
+        assert_eq!(merge(Some(&new), &offset, &parsed(&offset)), Merge::Replace);
+    }
+}

@@ -1,0 +1,307 @@
+//! `hubdr status`: where every cluster stands in the current failover, read from the status
+//! branch (each agent's `clusters/<cluster>.yaml`) and the rendered index on the source branch
+//! (roles, generation, what the new primary waits for). `--watch` re-reads until the failover
+//! at the current generation completes (exit 0) or stalls (exit 1).
+//!
+//! Only local repositories are read (a path or a `file://` URL, bare or not): fetch a remote
+//! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
+
+mod progress;
+mod table;
+mod view;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use git2::{Repository, Tree};
+
+use super::CommandError;
+use crate::cli::StatusShowArgs;
+use crate::index::{RenderIndex, INDEX_PATH};
+use crate::status::{status_path, ClusterStatus};
+
+pub use progress::{progress, Progress};
+pub use table::render;
+pub use view::{ClusterView, FleetView};
+
+pub fn run(args: &StatusShowArgs, out: &mut dyn std::io::Write) -> Result<(), CommandError> {
+    let path = local_path(&args.repo)?;
+    let read = || read_fleet(&path, &args.source_branch, &args.branch);
+    let stall_after = args.stall_after.as_secs() as i64;
+    if !args.watch {
+        let fleet = read().map_err(|e| CommandError::Failed(format!("error: {e}")))?;
+        let _ = write!(out, "{}", render(&fleet, now()));
+        let _ = writeln!(out, "\n{}", verdict(&progress(&fleet, now(), stall_after)));
+        return Ok(());
+    }
+    watch(
+        read,
+        now,
+        std::thread::sleep,
+        args.interval,
+        stall_after,
+        out,
+    )
+}
+
+/// One line for the outcome.
+pub fn verdict(p: &Progress) -> String {
+    match p {
+        Progress::Complete => "failover complete".into(),
+        Progress::Pending(left) => format!("in progress: {}", left.join("; ")),
+        Progress::Stalled(why) => format!("stalled: {why}"),
+    }
+}
+
+/// Re-read every `interval` until the failover completes or stalls. The table is printed
+/// again whenever a status or the source commit changed.
+pub fn watch(
+    mut read: impl FnMut() -> Result<FleetView, String>,
+    mut now: impl FnMut() -> i64,
+    mut sleep: impl FnMut(Duration),
+    interval: Duration,
+    stall_after_secs: i64,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    let mut shown = String::new();
+    loop {
+        match read() {
+            Ok(fleet) => {
+                let t = now();
+                let p = progress(&fleet, t, stall_after_secs);
+                let key = format!("{}|{p:?}", fleet.key());
+                if key != shown {
+                    let _ = write!(out, "{}", render(&fleet, t));
+                    if let Progress::Pending(_) = p {
+                        let _ = writeln!(out, "\n{}\n", verdict(&p));
+                    }
+                    shown = key;
+                }
+                match p {
+                    Progress::Complete => {
+                        let _ = writeln!(out, "\nfailover complete");
+                        return Ok(());
+                    }
+                    Progress::Stalled(why) => {
+                        let _ = writeln!(out, "\nstalled: {why}");
+                        return Err(CommandError::Failed(
+                            "hubdr status: the failover is stalled (see above)".into(),
+                        ));
+                    }
+                    Progress::Pending(_) => {}
+                }
+            }
+            Err(e) => {
+                let key = format!("error: {e}");
+                if key != shown {
+                    let _ = writeln!(
+                        out,
+                        "cannot read the repository: {e}; retrying every {}s",
+                        interval.as_secs()
+                    );
+                    shown = key;
+                }
+            }
+        }
+        sleep(interval);
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// The local path of `repo` (a path or `file://` URL).
+fn local_path(repo: &str) -> Result<PathBuf, CommandError> {
+    let path = repo.strip_prefix("file://").unwrap_or(repo);
+    let remote = path.contains("://")
+        || (path.contains('@') && path.contains(':') && !Path::new(path).exists());
+    if remote {
+        return Err(CommandError::BadInput(format!(
+            "error: --repo {repo}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository (with its status branch) and pass its path"
+        )));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// Read the index on `source_branch` and the status files on `status_branch`.
+pub fn read_fleet(
+    path: &Path,
+    source_branch: &str,
+    status_branch: &str,
+) -> Result<FleetView, String> {
+    let repo = Repository::open(path).map_err(|e| {
+        format!(
+            "{} is not a git repository: {}",
+            path.display(),
+            e.message()
+        )
+    })?;
+    let tip = repo
+        .find_reference(&format!("refs/heads/{source_branch}"))
+        .and_then(|r| r.peel_to_commit())
+        .map_err(|_| {
+            format!(
+                "{} has no branch {source_branch:?}: point --repo at the rendered repository",
+                path.display()
+            )
+        })?;
+    let tree = tip.tree().map_err(|e| e.message().to_string())?;
+    let index_text = file(&repo, &tree, INDEX_PATH)?
+        .ok_or_else(|| format!("{source_branch} has no {INDEX_PATH}: point --repo at a repository written by `hubdr render`"))?;
+    let index = RenderIndex::parse(&index_text)?;
+    let active = index
+        .clusters
+        .iter()
+        .find(|(_, e)| e.role.as_deref() == Some("active"))
+        .map(|(n, _)| n.clone());
+    let waited_for = match &active {
+        Some(a) => waited_for(&repo, &tree, &index, a)?,
+        None => Vec::new(),
+    };
+    let status_tree = repo
+        .find_reference(&format!("refs/heads/{status_branch}"))
+        .and_then(|r| r.peel_to_commit())
+        .and_then(|c| c.tree())
+        .ok();
+    let mut clusters = Vec::new();
+    for (name, entry) in &index.clusters {
+        let status = match &status_tree {
+            Some(t) => match file(&repo, t, &status_path(name))? {
+                Some(text) => Some(
+                    ClusterStatus::parse(&text)
+                        .map_err(|e| format!("{status_branch}:{}: {e}", status_path(name)))?,
+                ),
+                None => None,
+            },
+            None => None,
+        };
+        clusters.push(ClusterView {
+            name: name.clone(),
+            kind: entry.kind.clone(),
+            role: entry.role.clone(),
+            status,
+        });
+    }
+    clusters.sort_by_key(|c| (c.kind != "hub", c.name.clone()));
+    Ok(FleetView {
+        site: index.site.clone(),
+        generation: index.generation,
+        commit: tip.id().to_string()[..12].to_string(),
+        active,
+        waited_for,
+        clusters,
+    })
+}
+
+/// The fenced hubs the active hub's rendered BackupSchedule waits for.
+fn waited_for(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    index: &RenderIndex,
+    active: &str,
+) -> Result<Vec<String>, String> {
+    let prefix = format!("clusters/{active}/backupschedule.");
+    let Some(path) = index.files.keys().find(|p| p.starts_with(&prefix)) else {
+        return Ok(Vec::new());
+    };
+    let Some(text) = file(repo, tree, path)? else {
+        return Ok(Vec::new());
+    };
+    let object: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    let Some(wait_for) =
+        object["metadata"]["annotations"][crate::gates::ANNOTATION_WAIT_FOR].as_str()
+    else {
+        return Ok(Vec::new());
+    };
+    let gates = crate::gates::parse(wait_for).map_err(|e| format!("{path}: {e}"))?;
+    Ok(gates
+        .into_iter()
+        .filter_map(|g| match g {
+            crate::gates::Gate::NoBackupSchedule { cluster, .. } => Some(cluster),
+            crate::gates::Gate::RestoreFinished { .. } => None,
+        })
+        .collect())
+}
+
+fn file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<String>, String> {
+    let entry = match tree.get_path(Path::new(path)) {
+        Ok(entry) => entry,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{path}: {}", e.message())),
+    };
+    let blob = repo
+        .find_blob(entry.id())
+        .map_err(|e| format!("{path}: {}", e.message()))?;
+    Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table::tests::{fleet, gate, NOW};
+    use super::*;
+
+    fn run_watch(reads: Vec<FleetView>) -> (Result<(), CommandError>, String, usize) {
+        let mut reads = reads.into_iter();
+        let mut last = None;
+        let mut sleeps = 0;
+        let mut out = Vec::new();
+        let result = watch(
+            || {
+                last = reads.next().or(last.take());
+                last.clone().ok_or_else(|| "gone".to_string())
+            },
+            || NOW,
+            |_| sleeps += 1,
+            Duration::from_secs(5),
+            900,
+            &mut out,
+        );
+        (result, String::from_utf8(out).unwrap(), sleeps)
+    }
+
+    #[test]
+    fn watch_ends_when_the_failover_completes() {
+        let (result, out, sleeps) = run_watch(vec![fleet(2, 1), fleet(2, 1), fleet(2, 2)]);
+        assert!(result.is_ok());
+        assert_eq!(sleeps, 2);
+        assert!(
+            out.contains("in progress: hub-a has applied generation 1, not 2"),
+            "{out}"
+        );
+        assert!(out.trim_end().ends_with("failover complete"), "{out}");
+        assert_eq!(
+            out.matches("CLUSTER").count(),
+            2,
+            "an unchanged read prints nothing new:\n{out}"
+        );
+    }
+
+    #[test]
+    fn watch_ends_with_exit_1_when_the_failover_stalls() {
+        let mut stuck = fleet(2, 1);
+        stuck.clusters[1]
+            .status
+            .as_mut()
+            .unwrap()
+            .gates
+            .push(gate("no-backup-schedule:hub-a@2", NOW - 3600));
+        let (result, out, _) = run_watch(vec![fleet(2, 1), stuck]);
+        assert_eq!(result.unwrap_err().exit_code(), 1);
+        assert!(out.contains("stalled: hub-b: BackupSchedule open-cluster-management-backup/schedule-acm has waited 60m"), "{out}");
+    }
+
+    #[test]
+    fn only_local_repositories() {
+        assert_eq!(
+            local_path("file:///srv/acm-dr.git").unwrap(),
+            PathBuf::from("/srv/acm-dr.git")
+        );
+        assert!(local_path("https://git.example.com/acm-dr.git").is_err());
+        assert!(local_path("git@git.example.com:platform/acm-dr.git").is_err());
+    }
+}

@@ -1,0 +1,354 @@
+//! The `hubdr status` table: one row per cluster, then what needs explaining. Pure.
+
+use std::fmt::Write;
+
+use super::view::{epoch, human, ClusterView, FleetView};
+use crate::status::{ClusterStatus, PhaseObservation};
+
+const HEADERS: [&str; 7] = [
+    "CLUSTER",
+    "ROLE",
+    "GENERATION",
+    "PASS",
+    "BACKUPSCHEDULE",
+    "RESTORE",
+    "NEWEST BACKUP",
+];
+
+pub fn render(fleet: &FleetView, now: i64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "site {}: generation {} (commit {})\n",
+        fleet.site, fleet.generation, fleet.commit
+    );
+    let rows: Vec<[String; 7]> = fleet
+        .clusters
+        .iter()
+        .map(|c| row(c, fleet.generation, now))
+        .collect();
+    let mut widths = HEADERS.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<w$}  ", w = widths[i]);
+            }
+        }
+        format!("{}\n", text.trim_end())
+    };
+    out.push_str(&line(&HEADERS.map(String::from)));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    let notes: Vec<String> = fleet
+        .clusters
+        .iter()
+        .filter_map(|c| notes(c, now))
+        .collect();
+    if !notes.is_empty() {
+        out.push('\n');
+        out.push_str(&notes.join(""));
+    }
+    out
+}
+
+fn row(c: &ClusterView, current: u64, now: i64) -> [String; 7] {
+    let Some(s) = &c.status else {
+        return [
+            c.name.clone(),
+            c.role_text().into(),
+            "-".into(),
+            "no status yet".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+        ];
+    };
+    let generation = match s.source.generation {
+        Some(g) if g >= current => g.to_string(),
+        Some(g) => format!("{g} (behind)"),
+        None => "-".into(),
+    };
+    let generation = if s.source.stale {
+        format!("{generation} stale")
+    } else {
+        generation
+    };
+    let pass = if s.pass.reason == "Applied" {
+        s.pass.outcome.clone()
+    } else {
+        format!("{} ({})", s.pass.outcome, s.pass.reason)
+    };
+    let hub = c.kind == "hub";
+    [
+        c.name.clone(),
+        c.role_text().into(),
+        generation,
+        pass,
+        if hub {
+            phases(&s.observed.backup_schedules)
+        } else {
+            "-".into()
+        },
+        if hub {
+            phases(&s.observed.restores)
+        } else {
+            "-".into()
+        },
+        if hub {
+            newest_backup(s, now)
+        } else {
+            "-".into()
+        },
+    ]
+}
+
+/// `name Phase, ...` without the namespace; `-` when none.
+fn phases(list: &[PhaseObservation]) -> String {
+    if list.is_empty() {
+        return "-".into();
+    }
+    list.iter()
+        .map(|p| {
+            let name = p.name.rsplit('/').next().unwrap_or(&p.name);
+            format!(
+                "{name} {}",
+                if p.phase.is_empty() {
+                    "(no phase)"
+                } else {
+                    &p.phase
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn newest_backup(s: &ClusterStatus, now: i64) -> String {
+    let time = |b: &crate::status::BackupObservation| {
+        b.completed
+            .clone()
+            .or_else(|| b.started.clone())
+            .unwrap_or_default()
+    };
+    match s.observed.latest_backups.iter().max_by_key(|b| time(b)) {
+        None => "none".into(),
+        Some(b) => match epoch(&time(b)) {
+            Some(at) => format!("{} ({} ago)", b.name, human(now - at)),
+            None => b.name.clone(),
+        },
+    }
+}
+
+/// What a row cannot say: waits, failed checks, failed passes, staleness.
+fn notes(c: &ClusterView, now: i64) -> Option<String> {
+    let mut lines = Vec::new();
+    match &c.status {
+        None => lines.push("its agent has not reported on the status branch yet".to_string()),
+        Some(s) => {
+            if s.source.stale {
+                lines.push(format!(
+                    "stale: {}",
+                    s.source
+                        .message
+                        .as_deref()
+                        .unwrap_or("the repository could not be reached")
+                ));
+            }
+            for g in &s.gates {
+                let age = epoch(&g.since)
+                    .map(|t| format!(" ({})", human(now - t)))
+                    .unwrap_or_default();
+                lines.push(format!(
+                    "waiting since {}{age}: {} for {}: {}",
+                    g.since, g.object, g.condition, g.message
+                ));
+            }
+            let failing: Vec<String> = s
+                .health
+                .iter()
+                .filter(|h| !h.ok)
+                .map(|h| format!("{} ({})", h.name, h.message))
+                .collect();
+            if !failing.is_empty() {
+                lines.push(format!("failing checks: {}", failing.join("; ")));
+            }
+            if !matches!(
+                s.pass.reason.as_str(),
+                "Applied" | "Waiting" | "HealthFailed"
+            ) {
+                lines.push(format!("{}: {}", s.pass.reason, s.pass.message));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}:\n{}",
+        c.name,
+        lines.iter().map(|l| format!("  {l}\n")).collect::<String>()
+    ))
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::status::{
+        BackupObservation, GateStatus, HealthCheck, Observed, PassStatus, SourceStatus,
+    };
+
+    pub const NOW: i64 = 1_795_000_000;
+
+    fn at(seconds_ago: i64) -> String {
+        // NOW is 2026-11-18T11:06:40Z.
+        let t = NOW - seconds_ago;
+        let (days, rest) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+        assert_eq!(days, 20_775, "the fixture clock is fixed");
+        format!(
+            "2026-11-18T{:02}:{:02}:{:02}Z",
+            rest / 3600,
+            rest % 3600 / 60,
+            rest % 60
+        )
+    }
+
+    pub fn gate(condition: &str, since: i64) -> GateStatus {
+        GateStatus {
+            object: "BackupSchedule open-cluster-management-backup/schedule-acm".into(),
+            condition: condition.into(),
+            since: at(NOW - since),
+            message: if condition.starts_with("restore-finished") {
+                "the activation restore failed (phase FinishedWithErrors)".into()
+            } else {
+                "hub-a reports generation 1".into()
+            },
+        }
+    }
+
+    fn status(cluster: &str, generation: u64) -> ClusterStatus {
+        ClusterStatus {
+            api_version: "hubdr.io/v1alpha1".into(),
+            kind: "ClusterStatus".into(),
+            cluster: cluster.into(),
+            agent_version: "0.1.0".into(),
+            updated_at: at(30),
+            source: SourceStatus {
+                commit: Some("c".into()),
+                generation: Some(generation),
+                stale: false,
+                message: None,
+            },
+            pass: PassStatus {
+                outcome: "Succeeded".into(),
+                reason: "Applied".into(),
+                message: String::new(),
+            },
+            objects: vec![],
+            gates: vec![],
+            observed: Observed::default(),
+            health: vec![HealthCheck {
+                name: "dpa-present".into(),
+                ok: true,
+                message: String::new(),
+            }],
+            inventory: vec![],
+        }
+    }
+
+    fn phase(name: &str, phase: &str) -> PhaseObservation {
+        PhaseObservation {
+            name: format!("open-cluster-management-backup/{name}"),
+            phase: phase.into(),
+            ..Default::default()
+        }
+    }
+
+    /// hub-a fenced (at `a_generation`), hub-b the new primary, hub-c passive, east-1 managed.
+    pub fn fleet(generation: u64, a_generation: u64) -> FleetView {
+        let a = status("hub-a", a_generation);
+        let mut b = status("hub-b", generation);
+        b.observed.backup_schedules = vec![phase("schedule-acm", "Enabled")];
+        b.observed.restores = vec![phase("restore-acm-passive-sync-g0", "Finished")];
+        b.observed.latest_backups = vec![BackupObservation {
+            schedule: "acm-validation-policy-schedule".into(),
+            name: "acm-validation-policy-schedule-20261118100000".into(),
+            phase: "Completed".into(),
+            started: Some(at(800)),
+            completed: Some(at(780)),
+        }];
+        let mut c = status("hub-c", generation);
+        c.observed.restores = vec![phase("restore-acm-passive-sync-g0", "Enabled")];
+        let managed = status("east-1", generation);
+        let view = |name: &str, kind: &str, role: Option<&str>, s: ClusterStatus| ClusterView {
+            name: name.into(),
+            kind: kind.into(),
+            role: role.map(str::to_string),
+            status: Some(s),
+        };
+        FleetView {
+            site: "prod-emea".into(),
+            generation,
+            commit: "0123456789ab".into(),
+            active: Some("hub-b".into()),
+            waited_for: vec!["hub-a".into()],
+            clusters: vec![
+                view("hub-a", "hub", Some("fenced"), a),
+                view("hub-b", "hub", Some("active"), b),
+                view("hub-c", "hub", Some("passive"), c),
+                view("east-1", "managed", None, managed),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_completed_failover() {
+        insta::assert_snapshot!(render(&fleet(2, 2), NOW));
+    }
+
+    #[test]
+    fn a_failover_that_waits_and_fails() {
+        let mut f = fleet(2, 1);
+        let a = f.clusters[0].status.as_mut().unwrap();
+        a.source.stale = true;
+        a.source.message = Some(
+            "cannot reach https://git.example.com/acm-dr.git; keeping the last applied state"
+                .into(),
+        );
+        a.pass = PassStatus {
+            outcome: "Failed".into(),
+            reason: "FetchFailed".into(),
+            message: "cannot reach the repository".into(),
+        };
+        let b = f.clusters[1].status.as_mut().unwrap();
+        b.pass = PassStatus {
+            outcome: "Progressing".into(),
+            reason: "Waiting".into(),
+            message: "2 object(s) waiting".into(),
+        };
+        b.observed.backup_schedules.clear();
+        b.observed.restores[0].phase = "FinishedWithErrors".into();
+        b.gates = vec![
+            gate(
+                "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0",
+                NOW - 300,
+            ),
+            gate("no-backup-schedule:hub-a@2", NOW - 300),
+        ];
+        b.health.push(HealthCheck {
+            name: "backup-schedule-phase".into(),
+            ok: false,
+            message: "no BackupSchedule on the active hub".into(),
+        });
+        f.clusters[2].status = None;
+        insta::assert_snapshot!(render(&f, NOW));
+    }
+}

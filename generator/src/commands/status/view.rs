@@ -1,0 +1,125 @@
+//! What `hubdr status` knows after one read of the repository: the rendered index on the
+//! source branch (roles, generation, what the active hub's BackupSchedule waits for) and
+//! every cluster's status file. Plain data; reading it is in `status.rs`.
+
+use crate::status::ClusterStatus;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetView {
+    pub site: String,
+    /// `failover.generation` of the rendered index.
+    pub generation: u64,
+    /// The source branch's commit (short).
+    pub commit: String,
+    /// The active hub.
+    pub active: Option<String>,
+    /// Fenced hubs the active hub's BackupSchedule waits for (`no-backup-schedule` gates);
+    /// fenced hubs not listed were declared unreachable and are not waited for.
+    pub waited_for: Vec<String>,
+    pub clusters: Vec<ClusterView>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterView {
+    pub name: String,
+    /// `hub` or `managed`.
+    pub kind: String,
+    /// Hub role: active, passive or fenced.
+    pub role: Option<String>,
+    /// Its status file, if its agent ever reported.
+    pub status: Option<ClusterStatus>,
+}
+
+impl ClusterView {
+    pub fn role_text(&self) -> &str {
+        self.role
+            .as_deref()
+            .unwrap_or(if self.kind == "hub" { "hub" } else { "managed" })
+    }
+
+    pub fn applied(&self) -> Option<u64> {
+        self.status.as_ref().and_then(|s| s.source.generation)
+    }
+}
+
+impl FleetView {
+    /// Hubs the failover at this generation depends on: all hubs except fenced ones declared
+    /// unreachable.
+    pub fn reachable_hubs(&self) -> impl Iterator<Item = &ClusterView> {
+        self.clusters
+            .iter()
+            .filter(|c| c.kind == "hub")
+            .filter(|c| c.role.as_deref() != Some("fenced") || self.waited_for.contains(&c.name))
+    }
+
+    /// Changes when any status or the source commit changes (not with time).
+    pub fn key(&self) -> String {
+        let mut key = self.commit.clone();
+        for c in &self.clusters {
+            if let Some(s) = &c.status {
+                key.push_str(&format!("|{}={}", c.name, s.updated_at));
+            }
+        }
+        key
+    }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 UTC time (`2026-11-22T10:00:00Z`, fractions
+/// and `+00:00` accepted), or `None`.
+pub fn epoch(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.trim_end_matches('Z').trim_end_matches("+00:00");
+    let time = time.split('.').next()?;
+    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + min * 60 + s)
+}
+
+/// `42s`, `12m`, `3h`, `2d`.
+pub fn human(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_reads_rfc3339() {
+        assert_eq!(epoch("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch("2000-03-01T00:00:00Z"), Some(951_868_800));
+        assert_eq!(
+            epoch("2026-11-22T10:00:00.123Z"),
+            epoch("2026-11-22T10:00:00+00:00")
+        );
+        assert_eq!(
+            epoch("2026-11-22T10:01:00Z").unwrap() - epoch("2026-11-22T10:00:00Z").unwrap(),
+            60
+        );
+        assert_eq!(epoch("yesterday"), None);
+    }
+
+    #[test]
+    fn ages_are_short() {
+        assert_eq!(
+            [human(5), human(600), human(4 * 3600), human(3 * 86_400)],
+            ["5s", "10m", "4h", "3d"]
+        );
+    }
+}

@@ -1,0 +1,591 @@
+//! Gates: an object annotated `hubdr.io/wait-for` is created only when every condition holds
+//! (syntax in [`hubdr::gates`]). Gates guard CREATION only: an object that already exists in
+//! the cluster is applied normally, and is never deleted because a gate stopped holding.
+//!
+//! - `restore-finished:<ns>/<name>`: that Restore on this cluster was switched to
+//!   `veleroManagedClustersBackupName: latest` and is `Finished`. A Restore that ended with
+//!   errors holds only when every error is the harmless one the ACM documents describe: a
+//!   Velero restore of an EMPTY backup ends `PartiallyFailed`. Any other failure is reported
+//!   as such, and the object waits until a new generation brings a new Restore.
+//! - `no-backup-schedule:<cluster>@<N>`: `<cluster>`'s status file says it applied generation N
+//!   or later, observed its cluster in that pass, and saw no BackupSchedule.
+//!
+//! The verdicts are pure functions; [`evaluate`] only reads the cluster.
+
+use std::collections::BTreeMap;
+
+use hubdr::gates::{Gate, ANNOTATION_WAIT_FOR};
+use hubdr::render::ObjectId;
+use hubdr::status::{ClusterStatus, GateStatus};
+use serde_json::Value;
+
+use crate::apply::Planned;
+use crate::kubeapi::ClusterApi;
+
+const ACM_RESTORE: &str = "cluster.open-cluster-management.io/v1beta1";
+const VELERO: &str = "velero.io/v1";
+
+/// ACM Restore phases that mean the restore ended with errors.
+pub const FAILED_PHASES: [&str; 4] = ["FinishedWithErrors", "PartiallyFailed", "Error", "Failed"];
+
+/// The Velero restores an ACM Restore names in its status.
+const VELERO_RESTORE_FIELDS: [&str; 4] = [
+    "veleroManagedClustersRestoreName",
+    "veleroCredentialsRestoreName",
+    "veleroResourcesRestoreName",
+    "veleroGenericResourcesRestoreName",
+];
+
+/// Whether a condition holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Holds,
+    /// Not yet, and why (including real failures that need a person).
+    Waits(String),
+}
+
+/// One condition an object waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wait {
+    pub object: ObjectId,
+    /// The condition as written in the annotation.
+    pub condition: String,
+    pub message: String,
+}
+
+/// The `hubdr.io/wait-for` annotation of an object, if any.
+pub fn wait_for(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(ANNOTATION_WAIT_FOR))
+        .and_then(Value::as_str)
+}
+
+/// Whether any planned object waits for another cluster's status.
+pub fn needs_statuses(planned: &[Planned]) -> bool {
+    planned
+        .iter()
+        .filter_map(|p| wait_for(&p.value))
+        .any(|w| w.contains("no-backup-schedule:"))
+}
+
+/// The conditions of `planned` that do not hold, object by object. Objects that already
+/// exist are not gated.
+pub async fn evaluate(
+    api: &mut ClusterApi,
+    planned: &[Planned],
+    statuses: &BTreeMap<String, ClusterStatus>,
+) -> Vec<Wait> {
+    let mut waits = Vec::new();
+    for p in planned {
+        let Some(text) = wait_for(&p.value) else {
+            continue;
+        };
+        let wait = |condition: &str, message: String| Wait {
+            object: p.id.clone(),
+            condition: condition.to_string(),
+            message,
+        };
+        match api.get(&p.id).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            Err(e) => {
+                waits.push(wait(text, format!("cannot tell whether it exists yet ({e}); it is not created until that is known")));
+                continue;
+            }
+        }
+        let gates = match hubdr::gates::parse(text) {
+            Ok(gates) => gates,
+            Err(message) => {
+                waits.push(wait(
+                    text,
+                    format!(
+                        "{message}; the object is not created: re-render it with `hubdr render`"
+                    ),
+                ));
+                continue;
+            }
+        };
+        for gate in gates {
+            let verdict = match &gate {
+                Gate::RestoreFinished { namespace, name } => {
+                    restore_gate(api, namespace, name).await
+                }
+                Gate::NoBackupSchedule {
+                    cluster,
+                    generation,
+                } => schedule_verdict(cluster, *generation, statuses.get(cluster)),
+            };
+            if let Verdict::Waits(message) = verdict {
+                waits.push(wait(&gate.to_string(), message));
+            }
+        }
+    }
+    waits
+}
+
+/// What `blocked` needs: one message per waiting object.
+pub fn blocked_messages(waits: &[Wait]) -> BTreeMap<ObjectId, String> {
+    let mut out: BTreeMap<ObjectId, String> = BTreeMap::new();
+    for w in waits {
+        let line = format!("waiting for {}: {}", w.condition, w.message);
+        out.entry(w.object.clone())
+            .and_modify(|m| m.push_str(&format!("; {line}")))
+            .or_insert(line);
+    }
+    out
+}
+
+/// The status entries for `waits`, keeping `since` from `previous` for conditions that were
+/// already waiting.
+pub fn gate_statuses(waits: &[Wait], previous: &[GateStatus], now: &str) -> Vec<GateStatus> {
+    waits
+        .iter()
+        .map(|w| {
+            let object = w.object.to_string();
+            let since = previous
+                .iter()
+                .find(|g| g.object == object && g.condition == w.condition)
+                .map_or_else(|| now.to_string(), |g| g.since.clone());
+            GateStatus {
+                object,
+                condition: w.condition.clone(),
+                since,
+                message: w.message.clone(),
+            }
+        })
+        .collect()
+}
+
+async fn restore_gate(api: &mut ClusterApi, namespace: &str, name: &str) -> Verdict {
+    let id = |api_version: &str, name: &str| ObjectId {
+        api_version: api_version.into(),
+        kind: "Restore".into(),
+        namespace: Some(namespace.into()),
+        name: name.into(),
+    };
+    let restore = match api.get(&id(ACM_RESTORE, name)).await {
+        Ok(found) => found.map(|o| serde_json::to_value(o).unwrap_or_default()),
+        Err(e) => return Verdict::Waits(format!("cannot read Restore {namespace}/{name}: {e}")),
+    };
+    let mut velero = BTreeMap::new();
+    if let Some(r) = restore
+        .as_ref()
+        .filter(|r| FAILED_PHASES.contains(&phase(r)))
+    {
+        for velero_name in velero_restore_names(r) {
+            let found = match api.get(&id(VELERO, &velero_name)).await {
+                Ok(found) => found.map(|o| serde_json::to_value(o).unwrap_or_default()),
+                Err(e) => {
+                    return Verdict::Waits(format!(
+                        "cannot read Velero restore {namespace}/{velero_name}: {e}"
+                    ))
+                }
+            };
+            velero.insert(velero_name, found);
+        }
+    }
+    restore_verdict(&format!("{namespace}/{name}"), restore.as_ref(), &velero)
+}
+
+fn phase(object: &Value) -> &str {
+    object
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The Velero restores an ACM Restore's status names.
+pub fn velero_restore_names(restore: &Value) -> Vec<String> {
+    VELERO_RESTORE_FIELDS
+        .iter()
+        .filter_map(|f| {
+            restore
+                .pointer(&format!("/status/{f}"))
+                .and_then(Value::as_str)
+        })
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether the activation Restore `restore` (`ns/name`) lets the gated object be created.
+/// `velero` holds the Velero restores it names (`None`: not found).
+pub fn restore_verdict(
+    restore_name: &str,
+    restore: Option<&Value>,
+    velero: &BTreeMap<String, Option<Value>>,
+) -> Verdict {
+    let Some(restore) = restore else {
+        return Verdict::Waits(format!(
+            "Restore {restore_name} does not exist yet (it is applied in an earlier wave)"
+        ));
+    };
+    let managed = restore
+        .pointer("/spec/veleroManagedClustersBackupName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if managed != "latest" {
+        return Verdict::Waits(format!(
+            "Restore {restore_name} has veleroManagedClustersBackupName {managed:?}, not \"latest\": the activation is not applied yet"
+        ));
+    }
+    let phase = phase(restore);
+    if phase == "Finished" {
+        return Verdict::Holds;
+    }
+    if !FAILED_PHASES.contains(&phase) {
+        let shown = if phase.is_empty() {
+            "no phase yet"
+        } else {
+            phase
+        };
+        return Verdict::Waits(format!(
+            "the activation Restore {restore_name} has not finished ({shown})"
+        ));
+    }
+    let mut harmless = Vec::new();
+    let mut failures = Vec::new();
+    for (name, found) in velero {
+        match found.as_ref().map(velero_outcome) {
+            None => failures.push(format!("Velero restore {name} is missing")),
+            Some(VeleroOutcome::Completed) => {}
+            Some(VeleroOutcome::EmptyBackup) => harmless.push(name.clone()),
+            Some(VeleroOutcome::Failed(why)) => {
+                failures.push(format!("Velero restore {name} {why}"))
+            }
+        }
+    }
+    if failures.is_empty() && !harmless.is_empty() {
+        // The ACM documents: restoring an empty backup leaves the Velero restore PartiallyFailed.
+        return Verdict::Holds;
+    }
+    if failures.is_empty() {
+        failures.push("it names no Velero restore that explains the phase".into());
+    }
+    let last = restore
+        .pointer("/status/lastMessage")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Verdict::Waits(format!(
+        "the activation restore {restore_name} failed (phase {phase}{}): {}. No BackupSchedule will be created until it is fixed: \
+         find the cause in the Velero restores, then render a new failover generation so a new Restore runs (a Restore runs once)",
+        if last.is_empty() { String::new() } else { format!(": {last}") },
+        failures.join("; ")
+    ))
+}
+
+enum VeleroOutcome {
+    Completed,
+    /// `PartiallyFailed` with nothing to restore: the backup was empty.
+    EmptyBackup,
+    Failed(String),
+}
+
+fn velero_outcome(restore: &Value) -> VeleroOutcome {
+    let phase = phase(restore);
+    let total = restore
+        .pointer("/status/progress/totalItems")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    match phase {
+        "Completed" => VeleroOutcome::Completed,
+        "PartiallyFailed" if total == 0 => VeleroOutcome::EmptyBackup,
+        _ => {
+            let errors = restore
+                .pointer("/status/errors")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            let reason = restore
+                .pointer("/status/failureReason")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let mut why = format!(
+                "is {} ({total} items, {errors} errors)",
+                if phase.is_empty() {
+                    "without a phase"
+                } else {
+                    phase
+                }
+            );
+            if !reason.is_empty() {
+                why.push_str(&format!(": {reason}"));
+            }
+            VeleroOutcome::Failed(why)
+        }
+    }
+}
+
+/// Whether `cluster`'s status shows its BackupSchedule gone at generation `generation` or later.
+pub fn schedule_verdict(cluster: &str, generation: u64, status: Option<&ClusterStatus>) -> Verdict {
+    let Some(status) = status else {
+        return Verdict::Waits(format!(
+            "{cluster} has published no status yet; its agent must fence it first"
+        ));
+    };
+    let applied = status.source.generation;
+    if applied.is_none_or(|g| g < generation) {
+        let applied = applied.map_or_else(
+            || "no generation".to_string(),
+            |g| format!("generation {g}"),
+        );
+        return Verdict::Waits(format!(
+            "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not fenced it yet",
+            status.updated_at
+        ));
+    }
+    if matches!(status.pass.reason.as_str(), "FetchFailed" | "VerifyFailed") {
+        return Verdict::Waits(format!(
+            "{cluster}'s last pass failed ({}): {}",
+            status.pass.reason, status.pass.message
+        ));
+    }
+    // Health checks are computed only when the agent observed its cluster in that pass.
+    if status.health.is_empty() {
+        return Verdict::Waits(format!(
+            "{cluster}'s agent did not observe its cluster in its last pass: {}",
+            status.pass.message
+        ));
+    }
+    if let Some(s) = status.observed.backup_schedules.first() {
+        let phase = if s.phase.is_empty() {
+            "no phase"
+        } else {
+            &s.phase
+        };
+        return Verdict::Waits(format!(
+            "{cluster} still has BackupSchedule {} ({phase})",
+            s.name
+        ));
+    }
+    Verdict::Holds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hubdr::status::{HealthCheck, PassStatus, PhaseObservation, SourceStatus};
+    use serde_json::json;
+
+    fn restore(managed: &str, phase: &str) -> Value {
+        json!({
+            "spec": {"veleroManagedClustersBackupName": managed},
+            "status": {"phase": phase, "lastMessage": "restore ended with errors",
+                       "veleroManagedClustersRestoreName": "r-acm-managed-clusters-schedule-1",
+                       "veleroResourcesRestoreName": "r-acm-resources-schedule-1"},
+        })
+    }
+
+    fn velero(phase: &str, total: Option<u64>) -> Option<Value> {
+        let mut v = json!({"status": {"phase": phase, "errors": 3}});
+        if let Some(t) = total {
+            v["status"]["progress"] = json!({"totalItems": t});
+        }
+        Some(v)
+    }
+
+    fn both(managed: Option<Value>, resources: Option<Value>) -> BTreeMap<String, Option<Value>> {
+        BTreeMap::from([
+            ("r-acm-managed-clusters-schedule-1".to_string(), managed),
+            ("r-acm-resources-schedule-1".to_string(), resources),
+        ])
+    }
+
+    fn waits(v: Verdict) -> String {
+        match v {
+            Verdict::Waits(m) => m,
+            Verdict::Holds => panic!("expected the gate to wait"),
+        }
+    }
+
+    #[test]
+    fn restore_holds_only_when_activated_and_finished() {
+        let none = BTreeMap::new();
+        assert!(waits(restore_verdict("ns/r", None, &none)).contains("does not exist yet"));
+        assert!(waits(restore_verdict(
+            "ns/r",
+            Some(&restore("skip", "Enabled")),
+            &none
+        ))
+        .contains("not \"latest\""));
+        assert!(waits(restore_verdict(
+            "ns/r",
+            Some(&restore("latest", "Running")),
+            &none
+        ))
+        .contains("has not finished (Running)"));
+        assert!(
+            waits(restore_verdict("ns/r", Some(&restore("latest", "")), &none))
+                .contains("no phase yet")
+        );
+        assert_eq!(
+            restore_verdict("ns/r", Some(&restore("latest", "Finished")), &none),
+            Verdict::Holds
+        );
+        // A Finished passive sync that was never switched to latest does not activate anything.
+        assert!(matches!(
+            restore_verdict("ns/r", Some(&restore("skip", "Finished")), &none),
+            Verdict::Waits(_)
+        ));
+    }
+
+    #[test]
+    fn an_empty_backup_is_harmless_but_a_real_failure_is_reported() {
+        let r = restore("latest", "FinishedWithErrors");
+        let empty = both(
+            velero("PartiallyFailed", Some(0)),
+            velero("Completed", Some(40)),
+        );
+        assert_eq!(restore_verdict("ns/r", Some(&r), &empty), Verdict::Holds);
+        let absent_progress = both(
+            velero("PartiallyFailed", None),
+            velero("Completed", Some(40)),
+        );
+        assert_eq!(
+            restore_verdict("ns/r", Some(&r), &absent_progress),
+            Verdict::Holds
+        );
+
+        let real = both(
+            velero("PartiallyFailed", Some(12)),
+            velero("Completed", Some(40)),
+        );
+        let message = waits(restore_verdict("ns/r", Some(&r), &real));
+        assert!(message.contains("the activation restore ns/r failed (phase FinishedWithErrors: restore ended with errors)"), "{message}");
+        assert!(message.contains("Velero restore r-acm-managed-clusters-schedule-1 is PartiallyFailed (12 items, 3 errors)"), "{message}");
+        assert!(
+            message.contains("No BackupSchedule will be created until it is fixed"),
+            "{message}"
+        );
+        assert!(message.contains("new failover generation"), "{message}");
+
+        let missing = both(None, velero("Completed", Some(40)));
+        assert!(waits(restore_verdict("ns/r", Some(&r), &missing)).contains("is missing"));
+        // Nothing explains an Error phase: a failure, not an empty backup.
+        assert!(waits(restore_verdict(
+            "ns/r",
+            Some(&restore("latest", "Error")),
+            &BTreeMap::new()
+        ))
+        .contains("failed (phase Error"));
+    }
+
+    #[test]
+    fn names_the_velero_restores_of_the_status() {
+        assert_eq!(
+            velero_restore_names(&restore("latest", "Finished")),
+            [
+                "r-acm-managed-clusters-schedule-1",
+                "r-acm-resources-schedule-1"
+            ]
+        );
+    }
+
+    fn status(generation: Option<u64>, reason: &str, schedules: &[&str]) -> ClusterStatus {
+        ClusterStatus {
+            api_version: "hubdr.io/v1alpha1".into(),
+            kind: "ClusterStatus".into(),
+            cluster: "hub-a".into(),
+            agent_version: "0".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            source: SourceStatus {
+                generation,
+                ..Default::default()
+            },
+            pass: PassStatus {
+                outcome: String::new(),
+                reason: reason.into(),
+                message: "m".into(),
+            },
+            objects: vec![],
+            gates: vec![],
+            observed: hubdr::status::Observed {
+                backup_schedules: schedules
+                    .iter()
+                    .map(|n| PhaseObservation {
+                        name: n.to_string(),
+                        phase: "Enabled".into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+            health: vec![HealthCheck {
+                name: "dpa-present".into(),
+                ok: true,
+                message: String::new(),
+            }],
+            inventory: vec![],
+        }
+    }
+
+    #[test]
+    fn no_backup_schedule_needs_a_fresh_successful_observation() {
+        assert!(waits(schedule_verdict("hub-a", 3, None)).contains("no status yet"));
+        assert!(waits(schedule_verdict(
+            "hub-a",
+            3,
+            Some(&status(Some(2), "Applied", &[]))
+        ))
+        .contains("reports generation 2"));
+        assert!(waits(schedule_verdict(
+            "hub-a",
+            3,
+            Some(&status(None, "Applied", &[]))
+        ))
+        .contains("no generation"));
+        assert!(waits(schedule_verdict(
+            "hub-a",
+            3,
+            Some(&status(Some(3), "FetchFailed", &[]))
+        ))
+        .contains("last pass failed (FetchFailed)"));
+        assert!(waits(schedule_verdict(
+            "hub-a",
+            3,
+            Some(&status(Some(3), "VerifyFailed", &[]))
+        ))
+        .contains("VerifyFailed"));
+        assert!(waits(schedule_verdict(
+            "hub-a",
+            3,
+            Some(&status(Some(3), "Applied", &["ns/schedule-acm"]))
+        ))
+        .contains("still has BackupSchedule ns/schedule-acm"));
+        let mut unobserved = status(Some(3), "ApplyFailed", &[]);
+        unobserved.health.clear();
+        assert!(waits(schedule_verdict("hub-a", 3, Some(&unobserved))).contains("did not observe"));
+        assert_eq!(
+            schedule_verdict("hub-a", 3, Some(&status(Some(3), "HealthFailed", &[]))),
+            Verdict::Holds
+        );
+        assert_eq!(
+            schedule_verdict("hub-a", 3, Some(&status(Some(4), "Applied", &[]))),
+            Verdict::Holds
+        );
+    }
+
+    #[test]
+    fn since_is_kept_while_the_same_condition_waits() {
+        let id = ObjectId {
+            api_version: "v1".into(),
+            kind: "BackupSchedule".into(),
+            namespace: Some("ns".into()),
+            name: "s".into(),
+        };
+        let w = |c: &str| Wait {
+            object: id.clone(),
+            condition: c.into(),
+            message: "m".into(),
+        };
+        let first = gate_statuses(&[w("a"), w("b")], &[], "T1");
+        let second = gate_statuses(&[w("b"), w("c")], &first, "T2");
+        let since: Vec<(&str, &str)> = second
+            .iter()
+            .map(|g| (g.condition.as_str(), g.since.as_str()))
+            .collect();
+        assert_eq!(since, [("b", "T1"), ("c", "T2")]);
+        let blocked = blocked_messages(&[w("a"), w("b")]);
+        assert_eq!(blocked[&id], "waiting for a: m; waiting for b: m");
+    }
+}

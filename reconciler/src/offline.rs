@@ -1,0 +1,222 @@
+//! Disconnected sites: an agent that reads an inbox of signed bundles writes its status to a
+//! local git repository (`--status-repo`, default `<cache-dir>/status-repo`), and
+//! `hubdr-agent export-status` packs that status for the trip back to `hubdr status import`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+use hubdr::gitrepo::Tree;
+use hubdr::status::STATUS_BRANCH;
+
+use crate::cli::AgentArgs;
+use crate::git::{Credentials, GitSource, Identity, StatusWriter};
+use crate::inbox::Inbox;
+use crate::runner::Source;
+
+/// The local status repository's directory under the cache directory.
+pub const STATUS_REPO_DIR: &str = "status-repo";
+/// Where the inbox remembers the bundle applied last, under the cache directory.
+pub const INBOX_STATE_FILE: &str = "inbox-state.yaml";
+/// The default cache directory (as the agent's `--cache-dir`).
+pub const DEFAULT_CACHE_DIR: &str = "/var/cache/hubdr";
+
+/// The status repository: the flag, or the default under the cache directory.
+pub fn status_repo_path(cache_dir: &Path, status_repo: Option<&Path>) -> PathBuf {
+    status_repo
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cache_dir.join(STATUS_REPO_DIR))
+}
+
+/// Create a bare repository at `path` unless one is there.
+pub fn ensure_status_repo(path: &Path) -> Result<(), String> {
+    if Repository::open(path).is_ok() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path).map_err(|e| {
+        format!(
+            "cannot create the status repository {}: {e}",
+            path.display()
+        )
+    })?;
+    Repository::init_bare(path).map(|_| ()).map_err(|e| {
+        format!(
+            "cannot create the status repository {}: {}",
+            path.display(),
+            e.message()
+        )
+    })
+}
+
+/// The pieces of an agent that reads `--source inbox:DIR`: the source, the status reader and
+/// writer on the local status repository, and the directory to watch.
+pub struct InboxParts {
+    pub source: Source,
+    pub status_source: Option<GitSource>,
+    pub writer: Option<StatusWriter>,
+    pub watch: PathBuf,
+}
+
+pub fn inbox_parts(args: &AgentArgs, dir: &Path) -> Result<InboxParts, (u8, String)> {
+    let key_path = args.public_key.as_ref().ok_or((
+        2,
+        "--source inbox:DIR needs --pub KEY.pub, the key bundles are signed with".to_string(),
+    ))?;
+    let key = hubdr::bundle::PublicKey::read(key_path).map_err(|e| (2, format!("--pub: {e}")))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        (
+            2,
+            format!(
+                "--source inbox:{}: cannot create the directory: {e}",
+                dir.display()
+            ),
+        )
+    })?;
+    let inbox = Inbox::new(dir, key, args.cache_dir.join(INBOX_STATE_FILE));
+    let (status_source, writer) = if args.no_status {
+        (None, None)
+    } else {
+        let repo = status_repo_path(&args.cache_dir, args.status_repo.as_deref());
+        ensure_status_repo(&repo).map_err(|e| (2, format!("--status-repo: {e}")))?;
+        let url = repo.display().to_string();
+        let identity = Identity::new(
+            format!("hubdr-agent {}", args.cluster),
+            format!("hubdr-agent+{}@localhost", args.cluster),
+        );
+        (
+            Some(GitSource::new(
+                &url,
+                &args.status_branch,
+                args.cache_dir.join("status-read"),
+                Credentials::None,
+            )),
+            Some(StatusWriter::new(
+                &url,
+                &args.status_branch,
+                args.cache_dir.join("status-write"),
+                Credentials::None,
+                identity,
+            )),
+        )
+    };
+    Ok(InboxParts {
+        source: Source::Inbox(inbox),
+        status_source,
+        writer,
+        watch: dir.to_path_buf(),
+    })
+}
+
+/// `hubdr-agent export-status`: pack the status files of the local status repository.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hubdr-agent export-status",
+    version,
+    about = "Pack this disconnected site's status (the status branch of the local status repository) for `hubdr status import`"
+)]
+pub struct ExportArgs {
+    /// The file to write (tar + zstd).
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+    /// The local status repository (default: <cache-dir>/status-repo).
+    #[arg(long)]
+    pub status_repo: Option<PathBuf>,
+    /// The agent's cache directory.
+    #[arg(long, default_value = DEFAULT_CACHE_DIR)]
+    pub cache_dir: PathBuf,
+    /// The status branch.
+    #[arg(long, default_value = STATUS_BRANCH)]
+    pub status_branch: String,
+}
+
+/// Run `export-status` with the arguments after the subcommand name.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args = ExportArgs::parse_from(args);
+    match export(&args) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err((code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Write the export; returns what to print.
+pub fn export(args: &ExportArgs) -> Result<String, (u8, String)> {
+    let repo = status_repo_path(&args.cache_dir, args.status_repo.as_deref());
+    let (files, commit) = status_files(&repo, &args.status_branch)?;
+    let bytes = hubdr::bundle::transfer::pack(&files, Some(commit.clone()), jiff::Timestamp::now())
+        .map_err(|e| (1, format!("cannot pack the status: {e}")))?;
+    hubdr::fsutil::write_atomic(&args.out, &bytes)
+        .map_err(|e| (1, format!("cannot write {}: {e}", args.out.display())))?;
+    let clusters: Vec<&str> = files
+        .keys()
+        .filter_map(|p| {
+            p.strip_prefix("clusters/")
+                .and_then(|p| p.strip_suffix(".yaml"))
+        })
+        .collect();
+    Ok(format!(
+        "wrote {} ({} bytes): status of {} from status commit {commit}; import it with `hubdr status import {} --repo CENTRAL`",
+        args.out.display(),
+        bytes.len(),
+        clusters.join(", "),
+        args.out.display()
+    ))
+}
+
+/// `clusters/*.yaml` at the tip of `branch` in the repository at `path`, and the tip.
+pub fn status_files(path: &Path, branch: &str) -> Result<(Tree, String), (u8, String)> {
+    let repo = Repository::open(path).map_err(|e| (2, format!("{} is not a status repository: {}; give --status-repo or --cache-dir as the agent has them", path.display(), e.message())))?;
+    let tip = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .ok()
+        .and_then(|r| r.target())
+        .ok_or((
+            1,
+            format!(
+                "no status has been written to {} ({branch}) yet; run the agent first",
+                path.display()
+            ),
+        ))?;
+    let read_error = |e: git2::Error| {
+        (
+            1,
+            format!("cannot read {}: {}", path.display(), e.message()),
+        )
+    };
+    let tree = repo
+        .find_commit(tip)
+        .and_then(|c| c.tree())
+        .map_err(read_error)?;
+    let mut files = Tree::new();
+    let mut failed = None;
+    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        let Some(name) = entry.name() else {
+            return TreeWalkResult::Ok;
+        };
+        let path = format!("{dir}{name}");
+        if entry.kind() == Some(ObjectType::Blob) && dir == "clusters/" && name.ends_with(".yaml") {
+            match repo.find_blob(entry.id()) {
+                Ok(blob) => {
+                    files.insert(path, blob.content().to_vec());
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    return TreeWalkResult::Abort;
+                }
+            }
+        }
+        TreeWalkResult::Ok
+    })
+    .map_err(read_error)?;
+    if let Some(e) = failed {
+        return Err(read_error(e));
+    }
+    Ok((files, tip.to_string()))
+}
