@@ -159,7 +159,7 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
     };
     let mut steps = vec![
         format!(
-            "**{}** (fenced): its agent deletes every BackupSchedule first thing, before applying anything else, also when it starts after an outage; its backup location becomes ReadOnly. Waits for: nothing.",
+            "**{}** (fenced): its agent deletes every BackupSchedule first thing, before applying anything else, also when it starts after an outage; its backup location becomes ReadOnly. Shut it down or detach its managed clusters: a former primary keeps trying to reconnect them. Waits for: nothing.",
             failover.from
         ),
         format!("**{}** (new primary): {restore}. Waits for: nothing; the operator restores the activation data (managed clusters).", failover.to),
