@@ -175,3 +175,14 @@ impl ClusterStatus {
         a == *other
     }
 }
+
+/// An age in seconds as `42s`, `12m`, `3h` or `2d`.
+pub fn human_age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}

@@ -153,11 +153,19 @@ pub fn read_cluster(fetched: &Fetched, cluster: &str) -> Result<DesiredState, De
 }
 
 fn parse_object(path: &str, bytes: &[u8]) -> Result<DesiredObject, DesiredError> {
-    let parse_error = |message: String| DesiredError::Parse {
+    let value = parse_value(bytes).map_err(|message| DesiredError::Parse {
         path: path.to_string(),
         message,
-    };
-    let value: Value = serde_yaml::from_slice(bytes).map_err(|e| parse_error(e.to_string()))?;
+    })?;
+    Ok(DesiredObject {
+        path: path.to_string(),
+        value,
+    })
+}
+
+/// One object file as JSON, which must at least name its apiVersion and kind.
+pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, String> {
+    let value: Value = serde_yaml::from_slice(bytes).map_err(|e| e.to_string())?;
     let has = |field: &str| {
         value
             .get(field)
@@ -165,12 +173,9 @@ fn parse_object(path: &str, bytes: &[u8]) -> Result<DesiredObject, DesiredError>
             .is_some_and(|s| !s.is_empty())
     };
     if !value.is_object() || !has("apiVersion") || !has("kind") {
-        return Err(parse_error("it needs apiVersion and kind".into()));
+        return Err("it needs apiVersion and kind".into());
     }
-    Ok(DesiredObject {
-        path: path.to_string(),
-        value,
-    })
+    Ok(value)
 }
 
 #[cfg(test)]

@@ -240,13 +240,7 @@ fn age(timestamp: Option<&str>, now: Timestamp) -> Option<std::time::Duration> {
 }
 
 fn human(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=7199 => format!("{}m", s / 60),
-        7200..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
+    hubdr::status::human_age(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use std::time::SystemTime;
 
 use hubdr::bundle::{self, Applied, BundleError, Expect, Limits, PublicKey, Verified};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::desired::{DesiredObject, DesiredState, KUSTOMIZATION};
 use crate::git::Oid;
@@ -331,7 +330,7 @@ fn desired_state(verified: &Verified, file: &str) -> Result<DesiredState, InboxE
         .iter()
         .filter(|(path, _)| !path.ends_with(&format!("/{KUSTOMIZATION}")))
         .map(|(path, bytes)| {
-            parse_object(bytes)
+            crate::desired::parse_value(bytes)
                 .map(|value| DesiredObject {
                     path: path.clone(),
                     value,
@@ -349,20 +348,6 @@ fn desired_state(verified: &Verified, file: &str) -> Result<DesiredState, InboxE
         index: verified.index.clone(),
         objects,
     })
-}
-
-fn parse_object(bytes: &[u8]) -> Result<Value, String> {
-    let value: Value = serde_yaml::from_slice(bytes).map_err(|e| e.to_string())?;
-    let has = |field: &str| {
-        value
-            .get(field)
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty())
-    };
-    if !value.is_object() || !has("apiVersion") || !has("kind") {
-        return Err("it needs apiVersion and kind".into());
-    }
-    Ok(value)
 }
 
 #[cfg(test)]

@@ -85,16 +85,7 @@ pub fn epoch(text: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + min * 60 + s)
 }
 
-/// `42s`, `12m`, `3h`, `2d`.
-pub fn human(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=7199 => format!("{}m", s / 60),
-        7200..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
+pub use crate::status::human_age as human;
 
 #[cfg(test)]
 mod tests {
