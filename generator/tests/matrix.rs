@@ -522,29 +522,24 @@ const MANAGED_CLUSTER_KINDS: [&str; 4] = [
 ];
 
 /// What every agent only reads: VolSync status (reconciler/src/observe.rs lists both kinds).
-const OBSERVED: [(&str, &str); 3] = [
+const OBSERVED: [(&str, &str); 2] = [
     ("volsync.backube", "replicationsources"),
     ("volsync.backube", "replicationdestinations"),
-    // Waiting for the CRDs a cluster installs.
-    ("apiextensions.k8s.io", "customresourcedefinitions"),
 ];
 
 /// What a hub's agent also reads: Velero backups, storage locations and restores (status and
-/// the activation gate), the pods of the backup namespace (health), and what the renderer grants
-/// for status beyond that (Velero schedules, managed clusters).
-const HUB_OBSERVED: [(&str, &str); 6] = [
+/// the activation gate) and the pods of the backup namespace (health); nothing else.
+const HUB_OBSERVED: [(&str, &str); 4] = [
     ("velero.io", "backups"),
     ("velero.io", "backupstoragelocations"),
     ("velero.io", "restores"),
-    ("velero.io", "schedules"),
     ("", "pods"),
-    ("cluster.open-cluster-management.io", "managedclusters"),
 ];
 
-const MANAGE_VERBS: [&str; 7] = [
-    "get", "list", "watch", "create", "patch", "update", "delete",
-];
-const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
+/// What reconciler/src does with a managed kind: get/list, server-side apply (create, patch),
+/// prune (delete). No watch, no update.
+const MANAGE_VERBS: [&str; 5] = ["get", "list", "create", "patch", "delete"];
+const READ_VERBS: [&str; 2] = ["get", "list"];
 /// What reconciler/src does with its inventory ConfigMap (get, then create or apply-patch).
 const INVENTORY_VERBS: [&str; 3] = ["get", "create", "patch"];
 

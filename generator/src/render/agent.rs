@@ -59,13 +59,12 @@ const MANAGED_CLUSTER_KINDS: [(&str, &str, &str); 4] = [
 ];
 
 /// What agents read to report status and evaluate gates.
-const HUB_OBSERVED: [(&str, &[&str]); 3] = [
+const HUB_OBSERVED: [(&str, &[&str]); 2] = [
     (
         "velero.io",
-        &["backups", "backupstoragelocations", "restores", "schedules"],
+        &["backups", "backupstoragelocations", "restores"],
     ),
     ("", &["pods"]),
-    ("cluster.open-cluster-management.io", &["managedclusters"]),
 ];
 
 const VOLSYNC_OBSERVED: (&str, &[&str]) = (
@@ -73,10 +72,10 @@ const VOLSYNC_OBSERVED: (&str, &[&str]) = (
     &["replicationsources", "replicationdestinations"],
 );
 
-const MANAGE_VERBS: [&str; 7] = [
-    "get", "list", "watch", "create", "patch", "update", "delete",
-];
-const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
+/// What the agent does with a managed kind: read it, server-side apply it (create or patch),
+/// prune it. Nothing watches or replaces.
+const MANAGE_VERBS: [&str; 5] = ["get", "list", "create", "patch", "delete"];
+const READ_VERBS: [&str; 2] = ["get", "list"];
 
 /// The install files for `cluster`, given the objects rendered for it.
 pub fn install_files(
@@ -206,8 +205,6 @@ fn cluster_rules(managed: &BTreeSet<Managed>, hub: bool) -> Vec<Value> {
             rules.push(json!({"apiGroups": [group], "resources": unmanaged, "verbs": READ_VERBS}));
         }
     }
-    // Waiting for CRDs the cluster installs (e.g. OADP's after cluster-backup is enabled).
-    rules.push(json!({"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": READ_VERBS}));
     rules
 }
 
