@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use hubdr::gates::Gate;
 use hubdr::gitrepo::Tree;
 use hubdr::site::{Hub, HubRole, LoadedSite, Method, Replication, Site};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -279,14 +280,15 @@ fn no_secret_material(tree: &Tree) {
         }
     }
     for (path, bytes) in tree {
-        let value: Value = serde_yaml::from_slice(bytes).unwrap();
-        assert_ne!(
-            value.get("kind").and_then(Value::as_str),
-            Some("Secret"),
-            "{path}: hubdr never renders Secrets"
-        );
-        if path.starts_with("clusters/") || path.starts_with("agents/") {
-            walk("", "", &value, path);
+        for value in documents(path, bytes) {
+            assert_ne!(
+                value.get("kind").and_then(Value::as_str),
+                Some("Secret"),
+                "{path}: hubdr never renders Secrets"
+            );
+            if path.starts_with("clusters/") || path.starts_with("agents/") {
+                walk("", "", &value, path);
+            }
         }
     }
 }
@@ -304,8 +306,7 @@ fn ownership_and_layout(site: &Site, tree: &Tree, view: &View) {
         let ok = path == ".hubdr/index.yaml"
             || path == "argocd/applicationset.yaml"
             || clusters.iter().any(|c| {
-                path.starts_with(&format!("clusters/{c}/"))
-                    || path.starts_with(&format!("agents/{c}/"))
+                path.starts_with(&format!("clusters/{c}/")) || *path == format!("agents/{c}.yaml")
             });
         assert!(ok, "{path}: not a file hubdr should render");
         assert!(
@@ -543,7 +544,8 @@ const READ_VERBS: [&str; 2] = ["get", "list"];
 /// What reconciler/src does with its inventory ConfigMap (get, then create or apply-patch).
 const INVENTORY_VERBS: [&str; 3] = ["get", "create", "patch"];
 
-/// The files of `agents/<cluster>/`, in the order `kubectl apply -k` needs them listed.
+/// The objects of `agents/<cluster>.yaml`, in the order `kubectl apply -f` must create them;
+/// the tests name each object like the file it once had.
 const AGENT_FILES: [&str; 7] = [
     "namespace.yaml",
     "serviceaccount.yaml",
@@ -553,6 +555,40 @@ const AGENT_FILES: [&str; 7] = [
     "rolebinding.yaml",
     "deployment.yaml",
 ];
+
+/// Every YAML document of a rendered file.
+fn documents(path: &str, bytes: &[u8]) -> Vec<Value> {
+    serde_yaml::Deserializer::from_slice(bytes)
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .collect()
+}
+
+/// The install file of `cluster` as (object name in [`AGENT_FILES`] -> object).
+fn agent_objects(tree: &Tree, cluster: &str) -> BTreeMap<&'static str, Value> {
+    let path = format!("agents/{cluster}.yaml");
+    let bytes = tree
+        .get(&path)
+        .unwrap_or_else(|| panic!("{path}: not rendered"));
+    let docs = documents(&path, bytes);
+    assert_eq!(
+        docs.len(),
+        AGENT_FILES.len(),
+        "{path}: one document per object"
+    );
+    AGENT_FILES.into_iter().zip(docs).collect()
+}
+
+/// Replace one object of `cluster`'s install file.
+fn set_agent_object(tree: &mut Tree, cluster: &str, name: &str, value: Value) {
+    let mut objects = agent_objects(tree, cluster);
+    objects.insert(AGENT_FILES.iter().find(|f| **f == name).unwrap(), value);
+    let docs: Vec<String> = AGENT_FILES
+        .iter()
+        .map(|f| serde_yaml::to_string(&objects[f]).unwrap())
+        .collect();
+    let text = format!("# edited\n{}", docs.join("---\n"));
+    tree.insert(format!("agents/{cluster}.yaml"), text.into_bytes());
+}
 
 /// The flags of `hubdr-agent` that take a value (reconciler/src/cli.rs), and whether they repeat.
 const AGENT_FLAGS: [(&str, bool); 12] = [
@@ -636,7 +672,7 @@ fn grants(role: &Value, what: &str) -> BTreeMap<(String, String), BTreeSet<Strin
     out
 }
 
-/// `agents/<cluster>/` for every cluster: the namespace, service account and RBAC for exactly
+/// `agents/<cluster>.yaml` for every cluster: the namespace, service account and RBAC for exactly
 /// what the cluster's agent manages and reads, and the Deployment that runs it with the site's
 /// repository, its allowlist and the git credentials Secret by reference.
 fn agents(site: &Site, tree: &Tree, view: &View) {
@@ -653,24 +689,23 @@ fn agents(site: &Site, tree: &Tree, view: &View) {
         .chain(site.spec.managed_clusters.iter().map(|c| c.name.as_str()));
     for cluster in clusters {
         let hub = hubs.contains(cluster);
-        let dir = format!("agents/{cluster}/");
-        let files: BTreeSet<&str> = tree.keys().filter_map(|p| p.strip_prefix(&dir)).collect();
-        let mut expected_files: BTreeSet<&str> = AGENT_FILES.into_iter().collect();
-        expected_files.insert("kustomization.yaml");
-        assert_eq!(files, expected_files, "{dir}: exactly the install files");
-        let doc = |file: &str| -> Value {
-            let path = format!("{dir}{file}");
-            serde_yaml::from_slice(&tree[&path]).unwrap_or_else(|e| panic!("{path}: {e}"))
-        };
-        let k = doc("kustomization.yaml");
-        assert_eq!(k["kind"], "Kustomization", "{dir}");
+        // The tests name an object "agents/<cluster>.yaml#<object>".
+        let dir = format!("agents/{cluster}.yaml#");
+        let files: Vec<&String> = tree
+            .keys()
+            .filter(|p| {
+                p.strip_prefix("agents/").is_some_and(|rest| {
+                    rest.starts_with(&format!("{cluster}."))
+                        || rest.starts_with(&format!("{cluster}/"))
+                })
+            })
+            .collect();
         assert_eq!(
-            strings(&k["resources"]),
-            AGENT_FILES,
-            "{dir}kustomization.yaml lists the install files in order"
+            files,
+            [&format!("agents/{cluster}.yaml")],
+            "{cluster}: exactly one install file"
         );
-
-        let objects: BTreeMap<&str, Value> = AGENT_FILES.iter().map(|f| (*f, doc(f))).collect();
+        let objects = agent_objects(tree, cluster);
         let expected_kinds = [
             ("namespace.yaml", "v1", "Namespace", false),
             ("serviceaccount.yaml", "v1", "ServiceAccount", true),
@@ -2446,23 +2481,32 @@ fn agent_rules_reject_broader_or_narrower_installs() {
         }),
     ];
     for (cluster, file, edit) in edits {
-        let path = format!("agents/{cluster}/{file}");
         let mut tree = rendered.tree.clone();
-        let mut value: Value = serde_yaml::from_slice(&tree[&path]).unwrap();
+        let mut value = agent_objects(&tree, cluster)[file].clone();
         edit(&mut value);
-        let text = format!("# edited\n{}", serde_yaml::to_string(&value).unwrap());
-        tree.insert(path.clone(), text.into_bytes());
+        set_agent_object(&mut tree, cluster, file, value);
         let caught = std::panic::catch_unwind(|| agents(site, &tree, &view));
-        assert!(caught.is_err(), "{path}: the edit went unnoticed");
+        assert!(caught.is_err(), "{cluster} {file}: the edit went unnoticed");
+    }
+    for (path, text) in [
+        ("agents/east-1.secret.yaml", "# extra\nkind: Secret\n"),
+        ("agents/east-1/secret.yaml", "# extra\nkind: Secret\n"),
+    ] {
+        let mut tree = rendered.tree.clone();
+        tree.insert(path.into(), text.as_bytes().to_vec());
+        assert!(
+            std::panic::catch_unwind(|| agents(site, &tree, &view)).is_err(),
+            "an extra file {path}"
+        );
     }
     let mut tree = rendered.tree.clone();
-    tree.insert(
-        "agents/east-1/secret.yaml".into(),
-        b"# extra\nkind: Secret\n".to_vec(),
-    );
+    let path = "agents/east-1.yaml".to_string();
+    let mut text = tree[&path].clone();
+    text.extend_from_slice(b"---\nkind: Secret\n");
+    tree.insert(path, text);
     assert!(
         std::panic::catch_unwind(|| agents(site, &tree, &view)).is_err(),
-        "an extra file"
+        "an extra object"
     );
 }
 

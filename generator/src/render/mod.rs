@@ -83,7 +83,7 @@ pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, Re
 }
 
 /// Every object of every cluster, checked and sorted, and the tree of their files with each
-/// cluster's kustomization and agent install files.
+/// cluster's kustomization and agent install file.
 fn render_objects(
     loaded: &LoadedSite,
     templates: &Templates,
@@ -151,11 +151,10 @@ fn render_objects(
                 kustomization(&resources).into_bytes(),
             )];
             let hub = entry.kind == "hub";
-            files.extend(
-                agent::install_files(site, cluster, hub, &objects)
-                    .into_iter()
-                    .map(|(path, text)| (path, text.into_bytes())),
-            );
+            files.push((
+                agent::install_path(cluster),
+                agent::install_file(site, cluster, hub, &objects).into_bytes(),
+            ));
             files
         })
         .collect();

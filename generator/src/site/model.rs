@@ -574,7 +574,7 @@ pub struct PatchTarget {
     pub namespace: Option<String>,
 }
 
-/// How `agents/<cluster>/` runs hubdr-agent.
+/// How `agents/<cluster>.yaml` runs hubdr-agent.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AgentSettings {
