@@ -8,10 +8,12 @@
 //!   tree. It hashes the desired files into git blob and tree ids in memory and only reads the
 //!   `HEAD` trees whose ids differ, so an unchanged render costs little more than hashing the
 //!   rendered bytes.
-//! * [`OutputRepo::commit`] writes only the changed files (temp file, fsync, rename), updates
+//! * [`OutputRepo::commit`] writes only the changed files (temp file, rename), updates
 //!   only the changed index entries (from the known blob ids and the files' stat data, so
 //!   nothing is read back) and commits. From [`PACK_MIN_FILES`] files on, the new objects go
-//!   into one pack file instead of one loose object file each. It refuses to run when the index
+//!   into one pack file instead of one loose object file each. The new objects are fsynced
+//!   before the branch moves to them, and the branch after; the working tree is not (it is a
+//!   copy of the commit, as after `git checkout`). It refuses to run when the index
 //!   has staged changes, so nothing but the rendered files is ever committed. On failure every
 //!   touched path is restored to its `HEAD` content, the index and `HEAD` are left as they were.
 //! * [`OutputRepo::uncommitted_changes`] finds hand edits under the managed prefixes, so that a
@@ -23,7 +25,6 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
 use rayon::prelude::*;
@@ -834,30 +835,40 @@ impl OutputRepo {
             }
         }
 
-        // 4. Write the new contents to fsynced temp files next to their targets. This waits
-        //    for the disk (fsync), so it runs on more threads than there are cores; concurrent
-        //    fsyncs are batched by the file system. Nothing visible changes yet.
+        // 4. Write each file to a temp file next to it and rename it into place, so a reader
+        //    never sees a half-written file, then stat it for the index (after the rename: a
+        //    rename changes the ctime, which git compares). Like `git checkout`, the working
+        //    tree is not fsynced: it is a copy of the commit, whose objects are made durable
+        //    below before the branch moves. Parallel: creating files is CPU work in the kernel.
         let workdir = &self.workdir;
-        let prepared: Vec<io::Result<PathBuf>> = if writes.len() < PARALLEL_MIN {
-            writes
-                .iter()
-                .map(|(path, bytes)| write_temp(&workdir.join(path), bytes))
-                .collect()
-        } else {
-            with_io_pool(|| {
-                writes
-                    .par_iter()
-                    .map(|(path, bytes)| write_temp(&workdir.join(path), bytes))
-                    .collect()
-            })
+        // Ok(stat), or the error and whether the file was already renamed into place.
+        let place = |(path, bytes): &(&str, &[u8])| -> Result<fs::Metadata, (bool, io::Error)> {
+            let target = workdir.join(path);
+            let tmp = write_temp(&target, bytes).map_err(|e| (false, e))?;
+            if let Err(e) = fs::rename(&tmp, &target) {
+                let _ = fs::remove_file(&tmp);
+                return Err((false, e));
+            }
+            fs::symlink_metadata(&target).map_err(|e| (true, e))
         };
-        let mut temps = TempFiles(Vec::with_capacity(writes.len()));
+        let placed: Vec<_> = if writes.len() < PARALLEL_MIN {
+            writes.iter().map(place).collect()
+        } else {
+            writes.par_iter().map(place).collect()
+        };
+        // 5. Record what was replaced, then fail on the first error.
+        let mut stats = Vec::with_capacity(writes.len());
         let mut first_error = None;
-        for ((path, _), result) in writes.iter().zip(prepared) {
+        for ((path, _), result) in writes.iter().zip(placed) {
             match result {
-                Ok(tmp) => temps.0.push(Some(tmp)),
-                Err(source) => {
-                    temps.0.push(None);
+                Ok(md) => {
+                    journal.touched.push(path.to_string());
+                    stats.push(md);
+                }
+                Err((renamed, source)) => {
+                    if renamed {
+                        journal.touched.push(path.to_string());
+                    }
                     first_error.get_or_insert(GitRepoError::Write {
                         path: path.to_string(),
                         source,
@@ -867,23 +878,6 @@ impl OutputRepo {
         }
         if let Some(err) = first_error {
             return Err(err);
-        }
-
-        // 5. Move the files into place (rename over the old ones) and stat them for the index.
-        //    The stat comes after the rename: a rename changes the ctime, which git compares.
-        let mut stats = Vec::with_capacity(writes.len());
-        for ((path, _), tmp) in writes.iter().zip(temps.0.iter_mut()) {
-            let target = workdir.join(path);
-            let write_error = |source| GitRepoError::Write {
-                path: path.to_string(),
-                source,
-            };
-            if let Some(tmp_path) = tmp.as_ref() {
-                fs::rename(tmp_path, &target).map_err(write_error)?;
-                *tmp = None;
-            }
-            journal.touched.push(path.to_string());
-            stats.push(fs::symlink_metadata(&target).map_err(write_error)?);
         }
 
         // 6. Update the index entries of the changed paths only; write the trees and the commit.
@@ -916,10 +910,24 @@ impl OutputRepo {
             )
             .map_err(commit_error)?;
 
-        // 7. Store the in-memory objects as a pack.
-        if let Some(blobs) = pack_blobs {
-            self.write_pack(repo, blobs, tree_id, commit_id)?;
-        }
+        // 7. Store the in-memory objects as a pack, and make the new objects durable before
+        //    any reference points at them (libgit2 does not fsync by default).
+        let durable = match pack_blobs {
+            Some(blobs) => {
+                self.write_pack(repo, blobs, tree_id, commit_id)?;
+                sync_packs(self.repo.path())
+            }
+            None => {
+                let mut loose: Vec<Oid> = blob_ids.to_vec();
+                loose.extend(new_trees(repo, tree_id, commit.head.map(|c| c.tree_id())));
+                loose.push(commit_id);
+                sync_loose_objects(self.repo.path(), &loose)
+            }
+        };
+        durable.map_err(|source| GitRepoError::Write {
+            path: ".git/objects".to_string(),
+            source,
+        })?;
 
         // 8. Move the branch (only if it still points where it did), then save the index.
         let old = commit.head.map(|c| c.id());
@@ -941,6 +949,12 @@ impl OutputRepo {
         };
         moved.map_err(commit_error)?;
         journal.moved_ref = Some((commit.head_ref.to_string(), old));
+        sync_file(&self.repo.path().join(commit.head_ref)).map_err(|source| {
+            GitRepoError::Write {
+                path: format!(".git/{}", commit.head_ref),
+                source,
+            }
+        })?;
 
         index.write().map_err(update_index)?;
         Ok(commit_id)
@@ -1148,40 +1162,90 @@ pub const PACK_MIN_FILES: usize = 100;
 const MEMPACK_PRIORITY: i32 = 1000;
 /// Below this many files, `commit` writes them on the calling thread.
 const PARALLEL_MIN: usize = 16;
-/// Threads for the file writes: they mostly wait for the disk (fsync), and concurrent fsyncs are
-/// batched by the file system.
-const IO_THREADS: usize = 16;
-
-/// Run `f` on a thread pool sized for I/O (falls back to the current pool).
-fn with_io_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    let pool = POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(IO_THREADS)
-            .thread_name(|i| format!("hubdr-io-{i}"))
-            .build()
-            .ok()
-    });
-    match pool {
-        Some(pool) => pool.install(f),
-        None => f(),
+/// fsync every pack and pack index of the repository (a pack that is already on disk costs
+/// next to nothing), and the pack directory.
+fn sync_packs(git_dir: &Path) -> io::Result<()> {
+    let dir = git_dir.join("objects").join("pack");
+    for entry in fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("pack" | "idx")
+        ) {
+            sync_file(&path)?;
+        }
     }
+    sync_dir(&dir)
 }
 
-/// Temp files not (yet) renamed into place; removed on drop.
-struct TempFiles(Vec<Option<PathBuf>>);
-
-impl Drop for TempFiles {
-    fn drop(&mut self) {
-        for tmp in self.0.iter().flatten() {
-            let _ = fs::remove_file(tmp);
+/// fsync the loose object files of `ids` and their fan-out directories.
+fn sync_loose_objects(git_dir: &Path, ids: &[Oid]) -> io::Result<()> {
+    let objects = git_dir.join("objects");
+    let mut dirs = BTreeSet::new();
+    for id in ids {
+        let hex = id.to_string();
+        let (fan_out, rest) = hex.split_at(2);
+        match sync_file(&objects.join(fan_out).join(rest)) {
+            // Already stored in a pack.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            other => other?,
         }
+        dirs.insert(fan_out.to_string());
+    }
+    for dir in dirs {
+        sync_dir(&objects.join(dir))?;
+    }
+    Ok(())
+}
+
+/// The trees of `root` that are not in `old_root`: a subtree whose id equals the old one at the
+/// same path is stored already, and so is everything below it.
+fn new_trees(repo: &Repository, root: Oid, old_root: Option<Oid>) -> Vec<Oid> {
+    let mut found = Vec::new();
+    let mut pending = vec![(root, old_root)];
+    while let Some((id, old)) = pending.pop() {
+        if Some(id) == old {
+            continue;
+        }
+        found.push(id);
+        let (Ok(tree), old_tree) = (repo.find_tree(id), old.and_then(|o| repo.find_tree(o).ok()))
+        else {
+            continue;
+        };
+        for entry in tree.iter() {
+            if entry.kind() != Some(ObjectType::Tree) {
+                continue;
+            }
+            let old_id = old_tree.as_ref().and_then(|t| {
+                t.get_name_bytes(entry.name_bytes())
+                    .filter(|e| e.kind() == Some(ObjectType::Tree))
+                    .map(|e| e.id())
+            });
+            pending.push((entry.id(), old_id));
+        }
+    }
+    found
+}
+
+fn sync_file(path: &Path) -> io::Result<()> {
+    fs::File::open(path)?.sync_all()
+}
+
+fn sync_dir(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        fs::File::open(path)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
     }
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Write `bytes` to a new temp file in the directory of `target` and fsync it.
+/// Write `bytes` to a new temp file in the directory of `target` (not fsynced: see `apply`).
 fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let name = target
@@ -1198,7 +1262,7 @@ fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
         .write(true)
         .create_new(true)
         .open(&tmp)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_data());
+    let written = file.write_all(bytes);
     drop(file);
     match written {
         Ok(()) => Ok(tmp),
@@ -1209,7 +1273,7 @@ fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     }
 }
 
-/// Write `bytes` to `target` atomically: temp file in the same directory, fsync, rename.
+/// Write `bytes` to `target` atomically: temp file in the same directory, rename.
 fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = write_temp(target, bytes)?;
     fs::rename(&tmp, target).inspect_err(|_| {
@@ -1463,6 +1527,48 @@ impl<'a> DirNode<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trees to fsync after a small commit: exactly those the commit created.
+    #[test]
+    fn new_trees_are_the_changed_directories_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = OutputRepo::open_or_init(tmp.path()).unwrap();
+        let mut tree = Tree::new();
+        for path in ["clusters/a/x.yaml", "clusters/b/y.yaml", "argocd/z.yaml"] {
+            tree.insert(path.into(), path.as_bytes().to_vec());
+        }
+        let commit = |tree: &Tree| {
+            let changes = repo.diff(tree, &["clusters/", "argocd/"]).unwrap();
+            let id = repo
+                .commit(tree, &changes, "m", ("t", "t@example.com"))
+                .unwrap()
+                .unwrap();
+            repo.repository().find_commit(id).unwrap().tree_id()
+        };
+        let first = commit(&tree);
+        tree.insert("clusters/a/x.yaml".into(), b"changed".to_vec());
+        let second = commit(&tree);
+        let git = repo.repository();
+        let subtree = |root: Oid, path: &str| {
+            git.find_tree(root)
+                .unwrap()
+                .get_path(Path::new(path))
+                .unwrap()
+                .id()
+        };
+        let mut found = new_trees(git, second, Some(first));
+        found.sort();
+        let mut expected = vec![
+            second,
+            subtree(second, "clusters"),
+            subtree(second, "clusters/a"),
+        ];
+        expected.sort();
+        assert_eq!(found, expected);
+        // Without an old tree, every tree is new.
+        assert_eq!(new_trees(git, first, None).len(), 5);
+        assert!(new_trees(git, first, Some(first)).is_empty());
+    }
 
     #[test]
     fn tree_ids_match_git() {
