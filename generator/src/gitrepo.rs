@@ -29,6 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
 use rayon::prelude::*;
 
+mod worktree;
+
 /// A rendered tree: repo-relative path (forward slashes, e.g. `clusters/hub-a/restore.yaml`)
 /// -> file bytes.
 pub type Tree = BTreeMap<String, Vec<u8>>;
@@ -469,6 +471,32 @@ impl OutputRepo {
     /// `HEAD`: modified, deleted, staged, or untracked new files (ignored files are not reported).
     /// Sorted.
     pub fn uncommitted_changes(&self, prefixes: &[&str]) -> Result<Vec<String>, GitRepoError> {
+        if prefixes.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.scan_uncommitted_changes(prefixes)? {
+            Some(paths) => Ok(paths),
+            None => self.uncommitted_changes_by_libgit2(prefixes),
+        }
+    }
+
+    /// [`uncommitted_changes`](Self::uncommitted_changes) by a parallel scan with git's rules
+    /// (see `gitrepo/worktree.rs`); `None` when the index holds what the scan does not model
+    /// (conflicts, symlinks, submodules under the prefixes).
+    pub fn scan_uncommitted_changes(
+        &self,
+        prefixes: &[&str],
+    ) -> Result<Option<Vec<String>>, GitRepoError> {
+        worktree::changed_paths(&self.repo, &self.workdir, &Prefixes::new(prefixes))
+            .map_err(|source| GitRepoError::Status { source })
+    }
+
+    /// [`uncommitted_changes`](Self::uncommitted_changes) by libgit2's status: slower, but it
+    /// handles everything an index can hold.
+    pub fn uncommitted_changes_by_libgit2(
+        &self,
+        prefixes: &[&str],
+    ) -> Result<Vec<String>, GitRepoError> {
         if prefixes.is_empty() {
             return Ok(Vec::new());
         }
