@@ -147,7 +147,7 @@ fn worktree_differs(workdir: &Path, e: &Entry, index_mtime: Option<(i32, u32)>) 
         return false;
     }
     match fs::read(&full) {
-        Ok(bytes) => Oid::hash_object(ObjectType::Blob, &bytes).map_or(true, |id| id != e.id),
+        Ok(bytes) => Oid::hash_object(ObjectType::Blob, &bytes) != Ok(e.id),
         Err(_) => true,
     }
 }
