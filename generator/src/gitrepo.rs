@@ -467,6 +467,37 @@ impl OutputRepo {
         Ok(())
     }
 
+    /// The tree id at `HEAD` of each prefix that names a top-level directory (`clusters/`),
+    /// `None` for one `HEAD` does not have; `Ok(None)` when a prefix is anything else.
+    #[allow(clippy::type_complexity)]
+    pub fn managed_tree_ids(
+        &self,
+        prefixes: &[&str],
+    ) -> Result<Option<Vec<(String, Option<Oid>)>>, GitRepoError> {
+        let head = self.head_tree()?;
+        let mut out = Vec::with_capacity(prefixes.len());
+        for prefix in prefixes {
+            let Some(name) = prefix
+                .strip_suffix('/')
+                .filter(|n| !n.is_empty() && !n.contains('/'))
+            else {
+                return Ok(None);
+            };
+            let id = head
+                .as_ref()
+                .and_then(|t| t.get_name(name))
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+                .map(|e| e.id());
+            out.push((prefix.to_string(), id));
+        }
+        Ok(Some(out))
+    }
+
+    /// The repository's git directory (`.git`).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
     /// Paths under the managed prefixes whose working-tree (or index) content differs from
     /// `HEAD`: modified, deleted, staged, or untracked new files (ignored files are not reported).
     /// Sorted.

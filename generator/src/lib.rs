@@ -10,4 +10,5 @@ pub mod gitrepo;
 pub mod index;
 pub mod render;
 pub mod site;
+pub mod stamp;
 pub mod status;

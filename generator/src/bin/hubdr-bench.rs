@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hubdr::cli::SiteArgs;
-use hubdr::commands::{self, render::commit_rendered, CommandError};
+use hubdr::commands::{self, render::render_to_repo, CommandError};
 
 const AUTHOR: (&str, &str) = ("hubdr-bench", "bench@localhost");
 const TARGET_FULL: Duration = Duration::from_millis(1000);
@@ -70,11 +70,14 @@ struct Sample {
     commit: Duration,
     full: Duration,
     full_cpu: Duration,
+    rerender: Duration,
+    rerender_check: Duration,
+    rerender_cpu: Duration,
+    unstamped: Duration,
     reload: Duration,
     rerender_memory: Duration,
     regit: Duration,
-    rerender: Duration,
-    rerender_cpu: Duration,
+    unstamped_cpu: Duration,
     files: usize,
     /// sha256 over every rendered path and its bytes: equal digests mean identical output.
     digest: String,
@@ -119,10 +122,9 @@ fn run(args: &Args) -> Result<(), String> {
             sample(&site_args, &repo)
         };
         samples.push(measured.map_err(|e| e.to_string())?);
-        if args.keep.is_none() && i + 1 < args.runs {
-            // Keep the page cache and the disk from filling up over many runs.
-            let _ = std::fs::remove_dir_all(&repo);
-        }
+        // The repositories are removed together at the end, not between runs: on ext4, creating
+        // many files right after deleting many is several times slower (the inode allocator
+        // skips recently freed inodes), which would measure the previous run's cleanup.
     }
     print!(
         "{}",
@@ -156,45 +158,59 @@ fn sample_in_memory(site_args: &SiteArgs) -> Result<Sample, CommandError> {
     })
 }
 
-/// Full render into a fresh repository, then a re-render with nothing changed.
+/// Full render into a fresh repository, then a re-render with nothing changed (the command's
+/// own path, which the render stamp can end early), then the same without the stamp (load,
+/// render and compare everything).
 fn sample(site_args: &SiteArgs, repo: &Path) -> Result<Sample, CommandError> {
     let mut sink = std::io::sink();
     let (start, cpu) = (Instant::now(), cpu_time());
-    let loaded = commands::load(&site_args.site, &mut sink)?;
-    let loaded_at = Instant::now();
-    let rendered = commands::render_loaded(site_args, &loaded)?;
-    let rendered_at = Instant::now();
-    let committed = commit_rendered(&loaded, &rendered, repo, false, AUTHOR)?;
+    let full = render_to_repo(site_args, repo, false, AUTHOR, &mut sink)?;
     let done = Instant::now();
     let full_cpu = cpu_time().saturating_sub(cpu);
-    let files = rendered.tree.len();
-    let digest = tree_digest(&rendered.tree);
-    drop((loaded, rendered));
+    let committed = full
+        .committed
+        .ok_or_else(|| CommandError::Failed("the full render was skipped".into()))?;
+    let tree = hubdr::gitrepo::OutputRepo::open(repo)
+        .and_then(|r| r.head_files(&hubdr::render::MANAGED_PREFIXES))
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
+    let (files, digest) = (tree.len(), tree_digest(&tree));
+    drop(tree);
 
     let before = stat_tree(repo);
     let (again, cpu) = (Instant::now(), cpu_time());
-    let loaded = commands::load(&site_args.site, &mut sink)?;
-    let reloaded_at = Instant::now();
-    let rendered = commands::render_loaded(site_args, &loaded)?;
-    let rerendered_at = Instant::now();
-    let recommitted = commit_rendered(&loaded, &rendered, repo, false, AUTHOR)?;
+    let rerender = render_to_repo(site_args, repo, false, AUTHOR, &mut sink)?;
     let redone = Instant::now();
     let rerender_cpu = cpu_time().saturating_sub(cpu);
+    if rerender.committed.is_some() {
+        eprintln!("hubdr-bench: the no-change re-render was not ended by the render stamp");
+    }
+
+    hubdr::stamp::remove(&repo.join(".git")).map_err(|e| CommandError::Failed(e.to_string()))?;
+    let (unstamped_start, unstamped_cpu) = (Instant::now(), cpu_time());
+    let unstamped = render_to_repo(site_args, repo, false, AUTHOR, &mut sink)?;
+    let unstamped_done = Instant::now();
+    let unstamped_cpu = cpu_time().saturating_sub(unstamped_cpu);
     let after = stat_tree(repo);
+    let recommitted = unstamped
+        .committed
+        .ok_or_else(|| CommandError::Failed("the render without a stamp was skipped".into()))?;
     if recommitted.commit.is_some() {
         eprintln!("hubdr-bench: the no-change re-render made a commit");
     }
     Ok(Sample {
-        load: loaded_at - start,
-        render: rendered_at - loaded_at,
-        commit: done - rendered_at,
+        load: full.timings.load,
+        render: full.timings.render,
+        commit: full.timings.git,
         full: done - start,
         full_cpu,
-        reload: reloaded_at - again,
-        rerender_memory: rerendered_at - reloaded_at,
-        regit: redone - rerendered_at,
         rerender: redone - again,
+        rerender_check: rerender.timings.check,
         rerender_cpu,
+        unstamped: unstamped_done - unstamped_start,
+        reload: unstamped.timings.load,
+        rerender_memory: unstamped.timings.render,
+        regit: unstamped.timings.git,
+        unstamped_cpu,
         files,
         digest,
         committed: committed.changes.len(),
@@ -359,10 +375,21 @@ fn report(
             &|s| s.rerender,
             Some(TARGET_RERENDER),
         );
+        row(
+            "  stamp check (digest, HEAD, edits)",
+            &|s| s.rerender_check,
+            None,
+        );
+        row("  CPU time (user + system)", &|s| s.rerender_cpu, None);
+        row(
+            "no-change re-render without the stamp",
+            &|s| s.unstamped,
+            None,
+        );
         row("  load site", &|s| s.reload, None);
         row("  render in memory", &|s| s.rerender_memory, None);
         row("  git: check, diff", &|s| s.regit, None);
-        row("  CPU time (user + system)", &|s| s.rerender_cpu, None);
+        row("  CPU time (user + system)", &|s| s.unstamped_cpu, None);
     }
     let _ = writeln!(out);
     if !args.render_only {
@@ -375,7 +402,7 @@ fn report(
         let _ = writeln!(
             out,
             "{:<42} {:>10}  (changed mtime/inode/size; git diff: {changes} change(s)){}",
-            "files written by the no-change re-render",
+            "files written by the no-change re-renders",
             rewritten,
             if rewritten == 0 && changes == 0 {
                 ""

@@ -127,7 +127,12 @@ fn load_and_render(
 
 /// Render a loaded site in memory with the templates `args` selects.
 pub fn render_loaded(args: &SiteArgs, loaded: &LoadedSite) -> Result<Rendered, CommandError> {
-    let templates = match &args.templates {
+    render_with(loaded, &templates_for(args)?)
+}
+
+/// The templates `args` selects: the embedded ones, overridden from `--templates DIR`.
+pub fn templates_for(args: &SiteArgs) -> Result<Templates, CommandError> {
+    match &args.templates {
         Some(dir) => Templates::with_overrides(dir).map_err(|e| {
             use crate::render::templates::TemplateError;
             let fix = match e {
@@ -138,10 +143,14 @@ pub fn render_loaded(args: &SiteArgs, loaded: &LoadedSite) -> Result<Rendered, C
                 TemplateError::Compile { .. } => "correct the template syntax at the line shown",
             };
             CommandError::BadInput(format!("error: {e}\n  fix: {fix}; nothing was written"))
-        })?,
-        None => Templates::embedded(),
-    };
-    crate::render::render(loaded, &templates).map_err(|e| render_error(e, loaded))
+        }),
+        None => Ok(Templates::embedded()),
+    }
+}
+
+/// Render a loaded site in memory with `templates`.
+pub fn render_with(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, CommandError> {
+    crate::render::render(loaded, templates).map_err(|e| render_error(e, loaded))
 }
 
 /// Read and validate the site file, printing its warnings to `err`.

@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use git2::Oid;
 
@@ -7,6 +8,7 @@ use crate::cli::SiteArgs;
 use crate::gitrepo::{Changes, FileChange, GitRepoError, OutputRepo};
 use crate::render::{Rendered, MANAGED_PREFIXES};
 use crate::site::LoadedSite;
+use crate::stamp::{self, Stamp};
 
 use super::{load_and_render, CommandError};
 
@@ -19,14 +21,17 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let author = parse_author(author)?;
-    let (loaded, rendered) = load_and_render(args, err)?;
-    let committed = commit_rendered(
-        &loaded,
-        &rendered,
+    let outcome = render_to_repo(
+        args,
         repo_dir,
         force,
         (author.0.as_str(), author.1.as_str()),
+        err,
     )?;
+    let Some(committed) = outcome.committed else {
+        let _ = writeln!(out, "{}: up to date, nothing to commit", repo_dir.display());
+        return Ok(());
+    };
     let Some(commit) = committed.commit else {
         let _ = writeln!(out, "{}: up to date, nothing to commit", repo_dir.display());
         return Ok(());
@@ -48,6 +53,119 @@ pub fn run(
             .unwrap_or("")
     );
     Ok(())
+}
+
+/// What [`render_to_repo`] did, and how long each phase took.
+#[derive(Debug)]
+pub struct RenderOutcome {
+    /// `None` when the render stamp showed the repository up to date, so nothing was loaded
+    /// or rendered; otherwise what [`commit_rendered`] did.
+    pub committed: Option<Committed>,
+    pub timings: Timings,
+}
+
+/// Wall-clock time of the phases of [`render_to_repo`] (zero for a phase that did not run).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timings {
+    /// Templates, inputs digest and the render stamp check.
+    pub check: Duration,
+    /// Reading, parsing and validating the site file.
+    pub load: Duration,
+    /// Rendering in memory.
+    pub render: Duration,
+    /// Hand-edit check, diff, writing and committing.
+    pub git: Duration,
+}
+
+/// `hubdr render` without the printing: render the site into the repository at `repo_dir` and
+/// commit, unless the render stamp (see [`crate::stamp`]) shows that the repository already
+/// holds the render of exactly these inputs. The site's warnings go to `err`.
+pub fn render_to_repo(
+    args: &SiteArgs,
+    repo_dir: &Path,
+    force: bool,
+    author: (&str, &str),
+    err: &mut dyn std::io::Write,
+) -> Result<RenderOutcome, CommandError> {
+    let mut timings = Timings::default();
+    let start = Instant::now();
+    let templates = super::templates_for(args)?;
+    let site_bytes = std::fs::read(&args.site).ok();
+    let inputs = site_bytes
+        .as_deref()
+        .and_then(|bytes| stamp::inputs_digest(bytes, &templates.digest));
+    if let Some(warnings) = inputs.as_deref().and_then(|i| up_to_date(repo_dir, i)) {
+        let _ = err.write_all(warnings.as_bytes());
+        timings.check = start.elapsed();
+        return Ok(RenderOutcome {
+            committed: None,
+            timings,
+        });
+    }
+    timings.check = start.elapsed();
+
+    let phase = Instant::now();
+    let mut warnings = Vec::new();
+    let loaded = super::load(&args.site, &mut warnings);
+    let _ = err.write_all(&warnings);
+    let loaded = loaded?;
+    timings.load = phase.elapsed();
+    let phase = Instant::now();
+    let rendered = super::render_with(&loaded, &templates)?;
+    timings.render = phase.elapsed();
+    let phase = Instant::now();
+    let committed = commit_rendered(&loaded, &rendered, repo_dir, force, author)?;
+    // Stamp only what was hashed: the site file may have changed since it was read.
+    if let Some(inputs) = inputs.filter(|_| site_bytes.as_deref() == Some(loaded.text.as_bytes())) {
+        write_stamp(
+            repo_dir,
+            inputs,
+            String::from_utf8_lossy(&warnings).into_owned(),
+        );
+    }
+    timings.git = phase.elapsed();
+    Ok(RenderOutcome {
+        committed: Some(committed),
+        timings,
+    })
+}
+
+/// The warnings to print again when the stamp shows `repo_dir` holding the render of `inputs`,
+/// unchanged and clean under the managed paths; `None` (take the full path) otherwise.
+fn up_to_date(repo_dir: &Path, inputs: &str) -> Option<String> {
+    if !repo_dir.join(".git").exists() {
+        return None;
+    }
+    let repo = OutputRepo::open(repo_dir).ok()?;
+    let stamp = stamp::read(repo.git_dir()).filter(|s| s.inputs == inputs)?;
+    let trees = repo.managed_tree_ids(&MANAGED_PREFIXES).ok()??;
+    if trees != stamp.trees {
+        return None;
+    }
+    let edited = repo.uncommitted_changes(&MANAGED_PREFIXES).ok()?;
+    edited.is_empty().then_some(stamp.warnings)
+}
+
+/// Record that `repo_dir`'s `HEAD` holds the render of `inputs`. Best effort: without a stamp
+/// the next render just takes the full path.
+fn write_stamp(repo_dir: &Path, inputs: String, warnings: String) {
+    let Ok(repo) = OutputRepo::open(repo_dir) else {
+        return;
+    };
+    let stamp = match repo.managed_tree_ids(&MANAGED_PREFIXES) {
+        Ok(Some(trees)) => Stamp {
+            inputs,
+            trees,
+            warnings,
+        },
+        _ => {
+            let _ = stamp::remove(repo.git_dir());
+            return;
+        }
+    };
+    if stamp::write(repo.git_dir(), &stamp).is_err() {
+        let _ = stamp::remove(repo.git_dir());
+    }
 }
 
 /// What [`commit_rendered`] did.
