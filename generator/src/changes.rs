@@ -1,13 +1,13 @@
 //! Object-level changes between two rendered trees, grouped by cluster: used by `hubdr plan`
 //! and by render's commit messages.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use serde_json::Value;
 
 use crate::gitrepo::{Changes, FileChange, Tree};
-use crate::render::ObjectId;
+use crate::render::{ObjectId, Rendered};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
@@ -43,6 +43,40 @@ pub fn by_cluster(
     new: &Tree,
     old: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> ByCluster {
+    group(
+        changes,
+        &|path| describe(path, new.get(path).map(Vec::as_slice)),
+        old,
+    )
+}
+
+/// [`by_cluster`] for a render: added and changed objects are named from the rendered
+/// manifests, without parsing their files again.
+pub fn by_cluster_rendered(
+    changes: &Changes,
+    rendered: &Rendered,
+    old: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> ByCluster {
+    let ids: HashMap<String, String> = rendered
+        .manifests
+        .iter()
+        .map(|m| (m.path(), m.id.to_string()))
+        .collect();
+    group(
+        changes,
+        &|path| match (ids.get(path), cluster_of(path)) {
+            (Some(id), Some(cluster)) => (cluster.to_string(), id.clone()),
+            _ => describe(path, rendered.tree.get(path).map(Vec::as_slice)),
+        },
+        old,
+    )
+}
+
+fn group(
+    changes: &Changes,
+    describe_new: &dyn Fn(&str) -> (String, String),
+    old: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> ByCluster {
     let mut out = ByCluster::new();
     for change in &changes.changes {
         let (action, path) = match change {
@@ -50,16 +84,26 @@ pub fn by_cluster(
             FileChange::Modified(p) => (Action::Change, p),
             FileChange::Removed(p) => (Action::Remove, p),
         };
-        let content = match action {
-            Action::Remove => old(path),
-            _ => new.get(path.as_str()).cloned(),
+        let (cluster, what) = match action {
+            Action::Remove => describe(path, old(path).as_deref()),
+            _ => describe_new(path),
         };
-        let (cluster, what) = describe(path, content.as_deref());
         out.entry(cluster)
             .or_default()
             .push(ObjectChange { action, what });
     }
     out
+}
+
+/// The cluster of an object file `clusters/<cluster>/<file>` (not its kustomization).
+fn cluster_of(path: &str) -> Option<&str> {
+    let mut parts = path.splitn(3, '/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("clusters"), Some(cluster), Some(file)) if file != "kustomization.yaml" => {
+            Some(cluster)
+        }
+        _ => None,
+    }
 }
 
 fn describe(path: &str, content: Option<&[u8]>) -> (String, String) {

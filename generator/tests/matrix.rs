@@ -2665,3 +2665,24 @@ fn cli_render_matches_the_library_and_a_rerender_writes_nothing() {
         );
     }
 }
+
+/// Commit messages and plans name added objects from the rendered manifests instead of parsing
+/// their files again: the names are the same either way, for every object of every matrix site.
+#[test]
+fn change_lists_from_manifests_equal_those_from_parsed_files() {
+    for name in MATRIX {
+        let (_, rendered) = support::render_file(&site_path(name));
+        let empty = Tree::new();
+        let all = hubdr::changes::diff_trees(&empty, &rendered.tree);
+        let no_old = |_: &str| None;
+        let parsed = hubdr::changes::by_cluster(&all, &rendered.tree, &no_old);
+        let named = hubdr::changes::by_cluster_rendered(&all, &rendered, &no_old);
+        assert_eq!(named, parsed, "{name}");
+        let objects: usize = named
+            .values()
+            .flatten()
+            .filter(|c| !c.what.ends_with(".yaml"))
+            .count();
+        assert_eq!(objects, rendered.manifests.len(), "{name}");
+    }
+}

@@ -41,7 +41,7 @@ pub fn run(
         false,
         (author.0.as_str(), author.1.as_str()),
     )?;
-    let grouped = changes::by_cluster(&committed.changes, &rendered.tree, &|p| {
+    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
     });
     let _ = write!(
@@ -92,7 +92,7 @@ pub fn unfence(
         false,
         (author.0.as_str(), author.1.as_str()),
     )?;
-    let grouped = changes::by_cluster(&committed.changes, &rendered.tree, &|p| {
+    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
     });
     let _ = write!(out, "{}", plan_text(&rendered.index, &grouped, false));

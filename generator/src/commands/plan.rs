@@ -27,7 +27,7 @@ pub fn run(
         Tree::new()
     };
     let diff = changes::diff_trees(&old, &rendered.tree);
-    let grouped = changes::by_cluster(&diff, &rendered.tree, &|p| old.get(p).cloned());
+    let grouped = changes::by_cluster_rendered(&diff, &rendered, &|p| old.get(p).cloned());
     let _ = write!(out, "{}", plan_text(&rendered.index, &grouped, markdown));
     Ok(())
 }
