@@ -232,7 +232,7 @@ pub fn commit_rendered(
     } else {
         repo.head_files(&removed).map_err(git_error)?
     };
-    let grouped = changes::by_cluster_rendered(&diff, &rendered, &|p| old.get(p).cloned());
+    let grouped = changes::by_cluster_rendered(&diff, rendered, &|p| old.get(p).cloned());
     let message = changes::commit_message(
         &loaded.site.metadata.name,
         loaded.site.spec.failover.generation,
