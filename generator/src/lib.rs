@@ -11,3 +11,4 @@ pub mod index;
 pub mod render;
 pub mod site;
 pub mod status;
+pub mod yaml;
