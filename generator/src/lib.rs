@@ -12,3 +12,4 @@ pub mod render;
 pub mod site;
 pub mod stamp;
 pub mod status;
+pub mod yaml;
