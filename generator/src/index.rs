@@ -58,7 +58,8 @@ impl RenderIndex {
     }
 
     pub fn to_yaml(&self) -> String {
-        let body = serde_yaml::to_string(self).expect("the index always serializes");
+        let value = serde_json::to_value(self).expect("the index always serializes");
+        let body = crate::yaml::to_string(&value);
         format!("# Written by hubdr render: digests of every rendered file. Do not edit.\n{body}")
     }
 }

@@ -159,7 +159,7 @@ pub fn install_file(site: &Site, cluster: &str, hub: bool, manifests: &[&Manifes
         if i > 0 {
             file.push_str("---\n");
         }
-        file.push_str(&serde_yaml::to_string(object).expect("JSON values serialize"));
+        crate::yaml::write(&mut file, object);
     }
     file
 }

@@ -96,9 +96,11 @@ impl Manifest {
     }
 
     pub fn to_yaml(&self) -> String {
-        let body =
-            serde_yaml::to_string(&self.value).expect("JSON values always serialize to YAML");
-        format!("# Rendered by hubdr. Do not edit: change the site file and run `hubdr render`.\n{body}")
+        let mut out = String::from(
+            "# Rendered by hubdr. Do not edit: change the site file and run `hubdr render`.\n",
+        );
+        crate::yaml::write(&mut out, &self.value);
+        out
     }
 }
 

@@ -211,7 +211,7 @@ fn normalize(text: &str, cluster: &str, template: &str) -> Result<String, Render
     })?;
     Ok(format!(
         "# Rendered by hubdr. Do not edit: change the site file and run `hubdr render`.\n{}",
-        serde_yaml::to_string(&value).expect("JSON values always serialize to YAML")
+        crate::yaml::to_string(&value)
     ))
 }
 
@@ -249,7 +249,7 @@ fn kustomization(resources: &[String]) -> String {
     });
     format!(
         "# Rendered by hubdr: this cluster's objects in apply order (hubdr.io/wave).\n{}",
-        serde_yaml::to_string(&value).expect("serializes")
+        crate::yaml::to_string(&value)
     )
 }
 
