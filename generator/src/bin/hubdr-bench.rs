@@ -54,6 +54,11 @@ struct Args {
     render_only: bool,
 }
 
+/// mimalloc: rendering allocates and frees many small strings and maps on several threads,
+/// where it is markedly faster than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = Args::parse();
     if let Err(e) = run(&args) {
