@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
 use rayon::prelude::*;
 
+mod pack;
 mod worktree;
 
 /// A rendered tree: repo-relative path (forward slashes, e.g. `clusters/hub-a/restore.yaml`)
@@ -775,6 +776,7 @@ impl OutputRepo {
 
         // The blobs: unreferenced objects are harmless if anything fails later (and in-memory
         // ones are simply dropped).
+        // The index checks that its entries' blobs exist: store them (in memory for a pack).
         let mut blob_ids = Vec::with_capacity(writes.len());
         for (path, bytes) in &writes {
             let id = repo
@@ -973,7 +975,7 @@ impl OutputRepo {
         //    any reference points at them (libgit2 does not fsync by default).
         let durable = match pack_blobs {
             Some(blobs) => {
-                self.write_pack(repo, blobs, tree_id, commit_id)?;
+                self.write_pack(repo, writes, blobs, tree_id, commit_id)?;
                 sync_packs(self.repo.path())
             }
             None => {
@@ -1022,9 +1024,15 @@ impl OutputRepo {
     /// Write the new objects of a commit from the in-memory object database of `repo` into a
     /// pack file of the repository: `blobs`, the trees of `tree_id` that are not stored yet,
     /// and the commit.
+    ///
+    /// The pack is built here, without deltas (like the loose objects of a `git commit`; a
+    /// later `git gc` or push finds deltas), each object compressed on its own thread, and
+    /// stored through libgit2's indexer, which checks every object and writes the pack index.
+    /// libgit2's pack builder spends most of a large first render searching for deltas.
     fn write_pack(
         &self,
         repo: &Repository,
+        writes: &[(&str, &[u8])],
         blobs: &[Oid],
         tree_id: Oid,
         commit_id: Oid,
@@ -1034,18 +1042,22 @@ impl OutputRepo {
             source,
         };
         let disk = self.repo.odb().map_err(pack_error)?;
-        let mut builder = repo.packbuilder().map_err(pack_error)?;
-        builder.set_threads(0);
-        for id in blobs {
-            builder.insert_object(*id, None).map_err(pack_error)?;
+        let memory = repo.odb().map_err(pack_error)?;
+        // Every object once, in a deterministic order: blobs, new trees, the commit.
+        let mut seen: HashSet<Oid> = HashSet::with_capacity(blobs.len());
+        let mut objects: Vec<(ObjectType, &[u8])> = Vec::with_capacity(blobs.len() + 1);
+        for ((_, bytes), id) in writes.iter().zip(blobs) {
+            if seen.insert(*id) {
+                objects.push((ObjectType::Blob, bytes));
+            }
         }
-        // New trees: the subtrees of a tree already stored are stored too.
+        let mut ids: Vec<Oid> = Vec::new();
         let mut pending = vec![tree_id];
         while let Some(id) = pending.pop() {
-            if disk.exists(id) {
+            if disk.exists(id) || !seen.insert(id) {
                 continue;
             }
-            builder.insert_object(id, None).map_err(pack_error)?;
+            ids.push(id);
             let tree = repo.find_tree(id).map_err(pack_error)?;
             pending.extend(
                 tree.iter()
@@ -1053,11 +1065,20 @@ impl OutputRepo {
                     .map(|e| e.id()),
             );
         }
-        builder.insert_object(commit_id, None).map_err(pack_error)?;
-        let mut buf = git2::Buf::new();
-        builder.write_buf(&mut buf).map_err(pack_error)?;
+        ids.push(commit_id);
+        let stored: Vec<(ObjectType, Vec<u8>)> = ids
+            .iter()
+            .map(|id| {
+                let object = memory.read(*id)?;
+                Ok((object.kind(), object.data().to_vec()))
+            })
+            .collect::<Result<_, git2::Error>>()
+            .map_err(pack_error)?;
+        objects.extend(stored.iter().map(|(kind, data)| (*kind, data.as_slice())));
+        let pack = pack::encode(&objects);
+        drop(objects);
         let mut writer = disk.packwriter().map_err(pack_error)?;
-        writer.write_all(&buf).map_err(|e| GitRepoError::Write {
+        writer.write_all(&pack).map_err(|e| GitRepoError::Write {
             path: ".git/objects/pack".to_string(),
             source: e,
         })?;
