@@ -973,14 +973,15 @@ impl OutputRepo {
 
         // 7. Store the in-memory objects as a pack, and make the new objects durable before
         //    any reference points at them (libgit2 does not fsync by default).
+        let trees = new_trees(repo, tree_id, commit.head.map(|c| c.tree_id()));
         let durable = match pack_blobs {
             Some(blobs) => {
-                self.write_pack(repo, writes, blobs, tree_id, commit_id)?;
+                self.write_pack(repo, writes, blobs, &trees, commit_id)?;
                 sync_packs(self.repo.path())
             }
             None => {
                 let mut loose: Vec<Oid> = blob_ids.to_vec();
-                loose.extend(new_trees(repo, tree_id, commit.head.map(|c| c.tree_id())));
+                loose.extend(trees);
                 loose.push(commit_id);
                 sync_loose_objects(self.repo.path(), &loose)
             }
@@ -1022,8 +1023,7 @@ impl OutputRepo {
     }
 
     /// Write the new objects of a commit from the in-memory object database of `repo` into a
-    /// pack file of the repository: `blobs`, the trees of `tree_id` that are not stored yet,
-    /// and the commit.
+    /// pack file of the repository: `blobs`, the new `trees` (see `new_trees`) and the commit.
     ///
     /// The pack is built here, without deltas (like the loose objects of a `git commit`; a
     /// later `git gc` or push finds deltas), each object compressed on its own thread, and
@@ -1034,7 +1034,7 @@ impl OutputRepo {
         repo: &Repository,
         writes: &[(&str, &[u8])],
         blobs: &[Oid],
-        tree_id: Oid,
+        trees: &[Oid],
         commit_id: Oid,
     ) -> Result<(), GitRepoError> {
         let pack_error = |source| GitRepoError::WriteObject {
@@ -1051,20 +1051,11 @@ impl OutputRepo {
                 objects.push((ObjectType::Blob, bytes));
             }
         }
-        let mut ids: Vec<Oid> = Vec::new();
-        let mut pending = vec![tree_id];
-        while let Some(id) = pending.pop() {
-            if disk.exists(id) || !seen.insert(id) {
-                continue;
-            }
-            ids.push(id);
-            let tree = repo.find_tree(id).map_err(pack_error)?;
-            pending.extend(
-                tree.iter()
-                    .filter(|e| e.kind() == Some(ObjectType::Tree))
-                    .map(|e| e.id()),
-            );
-        }
+        let mut ids: Vec<Oid> = trees
+            .iter()
+            .copied()
+            .filter(|id| seen.insert(*id))
+            .collect();
         ids.push(commit_id);
         let stored: Vec<(ObjectType, Vec<u8>)> = ids
             .iter()

@@ -28,11 +28,11 @@ pub fn run(
         (author.0.as_str(), author.1.as_str()),
         err,
     )?;
-    let Some(committed) = outcome.committed else {
-        let _ = writeln!(out, "{}: up to date, nothing to commit", repo_dir.display());
-        return Ok(());
-    };
-    let Some(commit) = committed.commit else {
+    // Skipped by the render stamp, or rendered with nothing to commit.
+    let Some((committed, commit)) = outcome
+        .committed
+        .and_then(|c| c.commit.map(|commit| (c, commit)))
+    else {
         let _ = writeln!(out, "{}: up to date, nothing to commit", repo_dir.display());
         return Ok(());
     };
