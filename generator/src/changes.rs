@@ -112,12 +112,15 @@ fn describe(path: &str, content: Option<&[u8]>) -> (String, String) {
     else {
         return ("repository".into(), path.into());
     };
+    if file == "kustomization.yaml" {
+        return (cluster.into(), file.into());
+    }
     let id = content
         .and_then(|c| serde_yaml::from_slice::<Value>(c).ok())
         .and_then(|v| ObjectId::of(&v).ok());
     let what = match id {
-        Some(id) if file != "kustomization.yaml" => id.to_string(),
-        _ => file.to_string(),
+        Some(id) => id.to_string(),
+        None => file.to_string(),
     };
     (cluster.into(), what)
 }

@@ -30,6 +30,7 @@ use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOpt
 use rayon::prelude::*;
 
 mod pack;
+mod trees;
 mod worktree;
 
 /// A rendered tree: repo-relative path (forward slashes, e.g. `clusters/hub-a/restore.yaml`)
@@ -587,7 +588,7 @@ impl OutputRepo {
     /// only the `HEAD` trees whose ids differ from the desired ones are read.
     pub fn diff(&self, desired: &Tree, prefixes: &[&str]) -> Result<Changes, GitRepoError> {
         let prefixes = &Prefixes::new(prefixes);
-        let root = DirNode::build(desired, prefixes)?;
+        let root = desired_dirs(desired, prefixes)?;
         let head = self.head_tree()?;
         let mut out = Vec::new();
         self.diff_dir("", Some(&root), head.as_ref(), prefixes, &mut out)?;
@@ -598,7 +599,7 @@ impl OutputRepo {
     fn diff_dir(
         &self,
         dir: &str,
-        node: Option<&DirNode<'_>>,
+        node: Option<&trees::DirNode<'_>>,
         head: Option<&git2::Tree<'_>>,
         prefixes: &Prefixes<'_>,
         out: &mut Vec<FileChange>,
@@ -618,12 +619,12 @@ impl OutputRepo {
                     let sub_dir = format!("{path}/");
                     if prefixes.dir_relevant(&sub_dir) {
                         let sub_tree = self.find_tree(entry.id(), &sub_dir)?;
-                        let sub_node = node.and_then(|n| n.dirs.get(name));
+                        let sub_node = node.and_then(|n| n.dirs.get(name.as_bytes()));
                         self.diff_dir(&sub_dir, sub_node, Some(&sub_tree), prefixes, out)?;
                     }
                 } else if prefixes.matches(&path) {
-                    match node.and_then(|n| n.files.get(name)) {
-                        Some(oid) if *oid == entry.id() && entry.filemode() == MODE_FILE => {}
+                    match node.and_then(|n| n.files.get(name.as_bytes())) {
+                        Some((_, oid)) if *oid == entry.id() && entry.filemode() == MODE_FILE => {}
                         Some(_) => out.push(FileChange::Modified(path)),
                         None => out.push(FileChange::Removed(path)),
                     }
@@ -631,20 +632,23 @@ impl OutputRepo {
             }
         }
         if let Some(n) = node {
+            // The desired tree's names are the components of `Tree` keys: UTF-8.
+            let text = |name: &[u8]| String::from_utf8_lossy(name).into_owned();
             for name in n.files.keys() {
                 let in_head = head
-                    .and_then(|h| h.get_name(name))
+                    .and_then(|h| h.get_name_bytes(name))
                     .is_some_and(|e| e.kind() != Some(ObjectType::Tree));
                 if !in_head {
-                    out.push(FileChange::Added(format!("{dir}{name}")));
+                    out.push(FileChange::Added(format!("{dir}{}", text(name))));
                 }
             }
             for (name, sub) in &n.dirs {
                 let in_head = head
-                    .and_then(|h| h.get_name(name))
+                    .and_then(|h| h.get_name_bytes(name))
                     .is_some_and(|e| e.kind() == Some(ObjectType::Tree));
                 if !in_head {
-                    self.diff_dir(&format!("{dir}{name}/"), Some(sub), None, prefixes, out)?;
+                    let sub_dir = format!("{dir}{}/", text(name));
+                    self.diff_dir(&sub_dir, Some(sub), None, prefixes, out)?;
                 }
             }
         }
@@ -730,68 +734,63 @@ impl OutputRepo {
         };
         let head_ref = self.head_ref_name()?;
 
-        // Many new objects: write them into an in-memory object database (a second handle on
-        // the repository, so that `self.repo` never sees objects that are not on disk) and
-        // store them as one pack at the end.
-        let packed_repo;
-        let packed_odb;
-        let mut mempack = None;
-        let repo: &Repository = if writes.len() >= PACK_MIN_FILES {
-            let object_error = |source| GitRepoError::WriteObject {
-                path: "<pack>".to_string(),
-                source,
-            };
-            packed_repo = Repository::open(self.repo.path()).map_err(object_error)?;
-            packed_odb = packed_repo.odb().map_err(object_error)?;
-            mempack = Some(
-                packed_odb
-                    .add_new_mempack_backend(MEMPACK_PRIORITY)
-                    .map_err(object_error)?,
-            );
-            &packed_repo
-        } else {
-            &self.repo
-        };
-
-        let mut index = repo
+        let mut index = self
+            .repo
             .index()
             .map_err(|source| GitRepoError::Index { source })?;
         index
             .read(false)
             .map_err(|source| GitRepoError::Index { source })?;
-        // With a valid tree cache (written by the previous commit) this is cheap.
-        let index_tree = index
-            .write_tree()
-            .map_err(|source| GitRepoError::Index { source })?;
+        let entries = trees::index_entries(&index);
+        let index_tree = trees::from_index(&entries)
+            .map_err(|e| GitRepoError::Index {
+                source: git2::Error::from_str(&e.to_string()),
+            })?
+            .compute(false);
+        drop(entries);
         let head_tree_id = match &head_tree {
             Some(t) => t.id(),
-            None => Oid::hash_object(ObjectType::Tree, b"")
-                .map_err(|source| GitRepoError::Index { source })?,
+            None => trees::object_id(ObjectType::Tree, b""),
         };
         if index_tree != head_tree_id {
             return Err(GitRepoError::StagedChanges {
-                paths: staged_paths(repo, head_tree_id, &index, head_tree.is_some()),
+                paths: staged_paths(&self.repo, head_tree_id, &index, head_tree.is_some()),
             });
         }
 
-        // The blobs: unreferenced objects are harmless if anything fails later (and in-memory
-        // ones are simply dropped).
-        // The index checks that its entries' blobs exist: store them (in memory for a pack).
-        let mut blob_ids = Vec::with_capacity(writes.len());
-        for (path, bytes) in &writes {
-            let id = repo
-                .blob(bytes)
-                .map_err(|source| GitRepoError::WriteObject {
-                    path: path.to_string(),
-                    source,
-                })?;
-            blob_ids.push(id);
+        // Many new objects: stored as one pack at the end (see `write_pack`), so the blobs are
+        // only hashed here; otherwise each is written as a loose object file now (unreferenced
+        // objects are harmless if anything fails later).
+        let packed = writes.len() >= PACK_MIN_FILES;
+        if packed {
+            // The index refuses an entry whose blob is not stored: switch that check off (a
+            // process-wide libgit2 setting), as the blobs of a packed commit are stored only
+            // with the pack. The tests run `git fsck` on commits made this way.
+            git2::opts::strict_object_creation(false);
         }
+        let blob_ids: Vec<Oid> = if packed {
+            writes
+                .par_iter()
+                .map(|(_, bytes)| trees::object_id(ObjectType::Blob, bytes))
+                .collect()
+        } else {
+            let mut ids = Vec::with_capacity(writes.len());
+            for (path, bytes) in &writes {
+                let id = self
+                    .repo
+                    .blob(bytes)
+                    .map_err(|source| GitRepoError::WriteObject {
+                        path: path.to_string(),
+                        source,
+                    })?;
+                ids.push(id);
+            }
+            ids
+        };
 
         let mut journal = Journal::default();
         let result = self.apply(
-            repo,
-            mempack.as_ref().map(|_| blob_ids.as_slice()),
+            packed,
             &writes,
             &blob_ids,
             &removes,
@@ -821,13 +820,11 @@ impl OutputRepo {
     }
 
     /// Change the working tree, the index and `HEAD`, recording in `journal` what to undo.
-    /// `repo` is `self.repo` or, when `pack_blobs` is given, the handle with the in-memory
-    /// object database whose new objects are to be stored as a pack.
+    /// With `packed`, the blobs are not stored yet: all new objects go into one pack.
     #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
-        repo: &Repository,
-        pack_blobs: Option<&[Oid]>,
+        packed: bool,
         writes: &[(&str, &[u8])],
         blob_ids: &[Oid],
         removes: &[&str],
@@ -870,20 +867,25 @@ impl OutputRepo {
                     continue;
                 }
                 let full = self.workdir.join(dir);
-                match fs::symlink_metadata(&full) {
-                    Ok(md) if md.is_dir() => {}
-                    Ok(_) => {
-                        return Err(GitRepoError::Write {
-                            path: path.to_string(),
-                            source: io::Error::other(format!("{dir} is not a directory")),
-                        })
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        fs::create_dir(&full).map_err(|source| GitRepoError::Write {
-                            path: path.to_string(),
-                            source,
-                        })?;
-                        journal.created_dirs.push(full);
+                // Most directories of a large render are new: try to create first.
+                match fs::create_dir(&full) {
+                    Ok(()) => journal.created_dirs.push(full),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        match fs::symlink_metadata(&full) {
+                            Ok(md) if md.is_dir() => {}
+                            Ok(_) => {
+                                return Err(GitRepoError::Write {
+                                    path: path.to_string(),
+                                    source: io::Error::other(format!("{dir} is not a directory")),
+                                })
+                            }
+                            Err(source) => {
+                                return Err(GitRepoError::Write {
+                                    path: path.to_string(),
+                                    source,
+                                })
+                            }
+                        }
                     }
                     Err(source) => {
                         return Err(GitRepoError::Write {
@@ -896,15 +898,23 @@ impl OutputRepo {
             }
         }
 
-        // 4. Write each file to a temp file next to it and rename it into place, so a reader
-        //    never sees a half-written file, then stat it for the index (after the rename: a
-        //    rename changes the ctime, which git compares). Like `git checkout`, the working
-        //    tree is not fsynced: it is a copy of the commit, whose objects are made durable
-        //    below before the branch moves. Parallel: creating files is CPU work in the kernel.
+        // 4. Write each file and stat it for the index. A file that replaces another is written
+        //    to a temp file next to it and renamed into place, so a reader never sees a
+        //    half-written version (stat after the rename: a rename changes the ctime, which git
+        //    compares); a new file is created in place (`O_EXCL`), like `git checkout` does,
+        //    which saves the rename, the costliest step of a first render. Like `git checkout`,
+        //    the working tree is not fsynced: it is a copy of the commit, whose objects are made
+        //    durable below before the branch moves. Parallel: creating files is CPU work in the
+        //    kernel.
         let workdir = &self.workdir;
         // Ok(stat), or the error and whether the file was already renamed into place.
         let place = |(path, bytes): &(&str, &[u8])| -> Result<fs::Metadata, (bool, io::Error)> {
             let target = workdir.join(path);
+            match create_new(&target, bytes) {
+                Ok(Some(md)) => return Ok(md),
+                Ok(None) => {}
+                Err(e) => return Err((false, e)),
+            }
             let tmp = write_temp(&target, bytes).map_err(|e| (false, e))?;
             if let Err(e) = fs::rename(&tmp, &target) {
                 let _ = fs::remove_file(&tmp);
@@ -950,47 +960,43 @@ impl OutputRepo {
         for (((path, _), id), md) in writes.iter().zip(blob_ids).zip(&stats) {
             add_index_entry(index, path, *id, md).map_err(update_index)?;
         }
-        let tree_id = index.write_tree().map_err(update_index)?;
+        let entries = trees::index_entries(index);
+        let mut root = trees::from_index(&entries).map_err(|e| GitRepoError::UpdateIndex {
+            source: git2::Error::from_str(&e.to_string()),
+        })?;
+        let tree_id = root.compute(true);
         let commit_error = |source| GitRepoError::Commit { source };
-        let tree = repo.find_tree(tree_id).map_err(commit_error)?;
-        // The parent must be looked up through `repo`: libgit2 silently drops parents owned by
-        // another repository handle.
-        let parent = match commit.head {
-            Some(head) => Some(repo.find_commit(head.id()).map_err(commit_error)?),
-            None => None,
-        };
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let commit_id = repo
-            .commit(
-                None,
-                commit.signature,
-                commit.signature,
-                commit.message,
-                &tree,
-                &parents,
-            )
+        let head_tree = commit
+            .head
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(commit_error)?;
+        let mut new_trees = Vec::new();
+        trees::new_trees(&root, head_tree.as_ref(), &self.repo, &mut new_trees)
             .map_err(commit_error)?;
 
-        // 7. Store the in-memory objects as a pack, and make the new objects durable before
-        //    any reference points at them (libgit2 does not fsync by default).
-        let trees = new_trees(repo, tree_id, commit.head.map(|c| c.tree_id()));
-        let durable = match pack_blobs {
-            Some(blobs) => {
-                self.write_pack(repo, writes, blobs, &trees, commit_id)?;
-                sync_packs(self.repo.path())
-            }
-            None => {
-                let mut loose: Vec<Oid> = blob_ids.to_vec();
-                loose.extend(trees);
-                loose.push(commit_id);
-                sync_loose_objects(self.repo.path(), &loose)
-            }
+        // 7. Create the commit and make the new objects durable before any reference points at
+        //    them (libgit2 does not fsync by default): one pack, or loose objects.
+        let commit_id = if packed {
+            let (commit_id, content) =
+                commit_in_memory(&self.repo, &commit, &new_trees, tree_id).map_err(commit_error)?;
+            self.write_pack(writes, blob_ids, &new_trees, (commit_id, &content))?;
+            commit_id
+        } else {
+            self.commit_loose(&commit, &new_trees, tree_id)
+                .map_err(commit_error)
+                .and_then(|commit_id| {
+                    let mut loose: Vec<Oid> = blob_ids.to_vec();
+                    loose.extend(new_trees.iter().map(|(id, _)| *id));
+                    loose.push(commit_id);
+                    sync_loose_objects(self.repo.path(), &loose)
+                        .map(|()| commit_id)
+                        .map_err(|source| GitRepoError::Write {
+                            path: ".git/objects".to_string(),
+                            source,
+                        })
+                })?
         };
-        durable.map_err(|source| GitRepoError::Write {
-            path: ".git/objects".to_string(),
-            source,
-        })?;
-
         // 8. Move the branch (only if it still points where it did), then save the index.
         let old = commit.head.map(|c| c.id());
         let summary = commit.message.lines().next().unwrap_or("");
@@ -1022,59 +1028,64 @@ impl OutputRepo {
         Ok(commit_id)
     }
 
-    /// Write the new objects of a commit from the in-memory object database of `repo` into a
-    /// pack file of the repository: `blobs`, the new `trees` (see `new_trees`) and the commit.
+    /// Create the commit object with loose objects: the new `trees` (the blobs are stored
+    /// already), then the commit.
+    fn commit_loose(
+        &self,
+        commit: &Commit<'_>,
+        trees: &[(Oid, &[u8])],
+        tree_id: Oid,
+    ) -> Result<Oid, git2::Error> {
+        let odb = self.repo.odb()?;
+        for (_, encoded) in trees {
+            odb.write(ObjectType::Tree, encoded)?;
+        }
+        let tree = self.repo.find_tree(tree_id)?;
+        let parents: Vec<&git2::Commit<'_>> = commit.head.into_iter().collect();
+        self.repo.commit(
+            None,
+            commit.signature,
+            commit.signature,
+            commit.message,
+            &tree,
+            &parents,
+        )
+    }
+
+    /// Store the new objects of a commit as one pack file with its index: the blobs (from the
+    /// rendered bytes), the new `trees` and the commit.
     ///
-    /// The pack is built here, without deltas (like the loose objects of a `git commit`; a
-    /// later `git gc` or push finds deltas), each object compressed on its own thread, and
-    /// stored through libgit2's indexer, which checks every object and writes the pack index.
-    /// libgit2's pack builder spends most of a large first render searching for deltas.
+    /// The pack is built here (see `pack`), without deltas (like the loose objects of a `git
+    /// commit`; a later `git gc` or push finds deltas), each object hashed and compressed on its
+    /// own thread, and its index written from the ids, offsets and CRCs known while building.
+    /// libgit2's pack builder spends most of a large first render searching for deltas, and its
+    /// indexer inflates and hashes every object a second time.
     fn write_pack(
         &self,
-        repo: &Repository,
         writes: &[(&str, &[u8])],
         blobs: &[Oid],
-        trees: &[Oid],
-        commit_id: Oid,
+        trees: &[(Oid, &[u8])],
+        commit: (Oid, &[u8]),
     ) -> Result<(), GitRepoError> {
-        let pack_error = |source| GitRepoError::WriteObject {
-            path: "<pack>".to_string(),
-            source,
-        };
-        let disk = self.repo.odb().map_err(pack_error)?;
-        let memory = repo.odb().map_err(pack_error)?;
-        // Every object once, in a deterministic order: blobs, new trees, the commit.
-        let mut seen: HashSet<Oid> = HashSet::with_capacity(blobs.len());
-        let mut objects: Vec<(ObjectType, &[u8])> = Vec::with_capacity(blobs.len() + 1);
-        for ((_, bytes), id) in writes.iter().zip(blobs) {
-            if seen.insert(*id) {
-                objects.push((ObjectType::Blob, bytes));
-            }
-        }
-        let mut ids: Vec<Oid> = trees
+        // In a deterministic order: blobs, new trees, the commit (`pack::build` drops repeats).
+        let object = |id, kind, data| pack::Object { id, kind, data };
+        let objects: Vec<pack::Object<'_>> = writes
             .iter()
-            .copied()
-            .filter(|id| seen.insert(*id))
+            .zip(blobs)
+            .map(|((_, bytes), id)| object(*id, ObjectType::Blob, *bytes))
+            .chain(
+                trees
+                    .iter()
+                    .map(|(id, encoded)| object(*id, ObjectType::Tree, *encoded)),
+            )
+            .chain([object(commit.0, ObjectType::Commit, commit.1)])
             .collect();
-        ids.push(commit_id);
-        let stored: Vec<(ObjectType, Vec<u8>)> = ids
-            .iter()
-            .map(|id| {
-                let object = memory.read(*id)?;
-                Ok((object.kind(), object.data().to_vec()))
+        pack::build(&objects)
+            .and_then(|pack| pack::store(&self.repo.path().join("objects").join("pack"), &pack))
+            .map_err(|source| GitRepoError::Write {
+                path: ".git/objects/pack".to_string(),
+                source,
             })
-            .collect::<Result<_, git2::Error>>()
-            .map_err(pack_error)?;
-        objects.extend(stored.iter().map(|(kind, data)| (*kind, data.as_slice())));
-        let pack = pack::encode(&objects);
-        drop(objects);
-        let mut writer = disk.packwriter().map_err(pack_error)?;
-        writer.write_all(&pack).map_err(|e| GitRepoError::Write {
-            path: ".git/objects/pack".to_string(),
-            source: e,
-        })?;
-        writer.commit().map_err(pack_error)?;
-        Ok(())
     }
 
     /// The reference `HEAD` resolves to (`refs/heads/main`), or `HEAD` when detached.
@@ -1229,26 +1240,8 @@ struct Journal {
 /// From this many files to write on, `commit` stores the new objects as one pack file instead of
 /// loose objects (git's `transfer.unpackLimit` default is 100 too).
 pub const PACK_MIN_FILES: usize = 100;
-/// Priority of the in-memory object database: above the on-disk ones, so it receives the writes.
-const MEMPACK_PRIORITY: i32 = 1000;
 /// Below this many files, `commit` writes them on the calling thread.
 const PARALLEL_MIN: usize = 16;
-/// fsync every pack and pack index of the repository (a pack that is already on disk costs
-/// next to nothing), and the pack directory.
-fn sync_packs(git_dir: &Path) -> io::Result<()> {
-    let dir = git_dir.join("objects").join("pack");
-    for entry in fs::read_dir(&dir)? {
-        let path = entry?.path();
-        if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("pack" | "idx")
-        ) {
-            sync_file(&path)?;
-        }
-    }
-    sync_dir(&dir)
-}
-
 /// fsync the loose object files of `ids` and their fan-out directories.
 fn sync_loose_objects(git_dir: &Path, ids: &[Oid]) -> io::Result<()> {
     let objects = git_dir.join("objects");
@@ -1269,33 +1262,45 @@ fn sync_loose_objects(git_dir: &Path, ids: &[Oid]) -> io::Result<()> {
     Ok(())
 }
 
-/// The trees of `root` that are not in `old_root`: a subtree whose id equals the old one at the
-/// same path is stored already, and so is everything below it.
-fn new_trees(repo: &Repository, root: Oid, old_root: Option<Oid>) -> Vec<Oid> {
-    let mut found = Vec::new();
-    let mut pending = vec![(root, old_root)];
-    while let Some((id, old)) = pending.pop() {
-        if Some(id) == old {
-            continue;
-        }
-        found.push(id);
-        let (Ok(tree), old_tree) = (repo.find_tree(id), old.and_then(|o| repo.find_tree(o).ok()))
-        else {
-            continue;
-        };
-        for entry in tree.iter() {
-            if entry.kind() != Some(ObjectType::Tree) {
-                continue;
-            }
-            let old_id = old_tree.as_ref().and_then(|t| {
-                t.get_name_bytes(entry.name_bytes())
-                    .filter(|e| e.kind() == Some(ObjectType::Tree))
-                    .map(|e| e.id())
-            });
-            pending.push((entry.id(), old_id));
-        }
+/// Create the commit object in memory (in a repository whose object database is in memory
+/// only, holding the root tree and a copy of the parent, which is all libgit2 looks at) and
+/// return its id and content, to be stored in a pack with the other new objects.
+fn commit_in_memory(
+    disk: &Repository,
+    commit: &Commit<'_>,
+    trees: &[(Oid, &[u8])],
+    tree_id: Oid,
+) -> Result<(Oid, Vec<u8>), git2::Error> {
+    let odb = git2::Odb::new()?;
+    odb.add_new_mempack_backend(1)?;
+    let root = trees
+        .iter()
+        .find(|(id, _)| *id == tree_id)
+        .ok_or_else(|| git2::Error::from_str("the new root tree is not among the new trees"))?;
+    odb.write(ObjectType::Tree, root.1)?;
+    if let Some(head) = commit.head {
+        let raw = disk.odb()?.read(head.id())?.data().to_vec();
+        odb.write(ObjectType::Commit, &raw)?;
     }
-    found
+    let memory = Repository::from_odb(odb)?;
+    let tree = memory.find_tree(tree_id)?;
+    // The parent must be looked up through `memory`: libgit2 silently drops parents owned by
+    // another repository handle.
+    let parent = commit
+        .head
+        .map(|head| memory.find_commit(head.id()))
+        .transpose()?;
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    let id = memory.commit(
+        None,
+        commit.signature,
+        commit.signature,
+        commit.message,
+        &tree,
+        &parents,
+    )?;
+    let content = memory.odb()?.read(id)?.data().to_vec();
+    Ok((id, content))
 }
 
 fn sync_file(path: &Path) -> io::Result<()> {
@@ -1316,6 +1321,12 @@ fn sync_dir(path: &Path) -> io::Result<()> {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// This process's id, asked of the kernel once (it is part of every temp file name).
+fn process_id() -> u32 {
+    static ID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *ID.get_or_init(std::process::id)
+}
+
 /// Write `bytes` to a new temp file in the directory of `target` (not fsynced: see `apply`).
 fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     let dir = target.parent().unwrap_or(Path::new("."));
@@ -1325,7 +1336,7 @@ fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
         .unwrap_or_default();
     let tmp = dir.join(format!(
         ".{name}.{}.{}.hubdr-tmp",
-        std::process::id(),
+        process_id(),
         TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     // Default permissions (0666 & ~umask), like a git checkout.
@@ -1339,6 +1350,30 @@ fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
         Ok(()) => Ok(tmp),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Create `target` with `bytes` when no file of that name exists, and return its stat data
+/// (taken before closing it: nothing changes it afterwards); `None` when it exists. A failed
+/// write removes the file again.
+fn create_new(target: &Path, bytes: &[u8]) -> io::Result<Option<fs::Metadata>> {
+    // Default permissions (0666 & ~umask), like a git checkout.
+    let mut file = match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(target)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match file.write_all(bytes).and_then(|()| file.metadata()) {
+        Ok(md) => Ok(Some(md)),
+        Err(e) => {
+            drop(file);
+            let _ = fs::remove_file(target);
             Err(e)
         }
     }
@@ -1501,98 +1536,36 @@ fn validate_path(path: &str) -> Result<(), GitRepoError> {
     Ok(())
 }
 
-/// A directory of the desired tree, with its git tree id computed in memory.
-#[derive(Default)]
-struct DirNode<'a> {
-    files: BTreeMap<&'a str, Oid>,
-    dirs: BTreeMap<&'a str, DirNode<'a>>,
-    oid: Option<Oid>,
-}
-
-impl<'a> DirNode<'a> {
-    fn build(desired: &'a Tree, prefixes: &Prefixes<'_>) -> Result<DirNode<'a>, GitRepoError> {
-        for path in desired.keys() {
-            validate_path(path)?;
-            if !prefixes.matches(path) {
-                return Err(GitRepoError::OutsidePrefixes {
-                    path: path.clone(),
-                    prefixes: prefixes.to_strings(),
-                });
-            }
-        }
-        let entries: Vec<(&String, &Vec<u8>)> = desired.iter().collect();
-        let ids: Vec<Result<Oid, git2::Error>> = entries
-            .par_iter()
-            .with_min_len(64)
-            .map(|(_, bytes)| Oid::hash_object(ObjectType::Blob, bytes))
-            .collect();
-        let mut root = DirNode::default();
-        for ((path, _), id) in entries.into_iter().zip(ids) {
-            let id = id.map_err(|source| GitRepoError::Hash {
+/// The desired tree as directories, with every blob and tree id computed in memory.
+fn desired_dirs<'a>(
+    desired: &'a Tree,
+    prefixes: &Prefixes<'_>,
+) -> Result<trees::DirNode<'a>, GitRepoError> {
+    for path in desired.keys() {
+        validate_path(path)?;
+        if !prefixes.matches(path) {
+            return Err(GitRepoError::OutsidePrefixes {
                 path: path.clone(),
-                source,
+                prefixes: prefixes.to_strings(),
+            });
+        }
+    }
+    let entries: Vec<(&String, &Vec<u8>)> = desired.iter().collect();
+    let ids: Vec<Oid> = entries
+        .par_iter()
+        .with_min_len(64)
+        .map(|(_, bytes)| trees::object_id(ObjectType::Blob, bytes))
+        .collect();
+    let mut root = trees::DirNode::default();
+    for ((path, _), id) in entries.into_iter().zip(ids) {
+        root.insert(path.as_bytes(), MODE_FILE as u32, id)
+            .map_err(|_| GitRepoError::InvalidPath {
+                path: path.to_string(),
+                reason: "a path is used both as a file and as a directory",
             })?;
-            root.insert(path, id)?;
-        }
-        root.compute_oid().map_err(|source| GitRepoError::Hash {
-            path: "<tree>".to_string(),
-            source,
-        })?;
-        Ok(root)
     }
-
-    fn insert(&mut self, path: &'a str, id: Oid) -> Result<(), GitRepoError> {
-        let conflict = || GitRepoError::InvalidPath {
-            path: path.to_string(),
-            reason: "a path is used both as a file and as a directory",
-        };
-        let (dir, name) = match path.rsplit_once('/') {
-            Some((dir, name)) => (Some(dir), name),
-            None => (None, path),
-        };
-        let mut node = self;
-        if let Some(dir) = dir {
-            for component in dir.split('/') {
-                if node.files.contains_key(component) {
-                    return Err(conflict());
-                }
-                node = node.dirs.entry(component).or_default();
-            }
-        }
-        if node.dirs.contains_key(name) {
-            return Err(conflict());
-        }
-        node.files.insert(name, id);
-        Ok(())
-    }
-
-    /// Compute the git tree ids of this directory and all below, bottom-up.
-    fn compute_oid(&mut self) -> Result<Oid, git2::Error> {
-        // (sort key, mode, name, id); git sorts directories as if their name ended with '/'.
-        let mut entries: Vec<(Vec<u8>, &'static [u8], &str, Oid)> =
-            Vec::with_capacity(self.files.len() + self.dirs.len());
-        for (name, sub) in self.dirs.iter_mut() {
-            let id = sub.compute_oid()?;
-            let mut key = name.as_bytes().to_vec();
-            key.push(b'/');
-            entries.push((key, b"40000", name, id));
-        }
-        for (name, id) in &self.files {
-            entries.push((name.as_bytes().to_vec(), b"100644", name, *id));
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut buf = Vec::with_capacity(entries.len() * 64);
-        for (_, mode, name, id) in &entries {
-            buf.extend_from_slice(mode);
-            buf.push(b' ');
-            buf.extend_from_slice(name.as_bytes());
-            buf.push(0);
-            buf.extend_from_slice(id.as_bytes());
-        }
-        let id = Oid::hash_object(ObjectType::Tree, &buf)?;
-        self.oid = Some(id);
-        Ok(id)
-    }
+    root.compute(false);
+    Ok(root)
 }
 
 #[cfg(test)]
@@ -1600,72 +1573,6 @@ mod tests {
     use super::*;
 
     /// The trees to fsync after a small commit: exactly those the commit created.
-    #[test]
-    fn new_trees_are_the_changed_directories_only() {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = OutputRepo::open_or_init(tmp.path()).unwrap();
-        let mut tree = Tree::new();
-        for path in ["clusters/a/x.yaml", "clusters/b/y.yaml", "argocd/z.yaml"] {
-            tree.insert(path.into(), path.as_bytes().to_vec());
-        }
-        let commit = |tree: &Tree| {
-            let changes = repo.diff(tree, &["clusters/", "argocd/"]).unwrap();
-            let id = repo
-                .commit(tree, &changes, "m", ("t", "t@example.com"))
-                .unwrap()
-                .unwrap();
-            repo.repository().find_commit(id).unwrap().tree_id()
-        };
-        let first = commit(&tree);
-        tree.insert("clusters/a/x.yaml".into(), b"changed".to_vec());
-        let second = commit(&tree);
-        let git = repo.repository();
-        let subtree = |root: Oid, path: &str| {
-            git.find_tree(root)
-                .unwrap()
-                .get_path(Path::new(path))
-                .unwrap()
-                .id()
-        };
-        let mut found = new_trees(git, second, Some(first));
-        found.sort();
-        let mut expected = vec![
-            second,
-            subtree(second, "clusters"),
-            subtree(second, "clusters/a"),
-        ];
-        expected.sort();
-        assert_eq!(found, expected);
-        // Without an old tree, every tree is new.
-        assert_eq!(new_trees(git, first, None).len(), 5);
-        assert!(new_trees(git, first, Some(first)).is_empty());
-    }
-
-    #[test]
-    fn tree_ids_match_git() {
-        // `git mktree` of: a (file "x\n"), a.b (file), a/ (dir) sorted the git way.
-        let mut desired = Tree::new();
-        desired.insert("a.b".to_string(), b"x\n".to_vec());
-        desired.insert("a/c".to_string(), b"y\n".to_vec());
-        desired.insert("ab".to_string(), b"z\n".to_vec());
-        let mut root = DirNode::build(&desired, &Prefixes::new(&[""])).unwrap();
-        let id = root.compute_oid().unwrap();
-
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
-        let mut sub = repo.treebuilder(None).unwrap();
-        sub.insert("c", repo.blob(b"y\n").unwrap(), MODE_FILE)
-            .unwrap();
-        let sub_id = sub.write().unwrap();
-        let mut top = repo.treebuilder(None).unwrap();
-        top.insert("a.b", repo.blob(b"x\n").unwrap(), MODE_FILE)
-            .unwrap();
-        top.insert("ab", repo.blob(b"z\n").unwrap(), MODE_FILE)
-            .unwrap();
-        top.insert("a", sub_id, 0o040000).unwrap();
-        assert_eq!(id, top.write().unwrap());
-    }
-
     #[test]
     fn prefix_set_agrees_with_the_plain_definition() {
         let sets: &[&[&str]] = &[

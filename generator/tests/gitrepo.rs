@@ -733,6 +733,30 @@ fn invalid_input_is_refused_before_anything_is_written() {
 }
 
 /// `n` files in `n / 3` cluster directories, content depending on `version`.
+/// `git fsck --full --strict` finds nothing wrong in the repository at `dir` (skipped, with a
+/// message, when git is not installed): every object that the commits, trees and index name is
+/// stored, and every stored object is well formed.
+fn assert_fsck_clean(dir: &Path) {
+    let output = match std::process::Command::new("git")
+        .args(["fsck", "--full", "--strict", "--no-dangling"])
+        .current_dir(dir)
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) => {
+            eprintln!("git is not installed ({e}): skipping git fsck");
+            return;
+        }
+    };
+    assert!(
+        output.status.success() && output.stderr.is_empty() && output.stdout.is_empty(),
+        "git fsck in {}:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn big_tree(n: usize, version: &str) -> Tree {
     (0..n)
         .map(|i| {
@@ -782,6 +806,7 @@ fn large_commits_are_stored_as_a_pack() {
         .unwrap();
     assert_eq!(pack_files(&dir).len(), 1);
     assert_eq!(loose_objects(&dir), 0, "all objects should be in the pack");
+    assert_fsck_clean(&dir);
     // A fresh handle reads everything from disk.
     assert_eq!(all_head_files(&dir), desired);
     assert_eq!(status(&dir), vec![]);
@@ -809,6 +834,7 @@ fn large_commits_are_stored_as_a_pack() {
     );
     assert_eq!(all_head_files(&dir), next);
     assert_eq!(status(&dir), vec![]);
+    assert_fsck_clean(&dir);
     // The unchanged directory c0000 is not stored again: the new pack holds the new blobs,
     // the changed trees (clusters/c0001.. + clusters + root) and the commit.
     let new_pack = packs
@@ -833,6 +859,7 @@ fn large_commits_are_stored_as_a_pack() {
     assert!(loose_objects(&dir) > 0);
     assert_eq!(all_head_files(&dir), small);
     assert_eq!(status(&dir), vec![]);
+    assert_fsck_clean(&dir);
 }
 
 #[test]
