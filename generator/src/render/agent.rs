@@ -7,7 +7,8 @@
 //! One file per cluster rather than one per object: a fleet of 5,000 clusters would otherwise
 //! get 40,000 install files, most of the repository's files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
@@ -16,7 +17,7 @@ use crate::site::{AgentSettings, Site};
 use super::manifest::Manifest;
 
 /// A kind an agent manages: API group, resource (plural) and the allowlist entry.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Managed {
     group: String,
     resource: String,
@@ -88,7 +89,76 @@ pub fn install_path(cluster: &str) -> String {
 
 /// The install file of `cluster` (see [`install_path`]), given the objects rendered for it.
 pub fn install_file(site: &Site, cluster: &str, hub: bool, manifests: &[&Manifest]) -> String {
-    let settings = &site.spec.agent;
+    build(site, cluster, hub, &managed_kinds(manifests, hub))
+}
+
+/// The install files of a fleet, each distinct file shape built once.
+///
+/// Clusters of one kind (hub or managed) whose objects are of the same kinds get the same
+/// install file but for the cluster's name. So the file is built once per shape with a
+/// placeholder name and copied with the cluster's name put in, when that gives exactly the
+/// bytes [`install_file`] gives: the name is written as it is (a plain YAML scalar; a name like
+/// `123` or `true` is quoted, and gets its own build), and the placeholder stands for nothing
+/// else in the file (checked per shape by building it with a second placeholder).
+pub struct InstallFiles<'a> {
+    site: &'a Site,
+    /// Per shape, the file with [`PLACEHOLDER`] for the cluster name, or `None` when the
+    /// placeholder cannot stand for the name.
+    shapes: Mutex<HashMap<Shape, Option<Arc<str>>>>,
+}
+
+/// Hub or not, and the kinds managed.
+type Shape = (bool, BTreeSet<Managed>);
+
+const PLACEHOLDER: &str = "hubdr-placeholder-cluster-name";
+const SECOND_PLACEHOLDER: &str = "hubdr-second-placeholder";
+
+impl<'a> InstallFiles<'a> {
+    pub fn new(site: &'a Site) -> Self {
+        Self {
+            site,
+            shapes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The same bytes as [`install_file`].
+    pub fn file(&self, cluster: &str, hub: bool, manifests: &[&Manifest]) -> String {
+        let managed = managed_kinds(manifests, hub);
+        if !written_as_is(cluster) {
+            return build(self.site, cluster, hub, &managed);
+        }
+        let shape = {
+            let mut shapes = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+            shapes
+                .entry((hub, managed.clone()))
+                .or_insert_with(|| {
+                    let shape = build(self.site, PLACEHOLDER, hub, &managed);
+                    let second = build(self.site, SECOND_PLACEHOLDER, hub, &managed);
+                    (shape.replace(PLACEHOLDER, SECOND_PLACEHOLDER) == second)
+                        .then(|| Arc::from(shape))
+                })
+                .clone()
+        };
+        match shape {
+            Some(shape) => shape.replace(PLACEHOLDER, cluster),
+            None => build(self.site, cluster, hub, &managed),
+        }
+    }
+}
+
+/// Whether `name` and the strings made from it (`hubdr-agent-<name>`, `agents/<name>.yaml`)
+/// are written into YAML as they are, like the placeholders: a DNS-1123 label that YAML does
+/// not read as a number, boolean or null.
+fn written_as_is(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && crate::yaml::to_string(&Value::String(name.to_string())) == format!("{name}\n")
+}
+
+/// The kinds the agent of a cluster with `manifests` manages.
+fn managed_kinds(manifests: &[&Manifest], hub: bool) -> BTreeSet<Managed> {
     let mut managed: BTreeSet<Managed> = manifests
         .iter()
         .map(|m| {
@@ -115,6 +185,11 @@ pub fn install_file(site: &Site, cluster: &str, hub: bool, manifests: &[&Manifes
         resource: r.to_string(),
         kind: k.to_string(),
     }));
+    managed
+}
+
+fn build(site: &Site, cluster: &str, hub: bool, managed: &BTreeSet<Managed>) -> String {
+    let settings = &site.spec.agent;
     let name = "hubdr-agent";
     let ns = settings.namespace.as_str();
     let labels = json!({"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "hubdr", "hubdr.io/cluster": cluster});
@@ -127,7 +202,7 @@ pub fn install_file(site: &Site, cluster: &str, hub: bool, manifests: &[&Manifes
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": role_name, "labels": labels},
-            "rules": cluster_rules(&managed, hub),
+            "rules": cluster_rules(managed, hub),
         }),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -149,7 +224,7 @@ pub fn install_file(site: &Site, cluster: &str, hub: bool, manifests: &[&Manifes
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "hubdr-agent-inventory"},
             "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
         }),
-        deployment(site, settings, cluster, &managed, &labels),
+        deployment(site, settings, cluster, managed, &labels),
     ];
     let mut file = format!(
         "# Rendered by hubdr: install with `kubectl apply -f {}` (the agent never applies this file).\n",
@@ -296,6 +371,114 @@ fn plural(kind: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::manifest::ObjectId;
+
+    fn example_site(image: &str) -> Site {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../repos-example/site.yaml"
+        ))
+        .unwrap();
+        let mut site = crate::site::load::load_str(&text, std::path::Path::new("site.yaml"))
+            .unwrap()
+            .site;
+        site.spec.agent.image = image.to_string();
+        site
+    }
+
+    fn manifest(cluster: &str, api_version: &str, kind: &str) -> Manifest {
+        Manifest {
+            cluster: cluster.into(),
+            id: ObjectId {
+                api_version: api_version.into(),
+                kind: kind.into(),
+                namespace: Some("ns".into()),
+                name: "n".into(),
+            },
+            wave: 0,
+            value: Value::Null,
+        }
+    }
+
+    /// The shared-shape install files are byte for byte the directly built ones, for names that
+    /// YAML writes as they are and for names it must quote, for hubs and managed clusters of
+    /// several shapes, and when the site itself holds the placeholder.
+    #[test]
+    fn shared_shapes_give_the_direct_bytes() {
+        let long = "a".repeat(63);
+        let names = [
+            "east-1",
+            "hub-a",
+            "a",
+            "123",
+            "0",
+            "1e3",
+            "1-2",
+            "0x1f",
+            "0o17",
+            "true",
+            "false",
+            "null",
+            "y",
+            "n",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "inf",
+            "nan",
+            "e",
+            "07",
+            long.as_str(),
+        ];
+        for image in ["quay.io/hubdr/agent:1", &format!("quay.io/{PLACEHOLDER}:1")] {
+            let site = example_site(image);
+            let files = InstallFiles::new(&site);
+            for name in names {
+                let shapes: [(bool, Vec<Manifest>); 3] = [
+                    (
+                        true,
+                        vec![manifest(
+                            name,
+                            "cluster.open-cluster-management.io/v1beta1",
+                            "Restore",
+                        )],
+                    ),
+                    (false, vec![]),
+                    (
+                        false,
+                        vec![
+                            manifest(name, "volsync.backube/v1alpha1", "ReplicationSource"),
+                            manifest(name, "v1", "ConfigMap"),
+                        ],
+                    ),
+                ];
+                for (hub, manifests) in &shapes {
+                    let refs: Vec<&Manifest> = manifests.iter().collect();
+                    assert_eq!(
+                        files.file(name, *hub, &refs),
+                        install_file(&site, name, *hub, &refs),
+                        "cluster {name:?}, hub {hub}, image {image}"
+                    );
+                }
+            }
+            // Three shapes; shared unless the site holds the placeholder.
+            let shapes = files.shapes.lock().unwrap();
+            assert_eq!(shapes.len(), 3);
+            let shared = !image.contains(PLACEHOLDER);
+            assert!(shapes.values().all(|s| s.is_some() == shared), "{image}");
+        }
+    }
+
+    #[test]
+    fn quoted_names_are_not_written_as_is() {
+        for name in ["123", "true", "null", "1e3", "0x1f", ""] {
+            assert!(!written_as_is(name), "{name}");
+        }
+        for name in ["east-1", "a", "hub-a"] {
+            assert!(written_as_is(name), "{name}");
+        }
+    }
 
     #[test]
     fn plurals_of_rendered_kinds() {

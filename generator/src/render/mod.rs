@@ -139,6 +139,7 @@ fn render_objects(
         .chunk_by(|a, b| a.cluster == b.cluster)
         .map(|run| (run[0].cluster.as_str(), run))
         .collect();
+    let install_files = agent::InstallFiles::new(site);
     let cluster_files: Vec<Vec<(String, Vec<u8>)>> = clusters(loaded)
         .par_iter()
         .map(|(cluster, entry)| {
@@ -153,7 +154,7 @@ fn render_objects(
             let hub = entry.kind == "hub";
             files.push((
                 agent::install_path(cluster),
-                agent::install_file(site, cluster, hub, &objects).into_bytes(),
+                install_files.file(cluster, hub, &objects).into_bytes(),
             ));
             files
         })
