@@ -588,8 +588,9 @@ impl OutputRepo {
     /// only the `HEAD` trees whose ids differ from the desired ones are read.
     pub fn diff(&self, desired: &Tree, prefixes: &[&str]) -> Result<Changes, GitRepoError> {
         let prefixes = &Prefixes::new(prefixes);
-        let root = desired_dirs(desired, prefixes)?;
         let head = self.head_tree()?;
+        // Without a `HEAD` there is nothing to compare ids with: every file is added.
+        let root = desired_dirs(desired, prefixes, head.is_some())?;
         let mut out = Vec::new();
         self.diff_dir("", Some(&root), head.as_ref(), prefixes, &mut out)?;
         out.sort_by(|a, b| a.path().cmp(b.path()));
@@ -1080,8 +1081,8 @@ impl OutputRepo {
             )
             .chain([object(commit.0, ObjectType::Commit, commit.1)])
             .collect();
-        pack::build(&objects)
-            .and_then(|pack| pack::store(&self.repo.path().join("objects").join("pack"), &pack))
+        pack::store(&self.repo.path().join("objects").join("pack"), &objects)
+            .map(|_| ())
             .map_err(|source| GitRepoError::Write {
                 path: ".git/objects/pack".to_string(),
                 source,
@@ -1537,9 +1538,11 @@ fn validate_path(path: &str) -> Result<(), GitRepoError> {
 }
 
 /// The desired tree as directories, with every blob and tree id computed in memory.
+/// With `hash` false, only the directory structure (the ids are left zero).
 fn desired_dirs<'a>(
     desired: &'a Tree,
     prefixes: &Prefixes<'_>,
+    hash: bool,
 ) -> Result<trees::DirNode<'a>, GitRepoError> {
     for path in desired.keys() {
         validate_path(path)?;
@@ -1551,11 +1554,15 @@ fn desired_dirs<'a>(
         }
     }
     let entries: Vec<(&String, &Vec<u8>)> = desired.iter().collect();
-    let ids: Vec<Oid> = entries
-        .par_iter()
-        .with_min_len(64)
-        .map(|(_, bytes)| trees::object_id(ObjectType::Blob, bytes))
-        .collect();
+    let ids: Vec<Oid> = if hash {
+        entries
+            .par_iter()
+            .with_min_len(64)
+            .map(|(_, bytes)| trees::object_id(ObjectType::Blob, bytes))
+            .collect()
+    } else {
+        vec![Oid::zero(); entries.len()]
+    };
     let mut root = trees::DirNode::default();
     for ((path, _), id) in entries.into_iter().zip(ids) {
         root.insert(path.as_bytes(), MODE_FILE as u32, id)
@@ -1564,7 +1571,9 @@ fn desired_dirs<'a>(
                 reason: "a path is used both as a file and as a directory",
             })?;
     }
-    root.compute(false);
+    if hash {
+        root.compute(false);
+    }
     Ok(root)
 }
 

@@ -24,14 +24,6 @@ use git2::{ObjectType, Oid};
 use rayon::prelude::*;
 use sha1::{Digest, Sha1};
 
-/// A pack and its index, ready to be stored.
-pub(super) struct Pack {
-    pub data: Vec<u8>,
-    pub index: Vec<u8>,
-    /// `pack-<hex of the pack checksum>`, the name git gives it.
-    pub name: String,
-}
-
 /// One object to store: its id, type and raw content.
 pub(super) struct Object<'a> {
     pub id: Oid,
@@ -47,9 +39,14 @@ struct Entry {
     bytes: Vec<u8>,
 }
 
-/// The pack holding `objects`, each once (the first of repeated ids), in the given order. The
-/// ids must be the objects' git ids (see `trees::object_id`): they go into the index unchecked.
-pub(super) fn build(objects: &[Object<'_>]) -> io::Result<Pack> {
+/// Store `objects` in `pack_dir` (`.git/objects/pack`) as one pack, each object once (the
+/// first of repeated ids), in the given order, with its index; return the pack's name
+/// (`pack-<hex of its checksum>`, as git names it). The ids must be the objects' git ids (see
+/// `trees::object_id`): they go into the index unchecked.
+///
+/// Durably: each file is written under a temporary name, fsynced and renamed, the pack before
+/// its index (git finds packs by their index), then the directory is fsynced.
+pub(super) fn store(pack_dir: &Path, objects: &[Object<'_>]) -> io::Result<String> {
     let mut seen = HashSet::with_capacity(objects.len());
     let unique: Vec<&Object<'_>> = objects.iter().filter(|o| seen.insert(o.id)).collect();
     let entries: Vec<Entry> = unique
@@ -60,27 +57,53 @@ pub(super) fn build(objects: &[Object<'_>]) -> io::Result<Pack> {
         )
         .collect::<io::Result<_>>()?;
 
-    let size = 12 + entries.iter().map(|e| e.bytes.len()).sum::<usize>() + 20;
-    let mut data = Vec::with_capacity(size);
-    data.extend_from_slice(b"PACK");
-    data.extend_from_slice(&2u32.to_be_bytes());
-    data.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+    fs::create_dir_all(pack_dir)?;
+    let mut pack = HashingWriter {
+        out: io::BufWriter::with_capacity(1 << 20, temp_file(pack_dir)?),
+        hasher: Sha1::new(),
+        written: 0,
+    };
+    pack.write_all(b"PACK")?;
+    pack.write_all(&2u32.to_be_bytes())?;
+    pack.write_all(&(entries.len() as u32).to_be_bytes())?;
     // (id, crc, offset) of every object.
     let mut located: Vec<(Oid, u32, u64)> = Vec::with_capacity(entries.len());
-    for e in &entries {
-        located.push((e.id, e.crc, data.len() as u64));
-        data.extend_from_slice(&e.bytes);
+    for e in entries {
+        located.push((e.id, e.crc, pack.written));
+        pack.write_all(&e.bytes)?;
     }
-    drop(entries);
-    let checksum: [u8; 20] = Sha1::digest(&data).into();
-    data.extend_from_slice(&checksum);
+    let checksum: [u8; 20] = pack.hasher.finalize().into();
+    let mut file = pack.out.into_inner().map_err(|e| e.into_error())?;
+    file.write_all(&checksum)?;
+    let name = format!("pack-{}", hex(&checksum));
+    persist(file, &pack_dir.join(format!("{name}.pack")))?;
 
     located.sort_unstable_by_key(|(id, _, _)| *id);
-    Ok(Pack {
-        data,
-        index: index(&located, &checksum),
-        name: format!("pack-{}", hex(&checksum)),
-    })
+    let mut index_file = temp_file(pack_dir)?;
+    index_file.write_all(&index(&located, &checksum))?;
+    persist(index_file, &pack_dir.join(format!("{name}.idx")))?;
+    fs::File::open(pack_dir)?.sync_all()?;
+    Ok(name)
+}
+
+/// Writes through, hashing and counting what it writes.
+struct HashingWriter<W> {
+    out: W,
+    hasher: Sha1,
+    written: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 fn entry(compress: &mut Compress, object: &Object<'_>) -> io::Result<Entry> {
@@ -168,31 +191,15 @@ fn index(located: &[(Oid, u32, u64)], pack_checksum: &[u8; 20]) -> Vec<u8> {
     out
 }
 
-/// Store `pack` in `pack_dir` (`.git/objects/pack`), durably: each file is written under a
-/// temporary name, fsynced and renamed, the pack before its index (git finds packs by their
-/// index), then the directory is fsynced.
-pub(super) fn store(pack_dir: &Path, pack: &Pack) -> io::Result<()> {
-    fs::create_dir_all(pack_dir)?;
-    place(
-        pack_dir,
-        &pack.data,
-        &pack_dir.join(format!("{}.pack", pack.name)),
-    )?;
-    place(
-        pack_dir,
-        &pack.index,
-        &pack_dir.join(format!("{}.idx", pack.name)),
-    )?;
-    fs::File::open(pack_dir)?.sync_all()
+fn temp_file(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix("tmp_pack_")
+        .tempfile_in(dir)
 }
 
-fn place(dir: &Path, bytes: &[u8], target: &Path) -> io::Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix("tmp_pack_")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
+/// fsync `tmp`, make it read-only (as git makes pack files) and rename it to `target`.
+fn persist(tmp: tempfile::NamedTempFile, target: &Path) -> io::Result<()> {
     tmp.as_file().sync_all()?;
-    // Pack files are read-only, as git makes them.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -252,15 +259,19 @@ mod tests {
                 data,
             })
             .collect();
-        let pack = build(&borrowed).unwrap();
-        let count = u32::from_be_bytes(pack.data[8..12].try_into().unwrap());
+        let pack_dir = dir.path().join("objects/pack");
+        let name = store(&pack_dir, &borrowed).unwrap();
+        let data = fs::read(pack_dir.join(format!("{name}.pack"))).unwrap();
+        let count = u32::from_be_bytes(data[8..12].try_into().unwrap());
         assert_eq!(
             count as usize,
             objects.len() - 1,
             "the repeat is stored once"
         );
-        let pack_dir = dir.path().join("objects/pack");
-        store(&pack_dir, &pack).unwrap();
+        assert_eq!(
+            format!("pack-{}", hex(&Sha1::digest(&data[..data.len() - 20]))),
+            name
+        );
 
         let odb = repo.odb().unwrap();
         for (kind, data) in &objects {
@@ -274,7 +285,7 @@ mod tests {
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
 
-        let idx = pack_dir.join(format!("{}.idx", pack.name));
+        let idx = pack_dir.join(format!("{name}.idx"));
         match std::process::Command::new("git")
             .args(["verify-pack", "-v"])
             .arg(&idx)
