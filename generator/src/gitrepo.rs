@@ -19,7 +19,7 @@
 //! * [`OutputRepo::uncommitted_changes`] finds hand edits under the managed prefixes, so that a
 //!   render can refuse to overwrite them.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -857,45 +857,40 @@ impl OutputRepo {
             prune_empty_dirs(&self.workdir, &self.workdir.join(dir));
         }
 
-        // 3. Create the parent directories (serially, each checked once).
-        let mut known_dirs: HashSet<&str> = HashSet::new();
+        // 3. Create the parent directories, each checked once: parents first, the directories
+        //    of one depth in parallel.
+        let mut needed_by: HashMap<&str, &str> = HashMap::new();
         for (path, _) in writes {
-            let mut end = 0;
-            while let Some(pos) = path[end..].find('/') {
-                let dir = &path[..end + pos];
-                end += pos + 1;
-                if known_dirs.contains(dir) {
-                    continue;
-                }
-                let full = self.workdir.join(dir);
-                // Most directories of a large render are new: try to create first.
-                match fs::create_dir(&full) {
-                    Ok(()) => journal.created_dirs.push(full),
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        match fs::symlink_metadata(&full) {
-                            Ok(md) if md.is_dir() => {}
-                            Ok(_) => {
-                                return Err(GitRepoError::Write {
-                                    path: path.to_string(),
-                                    source: io::Error::other(format!("{dir} is not a directory")),
-                                })
-                            }
-                            Err(source) => {
-                                return Err(GitRepoError::Write {
-                                    path: path.to_string(),
-                                    source,
-                                })
-                            }
-                        }
-                    }
+            for (pos, _) in path.match_indices('/') {
+                needed_by.entry(&path[..pos]).or_insert(path);
+            }
+        }
+        let mut dirs: Vec<(&str, &str)> = needed_by.into_iter().collect();
+        dirs.sort_unstable_by_key(|(dir, _)| (dir.matches('/').count(), *dir));
+        for level in dirs.chunk_by(|a, b| a.0.matches('/').count() == b.0.matches('/').count()) {
+            let workdir = &self.workdir;
+            let ensure = |(dir, _): &(&str, &str)| ensure_dir(&workdir.join(dir), dir);
+            let created: Vec<io::Result<bool>> = if level.len() < PARALLEL_MIN {
+                level.iter().map(ensure).collect()
+            } else {
+                level.par_iter().map(ensure).collect()
+            };
+            // Record every directory created before failing on the first error.
+            let mut first_error = None;
+            for ((dir, path), result) in level.iter().zip(created) {
+                match result {
+                    Ok(true) => journal.created_dirs.push(self.workdir.join(dir)),
+                    Ok(false) => {}
                     Err(source) => {
-                        return Err(GitRepoError::Write {
+                        first_error.get_or_insert(GitRepoError::Write {
                             path: path.to_string(),
                             source,
-                        })
+                        });
                     }
                 }
-                known_dirs.insert(dir);
+            }
+            if let Some(err) = first_error {
+                return Err(err);
             }
         }
 
@@ -1353,6 +1348,20 @@ fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
             let _ = fs::remove_file(&tmp);
             Err(e)
         }
+    }
+}
+
+/// Make sure the directory `full` (repo-relative `dir`) exists: `Ok(true)` when it was created
+/// here. Most directories of a large render are new: try to create first.
+fn ensure_dir(full: &Path, dir: &str) -> io::Result<bool> {
+    match fs::create_dir(full) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match fs::symlink_metadata(full) {
+            Ok(md) if md.is_dir() => Ok(false),
+            Ok(_) => Err(io::Error::other(format!("{dir} is not a directory"))),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
     }
 }
 

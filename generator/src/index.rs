@@ -58,8 +58,195 @@ impl RenderIndex {
     }
 
     pub fn to_yaml(&self) -> String {
-        let value = serde_json::to_value(self).expect("the index always serializes");
-        let body = crate::yaml::to_string(&value);
-        format!("# Written by hubdr render: digests of every rendered file. Do not edit.\n{body}")
+        let mut out = String::from(
+            "# Written by hubdr render: digests of every rendered file. Do not edit.\n",
+        );
+        match files_as_lines(&self.files) {
+            // Everything but the files through the emitter, then the files' lines.
+            Some(lines) => {
+                let mut value = serde_json::to_value(Head::of(self)).expect("the index serializes");
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("files");
+                }
+                crate::yaml::write(&mut out, &value);
+                out.push_str("files:\n");
+                for chunk in lines {
+                    out.push_str(&chunk);
+                }
+            }
+            None => {
+                let value = serde_json::to_value(self).expect("the index serializes");
+                crate::yaml::write(&mut out, &value);
+            }
+        }
+        out
+    }
+}
+
+/// [`RenderIndex`] without its files, serialized the same way.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Head<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    site: &'a str,
+    site_hash: &'a str,
+    generation: u64,
+    tool_version: &'a str,
+    templates: &'a str,
+    clusters: &'a BTreeMap<String, ClusterEntry>,
+    /// Always empty: keeps the field's place (removed before writing).
+    files: BTreeMap<String, String>,
+}
+
+impl<'a> Head<'a> {
+    fn of(index: &'a RenderIndex) -> Self {
+        let RenderIndex {
+            api_version,
+            kind,
+            site,
+            site_hash,
+            generation,
+            tool_version,
+            templates,
+            clusters,
+            files: _,
+        } = index;
+        Head {
+            api_version,
+            kind,
+            site,
+            site_hash,
+            generation: *generation,
+            tool_version,
+            templates,
+            clusters,
+            files: BTreeMap::new(),
+        }
+    }
+}
+
+/// The `files:` entries as the YAML emitter writes them in the index (`  <path>: <digest>`),
+/// written in parallel, in chunks; `None` unless there are files and each path and digest is a
+/// non-empty single-line string without spaces, short enough for a simple key: then each entry
+/// is one line whose scalars are written as they would be on their own. (Longer or spaced
+/// scalars can be folded or written as complex keys depending on their column.)
+fn files_as_lines(files: &BTreeMap<String, String>) -> Option<Vec<String>> {
+    use rayon::prelude::*;
+    let simple = |s: &str| !s.is_empty() && s.len() <= 128 && !s.contains([' ', '\n', '\r', '\t']);
+    if files.is_empty() || !files.iter().all(|(k, v)| simple(k) && simple(v)) {
+        return None;
+    }
+    let entries: Vec<(&String, &String)> = files.iter().collect();
+    let scalar = |s: &str| {
+        let mut text = crate::yaml::to_string(&serde_json::Value::String(s.to_string()));
+        text.pop();
+        text
+    };
+    entries
+        .par_chunks(1024)
+        .map(|chunk| {
+            let mut lines = String::with_capacity(chunk.len() * 128);
+            for (path, digest) in chunk {
+                let (key, value) = (scalar(path), scalar(digest));
+                if key.contains('\n') || value.contains('\n') {
+                    return None;
+                }
+                lines.push_str("  ");
+                lines.push_str(&key);
+                lines.push_str(": ");
+                lines.push_str(&value);
+                lines.push('\n');
+            }
+            Some(lines)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(files: &[(&str, &str)]) -> RenderIndex {
+        let entry = |role: Option<&str>| ClusterEntry {
+            kind: if role.is_some() { "hub" } else { "managed" }.into(),
+            role: role.map(str::to_string),
+            prerequisites: vec![Prerequisite {
+                kind: "Secret".into(),
+                namespace: "ns".into(),
+                name: "s".into(),
+                keys: vec!["a".into()],
+                for_: "a long description that a YAML emitter may want to fold at some column"
+                    .into(),
+            }],
+        };
+        RenderIndex {
+            api_version: "hubdr.io/v1alpha1".into(),
+            kind: INDEX_KIND.into(),
+            site: "s".into(),
+            site_hash: "sha256:00".into(),
+            generation: 3,
+            tool_version: "0.1.0".into(),
+            templates: "embedded".into(),
+            clusters: [
+                ("hub-a".to_string(), entry(Some("active"))),
+                ("123".to_string(), entry(None)),
+            ]
+            .into_iter()
+            .collect(),
+            files: files
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The index written with the files' lines is the index written by the emitter alone.
+    #[test]
+    fn files_lines_match_the_emitter() {
+        let long = "x".repeat(128);
+        let longer = "y".repeat(129);
+        let digest = "e0ac520059524d4f268e1e961ed40b11e69996d9bda338ab3ec9342dcaef5729";
+        let sets: Vec<Vec<(&str, &str)>> = vec![
+            vec![],
+            vec![
+                ("agents/hub-a.yaml", digest),
+                ("clusters/hub-a/kustomization.yaml", digest),
+            ],
+            vec![
+                ("123", "456"),
+                ("true", "null"),
+                ("1e3", "0x1f"),
+                ("-a", "~"),
+                ("a:b", "#c"),
+            ],
+            vec![
+                ("'q", "\"d"),
+                ("é/ü", "1234567890"),
+                (long.as_str(), digest),
+                ("y", "n"),
+            ],
+            vec![(longer.as_str(), digest)],
+            vec![("a b", digest)],
+            vec![("", digest)],
+            vec![("a\nb", digest)],
+            vec![("a", "")],
+        ];
+        for files in sets {
+            let index = index(&files);
+            let value = serde_json::to_value(&index).unwrap();
+            let expected = format!(
+                "# Written by hubdr render: digests of every rendered file. Do not edit.\n{}",
+                crate::yaml::to_string(&value)
+            );
+            assert_eq!(index.to_yaml(), expected, "{files:?}");
+            assert_eq!(RenderIndex::parse(&index.to_yaml()).unwrap(), index);
+        }
+    }
+
+    #[test]
+    fn the_fast_path_is_taken_for_ordinary_files() {
+        assert!(files_as_lines(&index(&[("clusters/a/b.yaml", "ab12")]).files).is_some());
+        assert!(files_as_lines(&index(&[("a b", "ab12")]).files).is_none());
     }
 }

@@ -287,21 +287,26 @@ fn addons(site: &Site, hub: &str, gates: &[Gate], out: &mut Vec<ObjectPlan>) {
     let Some(volsync) = &site.spec.volsync else {
         return;
     };
-    for cluster in participating_clusters(site) {
-        let mut addon = ObjectPlan::new(
-            hub,
-            "managedclusteraddon.yaml.j2",
-            3,
-            json!({"name": "volsync", "namespace": cluster, "channel": volsync.channel}),
-        );
-        // Add-ons are activation data: on a new primary they come with the activation restore.
-        if !gates.is_empty() {
+    // Add-ons are activation data: on a new primary they come with the activation restore.
+    let wait_for = (!gates.is_empty()).then(|| gates::format(gates));
+    let addons: Vec<ObjectPlan> = participating_clusters(site)
+        .par_iter()
+        .map(|cluster| {
+            let mut addon = ObjectPlan::new(
+                hub,
+                "managedclusteraddon.yaml.j2",
+                3,
+                json!({"name": "volsync", "namespace": cluster, "channel": volsync.channel}),
+            );
+            if let Some(wait_for) = &wait_for {
+                addon
+                    .annotations
+                    .push((ANNOTATION_WAIT_FOR.into(), wait_for.clone()));
+            }
             addon
-                .annotations
-                .push((ANNOTATION_WAIT_FOR.into(), gates::format(gates)));
-        }
-        out.push(addon);
-    }
+        })
+        .collect();
+    out.extend(addons);
 }
 
 /// Managed clusters that run a VolSync mover, in site order.
