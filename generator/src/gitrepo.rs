@@ -8,10 +8,11 @@
 //!   tree. It hashes the desired files into git blob and tree ids in memory and only reads the
 //!   `HEAD` trees whose ids differ, so an unchanged render costs little more than hashing the
 //!   rendered bytes.
-//! * [`OutputRepo::commit`] writes only the changed files (temp file, rename), updates
-//!   only the changed index entries (from the known blob ids and the files' stat data, so
-//!   nothing is read back) and commits. From [`PACK_MIN_FILES`] files on, the new objects go
-//!   into one pack file instead of one loose object file each. The new objects are fsynced
+//! * [`OutputRepo::commit`] writes only the changed files (a changed file through a temp file
+//!   and a rename, a new one in place), updates only the changed index entries (from the known
+//!   blob ids and the files' stat data, so nothing is read back), computes the trees from the
+//!   index in memory and commits. From [`PACK_MIN_FILES`] files on, the new objects go into
+//!   one pack file written here instead of one loose object file each. The new objects are fsynced
 //!   before the branch moves to them, and the branch after; the working tree is not (it is a
 //!   copy of the commit, as after `git checkout`). It refuses to run when the index
 //!   has staged changes, so nothing but the rendered files is ever committed. On failure every
@@ -194,11 +195,17 @@ pub enum GitRepoError {
         source: git2::Error,
     },
 
-    #[error("cannot hash {path}")]
-    Hash {
-        path: String,
+    #[error(
+        "cannot make a commit of the git index of the output repository: {0}; \
+         check it with `git status` and resolve it"
+    )]
+    IndexTrees(String),
+
+    #[error("cannot store the new git objects in {dir}; check disk space and permissions of .git")]
+    WritePack {
+        dir: PathBuf,
         #[source]
-        source: git2::Error,
+        source: io::Error,
     },
 
     #[error(
@@ -744,9 +751,7 @@ impl OutputRepo {
             .map_err(|source| GitRepoError::Index { source })?;
         let entries = trees::index_entries(&index);
         let index_tree = trees::from_index(&entries)
-            .map_err(|e| GitRepoError::Index {
-                source: git2::Error::from_str(&e.to_string()),
-            })?
+            .map_err(|e| GitRepoError::IndexTrees(e.to_string()))?
             .compute(false);
         drop(entries);
         let head_tree_id = match &head_tree {
@@ -763,12 +768,6 @@ impl OutputRepo {
         // only hashed here; otherwise each is written as a loose object file now (unreferenced
         // objects are harmless if anything fails later).
         let packed = writes.len() >= PACK_MIN_FILES;
-        if packed {
-            // The index refuses an entry whose blob is not stored: switch that check off (a
-            // process-wide libgit2 setting), as the blobs of a packed commit are stored only
-            // with the pack. The tests run `git fsck` on commits made this way.
-            git2::opts::strict_object_creation(false);
-        }
         let blob_ids: Vec<Oid> = if packed {
             writes
                 .par_iter()
@@ -909,7 +908,9 @@ impl OutputRepo {
             match create_new(&target, bytes) {
                 Ok(Some(md)) => return Ok(md),
                 Ok(None) => {}
-                Err(e) => return Err((false, e)),
+                // A partly written file may be left if removing it failed too: let the
+                // rollback remove it.
+                Err(e) => return Err((true, e)),
             }
             let tmp = write_temp(&target, bytes).map_err(|e| (false, e))?;
             if let Err(e) = fs::rename(&tmp, &target) {
@@ -947,19 +948,23 @@ impl OutputRepo {
             return Err(err);
         }
 
-        // 6. Update the index entries of the changed paths only; write the trees and the commit.
-        let update_index = |source| GitRepoError::UpdateIndex { source };
-        journal.index_modified = true;
-        for path in removes {
-            index.remove_path(Path::new(path)).map_err(update_index)?;
-        }
-        for (((path, _), id), md) in writes.iter().zip(blob_ids).zip(&stats) {
-            add_index_entry(index, path, *id, md).map_err(update_index)?;
-        }
-        let entries = trees::index_entries(index);
-        let mut root = trees::from_index(&entries).map_err(|e| GitRepoError::UpdateIndex {
-            source: git2::Error::from_str(&e.to_string()),
-        })?;
+        // 6. The index entries of the written files, and the trees of the next commit computed
+        //    in memory from the index as it will be (the entries of the changed paths replaced).
+        let written: Vec<IndexEntry> = writes
+            .iter()
+            .zip(blob_ids)
+            .zip(&stats)
+            .map(|(((path, _), id), md)| index_entry(path, *id, md))
+            .collect();
+        let changed: HashSet<&[u8]> = removes
+            .iter()
+            .map(|p| p.as_bytes())
+            .chain(writes.iter().map(|(p, _)| p.as_bytes()))
+            .collect();
+        let mut next_entries: Vec<IndexEntry> = trees::index_entries(index);
+        next_entries.retain(|e| !changed.contains(e.path.as_slice()));
+        let mut root = trees::from_index(next_entries.iter().chain(&written))
+            .map_err(|e| GitRepoError::IndexTrees(e.to_string()))?;
         let tree_id = root.compute(true);
         let commit_error = |source| GitRepoError::Commit { source };
         let head_tree = commit
@@ -993,7 +998,19 @@ impl OutputRepo {
                         })
                 })?
         };
-        // 8. Move the branch (only if it still points where it did), then save the index.
+
+        // 8. Update the index entries of the changed paths only (their blobs are stored now: the
+        //    index checks that).
+        let update_index = |source| GitRepoError::UpdateIndex { source };
+        journal.index_modified = true;
+        for path in removes {
+            index.remove_path(Path::new(path)).map_err(update_index)?;
+        }
+        for entry in &written {
+            index.add(entry).map_err(update_index)?;
+        }
+
+        // 9. Move the branch (only if it still points where it did), then save the index.
         let old = commit.head.map(|c| c.id());
         let summary = commit.message.lines().next().unwrap_or("");
         let reflog = match old {
@@ -1063,7 +1080,7 @@ impl OutputRepo {
         trees: &[(Oid, &[u8])],
         commit: (Oid, &[u8]),
     ) -> Result<(), GitRepoError> {
-        // In a deterministic order: blobs, new trees, the commit (`pack::build` drops repeats).
+        // In a deterministic order: blobs, new trees, the commit (`pack::store` drops repeats).
         let object = |id, kind, data| pack::Object { id, kind, data };
         let objects: Vec<pack::Object<'_>> = writes
             .iter()
@@ -1076,12 +1093,10 @@ impl OutputRepo {
             )
             .chain([object(commit.0, ObjectType::Commit, commit.1)])
             .collect();
-        pack::store(&self.repo.path().join("objects").join("pack"), &objects)
+        let dir = self.repo.path().join("objects").join("pack");
+        pack::store(&dir, &objects)
             .map(|_| ())
-            .map_err(|source| GitRepoError::Write {
-                path: ".git/objects/pack".to_string(),
-                source,
-            })
+            .map_err(|source| GitRepoError::WritePack { dir, source })
     }
 
     /// The reference `HEAD` resolves to (`refs/heads/main`), or `HEAD` when detached.
@@ -1269,11 +1284,11 @@ fn commit_in_memory(
 ) -> Result<(Oid, Vec<u8>), git2::Error> {
     let odb = git2::Odb::new()?;
     odb.add_new_mempack_backend(1)?;
-    let root = trees
-        .iter()
-        .find(|(id, _)| *id == tree_id)
-        .ok_or_else(|| git2::Error::from_str("the new root tree is not among the new trees"))?;
-    odb.write(ObjectType::Tree, root.1)?;
+    // The root is new, unless the commit changes nothing.
+    match trees.iter().find(|(id, _)| *id == tree_id) {
+        Some((_, root)) => odb.write(ObjectType::Tree, root)?,
+        None => odb.write(ObjectType::Tree, disk.odb()?.read(tree_id)?.data())?,
+    };
     if let Some(head) = commit.head {
         let raw = disk.odb()?.read(head.id())?.data().to_vec();
         odb.write(ObjectType::Commit, &raw)?;
@@ -1411,18 +1426,13 @@ fn prune_empty_dirs(root: &Path, dir: &Path) {
     }
 }
 
-/// Add or replace the index entry of `path` from the blob id and the file's stat data, so that
-/// `git status` sees the file as clean without re-reading it.
+/// The index entry of the file `path` from its blob id and stat data, so that `git status`
+/// sees the file as clean without re-reading it.
 #[cfg(unix)]
-fn add_index_entry(
-    index: &mut git2::Index,
-    path: &str,
-    id: Oid,
-    md: &fs::Metadata,
-) -> Result<(), git2::Error> {
+fn index_entry(path: &str, id: Oid, md: &fs::Metadata) -> IndexEntry {
     use std::os::unix::fs::MetadataExt;
     // Truncations as in git's index format (32-bit fields).
-    let entry = IndexEntry {
+    IndexEntry {
         ctime: git2::IndexTime::new(md.ctime() as i32, md.ctime_nsec() as u32),
         mtime: git2::IndexTime::new(md.mtime() as i32, md.mtime_nsec() as u32),
         dev: md.dev() as u32,
@@ -1435,18 +1445,27 @@ fn add_index_entry(
         flags: 0,
         flags_extended: 0,
         path: path.as_bytes().to_vec(),
-    };
-    index.add(&entry)
+    }
 }
 
+/// The index entry of the file `path` without stat data (git re-reads the file to compare).
 #[cfg(not(unix))]
-fn add_index_entry(
-    index: &mut git2::Index,
-    path: &str,
-    _id: Oid,
-    _md: &fs::Metadata,
-) -> Result<(), git2::Error> {
-    index.add_path(Path::new(path))
+fn index_entry(path: &str, id: Oid, md: &fs::Metadata) -> IndexEntry {
+    let zero = git2::IndexTime::new(0, 0);
+    IndexEntry {
+        ctime: zero,
+        mtime: zero,
+        dev: 0,
+        ino: 0,
+        mode: MODE_FILE as u32,
+        uid: 0,
+        gid: 0,
+        file_size: md.len() as u32,
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
 }
 
 /// The repo-relative path of a `HEAD` tree entry in `dir`. `None` for a name that is not UTF-8

@@ -128,12 +128,15 @@ impl<'a> Head<'a> {
 
 /// The `files:` entries as the YAML emitter writes them in the index (`  <path>: <digest>`),
 /// written in parallel, in chunks; `None` unless there are files and each path and digest is a
-/// non-empty single-line string without spaces, short enough for a simple key: then each entry
+/// non-empty string of printable ASCII without spaces, short enough for a simple key: then each entry
 /// is one line whose scalars are written as they would be on their own. (Longer or spaced
 /// scalars can be folded or written as complex keys depending on their column.)
 fn files_as_lines(files: &BTreeMap<String, String>) -> Option<Vec<String>> {
     use rayon::prelude::*;
-    let simple = |s: &str| !s.is_empty() && s.len() <= 128 && !s.contains([' ', '\n', '\r', '\t']);
+    // Printable ASCII without spaces: no line breaks of any kind (YAML also breaks lines at
+    // U+0085, U+2028 and U+2029).
+    let simple =
+        |s: &str| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic());
     if files.is_empty() || !files.iter().all(|(k, v)| simple(k) && simple(v)) {
         return None;
     }
@@ -230,6 +233,10 @@ mod tests {
             vec![("a b", digest)],
             vec![("", digest)],
             vec![("a\nb", digest)],
+            vec![("a\u{2028}b", digest)],
+            vec![("a", "b\u{2029}c")],
+            vec![("a\u{85}b", digest)],
+            vec![("é", digest)],
             vec![("a", "")],
         ];
         for files in sets {

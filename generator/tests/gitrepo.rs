@@ -732,7 +732,6 @@ fn invalid_input_is_refused_before_anything_is_written() {
     assert_eq!(snapshot(&dir), before);
 }
 
-/// `n` files in `n / 3` cluster directories, content depending on `version`.
 /// `git fsck --full --strict` finds nothing wrong in the repository at `dir` (skipped, with a
 /// message, when git is not installed): every object that the commits, trees and index name is
 /// stored, and every stored object is well formed.
@@ -757,6 +756,7 @@ fn assert_fsck_clean(dir: &Path) {
     );
 }
 
+/// `n` files in `n / 3` cluster directories, content depending on `version`.
 fn big_tree(n: usize, version: &str) -> Tree {
     (0..n)
         .map(|i| {
@@ -807,6 +807,12 @@ fn large_commits_are_stored_as_a_pack() {
     assert_eq!(pack_files(&dir).len(), 1);
     assert_eq!(loose_objects(&dir), 0, "all objects should be in the pack");
     assert_fsck_clean(&dir);
+    // libgit2 still checks that objects exist (the packed commit did not switch that off).
+    let missing = git2::Oid::from_str("1234567890123456789012345678901234567890").unwrap();
+    assert!(Repository::open(&dir)
+        .unwrap()
+        .reference("refs/heads/nowhere", missing, false, "test")
+        .is_err());
     // A fresh handle reads everything from disk.
     assert_eq!(all_head_files(&dir), desired);
     assert_eq!(status(&dir), vec![]);
@@ -848,6 +854,23 @@ fn large_commits_are_stored_as_a_pack() {
     let changed_dirs = (n - 3) / 3;
     assert_eq!(count, (n - 3) + changed_dirs + 2 + 1);
 
+    // Changes that change nothing (not from `diff`, which finds none) still make a commit, as
+    // on the loose path, with the root tree reused.
+    let same: Vec<FileChange> = next
+        .keys()
+        .map(|p| FileChange::Modified(p.clone()))
+        .collect();
+    let noop = repo
+        .commit(&next, &Changes { changes: same }, "same", AUTHOR)
+        .unwrap()
+        .unwrap();
+    let git = Repository::open(&dir).unwrap();
+    assert_eq!(
+        git.find_commit(noop).unwrap().tree_id(),
+        git.find_commit(second).unwrap().tree_id()
+    );
+    assert_fsck_clean(&dir);
+
     // And a small change afterwards goes loose again.
     let mut small = next.clone();
     small.insert("argocd/x.yaml".into(), b"x\n".to_vec());
@@ -855,7 +878,7 @@ fn large_commits_are_stored_as_a_pack() {
     repo.commit(&small, &changes, "small", AUTHOR)
         .unwrap()
         .unwrap();
-    assert_eq!(pack_files(&dir).len(), 2);
+    assert_eq!(pack_files(&dir).len(), 3);
     assert!(loose_objects(&dir) > 0);
     assert_eq!(all_head_files(&dir), small);
     assert_eq!(status(&dir), vec![]);

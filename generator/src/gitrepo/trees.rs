@@ -119,7 +119,9 @@ pub(super) fn index_entries(index: &git2::Index) -> Vec<git2::IndexEntry> {
 }
 
 /// The directory tree of the index entries (as the next commit would record it).
-pub(super) fn from_index(entries: &[git2::IndexEntry]) -> Result<DirNode<'_>, IndexTreeError> {
+pub(super) fn from_index<'a>(
+    entries: impl IntoIterator<Item = &'a git2::IndexEntry>,
+) -> Result<DirNode<'a>, IndexTreeError> {
     let mut root = DirNode::default();
     for entry in entries {
         let path = || String::from_utf8_lossy(&entry.path).into_owned();
