@@ -123,11 +123,21 @@ pub fn render_to_repo(
             String::from_utf8_lossy(&warnings).into_owned(),
         );
     }
+    drop_in_background((loaded, rendered));
     timings.git = phase.elapsed();
     Ok(RenderOutcome {
         committed: Some(committed),
         timings,
     })
+}
+
+/// Free `value` on another thread: the objects of a fleet-sized render take tens of
+/// milliseconds to free, which the command need not wait for. (Freed here when no thread can
+/// be started.)
+fn drop_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("hubdr-free".into())
+        .spawn(move || drop(value));
 }
 
 /// The warnings to print again when the stamp shows `repo_dir` holding the render of `inputs`,
