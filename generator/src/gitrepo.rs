@@ -1055,14 +1055,7 @@ impl OutputRepo {
         }
         let tree = self.repo.find_tree(tree_id)?;
         let parents: Vec<&git2::Commit<'_>> = commit.head.into_iter().collect();
-        self.repo.commit(
-            None,
-            commit.signature,
-            commit.signature,
-            commit.message,
-            &tree,
-            &parents,
-        )
+        commit.create(&self.repo, &tree, &parents)
     }
 
     /// Store the new objects of a commit as one pack file with its index: the blobs (from the
@@ -1235,6 +1228,26 @@ struct Commit<'a> {
     head_ref: &'a str,
 }
 
+impl Commit<'_> {
+    /// Create the commit object of `tree` in `repo`, with `signature` as author and committer,
+    /// without moving any reference.
+    fn create(
+        &self,
+        repo: &Repository,
+        tree: &git2::Tree<'_>,
+        parents: &[&git2::Commit<'_>],
+    ) -> Result<Oid, git2::Error> {
+        repo.commit(
+            None,
+            self.signature,
+            self.signature,
+            self.message,
+            tree,
+            parents,
+        )
+    }
+}
+
 /// What `apply` changed so far, for `rollback`.
 #[derive(Default)]
 struct Journal {
@@ -1302,14 +1315,7 @@ fn commit_in_memory(
         .map(|head| memory.find_commit(head.id()))
         .transpose()?;
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-    let id = memory.commit(
-        None,
-        commit.signature,
-        commit.signature,
-        commit.message,
-        &tree,
-        &parents,
-    )?;
+    let id = commit.create(&memory, &tree, &parents)?;
     let content = memory.odb()?.read(id)?.data().to_vec();
     Ok((id, content))
 }
