@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::gitrepo::{Changes, FileChange, Tree};
@@ -59,7 +60,7 @@ pub fn by_cluster_rendered(
 ) -> ByCluster {
     let ids: HashMap<String, String> = rendered
         .manifests
-        .iter()
+        .par_iter()
         .map(|m| (m.path(), m.id.to_string()))
         .collect();
     group(

@@ -1578,16 +1578,26 @@ fn desired_dirs<'a>(
     prefixes: &Prefixes<'_>,
     hash: bool,
 ) -> Result<trees::DirNode<'a>, GitRepoError> {
-    for path in desired.keys() {
-        validate_path(path)?;
-        if !prefixes.matches(path) {
-            return Err(GitRepoError::OutsidePrefixes {
-                path: path.clone(),
-                prefixes: prefixes.to_strings(),
-            });
-        }
-    }
     let entries: Vec<(&String, &Vec<u8>)> = desired.iter().collect();
+    // The first bad path in order, as a serial check would report it.
+    let bad = entries
+        .par_iter()
+        .with_min_len(256)
+        .map(|(path, _)| {
+            validate_path(path)?;
+            if prefixes.matches(path) {
+                Ok(())
+            } else {
+                Err(GitRepoError::OutsidePrefixes {
+                    path: path.to_string(),
+                    prefixes: prefixes.to_strings(),
+                })
+            }
+        })
+        .find_first(Result::is_err);
+    if let Some(Err(err)) = bad {
+        return Err(err);
+    }
     let ids: Vec<Oid> = if hash {
         entries
             .par_iter()
