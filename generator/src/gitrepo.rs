@@ -753,7 +753,6 @@ impl OutputRepo {
         let index_tree = trees::from_index(&entries)
             .map_err(|e| GitRepoError::IndexTrees(e.to_string()))?
             .compute(false);
-        drop(entries);
         let head_tree_id = match &head_tree {
             Some(t) => t.id(),
             None => trees::object_id(ObjectType::Tree, b""),
@@ -795,6 +794,7 @@ impl OutputRepo {
             &blob_ids,
             &removes,
             &mut index,
+            entries,
             Commit {
                 signature: &signature,
                 message,
@@ -821,6 +821,7 @@ impl OutputRepo {
 
     /// Change the working tree, the index and `HEAD`, recording in `journal` what to undo.
     /// With `packed`, the blobs are not stored yet: all new objects go into one pack.
+    /// `index_entries` are the entries of `index` as read (it is changed only after the commit).
     #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
@@ -829,6 +830,7 @@ impl OutputRepo {
         blob_ids: &[Oid],
         removes: &[&str],
         index: &mut git2::Index,
+        mut index_entries: Vec<IndexEntry>,
         commit: Commit<'_>,
         journal: &mut Journal,
     ) -> Result<Oid, GitRepoError> {
@@ -961,9 +963,8 @@ impl OutputRepo {
             .map(|p| p.as_bytes())
             .chain(writes.iter().map(|(p, _)| p.as_bytes()))
             .collect();
-        let mut next_entries: Vec<IndexEntry> = trees::index_entries(index);
-        next_entries.retain(|e| !changed.contains(e.path.as_slice()));
-        let mut root = trees::from_index(next_entries.iter().chain(&written))
+        index_entries.retain(|e| !changed.contains(e.path.as_slice()));
+        let mut root = trees::from_index(index_entries.iter().chain(&written))
             .map_err(|e| GitRepoError::IndexTrees(e.to_string()))?;
         let tree_id = root.compute(true);
         let commit_error = |source| GitRepoError::Commit { source };
