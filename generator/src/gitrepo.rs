@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
 use rayon::prelude::*;
 
+mod delta;
 mod pack;
 mod trees;
 mod worktree;
@@ -1062,11 +1063,11 @@ impl OutputRepo {
     /// Store the new objects of a commit as one pack file with its index: the blobs (from the
     /// rendered bytes), the new `trees` and the commit.
     ///
-    /// The pack is built here (see `pack`), without deltas (like the loose objects of a `git
-    /// commit`; a later `git gc` or push finds deltas), each object hashed and compressed on its
-    /// own thread, and its index written from the ids, offsets and CRCs known while building.
-    /// libgit2's pack builder spends most of a large first render searching for deltas, and its
-    /// indexer inflates and hashes every object a second time.
+    /// The pack is built here (see `pack`): files of one kind are stored as deltas against a few
+    /// whole files of that kind (`delta_group`), in parallel, and the index is written from the
+    /// ids, offsets and CRCs known while building. libgit2's pack builder spends most of a large
+    /// first render searching for deltas, and its indexer inflates and hashes every object a
+    /// second time.
     fn write_pack(
         &self,
         writes: &[(&str, &[u8])],
@@ -1075,17 +1076,24 @@ impl OutputRepo {
         commit: (Oid, &[u8]),
     ) -> Result<(), GitRepoError> {
         // In a deterministic order: blobs, new trees, the commit (`pack::store` drops repeats).
-        let object = |id, kind, data| pack::Object { id, kind, data };
+        let object = |id, kind, data, delta_group| pack::Object {
+            id,
+            kind,
+            data,
+            delta_group,
+        };
         let objects: Vec<pack::Object<'_>> = writes
             .iter()
             .zip(blobs)
-            .map(|((_, bytes), id)| object(*id, ObjectType::Blob, *bytes))
+            .map(|((path, bytes), id)| {
+                object(*id, ObjectType::Blob, *bytes, Some(delta_group(path)))
+            })
             .chain(
                 trees
                     .iter()
-                    .map(|(id, encoded)| object(*id, ObjectType::Tree, *encoded)),
+                    .map(|(id, encoded)| object(*id, ObjectType::Tree, *encoded, None)),
             )
-            .chain([object(commit.0, ObjectType::Commit, commit.1)])
+            .chain([object(commit.0, ObjectType::Commit, commit.1, None)])
             .collect();
         let dir = self.repo.path().join("objects").join("pack");
         pack::store(&dir, &objects)
@@ -1260,6 +1268,20 @@ struct Journal {
     index_modified: bool,
     /// The reference the commit moved and its previous target.
     moved_ref: Option<(String, Option<Oid>)>,
+}
+
+/// The delta group of a rendered file (see `pack::Object`): files at the same depth under the
+/// same top directory whose names start alike are alike. `clusters/<cluster>/<kind>.<name>.yaml`
+/// groups by kind (every cluster's ReplicationSources together), and `agents/<cluster>.yaml`
+/// files form one group.
+fn delta_group(path: &str) -> pack::DeltaGroup<'_> {
+    let top = path.split('/').next().unwrap_or(path);
+    let depth = path.matches('/').count();
+    let kind = match path.rsplit_once('/') {
+        Some((_, name)) if depth >= 2 => name.split('.').next().unwrap_or(name),
+        _ => "",
+    };
+    (top, kind)
 }
 
 /// From this many files to write on, `commit` stores the new objects as one pack file instead of
@@ -1696,5 +1718,22 @@ mod tests {
         ] {
             assert!(validate_path(good).is_ok(), "{good:?} rejected");
         }
+    }
+
+    #[test]
+    fn files_of_one_kind_share_a_delta_group() {
+        let group = |path| delta_group(path);
+        assert_eq!(
+            group("clusters/c-1/replicationsource.app.vol.yaml"),
+            group("clusters/c-2/replicationsource.other.x.yaml")
+        );
+        assert_ne!(
+            group("clusters/c-1/replicationsource.app.vol.yaml"),
+            group("clusters/c-1/replicationdestination.app.vol.yaml")
+        );
+        assert_eq!(group("agents/c-1.yaml"), group("agents/hub-2.yaml"));
+        assert_eq!(group("agents/c-1.yaml"), ("agents", ""));
+        assert_eq!(group(".hubdr/index.yaml"), (".hubdr", ""));
+        assert_eq!(group("top.yaml"), ("top.yaml", ""));
     }
 }

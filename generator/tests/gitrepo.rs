@@ -756,13 +756,50 @@ fn assert_fsck_clean(dir: &Path) {
     );
 }
 
-/// `n` files in `n / 3` cluster directories, content depending on `version`.
+/// Most blobs of the pack `name` in `dir` are stored as deltas (one level deep), according to
+/// `git verify-pack` (skipped, with a message, when git is not installed).
+fn assert_pack_has_deltas(dir: &Path, name: &str) {
+    let idx = dir
+        .join(".git/objects/pack")
+        .join(name.replace(".pack", ".idx"));
+    let output = match std::process::Command::new("git")
+        .args(["verify-pack", "-v"])
+        .arg(&idx)
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) => {
+            eprintln!("git is not installed ({e}): skipping git verify-pack");
+            return;
+        }
+    };
+    assert!(output.status.success(), "git verify-pack {}", idx.display());
+    let listing = String::from_utf8_lossy(&output.stdout);
+    let blobs: Vec<Vec<&str>> = listing
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|fields| fields.get(1) == Some(&"blob"))
+        .collect();
+    let deltas = blobs.iter().filter(|fields| fields.len() == 7).count();
+    assert!(
+        deltas * 10 > blobs.len() * 9,
+        "{deltas} of {} blobs are deltas:\n{listing}",
+        blobs.len()
+    );
+    assert!(blobs.iter().all(|f| f.len() == 5 || f[5] == "1"));
+}
+
+/// `n` files in `n / 3` cluster directories, content depending on `version`. Files of one name
+/// are alike (as rendered files of one kind are), so packs store most of them as deltas.
 fn big_tree(n: usize, version: &str) -> Tree {
     (0..n)
         .map(|i| {
             (
                 format!("clusters/c{:04}/f{}.yaml", i / 3, i % 3),
-                format!("file: {i}\nversion: {version}\n").into_bytes(),
+                format!(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: file-{i}\n  namespace: hubdr-test\ndata:\n  version: \"{version}\"\n"
+                )
+                .into_bytes(),
             )
         })
         .collect()
@@ -807,6 +844,7 @@ fn large_commits_are_stored_as_a_pack() {
     assert_eq!(pack_files(&dir).len(), 1);
     assert_eq!(loose_objects(&dir), 0, "all objects should be in the pack");
     assert_fsck_clean(&dir);
+    assert_pack_has_deltas(&dir, &pack_files(&dir)[0]);
     // libgit2 still checks that objects exist (the packed commit did not switch that off).
     let missing = git2::Oid::from_str("1234567890123456789012345678901234567890").unwrap();
     assert!(Repository::open(&dir)
