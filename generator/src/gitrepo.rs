@@ -31,6 +31,7 @@ use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOpt
 use rayon::prelude::*;
 
 mod delta;
+mod index_file;
 mod pack;
 mod trees;
 mod worktree;
@@ -245,6 +246,16 @@ pub enum GitRepoError {
     UpdateIndex {
         #[source]
         source: git2::Error,
+    },
+
+    #[error(
+        "cannot write the git index {path}; check that no other git command is running \
+         (.git/index.lock) and that .git is writable. The working tree was restored"
+    )]
+    WriteIndex {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
     },
 
     #[error("invalid commit author {name:?} <{email}>; give a plain name and e-mail address")]
@@ -979,11 +990,24 @@ impl OutputRepo {
             .map_err(commit_error)?;
 
         // 7. Create the commit and make the new objects durable before any reference points at
-        //    them (libgit2 does not fsync by default): one pack, or loose objects.
+        //    them (libgit2 does not fsync by default): one pack, or loose objects. For a packed
+        //    commit, the bytes of the next index are made meanwhile (see `index_file`), unless
+        //    the index holds more than entries and caches.
+        let mut index_bytes = None;
         let commit_id = if packed {
             let (commit_id, content) =
                 commit_in_memory(&self.repo, &commit, &new_trees, tree_id).map_err(commit_error)?;
-            self.write_pack(writes, blob_ids, &new_trees, (commit_id, &content))?;
+            let git_dir = self.repo.path();
+            let index_path = index.path().map(Path::to_path_buf);
+            let (stored, encoded) = rayon::join(
+                || Self::write_pack(git_dir, writes, blob_ids, &new_trees, (commit_id, &content)),
+                || {
+                    let path = index_path?;
+                    next_index(&path, &index_entries, &written).map(|bytes| (path, bytes))
+                },
+            );
+            stored?;
+            index_bytes = encoded;
             commit_id
         } else {
             self.commit_loose(&commit, &new_trees, tree_id)
@@ -1001,15 +1025,17 @@ impl OutputRepo {
                 })?
         };
 
-        // 8. Update the index entries of the changed paths only (their blobs are stored now: the
-        //    index checks that).
+        // 8. Otherwise update the index entries of the changed paths only (their blobs are
+        //    stored now: the index checks that).
         let update_index = |source| GitRepoError::UpdateIndex { source };
-        journal.index_modified = true;
-        for path in removes {
-            index.remove_path(Path::new(path)).map_err(update_index)?;
-        }
-        for entry in &written {
-            index.add(entry).map_err(update_index)?;
+        if index_bytes.is_none() {
+            journal.index_modified = true;
+            for path in removes {
+                index.remove_path(Path::new(path)).map_err(update_index)?;
+            }
+            for entry in &written {
+                index.add(entry).map_err(update_index)?;
+            }
         }
 
         // 9. Move the branch (only if it still points where it did), then save the index.
@@ -1039,7 +1065,11 @@ impl OutputRepo {
             }
         })?;
 
-        index.write().map_err(update_index)?;
+        match index_bytes {
+            Some((path, bytes)) => index_file::write(&path, &bytes)
+                .map_err(|source| GitRepoError::WriteIndex { path, source })?,
+            None => index.write().map_err(update_index)?,
+        }
         Ok(commit_id)
     }
 
@@ -1069,7 +1099,7 @@ impl OutputRepo {
     /// first render searching for deltas, and its indexer inflates and hashes every object a
     /// second time.
     fn write_pack(
-        &self,
+        git_dir: &Path,
         writes: &[(&str, &[u8])],
         blobs: &[Oid],
         trees: &[(Oid, &[u8])],
@@ -1095,7 +1125,7 @@ impl OutputRepo {
             )
             .chain([object(commit.0, ObjectType::Commit, commit.1, None)])
             .collect();
-        let dir = self.repo.path().join("objects").join("pack");
+        let dir = git_dir.join("objects").join("pack");
         pack::store(&dir, &objects)
             .map(|_| ())
             .map_err(|source| GitRepoError::WritePack { dir, source })
@@ -1268,6 +1298,22 @@ struct Journal {
     index_modified: bool,
     /// The reference the commit moved and its previous target.
     moved_ref: Option<(String, Option<Oid>)>,
+}
+
+/// The bytes of the index after a commit: the `unchanged` entries and the `written` ones, when
+/// the index file at `index_path` holds nothing that `index_file` would drop but caches. `None`: update
+/// it through libgit2 instead.
+fn next_index(
+    index_path: &Path,
+    unchanged: &[IndexEntry],
+    written: &[IndexEntry],
+) -> Option<Vec<u8>> {
+    if !index_file::replaceable(index_path) {
+        return None;
+    }
+    let mut entries: Vec<&IndexEntry> = unchanged.iter().chain(written).collect();
+    entries.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    index_file::encode(&entries)
 }
 
 /// The delta group of a rendered file (see `pack::Object`): files at the same depth under the

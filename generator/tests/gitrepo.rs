@@ -632,6 +632,47 @@ fn rollback_when_the_index_cannot_be_written_after_the_commit() {
     assert!(!dir.join(".git/index").exists());
 }
 
+/// A large commit writes the index itself: a held index lock fails it the same way, and the
+/// lock is left to its owner.
+#[test]
+fn rollback_of_a_large_commit_when_the_index_is_locked() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let n = PACK_MIN_FILES + 10;
+    let first_tree = big_tree(n, "1");
+    let changes = repo.diff(&first_tree, PREFIXES).unwrap();
+    let first = repo
+        .commit(&first_tree, &changes, "big", AUTHOR)
+        .unwrap()
+        .unwrap();
+    let before = snapshot(&dir);
+    let index_before = fs::read(dir.join(".git/index")).unwrap();
+
+    let second = big_tree(n, "2");
+    let changes = repo.diff(&second, PREFIXES).unwrap();
+    fs::write(dir.join(".git/index.lock"), "held").unwrap();
+    let err = repo.commit(&second, &changes, "big 2", AUTHOR).unwrap_err();
+    assert!(matches!(err, GitRepoError::WriteIndex { .. }), "{err:?}");
+    assert!(err.to_string().contains("index.lock"), "{err}");
+    assert_eq!(fs::read(dir.join(".git/index.lock")).unwrap(), b"held");
+    fs::remove_file(dir.join(".git/index.lock")).unwrap();
+    assert_eq!(repo.head_commit().unwrap(), Some(first));
+    assert_eq!(snapshot(&dir), before);
+    assert_eq!(fs::read(dir.join(".git/index")).unwrap(), index_before);
+    assert_eq!(status(&dir), vec![]);
+
+    // Once the lock is gone, the same render commits.
+    let changes = repo.diff(&second, PREFIXES).unwrap();
+    repo.commit(&second, &changes, "big 2", AUTHOR)
+        .unwrap()
+        .unwrap();
+    assert_eq!(all_head_files(&dir), second);
+    assert_eq!(status(&dir), vec![]);
+    assert_fsck_clean(&dir);
+}
+
 #[test]
 fn rollback_when_the_branch_is_locked() {
     setup();
@@ -1240,3 +1281,52 @@ fn chmod(path: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 fn chmod(_: &Path, _: u32) {}
+
+/// A large commit writes the whole index itself only when the index holds nothing but entries
+/// and caches; an index with other data (here resolve-undo records, which libgit2 keeps) is
+/// updated through libgit2, so that data survives.
+#[test]
+fn large_commits_keep_what_the_index_holds_beyond_caches() {
+    use sha1::{Digest, Sha1};
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let n = PACK_MIN_FILES + 10;
+    let first = big_tree(n, "1");
+    let changes = repo.diff(&first, PREFIXES).unwrap();
+    repo.commit(&first, &changes, "big", AUTHOR)
+        .unwrap()
+        .unwrap();
+
+    // Add a resolve-undo extension (`REUC`: path, three octal modes, their ids).
+    let index_path = dir.join(".git/index");
+    let index = fs::read(&index_path).unwrap();
+    let mut bytes = index[..index.len() - 20].to_vec();
+    let mut reuc = b"clusters/resolved.yaml\x00100644\x00100644\x00100644\x00".to_vec();
+    let git = Repository::open(&dir).unwrap();
+    for side in ["base\n", "ours\n", "theirs\n"] {
+        reuc.extend_from_slice(git.blob(side.as_bytes()).unwrap().as_bytes());
+    }
+    bytes.extend_from_slice(b"REUC");
+    bytes.extend_from_slice(&(reuc.len() as u32).to_be_bytes());
+    bytes.extend_from_slice(&reuc);
+    let checksum = Sha1::digest(&bytes);
+    bytes.extend_from_slice(&checksum);
+    fs::write(&index_path, &bytes).unwrap();
+    assert_eq!(status(&dir), vec![], "libgit2 reads the extended index");
+
+    let second = big_tree(n, "2");
+    let changes = repo.diff(&second, PREFIXES).unwrap();
+    repo.commit(&second, &changes, "big 2", AUTHOR)
+        .unwrap()
+        .unwrap();
+    let after = fs::read(&index_path).unwrap();
+    assert!(
+        after.windows(reuc.len()).any(|w| w == reuc.as_slice()),
+        "the resolve-undo records were dropped"
+    );
+    assert_eq!(status(&dir), vec![]);
+    assert_eq!(all_head_files(&dir), second);
+    assert_fsck_clean(&dir);
+}
