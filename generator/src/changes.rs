@@ -42,7 +42,7 @@ pub type ByCluster = BTreeMap<String, Vec<ObjectChange>>;
 pub fn by_cluster(
     changes: &Changes,
     new: &Tree,
-    old: &dyn Fn(&str) -> Option<Vec<u8>>,
+    old: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> ByCluster {
     group(
         changes,
@@ -56,7 +56,7 @@ pub fn by_cluster(
 pub fn by_cluster_rendered(
     changes: &Changes,
     rendered: &Rendered,
-    old: &dyn Fn(&str) -> Option<Vec<u8>>,
+    old: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> ByCluster {
     let ids: HashMap<String, String> = rendered
         .manifests
@@ -73,25 +73,38 @@ pub fn by_cluster_rendered(
     )
 }
 
+/// Each change described (in parallel: a first render has one per file), then grouped; the
+/// changes of one cluster are adjacent in path order, so each run takes one map lookup.
 fn group(
     changes: &Changes,
-    describe_new: &dyn Fn(&str) -> (String, String),
-    old: &dyn Fn(&str) -> Option<Vec<u8>>,
+    describe_new: &(dyn Fn(&str) -> (String, String) + Sync),
+    old: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> ByCluster {
+    let described: Vec<(String, ObjectChange)> = changes
+        .changes
+        .par_iter()
+        .with_min_len(256)
+        .map(|change| {
+            let (action, path) = match change {
+                FileChange::Added(p) => (Action::Create, p),
+                FileChange::Modified(p) => (Action::Change, p),
+                FileChange::Removed(p) => (Action::Remove, p),
+            };
+            let (cluster, what) = match action {
+                Action::Remove => describe(path, old(path).as_deref()),
+                _ => describe_new(path),
+            };
+            (cluster, ObjectChange { action, what })
+        })
+        .collect();
     let mut out = ByCluster::new();
-    for change in &changes.changes {
-        let (action, path) = match change {
-            FileChange::Added(p) => (Action::Create, p),
-            FileChange::Modified(p) => (Action::Change, p),
-            FileChange::Removed(p) => (Action::Remove, p),
-        };
-        let (cluster, what) = match action {
-            Action::Remove => describe(path, old(path).as_deref()),
-            _ => describe_new(path),
-        };
-        out.entry(cluster)
-            .or_default()
-            .push(ObjectChange { action, what });
+    let mut described = described.into_iter().peekable();
+    while let Some((cluster, first)) = described.next() {
+        let mut run = vec![first];
+        while let Some((_, change)) = described.next_if(|(next, _)| *next == cluster) {
+            run.push(change);
+        }
+        out.entry(cluster).or_default().extend(run);
     }
     out
 }

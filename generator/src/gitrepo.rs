@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -608,10 +609,18 @@ impl OutputRepo {
     pub fn diff(&self, desired: &Tree, prefixes: &[&str]) -> Result<Changes, GitRepoError> {
         let prefixes = &Prefixes::new(prefixes);
         let head = self.head_tree()?;
-        // Without a `HEAD` there is nothing to compare ids with: every file is added.
-        let root = desired_dirs(desired, prefixes, head.is_some())?;
+        let Some(head) = head else {
+            // Nothing to compare with: every file is added.
+            check_desired(desired, prefixes)?;
+            let changes = desired
+                .keys()
+                .map(|path| FileChange::Added(path.clone()))
+                .collect();
+            return Ok(Changes { changes });
+        };
+        let root = desired_dirs(desired, prefixes)?;
         let mut out = Vec::new();
-        self.diff_dir("", Some(&root), head.as_ref(), prefixes, &mut out)?;
+        self.diff_dir("", Some(&root), Some(&head), prefixes, &mut out)?;
         out.sort_by(|a, b| a.path().cmp(b.path()));
         Ok(Changes { changes: out })
     }
@@ -703,13 +712,22 @@ impl OutputRepo {
             return Ok(None);
         }
 
-        // Validate everything before touching anything.
+        // Validate everything before touching anything (the paths in parallel; the first bad
+        // one in order is reported).
+        let bad_path = changes
+            .changes
+            .par_iter()
+            .with_min_len(256)
+            .map(|change| validate_path(change.path()))
+            .find_first(Result::is_err);
+        if let Some(Err(err)) = bad_path {
+            return Err(err);
+        }
         let mut seen = HashSet::with_capacity(changes.len());
         let mut writes: Vec<(&str, &[u8])> = Vec::new();
         let mut removes: Vec<&str> = Vec::new();
         for change in &changes.changes {
             let path = change.path();
-            validate_path(path)?;
             if !seen.insert(path) {
                 return Err(GitRepoError::InconsistentChanges {
                     path: path.to_string(),
@@ -1642,17 +1660,37 @@ fn validate_path(path: &str) -> Result<(), GitRepoError> {
 
 /// The desired tree as directories, with every blob and tree id computed in memory.
 /// With `hash` false, only the directory structure (the ids are left zero).
-fn desired_dirs<'a>(
-    desired: &'a Tree,
-    prefixes: &Prefixes<'_>,
-    hash: bool,
-) -> Result<trees::DirNode<'a>, GitRepoError> {
-    let entries: Vec<(&String, &Vec<u8>)> = desired.iter().collect();
-    // The first bad path in order, as a serial check would report it.
-    let bad = entries
+/// Check the desired paths as [`desired_dirs`] does, without building the tree: the first bad
+/// path in order, then the first path below a path that is a file.
+fn check_desired(desired: &Tree, prefixes: &Prefixes<'_>) -> Result<(), GitRepoError> {
+    let entries: Vec<&String> = desired.keys().collect();
+    check_paths(&entries, prefixes)?;
+    // In path order a file comes before the paths below it, so inserting them one by one
+    // would fail first at the least of those paths.
+    let below_a_file = entries
         .par_iter()
         .with_min_len(256)
-        .map(|(path, _)| {
+        .filter_map(|path| {
+            let dir = format!("{path}/");
+            desired
+                .range::<str, _>((Bound::Included(dir.as_str()), Bound::Unbounded))
+                .next()
+                .filter(|(below, _)| below.starts_with(&dir))
+                .map(|(below, _)| below)
+        })
+        .min();
+    match below_a_file {
+        Some(path) => Err(file_and_directory(path)),
+        None => Ok(()),
+    }
+}
+
+/// The first path in order that is not a valid rendered path or not under `prefixes`.
+fn check_paths(paths: &[&String], prefixes: &Prefixes<'_>) -> Result<(), GitRepoError> {
+    let bad = paths
+        .par_iter()
+        .with_min_len(256)
+        .map(|path| {
             validate_path(path)?;
             if prefixes.matches(path) {
                 Ok(())
@@ -1664,29 +1702,39 @@ fn desired_dirs<'a>(
             }
         })
         .find_first(Result::is_err);
-    if let Some(Err(err)) = bad {
-        return Err(err);
+    match bad {
+        Some(Err(err)) => Err(err),
+        _ => Ok(()),
     }
-    let ids: Vec<Oid> = if hash {
-        entries
-            .par_iter()
-            .with_min_len(64)
-            .map(|(_, bytes)| trees::object_id(ObjectType::Blob, bytes))
-            .collect()
-    } else {
-        vec![Oid::zero(); entries.len()]
-    };
+}
+
+fn file_and_directory(path: &str) -> GitRepoError {
+    GitRepoError::InvalidPath {
+        path: path.to_string(),
+        reason: "a path is used both as a file and as a directory",
+    }
+}
+
+/// The desired tree with each file's blob id and each directory's tree id, after checking
+/// every path.
+fn desired_dirs<'a>(
+    desired: &'a Tree,
+    prefixes: &Prefixes<'_>,
+) -> Result<trees::DirNode<'a>, GitRepoError> {
+    let entries: Vec<(&String, &Vec<u8>)> = desired.iter().collect();
+    let paths: Vec<&String> = desired.keys().collect();
+    check_paths(&paths, prefixes)?;
+    let ids: Vec<Oid> = entries
+        .par_iter()
+        .with_min_len(64)
+        .map(|(_, bytes)| trees::object_id(ObjectType::Blob, bytes))
+        .collect();
     let mut root = trees::DirNode::default();
     for ((path, _), id) in entries.into_iter().zip(ids) {
         root.insert(path.as_bytes(), MODE_FILE as u32, id)
-            .map_err(|_| GitRepoError::InvalidPath {
-                path: path.to_string(),
-                reason: "a path is used both as a file and as a directory",
-            })?;
+            .map_err(|_| file_and_directory(path))?;
     }
-    if hash {
-        root.compute(false);
-    }
+    root.compute(false);
     Ok(root)
 }
 

@@ -57,33 +57,30 @@ impl RenderIndex {
             .map_err(|e| format!("{INDEX_PATH} is not a hubdr render index: {e}"))
     }
 
+    /// The index as the YAML emitter writes it. The clusters and files of a fleet are emitted
+    /// in parallel, in chunks: the entries of a block mapping are written independently of
+    /// each other, so the bytes are the same (tests compare them with the emitter's).
     pub fn to_yaml(&self) -> String {
         let mut out = String::from(
             "# Written by hubdr render: digests of every rendered file. Do not edit.\n",
         );
+        let head = serde_json::to_value(Head::of(self)).expect("the index serializes");
+        crate::yaml::write(&mut out, &head);
+        out.push_str(&map_section("clusters", &self.clusters));
         match files_as_lines(&self.files) {
-            // Everything but the files through the emitter, then the files' lines.
             Some(lines) => {
-                let mut value = serde_json::to_value(Head::of(self)).expect("the index serializes");
-                if let Some(map) = value.as_object_mut() {
-                    map.remove("files");
-                }
-                crate::yaml::write(&mut out, &value);
                 out.push_str("files:\n");
                 for chunk in lines {
                     out.push_str(&chunk);
                 }
             }
-            None => {
-                let value = serde_json::to_value(self).expect("the index serializes");
-                crate::yaml::write(&mut out, &value);
-            }
+            None => out.push_str(&map_section("files", &self.files)),
         }
         out
     }
 }
 
-/// [`RenderIndex`] without its files, serialized the same way.
+/// [`RenderIndex`] without its clusters and files, serialized the same way.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Head<'a> {
@@ -94,9 +91,6 @@ struct Head<'a> {
     generation: u64,
     tool_version: &'a str,
     templates: &'a str,
-    clusters: &'a BTreeMap<String, ClusterEntry>,
-    /// Always empty: keeps the field's place (removed before writing).
-    files: BTreeMap<String, String>,
 }
 
 impl<'a> Head<'a> {
@@ -109,7 +103,7 @@ impl<'a> Head<'a> {
             generation,
             tool_version,
             templates,
-            clusters,
+            clusters: _,
             files: _,
         } = index;
         Head {
@@ -120,10 +114,42 @@ impl<'a> Head<'a> {
             generation: *generation,
             tool_version,
             templates,
-            clusters,
-            files: BTreeMap::new(),
         }
     }
+}
+
+/// The emitter's output for the one-key mapping `{key: entries}`, with the entries emitted in
+/// parallel chunks (each chunk as `{key: chunk}`, its `key:` line dropped).
+fn map_section<V: Serialize + Sync>(key: &str, entries: &BTreeMap<String, V>) -> String {
+    use rayon::prelude::*;
+    let emit = |chunk: &[(&String, &V)]| {
+        let map: serde_json::Map<String, serde_json::Value> = chunk
+            .iter()
+            .map(|(k, v)| {
+                let v = serde_json::to_value(v).expect("the index serializes");
+                ((*k).clone(), v)
+            })
+            .collect();
+        let mut section = serde_json::Map::new();
+        section.insert(key.to_string(), serde_json::Value::Object(map));
+        crate::yaml::to_string(&serde_json::Value::Object(section))
+    };
+    let entries: Vec<(&String, &V)> = entries.iter().collect();
+    if entries.is_empty() {
+        return emit(&[]);
+    }
+    let header = format!("{key}:\n");
+    let bodies: Vec<String> = entries
+        .par_chunks(256)
+        .map(|chunk| {
+            let text = emit(chunk);
+            match text.strip_prefix(&header) {
+                Some(body) => body.to_string(),
+                None => unreachable!("a non-empty mapping is a block mapping: {text}"),
+            }
+        })
+        .collect();
+    header + &bodies.concat()
 }
 
 /// The `files:` entries as the YAML emitter writes them in the index (`  <path>: <digest>`),
@@ -205,6 +231,42 @@ mod tests {
     }
 
     /// The index written with the files' lines is the index written by the emitter alone.
+    /// Sections of more entries than a chunk, with names the emitter must quote, and empty
+    /// sections.
+    #[test]
+    fn sections_in_chunks_match_the_emitter() {
+        let expected = |index: &RenderIndex| {
+            let value = serde_json::to_value(index).unwrap();
+            format!(
+                "# Written by hubdr render: digests of every rendered file. Do not edit.\n{}",
+                crate::yaml::to_string(&value)
+            )
+        };
+        let mut big = index(&[]);
+        let template = big.clusters["hub-a"].clone();
+        for i in 0..700 {
+            let name = match i % 4 {
+                0 => format!("c-{i:05}"),
+                1 => format!("{i}"),
+                2 => format!("a b {i}"),
+                _ => format!("x: {i}"),
+            };
+            big.clusters.insert(name, template.clone());
+            big.files
+                .insert(format!("path with space {i}"), format!("{i}"));
+        }
+        assert_eq!(big.to_yaml(), expected(&big));
+        big.files.clear();
+        assert_eq!(big.to_yaml(), expected(&big));
+        big.clusters.clear();
+        assert_eq!(big.to_yaml(), expected(&big));
+        assert!(
+            big.to_yaml().contains("clusters: {}\n"),
+            "{}",
+            big.to_yaml()
+        );
+    }
+
     #[test]
     fn files_lines_match_the_emitter() {
         let long = "x".repeat(128);

@@ -722,6 +722,47 @@ fn file_and_directory_swaps() {
     render(&tree(&[("clusters/a", "file again\n")]));
 }
 
+/// A first render (no `HEAD`) checks the desired paths without building their tree: it must
+/// refuse the same paths, naming the same one first.
+#[test]
+fn a_first_render_refuses_the_same_paths_as_later_ones() {
+    setup();
+    let (_tmp, _dir, repo, _first) = committed_repo();
+    let fresh_tmp = tempfile::tempdir().unwrap();
+    let fresh = OutputRepo::open_or_init(&fresh_tmp.path().join("out")).unwrap();
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("clusters/a", "x"), ("clusters/a/b", "y")],
+        vec![("clusters/a/b", "x"), ("clusters/a/b/c/d", "y")],
+        // The first failing path in order is below the later file.
+        vec![
+            ("clusters/a", "x"),
+            ("clusters/a-b", "x"),
+            ("clusters/a-b/y", "y"),
+            ("clusters/a/x", "y"),
+        ],
+        vec![("clusters/ok", "x"), ("clusters/../x", "y")],
+        vec![("clusters/ok", "x"), ("elsewhere/x", "y")],
+    ];
+    for case in cases {
+        let desired = tree(&case);
+        let later = repo.diff(&desired, PREFIXES).unwrap_err();
+        let first = fresh.diff(&desired, PREFIXES).unwrap_err();
+        assert_eq!(first.to_string(), later.to_string(), "{case:?}");
+    }
+    let ok = tree(&[
+        ("clusters/a", "x"),
+        ("clusters/a-b/c", "y"),
+        ("clusters/a.b", "z"),
+    ]);
+    let changes = fresh.diff(&ok, PREFIXES).unwrap();
+    let added: Vec<&str> = changes.changes.iter().map(FileChange::path).collect();
+    assert_eq!(added, ["clusters/a", "clusters/a-b/c", "clusters/a.b"]);
+    assert!(changes
+        .changes
+        .iter()
+        .all(|c| matches!(c, FileChange::Added(_))));
+}
+
 #[test]
 fn invalid_input_is_refused_before_anything_is_written() {
     setup();

@@ -58,7 +58,9 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
     // needs it.
     let site: Site = serde_yaml::from_str(text)
         .map_err(|e| invalid(vec![from_serde(&e, &Locator::new(text))]))?;
-    let mut diagnostics = validate::validate(&site);
+    // The canonical hash does not depend on the checks: made meanwhile.
+    let (mut diagnostics, hash) =
+        rayon::join(|| validate::validate(&site), || canonical_hash(&site));
     if !diagnostics.is_empty() {
         let locator = Locator::new(text);
         diagnostics = diagnostics
@@ -72,7 +74,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
     let mut warnings = diagnostics;
     diagnostic::sort(&mut warnings);
     Ok(LoadedSite {
-        hash: canonical_hash(&site),
+        hash,
         site,
         path: path.to_path_buf(),
         text: text.to_string(),
