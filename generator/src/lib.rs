@@ -13,3 +13,4 @@ pub mod site;
 pub mod stamp;
 pub mod status;
 pub mod yaml;
+pub mod yaml_subset;

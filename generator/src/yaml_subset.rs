@@ -1,0 +1,635 @@
+//! A fast parser for the small YAML subset that hubdr's templates produce.
+//!
+//! # Contract
+//!
+//! [`parse`] returns `Some(v)` only when `v` is exactly what
+//! `serde_yaml::from_str::<serde_json::Value>(text)` returns: the same values and, since
+//! serde_json keeps insertion order, the same key order in every map. It returns `None` for
+//! anything outside the subset below and for anything it is not sure about, including every
+//! text serde_yaml rejects: `None` means "ask serde_yaml", never "invalid", so parse errors
+//! always come from serde_yaml.
+//!
+//! # Why
+//!
+//! Every rendered template is parsed back into a value before it is checked, patched and
+//! written. serde_yaml's parser (libyaml: a token queue, an event per node, a copy of every
+//! scalar) is a large share of a big render. Templates write a narrow dialect, one construct
+//! per line, which this module reads by slicing the input line by line.
+//!
+//! # The subset
+//!
+//! * One document whose root is a block mapping or a block sequence at column 0; no `---`,
+//!   `...` or `%` directives. Blank lines and comment lines anywhere.
+//! * Block mappings (`key: value`, `key:` with the value on the next lines) and block
+//!   sequences (`- value`), indented with spaces, including `- key: value` compact mappings,
+//!   `- - value`, and sequences at the indentation of their key (`key:\n- a`).
+//! * Keys: plain keys made of `[A-Za-z0-9._/-]` (not starting with `-`) or quoted keys, at
+//!   most `MAX_KEY_LEN` (512) bytes, unique within their mapping.
+//! * Single-line scalars: double-quoted strings that are JSON strings (only JSON's escapes),
+//!   single-quoted strings, and plain scalars whose type is certain: `null`/`~` and the bool
+//!   spellings serde_yaml knows, decimal integers without a leading zero that fit in a `u64`
+//!   (or an `i64` when negative), and strings that cannot be read as anything else (they start
+//!   with a letter, `/` or `_`, or start with a digit and cannot be numbers, as in `10Gi`,
+//!   `0 * * * *` or `0.1.0`). A `#` after a space starts a comment.
+//! * Single-line flow collections that are JSON (what `| tojson` writes): parsed by
+//!   serde_json, accepted when every number is an integer and the text is short.
+//!
+//! Everything else falls back: anchors, aliases, tags, block scalars (`|`, `>`), multi-line
+//! scalars, tabs, carriage returns, characters libyaml rejects or reads as line breaks,
+//! `? ` keys, floats and every other doubtful plain scalar (`0x1f`, `1e3`, `0755`, `-0`,
+//! `.5`, `+1`, `-a`, `1e-3`), YAML-only escapes and surrogate escapes in double quotes,
+//! duplicate keys (serde_yaml takes them, keeping the last value in the first key's place),
+//! and very deep documents.
+
+use serde_json::{Map, Value};
+
+/// Nesting deeper than this is left to serde_yaml (whose recursion limit is 128 levels).
+const MAX_DEPTH: usize = 48;
+/// Longer keys are left to serde_yaml: libyaml requires an implicit key to end within 1024
+/// characters of its start.
+const MAX_KEY_LEN: usize = 512;
+/// Longer flow collections are left to serde_yaml (their keys are implicit keys too).
+const MAX_FLOW_LEN: usize = 512;
+
+/// `text` as a value, when it is certainly within the subset; see the module documentation.
+pub fn parse(text: &str) -> Option<Value> {
+    if !characters_allowed(text) {
+        return None;
+    }
+    let mut lines = Vec::with_capacity(text.len() / 24 + 1);
+    for raw in text.split('\n') {
+        let content = raw.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = raw.len() - content.len();
+        if indent == 0 && ["---", "...", "%"].iter().any(|m| content.starts_with(m)) {
+            return None;
+        }
+        lines.push(Line {
+            indent,
+            text: content,
+        });
+    }
+    if lines.first()?.indent != 0 {
+        return None;
+    }
+    let mut parser = Parser { lines, pos: 0 };
+    let value = parser.node(0, 0)?;
+    (parser.pos == parser.lines.len()).then_some(value)
+}
+
+/// Only printable characters libyaml accepts and never reads as a line break, tab or BOM;
+/// line breaks are `\n` only.
+fn characters_allowed(text: &str) -> bool {
+    if text
+        .bytes()
+        .all(|b| b == b'\n' || (b' '..=b'~').contains(&b))
+    {
+        return true;
+    }
+    text.chars().all(|c| {
+        matches!(c, '\n' | ' '..='~' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+            && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+    })
+}
+
+/// A line with content: its indentation and the text after it (never empty, no comment line).
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    indent: usize,
+    text: &'a str,
+}
+
+struct Parser<'a> {
+    lines: Vec<Line<'a>>,
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<Line<'a>> {
+        self.lines.get(self.pos).copied()
+    }
+
+    /// The block collection that starts on the current line, at column `indent`.
+    fn node(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        if is_entry(self.peek()?.text) {
+            self.sequence(indent, depth)
+        } else {
+            self.mapping(indent, depth)
+        }
+    }
+
+    /// The value of a key or entry with nothing after its indicator: the block on the next
+    /// lines when it is indented deeper, a sequence at the key's own indentation (`key:\n- a`),
+    /// or null.
+    fn nested(&mut self, indent: usize, depth: usize, key: bool) -> Option<Value> {
+        match self.peek() {
+            Some(next) if next.indent > indent => self.node(next.indent, depth + 1),
+            Some(next) if key && next.indent == indent && is_entry(next.text) => {
+                self.sequence(indent, depth + 1)
+            }
+            _ => Some(Value::Null),
+        }
+    }
+
+    fn sequence(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        let mut items = Vec::new();
+        while let Some(line) = self.peek() {
+            if line.indent != indent || !is_entry(line.text) {
+                break;
+            }
+            let rest = line.text[1..].trim_start_matches(' ');
+            let item = if rest.is_empty() || rest.starts_with('#') {
+                self.pos += 1;
+                self.nested(indent, depth, false)?
+            } else if is_entry(rest) || key_colon(rest)?.is_some() {
+                // `- - a` or `- key: value`: the rest of the line starts a collection at its
+                // own column, which continues on the next lines.
+                let column = indent + line.text.len() - rest.len();
+                self.lines[self.pos] = Line {
+                    indent: column,
+                    text: rest,
+                };
+                self.node(column, depth + 1)?
+            } else {
+                self.pos += 1;
+                inline_value(rest, depth + 1)?
+            };
+            items.push(item);
+        }
+        // A deeper line here would continue a scalar or be an error.
+        if self.peek().is_some_and(|next| next.indent > indent) {
+            return None;
+        }
+        Some(Value::Array(items))
+    }
+
+    fn mapping(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        let mut map = Map::new();
+        while let Some(line) = self.peek() {
+            if line.indent != indent || is_entry(line.text) {
+                break;
+            }
+            let colon = key_colon(line.text)??;
+            let key = key_value(&line.text[..colon])?;
+            let rest = line.text[colon + 1..].trim_start_matches(' ');
+            self.pos += 1;
+            let value = if rest.is_empty() || rest.starts_with('#') {
+                self.nested(indent, depth, true)?
+            } else {
+                inline_value(rest, depth + 1)?
+            };
+            if map.insert(key, value).is_some() {
+                return None;
+            }
+        }
+        // A deeper line would continue a scalar or be an error; an entry at this indentation
+        // after a key's value is an error.
+        if self.peek().is_some_and(|next| next.indent >= indent) {
+            return None;
+        }
+        Some(Value::Object(map))
+    }
+}
+
+/// A block sequence entry: `-` alone or followed by a space.
+fn is_entry(text: &str) -> bool {
+    text == "-" || text.starts_with("- ")
+}
+
+fn is_key_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-')
+}
+
+/// For a line that is `key:` or `key: ...`, the index of the `:`; `Some(None)` when the line
+/// is not a key line of the subset; `None` when unsure.
+fn key_colon(text: &str) -> Option<Option<usize>> {
+    let end = match text.as_bytes()[0] {
+        b'"' => text.len() - double_quoted(text)?.1.len(),
+        b'\'' => text.len() - single_quoted(text)?.1.len(),
+        b'-' => return Some(None),
+        _ => text
+            .bytes()
+            .position(|b| !is_key_char(b))
+            .unwrap_or(text.len()),
+    };
+    let after = &text.as_bytes()[end..];
+    let is_key =
+        end > 0 && after.first() == Some(&b':') && matches!(after.get(1), None | Some(b' '));
+    if is_key && end > MAX_KEY_LEN {
+        return None;
+    }
+    Some(is_key.then_some(end))
+}
+
+/// The string a key's text stands for (the text before its `:`, checked by [`key_colon`]).
+fn key_value(text: &str) -> Option<String> {
+    match text.as_bytes()[0] {
+        b'"' => Some(double_quoted(text)?.0),
+        b'\'' => Some(single_quoted(text)?.0),
+        _ => Some(text.to_owned()),
+    }
+}
+
+/// A value on the line of its key or entry (`text` is not empty and starts with no space).
+fn inline_value(text: &str, depth: usize) -> Option<Value> {
+    match text.as_bytes()[0] {
+        b'"' => {
+            let (value, tail) = double_quoted(text)?;
+            tail_ok(tail).then_some(Value::String(value))
+        }
+        b'\'' => {
+            let (value, tail) = single_quoted(text)?;
+            tail_ok(tail).then_some(Value::String(value))
+        }
+        b'[' | b'{' => flow(text, depth),
+        _ => {
+            let end = text.find(" #").unwrap_or(text.len());
+            plain(text[..end].trim_end_matches(' '))
+        }
+    }
+}
+
+/// What may follow a scalar or flow collection on its line: spaces, then perhaps a comment.
+fn tail_ok(tail: &str) -> bool {
+    let rest = tail.trim_start_matches(' ');
+    rest.is_empty() || (rest.len() < tail.len() && rest.starts_with('#'))
+}
+
+/// A double-quoted scalar at the start of `text` that is also a JSON string: its value and the
+/// text after its closing quote. `None` for YAML-only escapes, surrogate escapes (which libyaml
+/// rejects and JSON pairs up) and a scalar that does not end on this line.
+fn double_quoted(text: &str) -> Option<(String, &str)> {
+    let body = &text[1..];
+    let bytes = body.as_bytes();
+    let mut out = String::new();
+    let (mut start, mut i) = (0, 0);
+    loop {
+        match *bytes.get(i)? {
+            b'"' => {
+                out.push_str(&body[start..i]);
+                return Some((out, &body[i + 1..]));
+            }
+            b'\\' => {
+                out.push_str(&body[start..i]);
+                let (c, len) = match *bytes.get(i + 1)? {
+                    b'"' => ('"', 2),
+                    b'\\' => ('\\', 2),
+                    b'/' => ('/', 2),
+                    b'b' => ('\u{8}', 2),
+                    b'f' => ('\u{c}', 2),
+                    b'n' => ('\n', 2),
+                    b'r' => ('\r', 2),
+                    b't' => ('\t', 2),
+                    b'u' => {
+                        let hex = bytes.get(i + 2..i + 6)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return None;
+                        }
+                        let code = hex.iter().fold(0, |acc, &h| {
+                            acc * 16 + (h as char).to_digit(16).unwrap_or(0)
+                        });
+                        // char::from_u32 refuses surrogates.
+                        (char::from_u32(code)?, 6)
+                    }
+                    _ => return None,
+                };
+                out.push(c);
+                i += len;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// A single-quoted scalar at the start of `text`: its value (`''` is a quote) and the text
+/// after its closing quote; `None` when it does not end on this line.
+fn single_quoted(text: &str) -> Option<(String, &str)> {
+    let body = &text[1..];
+    let bytes = body.as_bytes();
+    let mut out = String::new();
+    let (mut start, mut i) = (0, 0);
+    loop {
+        if *bytes.get(i)? == b'\'' {
+            if bytes.get(i + 1) == Some(&b'\'') {
+                out.push_str(&body[start..=i]);
+                i += 2;
+                start = i;
+            } else {
+                out.push_str(&body[start..i]);
+                return Some((out, &body[i + 1..]));
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// A plain scalar (comment and trailing spaces removed), when its type is certain.
+fn plain(text: &str) -> Option<Value> {
+    // `: ` or a final `:` would make it a key: an error after a key or a mapping in an entry.
+    if text.contains(": ") || text.ends_with(':') {
+        return None;
+    }
+    match text {
+        "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        _ => {}
+    }
+    let bytes = text.as_bytes();
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // serde_yaml: u64 when it fits, else i64 for negatives; leading zeros make strings
+        // and `-0` reads as 0: leave those to it, and the integers that do not fit.
+        return match (digits.as_bytes()[0], digits.len() < text.len()) {
+            (b'0', false) if digits.len() == 1 => Some(Value::from(0u64)),
+            (b'1'..=b'9', false) => text.parse::<u64>().ok().map(Value::from),
+            (b'1'..=b'9', true) => text.parse::<i64>().ok().map(Value::from),
+            _ => None,
+        };
+    }
+    // Strings: serde_yaml reads a scalar as a string when it is not null, a bool, an integer
+    // (decimal, `0x`, `0o`, `0b`, with a sign) or a finite float (Rust's syntax, `.inf` and
+    // `.nan`). A letter, `/` or `_` cannot start any of those but `inf`/`nan`-like words, which
+    // are not finite.
+    let first = bytes[0];
+    let string = first.is_ascii_alphabetic()
+        || first == b'/'
+        || first == b'_'
+        || (first.is_ascii_digit() && !number_like(bytes));
+    string.then(|| Value::String(text.to_owned()))
+}
+
+/// Whether a scalar that starts with a digit might be a number: made of hex digits, `x`, `o`,
+/// `.` (once), and `+`/`-` only right after an exponent's `e` (a sign can also start a number,
+/// but the first character is a digit). `0.1.0`, `2024-01-01` or `10Gi` cannot be numbers.
+fn number_like(bytes: &[u8]) -> bool {
+    let mut dots = 0;
+    bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'.' => {
+            dots += 1;
+            dots == 1
+        }
+        b'+' | b'-' => i > 0 && matches!(bytes[i - 1], b'e' | b'E'),
+        _ => b.is_ascii_hexdigit() || matches!(b, b'x' | b'o'),
+    })
+}
+
+/// A single-line JSON array or object, as `| tojson` writes it, read by serde_json: YAML reads
+/// JSON text the same way when its numbers are integers (serde_json reads `-0` and integers
+/// beyond 64 bits as floats, which this refuses too) and it has no surrogate escape.
+fn flow(text: &str, depth: usize) -> Option<Value> {
+    if text.len() > MAX_FLOW_LEN || has_surrogate_escape(text) {
+        return None;
+    }
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let value = stream.next()?.ok()?;
+    if !tail_ok(&text[stream.byte_offset()..]) || !json_ok(&value, depth) {
+        return None;
+    }
+    Some(value)
+}
+
+fn has_surrogate_escape(text: &str) -> bool {
+    text.match_indices("\\u").any(|(i, _)| {
+        let b = text.as_bytes();
+        matches!(b.get(i + 2), Some(b'd' | b'D'))
+            && matches!(b.get(i + 3), Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'))
+    })
+}
+
+fn json_ok(value: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    match value {
+        Value::Number(n) => n.is_u64() || n.is_i64(),
+        Value::Array(items) => items.iter().all(|v| json_ok(v, depth + 1)),
+        Value::Object(map) => map.values().all(|v| json_ok(v, depth + 1)),
+        Value::Null | Value::Bool(_) | Value::String(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use serde_json::Value;
+
+    /// `None`, or exactly serde_yaml's value (compared as JSON text, so key order counts).
+    fn check(text: &str) -> Option<Value> {
+        let fast = parse(text);
+        if let Some(fast) = &fast {
+            let slow: Result<Value, _> = serde_yaml::from_str(text);
+            match slow {
+                Ok(slow) => assert_eq!(
+                    serde_json::to_string(fast).unwrap(),
+                    serde_json::to_string(&slow).unwrap(),
+                    "fast parse differs from serde_yaml for {text:?}"
+                ),
+                Err(e) => panic!("fast parse accepted {text:?}, serde_yaml says: {e}"),
+            }
+        }
+        fast
+    }
+
+    #[test]
+    fn tricky_inputs_are_none_or_equal() {
+        let cases = [
+            "",
+            "\n",
+            "# only a comment\n",
+            "a: b\n",
+            "a: b",
+            "---\na: b\n",
+            "a: b\n---\nc: d\n",
+            "a: b\n...\n",
+            "%YAML 1.2\n---\na: b\n",
+            "a: b\na: c\n",
+            "a: b\n  c\n",
+            "a: b\n  c: d\n",
+            "a:\n  b\n",
+            "a: b: c\n",
+            "a: b:\n",
+            "a: b #c\n",
+            "a: b# c\n",
+            "a: 'b' # c\n",
+            "a: \"b\" # c\n",
+            "a: \"b\"# c\n",
+            "a: \"b\" c\n",
+            "a: 'it''s'\n",
+            "a: ''\n",
+            "a: \"\"\n",
+            "a: \"a\\\"b\"\n",
+            "a: \"\\u00e9\\n\\t\\/\"\n",
+            "a: \"\\ud83d\\ude00\"\n",
+            "a: \"\\x41\"\n",
+            "a: \"\\N\"\n",
+            "a: \"unterminated\n",
+            "a: \"multi\n  line\"\n",
+            "a: 'multi\n  line'\n",
+            "a: |\n  text\n",
+            "a: >-\n  text\n",
+            "a: &x b\nc: *x\n",
+            "a: !!str 1\n",
+            "a: *x\n",
+            "? a\n: b\n",
+            "a:\tb\n",
+            "\ta: b\n",
+            "a: b\r\nc: d\r\n",
+            "a: \u{85}\n",
+            "a: b\u{2028}c\n",
+            "\u{feff}a: b\n",
+            "a: caf\u{e9}\n",
+            "a: \u{e9}t\u{e9}\n",
+            "a: 0x1f\n",
+            "a: 0o17\n",
+            "a: 0b11\n",
+            "a: 1e3\n",
+            "a: .5\n",
+            "a: +1\n",
+            "a: -0\n",
+            "a: -1\n",
+            "a: 00\n",
+            "a: 0755\n",
+            "a: 0\n",
+            "a: 18446744073709551615\n",
+            "a: 18446744073709551616\n",
+            "a: -9223372036854775808\n",
+            "a: -9223372036854775809\n",
+            "a: 1.5\n",
+            "a: .inf\n",
+            "a: -.inf\n",
+            "a: .nan\n",
+            "a: inf\n",
+            "a: nan\n",
+            "a: NaN\n",
+            "a: infinity\n",
+            "a: yes\n",
+            "a: no\n",
+            "a: on\n",
+            "a: ~\n",
+            "a: null\n",
+            "a: Null\n",
+            "a: nULL\n",
+            "a: True\n",
+            "a: tRUE\n",
+            "a: 10Gi\n",
+            "a: 500m\n",
+            "a: 2024-01-01\n",
+            "a: 1.2.3\n",
+            "a: 1e-3\n",
+            "a: 1e+3\n",
+            "a: 1-3\n",
+            "a: 0x1-3\n",
+            "a: 1.5e3.1\n",
+            "a: 502b409c-4da1-419f-a16e-e1f453b3149f\n",
+            "a: 0 * * * *\n",
+            "a: 4,10,16 * * * *\n",
+            "a: */5 * * * *\n",
+            "a: @x\n",
+            "a: `x\n",
+            "a: %x\n",
+            "a: -x\n",
+            "a: - x\n",
+            "a: ? x\n",
+            "a: :x\n",
+            "a: x:y\n",
+            "a: http://example.com:8080/x\n",
+            "a: [b, c]\n",
+            "a: [\"b\", \"c\"]\n",
+            "a: [\"b\",\"c\"] # c\n",
+            "a: [\"b\",\"c\"]# c\n",
+            "a: [\"b\",\n  \"c\"]\n",
+            "a: {\"b\":\"c\",\"d\":[1,-2,true,null]}\n",
+            "a: {\"b\": {\"c\": {}}}\n",
+            "a: {\"b\":1,\"b\":2}\n",
+            "a: {\"\":1}\n",
+            "a: [1.5]\n",
+            "a: [-0]\n",
+            "a: [1e3]\n",
+            "a: [18446744073709551616]\n",
+            "a: [\"\\ud83d\\ude00\"]\n",
+            "a: [\"\\u0000\"]\n",
+            "a: []\n",
+            "a: {}\n",
+            "a: [] x\n",
+            "a:\n",
+            "a:\nb: c\n",
+            "a: # comment\n  b: c\n",
+            "a:\n- b\n- c\nd: e\n",
+            "a:\n  - b\n  - c\nd: e\n",
+            "a:\n  - b\n- c\n",
+            "a: b\n- c\n",
+            "- a\n- b\n",
+            "- a\nb: c\n",
+            "- a: b\n  c: d\n- e\n",
+            "-   a: b\n    c: d\n",
+            "- a: b\n   c: d\n",
+            "- - a\n  - b\n- c\n",
+            "-\n  a: b\n",
+            "-\n- b\n",
+            "- # c\n  a: b\n",
+            "- a:\n  - b\n  c: d\n",
+            "- a:\n    b: c\n",
+            "a:\n    b: c\n  d: e\n",
+            "a:\n  b: c\n d: e\n",
+            "  a: b\n",
+            "a: b\n  # indented comment\nc: d\n",
+            "a: b\n# comment\n  c\n",
+            "\"a\": b\n",
+            "'a': b\n",
+            "\"a\":b\n",
+            "\"a\" : b\n",
+            "a : b\n",
+            "1: b\n",
+            "true: b\n",
+            "~: b\n",
+            "a b: c\n",
+            "a:b: c\n",
+            "app.kubernetes.io/name: x\n",
+            "-a: b\n",
+            ".a: b\n",
+            "a:\n  b:\n    c:\n      d: [1]\n",
+        ];
+        for text in cases {
+            check(text);
+        }
+    }
+
+    #[test]
+    fn template_shapes_take_the_fast_path() {
+        let documents = [
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    # why\n    hubdr.io/prune: disabled\n    volsync.backube/privileged-movers: \"true\"\n",
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nspec:\n  accessModes: [\"ReadWriteOnce\"]\n  resources:\n    requests:\n      storage: \"10Gi\"\n",
+            "spec:\n  veleroSchedule: \"*/5 * * * *\"\n  useManagedServiceAccount: true\n  veleroTtl: \"72h\"\n",
+            "spec:\n  generators:\n    - list:\n        elements:\n          - cluster: hub-a\n            destination: https://api.hub-a.example.com:6443\n  template:\n    spec:\n      syncOptions:\n        - ServerSideApply=true\n",
+            "spec:\n  configuration:\n    velero:\n      defaultPlugins: [\"openshift\",\"aws\"]\n      podConfig:\n        resourceAllocations: {\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}\n  restic:\n    pruneIntervalDays: 7\n    retain: {\"daily\":5,\"hourly\":6}\n",
+            "metadata:\n  annotations:\n    x/spec: \"{\\\"channel\\\":\\\"stable\\u0027s\\\"}\"\n    wave: '1'\nspec: {}\n",
+            "# Rendered by hubdr.\napiVersion: kustomize.config.k8s.io/v1beta1\nresources:\n- namespace.media.yaml\n- replicationsource.media.media-fanout.yaml\nlist:\n- name: a\n  value: 0 * * * *\n",
+        ];
+        for text in documents {
+            assert!(check(text).is_some(), "expected the fast path for {text:?}");
+        }
+        // And a few plain scalars of every accepted kind.
+        for (text, expected) in [
+            ("a: b\n", serde_json::json!({"a": "b"})),
+            ("a: 12\n", serde_json::json!({"a": 12})),
+            ("a: -12\n", serde_json::json!({"a": -12})),
+            ("a: 0\n", serde_json::json!({"a": 0})),
+            ("a: true\n", serde_json::json!({"a": true})),
+            ("a: ~\n", serde_json::json!({"a": null})),
+            ("a:\n", serde_json::json!({"a": null})),
+            ("a: 10Gi\n", serde_json::json!({"a": "10Gi"})),
+            ("a: 'it''s'\n", serde_json::json!({"a": "it's"})),
+            ("a: \"\\u00e9\"\n", serde_json::json!({"a": "\u{e9}"})),
+        ] {
+            assert_eq!(check(text), Some(expected), "{text:?}");
+        }
+    }
+}
