@@ -185,7 +185,7 @@ fn render_one(plan: &desired::ObjectPlan, templates: &Templates) -> Result<Manif
             template: plan.template.into(),
             message,
         })?;
-    let value: Value = serde_yaml::from_str(&text).map_err(|e| RenderError::Parse {
+    let value = parse_yaml(&text).map_err(|e| RenderError::Parse {
         cluster: plan.cluster.clone(),
         template: plan.template.into(),
         message: e.to_string(),
@@ -203,9 +203,18 @@ fn render_one(plan: &desired::ObjectPlan, templates: &Templates) -> Result<Manif
     })
 }
 
+/// Template output as a value: the fast parser for the subset templates write, serde_yaml for
+/// the rest (and for every error).
+fn parse_yaml(text: &str) -> Result<Value, serde_yaml::Error> {
+    match crate::yaml_subset::parse(text) {
+        Some(value) => Ok(value),
+        None => serde_yaml::from_str(text),
+    }
+}
+
 /// Parse and re-serialize template output so the file format never depends on template whitespace.
 fn normalize(text: &str, cluster: &str, template: &str) -> Result<String, RenderError> {
-    let value: Value = serde_yaml::from_str(text).map_err(|e| RenderError::Parse {
+    let value = parse_yaml(text).map_err(|e| RenderError::Parse {
         cluster: cluster.into(),
         template: template.into(),
         message: e.to_string(),
