@@ -247,11 +247,28 @@ fn inline_value(text: &str, depth: usize) -> Option<Value> {
             tail_ok(tail).then_some(Value::String(value))
         }
         b'[' | b'{' => flow(text, depth),
-        _ => {
-            let end = text.find(" #").unwrap_or(text.len());
-            plain(text[..end].trim_end_matches(' '))
+        _ => plain(plain_text(text)?),
+    }
+}
+
+/// The plain scalar at the start of `text`: up to a comment (` #`), without trailing spaces.
+/// `None` when a `: ` or a final `:` would make it a key: an error after a key, a mapping in
+/// an entry.
+fn plain_text(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let mut end = bytes.len();
+    for i in 1..bytes.len() {
+        match (bytes[i - 1], bytes[i]) {
+            (b' ', b'#') => {
+                end = i - 1;
+                break;
+            }
+            (b':', b' ') => return None,
+            _ => {}
         }
     }
+    let scalar = text[..end].trim_end_matches(' ');
+    (!scalar.ends_with(':')).then_some(scalar)
 }
 
 /// What may follow a scalar or flow collection on its line: spaces, then perhaps a comment.
@@ -330,12 +347,8 @@ fn single_quoted(text: &str) -> Option<(String, &str)> {
     }
 }
 
-/// A plain scalar (comment and trailing spaces removed), when its type is certain.
+/// A plain scalar's value (see [`plain_text`]), when its type is certain.
 fn plain(text: &str) -> Option<Value> {
-    // `: ` or a final `:` would make it a key: an error after a key or a mapping in an entry.
-    if text.contains(": ") || text.ends_with(':') {
-        return None;
-    }
     match text {
         "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
@@ -457,6 +470,11 @@ mod tests {
             "a: b: c\n",
             "a: b:\n",
             "a: b #c\n",
+            "a: b # c: d\n",
+            "a: b: #c\n",
+            "a: b :c d\n",
+            "a: b #\n",
+            "a: b  \n",
             "a: b# c\n",
             "a: 'b' # c\n",
             "a: \"b\" # c\n",
