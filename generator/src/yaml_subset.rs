@@ -394,19 +394,157 @@ fn number_like(bytes: &[u8]) -> bool {
     })
 }
 
-/// A single-line JSON array or object, as `| tojson` writes it, read by serde_json: YAML reads
-/// JSON text the same way when its numbers are integers (serde_json reads `-0` and integers
-/// beyond 64 bits as floats, which this refuses too) and it has no surrogate escape.
+/// A single-line flow collection: JSON (see [`json_flow`]), or the plain-scalar flow people
+/// write in site files (see [`Flow`]).
 fn flow(text: &str, depth: usize) -> Option<Value> {
     if text.len() > MAX_FLOW_LEN || has_surrogate_escape(text) {
         return None;
     }
+    json_flow(text, depth).or_else(|| {
+        let mut flow = Flow { text, pos: 0 };
+        let value = flow.collection(depth)?;
+        tail_ok(&text[flow.pos..]).then_some(value)
+    })
+}
+
+/// A single-line JSON array or object, as `| tojson` writes it, read by serde_json: YAML reads
+/// JSON text the same way when its numbers are integers (serde_json reads `-0` and integers
+/// beyond 64 bits as floats, which this refuses too) and it has no surrogate escape.
+fn json_flow(text: &str, depth: usize) -> Option<Value> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let value = stream.next()?.ok()?;
     if !tail_ok(&text[stream.byte_offset()..]) || !json_ok(&value, depth) {
         return None;
     }
     Some(value)
+}
+
+/// A flow collection on one line with plain or quoted scalars, as in `[openshift, aws]` or
+/// `{name: creds, key: cloud}`: entries separated by `, ` (spaces optional), mapping keys as in
+/// block mappings followed by `: `, scalars as in block context (their type certain). `None`
+/// for anything more: empty or trailing entries, a `key: value` pair in a sequence, a `:` that
+/// may start a value, comments or `#` inside, duplicate keys.
+struct Flow<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl Flow<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.pos += 1;
+        }
+    }
+
+    /// The collection at the current position (`[` or `{`).
+    fn collection(&mut self, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let close = match self.peek()? {
+            b'[' => b']',
+            b'{' => b'}',
+            _ => return None,
+        };
+        self.pos += 1;
+        self.skip_spaces();
+        let mut items = Vec::new();
+        let mut map = Map::new();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+        } else {
+            loop {
+                if close == b']' {
+                    items.push(self.node(depth + 1)?);
+                } else {
+                    let key = self.key()?;
+                    let value = self.node(depth + 1)?;
+                    if map.insert(key, value).is_some() {
+                        return None;
+                    }
+                }
+                self.skip_spaces();
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        self.skip_spaces();
+                    }
+                    b if b == close => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(if close == b']' {
+            Value::Array(items)
+        } else {
+            Value::Object(map)
+        })
+    }
+
+    /// A mapping key and its `: `.
+    fn key(&mut self) -> Option<String> {
+        let rest = &self.text[self.pos..];
+        if rest.is_empty() {
+            return None;
+        }
+        let colon = key_colon(rest)??;
+        let key = key_value(&rest[..colon])?;
+        // `key_colon` accepts a `:` at the end of the text; here a space must follow.
+        if rest.as_bytes().get(colon + 1) != Some(&b' ') {
+            return None;
+        }
+        self.pos += colon + 2;
+        self.skip_spaces();
+        Some(key)
+    }
+
+    /// A collection or scalar at the current position.
+    fn node(&mut self, depth: usize) -> Option<Value> {
+        let rest = &self.text[self.pos..];
+        let (value, after) = match *rest.as_bytes().first()? {
+            b'[' | b'{' => return self.collection(depth),
+            b'"' => {
+                let (value, after) = double_quoted(rest)?;
+                (Value::String(value), after)
+            }
+            b'\'' => {
+                let (value, after) = single_quoted(rest)?;
+                (Value::String(value), after)
+            }
+            _ => {
+                let bytes = rest.as_bytes();
+                let mut end = 0;
+                while end < bytes.len() {
+                    match bytes[end] {
+                        b',' | b']' | b'}' => break,
+                        b'[' | b'{' | b'#' => return None,
+                        b':' if matches!(
+                            bytes.get(end + 1),
+                            None | Some(b' ' | b',' | b']' | b'}')
+                        ) =>
+                        {
+                            return None
+                        }
+                        _ => end += 1,
+                    }
+                }
+                let scalar = rest[..end].trim_end_matches(' ');
+                if scalar.is_empty() {
+                    return None;
+                }
+                (plain(scalar)?, &rest[end..])
+            }
+        };
+        self.pos = self.text.len() - after.len();
+        Some(value)
+    }
 }
 
 fn has_surrogate_escape(text: &str) -> bool {
@@ -614,6 +752,57 @@ mod tests {
             "-a: b\n",
             ".a: b\n",
             "a:\n  b:\n    c:\n      d: [1]\n",
+            // Flow collections with plain scalars.
+            "a: [b, c]\n",
+            "a: [b,c]\n",
+            "a: [ b , c ]\n",
+            "a: [b, c,]\n",
+            "a: [b, , c]\n",
+            "a: [,]\n",
+            "a: []\n",
+            "a: {}\n",
+            "a: [b: c]\n",
+            "a: [b:c]\n",
+            "a: [b:]\n",
+            "a: [http://x:80/y]\n",
+            "a: [b c, d]\n",
+            "a: [b#c]\n",
+            "a: [b #c]\n",
+            "a: [b] #c\n",
+            "a: [b]#c\n",
+            "a: [b], c\n",
+            "a: [b]]\n",
+            "a: [[b, c], {d: e}]\n",
+            "a: [1, -2, 0, 1.5]\n",
+            "a: [1, -2, 0]\n",
+            "a: [true, null, ~, yes, no, on]\n",
+            "a: [-b]\n",
+            "a: [- b]\n",
+            "a: [?b]\n",
+            "a: [*b]\n",
+            "a: [&b c]\n",
+            "a: [!b c]\n",
+            "a: [it's]\n",
+            "a: ['it''s', \"q\"]\n",
+            "a: {b: c, d: e}\n",
+            "a: {b: c,d: e}\n",
+            "a: {b:c}\n",
+            "a: {b: c, b: d}\n",
+            "a: {b}\n",
+            "a: {b: }\n",
+            "a: {b: c, }\n",
+            "a: {\"b\": c}\n",
+            "a: {\"b\":c}\n",
+            "a: {'b': c}\n",
+            "a: {b: [c, d], e: {f: 1}}\n",
+            "a: {1: b, true: c, null: d}\n",
+            "a: {b: 0x1f}\n",
+            "a: {b: 08}\n",
+            "a: {b: 10Gi, c: 0 * * * *}\n",
+            "a: {name: cloud-credentials, key: cloud}\n",
+            "- [a, b]\n- {c: d}\n",
+            "a: [b\n",
+            "a: {b: c\n",
         ];
         for text in cases {
             check(text);
@@ -630,6 +819,8 @@ mod tests {
             "spec:\n  configuration:\n    velero:\n      defaultPlugins: [\"openshift\",\"aws\"]\n      podConfig:\n        resourceAllocations: {\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}\n  restic:\n    pruneIntervalDays: 7\n    retain: {\"daily\":5,\"hourly\":6}\n",
             "metadata:\n  annotations:\n    x/spec: \"{\\\"channel\\\":\\\"stable\\u0027s\\\"}\"\n    wave: '1'\nspec: {}\n",
             "# Rendered by hubdr.\napiVersion: kustomize.config.k8s.io/v1beta1\nresources:\n- namespace.media.yaml\n- replicationsource.media.media-fanout.yaml\nlist:\n- name: a\n  value: 0 * * * *\n",
+            // Site files: flow collections with plain scalars.
+            "storage:\n  velero:\n    defaultPlugins: [openshift, aws]\n    credentialsSecret: {name: cloud-credentials, key: cloud}\n  accessModes: [ReadWriteOnce]\n  pvc: {name: data-replica, capacity: 10Gi}\n",
         ];
         for text in documents {
             assert!(check(text).is_some(), "expected the fast path for {text:?}");

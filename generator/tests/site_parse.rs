@@ -1,0 +1,141 @@
+//! Site files are read through the YAML subset parser when they are within it
+//! (`hubdr::site::load::parse`); the result must be exactly serde_yaml's: the same site where
+//! both succeed, and serde_yaml's error otherwise.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use hubdr::site::load::parse;
+use hubdr::site::Site;
+use serde::Deserialize;
+
+fn site_files() -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("../repos-example/site.yaml")];
+    for dir in ["tests/data/bad", "tests/data/matrix", "tests/data/warnings"] {
+        let mut in_dir: Vec<PathBuf> = fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        in_dir.sort();
+        files.extend(in_dir);
+    }
+    let mut out: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .map(|p| {
+            let text = fs::read_to_string(&p).unwrap();
+            (p, text)
+        })
+        .collect();
+    out.push((
+        "starter site".into(),
+        include_str!("../src/starter-site.yaml").to_string(),
+    ));
+    out
+}
+
+/// Whether the subset parser alone gives a site for `text`.
+fn fast(text: &str) -> Option<Site> {
+    hubdr::yaml_subset::parse(text).and_then(|v| Site::deserialize(v).ok())
+}
+
+/// `parse` and serde_yaml agree on `text`: the same site, or the same error.
+fn assert_same(name: &str, text: &str) {
+    let ours = parse(text);
+    let theirs = serde_yaml::from_str::<Site>(text);
+    match (&ours, &theirs) {
+        (Ok(a), Ok(b)) => assert_eq!(
+            serde_json::to_value(a).unwrap(),
+            serde_json::to_value(b).unwrap(),
+            "{name}"
+        ),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+        _ => panic!(
+            "{name}: {:?} against serde_yaml's {:?}",
+            ours.err(),
+            theirs.err()
+        ),
+    }
+}
+
+#[test]
+fn every_site_file_reads_as_serde_yaml_reads_it() {
+    let files = site_files();
+    for (path, text) in &files {
+        assert_same(&path.display().to_string(), text);
+    }
+    // The optimisation is in use for the sites that are all within the subset.
+    for (path, text) in &files {
+        let name = path.display().to_string();
+        if name.contains("matrix") || name.contains("repos-example") {
+            assert!(fast(text).is_some(), "{name} no longer takes the fast path");
+        }
+    }
+}
+
+/// Each value of the example site replaced by scalars of every type, quoted and not: where the
+/// subset parser gives a site, serde_yaml gives the same one (it reads a plain `123` or `true`
+/// into a string field as text; taking the site from a value refuses that, and serde_yaml
+/// reads it instead).
+#[test]
+fn mutated_sites_read_as_serde_yaml_reads_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = fs::read_to_string(root.join("../repos-example/site.yaml")).unwrap();
+    let scalars = [
+        "123",
+        "-7",
+        "0",
+        "true",
+        "false",
+        "null",
+        "~",
+        "'5'",
+        "\"true\"",
+        "1.5",
+        "0x1f",
+        "yes",
+        "\"\"",
+        "[]",
+        "{}",
+        "[a, b]",
+        "{\"a\": \"b\"}",
+        "-",
+        "a: b",
+        "'it''s'",
+        "18446744073709551616",
+        "{a: ~}",
+        "[1]",
+        "[{}]",
+        "{active: ~}",
+    ];
+    let lines: Vec<&str> = text.lines().collect();
+    let mut compared = 0;
+    let mut fast_hits = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(": ") else {
+            continue;
+        };
+        if value.trim().is_empty() || value.trim_start().starts_with('#') {
+            continue;
+        }
+        for scalar in scalars {
+            let mut mutated = lines.clone();
+            let replaced = format!("{key}: {scalar}");
+            mutated[i] = &replaced;
+            let mutated = mutated.join("\n");
+            assert_same(&format!("line {} as {scalar:?}", i + 1), &mutated);
+            compared += 1;
+            fast_hits += usize::from(fast(&mutated).is_some());
+        }
+    }
+    assert!(compared > 500, "{compared} mutations");
+    assert!(
+        fast_hits > 50,
+        "only {fast_hits} of {compared} took the fast path"
+    );
+}
