@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::FixedState;
+
 /// The largest base a delta may refer to: a copy's offset is 32 bits.
 const MAX_BASE_LEN: usize = u32::MAX as usize;
 /// The largest size one copy instruction can carry (24 bits).
@@ -28,7 +30,7 @@ pub(super) struct Base<'a> {
     /// The start of each line, then the end of the data.
     starts: Vec<usize>,
     /// Each distinct line (with its newline) and the numbers of the lines equal to it, in order.
-    lines: HashMap<&'a [u8], Vec<u32>>,
+    lines: HashMap<&'a [u8], Vec<u32>, FixedState>,
 }
 
 impl<'a> Base<'a> {
@@ -39,15 +41,14 @@ impl<'a> Base<'a> {
         }
         let mut starts = vec![0];
         starts.extend(
-            data.iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(at, _)| at + 1)
+            memchr::memchr_iter(b'\n', data)
+                .map(|at| at + 1)
                 .filter(|end| *end < data.len()),
         );
         starts.push(data.len());
         let count = starts.len() - 1;
-        let mut lines: HashMap<&[u8], Vec<u32>> = HashMap::with_capacity(count);
+        let mut lines: HashMap<&[u8], Vec<u32>, FixedState> =
+            HashMap::with_capacity_and_hasher(count, FixedState::default());
         for number in 0..count {
             let line = &data[starts[number]..starts[number + 1]];
             lines.entry(line).or_default().push(number as u32);
@@ -81,10 +82,7 @@ impl<'a> Base<'a> {
         let mut next = 0usize;
         let mut at = 0usize;
         while at < target.len() {
-            let end = target[at..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(target.len(), |i| at + i + 1);
+            let end = memchr::memchr(b'\n', &target[at..]).map_or(target.len(), |i| at + i + 1);
             let line = &target[at..end];
             if next < self.line_count() && self.line(next) == line {
                 out.copy(self.starts[next], line.len());
