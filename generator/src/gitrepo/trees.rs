@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use git2::{ObjectType, Oid, Repository};
+use rayon::prelude::*;
 use sha1::{Digest, Sha1};
 
 /// Git file mode of a directory (tree) entry.
@@ -72,10 +73,22 @@ impl<'a> DirNode<'a> {
     /// Compute the tree ids of this directory and of all below, bottom-up; with `keep`, keep
     /// the encoded trees too (see [`new_trees`]).
     pub fn compute(&mut self, keep: bool) -> Oid {
+        // The directories below in parallel when there are many (every cluster's directory).
+        let sub_ids: Vec<Oid> = if self.dirs.len() >= PARALLEL_DIRS {
+            self.dirs
+                .par_iter_mut()
+                .map(|(_, sub)| sub.compute(keep))
+                .collect()
+        } else {
+            self.dirs
+                .values_mut()
+                .map(|sub| sub.compute(keep))
+                .collect()
+        };
         let mut entries: Vec<(&[u8], bool, u32, Oid)> =
             Vec::with_capacity(self.files.len() + self.dirs.len());
-        for (name, sub) in self.dirs.iter_mut() {
-            entries.push((name, true, MODE_TREE, sub.compute(keep)));
+        for (name, id) in self.dirs.keys().zip(sub_ids) {
+            entries.push((name, true, MODE_TREE, id));
         }
         for (name, (mode, id)) in &self.files {
             entries.push((name, false, *mode, *id));
@@ -94,6 +107,9 @@ impl<'a> DirNode<'a> {
         id
     }
 }
+
+/// Directories with at least this many subdirectories compute them in parallel.
+const PARALLEL_DIRS: usize = 64;
 
 /// Git's order of tree entries: by name, a directory's name followed by `/`.
 fn git_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> Ordering {
@@ -207,6 +223,45 @@ mod tests {
         let git_bytes = repo.odb().unwrap().read(git_id).unwrap().data().to_vec();
         assert_eq!(root.encoded.as_deref(), Some(git_bytes.as_slice()));
         assert_eq!(root.dirs[&b"a"[..]].oid, Some(sub_id));
+    }
+
+    /// A directory with enough subdirectories to compute them in parallel gives libgit2's ids
+    /// (the order of its entries included).
+    #[test]
+    fn many_subdirectories_give_gits_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let mut index = repo.index().unwrap();
+        let mut root = DirNode::default();
+        let paths: Vec<String> = (0..3 * PARALLEL_DIRS)
+            .map(|i| format!("clusters/c-{}/f{}.yaml", i % (PARALLEL_DIRS + 7), i % 3))
+            .chain(["clusters/c-1.yaml".to_string(), "top".to_string()])
+            .collect();
+        for path in &paths {
+            let id = repo.blob(path.as_bytes()).unwrap();
+            root.insert(path.as_bytes(), 0o100644, id).unwrap();
+            index
+                .add_frombuffer(
+                    &git2::IndexEntry {
+                        ctime: git2::IndexTime::new(0, 0),
+                        mtime: git2::IndexTime::new(0, 0),
+                        dev: 0,
+                        ino: 0,
+                        mode: 0o100644,
+                        uid: 0,
+                        gid: 0,
+                        file_size: 0,
+                        id,
+                        flags: 0,
+                        flags_extended: 0,
+                        path: path.as_bytes().to_vec(),
+                    },
+                    path.as_bytes(),
+                )
+                .unwrap();
+        }
+        assert!(root.dirs[&b"clusters"[..]].dirs.len() >= PARALLEL_DIRS);
+        assert_eq!(root.compute(false), index.write_tree().unwrap());
     }
 
     #[test]
