@@ -127,18 +127,22 @@ impl<'a> InstallFiles<'a> {
         if !written_as_is(cluster) {
             return build(self.site, cluster, hub, &managed);
         }
+        let key: Shape = (hub, managed);
         let shape = {
             let mut shapes = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
-            shapes
-                .entry((hub, managed.clone()))
-                .or_insert_with(|| {
-                    let shape = build(self.site, PLACEHOLDER, hub, &managed);
-                    let second = build(self.site, SECOND_PLACEHOLDER, hub, &managed);
-                    (shape.replace(PLACEHOLDER, SECOND_PLACEHOLDER) == second)
-                        .then(|| Arc::from(shape))
-                })
-                .clone()
+            match shapes.get(&key) {
+                Some(shape) => shape.clone(),
+                None => {
+                    let shape = build(self.site, PLACEHOLDER, hub, &key.1);
+                    let second = build(self.site, SECOND_PLACEHOLDER, hub, &key.1);
+                    let shape = (shape.replace(PLACEHOLDER, SECOND_PLACEHOLDER) == second)
+                        .then(|| Arc::from(shape));
+                    shapes.insert(key.clone(), shape.clone());
+                    shape
+                }
+            }
         };
+        let managed = key.1;
         match shape {
             Some(shape) => shape.replace(PLACEHOLDER, cluster),
             None => build(self.site, cluster, hub, &managed),

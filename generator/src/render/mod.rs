@@ -91,8 +91,8 @@ fn render_objects(
     let site = &loaded.site;
     let plans = desired::plan(site);
     // Stamp before patching, so patches see the labels and annotations of the rendered file
-    // (a JSON patch may add to /metadata/labels), and again after, so no patch can take away
-    // hubdr's ownership labels or waves.
+    // (a JSON patch may add to /metadata/labels), and again after any patches, so no patch can
+    // take away hubdr's ownership labels or waves.
     let mut manifests: Vec<Manifest> = plans
         .par_iter()
         .map(|plan| {
@@ -101,11 +101,13 @@ fn render_objects(
             Ok(m)
         })
         .collect::<Result<_, RenderError>>()?;
-    patch::apply_all(&site.spec.patches, &mut manifests)?;
-    manifests
-        .par_iter_mut()
-        .zip(&plans)
-        .for_each(|(m, plan)| m.stamp(&site.metadata.name, &plan.annotations));
+    if !site.spec.patches.is_empty() {
+        patch::apply_all(&site.spec.patches, &mut manifests)?;
+        manifests
+            .par_iter_mut()
+            .zip(&plans)
+            .for_each(|(m, plan)| m.stamp(&site.metadata.name, &plan.annotations));
+    }
     let problems: Vec<String> = manifests
         .par_iter()
         .flat_map(|m| {
