@@ -50,6 +50,10 @@ const MAX_DEPTH: usize = 48;
 const MAX_KEY_LEN: usize = 512;
 /// Longer flow collections are left to serde_yaml (their keys are implicit keys too).
 const MAX_FLOW_LEN: usize = 512;
+/// A sequence of at least this many entries, in a text of at least this many lines from it on,
+/// has its entries parsed in parallel.
+const PARALLEL_MIN_ITEMS: usize = 256;
+const PARALLEL_MIN_LINES: usize = 1024;
 
 /// `text` as a value, when it is certainly within the subset; see the module documentation.
 pub fn parse(text: &str) -> Option<Value> {
@@ -137,35 +141,97 @@ impl<'a> Parser<'a> {
     }
 
     fn sequence(&mut self, indent: usize, depth: usize) -> Option<Value> {
-        let mut items = Vec::new();
-        while let Some(line) = self.peek() {
-            if line.indent != indent || !is_entry(line.text) {
-                break;
+        let items = match self.item_ranges(indent) {
+            Some(ranges) => self.items_in_parallel(&ranges, indent, depth)?,
+            None => {
+                let mut items = Vec::new();
+                while let Some(line) = self.peek() {
+                    if line.indent != indent || !is_entry(line.text) {
+                        break;
+                    }
+                    items.push(self.item(line, indent, depth)?);
+                }
+                items
             }
-            let rest = line.text[1..].trim_start_matches(' ');
-            let item = if rest.is_empty() || rest.starts_with('#') {
-                self.pos += 1;
-                self.nested(indent, depth, false)?
-            } else if is_entry(rest) || key_colon(rest)?.is_some() {
-                // `- - a` or `- key: value`: the rest of the line starts a collection at its
-                // own column, which continues on the next lines.
-                let column = indent + line.text.len() - rest.len();
-                self.lines[self.pos] = Line {
-                    indent: column,
-                    text: rest,
-                };
-                self.node(column, depth + 1)?
-            } else {
-                self.pos += 1;
-                inline_value(rest, depth + 1)?
-            };
-            items.push(item);
-        }
+        };
         // A deeper line here would continue a scalar or be an error.
         if self.peek().is_some_and(|next| next.indent > indent) {
             return None;
         }
         Some(Value::Array(items))
+    }
+
+    /// The entry on the current line (`line`) and what belongs to it.
+    fn item(&mut self, line: Line<'a>, indent: usize, depth: usize) -> Option<Value> {
+        let rest = line.text[1..].trim_start_matches(' ');
+        if rest.is_empty() || rest.starts_with('#') {
+            self.pos += 1;
+            self.nested(indent, depth, false)
+        } else if is_entry(rest) || key_colon(rest)?.is_some() {
+            // `- - a` or `- key: value`: the rest of the line starts a collection at its
+            // own column, which continues on the next lines.
+            let column = indent + line.text.len() - rest.len();
+            self.lines[self.pos] = Line {
+                indent: column,
+                text: rest,
+            };
+            self.node(column, depth + 1)
+        } else {
+            self.pos += 1;
+            inline_value(rest, depth + 1)
+        }
+    }
+
+    /// For a long sequence (a fleet's clusters), the lines of each of its entries: from an
+    /// entry at the sequence's indentation to the next, up to the first line that is less
+    /// indented or at that indentation but no entry. `None` for a short sequence.
+    fn item_ranges(&self, indent: usize) -> Option<Vec<std::ops::Range<usize>>> {
+        if self.lines.len() - self.pos < PARALLEL_MIN_LINES {
+            return None;
+        }
+        let mut starts = Vec::new();
+        let mut end = self.pos;
+        while let Some(line) = self.lines.get(end) {
+            if line.indent < indent || (line.indent == indent && !is_entry(line.text)) {
+                break;
+            }
+            if line.indent == indent {
+                starts.push(end);
+            }
+            end += 1;
+        }
+        if starts.len() < PARALLEL_MIN_ITEMS {
+            return None;
+        }
+        let ends = starts.iter().skip(1).copied().chain([end]);
+        Some(starts.iter().zip(ends).map(|(s, e)| *s..e).collect())
+    }
+
+    /// The entries of `ranges` (see [`Self::item_ranges`]), each parsed on its own lines in
+    /// parallel: what an entry is depends on its lines only. An entry that does not take all
+    /// its lines leaves a deeper line behind, which the sequential parse refuses too.
+    fn items_in_parallel(
+        &mut self,
+        ranges: &[std::ops::Range<usize>],
+        indent: usize,
+        depth: usize,
+    ) -> Option<Vec<Value>> {
+        use rayon::prelude::*;
+        let lines = &self.lines;
+        let items = ranges
+            .par_iter()
+            .with_min_len(64)
+            .map(|range| {
+                let mut entry = Parser {
+                    lines: lines[range.clone()].to_vec(),
+                    pos: 0,
+                };
+                let value = entry.item(entry.lines[0], indent, depth)?;
+                (entry.pos == entry.lines.len()).then_some(value)
+            })
+            .collect::<Option<Vec<Value>>>()?;
+        self.pos = ranges.last().map_or(self.pos, |r| r.end);
+        Some(items)
     }
 
     fn mapping(&mut self, indent: usize, depth: usize) -> Option<Value> {

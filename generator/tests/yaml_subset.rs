@@ -572,6 +572,90 @@ impl Gen {
     }
 }
 
+/// Long sequences (a fleet's clusters) are parsed entry by entry in parallel: the same values
+/// as serde_yaml, and the same refusals, wherever an entry ends.
+#[test]
+fn long_sequences_match_serde_yaml() {
+    let entry = |i: usize| {
+        match i % 5 {
+        0 => format!("- name: c-{i:05}\n  apiServer: https://api.c-{i}.example.com:6443\n  labels:\n    region: eu\n"),
+        1 => format!("-\n  name: c-{i:05}\n  # a comment\n\n  list:\n  - a\n  - {i}\n"),
+        2 => format!("- - c-{i:05}\n  - {{name: x, key: y}}\n"),
+        3 => format!("- c-{i:05}\n"),
+        _ => format!("- name: c-{i:05}\n  nested:\n    - - deep\n      - {i}\n"),
+    }
+    };
+    let body: String = (0..600).map(entry).collect();
+    let indented: String = body
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_string()
+            } else {
+                format!("  {l}\n")
+            }
+        })
+        .collect();
+    let good = [
+        format!("clusters:\n{body}"),
+        format!("clusters:\n{body}after: 1\n"),
+        format!("spec:\n  clusters:\n{indented}  more: x\ntop: y\n"),
+        body.clone(),
+    ];
+    for text in &good {
+        assert!(check(text, "a long sequence"), "expected the fast path");
+    }
+    // Broken near the start, in the middle and at the end, in entries of every kind (a
+    // scalar entry followed by a deeper line leaves that line behind): refused as serde_yaml
+    // refuses them, or read as it reads them.
+    for at in [0, 3, 300, 303, 596, 598, 599] {
+        let broken: Vec<String> = (0..600)
+            .map(|i| {
+                if i == at {
+                    format!("{}    stray: line\n", entry(i))
+                } else {
+                    entry(i)
+                }
+            })
+            .collect();
+        let text = format!("clusters:\n{}", broken.concat());
+        let fast = check(&text, "a stray line");
+        assert_eq!(
+            fast,
+            at % 5 == 0,
+            "entry {at}: the stray line is {}",
+            if at % 5 == 0 {
+                "part of a mapping"
+            } else {
+                "an error"
+            }
+        );
+        let broken: Vec<String> = (0..600)
+            .map(|i| {
+                if i == at {
+                    format!("{}  - {{bad\n", entry(i))
+                } else {
+                    entry(i)
+                }
+            })
+            .collect();
+        check(&format!("clusters:\n{}", broken.concat()), "a broken entry");
+        let broken: Vec<String> = (0..600)
+            .map(|i| {
+                if i == at {
+                    format!("{}oops\n", entry(i))
+                } else {
+                    entry(i)
+                }
+            })
+            .collect();
+        check(
+            &format!("clusters:\n{}", broken.concat()),
+            "a scalar after an entry",
+        );
+    }
+}
+
 #[test]
 fn random_documents_match_or_fall_back() {
     let mut gen = Gen::new(0x9E37_79B9_7F4A_7C15);
