@@ -632,6 +632,33 @@ fn rollback_when_the_index_cannot_be_written_after_the_commit() {
     assert!(!dir.join(".git/index").exists());
 }
 
+/// After a large commit (whose index file hubdr writes itself), a small commit through the same
+/// handle (libgit2 updating the index) starts from the new index, not a stale copy.
+#[test]
+fn a_small_commit_after_a_large_one_keeps_the_large_ones_entries() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let n = PACK_MIN_FILES + 10;
+    let mut desired = big_tree(n, "1");
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    repo.commit(&desired, &changes, "big", AUTHOR)
+        .unwrap()
+        .unwrap();
+    desired.insert("argocd/small.yaml".into(), b"small\n".to_vec());
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    assert_eq!(changes.len(), 1);
+    repo.commit(&desired, &changes, "small", AUTHOR)
+        .unwrap()
+        .unwrap();
+    assert_eq!(all_head_files(&dir), desired);
+    assert_eq!(status(&dir), vec![]);
+    let index = Repository::open(&dir).unwrap().index().unwrap();
+    assert_eq!(index.len(), desired.len());
+    assert_fsck_clean(&dir);
+}
+
 /// A large commit writes the index itself: a held index lock fails it the same way, and the
 /// lock is left to its owner.
 #[test]
