@@ -477,12 +477,79 @@ fn flow(text: &str, depth: usize) -> Option<Value> {
 /// JSON text the same way when its numbers are integers (serde_json reads `-0` and integers
 /// beyond 64 bits as floats, which this refuses too) and it has no surrogate escape.
 fn json_flow(text: &str, depth: usize) -> Option<Value> {
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    let value = stream.next()?.ok()?;
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Unique>();
+    let Unique(value) = stream.next()?.ok()?;
     if !tail_ok(&text[stream.byte_offset()..]) || !json_ok(&value, depth) {
         return None;
     }
     Some(value)
+}
+
+/// A JSON value whose objects repeat no key. serde_json keeps the last of a repeated key, as
+/// serde_yaml does for a value, but serde_yaml refuses a repeated field of a struct: a site
+/// taken from the value must not see the repeat vanish.
+struct Unique(Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some((key, Unique(value))) = entries.next_entry::<String, Unique>()? {
+            if map.insert(key, value).is_some() {
+                return Err(serde::de::Error::custom("a repeated key"));
+            }
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 /// A flow collection on one line with plain or quoted scalars, as in `[openshift, aws]` or
@@ -591,10 +658,12 @@ impl Flow<'_> {
                     match bytes[end] {
                         b',' | b']' | b'}' => break,
                         b'[' | b'{' | b'#' => return None,
-                        b':' if matches!(
-                            bytes.get(end + 1),
-                            None | Some(b' ' | b',' | b']' | b'}')
-                        ) =>
+                        // Inside a scalar only before a letter, digit or `/` (`http://x:80`):
+                        // libyaml reads `:` before a space, an indicator or the end as a value
+                        // indicator, and refuses it before `?`.
+                        b':' if !bytes
+                            .get(end + 1)
+                            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'/') =>
                         {
                             return None
                         }
@@ -820,6 +889,15 @@ mod tests {
             "a:\n  b:\n    c:\n      d: [1]\n",
             // Flow collections with plain scalars.
             "a: [b, c]\n",
+            "a: [b:?]\n",
+            "a: [b:?, c]\n",
+            "a: [b :?]\n",
+            "- [x:?]\n",
+            "a: {b: c:?}\n",
+            "a: [b:-c, d:.e, f:_g, h:~]\n",
+            "a: [b:1, c:x]\n",
+            "a: {\"b\": 1, \"b\": 2}\n",
+            "a: [{\"b\": 1, \"b\": 2}]\n",
             "a: [b,c]\n",
             "a: [ b , c ]\n",
             "a: [b, c,]\n",
@@ -872,6 +950,16 @@ mod tests {
         ];
         for text in cases {
             check(text);
+        }
+        // serde_yaml keeps the last of a repeated key in a value but refuses a repeated struct
+        // field: the fast path must leave both to it.
+        for repeated in [
+            "a: {\"b\": 1, \"b\": 2}\n",
+            "a: [{\"b\": 1, \"b\": 2}]\n",
+            "a: {b: 1, b: 2}\n",
+            "a: 1\na: 2\n",
+        ] {
+            assert_eq!(parse(repeated), None, "{repeated:?}");
         }
     }
 

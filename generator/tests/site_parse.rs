@@ -74,6 +74,30 @@ fn every_site_file_reads_as_serde_yaml_reads_it() {
     }
 }
 
+/// A repeated field, in block or JSON flow style, is serde_yaml's error, not the last value.
+#[test]
+fn repeated_fields_are_refused_as_serde_yaml_refuses_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = fs::read_to_string(root.join("tests/data/matrix/minimal.yaml")).unwrap();
+    assert!(
+        text.contains("credentialsSecret:\n      name: cloud-credentials"),
+        "{text}"
+    );
+    for repeated in [
+        "credentialsSecret: {\"name\": \"a\", \"name\": \"b\"}",
+        "credentialsSecret: {name: a, name: b}",
+    ] {
+        let mutated = text.replace(
+            "credentialsSecret:\n      name: cloud-credentials",
+            repeated,
+        );
+        assert_ne!(mutated, text);
+        let err = parse(&mutated).unwrap_err();
+        assert!(err.to_string().contains("duplicate field"), "{err}");
+        assert_same(repeated, &mutated);
+    }
+}
+
 /// Each value of the example site replaced by scalars of every type, quoted and not: where the
 /// subset parser gives a site, serde_yaml gives the same one (it reads a plain `123` or `true`
 /// into a string field as text; taking the site from a value refuses that, and serde_yaml
