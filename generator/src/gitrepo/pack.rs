@@ -31,6 +31,7 @@ use rayon::prelude::*;
 use sha1::{Digest, Sha1};
 
 use super::delta::Base;
+use crate::site::load::hex;
 
 /// One object to store: its id, type and raw content.
 pub(super) struct Object<'a> {
@@ -388,10 +389,6 @@ fn persist(tmp: tempfile::NamedTempFile, target: &Path) -> io::Result<()> {
     }
     tmp.persist(target).map_err(|e| e.error)?;
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
