@@ -128,13 +128,17 @@ fn file_identity(path: &Path) -> (u64, i64, i64) {
 
 /// A fresh repository in a temp dir with `base_tree()` committed.
 fn committed_repo() -> (tempfile::TempDir, PathBuf, OutputRepo, git2::Oid) {
+    committed_repo_with(&base_tree())
+}
+
+/// A new output repository with `desired` committed.
+fn committed_repo_with(desired: &Tree) -> (tempfile::TempDir, PathBuf, OutputRepo, git2::Oid) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("out");
     let repo = OutputRepo::open_or_init(&dir).unwrap();
-    let desired = base_tree();
-    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    let changes = repo.diff(desired, PREFIXES).unwrap();
     let id = repo
-        .commit(&desired, &changes, "render 1", AUTHOR)
+        .commit(desired, &changes, "render 1", AUTHOR)
         .unwrap()
         .expect("a first commit");
     (tmp, dir, repo, id)
@@ -637,15 +641,9 @@ fn rollback_when_the_index_cannot_be_written_after_the_commit() {
 #[test]
 fn a_small_commit_after_a_large_one_keeps_the_large_ones_entries() {
     setup();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("out");
-    let repo = OutputRepo::open_or_init(&dir).unwrap();
     let n = PACK_MIN_FILES + 10;
     let mut desired = big_tree(n, "1");
-    let changes = repo.diff(&desired, PREFIXES).unwrap();
-    repo.commit(&desired, &changes, "big", AUTHOR)
-        .unwrap()
-        .unwrap();
+    let (_tmp, dir, repo, _first) = committed_repo_with(&desired);
     desired.insert("argocd/small.yaml".into(), b"small\n".to_vec());
     let changes = repo.diff(&desired, PREFIXES).unwrap();
     assert_eq!(changes.len(), 1);
@@ -664,16 +662,8 @@ fn a_small_commit_after_a_large_one_keeps_the_large_ones_entries() {
 #[test]
 fn rollback_of_a_large_commit_when_the_index_is_locked() {
     setup();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("out");
-    let repo = OutputRepo::open_or_init(&dir).unwrap();
     let n = PACK_MIN_FILES + 10;
-    let first_tree = big_tree(n, "1");
-    let changes = repo.diff(&first_tree, PREFIXES).unwrap();
-    let first = repo
-        .commit(&first_tree, &changes, "big", AUTHOR)
-        .unwrap()
-        .unwrap();
+    let (_tmp, dir, repo, first) = committed_repo_with(&big_tree(n, "1"));
     let before = snapshot(&dir);
     let index_before = fs::read(dir.join(".git/index")).unwrap();
 
@@ -940,16 +930,9 @@ fn loose_objects(dir: &Path) -> usize {
 #[test]
 fn large_commits_are_stored_as_a_pack() {
     setup();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("out");
-    let repo = OutputRepo::open_or_init(&dir).unwrap();
     let n = PACK_MIN_FILES + 50;
     let desired = big_tree(n, "1");
-    let changes = repo.diff(&desired, PREFIXES).unwrap();
-    let first = repo
-        .commit(&desired, &changes, "big", AUTHOR)
-        .unwrap()
-        .unwrap();
+    let (_tmp, dir, repo, first) = committed_repo_with(&desired);
     assert_eq!(pack_files(&dir).len(), 1);
     assert_eq!(loose_objects(&dir), 0, "all objects should be in the pack");
     assert_fsck_clean(&dir);
@@ -1357,15 +1340,8 @@ fn chmod(_: &Path, _: u32) {}
 fn large_commits_keep_what_the_index_holds_beyond_caches() {
     use sha1::{Digest, Sha1};
     setup();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("out");
-    let repo = OutputRepo::open_or_init(&dir).unwrap();
     let n = PACK_MIN_FILES + 10;
-    let first = big_tree(n, "1");
-    let changes = repo.diff(&first, PREFIXES).unwrap();
-    repo.commit(&first, &changes, "big", AUTHOR)
-        .unwrap()
-        .unwrap();
+    let (_tmp, dir, repo, _first) = committed_repo_with(&big_tree(n, "1"));
 
     // Add a resolve-undo extension (`REUC`: path, three octal modes, their ids).
     let index_path = dir.join(".git/index");

@@ -3,14 +3,18 @@
 //! both succeed, and serde_yaml's error otherwise.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use hubdr::site::load::parse;
 use hubdr::site::Site;
 use serde::Deserialize;
 
+mod support;
+
+use support::manifest_dir;
+
 fn site_files() -> Vec<(PathBuf, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir();
     let mut files = vec![root.join("../repos-example/site.yaml")];
     for dir in ["tests/data/bad", "tests/data/matrix", "tests/data/warnings"] {
         let mut in_dir: Vec<PathBuf> = fs::read_dir(root.join(dir))
@@ -77,7 +81,7 @@ fn every_site_file_reads_as_serde_yaml_reads_it() {
 /// A repeated field, in block or JSON flow style, is serde_yaml's error, not the last value.
 #[test]
 fn repeated_fields_are_refused_as_serde_yaml_refuses_them() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir();
     let text = fs::read_to_string(root.join("tests/data/matrix/minimal.yaml")).unwrap();
     assert!(
         text.contains("credentialsSecret:\n      name: cloud-credentials"),
@@ -104,7 +108,7 @@ fn repeated_fields_are_refused_as_serde_yaml_refuses_them() {
 /// reads it instead).
 #[test]
 fn mutated_sites_read_as_serde_yaml_reads_them() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir();
     let text = fs::read_to_string(root.join("../repos-example/site.yaml")).unwrap();
     let scalars = [
         "123",

@@ -11,31 +11,9 @@ use std::time::Instant;
 
 use serde_json::{Map, Number, Value};
 
-/// xorshift64*: tiny, deterministic, good enough to pick from lists.
-struct Rng(u64);
+mod support;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use support::Rng;
 
 /// Pieces strings are made of: YAML indicators, whitespace and breaks, words
 /// that read back as null, bools or numbers, and typical manifest values.
@@ -174,12 +152,12 @@ const ATOMS: &[&str] = &[
 
 fn random_string(rng: &mut Rng) -> String {
     if rng.chance(45) {
-        return (*rng.pick(ATOMS)).to_string();
+        return rng.pick(ATOMS).to_string();
     }
     let parts = 2 + rng.below(4);
     let mut s = String::new();
     for _ in 0..parts {
-        let atom: &&str = rng.pick(ATOMS);
+        let atom: &str = rng.pick(ATOMS);
         s.push_str(atom);
     }
     if rng.chance(3) {
@@ -201,7 +179,7 @@ fn random_number(rng: &mut Rng) -> Number {
         4 => Number::from(-((rng.next() >> 2) as i64) >> rng.below(62)),
         5 => Number::from(rng.below(1000) as u64),
         _ => {
-            let f = *rng.pick(&[
+            let f = rng.pick(&[
                 0.0,
                 -0.0,
                 1e300,

@@ -13,6 +13,10 @@ use hubdr::render::Templates;
 use hubdr::yaml_subset::parse;
 use serde_json::{json, Value};
 
+mod support;
+
+use support::{manifest_dir, Rng};
+
 /// Checks the contract for `text`; true when the fast path took it.
 fn check(text: &str, what: &str) -> bool {
     let Some(fast) = parse(text) else {
@@ -27,10 +31,6 @@ fn check(text: &str, what: &str) -> bool {
         Err(e) => panic!("{what}: the fast parser accepted what serde_yaml rejects ({e}):\n{text}"),
     }
     true
-}
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The sites the tests render: the matrix and the example.
@@ -165,32 +165,6 @@ fn corpus_files_match_or_fall_back() {
         fast >= 200,
         "only {fast} of {documents} corpus documents on the fast path"
     );
-}
-
-/// xorshift64*: tiny, deterministic, good enough to pick from lists.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
 }
 
 /// Keys: plain, quoted, typed-looking, and ones outside the subset.
@@ -608,18 +582,15 @@ fn long_sequences_match_serde_yaml() {
     // Broken near the start, in the middle and at the end, in entries of every kind (a
     // scalar entry followed by a deeper line leaves that line behind): refused as serde_yaml
     // refuses them, or read as it reads them.
-    for at in [0, 3, 300, 303, 596, 598, 599] {
-        let broken: Vec<String> = (0..600)
-            .map(|i| {
-                if i == at {
-                    format!("{}    stray: line\n", entry(i))
-                } else {
-                    entry(i)
-                }
-            })
+    // The sequence with `extra` lines after entry `at`.
+    let broken = |at: usize, extra: &str| -> String {
+        let entries: String = (0..600)
+            .map(|i| if i == at { entry(i) + extra } else { entry(i) })
             .collect();
-        let text = format!("clusters:\n{}", broken.concat());
-        let fast = check(&text, "a stray line");
+        format!("clusters:\n{entries}")
+    };
+    for at in [0, 3, 300, 303, 596, 598, 599] {
+        let fast = check(&broken(at, "    stray: line\n"), "a stray line");
         assert_eq!(
             fast,
             at % 5 == 0,
@@ -630,29 +601,8 @@ fn long_sequences_match_serde_yaml() {
                 "an error"
             }
         );
-        let broken: Vec<String> = (0..600)
-            .map(|i| {
-                if i == at {
-                    format!("{}  - {{bad\n", entry(i))
-                } else {
-                    entry(i)
-                }
-            })
-            .collect();
-        check(&format!("clusters:\n{}", broken.concat()), "a broken entry");
-        let broken: Vec<String> = (0..600)
-            .map(|i| {
-                if i == at {
-                    format!("{}oops\n", entry(i))
-                } else {
-                    entry(i)
-                }
-            })
-            .collect();
-        check(
-            &format!("clusters:\n{}", broken.concat()),
-            "a scalar after an entry",
-        );
+        check(&broken(at, "  - {bad\n"), "a broken entry");
+        check(&broken(at, "oops\n"), "a scalar after an entry");
     }
 }
 
