@@ -20,17 +20,17 @@
 //! * [`OutputRepo::uncommitted_changes`] finds hand edits under the managed prefixes, so that a
 //!   render can refuse to overwrite them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
 use rayon::prelude::*;
 
+mod checkout;
 mod delta;
 mod index_file;
 mod pack;
@@ -888,99 +888,35 @@ impl OutputRepo {
             prune_empty_dirs(&self.workdir, &self.workdir.join(dir));
         }
 
-        // 3. Create the parent directories, each checked once: parents first, the directories
-        //    of one depth in parallel.
-        let mut needed_by: HashMap<&str, &str> = HashMap::new();
-        for (path, _) in writes {
-            for (pos, _) in path.match_indices('/') {
-                needed_by.entry(&path[..pos]).or_insert(path);
-            }
-        }
-        let mut dirs: Vec<(&str, &str)> = needed_by.into_iter().collect();
-        dirs.sort_unstable_by_key(|(dir, _)| (dir.matches('/').count(), *dir));
-        for level in dirs.chunk_by(|a, b| a.0.matches('/').count() == b.0.matches('/').count()) {
-            let workdir = &self.workdir;
-            let ensure = |(dir, _): &(&str, &str)| ensure_dir(&workdir.join(dir), dir);
-            let created: Vec<io::Result<bool>> = if level.len() < PARALLEL_MIN {
-                level.iter().map(ensure).collect()
-            } else {
-                level.par_iter().map(ensure).collect()
-            };
-            // Record every directory created before failing on the first error.
-            let mut first_error = None;
-            for ((dir, path), result) in level.iter().zip(created) {
-                match result {
-                    Ok(true) => journal.created_dirs.push(self.workdir.join(dir)),
-                    Ok(false) => {}
-                    Err(source) => {
-                        first_error.get_or_insert(GitRepoError::Write {
-                            path: path.to_string(),
-                            source,
-                        });
-                    }
-                }
-            }
-            if let Some(err) = first_error {
-                return Err(err);
-            }
-        }
-
-        // 4. Write each file and stat it for the index. A file that replaces another is written
-        //    to a temp file next to it and renamed into place, so a reader never sees a
-        //    half-written version (stat after the rename: a rename changes the ctime, which git
-        //    compares); a new file is created in place (`O_EXCL`), like `git checkout` does,
-        //    which saves the rename, the costliest step of a first render. Like `git checkout`,
-        //    the working tree is not fsynced: it is a copy of the commit, whose objects are made
-        //    durable below before the branch moves. Parallel: creating files is CPU work in the
-        //    kernel.
-        let workdir = &self.workdir;
-        // Ok(stat), or the error and whether the file was already renamed into place.
-        let place = |(path, bytes): &(&str, &[u8])| -> Result<fs::Metadata, (bool, io::Error)> {
-            let target = workdir.join(path);
-            match create_new(&target, bytes) {
-                Ok(Some(md)) => return Ok(md),
-                Ok(None) => {}
-                // A partly written file may be left if removing it failed too: let the
-                // rollback remove it.
-                Err(e) => return Err((true, e)),
-            }
-            let tmp = write_temp(&target, bytes).map_err(|e| (false, e))?;
-            if let Err(e) = fs::rename(&tmp, &target) {
-                let _ = fs::remove_file(&tmp);
-                return Err((false, e));
-            }
-            fs::symlink_metadata(&target).map_err(|e| (true, e))
-        };
-        let placed: Vec<_> = if writes.len() < PARALLEL_MIN {
-            writes.iter().map(place).collect()
-        } else {
-            writes.par_iter().map(place).collect()
-        };
-        // 5. Record what was replaced, then fail on the first error.
+        // 3. Create the directories and write the files (see `checkout`), then record what
+        //    was created or replaced, and fail on the first error.
+        let placement = checkout::place_files(&self.workdir, writes);
+        journal.created_dirs.extend(placement.created_dirs);
         let mut stats = Vec::with_capacity(writes.len());
-        let mut first_error = None;
-        for ((path, _), result) in writes.iter().zip(placed) {
-            match result {
-                Ok(md) => {
+        let mut errors: Vec<(usize, io::Error)> = placement.dir_errors;
+        for (i, ((path, _), placed)) in writes.iter().zip(placement.files).enumerate() {
+            match placed {
+                Some(Ok(md)) => {
                     journal.touched.push(path.to_string());
                     stats.push(md);
                 }
-                Err((renamed, source)) => {
-                    if renamed {
+                Some(Err((changed, source))) => {
+                    if changed {
                         journal.touched.push(path.to_string());
                     }
-                    first_error.get_or_insert(GitRepoError::Write {
-                        path: path.to_string(),
-                        source,
-                    });
+                    errors.push((i, source));
                 }
+                None => {}
             }
         }
-        if let Some(err) = first_error {
-            return Err(err);
+        if let Some((i, source)) = errors.into_iter().min_by_key(|(i, _)| *i) {
+            return Err(GitRepoError::Write {
+                path: writes[i].0.to_string(),
+                source,
+            });
         }
 
-        // 6. The index entries of the written files, and the trees of the next commit computed
+        // 4. The index entries of the written files, and the trees of the next commit computed
         //    in memory from the index as it will be (the entries of the changed paths replaced).
         let written: Vec<IndexEntry> = writes
             .iter()
@@ -1007,7 +943,7 @@ impl OutputRepo {
         trees::new_trees(&root, head_tree.as_ref(), &self.repo, &mut new_trees)
             .map_err(commit_error)?;
 
-        // 7. Create the commit and make the new objects durable before any reference points at
+        // 5. Create the commit and make the new objects durable before any reference points at
         //    them (libgit2 does not fsync by default): one pack, or loose objects. For a packed
         //    commit, the bytes of the next index are made meanwhile (see `index_file`), unless
         //    the index holds more than entries and caches.
@@ -1043,7 +979,7 @@ impl OutputRepo {
                 })?
         };
 
-        // 8. Otherwise update the index entries of the changed paths only (their blobs are
+        // 6. Otherwise update the index entries of the changed paths only (their blobs are
         //    stored now: the index checks that).
         let update_index = |source| GitRepoError::UpdateIndex { source };
         if index_bytes.is_none() {
@@ -1056,7 +992,7 @@ impl OutputRepo {
             }
         }
 
-        // 9. Move the branch (only if it still points where it did), then save the index.
+        // 7. Move the branch (only if it still points where it did), then save the index.
         let old = commit.head.map(|c| c.id());
         let summary = commit.message.lines().next().unwrap_or("");
         let reflog = match old {
@@ -1235,7 +1171,7 @@ impl OutputRepo {
                 std::os::unix::fs::symlink(link, &target)
             }
             mode => {
-                write_atomic(&target, blob.content())?;
+                checkout::write_atomic(&target, blob.content())?;
                 #[cfg(unix)]
                 if mode == MODE_EXECUTABLE {
                     use std::os::unix::fs::PermissionsExt;
@@ -1351,8 +1287,6 @@ fn delta_group(path: &str) -> pack::DeltaGroup<'_> {
 /// From this many files to write on, `commit` stores the new objects as one pack file instead of
 /// loose objects (git's `transfer.unpackLimit` default is 100 too).
 pub const PACK_MIN_FILES: usize = 100;
-/// Below this many files, `commit` writes them on the calling thread.
-const PARALLEL_MIN: usize = 16;
 /// fsync the loose object files of `ids` and their fan-out directories.
 fn sync_loose_objects(git_dir: &Path, ids: &[Oid]) -> io::Result<()> {
     let objects = git_dir.join("objects");
@@ -1421,88 +1355,6 @@ fn sync_dir(path: &Path) -> io::Result<()> {
         let _ = path;
         Ok(())
     }
-}
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// This process's id, asked of the kernel once (it is part of every temp file name).
-fn process_id() -> u32 {
-    static ID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *ID.get_or_init(std::process::id)
-}
-
-/// Write `bytes` to a new temp file in the directory of `target` (not fsynced: see `apply`).
-fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.hubdr-tmp",
-        process_id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    // Default permissions (0666 & ~umask), like a git checkout.
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
-    let written = file.write_all(bytes);
-    drop(file);
-    match written {
-        Ok(()) => Ok(tmp),
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-/// Make sure the directory `full` (repo-relative `dir`) exists: `Ok(true)` when it was created
-/// here. Most directories of a large render are new: try to create first.
-fn ensure_dir(full: &Path, dir: &str) -> io::Result<bool> {
-    match fs::create_dir(full) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match fs::symlink_metadata(full) {
-            Ok(md) if md.is_dir() => Ok(false),
-            Ok(_) => Err(io::Error::other(format!("{dir} is not a directory"))),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    }
-}
-
-/// Create `target` with `bytes` when no file of that name exists, and return its stat data
-/// (taken before closing it: nothing changes it afterwards); `None` when it exists. A failed
-/// write removes the file again.
-fn create_new(target: &Path, bytes: &[u8]) -> io::Result<Option<fs::Metadata>> {
-    // Default permissions (0666 & ~umask), like a git checkout.
-    let mut file = match fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(target)
-    {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    match file.write_all(bytes).and_then(|()| file.metadata()) {
-        Ok(md) => Ok(Some(md)),
-        Err(e) => {
-            drop(file);
-            let _ = fs::remove_file(target);
-            Err(e)
-        }
-    }
-}
-
-/// Write `bytes` to `target` atomically: temp file in the same directory, rename.
-fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = write_temp(target, bytes)?;
-    fs::rename(&tmp, target).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
 }
 
 /// Remove `dir` and its parents while they are empty, stopping at `root`.

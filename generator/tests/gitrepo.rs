@@ -1046,6 +1046,35 @@ fn rollback_of_a_large_commit_leaves_no_objects_behind() {
     assert_eq!(status(&dir), vec![]);
 }
 
+#[test]
+fn rollback_of_a_large_commit_when_a_file_blocks_a_directory() {
+    setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let repo = OutputRepo::open_or_init(&dir).unwrap();
+    let desired = big_tree(PACK_MIN_FILES * 3, "1");
+    // A file where a cluster directory in the middle must go: the directories and files of
+    // the other clusters are written (in parallel) before the failure, and must all go again.
+    fs::create_dir_all(dir.join("clusters")).unwrap();
+    fs::write(dir.join("clusters/c0050"), "in the way\n").unwrap();
+    let before = snapshot(&dir);
+    let changes = repo.diff(&desired, PREFIXES).unwrap();
+    let err = repo.commit(&desired, &changes, "big", AUTHOR).unwrap_err();
+    match &err {
+        GitRepoError::Write { path, source } => {
+            assert_eq!(path, "clusters/c0050/f0.yaml");
+            assert_eq!(source.to_string(), "clusters/c0050 is not a directory");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert_eq!(snapshot(&dir), before);
+    let clusters: Vec<_> = fs::read_dir(dir.join("clusters")).unwrap().collect();
+    assert_eq!(clusters.len(), 1, "created directories left behind");
+    assert_eq!(repo.head_commit().unwrap(), None);
+    assert!(pack_files(&dir).is_empty());
+    assert!(!dir.join(".git/index").exists());
+}
+
 /// CPU time of all threads of this process so far (Linux; zero elsewhere).
 fn cpu_time() -> std::time::Duration {
     let mut ns = 0u64;

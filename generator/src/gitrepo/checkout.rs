@@ -1,0 +1,381 @@
+//! Writing the files of a commit into the working tree: the directories they need, then the
+//! files, one directory at a time.
+//!
+//! A directory is the unit of work because the kernel serializes changes to one directory: two
+//! threads creating entries in the same directory take turns on its lock (and spin while they
+//! wait). Each unit creates its directory, when it is a new leaf, and then its files, so the two
+//! threads of a large render rarely touch the same directory at once. The 5,000 directories of a
+//! fleet under `clusters/` are still all created in one parent, but spread over the whole write
+//! instead of all at once (on ext4, creating them level by level spent a third of that step
+//! spinning on the parent's lock).
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+/// Below this many files, the files are written on the calling thread.
+pub(super) const PARALLEL_MIN: usize = 16;
+
+/// The outcome of writing one file: its stat data, or the error and whether the file was
+/// already changed in the working tree (so that a rollback must restore it).
+pub(super) type Placed = Result<fs::Metadata, (bool, io::Error)>;
+
+/// What `place_files` did: what to undo, and what it failed at.
+pub(super) struct Placement {
+    /// The directories created, parents first.
+    pub created_dirs: Vec<PathBuf>,
+    /// One outcome per file written, in the order of `writes`; `None` when the file was not
+    /// tried (its directory could not be made).
+    pub files: Vec<Option<Placed>>,
+    /// Directories that could not be made, with the first file that needed each.
+    pub dir_errors: Vec<(usize, io::Error)>,
+}
+
+/// Write `writes` (repo-relative paths) under `workdir`, creating the directories they need.
+/// Every file is tried unless its directory could not be made, so the caller can record all
+/// that changed before it fails on the first error.
+pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement {
+    let plan = Plan::new(writes);
+    let mut placement = Placement {
+        created_dirs: Vec::new(),
+        files: Vec::new(),
+        dir_errors: Vec::new(),
+    };
+
+    // The directories that hold other directories, parents first, those of one depth in
+    // parallel. A failure stops here: the directories below it cannot be made.
+    for level in plan.inner_dirs.chunk_by(|a, b| depth(a.0) == depth(b.0)) {
+        let ensure = |(dir, _): &(&str, usize)| ensure_dir(&workdir.join(dir), dir);
+        let created: Vec<io::Result<bool>> = if level.len() < PARALLEL_MIN {
+            level.iter().map(ensure).collect()
+        } else {
+            level.par_iter().map(ensure).collect()
+        };
+        for ((dir, first), result) in level.iter().zip(created) {
+            match result {
+                Ok(true) => placement.created_dirs.push(workdir.join(dir)),
+                Ok(false) => {}
+                Err(e) => placement.dir_errors.push((*first, e)),
+            }
+        }
+        if !placement.dir_errors.is_empty() {
+            placement.files = writes.iter().map(|_| None).collect();
+            return placement;
+        }
+    }
+
+    // Then each directory with files: the leaf directory itself when it is new, and its files.
+    let place_unit = |unit: &Unit<'_>| -> UnitOutcome {
+        let mut outcome = UnitOutcome::default();
+        if unit.make_dir {
+            match ensure_dir(&workdir.join(unit.dir), unit.dir) {
+                Ok(created) => outcome.created_dir = created,
+                Err(e) => {
+                    outcome.dir_error = Some(e);
+                    return outcome;
+                }
+            }
+        }
+        outcome.files = unit
+            .files
+            .iter()
+            .map(|&i| (i, place_file(workdir, writes[i])))
+            .collect();
+        outcome
+    };
+    let outcomes: Vec<UnitOutcome> = if writes.len() < PARALLEL_MIN {
+        plan.units.iter().map(place_unit).collect()
+    } else {
+        plan.units.par_iter().map(place_unit).collect()
+    };
+
+    placement.files = writes.iter().map(|_| None).collect();
+    for (unit, outcome) in plan.units.iter().zip(outcomes) {
+        if outcome.created_dir {
+            placement.created_dirs.push(workdir.join(unit.dir));
+        }
+        if let Some(e) = outcome.dir_error {
+            placement.dir_errors.push((unit.files[0], e));
+        }
+        for (i, placed) in outcome.files {
+            placement.files[i] = Some(placed);
+        }
+    }
+    placement
+}
+
+/// The directories to make and the files to write, grouped by directory.
+struct Plan<'a> {
+    /// Directories with a directory to make inside, sorted by depth, with the index of the
+    /// first file that needs each.
+    inner_dirs: Vec<(&'a str, usize)>,
+    /// One unit per directory that holds files, sorted by directory.
+    units: Vec<Unit<'a>>,
+}
+
+struct Unit<'a> {
+    /// Repo-relative, `""` for the top.
+    dir: &'a str,
+    /// The directory is a new leaf to make before the files (not made by the inner levels).
+    make_dir: bool,
+    /// Indexes into `writes`, in order.
+    files: Vec<usize>,
+}
+
+#[derive(Default)]
+struct UnitOutcome {
+    created_dir: bool,
+    dir_error: Option<io::Error>,
+    files: Vec<(usize, Placed)>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(writes: &[(&'a str, &[u8])]) -> Self {
+        let mut by_dir: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        for (i, (path, _)) in writes.iter().enumerate() {
+            let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+            by_dir.entry(dir).or_default().push(i);
+        }
+        // A directory holds another when it is a proper prefix of a directory with files.
+        let mut inner: HashMap<&'a str, usize> = HashMap::new();
+        for (dir, files) in &by_dir {
+            for (pos, _) in dir.match_indices('/') {
+                let first = inner.entry(&dir[..pos]).or_insert(files[0]);
+                *first = (*first).min(files[0]);
+            }
+        }
+        let inner_set: HashSet<&str> = inner.keys().copied().collect();
+        let mut inner_dirs: Vec<(&'a str, usize)> = inner.into_iter().collect();
+        inner_dirs.sort_unstable_by_key(|(dir, _)| (depth(dir), *dir));
+        let mut units: Vec<Unit<'a>> = by_dir
+            .into_iter()
+            .map(|(dir, files)| Unit {
+                dir,
+                make_dir: !dir.is_empty() && !inner_set.contains(dir),
+                files,
+            })
+            .collect();
+        units.sort_unstable_by_key(|u| u.dir);
+        Plan { inner_dirs, units }
+    }
+}
+
+fn depth(dir: &str) -> usize {
+    dir.matches('/').count()
+}
+
+/// Write one file. A file that replaces another is written to a temp file next to it and
+/// renamed into place, so a reader never sees a half-written version (stat after the rename: a
+/// rename changes the ctime, which git compares); a new file is created in place (`O_EXCL`),
+/// like `git checkout` does, which saves the rename, the costliest step of a first render. Like
+/// `git checkout`, the working tree is not fsynced: it is a copy of the commit, whose objects
+/// are made durable before the branch moves.
+fn place_file(workdir: &Path, (path, bytes): (&str, &[u8])) -> Placed {
+    let target = workdir.join(path);
+    match create_new(&target, bytes) {
+        Ok(Some(md)) => return Ok(md),
+        Ok(None) => {}
+        // A partly written file may be left if removing it failed too: let the rollback
+        // remove it.
+        Err(e) => return Err((true, e)),
+    }
+    let tmp = write_temp(&target, bytes).map_err(|e| (false, e))?;
+    if let Err(e) = fs::rename(&tmp, &target) {
+        let _ = fs::remove_file(&tmp);
+        return Err((false, e));
+    }
+    fs::symlink_metadata(&target).map_err(|e| (true, e))
+}
+
+/// Make sure the directory `full` (repo-relative `dir`) exists: `Ok(true)` when it was created
+/// here. Most directories of a large render are new: try to create first.
+fn ensure_dir(full: &Path, dir: &str) -> io::Result<bool> {
+    match fs::create_dir(full) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match fs::symlink_metadata(full) {
+            Ok(md) if md.is_dir() => Ok(false),
+            Ok(_) => Err(io::Error::other(format!("{dir} is not a directory"))),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// Create `target` with `bytes` when no file of that name exists, and return its stat data
+/// (taken before closing it: nothing changes it afterwards); `None` when it exists. A failed
+/// write removes the file again.
+fn create_new(target: &Path, bytes: &[u8]) -> io::Result<Option<fs::Metadata>> {
+    // Default permissions (0666 & ~umask), like a git checkout.
+    let mut file = match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(target)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match file.write_all(bytes).and_then(|()| file.metadata()) {
+        Ok(md) => Ok(Some(md)),
+        Err(e) => {
+            drop(file);
+            let _ = fs::remove_file(target);
+            Err(e)
+        }
+    }
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// This process's id, asked of the kernel once (it is part of every temp file name).
+fn process_id() -> u32 {
+    static ID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *ID.get_or_init(std::process::id)
+}
+
+/// Write `bytes` to a new temp file in the directory of `target` (not fsynced: see
+/// `place_file`).
+fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.hubdr-tmp",
+        process_id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    // Default permissions (0666 & ~umask), like a git checkout.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    let written = file.write_all(bytes);
+    drop(file);
+    match written {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Write `bytes` to `target` atomically: temp file in the same directory, rename.
+pub(super) fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = write_temp(target, bytes)?;
+    fs::rename(&tmp, target).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(paths: &[&'static str]) -> Plan<'static> {
+        let writes: Vec<(&'static str, &'static [u8])> =
+            paths.iter().map(|p| (*p, &b""[..])).collect();
+        Plan::new(&writes)
+    }
+
+    #[test]
+    fn inner_directories_come_first_by_depth_and_leaves_are_made_by_their_unit() {
+        let plan = plan_of(&[
+            "agents/a.yaml",
+            "clusters/a/b/x.yaml",
+            "clusters/a/k.yaml",
+            "clusters/b/k.yaml",
+            "top.yaml",
+        ]);
+        assert_eq!(plan.inner_dirs, vec![("clusters", 1), ("clusters/a", 1)]);
+        let units: Vec<(&str, bool, Vec<usize>)> = plan
+            .units
+            .iter()
+            .map(|u| (u.dir, u.make_dir, u.files.clone()))
+            .collect();
+        assert_eq!(
+            units,
+            vec![
+                ("", false, vec![4]),
+                ("agents", true, vec![0]),
+                ("clusters/a", false, vec![2]),
+                ("clusters/a/b", true, vec![1]),
+                ("clusters/b", true, vec![3]),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_inner_directory_is_attributed_to_the_first_file_below_it() {
+        let plan = plan_of(&["x/b/1.yaml", "x/a/2.yaml", "x/3.yaml"]);
+        assert_eq!(plan.inner_dirs, vec![("x", 0)]);
+    }
+
+    #[test]
+    fn places_files_and_reports_the_directories_it_made_parents_first() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("clusters")).unwrap();
+        fs::write(dir.path().join("old.yaml"), "old").unwrap();
+        let writes: Vec<(String, Vec<u8>)> = (0..40)
+            .map(|i| (format!("clusters/c{i}/f.yaml"), format!("{i}").into_bytes()))
+            .chain([
+                ("clusters/deep/er/f.yaml".to_string(), b"deep".to_vec()),
+                ("old.yaml".to_string(), b"new".to_vec()),
+            ])
+            .collect();
+        let writes: Vec<(&str, &[u8])> = writes
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect();
+        let placement = place_files(dir.path(), &writes);
+        assert!(placement.dir_errors.is_empty());
+        for ((path, bytes), placed) in writes.iter().zip(&placement.files) {
+            let md = placed.as_ref().unwrap().as_ref().unwrap();
+            assert_eq!(md.len(), bytes.len() as u64, "{path}");
+            assert_eq!(fs::read(dir.path().join(path)).unwrap(), *bytes, "{path}");
+        }
+        // `clusters` existed; 40 leaves, `deep` and `deep/er` were made, parents first.
+        let created: Vec<String> = placement
+            .created_dirs
+            .iter()
+            .map(|d| d.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(created.len(), 42);
+        assert!(!created.contains(&"clusters".to_string()));
+        let deep = created.iter().position(|d| d == "clusters/deep").unwrap();
+        let deeper = created
+            .iter()
+            .position(|d| d == "clusters/deep/er")
+            .unwrap();
+        assert!(deep < deeper);
+        // No temp file is left beside the replaced file.
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 2);
+    }
+
+    #[test]
+    fn a_file_in_the_way_of_a_directory_fails_only_the_files_below_it() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("blocked"), "a file").unwrap();
+        let writes: Vec<(&str, &[u8])> = vec![
+            ("a/x.yaml", b"x"),
+            ("blocked/y.yaml", b"y"),
+            ("z.yaml", b"z"),
+        ];
+        let placement = place_files(dir.path(), &writes);
+        assert_eq!(placement.dir_errors.len(), 1);
+        let (first, error) = &placement.dir_errors[0];
+        assert_eq!(*first, 1);
+        assert_eq!(error.to_string(), "blocked is not a directory");
+        assert!(placement.files[0].as_ref().unwrap().is_ok());
+        assert!(placement.files[1].is_none());
+        assert!(placement.files[2].as_ref().unwrap().is_ok());
+        assert_eq!(placement.created_dirs, vec![dir.path().join("a")]);
+    }
+}
