@@ -671,3 +671,44 @@ fn the_commit_author_comes_from_the_author_flag_not_git_config() {
     );
     assert_eq!(Path::new(repo.workdir().unwrap()), sandbox.join("repo"));
 }
+
+/// `hubdr-bench` runs end to end on a small fleet and prints every row it promises, with no
+/// file written by the no-change re-renders and git's own checkout of the same files.
+#[test]
+fn the_benchmark_runs_on_a_small_fleet() {
+    let sandbox = Sandbox::new();
+    let keep = sandbox.join("bench");
+    let args = [
+        "--clusters",
+        "30",
+        "--replications",
+        "12",
+        "--runs",
+        "2",
+        "--keep",
+        keep.to_str().unwrap(),
+    ];
+    let run = sandbox.run_in(env!("CARGO_BIN_EXE_hubdr-bench"), sandbox.path(), &args);
+    run.expect_code(0)
+        .expect_stdout("2 hub(s), 30 managed cluster(s), 12 replication(s)")
+        .expect_stdout("full render into a fresh repository")
+        .expect_stdout("no-change re-render without the stamp")
+        .expect_stdout("peak RSS (VmHWM)");
+    let written = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("files written by the no-change re-renders"))
+        .unwrap_or_else(|| panic!("no files-written row\n{run}"));
+    assert!(
+        written.ends_with(" 0  (changed mtime/inode/size; git diff: 0 change(s))"),
+        "{written}"
+    );
+    // git's checkout wrote the same files as the render, in each run.
+    run.expect_stdout("for scale: git checkout, same files");
+    for i in 0..2 {
+        let rendered = support::read_tree(&keep.join(format!("repo-{i}")));
+        let checked_out = support::read_tree(&keep.join(format!("repo-{i}.git-checkout")));
+        assert!(rendered.len() > 60, "{} files", rendered.len());
+        assert_eq!(rendered, checked_out);
+    }
+}

@@ -89,6 +89,9 @@ struct Sample {
     committed: usize,
     rewritten: usize,
     rerender_changes: usize,
+    /// `git checkout` of the full render's commit into an empty directory (`None` without a
+    /// `git` command): the cost of the working-tree files alone, on the same disk and machine.
+    git_checkout: Option<Duration>,
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -202,6 +205,7 @@ fn sample(site_args: &SiteArgs, repo: &Path) -> Result<Sample, CommandError> {
     if recommitted.commit.is_some() {
         eprintln!("hubdr-bench: the no-change re-render made a commit");
     }
+    let git_checkout = time_git_checkout(repo, files);
     Ok(Sample {
         load: full.timings.load,
         render: full.timings.render,
@@ -221,7 +225,40 @@ fn sample(site_args: &SiteArgs, repo: &Path) -> Result<Sample, CommandError> {
         committed: committed.changes.len(),
         rewritten: changed_files(&before, &after),
         rerender_changes: recommitted.changes.len(),
+        git_checkout,
     })
+}
+
+/// Clone `repo` without a checkout (hard links, not timed) into a sibling directory, then time
+/// `git checkout` of its branch there with as many workers as rayon has threads: git writing
+/// the same `files` files that the full render wrote. `None` when `git` cannot be run or did
+/// not write them all.
+fn time_git_checkout(repo: &Path, files: usize) -> Option<Duration> {
+    use std::process::{Command, Stdio};
+    let target = repo.with_extension("git-checkout");
+    let run = |cmd: &mut Command| {
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let cloned = run(Command::new("git")
+        .args(["clone", "--quiet", "--local", "--no-checkout"])
+        .arg(repo)
+        .arg(&target));
+    if !cloned {
+        return None;
+    }
+    let workers = rayon::current_num_threads().to_string();
+    let start = Instant::now();
+    let checked_out = run(Command::new("git")
+        .current_dir(&target)
+        .args(["-c", &format!("checkout.workers={workers}")])
+        .args(["-c", "checkout.thresholdForParallelism=1"])
+        .args(["checkout", "--quiet", "main"]));
+    let took = start.elapsed();
+    let written = stat_tree(&target).len();
+    (checked_out && written == files).then_some(took)
 }
 
 /// sha256 over every path and its bytes, in tree order.
@@ -375,6 +412,13 @@ fn report(
         row("  render in memory", &|s| s.render, None);
         row("  git: check, diff, write, commit", &|s| s.commit, None);
         row("  CPU time (user + system)", &|s| s.full_cpu, None);
+        if samples.iter().all(|s| s.git_checkout.is_some()) {
+            row(
+                "  for scale: git checkout, same files",
+                &|s| s.git_checkout.unwrap_or_default(),
+                None,
+            );
+        }
         row(
             "no-change re-render",
             &|s| s.rerender,

@@ -110,8 +110,13 @@ impl Sandbox {
 
     /// `hubdr args...` with `cwd` as working directory and a sandboxed git environment.
     pub fn hubdr_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        self.run_in(env!("CARGO_BIN_EXE_hubdr"), cwd, args)
+    }
+
+    /// `program args...` with `cwd` as working directory and a sandboxed git environment.
+    pub fn run_in(&self, program: &str, cwd: &Path, args: &[&str]) -> Run {
         let home = self.path().join(".home");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hubdr"));
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .current_dir(cwd)
             .env("HOME", &home)
