@@ -693,7 +693,11 @@ fn the_benchmark_runs_on_a_small_fleet() {
         .expect_stdout("2 hub(s), 30 managed cluster(s), 12 replication(s)")
         .expect_stdout("full render into a fresh repository")
         .expect_stdout("no-change re-render without the stamp")
-        .expect_stdout("peak RSS (VmHWM)");
+        .expect_stdout("peak RSS (VmHWM)")
+        .expect_stdout(&format!(
+            "repositories in {}",
+            keep.canonicalize().unwrap().display()
+        ));
     let written = run
         .stdout
         .lines()

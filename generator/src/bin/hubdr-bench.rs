@@ -136,7 +136,14 @@ fn run(args: &Args) -> Result<(), String> {
     }
     print!(
         "{}",
-        report(args, &fleet, site_text.len(), &samples, peak_rss_kib())
+        report(
+            args,
+            &fleet,
+            site_text.len(),
+            &samples,
+            peak_rss_kib(),
+            &location(dir)
+        )
     );
     if let Some(dir) = &args.keep {
         println!(
@@ -337,6 +344,47 @@ fn changed_files<K: Ord, V: PartialEq>(before: &BTreeMap<K, V>, after: &BTreeMap
     changed + removed
 }
 
+/// `dir` and the type of the file system it is on (from /proc/self/mountinfo), which the
+/// full render's time depends on: creating its files is most of it.
+fn location(dir: &Path) -> String {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let file_system = mountinfo
+        .lines()
+        .filter_map(|line| {
+            // "id parent major:minor root mount-point options ... - type source options"
+            let mount_point = unescape_mount_path(line.split(' ').nth(4)?);
+            let fs_type = line.split(" - ").nth(1)?.split(' ').next()?;
+            dir.starts_with(&mount_point)
+                .then(|| (mount_point.as_os_str().len(), fs_type.to_string()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map_or_else(|| "an unknown file system".to_string(), |(_, t)| t);
+    format!("{} ({file_system})", dir.display())
+}
+
+/// Mount points in mountinfo escape space, tab, newline and backslash as `\ooo` (octal).
+fn unescape_mount_path(field: &str) -> PathBuf {
+    let mut out = String::with_capacity(field.len());
+    let mut rest = field;
+    while let Some(pos) = rest.find('\\') {
+        out.push_str(&rest[..pos]);
+        let code = rest.get(pos + 1..pos + 4);
+        match code.and_then(|c| u8::from_str_radix(c, 8).ok()) {
+            Some(byte) => {
+                out.push(char::from(byte));
+                rest = &rest[pos + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[pos + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    PathBuf::from(out)
+}
+
 /// VmHWM (peak resident set) of this process in KiB, from /proc/self/status.
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -350,6 +398,7 @@ fn report(
     site_bytes: usize,
     samples: &[Sample],
     peak_kib: Option<u64>,
+    location: &str,
 ) -> String {
     let mut out = String::new();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -365,7 +414,10 @@ fn report(
     let committed = if args.render_only {
         String::new()
     } else {
-        format!(" ({} committed by the full render)", s.committed)
+        format!(
+            " ({} committed by the full render); repositories in {location}",
+            s.committed
+        )
     };
     let _ = writeln!(
         out,
@@ -665,6 +717,31 @@ spec:
                     );
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_points_are_unescaped() {
+        assert_eq!(unescape_mount_path("/"), PathBuf::from("/"));
+        assert_eq!(
+            unescape_mount_path(r"/mnt/my\040disk\134x"),
+            PathBuf::from(r"/mnt/my disk\x")
+        );
+        // Not an escape: kept as it is.
+        assert_eq!(unescape_mount_path(r"/a\9"), PathBuf::from(r"/a\9"));
+    }
+
+    #[test]
+    fn the_location_names_the_file_system() {
+        if Path::new("/proc/self/mountinfo").exists() {
+            let root = location(Path::new("/"));
+            assert!(root.starts_with("/ ("), "{root}");
+            assert!(!root.contains("unknown"), "{root}");
         }
     }
 }
