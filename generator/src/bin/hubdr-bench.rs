@@ -260,6 +260,8 @@ fn time_git_checkout(repo: &Path, files: usize) -> Option<Duration> {
     let start = Instant::now();
     let checked_out = run(Command::new("git")
         .current_dir(&target)
+        // No hooks of the user's: only the checkout is timed.
+        .args(["-c", "core.hooksPath=/dev/null"])
         .args(["-c", &format!("checkout.workers={workers}")])
         .args(["-c", "checkout.thresholdForParallelism=1"])
         .args(["checkout", "--quiet", "main"]));
