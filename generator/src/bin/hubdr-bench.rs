@@ -8,7 +8,9 @@
 //!   with the in-memory render (templates, checks, serialization, index) also shown on its own;
 //! * no-change re-render into the same repository, and how many files it wrote (found by
 //!   comparing every working-tree file's mtime, inode and size before and after; must be 0);
-//! * peak memory (VmHWM of this process).
+//! * peak memory (VmHWM of this process);
+//! * for scale, `git checkout` of the full render's commit into a fresh clone: the same files
+//!   written by git, on the same disk (the report names the directory and its file system).
 //!
 //! ```text
 //! cargo run --release -p hubdr --bin hubdr-bench -- --clusters 5000 --replications 5000 --runs 3
