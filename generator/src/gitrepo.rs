@@ -688,8 +688,8 @@ impl OutputRepo {
     /// tree and commit them on `HEAD` with `message`; `author` (name, email) is used as author
     /// and committer, with the current time.
     ///
-    /// Only the changed files are written (each atomically: temp file in the same directory,
-    /// fsync, rename) or removed (empty parent directories are removed too); only their index
+    /// Only the changed files are written (a new file in place, a replaced one through a temp
+    /// file in the same directory and a rename; see `checkout`) or removed (empty parent directories are removed too); only their index
     /// entries are updated. Returns `Ok(None)` without committing when `changes` is empty.
     ///
     /// Refuses ([`GitRepoError::StagedChanges`]) when the index differs from `HEAD` before
@@ -900,7 +900,7 @@ impl OutputRepo {
                     journal.touched.push(path.to_string());
                     stats.push(md);
                 }
-                Some(Err((changed, source))) => {
+                Some(Err(checkout::FileError { changed, source })) => {
                     if changed {
                         journal.touched.push(path.to_string());
                     }
@@ -909,12 +909,17 @@ impl OutputRepo {
                 None => {}
             }
         }
+        // The error of the first file in `writes` that failed or was not tried because its
+        // directory failed (after a failed directory that holds directories, nothing else
+        // was tried).
         if let Some((i, source)) = errors.into_iter().min_by_key(|(i, _)| *i) {
             return Err(GitRepoError::Write {
                 path: writes[i].0.to_string(),
                 source,
             });
         }
+        // Without errors every file was written: `stats` lines up with `writes`.
+        debug_assert_eq!(stats.len(), writes.len());
 
         // 4. The index entries of the written files, and the trees of the next commit computed
         //    in memory from the index as it will be (the entries of the changed paths replaced).

@@ -17,32 +17,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-/// Below this many files, the files are written on the calling thread.
+/// Below this many files (or directories of one depth), they are made on the calling thread.
 pub(super) const PARALLEL_MIN: usize = 16;
 
-/// The outcome of writing one file: its stat data, or the error and whether the file was
-/// already changed in the working tree (so that a rollback must restore it).
-pub(super) type Placed = Result<fs::Metadata, (bool, io::Error)>;
+/// The outcome of writing one file: its stat data, or why it failed.
+pub(super) type Placed = Result<fs::Metadata, FileError>;
+
+/// A file that could not be written.
+#[derive(Debug)]
+pub(super) struct FileError {
+    /// The working-tree file was changed anyway (created, or replaced), so a rollback must
+    /// restore it.
+    pub changed: bool,
+    pub source: io::Error,
+}
 
 /// What `place_files` did: what to undo, and what it failed at.
 pub(super) struct Placement {
     /// The directories created, parents first.
     pub created_dirs: Vec<PathBuf>,
     /// One outcome per file written, in the order of `writes`; `None` when the file was not
-    /// tried (its directory could not be made).
+    /// tried because a directory could not be made (then `dir_errors` is not empty).
     pub files: Vec<Option<Placed>>,
-    /// Directories that could not be made, with the first file that needed each.
+    /// Directories that could not be made, with the index in `writes` of the first file that
+    /// needed each.
     pub dir_errors: Vec<(usize, io::Error)>,
 }
 
 /// Write `writes` (repo-relative paths) under `workdir`, creating the directories they need.
-/// Every file is tried unless its directory could not be made, so the caller can record all
-/// that changed before it fails on the first error.
+/// When a directory that holds other directories cannot be made, nothing more is tried;
+/// otherwise every file is tried unless its own directory could not be made. Either way the
+/// caller can record all that changed before it fails. All files of one directory are written
+/// by one thread, so a flat layout is written serially (a render's files are spread over one
+/// directory per cluster).
 pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement {
     let plan = Plan::new(writes);
     let mut placement = Placement {
         created_dirs: Vec::new(),
-        files: Vec::new(),
+        files: writes.iter().map(|_| None).collect(),
         dir_errors: Vec::new(),
     };
 
@@ -63,7 +75,6 @@ pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement
             }
         }
         if !placement.dir_errors.is_empty() {
-            placement.files = writes.iter().map(|_| None).collect();
             return placement;
         }
     }
@@ -93,7 +104,6 @@ pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement
         plan.units.par_iter().map(place_unit).collect()
     };
 
-    placement.files = writes.iter().map(|_| None).collect();
     for (unit, outcome) in plan.units.iter().zip(outcomes) {
         if outcome.created_dir {
             placement.created_dirs.push(workdir.join(unit.dir));
@@ -140,12 +150,27 @@ impl<'a> Plan<'a> {
             let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
             by_dir.entry(dir).or_default().push(i);
         }
-        // A directory holds another when it is a proper prefix of a directory with files.
+        // A directory holds another when it is a proper prefix of a directory with files. Its
+        // first file is the first one at or below it.
         let mut inner: HashMap<&'a str, usize> = HashMap::new();
         for (dir, files) in &by_dir {
             for (pos, _) in dir.match_indices('/') {
                 let first = inner.entry(&dir[..pos]).or_insert(files[0]);
                 *first = (*first).min(files[0]);
+            }
+        }
+        for (dir, first) in inner.iter_mut() {
+            if let Some(files) = by_dir.get(dir) {
+                *first = (*first).min(files[0]);
+            }
+        }
+        // A directory that is also the path of a file to write (a conflict the commit's trees
+        // refuse later) is made first too, so that the file, not the directory, is what fails,
+        // whichever thread gets there first.
+        let file_paths: HashSet<&str> = writes.iter().map(|(path, _)| *path).collect();
+        for (dir, files) in &by_dir {
+            if file_paths.contains(dir) {
+                inner.entry(dir).or_insert(files[0]);
             }
         }
         let inner_set: HashSet<&str> = inner.keys().copied().collect();
@@ -181,14 +206,26 @@ fn place_file(workdir: &Path, (path, bytes): (&str, &[u8])) -> Placed {
         Ok(None) => {}
         // A partly written file may be left if removing it failed too: let the rollback
         // remove it.
-        Err(e) => return Err((true, e)),
+        Err(source) => {
+            return Err(FileError {
+                changed: true,
+                source,
+            })
+        }
     }
-    let tmp = write_temp(&target, bytes).map_err(|e| (false, e))?;
+    let unchanged = |source| FileError {
+        changed: false,
+        source,
+    };
+    let tmp = write_temp(&target, bytes).map_err(unchanged)?;
     if let Err(e) = fs::rename(&tmp, &target) {
         let _ = fs::remove_file(&tmp);
-        return Err((false, e));
+        return Err(unchanged(e));
     }
-    fs::symlink_metadata(&target).map_err(|e| (true, e))
+    fs::symlink_metadata(&target).map_err(|source| FileError {
+        changed: true,
+        source,
+    })
 }
 
 /// Make sure the directory `full` (repo-relative `dir`) exists: `Ok(true)` when it was created
@@ -312,9 +349,30 @@ mod tests {
     }
 
     #[test]
-    fn an_inner_directory_is_attributed_to_the_first_file_below_it() {
+    fn an_inner_directory_is_attributed_to_the_first_file_at_or_below_it() {
         let plan = plan_of(&["x/b/1.yaml", "x/a/2.yaml", "x/3.yaml"]);
         assert_eq!(plan.inner_dirs, vec![("x", 0)]);
+        // A file directly inside counts too.
+        let plan = plan_of(&["x/a.yaml", "x/b/c.yaml"]);
+        assert_eq!(plan.inner_dirs, vec![("x", 0)]);
+    }
+
+    #[test]
+    fn a_directory_that_is_also_a_file_to_write_is_made_first() {
+        let plan = plan_of(&["a", "a/x.yaml", "b.yaml"]);
+        assert_eq!(plan.inner_dirs, vec![("a", 1)]);
+        assert!(plan.units.iter().all(|u| !u.make_dir));
+        // 20 files, so the units run in parallel: the file `a` fails, deterministically.
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..20).map(|i| format!("a/{i}.yaml")).collect();
+        let mut writes: Vec<(&str, &[u8])> = vec![("a", b"file")];
+        writes.extend(names.iter().map(|n| (n.as_str(), &b"x"[..])));
+        let placement = place_files(dir.path(), &writes);
+        assert!(placement.dir_errors.is_empty());
+        let failed: Vec<usize> = (0..writes.len())
+            .filter(|&i| !matches!(placement.files[i], Some(Ok(_))))
+            .collect();
+        assert_eq!(failed, vec![0]);
     }
 
     #[test]
@@ -374,6 +432,7 @@ mod tests {
         assert_eq!(*first, 1);
         assert_eq!(error.to_string(), "blocked is not a directory");
         assert!(placement.files[0].as_ref().unwrap().is_ok());
+        assert!(placement.files[2].as_ref().unwrap().is_ok());
         assert!(placement.files[1].is_none());
         assert!(placement.files[2].as_ref().unwrap().is_ok());
         assert_eq!(placement.created_dirs, vec![dir.path().join("a")]);
