@@ -6,8 +6,8 @@
 //! wait). Each unit creates its directory, when it is a new leaf, and then its files, so the two
 //! threads of a large render rarely touch the same directory at once. The 5,000 directories of a
 //! fleet under `clusters/` are still all created in one parent, but spread over the whole write
-//! instead of all at once (on ext4, creating them level by level spent a third of that step
-//! spinning on the parent's lock).
+//! instead of all at once (on ext4, creating them level by level spent a third of that step's
+//! CPU time spinning on the parent's lock).
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -120,8 +120,8 @@ pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement
 
 /// The directories to make and the files to write, grouped by directory.
 struct Plan<'a> {
-    /// Directories with a directory to make inside, sorted by depth, with the index of the
-    /// first file that needs each.
+    /// Directories with a directory to make inside (or that are also the path of a file to
+    /// write), sorted by depth, with the index of the first file that needs each.
     inner_dirs: Vec<(&'a str, usize)>,
     /// One unit per directory that holds files, sorted by directory.
     units: Vec<Unit<'a>>,
