@@ -13,7 +13,7 @@
 //!   written by git, on the same disk (the report names the directory and its file system).
 //!
 //! ```text
-//! cargo run --release -p hubdr --bin hubdr-bench -- --clusters 5000 --replications 5000 --runs 3
+//! cargo run --release -p hubdr --bin hubdr-bench -- --clusters 5000 --replications 5000
 //! ```
 
 use std::collections::BTreeMap;
@@ -44,8 +44,9 @@ struct Args {
     /// Hubs: one active, the others passive.
     #[arg(long, default_value_t = 2)]
     hubs: usize,
-    /// Repetitions; the table shows min, median and max.
-    #[arg(long, default_value_t = 1)]
+    /// Repetitions; the table shows min, median and max (one run says little on a machine
+    /// whose speed drifts).
+    #[arg(long, default_value_t = 3)]
     runs: usize,
     /// Keep the site file and the output repositories in this directory (default: a temporary
     /// directory that is removed at the end).
