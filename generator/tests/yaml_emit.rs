@@ -329,18 +329,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Documents of one file. Snapshots hold an insta header and often several
 /// files, each introduced by a `--- <path>` line: every chunk is a candidate.
 fn documents(text: &str) -> Vec<Value> {
-    let mut chunks = vec![text.to_string()];
-    let mut current = String::new();
-    for line in text.lines() {
-        if line == "---" || line.starts_with("--- ") {
-            chunks.push(std::mem::take(&mut current));
-        } else {
-            current.push_str(line);
-            current.push('\n');
-        }
-    }
-    chunks.push(current);
-    chunks
+    support::corpus_chunks(text)
         .iter()
         .filter_map(|chunk| serde_yaml::from_str::<Value>(chunk).ok())
         .filter(|v| !v.is_null())

@@ -139,18 +139,7 @@ fn corpus_files_match_or_fall_back() {
             continue;
         };
         // The whole file, and each part of a snapshot (introduced by `--- <path>`).
-        let mut chunks = vec![text.clone()];
-        let mut current = String::new();
-        for line in text.lines() {
-            if line == "---" || line.starts_with("--- ") {
-                chunks.push(std::mem::take(&mut current));
-            } else {
-                current.push_str(line);
-                current.push('\n');
-            }
-        }
-        chunks.push(current);
-        for chunk in &chunks {
+        for chunk in &support::corpus_chunks(&text) {
             documents += 1;
             if check(chunk, &file.display().to_string()) {
                 fast += 1;

@@ -19,6 +19,24 @@ pub fn manifest_dir() -> PathBuf {
 }
 
 /// `generator/tests/data/<sub>`.
+/// A corpus file and each document in it: snapshots hold an insta header and often several
+/// files, each introduced by a `---` or `--- <path>` line, so the whole text comes first and
+/// then every part between those lines.
+pub fn corpus_chunks(text: &str) -> Vec<String> {
+    let mut chunks = vec![text.to_string()];
+    let mut current = String::new();
+    for line in text.lines() {
+        if line == "---" || line.starts_with("--- ") {
+            chunks.push(std::mem::take(&mut current));
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    chunks.push(current);
+    chunks
+}
+
 pub fn data(sub: &str) -> PathBuf {
     manifest_dir().join("tests/data").join(sub)
 }
