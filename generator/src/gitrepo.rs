@@ -12,11 +12,12 @@
 //!   and a rename, a new one in place), updates only the changed index entries (from the known
 //!   blob ids and the files' stat data, so nothing is read back), computes the trees from the
 //!   index in memory and commits. From [`PACK_MIN_FILES`] files on, the new objects go into
-//!   one pack file written here instead of one loose object file each. The new objects are fsynced
-//!   before the branch moves to them, and the branch after; the working tree is not (it is a
-//!   copy of the commit, as after `git checkout`). It refuses to run when the index
-//!   has staged changes, so nothing but the rendered files is ever committed. On failure every
-//!   touched path is restored to its `HEAD` content, the index and `HEAD` are left as they were.
+//!   one pack file, written here while the files are written, instead of one loose object file
+//!   each. The new objects are fsynced before the branch moves to them, and the branch after;
+//!   the working tree is not (it is a copy of the commit, as after `git checkout`). It refuses
+//!   to run when the index has staged changes, so nothing but the rendered files is ever
+//!   committed. On failure every touched path is restored to its `HEAD` content, the index and
+//!   `HEAD` are left as they were, and a pack stored for the commit is removed.
 //! * [`OutputRepo::uncommitted_changes`] finds hand edits under the managed prefixes, so that a
 //!   render can refuse to overwrite them.
 
@@ -697,10 +698,11 @@ impl OutputRepo {
     ///
     /// With [`PACK_MIN_FILES`] or more files to write, the new objects are collected in memory
     /// and stored as one pack file instead of one loose object file each (like `git` keeps a
-    /// large push as a pack).
+    /// large push as a pack), while the files are written.
     ///
     /// On failure, every touched path is restored to its `HEAD` content (or deleted when it was
-    /// added), the index and `HEAD` are left as they were, and the error is returned.
+    /// added), the index and `HEAD` are left as they were, a pack stored for the commit is
+    /// removed, and the error is returned.
     pub fn commit(
         &self,
         desired: &Tree,
@@ -793,9 +795,9 @@ impl OutputRepo {
             });
         }
 
-        // Many new objects: stored as one pack at the end (see `write_pack`), so the blobs are
-        // only hashed here; otherwise each is written as a loose object file now (unreferenced
-        // objects are harmless if anything fails later).
+        // Many new objects: stored as one pack while the files are written (see `apply`), so
+        // the blobs are only hashed here; otherwise each is written as a loose object file now
+        // (unreferenced objects are harmless if anything fails later).
         let packed = writes.len() >= PACK_MIN_FILES;
         let blob_ids: Vec<Oid> = if packed {
             writes
@@ -888,9 +890,59 @@ impl OutputRepo {
             prune_empty_dirs(&self.workdir, &self.workdir.join(dir));
         }
 
-        // 3. Create the directories and write the files (see `checkout`), then record what
-        //    was created or replaced, and fail on the first error.
-        let placement = checkout::place_files(&self.workdir, writes);
+        // 3. The trees of the next commit, computed in memory from the index as it will be
+        //    (the entries of the changed paths replaced). They do not depend on the files'
+        //    stat data: every written file is a regular file (`MODE_FILE`).
+        let changed: HashSet<&[u8]> = removes
+            .iter()
+            .map(|p| p.as_bytes())
+            .chain(writes.iter().map(|(p, _)| p.as_bytes()))
+            .collect();
+        index_entries.retain(|e| !changed.contains(e.path.as_slice()));
+        let mut root = trees::from_index(&index_entries)
+            .map_err(|e| GitRepoError::IndexTrees(e.to_string()))?;
+        for ((path, _), id) in writes.iter().zip(blob_ids) {
+            root.insert(path.as_bytes(), MODE_FILE as u32, *id)
+                .map_err(|_| {
+                    GitRepoError::IndexTrees(
+                        trees::IndexTreeError::FileDirectory(path.to_string()).to_string(),
+                    )
+                })?;
+        }
+        let tree_id = root.compute(true);
+        let commit_error = |source| GitRepoError::Commit { source };
+        let head_tree = commit
+            .head
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(commit_error)?;
+        let mut new_trees = Vec::new();
+        trees::new_trees(&root, head_tree.as_ref(), &self.repo, &mut new_trees)
+            .map_err(commit_error)?;
+
+        // 4. Create the directories and write the files (see `checkout`). A packed commit's
+        //    objects are stored meanwhile, as one pack made durable before any reference
+        //    points at them (libgit2 does not fsync by default): writing thousands of files
+        //    and compressing and syncing the pack keep both threads busy. Then record what was
+        //    created or replaced, and fail on the first error.
+        let (placement, packed_commit) = if packed {
+            let (commit_id, content) =
+                commit_in_memory(&self.repo, &commit, &new_trees, tree_id).map_err(commit_error)?;
+            let (workdir, git_dir) = (self.workdir.as_path(), self.repo.path());
+            let (placement, stored) = rayon::join(
+                || checkout::place_files(workdir, writes),
+                || Self::write_pack(git_dir, writes, blob_ids, &new_trees, (commit_id, &content)),
+            );
+            if let Ok(pack::Stored {
+                files, new: true, ..
+            }) = &stored
+            {
+                journal.stored_pack = files.clone();
+            }
+            (placement, Some((commit_id, stored)))
+        } else {
+            (checkout::place_files(&self.workdir, writes), None)
+        };
         journal.created_dirs.extend(placement.created_dirs);
         let mut stats = Vec::with_capacity(writes.len());
         let mut errors: Vec<(usize, io::Error)> = placement.dir_errors;
@@ -921,55 +973,26 @@ impl OutputRepo {
         // Without errors every file was written: `stats` lines up with `writes`.
         debug_assert_eq!(stats.len(), writes.len());
 
-        // 4. The index entries of the written files, and the trees of the next commit computed
-        //    in memory from the index as it will be (the entries of the changed paths replaced).
+        // 5. The index entries of the written files. For a packed commit, the bytes of the
+        //    next index (see `index_file`), unless the index holds more than entries and
+        //    caches; otherwise create the commit with loose objects and make them durable.
         let written: Vec<IndexEntry> = writes
             .iter()
             .zip(blob_ids)
             .zip(&stats)
             .map(|(((path, _), id), md)| index_entry(path, *id, md))
             .collect();
-        let changed: HashSet<&[u8]> = removes
-            .iter()
-            .map(|p| p.as_bytes())
-            .chain(writes.iter().map(|(p, _)| p.as_bytes()))
-            .collect();
-        index_entries.retain(|e| !changed.contains(e.path.as_slice()));
-        let mut root = trees::from_index(index_entries.iter().chain(&written))
-            .map_err(|e| GitRepoError::IndexTrees(e.to_string()))?;
-        let tree_id = root.compute(true);
-        let commit_error = |source| GitRepoError::Commit { source };
-        let head_tree = commit
-            .head
-            .map(|c| c.tree())
-            .transpose()
-            .map_err(commit_error)?;
-        let mut new_trees = Vec::new();
-        trees::new_trees(&root, head_tree.as_ref(), &self.repo, &mut new_trees)
-            .map_err(commit_error)?;
-
-        // 5. Create the commit and make the new objects durable before any reference points at
-        //    them (libgit2 does not fsync by default): one pack, or loose objects. For a packed
-        //    commit, the bytes of the next index are made meanwhile (see `index_file`), unless
-        //    the index holds more than entries and caches.
         let mut index_bytes = None;
-        let commit_id = if packed {
-            let (commit_id, content) =
-                commit_in_memory(&self.repo, &commit, &new_trees, tree_id).map_err(commit_error)?;
-            let git_dir = self.repo.path();
-            let index_path = index.path().map(Path::to_path_buf);
-            let (stored, encoded) = rayon::join(
-                || Self::write_pack(git_dir, writes, blob_ids, &new_trees, (commit_id, &content)),
-                || {
-                    let path = index_path?;
+        let commit_id = match packed_commit {
+            Some((commit_id, stored)) => {
+                stored?;
+                index_bytes = index.path().map(Path::to_path_buf).and_then(|path| {
                     next_index(&path, &index_entries, &written).map(|bytes| (path, bytes))
-                },
-            );
-            stored?;
-            index_bytes = encoded;
-            commit_id
-        } else {
-            self.commit_loose(&commit, &new_trees, tree_id)
+                });
+                commit_id
+            }
+            None => self
+                .commit_loose(&commit, &new_trees, tree_id)
                 .map_err(commit_error)
                 .and_then(|commit_id| {
                     let mut loose: Vec<Oid> = blob_ids.to_vec();
@@ -981,7 +1004,7 @@ impl OutputRepo {
                             path: ".git/objects".to_string(),
                             source,
                         })
-                })?
+                })?,
         };
 
         // 6. Otherwise update the index entries of the changed paths only (their blobs are
@@ -1063,7 +1086,7 @@ impl OutputRepo {
         blobs: &[Oid],
         trees: &[(Oid, &[u8])],
         commit: (Oid, &[u8]),
-    ) -> Result<(), GitRepoError> {
+    ) -> Result<pack::Stored, GitRepoError> {
         // In a deterministic order: blobs, new trees, the commit (`pack::store` drops repeats).
         let object = |id, kind, data, delta_group| pack::Object {
             id,
@@ -1085,9 +1108,7 @@ impl OutputRepo {
             .chain([object(commit.0, ObjectType::Commit, commit.1, None)])
             .collect();
         let dir = git_dir.join("objects").join("pack");
-        pack::store(&dir, &objects)
-            .map(|_| ())
-            .map_err(|source| GitRepoError::WritePack { dir, source })
+        pack::store(&dir, &objects).map_err(|source| GitRepoError::WritePack { dir, source })
     }
 
     /// The reference `HEAD` resolves to (`refs/heads/main`), or `HEAD` when detached.
@@ -1139,6 +1160,15 @@ impl OutputRepo {
         for dir in journal.created_dirs.iter().rev() {
             // Fails (and is meant to) when the directory is not empty.
             let _ = fs::remove_dir(dir);
+        }
+        // Its objects are referenced by nothing now: the index goes first (git finds packs by
+        // their index).
+        for file in journal.stored_pack.iter().rev() {
+            match fs::remove_file(file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => failures.push(format!("removing {}: {e}", file.display())),
+            }
         }
         failures
     }
@@ -1257,6 +1287,8 @@ struct Journal {
     index_modified: bool,
     /// The reference the commit moved and its previous target.
     moved_ref: Option<(String, Option<Oid>)>,
+    /// The files of a pack stored by this commit (not there before), pack first.
+    stored_pack: Vec<PathBuf>,
 }
 
 /// The bytes of the index after a commit: the `unchanged` entries and the `written` ones, when

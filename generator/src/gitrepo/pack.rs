@@ -23,7 +23,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 use git2::{ObjectType, Oid};
@@ -69,15 +69,23 @@ struct Entry {
     bytes: Vec<u8>,
 }
 
+/// A stored pack.
+#[derive(Debug)]
+pub(super) struct Stored {
+    /// Its `.pack` and `.idx` files, named `pack-<hex of its checksum>` as git names them.
+    pub files: Vec<PathBuf>,
+    /// The pack was not there before (a pack of the same name holds the same objects).
+    pub new: bool,
+}
+
 /// Store `objects` in `pack_dir` (`.git/objects/pack`) as one pack, each object once (the
-/// first of repeated ids), with its index; return the pack's name (`pack-<hex of its
-/// checksum>`, as git names it). The ids must be the objects' git ids (see
+/// first of repeated ids), with its index. The ids must be the objects' git ids (see
 /// `trees::object_id`): they go into the index unchecked. The layout is deterministic: the
 /// same objects in the same order give the same pack.
 ///
 /// Durably: each file is written under a temporary name, fsynced and renamed, the pack before
 /// its index (git finds packs by their index), then the directory is fsynced.
-pub(super) fn store(pack_dir: &Path, objects: &[Object<'_>]) -> io::Result<String> {
+pub(super) fn store(pack_dir: &Path, objects: &[Object<'_>]) -> io::Result<Stored> {
     let runs: Vec<Vec<Entry>> = runs(objects)
         .par_iter()
         .map_init(
@@ -106,14 +114,19 @@ pub(super) fn store(pack_dir: &Path, objects: &[Object<'_>]) -> io::Result<Strin
     let mut file = pack.out.into_inner().map_err(|e| e.into_error())?;
     file.write_all(&checksum)?;
     let name = format!("pack-{}", hex(&checksum));
-    persist(file, &pack_dir.join(format!("{name}.pack")))?;
+    let files = vec![
+        pack_dir.join(format!("{name}.pack")),
+        pack_dir.join(format!("{name}.idx")),
+    ];
+    let new = !files.iter().all(|f| f.exists());
+    persist(file, &files[0])?;
 
     located.sort_unstable_by_key(|(id, _, _)| *id);
     let mut index_file = temp_file(pack_dir)?;
     index_file.write_all(&index(&located, &checksum))?;
-    persist(index_file, &pack_dir.join(format!("{name}.idx")))?;
+    persist(index_file, &files[1])?;
     fs::File::open(pack_dir)?.sync_all()?;
-    Ok(name)
+    Ok(Stored { files, new })
 }
 
 /// The objects, each once, cut into runs: each delta group's objects in their order (groups
@@ -438,18 +451,26 @@ mod tests {
             })
             .collect();
         let pack_dir = dir.path().join("objects/pack");
-        let name = store(&pack_dir, &borrowed).unwrap();
-        let data = fs::read(pack_dir.join(format!("{name}.pack"))).unwrap();
+        let stored = store(&pack_dir, &borrowed).unwrap();
+        assert!(stored.new);
+        let data = fs::read(&stored.files[0]).unwrap();
         let count = u32::from_be_bytes(data[8..12].try_into().unwrap());
         assert_eq!(
             count as usize,
             objects.len() - 1,
             "the repeat is stored once"
         );
+        let name = format!("pack-{}", hex(&Sha1::digest(&data[..data.len() - 20])));
         assert_eq!(
-            format!("pack-{}", hex(&Sha1::digest(&data[..data.len() - 20]))),
-            name
+            stored.files,
+            [
+                pack_dir.join(format!("{name}.pack")),
+                pack_dir.join(format!("{name}.idx"))
+            ]
         );
+        // The same objects again: the same pack, not new.
+        let again = store(&pack_dir, &borrowed).unwrap();
+        assert_eq!((again.files, again.new), (stored.files, false));
 
         let odb = repo.odb().unwrap();
         for (kind, data) in &objects {
@@ -543,22 +564,20 @@ mod tests {
             delta_group: Some(("clusters", "kind")),
         });
         let pack_dir = dir.path().join("objects/pack");
-        let name = store(&pack_dir, &objects).unwrap();
+        let stored = store(&pack_dir, &objects).unwrap();
 
         let odb = repo.odb().unwrap();
         for object in &objects {
             let read = odb.read(object.id).unwrap();
             assert_eq!((read.kind(), read.data()), (ObjectType::Blob, object.data));
         }
-        let pack_len = fs::metadata(pack_dir.join(format!("{name}.pack")))
-            .unwrap()
-            .len() as usize;
+        let pack_len = fs::metadata(&stored.files[0]).unwrap().len() as usize;
         let raw: usize = files.iter().map(Vec::len).sum::<usize>() + big.len();
         assert!(
             pack_len * 2 < raw,
             "the pack ({pack_len} bytes) should be far smaller than the objects ({raw} bytes)"
         );
-        if let Some(listing) = git_verify_pack(&pack_dir.join(format!("{name}.idx"))) {
+        if let Some(listing) = git_verify_pack(&stored.files[1]) {
             // `<id> blob <size> <packed size> <offset> <depth> <base id>` for a delta.
             let deltas: Vec<&str> = listing
                 .lines()
