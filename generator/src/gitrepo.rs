@@ -1021,6 +1021,9 @@ impl OutputRepo {
         }
 
         // 7. Move the branch (only if it still points where it did), then save the index.
+        //    From here on the commit may be named by a reflog entry, which a rollback does not
+        //    undo: its pack stays.
+        journal.stored_pack.clear();
         let old = commit.head.map(|c| c.id());
         let summary = commit.message.lines().next().unwrap_or("");
         let reflog = match old {
@@ -1287,7 +1290,8 @@ struct Journal {
     index_modified: bool,
     /// The reference the commit moved and its previous target.
     moved_ref: Option<(String, Option<Oid>)>,
-    /// The files of a pack stored by this commit (not there before), pack first.
+    /// The files of a pack stored by this commit (not there before), pack first, while no
+    /// reference or reflog can name its objects.
     stored_pack: Vec<PathBuf>,
 }
 

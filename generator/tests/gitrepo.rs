@@ -680,9 +680,11 @@ fn rollback_of_a_large_commit_when_the_index_is_locked() {
     assert_eq!(fs::read(dir.join(".git/index")).unwrap(), index_before);
     assert_eq!(status(&dir), vec![]);
 
-    // Once the lock is gone, the same render commits.
+    // Once the lock is gone, the same render commits. (Another message: another commit, so
+    // the check below sees whether the reflog still names the rolled-back one's objects: the
+    // branch had moved to it before the index failed.)
     let changes = repo.diff(&second, PREFIXES).unwrap();
-    repo.commit(&second, &changes, "big 2", AUTHOR)
+    repo.commit(&second, &changes, "big 2, again", AUTHOR)
         .unwrap()
         .unwrap();
     assert_eq!(all_head_files(&dir), second);
