@@ -2172,6 +2172,24 @@ fn patches_are_applied_to_their_targets_only() {
     );
 }
 
+/// A patch that moves an object onto another object's file is refused, naming the file.
+#[test]
+fn a_patch_that_makes_two_objects_share_a_file_is_refused() {
+    let mut loaded = load("patches");
+    let onto_west: hubdr::site::Patch = serde_json::from_value(json!({
+        "target": {"cluster": "hub-a", "kind": "ManagedClusterAddOn", "namespace": "east-1"},
+        "json": [{"op": "replace", "path": "/metadata/namespace", "value": "west-1"}],
+    }))
+    .unwrap();
+    loaded.site.spec.patches.push(onto_west);
+    let err = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "clusters/hub-a/managedclusteraddon.west-1.volsync.yaml: two rendered objects share \
+         this file (ManagedClusterAddOn west-1/volsync)"
+    );
+}
+
 #[test]
 fn minimal_site_gets_the_documented_defaults() {
     let (_, rendered) = support::render_file(&site_path("minimal"));

@@ -121,21 +121,28 @@ fn render_objects(
         return Err(RenderError::Checks(problems));
     }
     // Each key (with its path) is computed once, not at every comparison.
-    manifests.sort_by_cached_key(|m| (m.cluster.clone(), m.wave, m.path()));
+    manifests.par_sort_by_cached_key(|m| (m.cluster.clone(), m.wave, m.path()));
 
-    let files: Vec<(String, Vec<u8>)> = manifests
+    let mut files: Vec<(String, Vec<u8>)> = manifests
         .par_iter()
         .map(|m| (m.path(), m.to_yaml().into_bytes()))
         .collect();
-    let mut tree = Tree::new();
-    for ((path, bytes), m) in files.into_iter().zip(&manifests) {
-        if tree.insert(path.clone(), bytes).is_some() {
-            return Err(RenderError::Duplicate {
-                path,
-                id: m.id.to_string(),
-            });
-        }
+    // In path order, each manifest's number with its file, so that two files of one path are
+    // adjacent and the later one is reported.
+    let mut by_path: Vec<(&str, usize)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| (path.as_str(), i))
+        .collect();
+    by_path.par_sort_unstable();
+    if let Some(pair) = by_path.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        let (path, later) = pair[1];
+        return Err(RenderError::Duplicate {
+            path: path.to_string(),
+            id: manifests[later].id.to_string(),
+        });
     }
+    drop(by_path);
     // The manifests are sorted by cluster: each cluster's objects are one run.
     let by_cluster: HashMap<&str, &[Manifest]> = manifests
         .chunk_by(|a, b| a.cluster == b.cluster)
@@ -161,8 +168,16 @@ fn render_objects(
             files
         })
         .collect();
-    tree.extend(cluster_files.into_iter().flatten());
-    Ok((manifests, tree))
+    files.extend(cluster_files.into_iter().flatten());
+    Ok((manifests, tree_of(files)))
+}
+
+/// The tree of `files`; of two files with one path, the later one. (A map built from a sorted
+/// list is built in one pass; inserting each path costs a search through the map.)
+fn tree_of(mut files: Vec<(String, Vec<u8>)>) -> Tree {
+    // Stable: a later file of one path stays later.
+    files.par_sort_by(|a, b| a.0.cmp(&b.0));
+    Tree::from_iter(files)
 }
 
 fn render_applicationset(
@@ -306,9 +321,16 @@ fn index(
             (name, entry)
         })
         .collect();
-    let files: BTreeMap<String, String> = tree
+    let entries: Vec<(&String, &Vec<u8>)> = tree.iter().collect();
+    let digests: Vec<String> = entries
         .par_iter()
-        .map(|(path, bytes)| (path.clone(), hex(&Sha256::digest(bytes))))
+        .map(|(_, bytes)| hex(&Sha256::digest(bytes)))
+        .collect();
+    // In path order: built in one pass.
+    let files: BTreeMap<String, String> = entries
+        .into_iter()
+        .zip(digests)
+        .map(|((path, _), digest)| (path.clone(), digest))
         .collect();
     RenderIndex {
         api_version: API_VERSION.into(),

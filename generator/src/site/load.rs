@@ -89,12 +89,48 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
 /// there, where serde_yaml reads the text; the fallback then does too). Anything else, and
 /// every error (with its position), is serde_yaml's.
 pub fn parse(text: &str) -> Result<Site, serde_yaml::Error> {
-    let fast = crate::yaml_subset::parse(text)
-        .and_then(|value| super::strict_value::from_value::<Site>(&value).ok());
-    match fast {
+    match crate::yaml_subset::parse(text).and_then(site_from_value) {
         Some(site) => Ok(site),
         None => serde_yaml::from_str(text),
     }
+}
+
+/// The site of a parsed site file, `None` when it is not one (the caller then asks serde_yaml,
+/// for its error). The fleet-sized lists, the managed clusters and the replications, are taken
+/// out of the value and their items read in parallel (and freed as they are read); the rest of
+/// the site is read meanwhile, with those lists empty.
+fn site_from_value(mut value: serde_json::Value) -> Option<Site> {
+    use rayon::prelude::*;
+    use serde_json::Value;
+
+    fn take_list(value: &mut Value, path: &str) -> Vec<Value> {
+        match value.pointer_mut(path) {
+            Some(Value::Array(items)) => std::mem::take(items),
+            _ => Vec::new(),
+        }
+    }
+    fn read_all<T: serde::de::DeserializeOwned + Send>(items: Vec<Value>) -> Option<Vec<T>> {
+        items
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|item| super::strict_value::from_value::<T>(&item).ok())
+            .collect()
+    }
+
+    let clusters = take_list(&mut value, "/spec/managedClusters");
+    let replications = take_list(&mut value, "/spec/volsync/replications");
+    let (site, (clusters, replications)) = rayon::join(
+        || super::strict_value::from_value::<Site>(&value).ok(),
+        || rayon::join(|| read_all(clusters), || read_all(replications)),
+    );
+    let mut site = site?;
+    site.spec.managed_clusters = clusters?;
+    let replications = replications?;
+    if !replications.is_empty() {
+        // Taken from `spec.volsync`, which is a mapping: the site has it.
+        site.spec.volsync.as_mut()?.replications = replications;
+    }
+    Some(site)
 }
 
 fn canonical_hash(site: &Site) -> String {
