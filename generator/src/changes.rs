@@ -1,7 +1,7 @@
 //! Object-level changes between two rendered trees, grouped by cluster: used by `hubdr plan`
 //! and by render's commit messages.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use rayon::prelude::*;
@@ -58,15 +58,22 @@ pub fn by_cluster_rendered(
     rendered: &Rendered,
     old: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> ByCluster {
-    let ids: HashMap<String, String> = rendered
+    // Sorted by path, to be searched (a fleet has tens of thousands of objects).
+    let mut ids: Vec<(String, &ObjectId)> = rendered
         .manifests
         .par_iter()
-        .map(|m| (m.path(), m.id.to_string()))
+        .map(|m| (m.path(), &m.id))
         .collect();
+    ids.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let id_of = |path: &str| {
+        ids.binary_search_by(|(p, _)| p.as_str().cmp(path))
+            .ok()
+            .map(|at| ids[at].1)
+    };
     group(
         changes,
-        &|path| match (ids.get(path), cluster_of(path)) {
-            (Some(id), Some(cluster)) => (cluster.to_string(), id.clone()),
+        &|path| match (id_of(path), cluster_of(path)) {
+            (Some(id), Some(cluster)) => (cluster.to_string(), id.to_string()),
             _ => describe(path, rendered.tree.get(path).map(Vec::as_slice)),
         },
         old,
@@ -164,16 +171,22 @@ pub fn commit_message(site: &str, generation: u64, changes: &ByCluster) -> Strin
         .iter()
         .filter(|(k, c)| *k != "repository" && objects(c) > 0)
         .count();
-    let mut message = format!(
+    let summary = format!(
         "hubdr render: {site} generation {generation}: {total} object(s) in {clusters} cluster(s)\n"
     );
-    for (cluster, list) in changes {
-        let _ = write!(message, "\n{cluster}:\n");
-        for change in list {
-            let _ = writeln!(message, "  {} {}", change.action.symbol(), change.what);
-        }
-    }
-    message
+    // One section per cluster, written in parallel (a first render lists every file).
+    let sections: Vec<(&String, &Vec<ObjectChange>)> = changes.iter().collect();
+    let sections: Vec<String> = sections
+        .par_iter()
+        .map(|(cluster, list)| {
+            let mut section = format!("\n{cluster}:\n");
+            for change in *list {
+                let _ = writeln!(section, "  {} {}", change.action.symbol(), change.what);
+            }
+            section
+        })
+        .collect();
+    [vec![summary], sections].concat().concat()
 }
 
 #[cfg(test)]

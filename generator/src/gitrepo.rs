@@ -32,6 +32,7 @@ use git2::{ErrorCode, IndexEntry, ObjectType, Oid, Repository, RepositoryInitOpt
 use rayon::prelude::*;
 
 mod checkout;
+mod commit_object;
 mod delta;
 mod index_file;
 mod pack;
@@ -613,9 +614,10 @@ impl OutputRepo {
         let Some(head) = head else {
             // Nothing to compare with: every file is added.
             check_desired(desired, prefixes)?;
-            let changes = desired
-                .keys()
-                .map(|path| FileChange::Added(path.clone()))
+            let paths: Vec<&String> = desired.keys().collect();
+            let changes = paths
+                .par_iter()
+                .map(|path| FileChange::Added((*path).clone()))
                 .collect();
             return Ok(Changes { changes });
         };
@@ -893,12 +895,14 @@ impl OutputRepo {
         // 3. The trees of the next commit, computed in memory from the index as it will be
         //    (the entries of the changed paths replaced). They do not depend on the files'
         //    stat data: every written file is a regular file (`MODE_FILE`).
-        let changed: HashSet<&[u8]> = removes
-            .iter()
-            .map(|p| p.as_bytes())
-            .chain(writes.iter().map(|(p, _)| p.as_bytes()))
-            .collect();
-        index_entries.retain(|e| !changed.contains(e.path.as_slice()));
+        if !index_entries.is_empty() {
+            let changed: HashSet<&[u8]> = removes
+                .iter()
+                .map(|p| p.as_bytes())
+                .chain(writes.iter().map(|(p, _)| p.as_bytes()))
+                .collect();
+            index_entries.retain(|e| !changed.contains(e.path.as_slice()));
+        }
         let mut root = trees::from_index(&index_entries)
             .map_err(|e| GitRepoError::IndexTrees(e.to_string()))?;
         for ((path, _), id) in writes.iter().zip(blob_ids) {
@@ -926,8 +930,10 @@ impl OutputRepo {
         //    and compressing and syncing the pack keep both threads busy. Then record what was
         //    created or replaced, and fail on the first error.
         let (placement, packed_commit) = if packed {
-            let (commit_id, content) =
-                commit_in_memory(&self.repo, &commit, &new_trees, tree_id).map_err(commit_error)?;
+            let parents: Vec<Oid> = commit.head.iter().map(|c| c.id()).collect();
+            let content =
+                commit_object::encode(tree_id, &parents, commit.signature, commit.message);
+            let commit_id = trees::object_id(ObjectType::Commit, &content);
             let (workdir, git_dir) = (self.workdir.as_path(), self.repo.path());
             let (placement, stored) = rayon::join(
                 || checkout::place_files(workdir, writes),
@@ -1346,40 +1352,6 @@ fn sync_loose_objects(git_dir: &Path, ids: &[Oid]) -> io::Result<()> {
         sync_dir(&objects.join(dir))?;
     }
     Ok(())
-}
-
-/// Create the commit object in memory (in a repository whose object database is in memory
-/// only, holding the root tree and a copy of the parent, which is all libgit2 looks at) and
-/// return its id and content, to be stored in a pack with the other new objects.
-fn commit_in_memory(
-    disk: &Repository,
-    commit: &Commit<'_>,
-    trees: &[(Oid, &[u8])],
-    tree_id: Oid,
-) -> Result<(Oid, Vec<u8>), git2::Error> {
-    let odb = git2::Odb::new()?;
-    odb.add_new_mempack_backend(1)?;
-    // The root is new, unless the commit changes nothing.
-    match trees.iter().find(|(id, _)| *id == tree_id) {
-        Some((_, root)) => odb.write(ObjectType::Tree, root)?,
-        None => odb.write(ObjectType::Tree, disk.odb()?.read(tree_id)?.data())?,
-    };
-    if let Some(head) = commit.head {
-        let raw = disk.odb()?.read(head.id())?.data().to_vec();
-        odb.write(ObjectType::Commit, &raw)?;
-    }
-    let memory = Repository::from_odb(odb)?;
-    let tree = memory.find_tree(tree_id)?;
-    // The parent must be looked up through `memory`: libgit2 silently drops parents owned by
-    // another repository handle.
-    let parent = commit
-        .head
-        .map(|head| memory.find_commit(head.id()))
-        .transpose()?;
-    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-    let id = commit.create(&memory, &tree, &parents)?;
-    let content = memory.odb()?.read(id)?.data().to_vec();
-    Ok((id, content))
 }
 
 fn sync_file(path: &Path) -> io::Result<()> {
