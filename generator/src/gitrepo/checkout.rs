@@ -1,5 +1,5 @@
 //! Writing the files of a commit into the working tree: the directories they need, then the
-//! files, one directory at a time.
+//! files, one directory (or a part of a large one) at a time.
 //!
 //! A directory is the unit of work because the kernel serializes changes to one directory: two
 //! threads creating entries in the same directory take turns on its lock (and spin while they
@@ -7,7 +7,9 @@
 //! threads of a large render rarely touch the same directory at once. The 5,000 directories of a
 //! fleet under `clusters/` are still all created in one parent, but spread over the whole write
 //! instead of all at once (on ext4, creating them level by level spent a third of that step's
-//! CPU time spinning on the parent's lock).
+//! CPU time spinning on the parent's lock). A directory of thousands of files (`agents/`) is
+//! split into units of [`UNIT_FILES`]: written by one thread, it kept the other idle for tens
+//! of milliseconds at the end of a render.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -19,6 +21,11 @@ use rayon::prelude::*;
 
 /// Below this many files (or directories of one depth), they are made on the calling thread.
 pub(super) const PARALLEL_MIN: usize = 16;
+/// The most files one unit of work writes: a directory with more (the agents' install files,
+/// the active hub's add-ons: one per cluster of a fleet) is written by both threads, in
+/// units of this many files. (They take turns on the directory's lock only while creating
+/// an entry, not while writing.)
+const UNIT_FILES: usize = 256;
 
 /// The outcome of writing one file: its stat data, or why it failed.
 pub(super) type Placed = Result<fs::Metadata, FileError>;
@@ -45,11 +52,11 @@ pub(super) struct Placement {
 }
 
 /// Write `writes` (repo-relative paths) under `workdir`, creating the directories they need.
-/// When a directory that holds other directories cannot be made, nothing more is tried;
-/// otherwise every file is tried unless its own directory could not be made. Either way the
-/// caller can record all that changed before it fails. All files of one directory are written
-/// by one thread, so a flat layout is written serially (a render's files are spread over one
-/// directory per cluster).
+/// When a directory made before the units (one that holds other directories, or more than
+/// [`UNIT_FILES`] files) cannot be made, nothing more is tried; otherwise every file is tried
+/// unless its own directory could not be made. Either way the caller can record all that
+/// changed before it fails. The files of one directory are written by one thread, up to
+/// [`UNIT_FILES`] of them.
 pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement {
     let plan = Plan::new(writes);
     let mut placement = Placement {
@@ -123,7 +130,8 @@ struct Plan<'a> {
     /// Directories with a directory to make inside (or that are also the path of a file to
     /// write), sorted by depth, with the index of the first file that needs each.
     inner_dirs: Vec<(&'a str, usize)>,
-    /// One unit per directory that holds files, sorted by directory.
+    /// One unit per directory that holds files (several for a directory of more than
+    /// [`UNIT_FILES`]), sorted by directory and first file.
     units: Vec<Unit<'a>>,
 }
 
@@ -173,18 +181,31 @@ impl<'a> Plan<'a> {
                 inner.entry(dir).or_insert(files[0]);
             }
         }
+        // A directory with more files than one unit takes is split into several units, and
+        // made first too, so that none of them has to wait for another to make it.
+        for (dir, files) in &by_dir {
+            if files.len() > UNIT_FILES && !dir.is_empty() {
+                inner.entry(dir).or_insert(files[0]);
+            }
+        }
         let inner_set: HashSet<&str> = inner.keys().copied().collect();
         let mut inner_dirs: Vec<(&'a str, usize)> = inner.into_iter().collect();
         inner_dirs.sort_unstable_by_key(|(dir, _)| (depth(dir), *dir));
         let mut units: Vec<Unit<'a>> = by_dir
             .into_iter()
-            .map(|(dir, files)| Unit {
-                dir,
-                make_dir: !dir.is_empty() && !inner_set.contains(dir),
-                files,
+            .flat_map(|(dir, files)| {
+                let make_dir = !dir.is_empty() && !inner_set.contains(dir);
+                files
+                    .chunks(UNIT_FILES)
+                    .map(|chunk| Unit {
+                        dir,
+                        make_dir,
+                        files: chunk.to_vec(),
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
-        units.sort_unstable_by_key(|u| u.dir);
+        units.sort_unstable_by_key(|u| (u.dir, u.files[0]));
         Plan { inner_dirs, units }
     }
 }
@@ -345,6 +366,49 @@ mod tests {
                 ("clusters/a/b", true, vec![1]),
                 ("clusters/b", true, vec![3]),
             ]
+        );
+    }
+
+    #[test]
+    fn a_directory_with_many_files_is_made_first_and_split_into_units() {
+        let names: Vec<String> = (0..2 * UNIT_FILES + 1)
+            .map(|i| format!("agents/c-{i:04}.yaml"))
+            .chain(["clusters/a/k.yaml".to_string()])
+            .collect();
+        let writes: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+        let plan = Plan::new(&writes);
+        assert_eq!(
+            plan.inner_dirs,
+            vec![("agents", 0), ("clusters", 2 * UNIT_FILES + 1)]
+        );
+        let units: Vec<(&str, bool, usize, usize)> = plan
+            .units
+            .iter()
+            .map(|u| (u.dir, u.make_dir, u.files[0], u.files.len()))
+            .collect();
+        assert_eq!(
+            units,
+            vec![
+                ("agents", false, 0, UNIT_FILES),
+                ("agents", false, UNIT_FILES, UNIT_FILES),
+                ("agents", false, 2 * UNIT_FILES, 1),
+                ("clusters/a", true, 2 * UNIT_FILES + 1, 1),
+            ]
+        );
+
+        // Written by both threads: every file is there, and the directory is reported made
+        // once, before its files.
+        let dir = tempfile::tempdir().unwrap();
+        let placement = place_files(dir.path(), &writes);
+        assert!(placement.dir_errors.is_empty());
+        assert!(placement.files.iter().all(|f| matches!(f, Some(Ok(_)))));
+        assert_eq!(
+            placement.created_dirs,
+            ["agents", "clusters", "clusters/a"].map(|d| dir.path().join(d))
+        );
+        assert_eq!(
+            fs::read_dir(dir.path().join("agents")).unwrap().count(),
+            2 * UNIT_FILES + 1
         );
     }
 
