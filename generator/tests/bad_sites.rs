@@ -46,6 +46,7 @@ bad_sites! {
     duplicate_cluster_names => "duplicate-cluster-names",
     hub_and_cluster_same_name => "hub-and-cluster-same-name",
     duplicate_replication_names => "duplicate-replication-names",
+    replications_render_one_object => "replications-render-one-object",
     patch_matches_nothing => "patch-matches-nothing",
     json_patch_bad_op => "json-patch-bad-op",
     json_patch_bad_path => "json-patch-bad-path",

@@ -167,3 +167,83 @@ fn mutated_sites_read_as_serde_yaml_reads_them() {
         "only {fast_hits} of {compared} took the fast path"
     );
 }
+
+/// A site of `n` managed clusters and `n` rsync-tls replications (cluster `i` to `i + 1`);
+/// `item(i)` adds lines to replication `i` (indented as its fields).
+fn fleet(n: usize, item: &dyn Fn(usize) -> String) -> String {
+    let mut text = String::from(
+        "apiVersion: hubdr.io/v1alpha1\nkind: Site\nmetadata:\n  name: fleet\nspec:\n  git:\n    url: https://git.example.com/dr.git\n  storage:\n    provider: aws\n    bucket: b\n    region: eu-west-1\n    credentialsSecret:\n      name: cloud\n  backup:\n    schedule: \"0 */2 * * *\"\n    ttl: 120h\n  hubs:\n    - name: hub-a\n      role: active\n    - name: hub-b\n      role: passive\n  managedClusters:\n",
+    );
+    for i in 0..=n {
+        text.push_str(&format!(
+            "    - name: c-{i}\n      apiServer: https://api.c-{i}.example.com:6443\n"
+        ));
+    }
+    text.push_str("  volsync:\n    replications:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "      - name: r-{i}\n        method: rsync-tls\n        schedule: \"*/5 * * * *\"\n        pskSecret: r-{i}-psk\n        source: {{cluster: c-{i}, namespace: app, pvc: data}}\n        destination: {{cluster: c-{}, namespace: app, capacity: 1Gi}}\n{}",
+            i + 1,
+            item(i)
+        ));
+    }
+    text
+}
+
+/// The long lists of a fleet's site are read in parallel: the same site as serde_yaml's, and
+/// serde_yaml's error for a bad field deep in either list. Validation reports a repeated
+/// replication name, and an object rendered twice, at the repeat, once each.
+#[test]
+fn fleet_sized_sites_read_and_validate_like_small_ones() {
+    let n = 300;
+    let good = fleet(n, &|_| String::new());
+    assert!(fast(&good).is_some(), "a fleet within the subset");
+    assert_same("fleet", &good);
+    let site = parse(&good).unwrap();
+    assert_eq!(site.spec.managed_clusters.len(), n + 1);
+    assert_eq!(site.spec.volsync.as_ref().unwrap().replications.len(), n);
+    assert_eq!(
+        site.spec.volsync.as_ref().unwrap().replications[250].name,
+        "r-250"
+    );
+
+    let typo = fleet(n, &|i| match i {
+        250 => "        scheduel: \"*/5 * * * *\"\n".to_string(),
+        _ => String::new(),
+    });
+    assert_same("a typo in replication 250", &typo);
+    assert!(parse(&typo).unwrap_err().to_string().contains("scheduel"));
+    let wrong_type = good.replace(
+        "apiServer: https://api.c-260.example.com:6443",
+        "apiServer: [1]",
+    );
+    assert_same("a list for the API server of cluster 260", &wrong_type);
+    assert!(parse(&wrong_type).is_err());
+
+    // Replication 250 repeats the name of replication 10, and its source too.
+    let repeated = good
+        .replace("- name: r-250\n", "- name: r-10\n")
+        .replace("source: {cluster: c-250,", "source: {cluster: c-10,");
+    let err = hubdr::site::load_str(&repeated, std::path::Path::new("fleet.yaml")).unwrap_err();
+    let hubdr::site::SiteError::Invalid { diagnostics, .. } = err else {
+        panic!("{err}")
+    };
+    let errors: Vec<(&str, &str)> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.path.as_str(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "spec.volsync.replications[250].name",
+                "replication \"r-10\" is listed twice"
+            ),
+            (
+                "spec.volsync.replications[250].source",
+                "ReplicationSource app/r-10 on cluster c-10 would also be rendered by spec.volsync.replications[10].source"
+            ),
+        ]
+    );
+}

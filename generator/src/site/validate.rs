@@ -55,6 +55,8 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
 
 /// A rendered object's identity: cluster, namespace, kind, name.
 type ObjectKey<'a> = (&'a str, &'a str, &'static str, Cow<'a, str>);
+/// Objects with the field that renders each.
+type RenderedBy<'a> = Vec<(ObjectKey<'a>, String)>;
 
 #[derive(Default)]
 struct Validator {
@@ -468,7 +470,10 @@ impl Validator {
         }
     }
 
+    /// The replications: each one's own rules in parallel (a fleet has thousands), then the
+    /// names and rendered objects that must be unique across them, in order.
     fn volsync(&mut self, spec: &SiteSpec, volsync: &VolSync) {
+        use rayon::prelude::*;
         let clusters: HashSet<&str> = spec
             .managed_clusters
             .iter()
@@ -477,82 +482,109 @@ impl Validator {
         if let Some(channel) = &volsync.channel {
             self.non_empty("spec.volsync.channel", channel);
         }
+        let checked: Vec<(Vec<Diagnostic>, RenderedBy<'_>)> = volsync
+            .replications
+            .par_iter()
+            .enumerate()
+            .with_min_len(64)
+            .map(|(i, r)| {
+                let mut own = Validator::default();
+                let objects =
+                    own.replication(&format!("spec.volsync.replications[{i}]"), r, &clusters);
+                (own.out, objects)
+            })
+            .collect();
         let mut names = HashSet::new();
         let mut objects: HashMap<ObjectKey<'_>, String> = HashMap::new();
-        for (i, r) in volsync.replications.iter().enumerate() {
-            let path = format!("spec.volsync.replications[{i}]");
-            self.label(format_args!("{path}.name"), &r.name);
+        for ((i, r), (diagnostics, keys)) in volsync.replications.iter().enumerate().zip(checked) {
+            self.out.extend(diagnostics);
             if !names.insert(&r.name) {
                 self.error(
-                    format!("{path}.name"),
+                    format!("spec.volsync.replications[{i}].name"),
                     format!("replication {:?} is listed twice", r.name),
                     "give every replication a unique name",
                 );
             }
-            self.cron(format_args!("{path}.schedule"), &r.schedule);
-            self.endpoint(
-                &format!("{path}.source"),
-                &r.source.cluster,
-                &r.source.namespace,
-                &clusters,
-            );
-            self.subdomain(format_args!("{path}.source.pvc"), &r.source.pvc);
-            self.copy_and_access(
-                &format!("{path}.source"),
-                r.source.copy_method.as_deref(),
-                &r.source.access_modes,
-            );
-            let source_key = (
-                r.source.cluster.as_str(),
-                r.source.namespace.as_str(),
-                "ReplicationSource",
-                Cow::from(r.name.as_str()),
-            );
-            self.unique_object(&mut objects, source_key, &format!("{path}.source"));
-            match r.method {
-                Method::RsyncTls | Method::Rsync => self.rsync_like(&path, r),
-                Method::Restic => self.restic(&path, r),
-                Method::Rclone => self.rclone(&path, r),
-            }
-            for (dpath, d) in destinations(&path, r) {
-                self.endpoint(&dpath, &d.cluster, &d.namespace, &clusters);
-                self.copy_and_access(&dpath, d.copy_method.as_deref(), &d.access_modes);
-                match &d.capacity {
-                    Some(c) => self.quantity(format_args!("{dpath}.capacity"), c),
-                    None => self.error(
-                        format!("{dpath}.capacity"),
-                        "the destination volume size is missing",
-                        "set capacity to at least the source PVC's size, e.g. 10Gi",
-                    ),
-                }
-                if let Some(pvc) = &d.pvc {
-                    self.subdomain(format_args!("{dpath}.pvc.name"), &pvc.name);
-                }
-                let key = (
-                    d.cluster.as_str(),
-                    d.namespace.as_str(),
-                    "ReplicationDestination",
-                    Cow::from(r.name.as_str()),
-                );
-                self.unique_object(&mut objects, key, &dpath);
-            }
-            if let Some(restore) = &r.restore {
-                let rpath = format!("{path}.restore");
-                self.endpoint(&rpath, &restore.cluster, &restore.namespace, &clusters);
-                self.subdomain(
-                    format_args!("{rpath}.destinationPVC"),
-                    &restore.destination_pvc,
-                );
-                self.non_empty(format_args!("{rpath}.trigger"), &restore.trigger);
-                let key = (
-                    restore.cluster.as_str(),
-                    restore.namespace.as_str(),
-                    "ReplicationDestination",
-                    Cow::from(format!("{}-restore", r.name)),
-                );
-                self.unique_object(&mut objects, key, &rpath);
+            for (key, path) in keys {
+                self.unique_object(&mut objects, key, &path);
             }
         }
+    }
+
+    /// The rules of one replication at `path`; returns the objects it renders, each with the
+    /// field that makes it.
+    fn replication<'a>(
+        &mut self,
+        path: &str,
+        r: &'a Replication,
+        clusters: &HashSet<&str>,
+    ) -> RenderedBy<'a> {
+        let mut objects = Vec::new();
+        self.label(format_args!("{path}.name"), &r.name);
+        self.cron(format_args!("{path}.schedule"), &r.schedule);
+        self.endpoint(
+            &format!("{path}.source"),
+            &r.source.cluster,
+            &r.source.namespace,
+            clusters,
+        );
+        self.subdomain(format_args!("{path}.source.pvc"), &r.source.pvc);
+        self.copy_and_access(
+            &format!("{path}.source"),
+            r.source.copy_method.as_deref(),
+            &r.source.access_modes,
+        );
+        let source_key = (
+            r.source.cluster.as_str(),
+            r.source.namespace.as_str(),
+            "ReplicationSource",
+            Cow::from(r.name.as_str()),
+        );
+        objects.push((source_key, format!("{path}.source")));
+        match r.method {
+            Method::RsyncTls | Method::Rsync => self.rsync_like(path, r),
+            Method::Restic => self.restic(path, r),
+            Method::Rclone => self.rclone(path, r),
+        }
+        for (dpath, d) in destinations(path, r) {
+            self.endpoint(&dpath, &d.cluster, &d.namespace, clusters);
+            self.copy_and_access(&dpath, d.copy_method.as_deref(), &d.access_modes);
+            match &d.capacity {
+                Some(c) => self.quantity(format_args!("{dpath}.capacity"), c),
+                None => self.error(
+                    format!("{dpath}.capacity"),
+                    "the destination volume size is missing",
+                    "set capacity to at least the source PVC's size, e.g. 10Gi",
+                ),
+            }
+            if let Some(pvc) = &d.pvc {
+                self.subdomain(format_args!("{dpath}.pvc.name"), &pvc.name);
+            }
+            let key = (
+                d.cluster.as_str(),
+                d.namespace.as_str(),
+                "ReplicationDestination",
+                Cow::from(r.name.as_str()),
+            );
+            objects.push((key, dpath));
+        }
+        if let Some(restore) = &r.restore {
+            let rpath = format!("{path}.restore");
+            self.endpoint(&rpath, &restore.cluster, &restore.namespace, clusters);
+            self.subdomain(
+                format_args!("{rpath}.destinationPVC"),
+                &restore.destination_pvc,
+            );
+            self.non_empty(format_args!("{rpath}.trigger"), &restore.trigger);
+            let key = (
+                restore.cluster.as_str(),
+                restore.namespace.as_str(),
+                "ReplicationDestination",
+                Cow::from(format!("{}-restore", r.name)),
+            );
+            objects.push((key, rpath));
+        }
+        objects
     }
 
     /// Record that `path` renders the object `key`; an error when another field already does.
