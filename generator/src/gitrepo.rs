@@ -804,6 +804,7 @@ impl OutputRepo {
         let blob_ids: Vec<Oid> = if packed {
             writes
                 .par_iter()
+                .with_max_len(crate::par::PIECE)
                 .map(|(_, bytes)| trees::object_id(ObjectType::Blob, bytes))
                 .collect()
         } else {

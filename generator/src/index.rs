@@ -143,6 +143,7 @@ fn map_section<V: Serialize + Sync>(key: &str, entries: &BTreeMap<String, V>) ->
     let header = format!("{key}:\n");
     let bodies: Vec<String> = entries
         .par_chunks(256)
+        .with_max_len(crate::par::HEAVY)
         .map(|chunk| {
             let mut text = emit(chunk);
             match text.starts_with(&header) {
@@ -179,6 +180,7 @@ fn files_as_lines(files: &BTreeMap<String, String>) -> Option<Vec<String>> {
     };
     entries
         .par_chunks(1024)
+        .with_max_len(crate::par::HEAVY)
         .map(|chunk| {
             let mut lines = String::with_capacity(chunk.len() * 128);
             for (path, digest) in chunk {

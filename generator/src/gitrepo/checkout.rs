@@ -26,6 +26,8 @@ pub(super) const PARALLEL_MIN: usize = 16;
 /// units of this many files. (They take turns on the directory's lock only while creating
 /// an entry, not while writing.)
 const UNIT_FILES: usize = 256;
+/// The most units one rayon job writes.
+const UNITS_PER_JOB: usize = 8;
 
 /// The outcome of writing one file: its stat data, or why it failed.
 pub(super) type Placed = Result<fs::Metadata, FileError>;
@@ -108,7 +110,13 @@ pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement
     let outcomes: Vec<UnitOutcome> = if writes.len() < PARALLEL_MIN {
         plan.units.iter().map(place_unit).collect()
     } else {
-        plan.units.par_iter().map(place_unit).collect()
+        // In small pieces (see `par`): the other thread is busy storing the pack when this
+        // loop starts.
+        plan.units
+            .par_iter()
+            .with_max_len(UNITS_PER_JOB)
+            .map(place_unit)
+            .collect()
     };
 
     for (unit, outcome) in plan.units.iter().zip(outcomes) {

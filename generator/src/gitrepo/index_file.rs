@@ -100,6 +100,7 @@ pub(super) fn encode(entries: &[&IndexEntry]) -> Option<Vec<u8>> {
     out.extend_from_slice(&(entries.len() as u32).to_be_bytes());
     let chunks: Vec<Vec<u8>> = entries
         .par_chunks(1024)
+        .with_max_len(crate::par::HEAVY)
         .map(|chunk| {
             let mut bytes = Vec::with_capacity(chunk.len() * 128);
             for entry in chunk {

@@ -88,6 +88,7 @@ pub(super) struct Stored {
 pub(super) fn store(pack_dir: &Path, objects: &[Object<'_>]) -> io::Result<Stored> {
     let runs: Vec<Vec<Entry>> = runs(objects)
         .par_iter()
+        .with_max_len(crate::par::HEAVY)
         .map_init(
             || Compress::new(Compression::fast(), true),
             |compress, run| lay_out(compress, run),

@@ -51,6 +51,7 @@ pub fn plan(site: &Site) -> Vec<ObjectPlan> {
         let replications: Vec<ObjectPlan> = volsync
             .replications
             .par_iter()
+            .with_max_len(crate::par::PIECE)
             .flat_map_iter(|r| {
                 let mut objects = Vec::new();
                 replication_objects(r, &mut objects);
@@ -291,6 +292,7 @@ fn addons(site: &Site, hub: &str, gates: &[Gate], out: &mut Vec<ObjectPlan>) {
     let wait_for = (!gates.is_empty()).then(|| gates::format(gates));
     let addons: Vec<ObjectPlan> = participating_clusters(site)
         .par_iter()
+        .with_max_len(crate::par::PIECE)
         .map(|cluster| {
             let mut addon = ObjectPlan::new(
                 hub,

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::gitrepo::Tree;
 use crate::index::{ClusterEntry, Prerequisite, RenderIndex, INDEX_KIND, INDEX_PATH};
+use crate::par;
 use crate::site::load::hex;
 use crate::site::{LoadedSite, API_VERSION};
 
@@ -95,6 +96,7 @@ fn render_objects(
     // take away hubdr's ownership labels or waves.
     let mut manifests: Vec<Manifest> = plans
         .par_iter()
+        .with_max_len(par::PIECE)
         .map(|plan| {
             let mut m = render_one(plan, templates)?;
             m.stamp(&site.metadata.name, &plan.annotations);
@@ -106,10 +108,12 @@ fn render_objects(
         manifests
             .par_iter_mut()
             .zip(&plans)
+            .with_max_len(par::PIECE)
             .for_each(|(m, plan)| m.stamp(&site.metadata.name, &plan.annotations));
     }
     let problems: Vec<String> = manifests
         .par_iter()
+        .with_max_len(par::PIECE)
         .flat_map(|m| {
             checks::check(m)
                 .into_iter()
@@ -125,6 +129,7 @@ fn render_objects(
 
     let mut files: Vec<(String, Vec<u8>)> = manifests
         .par_iter()
+        .with_max_len(par::PIECE)
         .map(|m| (m.path(), m.to_yaml().into_bytes()))
         .collect();
     // In path order, each manifest's number with its file, so that two files of one path are
@@ -151,6 +156,7 @@ fn render_objects(
     let install_files = agent::InstallFiles::new(site);
     let cluster_files: Vec<Vec<(String, Vec<u8>)>> = clusters(loaded)
         .par_iter()
+        .with_max_len(par::PIECE)
         .map(|(cluster, entry)| {
             let objects: Vec<&Manifest> = by_cluster
                 .get(cluster.as_str())
@@ -324,6 +330,7 @@ fn index(
     let entries: Vec<(&String, &Vec<u8>)> = tree.iter().collect();
     let digests: Vec<String> = entries
         .par_iter()
+        .with_max_len(par::PIECE)
         .map(|(_, bytes)| hex(&Sha256::digest(bytes)))
         .collect();
     // In path order: built in one pass.
