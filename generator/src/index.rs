@@ -146,13 +146,12 @@ fn map_section<V: Serialize + Sync>(key: &str, entries: &BTreeMap<String, V>) ->
         .with_max_len(crate::par::HEAVY)
         .map(|chunk| {
             let mut text = emit(chunk);
-            match text.starts_with(&header) {
-                true => {
-                    text.drain(..header.len());
-                    text
-                }
-                false => unreachable!("a non-empty mapping is a block mapping: {text}"),
-            }
+            assert!(
+                text.starts_with(&header),
+                "a non-empty mapping is a block mapping: {text}"
+            );
+            text.drain(..header.len());
+            text
         })
         .collect();
     [vec![header], bodies].concat().concat()

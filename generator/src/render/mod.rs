@@ -181,8 +181,15 @@ fn render_objects(
 /// The tree of `files`; of two files with one path, the later one. (A map built from a sorted
 /// list is built in one pass; inserting each path costs a search through the map.)
 fn tree_of(mut files: Vec<(String, Vec<u8>)>) -> Tree {
-    // Stable: a later file of one path stays later.
+    // Stable: a later file of one path stays later, and takes the earlier one's place.
     files.par_sort_by(|a, b| a.0.cmp(&b.0));
+    files.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            std::mem::swap(later, earlier);
+        }
+        same
+    });
     Tree::from_iter(files)
 }
 
@@ -349,5 +356,27 @@ fn index(
         templates: templates.digest.clone(),
         clusters,
         files,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_of_files_keeps_the_later_of_two_files_with_one_path() {
+        let file = |path: &str, text: &str| (path.to_string(), text.as_bytes().to_vec());
+        let tree = tree_of(vec![
+            file("b", "1"),
+            file("a", "2"),
+            file("b", "3"),
+            file("c", "4"),
+            file("b", "5"),
+        ]);
+        let files: Vec<(&str, &[u8])> = tree
+            .iter()
+            .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
+            .collect();
+        assert_eq!(files, [("a", &b"2"[..]), ("b", b"5"), ("c", b"4")]);
     }
 }
