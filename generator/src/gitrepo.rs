@@ -904,15 +904,11 @@ impl OutputRepo {
                 .collect();
             index_entries.retain(|e| !changed.contains(e.path.as_slice()));
         }
-        let mut root = trees::from_index(&index_entries)
-            .map_err(|e| GitRepoError::IndexTrees(e.to_string()))?;
+        let index_trees = |e: trees::IndexTreeError| GitRepoError::IndexTrees(e.to_string());
+        let mut root = trees::from_index(&index_entries).map_err(index_trees)?;
         for ((path, _), id) in writes.iter().zip(blob_ids) {
-            root.insert(path.as_bytes(), MODE_FILE as u32, *id)
-                .map_err(|_| {
-                    GitRepoError::IndexTrees(
-                        trees::IndexTreeError::FileDirectory(path.to_string()).to_string(),
-                    )
-                })?;
+            root.add(path.as_bytes(), MODE_FILE as u32, *id)
+                .map_err(index_trees)?;
         }
         let tree_id = root.compute(true);
         let commit_error = |source| GitRepoError::Commit { source };

@@ -70,6 +70,15 @@ impl<'a> DirNode<'a> {
         Ok(())
     }
 
+    /// [`insert`](Self::insert) for the next commit's trees: a conflict is an index error
+    /// naming the path.
+    pub fn add(&mut self, path: &'a [u8], mode: u32, id: Oid) -> Result<(), IndexTreeError> {
+        self.insert(path, mode, id)
+            .map_err(|FileDirectoryConflict| {
+                IndexTreeError::FileDirectory(String::from_utf8_lossy(path).into_owned())
+            })
+    }
+
     /// Compute the tree ids of this directory and of all below, bottom-up; with `keep`, keep
     /// the encoded trees too (see [`new_trees`]).
     pub fn compute(&mut self, keep: bool) -> Oid {
@@ -140,12 +149,12 @@ pub(super) fn from_index<'a>(
 ) -> Result<DirNode<'a>, IndexTreeError> {
     let mut root = DirNode::default();
     for entry in entries {
-        let path = || String::from_utf8_lossy(&entry.path).into_owned();
         if entry.flags & STAGE_MASK != 0 {
-            return Err(IndexTreeError::Conflict(path()));
+            return Err(IndexTreeError::Conflict(
+                String::from_utf8_lossy(&entry.path).into_owned(),
+            ));
         }
-        root.insert(&entry.path, entry.mode, entry.id)
-            .map_err(|_| IndexTreeError::FileDirectory(path()))?;
+        root.add(&entry.path, entry.mode, entry.id)?;
     }
     Ok(root)
 }
