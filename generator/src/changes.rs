@@ -52,7 +52,7 @@ pub fn by_cluster(
 }
 
 /// [`by_cluster`] for a render: added and changed objects are named from the rendered
-/// manifests, without parsing their files again.
+/// objects, without parsing their files again.
 pub fn by_cluster_rendered(
     changes: &Changes,
     rendered: &Rendered,
@@ -60,9 +60,9 @@ pub fn by_cluster_rendered(
 ) -> ByCluster {
     // Sorted by path, to be searched (a fleet has tens of thousands of objects).
     let mut ids: Vec<(String, &ObjectId)> = rendered
-        .manifests
+        .objects
         .par_iter()
-        .map(|m| (m.path(), &m.id))
+        .map(|o| (o.path(), &o.id))
         .collect();
     ids.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let id_of = |path: &str| {

@@ -81,7 +81,7 @@ fn init_writes_a_starter_that_validates_and_renders() {
         run.stdout,
         format!(
             "site.yaml is valid: 2 hub(s), 2 managed cluster(s), 1 replication(s), {} object(s) to render, 0 warning(s)\n",
-            rendered.manifests.len()
+            rendered.objects.len()
         ),
         "{run}"
     );

@@ -81,9 +81,9 @@ fn check_site(name: &str) {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0);
     let custom_resources = rendered
-        .manifests
+        .objects
         .iter()
-        .filter(|m| m.id.api_version != "v1")
+        .filter(|o| o.id.api_version != "v1")
         .count();
     assert_eq!(
         passed, custom_resources,
@@ -2701,6 +2701,6 @@ fn change_lists_from_manifests_equal_those_from_parsed_files() {
             .flatten()
             .filter(|c| !c.what.ends_with(".yaml"))
             .count();
-        assert_eq!(objects, rendered.manifests.len(), "{name}");
+        assert_eq!(objects, rendered.objects.len(), "{name}");
     }
 }

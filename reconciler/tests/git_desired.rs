@@ -53,19 +53,21 @@ fn reads_every_object_of_a_rendered_cluster() {
             .collect();
         let got: Vec<&String> = desired.objects.iter().map(|o| &o.path).collect();
         assert_eq!(got, expected, "cluster {cluster}");
-        let from_render: Vec<&serde_json::Value> = rendered
-            .manifests
-            .iter()
-            .filter(|m| &m.cluster == cluster)
-            .map(|m| &m.value)
-            .collect();
         for object in &desired.objects {
             assert!(object.value["kind"].is_string(), "{}", object.path);
-            assert!(
-                from_render.contains(&&object.value),
+            let rendered_value: serde_json::Value =
+                serde_yaml::from_slice(&rendered.tree[&object.path]).unwrap();
+            assert_eq!(
+                object.value, rendered_value,
                 "{} parses back to the rendered object",
                 object.path
             );
+            let rendered_object = rendered
+                .objects
+                .iter()
+                .find(|o| o.path() == object.path)
+                .unwrap_or_else(|| panic!("{} is a rendered object", object.path));
+            assert_eq!(&rendered_object.cluster, cluster);
         }
     }
     assert!(read_cluster(&fetched, "hub-a").unwrap().objects.len() > 1);

@@ -17,7 +17,7 @@ pub fn run(
         spec.hubs.len(),
         spec.managed_clusters.len(),
         replications,
-        rendered.manifests.len(),
+        rendered.objects.len(),
         loaded.warnings.len()
     );
     Ok(())

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::site::{AgentSettings, Site};
 
-use super::manifest::Manifest;
+use super::manifest::ObjectId;
 
 /// A kind an agent manages: API group, resource (plural) and the allowlist entry.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,8 +88,8 @@ pub fn install_path(cluster: &str) -> String {
 }
 
 /// The install file of `cluster` (see [`install_path`]), given the objects rendered for it.
-pub fn install_file(site: &Site, cluster: &str, hub: bool, manifests: &[&Manifest]) -> String {
-    build(site, cluster, hub, &managed_kinds(manifests, hub))
+pub fn install_file(site: &Site, cluster: &str, hub: bool, objects: &[&ObjectId]) -> String {
+    build(site, cluster, hub, &managed_kinds(objects, hub))
 }
 
 /// The install files of a fleet, each distinct file shape built once.
@@ -122,8 +122,8 @@ impl<'a> InstallFiles<'a> {
     }
 
     /// The same bytes as [`install_file`].
-    pub fn file(&self, cluster: &str, hub: bool, manifests: &[&Manifest]) -> String {
-        let managed = managed_kinds(manifests, hub);
+    pub fn file(&self, cluster: &str, hub: bool, objects: &[&ObjectId]) -> String {
+        let managed = managed_kinds(objects, hub);
         if !written_as_is(cluster) {
             return build(self.site, cluster, hub, &managed);
         }
@@ -161,20 +161,20 @@ fn written_as_is(name: &str) -> bool {
         && crate::yaml::to_string(&Value::String(name.to_string())) == format!("{name}\n")
 }
 
-/// The kinds the agent of a cluster with `manifests` manages.
-fn managed_kinds(manifests: &[&Manifest], hub: bool) -> BTreeSet<Managed> {
-    let mut managed: BTreeSet<Managed> = manifests
+/// The kinds the agent of a cluster with `objects` manages.
+fn managed_kinds(objects: &[&ObjectId], hub: bool) -> BTreeSet<Managed> {
+    let mut managed: BTreeSet<Managed> = objects
         .iter()
-        .map(|m| {
-            let group =
-                m.id.api_version
-                    .rsplit_once('/')
-                    .map(|(g, _)| g)
-                    .unwrap_or("")
-                    .to_string();
+        .map(|id| {
+            let group = id
+                .api_version
+                .rsplit_once('/')
+                .map(|(g, _)| g)
+                .unwrap_or("")
+                .to_string();
             Managed {
-                resource: plural(&m.id.kind),
-                kind: m.id.kind.clone(),
+                resource: plural(&id.kind),
+                kind: id.kind.clone(),
                 group,
             }
         })
@@ -390,17 +390,12 @@ mod tests {
         site
     }
 
-    fn manifest(cluster: &str, api_version: &str, kind: &str) -> Manifest {
-        Manifest {
-            cluster: cluster.into(),
-            id: ObjectId {
-                api_version: api_version.into(),
-                kind: kind.into(),
-                namespace: Some("ns".into()),
-                name: "n".into(),
-            },
-            wave: 0,
-            value: Value::Null,
+    fn id(api_version: &str, kind: &str) -> ObjectId {
+        ObjectId {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: Some("ns".into()),
+            name: "n".into(),
         }
     }
 
@@ -439,26 +434,22 @@ mod tests {
             let site = example_site(image);
             let files = InstallFiles::new(&site);
             for name in names {
-                let shapes: [(bool, Vec<Manifest>); 3] = [
+                let shapes: [(bool, Vec<ObjectId>); 3] = [
                     (
                         true,
-                        vec![manifest(
-                            name,
-                            "cluster.open-cluster-management.io/v1beta1",
-                            "Restore",
-                        )],
+                        vec![id("cluster.open-cluster-management.io/v1beta1", "Restore")],
                     ),
                     (false, vec![]),
                     (
                         false,
                         vec![
-                            manifest(name, "volsync.backube/v1alpha1", "ReplicationSource"),
-                            manifest(name, "v1", "ConfigMap"),
+                            id("volsync.backube/v1alpha1", "ReplicationSource"),
+                            id("v1", "ConfigMap"),
                         ],
                     ),
                 ];
-                for (hub, manifests) in &shapes {
-                    let refs: Vec<&Manifest> = manifests.iter().collect();
+                for (hub, ids) in &shapes {
+                    let refs: Vec<&ObjectId> = ids.iter().collect();
                     assert_eq!(
                         files.file(name, *hub, &refs),
                         install_file(&site, name, *hub, &refs),

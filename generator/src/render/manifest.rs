@@ -59,6 +59,7 @@ impl ObjectId {
     }
 }
 
+/// An object while it is rendered: where it goes, and its content.
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub cluster: String,
@@ -67,10 +68,39 @@ pub struct Manifest {
     pub value: Value,
 }
 
+/// An object once rendered: where it went (its content is its file in the rendered tree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedObject {
+    pub cluster: String,
+    pub id: ObjectId,
+    pub wave: i32,
+}
+
+impl RenderedObject {
+    /// `clusters/<cluster>/<file>`.
+    pub fn path(&self) -> String {
+        object_path(&self.cluster, &self.id)
+    }
+}
+
+/// The file of object `id` of `cluster`: `clusters/<cluster>/<file>`.
+fn object_path(cluster: &str, id: &ObjectId) -> String {
+    format!("clusters/{cluster}/{}", id.file_name())
+}
+
 impl Manifest {
     /// `clusters/<cluster>/<file>`.
     pub fn path(&self) -> String {
-        format!("clusters/{}/{}", self.cluster, self.id.file_name())
+        object_path(&self.cluster, &self.id)
+    }
+
+    /// What stays of the object once its file is written.
+    pub fn into_rendered(self) -> RenderedObject {
+        RenderedObject {
+            cluster: self.cluster,
+            id: self.id,
+            wave: self.wave,
+        }
     }
 
     /// Add hubdr's labels and annotations (ownership, wave) to the object's metadata.

@@ -22,7 +22,7 @@ use crate::site::load::hex;
 use crate::site::{LoadedSite, API_VERSION};
 
 pub use desired::rclone_offset_schedule;
-pub use manifest::{Manifest, ObjectId};
+pub use manifest::{Manifest, ObjectId, RenderedObject};
 pub use templates::Templates;
 
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -56,7 +56,7 @@ pub enum RenderError {
 #[derive(Debug)]
 pub struct Rendered {
     pub tree: Tree,
-    pub manifests: Vec<Manifest>,
+    pub objects: Vec<RenderedObject>,
     pub index: RenderIndex,
 }
 
@@ -72,13 +72,13 @@ pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, Re
             )
         },
     );
-    let (manifests, mut tree) = objects?;
+    let (objects, mut tree) = objects?;
     tree.insert(APPLICATIONSET_PATH.into(), applicationset?);
     let index = index(loaded, templates, &tree, prerequisites);
     tree.insert(INDEX_PATH.into(), index.to_yaml().into_bytes());
     Ok(Rendered {
         tree,
-        manifests,
+        objects,
         index,
     })
 }
@@ -88,51 +88,41 @@ pub fn render(loaded: &LoadedSite, templates: &Templates) -> Result<Rendered, Re
 fn render_objects(
     loaded: &LoadedSite,
     templates: &Templates,
-) -> Result<(Vec<Manifest>, Tree), RenderError> {
+) -> Result<(Vec<RenderedObject>, Tree), RenderError> {
     let site = &loaded.site;
-    let plans = desired::plan(site);
-    // Stamp before patching, so patches see the labels and annotations of the rendered file
-    // (a JSON patch may add to /metadata/labels), and again after any patches, so no patch can
-    // take away hubdr's ownership labels or waves.
-    let mut manifests: Vec<Manifest> = plans
-        .par_iter()
+    let patches = &site.spec.patches;
+    // Each object goes from its plan to its file in one step, on one thread, and only its file
+    // is kept: a fleet's objects are never all in memory as values.
+    let outcomes: Vec<Result<ObjectFile, RenderError>> = desired::plan(site)
+        .into_par_iter()
         .with_max_len(par::PIECE)
-        .map(|plan| {
-            let mut m = render_one(plan, templates)?;
-            m.stamp(&site.metadata.name, &plan.annotations);
-            Ok(m)
-        })
-        .collect::<Result<_, RenderError>>()?;
-    if !site.spec.patches.is_empty() {
-        patch::apply_all(&site.spec.patches, &mut manifests)?;
-        manifests
-            .par_iter_mut()
-            .zip(&plans)
-            .with_max_len(par::PIECE)
-            .for_each(|(m, plan)| m.stamp(&site.metadata.name, &plan.annotations));
+        .map(|plan| render_object(plan, templates, &site.metadata.name, patches))
+        .collect();
+    // The errors of the first object that has one, in plan order; then those of the patches,
+    // then every object's check problems.
+    let mut objects = outcomes.into_iter().collect::<Result<Vec<_>, _>>()?;
+    if let Some(e) = patch::first_error(patches, objects.iter().map(|o| &o.patches)) {
+        return Err(e.into());
     }
-    let problems: Vec<String> = manifests
-        .par_iter()
-        .with_max_len(par::PIECE)
-        .flat_map(|m| {
-            checks::check(m)
-                .into_iter()
-                .map(move |p| format!("{} (cluster {}): {p}", m.id, m.cluster))
-                .collect::<Vec<_>>()
-        })
+    let problems: Vec<String> = objects
+        .iter_mut()
+        .flat_map(|o| std::mem::take(&mut o.problems))
         .collect();
     if !problems.is_empty() {
         return Err(RenderError::Checks(problems));
     }
-    // Each key (with its path) is computed once, not at every comparison.
-    manifests.par_sort_by_cached_key(|m| (m.cluster.clone(), m.wave, m.path()));
-
-    let mut files: Vec<(String, Vec<u8>)> = manifests
-        .par_iter()
-        .with_max_len(par::PIECE)
-        .map(|m| (m.path(), m.to_yaml().into_bytes()))
-        .collect();
-    // In path order, each manifest's number with its file, so that two files of one path are
+    objects.par_sort_by(|a, b| {
+        (&a.object.cluster, a.object.wave, &a.path).cmp(&(
+            &b.object.cluster,
+            b.object.wave,
+            &b.path,
+        ))
+    });
+    let (rendered, mut files): (Vec<RenderedObject>, Vec<(String, Vec<u8>)>) = objects
+        .into_iter()
+        .map(|o| (o.object, (o.path, o.bytes)))
+        .unzip();
+    // In path order, each object's number with its file, so that two files of one path are
     // adjacent and the later one is reported.
     let mut by_path: Vec<(&str, usize)> = files
         .iter()
@@ -144,12 +134,12 @@ fn render_objects(
         let (path, later) = pair[1];
         return Err(RenderError::Duplicate {
             path: path.to_string(),
-            id: manifests[later].id.to_string(),
+            id: rendered[later].id.to_string(),
         });
     }
     drop(by_path);
-    // The manifests are sorted by cluster: each cluster's objects are one run.
-    let by_cluster: HashMap<&str, &[Manifest]> = manifests
+    // The objects are sorted by cluster: each cluster's objects are one run.
+    let by_cluster: HashMap<&str, &[RenderedObject]> = rendered
         .chunk_by(|a, b| a.cluster == b.cluster)
         .map(|run| (run[0].cluster.as_str(), run))
         .collect();
@@ -158,10 +148,10 @@ fn render_objects(
         .par_iter()
         .with_max_len(par::PIECE)
         .map(|(cluster, entry)| {
-            let objects: Vec<&Manifest> = by_cluster
+            let objects: Vec<&ObjectId> = by_cluster
                 .get(cluster.as_str())
-                .map_or(Vec::new(), |run| run.iter().collect());
-            let resources: Vec<String> = objects.iter().map(|m| m.id.file_name()).collect();
+                .map_or(Vec::new(), |run| run.iter().map(|o| &o.id).collect());
+            let resources: Vec<String> = objects.iter().map(|id| id.file_name()).collect();
             let mut files = vec![(
                 format!("clusters/{cluster}/kustomization.yaml"),
                 kustomization(&resources).into_bytes(),
@@ -175,7 +165,7 @@ fn render_objects(
         })
         .collect();
     files.extend(cluster_files.into_iter().flatten());
-    Ok((manifests, tree_of(files)))
+    Ok((rendered, tree_of(files)))
 }
 
 /// The tree of `files`; of two files with one path, the later one. (A map built from a sorted
@@ -191,6 +181,45 @@ fn tree_of(mut files: Vec<(String, Vec<u8>)>) -> Tree {
         same
     });
     Tree::from_iter(files)
+}
+
+/// One object, rendered: its file, what stays of it, what the patches did to it and the
+/// problems the checks found.
+struct ObjectFile {
+    object: RenderedObject,
+    path: String,
+    bytes: Vec<u8>,
+    patches: patch::Applied,
+    problems: Vec<String>,
+}
+
+/// One object from its plan to its file: rendered, stamped, patched, stamped again (no patch
+/// can take away hubdr's ownership labels or waves), checked and written as YAML. Stamped before
+/// patching too, so that patches see the labels and annotations of the file (a JSON patch may
+/// add to /metadata/labels).
+fn render_object(
+    plan: desired::ObjectPlan,
+    templates: &Templates,
+    site: &str,
+    patches: &[crate::site::Patch],
+) -> Result<ObjectFile, RenderError> {
+    let mut m = render_one(&plan, templates)?;
+    m.stamp(site, &plan.annotations);
+    let applied = patch::apply_to(patches, &mut m);
+    if !applied.matched.is_empty() {
+        m.stamp(site, &plan.annotations);
+    }
+    let problems = checks::check(&m)
+        .into_iter()
+        .map(|p| format!("{} (cluster {}): {p}", m.id, m.cluster))
+        .collect();
+    Ok(ObjectFile {
+        path: m.path(),
+        bytes: m.to_yaml().into_bytes(),
+        object: m.into_rendered(),
+        patches: applied,
+        problems,
+    })
 }
 
 fn render_applicationset(
