@@ -102,9 +102,9 @@ pub fn install_file(site: &Site, cluster: &str, hub: bool, objects: &[&ObjectId]
 /// else in the file (checked per shape by building it with a second placeholder).
 pub struct InstallFiles<'a> {
     site: &'a Site,
-    /// Per shape, the file with [`PLACEHOLDER`] for the cluster name, or `None` when the
-    /// placeholder cannot stand for the name.
-    shapes: Mutex<HashMap<Shape, Option<Arc<str>>>>,
+    /// Per shape, the file cut where [`PLACEHOLDER`] stands for the cluster name, or `None` when
+    /// the placeholder cannot stand for the name.
+    shapes: Mutex<HashMap<Shape, Option<Arc<[String]>>>>,
 }
 
 /// Hub or not, and the kinds managed.
@@ -136,7 +136,7 @@ impl<'a> InstallFiles<'a> {
                     let shape = build(self.site, PLACEHOLDER, hub, &key.1);
                     let second = build(self.site, SECOND_PLACEHOLDER, hub, &key.1);
                     let shape = (shape.replace(PLACEHOLDER, SECOND_PLACEHOLDER) == second)
-                        .then(|| Arc::from(shape));
+                        .then(|| shape.split(PLACEHOLDER).map(String::from).collect());
                     shapes.insert(key.clone(), shape.clone());
                     shape
                 }
@@ -144,7 +144,8 @@ impl<'a> InstallFiles<'a> {
         };
         let managed = key.1;
         match shape {
-            Some(shape) => shape.replace(PLACEHOLDER, cluster),
+            // Written once, into a string of the right size.
+            Some(parts) => parts.join(cluster),
             None => build(self.site, cluster, hub, &managed),
         }
     }
