@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use git_common::{bare, commit_files, file_url, rendered, sandbox};
+use hubdr::render::ObjectId;
 use hubdr_agent::desired::{read_cluster, DesiredError};
 use hubdr_agent::git::{Credentials, Fetched, GitSource};
 
@@ -54,20 +55,25 @@ fn reads_every_object_of_a_rendered_cluster() {
         let got: Vec<&String> = desired.objects.iter().map(|o| &o.path).collect();
         assert_eq!(got, expected, "cluster {cluster}");
         for object in &desired.objects {
-            assert!(object.value["kind"].is_string(), "{}", object.path);
-            let rendered_value: serde_json::Value =
-                serde_yaml::from_slice(&rendered.tree[&object.path]).unwrap();
-            assert_eq!(
-                object.value, rendered_value,
-                "{} parses back to the rendered object",
-                object.path
-            );
+            // Read back as the object the generator rendered for this cluster and file.
             let rendered_object = rendered
                 .objects
                 .iter()
                 .find(|o| o.path() == object.path)
                 .unwrap_or_else(|| panic!("{} is a rendered object", object.path));
             assert_eq!(&rendered_object.cluster, cluster);
+            assert_eq!(
+                ObjectId::of(&object.value).as_ref(),
+                Ok(&rendered_object.id),
+                "{}",
+                object.path
+            );
+            assert_eq!(
+                object.value["metadata"]["labels"]["hubdr.io/cluster"],
+                serde_json::json!(cluster),
+                "{}",
+                object.path
+            );
         }
     }
     assert!(read_cluster(&fetched, "hub-a").unwrap().objects.len() > 1);

@@ -246,6 +246,23 @@ mod tests {
                 Some(json!({"spec": {"size": null}})),
                 None,
             ),
+            // makes the failing remove above succeed on every object it reaches
+            patch(
+                json!({"kind": "K*"}),
+                None,
+                Some(json!([{"op": "add", "path": "/spec/extra", "value": 0}])),
+            ),
+            // a merge and a JSON patch at once, moving the object to another namespace
+            patch(
+                json!({"name": "x"}),
+                Some(json!({"metadata": {"namespace": "other"}})),
+                Some(json!([{"op": "add", "path": "/spec/more", "value": 2}])),
+            ),
+            patch(
+                json!({"namespace": "other"}),
+                None,
+                Some(json!([{"op": "remove", "path": "/spec/more"}])),
+            ),
         ];
         let objects = || {
             vec![
@@ -285,25 +302,28 @@ mod tests {
         assert!(failed > 0 && failed < tried, "{failed} of {tried} failed");
     }
 
+    /// The error met first, patch by patch: a failure of an earlier patch comes before a patch
+    /// that matches nothing, and a patch that matches nothing before a later failure.
     #[test]
-    fn a_patch_that_matches_nothing_is_named_unless_an_earlier_one_failed() {
-        let patches = [
-            patch(
-                json!({"kind": "Ka"}),
-                None,
-                Some(json!([{"op": "remove", "path": "/spec/extra"}])),
-            ),
-            patch(json!({"kind": "Nothing"}), Some(json!({"x": 1})), None),
-        ];
-        let mut objects = [object("c1", "Kb", "b"), object("c2", "Ka", "a")];
-        let err = apply_object_by_object(&patches, &mut objects).unwrap_err();
+    fn the_earlier_patch_of_a_failure_and_an_unmatched_patch_is_reported() {
+        let failing = patch(
+            json!({"kind": "Ka"}),
+            None,
+            Some(json!([{"op": "remove", "path": "/spec/extra"}])),
+        );
+        let unmatched = patch(json!({"kind": "Nothing"}), Some(json!({"x": 1})), None);
+        let objects = || [object("c1", "Kb", "b"), object("c2", "Ka", "a")];
+
+        let patches = [failing.clone(), unmatched.clone()];
+        let err = apply_object_by_object(&patches, &mut objects()).unwrap_err();
         assert_eq!(err.path, "spec.patches[0].json");
         assert!(
             err.message
                 .starts_with("cannot patch Ka ns/a in cluster c2:"),
             "{err}"
         );
-        let err = apply_object_by_object(&patches[1..], &mut objects).unwrap_err();
+
+        let err = apply_object_by_object(&[unmatched, failing], &mut objects()).unwrap_err();
         assert_eq!(err.path, "spec.patches[0].target");
         assert_eq!(err.message, "matches no rendered object (kind=Nothing)");
     }
