@@ -692,8 +692,9 @@ impl OutputRepo {
     /// and committer, with the current time.
     ///
     /// Only the changed files are written (a new file in place, a replaced one through a temp
-    /// file in the same directory and a rename; see `checkout`) or removed (empty parent directories are removed too); only their index
-    /// entries are updated. Returns `Ok(None)` without committing when `changes` is empty.
+    /// file in the same directory and a rename; see `checkout`) or removed (empty parent
+    /// directories are removed too); only their index entries are updated. Returns `Ok(None)`
+    /// without committing when `changes` is empty.
     ///
     /// Refuses ([`GitRepoError::StagedChanges`]) when the index differs from `HEAD` before
     /// starting, so that nothing the user staged is committed by accident.

@@ -180,19 +180,15 @@ impl<'a> Plan<'a> {
                 *first = (*first).min(files[0]);
             }
         }
-        // A directory that is also the path of a file to write (a conflict the commit's trees
-        // refuse later) is made first too, so that the file, not the directory, is what fails,
-        // whichever thread gets there first.
+        // Made first too: a directory that is also the path of a file to write (a conflict the
+        // commit's trees refuse later), so that the file, not the directory, is what fails,
+        // whichever thread gets there first; and a directory with more files than one unit
+        // takes, which is split into several units, so that none of them has to wait for
+        // another to make it.
         let file_paths: HashSet<&str> = writes.iter().map(|(path, _)| *path).collect();
         for (dir, files) in &by_dir {
-            if file_paths.contains(dir) {
-                inner.entry(dir).or_insert(files[0]);
-            }
-        }
-        // A directory with more files than one unit takes is split into several units, and
-        // made first too, so that none of them has to wait for another to make it.
-        for (dir, files) in &by_dir {
-            if files.len() > UNIT_FILES && !dir.is_empty() {
+            let split = files.len() > UNIT_FILES && !dir.is_empty();
+            if file_paths.contains(dir) || split {
                 inner.entry(dir).or_insert(files[0]);
             }
         }
@@ -504,7 +500,6 @@ mod tests {
         assert_eq!(*first, 1);
         assert_eq!(error.to_string(), "blocked is not a directory");
         assert!(placement.files[0].as_ref().unwrap().is_ok());
-        assert!(placement.files[2].as_ref().unwrap().is_ok());
         assert!(placement.files[1].is_none());
         assert!(placement.files[2].as_ref().unwrap().is_ok());
         assert_eq!(placement.created_dirs, vec![dir.path().join("a")]);
