@@ -1,33 +1,27 @@
 //! Writing the files of a commit into the working tree: the directories they need, then the
-//! files, one directory (or a part of a large one) at a time.
+//! files, one directory at a time.
 //!
 //! A directory is the unit of work because the kernel serializes changes to one directory: two
-//! threads creating entries in the same directory take turns on its lock (and spin while they
-//! wait). Each unit creates its directory, when it is a new leaf, and then its files, so the two
-//! threads of a large render rarely touch the same directory at once. The 5,000 directories of a
-//! fleet under `clusters/` are still all created in one parent, but spread over the whole write
-//! instead of all at once (on ext4, creating them level by level spent a third of that step's
-//! CPU time spinning on the parent's lock). A directory of thousands of files (`agents/`) is
-//! split into units of [`UNIT_FILES`]: written by one thread, it kept the other idle for tens
-//! of milliseconds at the end of a render.
+//! threads creating entries in the same directory take turns on its lock, and spin while they
+//! wait. So the files of one directory are written by one thread, and the new leaf directories
+//! are made by one thread, in one pass, while the other thread writes the files of those
+//! already made: the 5,000 directories of a fleet are all made in `clusters/`, and when both
+//! threads made them (level by level, or each before its own files), up to a third of that
+//! step's CPU time went to spinning on that directory's lock. The largest directories (the
+//! agents' install files, the active hub's add-ons: one per cluster of a fleet) are made and
+//! handed out first, so that neither is left to write alone at the end.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
 /// Below this many files (or directories of one depth), they are made on the calling thread.
 pub(super) const PARALLEL_MIN: usize = 16;
-/// The most files one unit of work writes: a directory with more (the agents' install files,
-/// the active hub's add-ons: one per cluster of a fleet) is written by both threads, in
-/// units of this many files. (They take turns on the directory's lock only while creating
-/// an entry, not while writing.)
-const UNIT_FILES: usize = 256;
-/// The most units one rayon job writes.
-const UNITS_PER_JOB: usize = 8;
 
 /// The outcome of writing one file: its stat data, or why it failed.
 pub(super) type Placed = Result<fs::Metadata, FileError>;
@@ -54,11 +48,10 @@ pub(super) struct Placement {
 }
 
 /// Write `writes` (repo-relative paths) under `workdir`, creating the directories they need.
-/// When a directory made before the units (one that holds other directories, or more than
-/// [`UNIT_FILES`] files) cannot be made, nothing more is tried; otherwise every file is tried
-/// unless its own directory could not be made. Either way the caller can record all that
-/// changed before it fails. The files of one directory are written by one thread, up to
-/// [`UNIT_FILES`] of them.
+/// When a directory that holds other directories cannot be made, nothing more is tried;
+/// otherwise every file is tried unless its own directory could not be made. Either way the
+/// caller can record all that changed before it fails. The files of one directory are written
+/// by one thread.
 pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement {
     let plan = Plan::new(writes);
     let mut placement = Placement {
@@ -88,38 +81,58 @@ pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement
         }
     }
 
-    // Then each directory with files: the leaf directory itself when it is new, and its files.
-    let place_unit = |unit: &Unit<'_>| -> UnitOutcome {
-        let mut outcome = UnitOutcome::default();
-        if unit.make_dir {
-            match ensure_dir(&workdir.join(unit.dir), unit.dir) {
-                Ok(created) => outcome.created_dir = created,
-                Err(e) => {
-                    outcome.dir_error = Some(e);
-                    return outcome;
-                }
-            }
-        }
-        outcome.files = unit
-            .files
+    // Then each directory with files: this thread makes the new leaf directories, in order,
+    // and hands out each directory's files as a job as soon as the directory is there.
+    let outcomes: Vec<OnceLock<UnitOutcome>> = plan.units.iter().map(|_| OnceLock::new()).collect();
+    let write_files = |unit: &Unit<'_>| -> Vec<(usize, Placed)> {
+        unit.files
             .iter()
             .map(|&i| (i, place_file(workdir, writes[i])))
-            .collect();
-        outcome
-    };
-    let outcomes: Vec<UnitOutcome> = if writes.len() < PARALLEL_MIN {
-        plan.units.iter().map(place_unit).collect()
-    } else {
-        // In small pieces (see `par`): the other thread is busy storing the pack when this
-        // loop starts.
-        plan.units
-            .par_iter()
-            .with_max_len(UNITS_PER_JOB)
-            .map(place_unit)
             .collect()
     };
+    let make_dir = |unit: &Unit<'_>| -> io::Result<bool> {
+        if unit.make_dir {
+            ensure_dir(&workdir.join(unit.dir), unit.dir)
+        } else {
+            Ok(false)
+        }
+    };
+    let failed = |dir_error| UnitOutcome {
+        created_dir: false,
+        dir_error: Some(dir_error),
+        files: Vec::new(),
+    };
+    let done = |created_dir, files| UnitOutcome {
+        created_dir,
+        dir_error: None,
+        files,
+    };
+    if writes.len() < PARALLEL_MIN {
+        for (unit, slot) in plan.units.iter().zip(&outcomes) {
+            let outcome = match make_dir(unit) {
+                Ok(created) => done(created, write_files(unit)),
+                Err(e) => failed(e),
+            };
+            let _ = slot.set(outcome);
+        }
+    } else {
+        let write_files = &write_files;
+        rayon::scope(|scope| {
+            for (unit, slot) in plan.units.iter().zip(&outcomes) {
+                match make_dir(unit) {
+                    Ok(created) => scope.spawn(move |_| {
+                        let _ = slot.set(done(created, write_files(unit)));
+                    }),
+                    Err(e) => {
+                        let _ = slot.set(failed(e));
+                    }
+                }
+            }
+        });
+    }
 
-    for (unit, outcome) in plan.units.iter().zip(outcomes) {
+    for (unit, slot) in plan.units.iter().zip(outcomes) {
+        let outcome = slot.into_inner().expect("every unit is placed");
         if outcome.created_dir {
             placement.created_dirs.push(workdir.join(unit.dir));
         }
@@ -133,13 +146,17 @@ pub(super) fn place_files(workdir: &Path, writes: &[(&str, &[u8])]) -> Placement
     placement
 }
 
+/// A directory holds this many files or more: it is made and handed out before the others.
+const LARGE_DIR_FILES: usize = 64;
+
 /// The directories to make and the files to write, grouped by directory.
 struct Plan<'a> {
     /// Directories with a directory to make inside (or that are also the path of a file to
     /// write), sorted by depth, with the index of the first file that needs each.
     inner_dirs: Vec<(&'a str, usize)>,
-    /// One unit per directory that holds files (several for a directory of more than
-    /// [`UNIT_FILES`]), sorted by directory and first file.
+    /// One unit per directory that holds files: those that exist (or are made with the inner
+    /// directories) first, then the new leaves; large directories first in each, then by
+    /// directory.
     units: Vec<Unit<'a>>,
 }
 
@@ -152,7 +169,6 @@ struct Unit<'a> {
     files: Vec<usize>,
 }
 
-#[derive(Default)]
 struct UnitOutcome {
     created_dir: bool,
     dir_error: Option<io::Error>,
@@ -182,34 +198,24 @@ impl<'a> Plan<'a> {
         }
         // Made first too: a directory that is also the path of a file to write (a conflict the
         // commit's trees refuse later), so that the file, not the directory, is what fails,
-        // whichever thread gets there first; and a directory with more files than one unit
-        // takes, which is split into several units, so that none of them has to wait for
-        // another to make it.
+        // whichever thread gets there first.
         let file_paths: HashSet<&str> = writes.iter().map(|(path, _)| *path).collect();
         for (dir, files) in &by_dir {
-            let split = files.len() > UNIT_FILES && !dir.is_empty();
-            if file_paths.contains(dir) || split {
+            if file_paths.contains(dir) {
                 inner.entry(dir).or_insert(files[0]);
             }
         }
-        let inner_set: HashSet<&str> = inner.keys().copied().collect();
-        let mut inner_dirs: Vec<(&'a str, usize)> = inner.into_iter().collect();
+        let mut inner_dirs: Vec<(&'a str, usize)> = inner.iter().map(|(d, f)| (*d, *f)).collect();
         inner_dirs.sort_unstable_by_key(|(dir, _)| (depth(dir), *dir));
         let mut units: Vec<Unit<'a>> = by_dir
             .into_iter()
-            .flat_map(|(dir, files)| {
-                let make_dir = !dir.is_empty() && !inner_set.contains(dir);
-                files
-                    .chunks(UNIT_FILES)
-                    .map(|chunk| Unit {
-                        dir,
-                        make_dir,
-                        files: chunk.to_vec(),
-                    })
-                    .collect::<Vec<_>>()
+            .map(|(dir, files)| Unit {
+                dir,
+                make_dir: !dir.is_empty() && !inner.contains_key(dir),
+                files,
             })
             .collect();
-        units.sort_unstable_by_key(|u| (u.dir, u.files[0]));
+        units.sort_unstable_by_key(|u| (u.make_dir, u.files.len() < LARGE_DIR_FILES, u.dir));
         Plan { inner_dirs, units }
     }
 }
@@ -365,8 +371,8 @@ mod tests {
             units,
             vec![
                 ("", false, vec![4]),
-                ("agents", true, vec![0]),
                 ("clusters/a", false, vec![2]),
+                ("agents", true, vec![0]),
                 ("clusters/a/b", true, vec![1]),
                 ("clusters/b", true, vec![3]),
             ]
@@ -374,17 +380,15 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_with_many_files_is_made_first_and_split_into_units() {
-        let names: Vec<String> = (0..2 * UNIT_FILES + 1)
-            .map(|i| format!("agents/c-{i:04}.yaml"))
-            .chain(["clusters/a/k.yaml".to_string()])
+    fn a_directory_with_many_files_is_made_and_written_first_by_one_unit() {
+        let names: Vec<String> = ["clusters/a/k.yaml".to_string()]
+            .into_iter()
+            .chain((0..LARGE_DIR_FILES).map(|i| format!("agents/c-{i:04}.yaml")))
+            .chain(["clusters/z/k.yaml".to_string()])
             .collect();
-        let writes: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+        let writes: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
         let plan = Plan::new(&writes);
-        assert_eq!(
-            plan.inner_dirs,
-            vec![("agents", 0), ("clusters", 2 * UNIT_FILES + 1)]
-        );
+        assert_eq!(plan.inner_dirs, vec![("clusters", 0)]);
         let units: Vec<(&str, bool, usize, usize)> = plan
             .units
             .iter()
@@ -393,26 +397,24 @@ mod tests {
         assert_eq!(
             units,
             vec![
-                ("agents", false, 0, UNIT_FILES),
-                ("agents", false, UNIT_FILES, UNIT_FILES),
-                ("agents", false, 2 * UNIT_FILES, 1),
-                ("clusters/a", true, 2 * UNIT_FILES + 1, 1),
+                ("agents", true, 1, LARGE_DIR_FILES),
+                ("clusters/a", true, 0, 1),
+                ("clusters/z", true, LARGE_DIR_FILES + 1, 1),
             ]
         );
 
-        // Written by both threads: every file is there, and the directory is reported made
-        // once, before its files.
+        // Every file is there, and each directory is reported made once, parents first.
         let dir = tempfile::tempdir().unwrap();
         let placement = place_files(dir.path(), &writes);
         assert!(placement.dir_errors.is_empty());
         assert!(placement.files.iter().all(|f| matches!(f, Some(Ok(_)))));
         assert_eq!(
             placement.created_dirs,
-            ["agents", "clusters", "clusters/a"].map(|d| dir.path().join(d))
+            ["clusters", "agents", "clusters/a", "clusters/z"].map(|d| dir.path().join(d))
         );
         assert_eq!(
             fs::read_dir(dir.path().join("agents")).unwrap().count(),
-            2 * UNIT_FILES + 1
+            LARGE_DIR_FILES
         );
     }
 
@@ -503,5 +505,33 @@ mod tests {
         assert!(placement.files[1].is_none());
         assert!(placement.files[2].as_ref().unwrap().is_ok());
         assert_eq!(placement.created_dirs, vec![dir.path().join("a")]);
+    }
+
+    #[test]
+    fn a_blocked_directory_among_many_fails_only_its_own_files() {
+        // Enough files for the parallel path: the directories are made by one thread while
+        // the other writes files.
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("clusters")).unwrap();
+        fs::write(dir.path().join("clusters/c07"), "a file").unwrap();
+        let names: Vec<String> = (0..PARALLEL_MIN * 2)
+            .map(|i| format!("clusters/c{:02}/f.yaml", i % PARALLEL_MIN))
+            .collect();
+        let writes: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+        let placement = place_files(dir.path(), &writes);
+        assert_eq!(placement.dir_errors.len(), 1);
+        let (first, error) = &placement.dir_errors[0];
+        assert_eq!(
+            (*first, error.to_string()),
+            (7, "clusters/c07 is not a directory".into())
+        );
+        for (i, placed) in placement.files.iter().enumerate() {
+            if i % PARALLEL_MIN == 7 {
+                assert!(placed.is_none(), "{}", names[i]);
+            } else {
+                assert!(matches!(placed, Some(Ok(_))), "{}", names[i]);
+            }
+        }
+        assert_eq!(placement.created_dirs.len(), PARALLEL_MIN - 1);
     }
 }
