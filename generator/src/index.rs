@@ -172,25 +172,20 @@ fn files_as_lines(files: &BTreeMap<String, String>) -> Option<Vec<String>> {
         return None;
     }
     let entries: Vec<(&String, &String)> = files.iter().collect();
-    let scalar = |s: &str| {
-        let mut text = crate::yaml::to_string(&serde_json::Value::String(s.to_string()));
-        text.pop();
-        text
-    };
     entries
         .par_chunks(1024)
         .with_max_len(crate::par::HEAVY)
         .map(|chunk| {
             let mut lines = String::with_capacity(chunk.len() * 128);
             for (path, digest) in chunk {
-                let (key, value) = (scalar(path), scalar(digest));
-                if key.contains('\n') || value.contains('\n') {
+                let start = lines.len();
+                lines.push_str("  ");
+                crate::yaml::write_lone_string(&mut lines, path);
+                lines.push_str(": ");
+                crate::yaml::write_lone_string(&mut lines, digest);
+                if lines[start..].contains('\n') {
                     return None;
                 }
-                lines.push_str("  ");
-                lines.push_str(&key);
-                lines.push_str(": ");
-                lines.push_str(&value);
                 lines.push('\n');
             }
             Some(lines)

@@ -74,6 +74,19 @@ pub fn write(out: &mut String, value: &Value) {
     emitter.write_indent(-1);
 }
 
+/// Append the string `s` as it is written alone, as a whole document, up to the document's
+/// end: for a string written on one line, the bytes of `to_string(&Value::String(s))` without
+/// its final line break.
+pub fn write_lone_string(out: &mut String, s: &str) {
+    let mut emitter = Emitter {
+        out,
+        column: 0,
+        whitespace: true,
+        indention: true,
+    };
+    emitter.string(s, -1, false);
+}
+
 /// libyaml's `best_indent`.
 const INDENT: i32 = 2;
 

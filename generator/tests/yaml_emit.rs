@@ -306,6 +306,16 @@ fn yaml_every_string_matches_serde_yaml_in_every_position() {
             "nested": {"deeper": key},
         });
         check(&v, "root scalar");
+        // Alone, before the document's end: one line, ended by the document's end, or a
+        // block scalar whose lines the document's end may add to.
+        let mut lone = String::new();
+        hubdr::yaml::write_lone_string(&mut lone, s);
+        let whole = serde_yaml::to_string(&v).unwrap();
+        if lone.contains('\n') {
+            assert!(whole.starts_with(&lone), "lone string {s:?}: {lone:?}");
+        } else {
+            assert_eq!(format!("{lone}\n"), whole, "lone string {s:?}");
+        }
         check(&key, "key");
         check(&doc, "nested");
     }

@@ -11,13 +11,13 @@
 //! agents' install files, the active hub's add-ons: one per cluster of a fleet) are made and
 //! handed out first, so that neither is left to write alone at the end.
 
-use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use rayon::prelude::*;
 
 /// Below this many files (or directories of one depth), they are made on the calling thread.

@@ -20,12 +20,12 @@
 //! packed bytes and CRC are known without the rest of the pack, and nothing is read back: the
 //! ids, offsets and CRCs are known when the pack is laid out.
 
-use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use flate2::{Compress, Compression, FlushCompress, Status};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use git2::{ObjectType, Oid};
 use rayon::prelude::*;
 use sha1::{Digest, Sha1};
