@@ -67,7 +67,10 @@ impl RenderIndex {
         let head_value = serde_json::to_value(Head::of(self)).expect("the index serializes");
         crate::yaml::write(&mut head, &head_value);
         let (clusters, files) = rayon::join(
-            || map_section("clusters", &self.clusters),
+            || match clusters_as_lines(&self.clusters) {
+                Some(lines) => ["clusters:\n".to_string(), lines].concat(),
+                None => map_section("clusters", &self.clusters),
+            },
             || match files_as_lines(&self.files) {
                 Some(lines) => [vec!["files:\n".to_string()], lines].concat(),
                 None => vec![map_section("files", &self.files)],
@@ -193,6 +196,97 @@ fn files_as_lines(files: &BTreeMap<String, String>) -> Option<Vec<String>> {
         .collect()
 }
 
+/// The `clusters:` entries as the YAML emitter writes them in the index, written in parallel,
+/// in chunks; `None` unless there are clusters and every scalar in them is written on one line
+/// the same way wherever it stands (see [`one_line`]): then each is written as it would be on
+/// its own, in the emitter's layout of block mappings and sequences.
+fn clusters_as_lines(clusters: &BTreeMap<String, ClusterEntry>) -> Option<String> {
+    use rayon::prelude::*;
+    let entries: Vec<(&String, &ClusterEntry)> = clusters.iter().collect();
+    if entries.is_empty() {
+        return None;
+    }
+    let chunks: Option<Vec<String>> = entries
+        .par_chunks(256)
+        .with_max_len(crate::par::HEAVY)
+        .map(|chunk| {
+            let mut out = String::with_capacity(chunk.len() * 1024);
+            for (name, entry) in chunk {
+                write_cluster(&mut out, name, entry)?;
+            }
+            Some(out)
+        })
+        .collect();
+    chunks.map(|chunks| chunks.concat())
+}
+
+/// One entry of `clusters:`, as `  <name>:` and its fields below; `None` when a scalar is not
+/// [`one_line`].
+fn write_cluster(out: &mut String, name: &str, entry: &ClusterEntry) -> Option<()> {
+    // Every field, so that a new one cannot be left out here unnoticed.
+    let ClusterEntry {
+        kind,
+        role,
+        prerequisites,
+    } = entry;
+    field(out, "  ", name, None)?;
+    field(out, "    ", "kind", Some(kind))?;
+    if let Some(role) = role {
+        field(out, "    ", "role", Some(role))?;
+    }
+    if prerequisites.is_empty() {
+        return Some(());
+    }
+    field(out, "    ", "prerequisites", None)?;
+    for prerequisite in prerequisites {
+        let Prerequisite {
+            kind,
+            namespace,
+            name,
+            keys,
+            for_,
+        } = prerequisite;
+        field(out, "    - ", "kind", Some(kind))?;
+        field(out, "      ", "namespace", Some(namespace))?;
+        field(out, "      ", "name", Some(name))?;
+        if !keys.is_empty() {
+            field(out, "      ", "keys", None)?;
+            for key in keys {
+                out.push_str("      - ");
+                scalar(out, key)?;
+                out.push('\n');
+            }
+        }
+        field(out, "      ", "for", Some(for_))?;
+    }
+    Some(())
+}
+
+/// `<lead><key>:`, then ` <value>` when there is one, and the line's end.
+fn field(out: &mut String, lead: &str, key: &str, value: Option<&str>) -> Option<()> {
+    out.push_str(lead);
+    scalar(out, key)?;
+    out.push(':');
+    if let Some(value) = value {
+        out.push(' ');
+        scalar(out, value)?;
+    }
+    out.push('\n');
+    Some(())
+}
+
+/// `s` written as the emitter writes it alone, when that is how it writes it anywhere.
+fn scalar(out: &mut String, s: &str) -> Option<()> {
+    one_line(s).then(|| crate::yaml::write_lone_string(out, s))
+}
+
+/// A scalar the emitter writes on one line, the same way as a key, a value or a sequence item
+/// at any column: no line breaks of any kind (YAML also breaks lines at U+0085, U+2028 and
+/// U+2029), and short enough for a simple key. (Lines are never folded at a width.)
+fn one_line(s: &str) -> bool {
+    s.len() <= 128 && !s.contains(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +406,96 @@ mod tests {
             assert_eq!(index.to_yaml(), expected, "{files:?}");
             assert_eq!(RenderIndex::parse(&index.to_yaml()).unwrap(), index);
         }
+    }
+
+    /// The clusters written directly are the clusters written by the emitter, for names and
+    /// values the emitter quotes, escapes or writes on several lines (then the emitter writes
+    /// them), with and without roles, keys and prerequisites.
+    #[test]
+    fn clusters_lines_match_the_emitter() {
+        let long = "x".repeat(128);
+        let longer = "y".repeat(129);
+        let hostile = [
+            "plain",
+            "123",
+            "true",
+            "null",
+            "~",
+            "",
+            "-a",
+            "a: b",
+            "#c",
+            "a #b",
+            "'q",
+            "\"d",
+            "é/ü",
+            "1e3",
+            "0x1f",
+            "tab\there",
+            " lead",
+            "trail ",
+            "a\nb",
+            "a\u{2028}b",
+            "a\u{85}b",
+            "a\rb",
+            "[x]",
+            "{y}",
+            "*z",
+            "&w",
+            "!t",
+            "%p",
+            "@r",
+            "`s",
+            "|l",
+            ">f",
+            "?",
+            ":",
+            long.as_str(),
+            longer.as_str(),
+        ];
+        let prerequisite = |s: &str, keys: Vec<String>| Prerequisite {
+            kind: s.into(),
+            namespace: s.into(),
+            name: s.into(),
+            keys,
+            for_: format!("replication {s} (rsync-tls): the volume to protect"),
+        };
+        let expected = |index: &RenderIndex| {
+            let value = serde_json::to_value(index).unwrap();
+            format!(
+                "# Written by hubdr render: digests of every rendered file. Do not edit.\n{}",
+                crate::yaml::to_string(&value)
+            )
+        };
+        let mut lines_taken = 0;
+        for s in hostile {
+            let mut one = index(&[]);
+            one.clusters.insert(
+                s.to_string(),
+                ClusterEntry {
+                    kind: s.into(),
+                    role: Some(s.into()),
+                    prerequisites: vec![
+                        prerequisite(s, vec![s.into(), "psk.txt".into()]),
+                        prerequisite("Secret", vec![]),
+                    ],
+                },
+            );
+            one.clusters.insert(
+                format!("{s}-bare"),
+                ClusterEntry {
+                    kind: "managed".into(),
+                    role: None,
+                    prerequisites: vec![],
+                },
+            );
+            assert_eq!(one.to_yaml(), expected(&one), "{s:?}");
+            lines_taken += usize::from(clusters_as_lines(&one.clusters).is_some());
+        }
+        // Most of them are written directly; those with line breaks or long ones are not.
+        assert_eq!(lines_taken, hostile.len() - 6);
+        assert!(clusters_as_lines(&index(&[]).clusters).is_some());
+        assert!(clusters_as_lines(&BTreeMap::new()).is_none());
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub fn check(m: &Manifest) -> Vec<String> {
     if m.id.kind == "Secret" {
         problems.push("hubdr never renders Secrets: credentials stay out of git; reference the Secret by name".into());
     }
-    find_key_material(&m.value, &mut String::new(), &mut problems);
+    if holds_key_material(&m.value) {
+        find_key_material(&m.value, &mut String::new(), &mut problems);
+    }
     let spec = m.value.get("spec").unwrap_or(&Value::Null);
     match m.id.kind.as_str() {
         "Restore" => check_typed::<RestoreSpec>(spec, &mut problems, RestoreSpec::check),
@@ -183,6 +185,17 @@ fn check_volsync(kind: &str, spec: &Value, problems: &mut Vec<String>) {
     }
 }
 
+/// Whether any string in `value` looks like key material (a VolSync pre-shared key line): the
+/// scan of every object, without the field paths that only a finding needs.
+fn holds_key_material(value: &Value) -> bool {
+    match value {
+        Value::String(s) => units::is_psk_line(s),
+        Value::Object(map) => map.values().any(holds_key_material),
+        Value::Array(items) => items.iter().any(holds_key_material),
+        _ => false,
+    }
+}
+
 /// Refuse anything that looks like key material (a VolSync pre-shared key line). `path` is the
 /// field path of `value` (a buffer extended and restored while descending).
 fn find_key_material(value: &Value, path: &mut String, problems: &mut Vec<String>) {
@@ -207,5 +220,47 @@ fn find_key_material(value: &Value, path: &mut String, problems: &mut Vec<String
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::render::manifest::ObjectId;
+
+    fn manifest(value: Value) -> Manifest {
+        Manifest {
+            cluster: "c1".into(),
+            id: ObjectId::of(&value).unwrap(),
+            wave: 0,
+            value,
+        }
+    }
+
+    #[test]
+    fn key_material_anywhere_is_refused_with_its_field_path() {
+        let psk = format!("volsync:{}", "ab".repeat(16));
+        let m = manifest(json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "x", "namespace": "ns"},
+            "spec": {"items": ["fine", {"deep": psk}], "other": "a:b"},
+        }));
+        assert_eq!(
+            check(&m),
+            vec![format!(
+                ".spec.items[1].deep: looks like a pre-shared key; keys never go into git, \
+                 reference their Secret by name"
+            )]
+        );
+        let clean = manifest(json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "x", "namespace": "ns"},
+            "data": {"k": "volsync:not-hex"},
+        }));
+        assert_eq!(check(&clean), Vec::<String>::new());
     }
 }
