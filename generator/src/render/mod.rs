@@ -314,6 +314,8 @@ fn kustomization(resources: &[String]) -> String {
     let value = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
+        // kustomize 5 sorts by kind unless told to keep this order (the waves' order).
+        "sortOptions": {"order": "fifo"},
         "resources": resources,
     });
     format!(
