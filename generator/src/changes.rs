@@ -136,10 +136,18 @@ fn describe(path: &str, content: Option<&[u8]>) -> (String, String) {
     if file == "kustomization.yaml" {
         return (cluster.into(), file.into());
     }
-    let id = content
-        .and_then(|c| serde_yaml::from_slice::<Value>(c).ok())
-        .and_then(|v| ObjectId::of(&v).ok());
+    let value = content.and_then(|c| serde_yaml::from_slice::<Value>(c).ok());
+    let id = value.as_ref().and_then(|v| ObjectId::of(v).ok());
+    let kept = value
+        .as_ref()
+        .and_then(|v| v.pointer("/metadata/annotations"))
+        .and_then(|a| a.get(crate::render::manifest::ANNOTATION_PRUNE))
+        .is_some_and(|v| v == "disabled");
     let what = match id {
+        Some(id) if kept => format!(
+            "{id} (left in the cluster, not deleted: {}: disabled; it holds data)",
+            crate::render::manifest::ANNOTATION_PRUNE
+        ),
         Some(id) => id.to_string(),
         None => file.to_string(),
     };

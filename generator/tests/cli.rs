@@ -716,3 +716,28 @@ fn the_benchmark_runs_on_a_small_fleet() {
         assert_eq!(rendered, checked_out);
     }
 }
+
+/// A replica PVC holds data: when it leaves the site, the plan says it stays in the cluster.
+#[test]
+fn plan_says_a_replica_pvc_that_leaves_the_site_is_kept() {
+    let sandbox = Sandbox::new();
+    let example = support::manifest_dir().join("../repos-example/site.yaml");
+    fs::copy(&example, sandbox.join("site.yaml")).unwrap();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    let text = fs::read_to_string(sandbox.join("site.yaml")).unwrap();
+    let start = text
+        .find("          pvc:\n")
+        .expect("the example has a replica PVC");
+    let end = start + text[start..].find("\n      - name:").unwrap();
+    let rest: String = text[start..end]
+        .lines()
+        .skip_while(|l| l.starts_with("          pvc:") || l.starts_with("            "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let edited = format!("{}{}{}", &text[..start], rest, &text[end + 1..]);
+    fs::write(sandbox.join("site.yaml"), edited).unwrap();
+    let run = sandbox.hubdr(&["plan", "--out", "repo"]);
+    run.expect_code(0).expect_stdout(
+        "  - PersistentVolumeClaim shop/orders-db-replica (left in the cluster, not deleted: hubdr.io/prune: disabled; it holds data)",
+    );
+}

@@ -2126,6 +2126,8 @@ fn full_storage_warns_about_cleanup_all_and_missing_api_servers() {
     assert_eq!(
         warnings,
         vec![
+            // A passive-sync hub with cleanupBeforeRestore: None (domain_rules).
+            "spec.hubs[1].cleanupBeforeRestore @ Some(64)".to_string(),
             "spec.hubs[2].cleanupBeforeRestore @ Some(68)".to_string(),
             "spec.managedClusters[2].apiServer @ Some(79)".to_string(),
         ]
