@@ -17,6 +17,7 @@ const SIZING_FROM: usize = 500;
 pub fn check(spec: &SiteSpec) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     passive_cleanup(spec, &mut out);
+    managed_service_account_ttl(&spec.backup, &mut out);
     velero_sizing(spec, &mut out);
     if let Some(volsync) = &spec.volsync {
         replica_pvcs(volsync, &mut out);
@@ -44,6 +45,29 @@ fn passive_cleanup(spec: &SiteSpec, out: &mut Vec<Diagnostic>) {
                 "None keeps what earlier restores created after the backups dropped it, and {why}; its activation Restore would take None as well"
             ),
             "use CleanupRestored (None is for the first restore onto a new, empty hub)",
+        ));
+    }
+}
+
+/// The managed service account's token must outlive the backups that hold it: a hub restored
+/// from an older backup gets tokens that expired, and auto-import fails.
+fn managed_service_account_ttl(backup: &Backup, out: &mut Vec<Diagnostic>) {
+    let (Some(msa), Some(ttl)) = (&backup.managed_service_account_ttl, &backup.ttl) else {
+        return;
+    };
+    if !backup.use_managed_service_account {
+        return;
+    }
+    let (Ok(msa_d), Ok(ttl_d)) = (units::parse_duration(msa), units::parse_duration(ttl)) else {
+        return; // reported by the fields' own checks
+    };
+    if msa_d < ttl_d {
+        out.push(Diagnostic::warning(
+            "spec.backup.managedServiceAccountTTL",
+            format!(
+                "{msa} is shorter than the backups' ttl {ttl}: a hub restored from an older backup gets managed service account tokens that have expired, and auto-import fails"
+            ),
+            "leave it unset (ACM uses twice the backup ttl) or make it at least the ttl",
         ));
     }
 }
@@ -173,6 +197,25 @@ mod tests {
         out.iter()
             .map(|d| format!("{}: {}", d.path, d.message))
             .collect()
+    }
+
+    #[test]
+    fn a_managed_service_account_ttl_shorter_than_the_backups_is_a_warning() {
+        let backup = |msa: &str, ttl: &str, on: bool| Backup {
+            schedule: "0 * * * *".into(),
+            ttl: Some(ttl.into()),
+            use_managed_service_account: on,
+            managed_service_account_ttl: Some(msa.into()),
+            name: "schedule-acm".into(),
+        };
+        let check = |b: Backup| {
+            let mut out = Vec::new();
+            managed_service_account_ttl(&b, &mut out);
+            out.len()
+        };
+        assert_eq!(check(backup("24h", "120h", true)), 1);
+        assert_eq!(check(backup("240h", "120h", true)), 0);
+        assert_eq!(check(backup("24h", "120h", false)), 0);
     }
 
     #[test]
