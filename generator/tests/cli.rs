@@ -741,3 +741,30 @@ fn plan_says_a_replica_pvc_that_leaves_the_site_is_kept() {
         "  - PersistentVolumeClaim shop/orders-db-replica (left in the cluster, not deleted: hubdr.io/prune: disabled; it holds data)",
     );
 }
+
+/// `init -o` into directories that do not exist yet makes them, and writes a file others may
+/// read (a site file holds no secret), without ever naming a temporary file.
+#[test]
+fn init_makes_missing_directories_and_a_readable_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let run = sandbox.hubdr(&["init", "-o", "sub/dir/site.yaml"]);
+    run.expect_code(0);
+    let meta = fs::metadata(sandbox.join("sub/dir/site.yaml")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o644, "{run}");
+    assert!(
+        !run.stderr.contains(".tmp") && !run.stderr.contains(".hubdr-tmp"),
+        "{run}"
+    );
+}
+
+/// A file where a directory is needed: the error names the directory, not a temporary file.
+#[test]
+fn init_into_an_impossible_directory_names_it() {
+    let sandbox = Sandbox::new();
+    fs::write(sandbox.join("plain"), "x").unwrap();
+    let run = sandbox.hubdr(&["init", "-o", "plain/site.yaml"]);
+    assert_ne!(run.code, Some(0), "{run}");
+    run.expect_stderr("plain");
+    assert!(!run.stderr.contains(".tmp"), "{run}");
+}
