@@ -11,6 +11,11 @@ fn main() -> ExitCode {
     {
         return hubdr_agent::offline::main(std::env::args_os().skip(1));
     }
+    // `hubdr-agent help export-status`, as `git help <command>` does.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() == 3 && args[1] == "help" && args[2] == "export-status" {
+        return hubdr_agent::offline::main(["export-status".into(), "--help".into()].into_iter());
+    }
     let args = AgentArgs::parse();
     init_logging(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -29,8 +34,11 @@ fn main() -> ExitCode {
 fn init_logging(format: LogFormat) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // Colours only for a person at a terminal: a pod's log, a file or a pipe gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),

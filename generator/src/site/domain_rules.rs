@@ -18,6 +18,7 @@ pub fn check(spec: &SiteSpec) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     passive_cleanup(spec, &mut out);
     managed_service_account_ttl(&spec.backup, &mut out);
+    agent_periods(&spec.agent, &mut out);
     velero_sizing(spec, &mut out);
     if let Some(volsync) = &spec.volsync {
         replica_pvcs(volsync, &mut out);
@@ -69,6 +70,23 @@ fn managed_service_account_ttl(backup: &Backup, out: &mut Vec<Diagnostic>) {
             ),
             "leave it unset (ACM uses twice the backup ttl) or make it at least the ttl",
         ));
+    }
+}
+
+/// The agent refuses a zero interval or heartbeat (it would busy-loop): its install file must
+/// never ask for one.
+fn agent_periods(agent: &AgentSettings, out: &mut Vec<Diagnostic>) {
+    for (field, value) in [
+        ("interval", &agent.interval),
+        ("heartbeat", &agent.heartbeat),
+    ] {
+        if units::parse_duration(value).is_ok_and(|d| d.is_zero()) {
+            out.push(Diagnostic::error(
+                format!("spec.agent.{field}"),
+                format!("{value} is zero: the agent would refuse to start (a zero {field} is a busy loop)"),
+                "use a period such as 30s or 10m",
+            ));
+        }
     }
 }
 
@@ -216,6 +234,20 @@ mod tests {
         assert_eq!(check(backup("24h", "120h", true)), 1);
         assert_eq!(check(backup("240h", "120h", true)), 0);
         assert_eq!(check(backup("24h", "120h", false)), 0);
+    }
+
+    #[test]
+    fn a_zero_agent_period_is_an_error() {
+        let mut agent = site(1, None).spec.agent;
+        agent.interval = "0s".into();
+        let mut out = Vec::new();
+        agent_periods(&agent, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].path, "spec.agent.interval");
+        agent.interval = "30s".into();
+        out.clear();
+        agent_periods(&agent, &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]
