@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     // `hubdr-agent help export-status`, as `git help <command>` does.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.len() == 3 && args[1] == "help" && args[2] == "export-status" {
-        return hubdr_agent::offline::main(["export-status".into(), "--help".into()].into_iter());
+        return hubdr_agent::offline::main(["export-status".into(), "--help".into()]);
     }
     let args = AgentArgs::parse();
     init_logging(args.log_format);
