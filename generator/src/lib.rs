@@ -9,6 +9,7 @@ pub mod gates;
 pub mod gitrepo;
 pub mod index;
 pub mod par;
+pub mod prune_guard;
 pub mod render;
 pub mod site;
 pub mod stamp;

@@ -59,7 +59,7 @@ pub struct PassStatus {
     /// `Succeeded`, `Progressing` (gates waiting) or `Failed`.
     pub outcome: String,
     /// `FetchFailed`, `VerifyFailed`, `BuildFailed`, `ApplyFailed`, `PruneFailed`,
-    /// `HealthFailed`, `Waiting` or `Applied`.
+    /// `PruneGuard` (pruning held as a likely accident), `HealthFailed`, `Waiting` or `Applied`.
     pub reason: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,

@@ -526,6 +526,66 @@ fn plan_after_render_has_nothing_to_do() {
     assert_eq!(run.stdout.matches("  no changes\n").count(), 4, "{run}");
 }
 
+/// Two more replications east-1 -> west-1 beside the starter's `db`.
+const MORE_REPLICATIONS: &[(&str, &str)] = &[(
+    "        destination: {cluster: west-1, namespace: shop, capacity: 10Gi}\n",
+    "        destination: {cluster: west-1, namespace: shop, capacity: 10Gi}
+      - {name: cache, method: rsync-tls, schedule: \"*/15 * * * *\", pskSecret: db-psk,
+         source: {cluster: east-1, namespace: shop, pvc: cache-data},
+         destination: {cluster: west-1, namespace: shop, capacity: 1Gi}}
+      - {name: logs, method: rsync-tls, schedule: \"*/15 * * * *\", pskSecret: db-psk,
+         source: {cluster: east-1, namespace: shop, pvc: logs-data},
+         destination: {cluster: west-1, namespace: shop, capacity: 1Gi}}
+",
+)];
+
+#[test]
+fn plan_shows_the_prune_guard_of_clusters_that_would_lose_most_of_their_objects() {
+    let sandbox = starter();
+    edit_site(&sandbox, MORE_REPLICATIONS);
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    let quiet = sandbox.hubdr(&["plan", "--out", "repo"]);
+    assert!(!quiet.stdout.contains("Prune guard"), "{quiet}");
+
+    // Two of the three replications go: east-1 loses 2 of its 3 ReplicationSources.
+    let path = sandbox.join("site.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    let start = text.find("      - {name: cache").unwrap();
+    assert!(
+        text[start..].trim_end().ends_with("capacity: 1Gi}}"),
+        "the last lines"
+    );
+    fs::write(&path, &text[..start]).unwrap();
+    let run = sandbox.hubdr(&["plan", "--out", "repo"]);
+    run.expect_code(0);
+
+    let guard = &run.stdout[run
+        .stdout
+        .find("Prune guard")
+        .unwrap_or_else(|| panic!("no prune guard\n{run}"))..];
+    assert!(
+        guard.starts_with(
+            "Prune guard: these agents will hold pruning (status reason PruneGuard):\n"
+        ),
+        "{run}"
+    );
+    assert!(
+        guard.contains("  east-1: 2 of the 3 object(s) this agent owns would be deleted (more than 50%), so nothing is pruned; if that is intended, run the agent once with --allow-mass-prune\n"),
+        "{run}"
+    );
+    assert!(guard.contains("  west-1: 2 of the 3 object(s)"), "{run}");
+    assert!(!guard.contains("hub-"), "the hubs lose nothing: {run}");
+
+    // The same in a pull request description.
+    let markdown = sandbox.hubdr(&["plan", "--out", "repo", "--markdown"]);
+    assert!(
+        markdown
+            .stdout
+            .contains("### Prune guard: these agents will hold pruning (status reason PruneGuard)\n\n- **east-1**: 2 of the 3"),
+        "{markdown}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // --templates
 // ---------------------------------------------------------------------------------------------

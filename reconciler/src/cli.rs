@@ -83,6 +83,15 @@ pub struct AgentArgs {
     /// Take ownership of fields another field manager owns instead of reporting a conflict.
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Let a pass delete more than --max-prune-percent of the inventory (or all of it).
+    /// Without it such a pass prunes nothing and reports PruneGuard. An empty desired set
+    /// never prunes, even with this flag.
+    #[arg(long, env = "HUBDR_ALLOW_MASS_PRUNE")]
+    pub allow_mass_prune: bool,
+    /// A pass that would delete more than this share of the inventory, in percent, prunes
+    /// nothing and reports PruneGuard (released objects do not count).
+    #[arg(long, default_value_t = hubdr::prune_guard::DEFAULT_MAX_PERCENT, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_prune_percent: u8,
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
 }

@@ -10,8 +10,10 @@
 //!
 //! The bundle applied last is remembered in a state file in the cache directory (keep it on
 //! a persistent volume), written before anything is applied, so a bundle older than one the
-//! cluster has started to apply is never applied again, also after a restart. Valid older
-//! bundles next to a newer one are simply superseded.
+//! cluster has started to apply is never applied again, also after a restart. The agent also
+//! keeps the highest bundle generation applied in the cluster (`memory.rs`) and passes it
+//! here as a floor, so a bundle of a lower generation is refused even when the cache
+//! directory was lost. Valid older bundles next to a newer one are simply superseded.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -130,13 +132,27 @@ impl Inbox {
     }
 
     /// The desired state for the runner: like the git source's, with the reasons it uses.
-    pub fn read_desired(&self, cluster: &str) -> Result<DesiredState, (Reason, String, bool)> {
-        self.desired(cluster)
+    /// `floor`: the highest bundle generation the cluster applied (kept in the cluster).
+    pub fn read_desired(
+        &self,
+        cluster: &str,
+        floor: Option<u64>,
+    ) -> Result<DesiredState, (Reason, String, bool)> {
+        self.desired_above(cluster, floor)
             .map_err(|e| (e.reason(), e.to_string(), false))
     }
 
     /// Choose, verify and record the bundle to apply, and return its desired state.
     pub fn desired(&self, cluster: &str) -> Result<DesiredState, InboxError> {
+        self.desired_above(cluster, None)
+    }
+
+    /// [`Inbox::desired`], refusing bundles whose generation is below `floor`.
+    pub fn desired_above(
+        &self,
+        cluster: &str,
+        floor: Option<u64>,
+    ) -> Result<DesiredState, InboxError> {
         let files = self.list()?;
         if files.is_empty() {
             return Err(InboxError::Empty {
@@ -190,18 +206,20 @@ impl Inbox {
             .map(|(_, f)| f.clone())
             .expect("the latest file is valid");
 
+        let generation_floor = floor;
         let applied = self.applied()?;
         let floor = applied.as_ref().map(|a| Applied {
             generation: a.generation,
             created_at: a.created_at.parse().unwrap_or(jiff::Timestamp::MIN),
         });
         let file = name(&best.path);
-        let verified =
-            bundle::verify_file(&best.path, &self.key, &expect(cluster, floor), &self.limits)
-                .map_err(|error| InboxError::Refused {
-                    file: file.clone(),
-                    error,
-                })?;
+        let mut expected = expect(cluster, floor);
+        expected.min_generation = generation_floor;
+        let verified = bundle::verify_file(&best.path, &self.key, &expected, &self.limits)
+            .map_err(|error| InboxError::Refused {
+                file: file.clone(),
+                error,
+            })?;
         let state = desired_state(&verified, &file)?;
         let record = AppliedBundle {
             cluster: cluster.into(),

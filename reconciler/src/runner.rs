@@ -14,7 +14,7 @@ use crate::git::{GitError, GitSource, Publish, StatusWriter};
 use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
-use crate::{bind, desired, fence, gates, health, observe};
+use crate::{bind, desired, fence, gates, health, memory, observe};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -95,7 +95,23 @@ impl Agent {
         let mut role = None;
         let mut backup_namespace = DEFAULT_BACKUP_NAMESPACE.to_string();
         let mut schedule = None;
-        match self.fetch_desired().await {
+        // What this agent remembers in the cluster: its last role (fencing while the
+        // repository is unreachable) and the highest bundle generation applied (replays).
+        let place = self.config.memory_place();
+        let stored = memory::recall(&mut self.api, &place).await;
+        let inbox = matches!(self.source, Source::Inbox(_));
+        let fetched = match &stored {
+            Err(e) if inbox => Err((
+                Reason::FetchFailed,
+                format!("{e}; the highest bundle generation this cluster applied is unknown, so no bundle is applied (replay protection)"),
+                false,
+            )),
+            _ => {
+                let floor = stored.as_ref().ok().and_then(|r| r.bundle_generation);
+                self.fetch_desired(floor).await
+            }
+        };
+        match fetched {
             Err((reason, message, unreachable)) => {
                 self.fetch_failures += u32::from(unreachable);
                 facts.source = SourceStatus {
@@ -115,8 +131,18 @@ impl Agent {
                     .as_ref()
                     .map(|s| s.inventory.clone())
                     .unwrap_or_default();
+                // A restarted agent knows its role only from the cluster.
+                if self.fenced_in.is_none() {
+                    match &stored {
+                        Ok(r) => self.fenced_in = memory::fenced_in(r, DEFAULT_BACKUP_NAMESPACE),
+                        Err(e) => facts
+                            .problems
+                            .push(format!("{e}; cannot tell whether this hub is fenced")),
+                    }
+                }
                 if let Some(ns) = self.fenced_in.clone() {
-                    facts.problems = fence::fence(&mut self.api, &ns, &mut facts.changes).await;
+                    let problems = fence::fence(&mut self.api, &ns, &mut facts.changes).await;
+                    facts.problems.extend(problems);
                 }
             }
             Ok(state) => {
@@ -156,6 +182,25 @@ impl Agent {
                 if let Some(ns) = self.fenced_in.clone() {
                     fence_problems = fence::fence(&mut self.api, &ns, &mut changes).await;
                 }
+                match &stored {
+                    Ok(before) => {
+                        let now = memory::after_fetch(
+                            before,
+                            role.as_deref(),
+                            &backup_namespace,
+                            state.generation,
+                            inbox,
+                        );
+                        if let Err(e) = memory::remember(&mut self.api, &place, &now).await {
+                            fence_problems.push(format!(
+                                "cannot update {place} with this pass's role and generation ({e}); retrying next pass"
+                            ));
+                        }
+                    }
+                    Err(e) => fence_problems.push(format!(
+                        "{e}; the role and generation applied are not remembered"
+                    )),
+                }
                 let mut blocked = self.bind_late_values(&mut planned).await;
                 facts.gates = self.evaluate_gates(&planned, &mut blocked).await;
                 let report =
@@ -164,6 +209,7 @@ impl Agent {
                 fence::drop_repeats(&mut facts.changes);
                 facts.problems = report.problems;
                 facts.problems.extend(fence_problems);
+                facts.prune_guard = report.prune_guard;
                 facts.inventory = report
                     .inventory
                     .entries()
@@ -184,14 +230,19 @@ impl Agent {
         status
     }
 
-    async fn fetch_desired(&self) -> Result<desired::DesiredState, (Reason, String, bool)> {
+    /// Fetch and verify the desired state. `bundle_floor`: with the inbox source, bundles
+    /// below this generation (the highest one the cluster applied) are refused.
+    async fn fetch_desired(
+        &self,
+        bundle_floor: Option<u64>,
+    ) -> Result<desired::DesiredState, (Reason, String, bool)> {
         let source = self.source.clone();
         let cluster = self.config.cluster.clone();
         let result = tokio::task::spawn_blocking(
             move || -> Result<desired::DesiredState, (Reason, String, bool)> {
                 let source = match source {
                     Source::Git(git) => git,
-                    Source::Inbox(inbox) => return inbox.read_desired(&cluster),
+                    Source::Inbox(inbox) => return inbox.read_desired(&cluster, bundle_floor),
                 };
                 let fetched = source.fetch().map_err(|e| {
                     let unreachable = matches!(e, GitError::Unreachable { .. });

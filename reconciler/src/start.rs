@@ -138,6 +138,10 @@ fn pass_config(args: &AgentArgs, allowlist: config::Allowlist) -> PassConfig {
             force_conflicts: args.force_conflicts,
             ..Default::default()
         },
+        prune: hubdr::prune_guard::Limit {
+            max_percent: args.max_prune_percent,
+            allow_mass_prune: args.allow_mass_prune,
+        },
     }
 }
 

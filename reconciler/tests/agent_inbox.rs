@@ -342,6 +342,53 @@ async fn an_older_generation_than_the_applied_one_is_refused() {
 }
 
 #[tokio::test]
+async fn a_replayed_bundle_is_refused_after_the_cache_directory_is_lost() {
+    let site = Site::new();
+    let server = site.server().await;
+    deliver(
+        &site.inbox,
+        "g2.tar.zst",
+        &site.bundle(2, "2025-06-01T10:00:00Z"),
+    );
+    assert_eq!(
+        outcome(&site.agent(&server).pass_once().await),
+        ("Succeeded", "Applied")
+    );
+
+    // The cache volume is lost (the state file with it), the agent restarts, and an older
+    // bundle is put into the inbox: the cluster remembers generation 2.
+    std::fs::remove_file(site.cache.join(offline::INBOX_STATE_FILE)).unwrap();
+    std::fs::remove_file(site.inbox.join("g2.tar.zst")).unwrap();
+    deliver(
+        &site.inbox,
+        "g1.tar.zst",
+        &site.bundle(1, "2025-06-02T10:00:00Z"),
+    );
+    server.clear_writes();
+    let status = site.agent(&server).pass_once().await;
+
+    assert_eq!(
+        outcome(&status),
+        ("Failed", "VerifyFailed"),
+        "{}",
+        status.pass.message
+    );
+    assert!(
+        status
+            .pass
+            .message
+            .starts_with("bundle g1.tar.zst refused: the bundle has generation 1, older than 2"),
+        "{}",
+        status.pass.message
+    );
+    assert!(server.writes().is_empty(), "{:?}", server.writes());
+    assert!(
+        !site.cache.join(offline::INBOX_STATE_FILE).exists(),
+        "the refused bundle is not recorded as applied"
+    );
+}
+
+#[tokio::test]
 async fn the_newest_valid_bundle_wins_and_older_ones_beside_it_are_ignored() {
     let site = Site::new();
     let server = site.server().await;

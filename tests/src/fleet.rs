@@ -462,6 +462,7 @@ pub fn agent(cluster: &str, server: &FakeApiServer, repo: &Path, cache: &Path) -
             establish_timeout: Duration::from_secs(5),
             ..ApplyOptions::default()
         },
+        prune: Default::default(),
     };
     let identity = Identity::new(
         format!("hubdr-agent {cluster}"),

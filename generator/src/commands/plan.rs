@@ -5,7 +5,8 @@ use crate::changes::{self, Action, ByCluster};
 use crate::cli::SiteArgs;
 use crate::gitrepo::{OutputRepo, Tree};
 use crate::index::RenderIndex;
-use crate::render::MANAGED_PREFIXES;
+use crate::prune_guard::{self, Counts, Hold, Limit};
+use crate::render::{ObjectId, MANAGED_PREFIXES};
 
 use super::render::git_error;
 use super::{load_and_render, CommandError};
@@ -29,7 +30,72 @@ pub fn run(
     let diff = changes::diff_trees(&old, &rendered.tree);
     let grouped = changes::by_cluster_rendered(&diff, &rendered, &|p| old.get(p).cloned());
     let _ = write!(out, "{}", plan_text(&rendered.index, &grouped, markdown));
+    let _ = write!(
+        out,
+        "{}",
+        guard_text(&guards(&rendered.index, &old, &rendered.tree), markdown)
+    );
     Ok(())
+}
+
+/// Clusters whose agent would hold pruning (`hubdr::prune_guard`) after this render, compared
+/// with HEAD. The plan cannot see the agents' inventories: it counts HEAD's objects as owned
+/// and every removed object as deleted unless its kind is only ever released.
+pub fn guards(index: &RenderIndex, old: &Tree, new: &Tree) -> Vec<(String, Hold)> {
+    let objects = |tree: &Tree, cluster: &str| -> Vec<String> {
+        let dir = format!("clusters/{cluster}/");
+        tree.range(dir.clone()..)
+            .take_while(|(p, _)| p.starts_with(&dir))
+            .filter(|(p, _)| !p.ends_with("/kustomization.yaml"))
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    let mut held = Vec::new();
+    for cluster in index.clusters.keys() {
+        let owned = objects(old, cluster);
+        let removed: Vec<&String> = owned.iter().filter(|p| !new.contains_key(*p)).collect();
+        let deletes = removed
+            .iter()
+            .filter(|p| {
+                let id = serde_yaml::from_slice::<serde_json::Value>(&old[p.as_str()])
+                    .ok()
+                    .and_then(|v| ObjectId::of(&v).ok());
+                !id.is_some_and(|id| prune_guard::release_only(&id.api_version, &id.kind))
+            })
+            .count();
+        let counts = Counts {
+            owned: owned.len(),
+            desired: objects(new, cluster).len(),
+            stale: removed.len(),
+            deletes,
+        };
+        if let Some(hold) = prune_guard::check(counts, Limit::default()) {
+            held.push((cluster.clone(), hold));
+        }
+    }
+    held
+}
+
+fn guard_text(held: &[(String, Hold)], markdown: bool) -> String {
+    let mut text = String::new();
+    if held.is_empty() {
+        return text;
+    }
+    let head = "Prune guard: these agents will hold pruning (status reason PruneGuard)";
+    if markdown {
+        let _ = writeln!(text, "### {head}\n");
+    } else {
+        let _ = writeln!(text, "{head}:");
+    }
+    for (cluster, hold) in held {
+        if markdown {
+            let _ = writeln!(text, "- **{cluster}**: {hold}");
+        } else {
+            let _ = writeln!(text, "  {cluster}: {hold}");
+        }
+    }
+    let _ = writeln!(text);
+    text
 }
 
 /// The plan as text or Markdown: per cluster the object changes and the prerequisites.

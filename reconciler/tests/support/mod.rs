@@ -120,6 +120,7 @@ pub fn pass_config(cluster: &str) -> PassConfig {
             establish_timeout: Duration::from_secs(5),
             ..ApplyOptions::default()
         },
+        prune: Default::default(),
     }
 }
 
