@@ -1,4 +1,5 @@
 //! The site file: model, parsing and validation.
+pub mod credentials;
 pub mod diagnostic;
 pub mod edit;
 pub mod load;
