@@ -12,6 +12,7 @@ pub mod health;
 pub mod inbox;
 pub mod inventory;
 pub mod kubeapi;
+pub mod logging;
 pub mod observe;
 pub mod offline;
 pub mod order;
