@@ -43,6 +43,8 @@ cred_sites! {
     http_git_url => "cred-http-git-url",
     http_git_url_with_token => "cred-http-git-url-with-token",
     psk_in_psk_secret => "cred-psk-in-psk-secret",
+    pasted_into_typed_fields => "cred-pasted-into-typed-fields",
+    key_in_a_typed_field => "cred-key-in-a-typed-field",
 }
 
 #[test]

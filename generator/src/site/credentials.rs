@@ -5,9 +5,10 @@
 
 use serde_json::Value;
 
-use crate::credentials::{self, scan, What};
+use crate::credentials::{self, detect, scan, What};
 
 use super::diagnostic::Diagnostic;
+use super::locate::Locator;
 use super::model::Site;
 
 /// A problem and the field path to locate it at (its shown path may hide a key).
@@ -52,6 +53,63 @@ pub fn check(site: &Site, suspect: bool) -> Vec<Located> {
     out
 }
 
+/// The problems of a site file that does not parse into a site: the key material in its YAML
+/// (a key pasted under an unknown field name, or into a field of another type, is still found
+/// and located), then the parse error unless it is about a field that holds key material, with
+/// any key material it quotes hidden.
+pub fn unparsed(text: &str, parse_error: Diagnostic, locator: &Locator) -> Vec<Diagnostic> {
+    let value = crate::yaml_subset::parse(text)
+        .or_else(|| serde_yaml::from_str::<Value>(text).ok())
+        .unwrap_or(Value::Null);
+    let mut out: Vec<Diagnostic> = Vec::new();
+    let mut at: Vec<String> = Vec::new();
+    for f in scan::find(&value, "") {
+        let mut d = key_material(&f.path, &f.shown, f.what).diagnostic;
+        d.location = locator.find(&f.path);
+        out.push(d);
+        at.push(f.path);
+    }
+    if !at.contains(&parse_error.path) {
+        let mut d = parse_error;
+        d.path = hide_quoted(&d.path);
+        d.message = hide_quoted(&d.message);
+        out.push(d);
+    }
+    out
+}
+
+/// `text` with every quoted part (`"..."` or `` `...` ``) and every path segment that is key
+/// material replaced by `***`.
+fn hide_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(['"', '`', '.']) {
+        let quote = rest.as_bytes()[open] as char;
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let close = match quote {
+            '.' => rest.find(['.', '[', ':', ' ']).unwrap_or(rest.len()),
+            _ => match rest.find(quote) {
+                Some(close) => close,
+                None => break,
+            },
+        };
+        let inner = &rest[..close];
+        out.push_str(if detect::in_text(inner).is_some() {
+            "***"
+        } else {
+            inner
+        });
+        rest = &rest[close..];
+        if quote != '.' {
+            out.push(quote);
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn key_material(path: &str, shown: &str, what: What) -> Located {
     Located {
         diagnostic: Diagnostic::error(shown, what.message(), credentials::FIX),
@@ -81,5 +139,32 @@ fn secret_payload_patches(i: usize, patch: &super::model::Patch, out: &mut Vec<L
                 out.push(key_material(&path, &path, What::SecretPayload));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_key_material_is_hidden_in_messages() {
+        let id = format!("AKIA{}", "IOSFODNN7EXAMPLE");
+        assert_eq!(
+            hide_quoted(&format!("invalid type: string \"{id}\", expected u64")),
+            "invalid type: string \"***\", expected u64"
+        );
+        assert_eq!(
+            hide_quoted(&format!("unknown field `{id}`, expected one of `provider`")),
+            "unknown field `***`, expected one of `provider`"
+        );
+        assert_eq!(
+            hide_quoted(&format!("spec.storage.{id}")),
+            "spec.storage.***"
+        );
+        assert_eq!(
+            hide_quoted("spec.hubs[1].role: unknown variant `primary`"),
+            "spec.hubs[1].role: unknown variant `primary`"
+        );
+        assert_eq!(hide_quoted("an \"unclosed quote"), "an \"unclosed quote");
     }
 }

@@ -57,7 +57,14 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
     };
     // Indexing every field's position costs as much as parsing: only done when a diagnostic
     // needs it.
-    let site = parse(text).map_err(|e| invalid(vec![from_serde(&e, &Locator::new(text))]))?;
+    let site = parse(text).map_err(|e| {
+        let locator = Locator::new(text);
+        invalid(credentials::unparsed(
+            text,
+            from_serde(&e, &locator),
+            &locator,
+        ))
+    })?;
     // The canonical hash does not depend on the checks: made meanwhile, with the first pass of
     // the search for key material over the same bytes.
     let (mut diagnostics, (hash, suspect)) =
