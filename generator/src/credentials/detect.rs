@@ -186,6 +186,16 @@ pub fn is_secret_name(key: &str) -> bool {
     if key.len() < 5 || key.len() > MAX + 8 {
         return false;
     }
+    // Every name starts with one of these letters and ends with one of those: most field
+    // names are passed over without normalizing them.
+    let (first, last) = (key.as_bytes()[0], key.as_bytes()[key.len() - 1]);
+    if !matches!(
+        first.to_ascii_lowercase(),
+        b'p' | b's' | b't' | b'a' | b'b' | b'c'
+    ) || !matches!(last.to_ascii_lowercase(), b'd' | b'y' | b'n' | b't' | b'g')
+    {
+        return false;
+    }
     let mut buf = [0u8; MAX];
     let mut len = 0;
     for b in key.bytes() {
