@@ -3,6 +3,7 @@ pub mod bundle;
 pub mod changes;
 pub mod cli;
 pub mod commands;
+pub mod credentials;
 pub mod failover;
 pub mod fsutil;
 pub mod gates;

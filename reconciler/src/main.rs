@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hubdr_agent::cli::{AgentArgs, LogFormat};
+use hubdr_agent::cli::AgentArgs;
 
 fn main() -> ExitCode {
     // `hubdr-agent export-status ...`: pack a disconnected site's status for the trip back.
@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         return hubdr_agent::offline::main(["export-status".into(), "--help".into()]);
     }
     let args = AgentArgs::parse();
-    init_logging(args.log_format);
+    hubdr_agent::logging::init(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -29,19 +29,4 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(hubdr_agent::start::run(args))
-}
-
-fn init_logging(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    // Colours only for a person at a terminal: a pod's log, a file or a pipe gets plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
 }

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use hubdr::credentials::redact_urls;
+
 use crate::cli::{AgentArgs, SourceArg};
 use crate::config::{self, ConfigFile};
 use crate::git::{Credentials, GitSource, Identity, KnownHosts, Secret, StatusWriter};
@@ -15,6 +17,7 @@ pub async fn run(args: AgentArgs) -> ExitCode {
     let agent = match build(&args).await {
         Ok(agent) => agent,
         Err((code, message)) => {
+            let message = redact_urls(&message);
             tracing::error!("{message}");
             eprintln!("error: {message}");
             return ExitCode::from(code);
@@ -86,6 +89,16 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
         2,
         "give --repo (or --source inbox:DIR with --pub)".to_string(),
     ))?;
+    if let Some(what) = credentials.sent_in_clear(repo) {
+        return Err((
+            2,
+            format!(
+                "--repo {}: {what} would travel in clear over http://, readable by anyone on the \
+                 path; use an https:// URL",
+                redact_urls(repo)
+            ),
+        ));
+    }
     let source = GitSource::new(
         repo,
         &args.branch,

@@ -121,7 +121,8 @@ fn local_path(repo: &str) -> Result<PathBuf, CommandError> {
         || (path.contains('@') && path.contains(':') && !Path::new(path).exists());
     if remote {
         return Err(CommandError::BadInput(format!(
-            "error: --repo {repo}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository (with its status branch) and pass its path"
+            "error: --repo {}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository (with its status branch) and pass its path",
+            crate::credentials::redact_urls(repo)
         )));
     }
     Ok(PathBuf::from(path))
@@ -303,5 +304,19 @@ mod tests {
         );
         assert!(local_path("https://git.example.com/acm-dr.git").is_err());
         assert!(local_path("git@git.example.com:platform/acm-dr.git").is_err());
+    }
+
+    #[test]
+    fn a_remote_url_is_refused_without_its_credentials() {
+        let Err(CommandError::BadInput(message)) =
+            local_path("https://x-access-token:T0KEN@git.example.com/acm-dr.git")
+        else {
+            panic!("a remote URL is refused");
+        };
+        assert!(
+            message.starts_with("error: --repo https://***@git.example.com/acm-dr.git: only local"),
+            "{message}"
+        );
+        assert!(!message.contains("T0KEN"), "{message}");
     }
 }

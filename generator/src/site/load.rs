@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::credentials;
 use super::diagnostic::{self, Diagnostic};
 use super::locate::{Location, Locator};
 use super::model::Site;
@@ -56,16 +57,35 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
     };
     // Indexing every field's position costs as much as parsing: only done when a diagnostic
     // needs it.
-    let site = parse(text).map_err(|e| invalid(vec![from_serde(&e, &Locator::new(text))]))?;
-    // The canonical hash does not depend on the checks: made meanwhile.
-    let (mut diagnostics, hash) =
+    let site = parse(text).map_err(|e| {
+        let locator = Locator::new(text);
+        invalid(credentials::unparsed(
+            text,
+            from_serde(&e, &locator),
+            &locator,
+        ))
+    })?;
+    // The canonical hash does not depend on the checks: made meanwhile, with the first pass of
+    // the search for key material over the same bytes.
+    let (mut diagnostics, (hash, suspect)) =
         rayon::join(|| validate::validate(&site), || canonical_hash(&site));
-    if !diagnostics.is_empty() {
+    let found = credentials::check(&site, suspect);
+    // Other messages about a field that holds key material may quote it: the credential
+    // problem replaces them.
+    if !found.is_empty() {
+        diagnostics.retain(|d| !found.iter().any(|f| f.at == d.path));
+    }
+    if !diagnostics.is_empty() || !found.is_empty() {
         let locator = Locator::new(text);
         diagnostics = diagnostics
             .into_iter()
             .map(|d| d.located(&locator))
             .collect();
+        diagnostics.extend(found.into_iter().map(|f| {
+            let mut d = f.diagnostic;
+            d.location = locator.find(&f.at);
+            d
+        }));
     }
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(invalid(diagnostics));
@@ -133,10 +153,12 @@ fn site_from_value(mut value: serde_json::Value) -> Option<Site> {
     Some(site)
 }
 
-fn canonical_hash(site: &Site) -> String {
+/// The canonical hash of `site`, and whether its canonical form may hold key material.
+fn canonical_hash(site: &Site) -> (String, bool) {
     let canonical = serde_json::to_vec(site).expect("a site always serializes");
     let digest = Sha256::digest(&canonical);
-    format!("sha256:{}", hex(&digest))
+    let suspect = crate::credentials::scan::json_may_hold(&canonical);
+    (format!("sha256:{}", hex(&digest)), suspect)
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -1,4 +1,5 @@
 //! The site file: model, parsing and validation.
+pub mod credentials;
 pub mod diagnostic;
 pub mod domain_rules;
 pub mod edit;

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 use super::cache::Cache;
+use super::error::shown;
 use super::remote::{self, Endpoint};
 use super::{Credentials, GitError};
 
 /// One branch of one remote, fetched into a bare cache under `cache_dir`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GitSource {
     url: String,
     branch: String,
@@ -67,7 +68,7 @@ impl GitSource {
         self.cache.with_repo(|repo| {
             let commit = remote::fetch_branch(&repo, endpoint, &self.branch, &local_ref)?
                 .ok_or_else(|| GitError::MissingBranch {
-                    url: self.url.clone(),
+                    url: shown(&self.url),
                     branch: self.branch.clone(),
                 })?;
             let tree = repo
@@ -81,6 +82,17 @@ impl GitSource {
                 })?;
             Ok(Fetched { repo, commit, tree })
         })
+    }
+}
+
+impl std::fmt::Debug for GitSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitSource")
+            .field("url", &shown(&self.url))
+            .field("branch", &self.branch)
+            .field("cache", &self.cache)
+            .field("credentials", &self.credentials)
+            .finish()
     }
 }
 

@@ -20,11 +20,12 @@ use git2::{Oid, Signature};
 
 use super::cache::Cache;
 use super::commit;
+use super::error::shown;
 use super::remote::{self, Attempt, Endpoint};
 use super::{Credentials, GitError};
 
 /// Publishes this agent's status file to the status branch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StatusWriter {
     url: String,
     branch: String,
@@ -32,6 +33,19 @@ pub struct StatusWriter {
     credentials: Credentials,
     identity: Identity,
     retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for StatusWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusWriter")
+            .field("url", &shown(&self.url))
+            .field("branch", &self.branch)
+            .field("cache", &self.cache)
+            .field("credentials", &self.credentials)
+            .field("identity", &self.identity)
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 /// Author and committer of status commits.
@@ -151,10 +165,10 @@ impl StatusWriter {
             }
         }
         Err(GitError::Contended {
-            url: self.url.clone(),
+            url: shown(&self.url),
             cluster: cluster.to_string(),
             attempts,
-            last,
+            last: hubdr::credentials::redact_urls(&last).into_owned(),
         })
     }
 }
