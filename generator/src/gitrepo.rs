@@ -36,14 +36,21 @@ mod commit_object;
 mod delta;
 mod error;
 mod index_file;
+mod journal;
+pub mod lock;
 mod pack;
 mod paths;
+mod recover;
+mod test_hook;
 mod trees;
+mod undo;
 mod worktree;
 
 pub use commit::PACK_MIN_FILES;
 pub use error::GitRepoError;
+pub use lock::RenderLock;
 use paths::{check_desired, desired_dirs, entry_path, Prefixes};
+pub use recover::{Recovery, RecoveryKind};
 
 /// A rendered tree: repo-relative path (forward slashes, e.g. `clusters/hub-a/restore.yaml`)
 /// -> file bytes.
@@ -146,11 +153,12 @@ impl OutputRepo {
                 path: dir.to_path_buf(),
             });
         }
-        let mut entries = fs::read_dir(dir).map_err(|source| GitRepoError::ReadDir {
+        // Empty, or holding only the render lock of a new repository (see `lock`).
+        let fresh = lock::is_fresh(dir).map_err(|source| GitRepoError::ReadDir {
             path: dir.to_path_buf(),
             source,
         })?;
-        if entries.next().is_none() {
+        if fresh {
             return Self::init(dir);
         }
         match Repository::open(dir) {

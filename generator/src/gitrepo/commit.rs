@@ -4,18 +4,17 @@
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use git2::{IndexEntry, ObjectType, Oid, Repository, Signature};
 use rayon::prelude::*;
 
 use super::paths::validate_path;
+use super::undo::{prune_empty_dirs, Undo};
 use super::{
-    checkout, commit_object, index_file, pack, trees, Changes, FileChange, GitRepoError,
-    OutputRepo, Tree, MODE_FILE,
+    checkout, commit_object, index_file, journal, pack, test_hook, trees, Changes, FileChange,
+    GitRepoError, OutputRepo, Tree, MODE_FILE,
 };
-#[cfg(unix)]
-use super::{MODE_EXECUTABLE, MODE_SYMLINK};
 
 impl OutputRepo {
     /// Apply `changes` (computed by [`diff`](Self::diff) for the same `desired`) to the working
@@ -46,6 +45,11 @@ impl OutputRepo {
     ) -> Result<Option<Oid>, GitRepoError> {
         if changes.is_empty() {
             return Ok(None);
+        }
+        // An interrupted render's journal says what to recover: it must not be overwritten.
+        let journal_path = journal::path(self.repo.path());
+        if journal_path.exists() {
+            return Err(GitRepoError::Interrupted { path: journal_path });
         }
 
         // Validate everything before touching anything (the paths in parallel; the first bad
@@ -154,7 +158,7 @@ impl OutputRepo {
             ids
         };
 
-        let mut journal = Journal::default();
+        let mut undo = Undo::default();
         let result = self.apply(
             packed,
             &writes,
@@ -168,12 +172,12 @@ impl OutputRepo {
                 head: head.as_ref(),
                 head_ref: &head_ref,
             },
-            &mut journal,
+            &mut undo,
         );
         match result {
             Ok(id) => Ok(Some(id)),
             Err(err) => {
-                let failures = self.rollback(&mut index, head_tree.as_ref(), &journal);
+                let failures = self.rollback(&mut index, head_tree.as_ref(), &undo);
                 if failures.is_empty() {
                     Err(err)
                 } else {
@@ -186,7 +190,7 @@ impl OutputRepo {
         }
     }
 
-    /// Change the working tree, the index and `HEAD`, recording in `journal` what to undo.
+    /// Change the working tree, the index and `HEAD`, recording in `undo` what to undo.
     /// With `packed`, the blobs are not stored yet: all new objects go into one pack.
     /// `index_entries` are the entries of `index` as read (it is changed only after the commit).
     #[allow(clippy::too_many_arguments)]
@@ -199,33 +203,9 @@ impl OutputRepo {
         index: &mut git2::Index,
         mut index_entries: Vec<IndexEntry>,
         commit: Commit<'_>,
-        journal: &mut Journal,
+        undo: &mut Undo,
     ) -> Result<Oid, GitRepoError> {
-        // 1. Remove files.
-        for path in removes {
-            match fs::remove_file(self.workdir.join(path)) {
-                Ok(()) => journal.touched.push(path.to_string()),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(source) => {
-                    return Err(GitRepoError::Remove {
-                        path: path.to_string(),
-                        source,
-                    })
-                }
-            }
-        }
-
-        // 2. Prune directories emptied by the removals (before the writes: a directory may have
-        //    to make room for a file of the same name).
-        let parents: BTreeSet<&str> = removes
-            .iter()
-            .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
-            .collect();
-        for dir in parents.iter().rev() {
-            prune_empty_dirs(&self.workdir, &self.workdir.join(dir));
-        }
-
-        // 3. The trees of the next commit, computed in memory from the index as it will be
+        // 1. The trees of the next commit, computed in memory from the index as it will be
         //    (the entries of the changed paths replaced). They do not depend on the files'
         //    stat data: every written file is a regular file (`MODE_FILE`).
         if !index_entries.is_empty() {
@@ -253,7 +233,56 @@ impl OutputRepo {
         trees::new_trees(&root, head_tree.as_ref(), &self.repo, &mut new_trees)
             .map_err(commit_error)?;
 
-        // 4. Create the directories and write the files (see `checkout`). A packed commit's
+        // 2. The journal: what is about to change, written durably before anything changes, so
+        //    that a render killed from here on is recovered by the next (see `recover`).
+        let entries = writes
+            .iter()
+            .zip(blob_ids)
+            .map(|((path, bytes), id)| journal::Entry {
+                path: path.to_string(),
+                new: Some((*id, bytes.len() as u64)),
+            })
+            .chain(removes.iter().map(|path| journal::Entry {
+                path: path.to_string(),
+                new: None,
+            }))
+            .collect();
+        let record = journal::Journal {
+            base: commit.head.map(|c| c.id()),
+            tree: Some(tree_id),
+            entries,
+        };
+        journal::write(self.repo.path(), &record).map_err(|source| GitRepoError::WriteJournal {
+            path: journal::path(self.repo.path()),
+            source,
+        })?;
+        undo.journal = true;
+
+        // 3. Remove files.
+        for path in removes {
+            match fs::remove_file(self.workdir.join(path)) {
+                Ok(()) => undo.touched.push(path.to_string()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(GitRepoError::Remove {
+                        path: path.to_string(),
+                        source,
+                    })
+                }
+            }
+        }
+
+        // 4. Prune directories emptied by the removals (before the writes: a directory may have
+        //    to make room for a file of the same name).
+        let parents: BTreeSet<&str> = removes
+            .iter()
+            .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+            .collect();
+        for dir in parents.iter().rev() {
+            prune_empty_dirs(&self.workdir, &self.workdir.join(dir));
+        }
+
+        // 5. Create the directories and write the files (see `checkout`). A packed commit's
         //    objects are stored meanwhile, as one pack made durable before any reference
         //    points at them (libgit2 does not fsync by default): writing thousands of files
         //    and compressing and syncing the pack keep both threads busy. Then record what was
@@ -272,24 +301,24 @@ impl OutputRepo {
                 files, new: true, ..
             }) = &stored
             {
-                journal.stored_pack = files.clone();
+                undo.stored_pack = files.clone();
             }
             (placement, Some((commit_id, stored)))
         } else {
             (checkout::place_files(&self.workdir, writes), None)
         };
-        journal.created_dirs.extend(placement.created_dirs);
+        undo.created_dirs.extend(placement.created_dirs);
         let mut stats = Vec::with_capacity(writes.len());
         let mut errors: Vec<(usize, io::Error)> = placement.dir_errors;
         for (i, ((path, _), placed)) in writes.iter().zip(placement.files).enumerate() {
             match placed {
                 Some(Ok(md)) => {
-                    journal.touched.push(path.to_string());
+                    undo.touched.push(path.to_string());
                     stats.push(md);
                 }
                 Some(Err(checkout::FileError { changed, source })) => {
                     if changed {
-                        journal.touched.push(path.to_string());
+                        undo.touched.push(path.to_string());
                     }
                     errors.push((i, source));
                 }
@@ -308,7 +337,7 @@ impl OutputRepo {
         // Without errors every file was written: `stats` lines up with `writes`.
         debug_assert_eq!(stats.len(), writes.len());
 
-        // 5. The index entries of the written files. For a packed commit, the bytes of the
+        // 6. The index entries of the written files. For a packed commit, the bytes of the
         //    next index (see `index_file`), unless the index holds more than entries and
         //    caches; otherwise create the commit with loose objects and make them durable.
         let written: Vec<IndexEntry> = writes
@@ -342,11 +371,11 @@ impl OutputRepo {
                 })?,
         };
 
-        // 6. Otherwise update the index entries of the changed paths only (their blobs are
+        // 7. Otherwise update the index entries of the changed paths only (their blobs are
         //    stored now: the index checks that).
         let update_index = |source| GitRepoError::UpdateIndex { source };
         if index_bytes.is_none() {
-            journal.index_modified = true;
+            undo.index_modified = true;
             for path in removes {
                 index.remove_path(Path::new(path)).map_err(update_index)?;
             }
@@ -355,10 +384,11 @@ impl OutputRepo {
             }
         }
 
-        // 7. Move the branch (only if it still points where it did), then save the index.
+        // 8. Move the branch (only if it still points where it did), then save the index.
         //    From here on the commit may be named by a reflog entry, which a rollback does not
         //    undo: its pack stays.
-        journal.stored_pack.clear();
+        undo.stored_pack.clear();
+        test_hook::step("before-ref");
         let old = commit.head.map(|c| c.id());
         let summary = commit.message.lines().next().unwrap_or("");
         let reflog = match old {
@@ -377,19 +407,23 @@ impl OutputRepo {
                 .map(|_| ()),
         };
         moved.map_err(commit_error)?;
-        journal.moved_ref = Some((commit.head_ref.to_string(), old));
+        undo.moved_ref = Some((commit.head_ref.to_string(), old));
         sync_file(&self.repo.path().join(commit.head_ref)).map_err(|source| {
             GitRepoError::Write {
                 path: format!(".git/{}", commit.head_ref),
                 source,
             }
         })?;
+        test_hook::step("after-ref");
 
         match index_bytes {
             Some((path, bytes)) => index_file::write(&path, &bytes)
                 .map_err(|source| GitRepoError::WriteIndex { path, source })?,
             None => index.write().map_err(update_index)?,
         }
+        // Done. Should the journal stay (it cannot be deleted), the next render finds `HEAD` on
+        // this commit with the index and files matching it, and only deletes it.
+        let _ = journal::remove(self.repo.path());
         Ok(commit_id)
     }
 
@@ -460,104 +494,6 @@ impl OutputRepo {
             None => "HEAD".to_string(),
         })
     }
-
-    /// Undo what `apply` did, as far as `journal` says it got. Returns what could not be undone.
-    fn rollback(
-        &self,
-        index: &mut git2::Index,
-        head_tree: Option<&git2::Tree<'_>>,
-        journal: &Journal,
-    ) -> Vec<String> {
-        let mut failures = Vec::new();
-
-        if let Some((name, old)) = &journal.moved_ref {
-            let res = match old {
-                Some(old) if name == "HEAD" => self.repo.set_head_detached(*old),
-                Some(old) => self
-                    .repo
-                    .reference(name, *old, true, "hubdr: roll back failed render")
-                    .map(|_| ()),
-                None => self.repo.find_reference(name).and_then(|mut r| r.delete()),
-            };
-            if let Err(e) = res {
-                failures.push(format!("resetting {name}: {e}"));
-            }
-        }
-        if journal.index_modified {
-            // The on-disk index was not replaced (or the failure was writing it): reload it.
-            if let Err(e) = index.read(true) {
-                failures.push(format!("reloading the index: {e}"));
-            }
-        }
-
-        for path in journal.touched.iter().rev() {
-            if let Err(e) = self.restore_path(head_tree, path) {
-                failures.push(format!("restoring {path}: {e}"));
-            }
-        }
-        for dir in journal.created_dirs.iter().rev() {
-            // Fails (and is meant to) when the directory is not empty.
-            let _ = fs::remove_dir(dir);
-        }
-        // Its objects are referenced by nothing now: the index goes first (git finds packs by
-        // their index).
-        for file in journal.stored_pack.iter().rev() {
-            match fs::remove_file(file) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => failures.push(format!("removing {}: {e}", file.display())),
-            }
-        }
-        failures
-    }
-
-    /// Put `path` back to its `HEAD` content, or delete it when `HEAD` does not have it.
-    fn restore_path(&self, head_tree: Option<&git2::Tree<'_>>, path: &str) -> io::Result<()> {
-        let target = self.workdir.join(path);
-        let entry = head_tree.and_then(|t| t.get_path(Path::new(path)).ok());
-        let entry = entry.filter(|e| e.kind() == Some(ObjectType::Blob));
-        let Some(entry) = entry else {
-            match fs::remove_file(&target) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-            if let Some(parent) = target.parent() {
-                prune_empty_dirs(&self.workdir, parent);
-            }
-            return Ok(());
-        };
-        let blob = self.repo.find_blob(entry.id()).map_err(io::Error::other)?;
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        match entry.filemode() {
-            #[cfg(unix)]
-            MODE_SYMLINK => {
-                use std::os::unix::ffi::OsStrExt;
-                let link = std::ffi::OsStr::from_bytes(blob.content());
-                match fs::remove_file(&target) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-                std::os::unix::fs::symlink(link, &target)
-            }
-            mode => {
-                checkout::write_atomic(&target, blob.content())?;
-                #[cfg(unix)]
-                if mode == MODE_EXECUTABLE {
-                    use std::os::unix::fs::PermissionsExt;
-                    let mut perms = fs::metadata(&target)?.permissions();
-                    perms.set_mode(perms.mode() | ((perms.mode() & 0o444) >> 2));
-                    fs::set_permissions(&target, perms)?;
-                }
-                #[cfg(not(unix))]
-                let _ = mode;
-                Ok(())
-            }
-        }
-    }
 }
 
 /// The paths whose index entries differ from `HEAD` (for an error message: best effort).
@@ -612,22 +548,6 @@ impl Commit<'_> {
             parents,
         )
     }
-}
-
-/// What `apply` changed so far, for `rollback`.
-#[derive(Default)]
-struct Journal {
-    /// Paths whose working-tree file was replaced or removed, in order.
-    touched: Vec<String>,
-    /// Directories created, parents first.
-    created_dirs: Vec<PathBuf>,
-    /// The in-memory index has been modified.
-    index_modified: bool,
-    /// The reference the commit moved and its previous target.
-    moved_ref: Option<(String, Option<Oid>)>,
-    /// The files of a pack stored by this commit (not there before), pack first, while no
-    /// reference or reflog can name its objects.
-    stored_pack: Vec<PathBuf>,
 }
 
 /// The bytes of the index after a commit: the `unchanged` entries and the `written` ones, when
@@ -687,7 +607,7 @@ fn sync_file(path: &Path) -> io::Result<()> {
     fs::File::open(path)?.sync_all()
 }
 
-fn sync_dir(path: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         fs::File::open(path)?.sync_all()
@@ -699,24 +619,10 @@ fn sync_dir(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Remove `dir` and its parents while they are empty, stopping at `root`.
-fn prune_empty_dirs(root: &Path, dir: &Path) {
-    let mut dir = dir;
-    while dir != root && dir.starts_with(root) {
-        if fs::remove_dir(dir).is_err() {
-            break;
-        }
-        match dir.parent() {
-            Some(p) => dir = p,
-            None => break,
-        }
-    }
-}
-
 /// The index entry of the file `path` from its blob id and stat data, so that `git status`
 /// sees the file as clean without re-reading it.
 #[cfg(unix)]
-fn index_entry(path: &str, id: Oid, md: &fs::Metadata) -> IndexEntry {
+pub(super) fn index_entry(path: &str, id: Oid, md: &fs::Metadata) -> IndexEntry {
     use std::os::unix::fs::MetadataExt;
     // Truncations as in git's index format (32-bit fields).
     IndexEntry {
@@ -737,7 +643,7 @@ fn index_entry(path: &str, id: Oid, md: &fs::Metadata) -> IndexEntry {
 
 /// The index entry of the file `path` without stat data (git re-reads the file to compare).
 #[cfg(not(unix))]
-fn index_entry(path: &str, id: Oid, md: &fs::Metadata) -> IndexEntry {
+pub(super) fn index_entry(path: &str, id: Oid, md: &fs::Metadata) -> IndexEntry {
     let zero = git2::IndexTime::new(0, 0);
     IndexEntry {
         ctime: zero,

@@ -183,6 +183,60 @@ pub enum GitRepoError {
     },
 
     #[error(
+        "cannot take the render lock {path}; check that its directory is writable and that the \
+         file system supports file locks"
+    )]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "another hubdr command is writing {dir}: {holder} holds the lock {path}. Waited {} s for \
+         it; run this again when it has finished, or set {}=SECONDS to wait longer",
+        waited.as_secs(), super::lock::WAIT_VAR
+    )]
+    Busy {
+        dir: PathBuf,
+        path: PathBuf,
+        holder: String,
+        waited: std::time::Duration,
+    },
+
+    #[error(
+        "cannot write the journal {path} that lets an interrupted render be recovered; check disk \
+         space and permissions of .git. Nothing was changed"
+    )]
+    WriteJournal {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "the journal of an interrupted render {path} is not valid: {reason}. Inspect the managed \
+         files with `git status`, restore them with `git checkout HEAD -- <path>` or `git clean`, \
+         then delete {path}"
+    )]
+    Journal { path: PathBuf, reason: String },
+
+    #[error(
+        "an interrupted render left its journal {path}: recover it first (`hubdr render` does)"
+    )]
+    Interrupted { path: PathBuf },
+
+    #[error(
+        "recovering the interrupted render recorded in {path} did not fully succeed ({}); inspect \
+         the working tree with `git status`; the journal was kept, so the next render tries again",
+        failures.join("; ")
+    )]
+    Recover {
+        path: PathBuf,
+        failures: Vec<String>,
+    },
+
+    #[error(
         "restoring the output repository after a failure did not fully succeed ({}); inspect it \
          with `git status` and restore it with `git reset --hard HEAD` if needed",
         failures.join("; ")
