@@ -20,6 +20,20 @@
 //!   `HEAD` are left as they were, and a pack stored for the commit is removed.
 //! * [`OutputRepo::uncommitted_changes`] finds hand edits under the managed prefixes, so that a
 //!   render can refuse to overwrite them.
+//!
+//! Against concurrent and killed renders:
+//!
+//! * [`RenderLock`] (`lock`): every command that writes an output repository holds its render
+//!   lock, an OS file lock that a killed process cannot leave behind, from before it looks at
+//!   the repository until it is done; a second one waits a bounded time, then fails naming the
+//!   holder.
+//! * The render journal (`journal`), written before [`OutputRepo::commit`] or
+//!   [`OutputRepo::discard_edits`] changes anything and deleted when it is done, and
+//!   [`OutputRepo::recover`] (`recover`, where the protocol is described), which the next
+//!   lock holder calls first: it rolls an interrupted render back, or completes it when the
+//!   branch had moved, and leaves content the render did not write (hand edits) alone.
+//! * `test_hook`: the test-only `HUBDR_TEST_PAUSE_AT`, which stops a render at a chosen step so
+//!   that tests can kill it there.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -33,9 +33,14 @@ impl OutputRepo {
     /// and stored as one pack file instead of one loose object file each (like `git` keeps a
     /// large push as a pack), while the files are written.
     ///
+    /// Before it changes anything it writes the render journal, and it deletes the journal when
+    /// it is done, so that a process killed in between is recovered by the next render (see
+    /// [`recover`](Self::recover)). Refuses ([`GitRepoError::Interrupted`]) while a journal of an
+    /// interrupted render is there. Call it holding the render lock ([`super::RenderLock`]).
+    ///
     /// On failure, every touched path is restored to its `HEAD` content (or deleted when it was
     /// added), the index and `HEAD` are left as they were, a pack stored for the commit is
-    /// removed, and the error is returned.
+    /// removed, and the error is returned (the journal stays if that did not fully succeed).
     pub fn commit(
         &self,
         desired: &Tree,

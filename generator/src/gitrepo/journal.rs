@@ -242,8 +242,8 @@ mod tests {
                 "it ends before its base line",
             ),
             (
-                "hubdr-render-journal 1\nbase x\n".into(),
-                "line 2 is \"base x\"",
+                "hubdr-render-journal 1\nbose -\n".into(),
+                "line 2 is \"bose -\"",
             ),
             (
                 "hubdr-render-journal 1\nbase 12\n".into(),

@@ -378,3 +378,126 @@ fn read_holder(path: &Path) -> String {
         _ => "a process that has not said who it is yet".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(dir: &Path, what: &str, wait: Duration) -> Result<RenderLock, GitRepoError> {
+        RenderLock::for_repository(dir, what, wait, &mut |_| {})
+    }
+
+    #[test]
+    fn a_second_lock_fails_naming_the_holder_or_waits_for_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        let first = lock(&dir, "hubdr first", Duration::ZERO).unwrap();
+        assert_eq!(first.path(), dir.join(".git").join(LOCK_FILE));
+
+        let err = lock(&dir, "hubdr second", Duration::from_millis(50)).unwrap_err();
+        let GitRepoError::Busy { holder, path, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(path, first.path());
+        let pid = std::process::id();
+        assert!(
+            holder.starts_with(&format!("hubdr first (pid {pid} on ")),
+            "{holder}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("another hubdr command is writing"), "{text}");
+        assert!(text.contains(WAIT_VAR), "{text}");
+
+        // Released while the second waits: it gets the lock, after saying whom it waits for.
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(first);
+        });
+        let mut told = Vec::new();
+        let second =
+            RenderLock::for_repository(&dir, "hubdr second", Duration::from_secs(60), &mut |h| {
+                told.push(h.to_string())
+            })
+            .unwrap();
+        release.join().unwrap();
+        assert_eq!(told.len(), 1);
+        assert!(told[0].starts_with("hubdr first (pid"), "{told:?}");
+        let content = fs::read_to_string(second.path()).unwrap();
+        assert!(content.starts_with("hubdr second (pid"), "{content}");
+    }
+
+    #[test]
+    fn the_lock_of_a_new_repository_leaves_nothing_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("new/out");
+        let held = lock(&dir, "hubdr render", Duration::ZERO).unwrap();
+        assert!(is_fresh(&dir).unwrap());
+        drop(held);
+        assert!(!tmp.path().join("new").exists());
+
+        // Initialised meanwhile: the repository stays, the lock file goes.
+        let held = lock(&dir, "hubdr render", Duration::ZERO).unwrap();
+        let repo = OutputRepo::open_or_init(&dir).unwrap();
+        assert!(repo.head_commit().unwrap().is_none());
+        drop(held);
+        assert!(dir.join(".git/HEAD").is_file());
+        assert!(!dir.join(".git").join(LOCK_FILE).exists());
+        assert!(!is_fresh(&dir).unwrap());
+    }
+
+    #[test]
+    fn a_lock_file_left_by_a_killed_holder_is_taken() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        OutputRepo::open_or_init(&dir).unwrap();
+        let path = dir.join(".git").join(LOCK_FILE);
+        fs::write(
+            &path,
+            "hubdr render (pid 1 on gone, since 2020-01-01T00:00:00Z)\n",
+        )
+        .unwrap();
+        let held = lock(&dir, "hubdr render", Duration::ZERO).unwrap();
+        assert_eq!(held.path(), path);
+        drop(held);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_a_repository_is_refused_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let err = lock(&dir, "hubdr render", Duration::ZERO).unwrap_err();
+        assert!(
+            matches!(err, GitRepoError::NotARepository { .. }),
+            "{err:?}"
+        );
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["notes.txt"]);
+        let file = tmp.path().join("file");
+        fs::write(&file, "x").unwrap();
+        let err = lock(&file, "hubdr render", Duration::ZERO).unwrap_err();
+        assert!(matches!(err, GitRepoError::NotADirectory { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_holder_description_is_one_short_printable_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("lock");
+        fs::write(
+            &path,
+            format!("a\u{1b}[31mb\nsecond line{}", "x".repeat(5000)),
+        )
+        .unwrap();
+        assert_eq!(read_holder(&path), "a[31mb");
+        fs::write(&path, "").unwrap();
+        assert_eq!(
+            read_holder(&path),
+            "a process that has not said who it is yet"
+        );
+    }
+}

@@ -104,6 +104,9 @@ impl fmt::Display for Recovery {
     }
 }
 
+/// A blob id and file mode in a tree.
+type State = Option<(Oid, i32)>;
+
 /// A working-tree path as found: missing, or the blob id of its content (a symlink's target)
 /// and its size; `None` for anything else (a directory).
 type Found = Option<Option<(Oid, u64)>>;
@@ -282,7 +285,7 @@ impl OutputRepo {
     fn set_index_entries(
         &self,
         entries: &[journal::Entry],
-        states: &[(Option<(Oid, i32)>, Option<(Oid, i32)>)],
+        states: &[(State, State)],
         actions: &[Action],
     ) -> Result<(), git2::Error> {
         let mut index = self.repo.index()?;
@@ -396,12 +399,7 @@ fn unstatted_entry(path: &str, id: Oid) -> IndexEntry {
 
 /// What to do with a path found as `found`, whose base and target states are `base` and
 /// `target`, and which the render was writing as `new` (see the module doc).
-fn decide(
-    found: Found,
-    base: Option<(Oid, i32)>,
-    target: Option<(Oid, i32)>,
-    new: Option<(Oid, u64)>,
-) -> Action {
+fn decide(found: Found, base: State, target: State, new: Option<(Oid, u64)>) -> Action {
     let Some(found) = found else {
         return Action::Foreign;
     };
@@ -502,5 +500,173 @@ mod tests {
         assert_eq!(decide(file(n, 10), base, target, new), Action::Keep);
         assert_eq!(decide(file(b, 5), base, target, new), Action::Restore);
         assert_eq!(decide(file(x, 5), base, target, new), Action::Foreign);
+    }
+}
+
+#[cfg(test)]
+mod repository_tests {
+    use super::*;
+
+    const PREFIXES: [&str; 2] = ["clusters/", "agents/"];
+
+    fn tree(files: &[(&str, &str)]) -> Tree {
+        files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+            .collect()
+    }
+
+    /// A repository with `files` committed, and a journal as a render of `next` writes it.
+    fn interrupted(
+        files: &[(&str, &str)],
+        next: &[(&str, &str)],
+    ) -> (tempfile::TempDir, OutputRepo) {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = OutputRepo::open_or_init(&tmp.path().join("out")).unwrap();
+        let base = tree(files);
+        let changes = repo.diff(&base, &PREFIXES).unwrap();
+        repo.commit(&base, &changes, "base", ("t", "t@example.com"))
+            .unwrap();
+        let next = tree(next);
+        let changes = repo.diff(&next, &PREFIXES).unwrap();
+        let entries = changes
+            .changes
+            .iter()
+            .map(|c| journal::Entry {
+                path: c.path().to_string(),
+                new: next
+                    .get(c.path())
+                    .map(|b| (trees::object_id(ObjectType::Blob, b), b.len() as u64)),
+            })
+            .collect();
+        let record = journal::Journal {
+            base: repo.head_commit().unwrap(),
+            tree: None,
+            entries,
+        };
+        journal::write(repo.git_dir(), &record).unwrap();
+        (tmp, repo)
+    }
+
+    #[test]
+    fn leftovers_are_rolled_back_and_later_edits_kept() {
+        let base = [
+            ("clusters/a/m.yaml", "base m\n"),
+            ("clusters/a/edited.yaml", "base e\n"),
+            ("clusters/b/removed.yaml", "base r\n"),
+            ("agents/same.yaml", "same\n"),
+        ];
+        let next = [
+            ("clusters/a/m.yaml", "new m\n"),
+            ("clusters/a/edited.yaml", "new e\n"),
+            ("clusters/c/added.yaml", "a new file\n"),
+            ("agents/same.yaml", "same\n"),
+        ];
+        let (_tmp, repo) = interrupted(&base, &next);
+        let w = repo.workdir().to_path_buf();
+        // What the killed render had done: `m` replaced, a temp file beside `edited`, `added`
+        // half-written, `removed` removed; and then a hand edit of `edited`.
+        fs::write(w.join("clusters/a/m.yaml"), "new m\n").unwrap();
+        fs::write(w.join("clusters/a/.edited.yaml.hubdr-tmp"), "new").unwrap();
+        fs::create_dir_all(w.join("clusters/c")).unwrap();
+        fs::write(w.join("clusters/c/added.yaml"), "a ne").unwrap();
+        fs::remove_file(w.join("clusters/b/removed.yaml")).unwrap();
+        fs::write(w.join("clusters/a/edited.yaml"), "by hand\n").unwrap();
+
+        let recovery = repo.recover(&PREFIXES).unwrap().unwrap();
+        assert_eq!(
+            recovery,
+            Recovery {
+                kind: RecoveryKind::RolledBack,
+                restored: 3,
+                temp_files: 1,
+                kept: vec!["clusters/a/edited.yaml".to_string()],
+            }
+        );
+        assert_eq!(
+            fs::read_to_string(w.join("clusters/a/m.yaml")).unwrap(),
+            "base m\n"
+        );
+        assert_eq!(
+            fs::read_to_string(w.join("clusters/b/removed.yaml")).unwrap(),
+            "base r\n"
+        );
+        assert!(!w.join("clusters/c").exists());
+        assert!(!w.join("clusters/a/.edited.yaml.hubdr-tmp").exists());
+        assert_eq!(
+            fs::read_to_string(w.join("clusters/a/edited.yaml")).unwrap(),
+            "by hand\n"
+        );
+        assert_eq!(
+            repo.uncommitted_changes(&PREFIXES).unwrap(),
+            ["clusters/a/edited.yaml"]
+        );
+        assert!(!journal::path(repo.git_dir()).exists());
+        assert_eq!(repo.recover(&PREFIXES).unwrap(), None);
+    }
+
+    #[test]
+    fn a_journal_naming_paths_outside_the_managed_ones_is_refused() {
+        let (_tmp, repo) = interrupted(&[("clusters/a/x.yaml", "x\n")], &[]);
+        fs::write(repo.workdir().join("README.md"), "mine\n").unwrap();
+        for bad in ["README.md", "clusters/../README.md", "clusters//x"] {
+            let record = journal::Journal {
+                base: repo.head_commit().unwrap(),
+                tree: None,
+                entries: vec![journal::Entry {
+                    path: bad.to_string(),
+                    new: None,
+                }],
+            };
+            journal::write(repo.git_dir(), &record).unwrap();
+            let err = repo.recover(&PREFIXES).unwrap_err();
+            assert!(
+                matches!(err, GitRepoError::Journal { .. }),
+                "{bad}: {err:?}"
+            );
+            assert!(err.to_string().contains("then delete"), "{err}");
+        }
+        assert_eq!(
+            fs::read_to_string(repo.workdir().join("README.md")).unwrap(),
+            "mine\n"
+        );
+        assert!(journal::path(repo.git_dir()).exists());
+        // And a commit refuses to overwrite it.
+        let next = tree(&[("clusters/a/x.yaml", "y\n")]);
+        let changes = repo.diff(&next, &PREFIXES).unwrap();
+        let err = repo
+            .commit(&next, &changes, "next", ("t", "t@example.com"))
+            .unwrap_err();
+        assert!(matches!(err, GitRepoError::Interrupted { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_journal_of_another_history_only_loses_its_temp_files() {
+        let (_tmp, repo) = interrupted(
+            &[("clusters/a/x.yaml", "x\n")],
+            &[("clusters/a/x.yaml", "y\n")],
+        );
+        let w = repo.workdir().to_path_buf();
+        // Someone committed meanwhile (the journal set aside: a commit refuses to overwrite
+        // it).
+        let journal_bytes = fs::read(journal::path(repo.git_dir())).unwrap();
+        journal::remove(repo.git_dir()).unwrap();
+        let other = tree(&[("clusters/a/x.yaml", "z\n")]);
+        let changes = repo.diff(&other, &PREFIXES).unwrap();
+        let moved = repo
+            .commit(&other, &changes, "by someone", ("t", "t@example.com"))
+            .unwrap()
+            .unwrap();
+        fs::write(journal::path(repo.git_dir()), journal_bytes).unwrap();
+        fs::write(w.join("clusters/a/.x.yaml.hubdr-tmp"), "y").unwrap();
+        let recovery = repo.recover(&PREFIXES).unwrap().unwrap();
+        assert_eq!(recovery.kind, RecoveryKind::Abandoned { head: Some(moved) });
+        assert_eq!(recovery.restored, 0);
+        assert!(!w.join("clusters/a/.x.yaml.hubdr-tmp").exists());
+        assert_eq!(
+            fs::read_to_string(w.join("clusters/a/x.yaml")).unwrap(),
+            "z\n"
+        );
+        assert!(!journal::path(repo.git_dir()).exists());
     }
 }
