@@ -48,6 +48,7 @@ mod checkout;
 mod commit;
 mod commit_object;
 mod delta;
+mod discard;
 mod error;
 mod index_file;
 mod journal;

@@ -30,7 +30,9 @@
 //!
 //! Any other content at a journaled path was not written by the render (it is a hand edit made
 //! after the render was killed) and is left as it is, so the hand-edit check that follows
-//! reports it instead of anything overwriting it. Hand edits made *before* the render are not
+//! reports it instead of anything overwriting it. (One case cannot be told apart: a file made
+//! by hand after the kill, at a path the render was creating, and shorter than the rendered
+//! file, looks like a partial write and is removed.) Hand edits made *before* the render are not
 //! in question: a render refuses to start over them (or, with `--force`, overwrites them on
 //! purpose, journaled the same way). Temp files of journaled paths are removed in every case.
 //! The journal is deleted when the recovery is complete; if any step fails, it stays and the
@@ -46,7 +48,7 @@ use rayon::prelude::*;
 
 use super::commit::index_entry;
 use super::paths::{validate_path, Prefixes};
-use super::{checkout, journal, trees, GitRepoError, OutputRepo, Tree};
+use super::{checkout, journal, trees, GitRepoError, OutputRepo};
 
 /// What [`OutputRepo::recover`] found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,61 +323,6 @@ impl OutputRepo {
         }
         Ok(())
     }
-
-    /// Put the working-tree files named in `edited` (uncommitted changes under the managed
-    /// paths) back to what `desired` renders there, or remove those `desired` does not have,
-    /// journaled like [`commit`](Self::commit) so that an interrupted call is recovered. For
-    /// `--force`, before the commit writes the rest.
-    pub fn discard_edits(&self, desired: &Tree, edited: &[String]) -> Result<(), GitRepoError> {
-        if edited.is_empty() {
-            return Ok(());
-        }
-        for path in edited {
-            validate_path(path)?;
-        }
-        let git_dir = self.repo.path();
-        let journal_path = journal::path(git_dir);
-        if journal_path.exists() {
-            return Err(GitRepoError::Interrupted { path: journal_path });
-        }
-        let record = journal::Journal {
-            base: self.head_commit()?,
-            tree: None,
-            entries: edited
-                .iter()
-                .map(|path| journal::Entry {
-                    path: path.clone(),
-                    new: desired.get(path).map(|bytes| {
-                        (
-                            trees::object_id(ObjectType::Blob, bytes),
-                            bytes.len() as u64,
-                        )
-                    }),
-                })
-                .collect(),
-        };
-        journal::write(git_dir, &record).map_err(|source| GitRepoError::WriteJournal {
-            path: journal_path,
-            source,
-        })?;
-        for path in edited {
-            let target = self.workdir.join(path);
-            let written = match desired.get(path) {
-                Some(bytes) => target
-                    .parent()
-                    .map_or(Ok(()), fs::create_dir_all)
-                    .and_then(|()| checkout::write_atomic(&target, bytes)),
-                None => remove_if_there(&target).map(|_| ()),
-            };
-            // The journal stays: the next render puts back what was done so far.
-            written.map_err(|source| GitRepoError::Write {
-                path: path.clone(),
-                source,
-            })?;
-        }
-        let _ = journal::remove(git_dir);
-        Ok(())
-    }
 }
 
 /// The index entry of `path` without stat data: git hashes the file to compare it.
@@ -456,7 +403,7 @@ fn link_bytes(path: &Path) -> io::Result<Vec<u8>> {
 }
 
 /// Remove the file `path`: `Ok(true)` when it was there.
-fn remove_if_there(path: &Path) -> io::Result<bool> {
+pub(super) fn remove_if_there(path: &Path) -> io::Result<bool> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -505,6 +452,7 @@ mod tests {
 
 #[cfg(test)]
 mod repository_tests {
+    use super::super::Tree;
     use super::*;
 
     const PREFIXES: [&str; 2] = ["clusters/", "agents/"];
