@@ -8,7 +8,7 @@ use crate::failover;
 use crate::gitrepo::OutputRepo;
 use crate::render::MANAGED_PREFIXES;
 
-use super::render::{commit_rendered, git_error, parse_author};
+use super::render::{commit_locked, git_error, lock_repository, parse_author};
 use super::{load, load_and_render, plan_text, render_loaded, CommandError};
 
 pub struct FailoverArgs<'a> {
@@ -26,6 +26,7 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let author = parse_author(args.author)?;
+    let lock = lock_repository(args.repo, "hubdr failover", err)?;
     let (before, previous) = load_and_render(args.site, err)?;
     let plan = failover::plan(&before.site, args.to, args.old_primary_unreachable)
         .map_err(|e| bad(&e, "choose a passive hub (see spec.hubs)"))?;
@@ -34,12 +35,13 @@ pub fn run(
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;
     let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_rendered(
+    let committed = commit_locked(
         &after,
         &rendered,
         args.repo,
         false,
         (author.0.as_str(), author.1.as_str()),
+        &lock,
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
@@ -82,15 +84,17 @@ pub fn unfence(
             "error: unfencing {hub} needs confirmation\n  fix: check the cautions above, then re-run with --yes"
         )));
     }
+    let lock = lock_repository(repo, "hubdr unfence", err)?;
     ensure_no_drift(repo, &previous.tree)?;
     let after = change_site(site, &text, err)?;
     let rendered = render_loaded(site, &after)?;
-    let committed = commit_rendered(
+    let committed = commit_locked(
         &after,
         &rendered,
         repo,
         false,
         (author.0.as_str(), author.1.as_str()),
+        &lock,
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()

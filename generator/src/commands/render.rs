@@ -5,7 +5,7 @@ use git2::Oid;
 
 use crate::changes;
 use crate::cli::SiteArgs;
-use crate::gitrepo::{Changes, FileChange, GitRepoError, OutputRepo};
+use crate::gitrepo::{lock, Changes, FileChange, GitRepoError, OutputRepo, RenderLock};
 use crate::render::{Rendered, MANAGED_PREFIXES};
 use crate::site::LoadedSite;
 use crate::stamp::{self, Stamp};
@@ -89,6 +89,8 @@ pub fn render_to_repo(
 ) -> Result<RenderOutcome, CommandError> {
     let mut timings = Timings::default();
     let start = Instant::now();
+    // Held until the stamp is written: one render at a time (see `gitrepo::lock`).
+    let lock = lock_repository(repo_dir, "hubdr render", err)?;
     let templates = super::templates_for(args)?;
     let site_bytes = std::fs::read(&args.site).ok();
     let inputs = site_bytes
@@ -114,7 +116,7 @@ pub fn render_to_repo(
     let rendered = super::render_with(&loaded, &templates)?;
     timings.render = phase.elapsed();
     let phase = Instant::now();
-    let committed = commit_rendered(&loaded, &rendered, repo_dir, force, author)?;
+    let committed = commit_locked(&loaded, &rendered, repo_dir, force, author, &lock)?;
     // Stamp only what was hashed: the site file may have changed since it was read.
     if let Some(inputs) = inputs.filter(|_| site_bytes.as_deref() == Some(loaded.text.as_bytes())) {
         write_stamp(
@@ -189,14 +191,56 @@ pub struct Committed {
     pub message: String,
 }
 
+/// Take the render lock of the output repository at `repo_dir` for `what` (e.g. `hubdr
+/// render`), waiting for another holder as long as [`lock::wait_from_env`] says (printing to
+/// `err` whom it waits for), then recover a render that was interrupted there (printing what
+/// was done). Every command that writes the output repository holds this lock until it is done.
+pub fn lock_repository(
+    repo_dir: &Path,
+    what: &str,
+    err: &mut dyn std::io::Write,
+) -> Result<RenderLock, CommandError> {
+    let wait = lock::wait_from_env().map_err(|m| CommandError::BadInput(format!("error: {m}")))?;
+    let lock = RenderLock::for_repository(repo_dir, what, wait, &mut |holder| {
+        let _ = writeln!(
+            err,
+            "waiting for {holder} to finish writing {} (up to {} s)",
+            repo_dir.display(),
+            wait.as_secs()
+        );
+    })
+    .map_err(git_error)?;
+    // Not a repository yet: nothing to recover.
+    if let Ok(repo) = OutputRepo::open(repo_dir) {
+        if let Some(recovery) = repo.recover(&MANAGED_PREFIXES).map_err(git_error)? {
+            let _ = writeln!(err, "note: {}: {recovery}", repo_dir.display());
+        }
+    }
+    Ok(lock)
+}
+
 /// Write a rendered tree into the git repository at `repo_dir` (created when missing) and commit
-/// the changed files. Without `force`, refuses when rendered files have uncommitted edits.
+/// the changed files, holding its render lock (see [`lock_repository`]). Without `force`,
+/// refuses when rendered files have uncommitted edits.
 pub fn commit_rendered(
     loaded: &LoadedSite,
     rendered: &Rendered,
     repo_dir: &Path,
     force: bool,
     author: (&str, &str),
+) -> Result<Committed, CommandError> {
+    let lock = lock_repository(repo_dir, "hubdr render", &mut std::io::sink())?;
+    commit_locked(loaded, rendered, repo_dir, force, author, &lock)
+}
+
+/// [`commit_rendered`] by a command that holds the render lock already.
+pub fn commit_locked(
+    loaded: &LoadedSite,
+    rendered: &Rendered,
+    repo_dir: &Path,
+    force: bool,
+    author: (&str, &str),
+    _held: &RenderLock,
 ) -> Result<Committed, CommandError> {
     let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
     let edited = repo
@@ -212,7 +256,7 @@ pub fn commit_rendered(
         }
         // The commit below only writes files that differ from HEAD: put the rendered content
         // back over the hand edits first, as --force promises.
-        revert_edits(repo.workdir(), &rendered.tree, &edited).map_err(|e| {
+        repo.discard_edits(&rendered.tree, &edited).map_err(|e| {
             CommandError::Failed(format!(
                 "error: cannot overwrite hand edits in {}: {e}",
                 repo_dir.display()
@@ -258,31 +302,6 @@ pub fn commit_rendered(
     })
 }
 
-/// Overwrite each edited managed path with its rendered content, or delete it when it is not
-/// rendered (a hand-added file).
-fn revert_edits(
-    workdir: &Path,
-    tree: &crate::gitrepo::Tree,
-    edited: &[String],
-) -> std::io::Result<()> {
-    for path in edited {
-        let target = workdir.join(path);
-        match tree.get(path) {
-            Some(bytes) => {
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                crate::fsutil::write_atomic(&target, bytes)?;
-            }
-            None => match std::fs::remove_file(&target) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            },
-        }
-    }
-    Ok(())
-}
-
 /// `render --no-git`: make the directory's managed files equal the render, without git.
 pub fn run_plain(
     args: &SiteArgs,
@@ -290,6 +309,16 @@ pub fn run_plain(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
+    let wait = lock::wait_from_env().map_err(|m| CommandError::BadInput(format!("error: {m}")))?;
+    let _lock = RenderLock::for_directory(dir, "hubdr render --no-git", wait, &mut |holder| {
+        let _ = writeln!(
+            err,
+            "waiting for {holder} to finish writing {} (up to {} s)",
+            dir.display(),
+            wait.as_secs()
+        );
+    })
+    .map_err(git_error)?;
     let (_, rendered) = load_and_render(args, err)?;
     let (written, removed) = crate::fsutil::sync_dir(dir, &rendered.tree, &MANAGED_PREFIXES)
         .map_err(|e| {
