@@ -368,10 +368,11 @@ impl ClusterAccess {
                 )],
             },
             (Scope::Cluster, None) => {
-                if group.is_empty() && m.id.kind == "Namespace" {
-                    if !self.namespace_objects || !self.namespaces.contains_key(&m.id.name) {
-                        return vec![self.outside(&format!("Namespace {}", m.id.name))];
-                    }
+                let namespace_object = group.is_empty() && m.id.kind == "Namespace";
+                if namespace_object
+                    && (!self.namespace_objects || !self.namespaces.contains_key(&m.id.name))
+                {
+                    return vec![self.outside(&format!("Namespace {}", m.id.name))];
                 }
                 Vec::new()
             }

@@ -21,7 +21,7 @@
 //! each would be 10,000 objects; instead one ClusterRole `hubdr-agent-<cluster>-addons`, bound by
 //! a RoleBinding in each of those namespaces (a ClusterRole bound by a RoleBinding grants only
 //! inside that namespace), so each namespace costs one RoleBinding of about 400 bytes (about
-//! 2 MB per hub install file, applied once) plus its `--allow-namespace` argument. Binding the
+//! 2.4 MB per hub install file, applied once) plus its `--allow-namespace` argument. Binding the
 //! add-on role cluster-wide would be smaller but would let a hub's agent write add-ons into any
 //! namespace, which is exactly the boundary this file draws.
 //!
