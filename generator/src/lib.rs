@@ -9,6 +9,7 @@ pub mod fsutil;
 pub mod gates;
 pub mod gitrepo;
 pub mod index;
+pub mod kinds;
 pub mod par;
 pub mod prune_guard;
 pub mod render;

@@ -6,6 +6,7 @@ pub mod edit;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod privileges;
 pub mod strict_value;
 pub mod units;
 pub mod validate;

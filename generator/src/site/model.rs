@@ -589,6 +589,36 @@ pub struct AgentSettings {
     pub interval: String,
     #[serde(default = "default_agent_heartbeat")]
     pub heartbeat: String,
+    /// Kinds beyond those hubdr renders that every agent of the site may manage: a privilege
+    /// grant (RBAC and `--allow-kind`), for objects of template overrides. Reviewed like code.
+    /// (Left out of the serialized site when empty, so sites without it keep their hash.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_kinds: Vec<ExtraKind>,
+}
+
+/// A kind granted to the agents by `spec.agent.extraKinds`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtraKind {
+    /// API group; `core` for the core group.
+    pub group: String,
+    pub kind: String,
+    /// The resource (plural) RBAC rules name, e.g. `networkpolicies`.
+    pub resource: String,
+    /// `Namespaced` (granted in the namespaces the site renders into for the cluster) or
+    /// `Cluster` (granted cluster-wide).
+    pub scope: crate::kinds::Scope,
+}
+
+impl ExtraKind {
+    /// The API group as objects carry it (`""` for the core group).
+    pub fn api_group(&self) -> &str {
+        if self.group == "core" {
+            ""
+        } else {
+            &self.group
+        }
+    }
 }
 
 impl Default for AgentSettings {
@@ -599,6 +629,7 @@ impl Default for AgentSettings {
             git_credentials_secret: default_git_secret(),
             interval: default_agent_interval(),
             heartbeat: default_agent_heartbeat(),
+            extra_kinds: Vec::new(),
         }
     }
 }
