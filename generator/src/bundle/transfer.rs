@@ -4,13 +4,14 @@
 //! without ever replacing a newer status by an older one.
 
 use std::collections::BTreeMap;
+use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
 use crate::gitrepo::Tree;
 use crate::status::ClusterStatus;
 
-use super::{archive, sha256_hex, BundleError, Limits};
+use super::{archive, entries, sha256_hex, BundleError, Limits};
 
 pub const EXPORT_ENTRY: &str = "status-export.yaml";
 pub const EXPORT_KIND: &str = "StatusExport";
@@ -61,29 +62,44 @@ pub struct Unpacked {
     pub statuses: BTreeMap<String, (Vec<u8>, ClusterStatus)>,
 }
 
-/// Unpack and check an export: digests, paths `clusters/<name>.yaml`, and each file a status of
-/// the cluster its path names.
+/// Unpack and check an export as it streams: the header first, then only files it lists
+/// (checked on their tar header, before reading them), each matching its digest, with paths
+/// `clusters/<name>.yaml`, and each file a status of the cluster its path names.
 pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, BundleError> {
     let malformed = |detail: String| BundleError::Malformed { detail };
-    let mut entries: BTreeMap<String, Vec<u8>> =
-        archive::unpack(bytes, limits)?.into_iter().collect();
-    let header = entries
-        .remove(EXPORT_ENTRY)
-        .ok_or_else(|| malformed(format!("not a status export: it has no {EXPORT_ENTRY}")))?;
-    let header: StatusExport =
-        serde_yaml::from_slice(&header).map_err(|e| malformed(format!("{EXPORT_ENTRY}: {e}")))?;
-    if header.kind != EXPORT_KIND {
-        return Err(malformed(format!(
-            "{EXPORT_ENTRY} has kind {}, expected {EXPORT_KIND}",
-            header.kind
-        )));
-    }
+    let mut header: Option<StatusExport> = None;
     let mut statuses = BTreeMap::new();
-    for (path, bytes) in entries {
+    entries::read(Cursor::new(bytes), bytes.len() as u64, limits, |entry| {
+        let Some(header) = &header else {
+            if entry.path() != EXPORT_ENTRY {
+                return Err(malformed(format!(
+                    "not a status export: it does not start with {EXPORT_ENTRY}"
+                )));
+            }
+            let (text, _) = entry.read(limits.max_manifest_bytes)?;
+            let parsed: StatusExport = serde_yaml::from_slice(&text)
+                .map_err(|e| malformed(format!("{EXPORT_ENTRY}: {e}")))?;
+            if parsed.kind != EXPORT_KIND {
+                return Err(malformed(format!(
+                    "{EXPORT_ENTRY} has kind {}, expected {EXPORT_KIND}",
+                    parsed.kind
+                )));
+            }
+            header = Some(parsed);
+            return Ok(());
+        };
+        entry.check()?;
+        let path = entry.path().to_string();
         let Some(expected) = header.files.get(&path) else {
             return Err(BundleError::Unlisted { path });
         };
-        let actual = sha256_hex(&bytes);
+        let cluster = path
+            .strip_prefix("clusters/")
+            .and_then(|p| p.strip_suffix(".yaml"))
+            .filter(|c| crate::site::units::check_dns1123_label(c).is_ok())
+            .ok_or_else(|| malformed(format!("{path}: status files are clusters/<cluster>.yaml")))?
+            .to_string();
+        let (bytes, actual) = entry.read(limits.max_file_bytes)?;
         if &actual != expected {
             return Err(BundleError::DigestMismatch {
                 path,
@@ -91,13 +107,6 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, BundleError> {
                 actual,
             });
         }
-        let cluster = path
-            .strip_prefix("clusters/")
-            .and_then(|p| p.strip_suffix(".yaml"))
-            .filter(|c| crate::site::units::check_dns1123_label(c).is_ok())
-            .ok_or_else(|| {
-                malformed(format!("{path}: status files are clusters/<cluster>.yaml"))
-            })?;
         let text = std::str::from_utf8(&bytes).map_err(|e| malformed(format!("{path}: {e}")))?;
         let status = ClusterStatus::parse(text).map_err(|e| malformed(format!("{path}: {e}")))?;
         if status.cluster != cluster {
@@ -107,7 +116,10 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, BundleError> {
             )));
         }
         statuses.insert(path, (bytes, status));
-    }
+        Ok(())
+    })?;
+    let header = header
+        .ok_or_else(|| malformed(format!("not a status export: it has no {EXPORT_ENTRY}")))?;
     if let Some(path) = header.files.keys().find(|p| !statuses.contains_key(*p)) {
         return Err(BundleError::MissingFile { path: path.clone() });
     }
