@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 use crate::gitrepo::{Changes, FileChange, Tree};
 use crate::render::{ObjectId, Rendered};
@@ -137,7 +136,9 @@ fn describe(path: &str, content: Option<&[u8]>) -> (String, String) {
         return (cluster.into(), file.into());
     }
     let id = content
-        .and_then(|c| serde_yaml::from_slice::<Value>(c).ok())
+        .and_then(|c| {
+            crate::untrusted_yaml::value_from_slice(c, crate::limits::REPO_FILE_MAX_BYTES).ok()
+        })
         .and_then(|v| ObjectId::of(&v).ok());
     let what = match id {
         Some(id) => id.to_string(),

@@ -14,6 +14,7 @@ pub mod render;
 pub mod site;
 pub mod stamp;
 pub mod status;
+pub mod untrusted_yaml;
 pub mod yaml;
 pub mod yaml_guard;
 pub mod yaml_subset;

@@ -22,10 +22,10 @@ pub const OBJECT_MAX_BYTES: usize = 1 << 20;
 pub const TEMPLATE_OUTPUT_MAX_BYTES: usize = 2 << 20;
 
 /// minijinja instructions one template render may run (its fuel), which bounds its time. The
-/// embedded templates use a few hundred per object and about 15 per cluster for the
-/// ApplicationSet, so this leaves room for fleets of hundreds of thousands of clusters and for
-/// `--templates` overrides, and stops an endless loop in well under a second.
-pub const TEMPLATE_FUEL: u64 = 20_000_000;
+/// embedded templates run about a hundred per object, and the ApplicationSet about ten per
+/// cluster (whose output limit is reached first, at some 40,000 clusters); the rest is room for
+/// `--templates` overrides. An endless loop stops after a fraction of a second.
+pub const TEMPLATE_FUEL: u64 = 5_000_000;
 
 /// One file of a cluster directory, read by the agent: checked from the git object's header
 /// before the blob is loaded. Above [`OBJECT_MAX_BYTES`] for the cluster's kustomization.yaml,
@@ -64,6 +64,16 @@ pub fn bytes_text(n: u64) -> String {
     }
 }
 
+/// A measured size for messages: [`bytes_text`], with the exact count when that rounds it.
+pub fn size_text(n: u64) -> String {
+    let text = bytes_text(n);
+    if text.ends_with("byte") || text.ends_with("bytes") {
+        text
+    } else {
+        format!("{text} ({n} bytes)")
+    }
+}
+
 /// A read of at most `limit` bytes from `reader`: `Ok(None)` when there are more (without
 /// reading past `limit + 1`), so a file that is larger than its metadata said, or grows while
 /// it is read, is refused too.
@@ -90,6 +100,8 @@ mod tests {
         assert_eq!(bytes_text(1), "1 byte");
         assert_eq!(bytes_text(1000), "1000 bytes");
         assert_eq!(bytes_text(5 << 30), "5 GiB");
+        assert_eq!(size_text(17_000_000), "16.2 MiB (17000000 bytes)");
+        assert_eq!(size_text(12), "12 bytes");
     }
 
     #[test]

@@ -51,9 +51,8 @@ impl Refusal {
             Problem::TooDeep { .. } => {
                 "flatten the document: no hubdr input needs more than a dozen levels"
             }
-            Problem::Tag { .. } | Problem::TagDirective => {
-                "remove the tag (quote the value if it must stay a string)"
-            }
+            Problem::Tag { .. } => "remove the tag (quote the value if it must stay a string)",
+            Problem::TagDirective => "remove the %TAG line and the tags that use it",
         }
     }
 

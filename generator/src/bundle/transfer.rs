@@ -71,7 +71,8 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, BundleError> {
         .remove(EXPORT_ENTRY)
         .ok_or_else(|| malformed(format!("not a status export: it has no {EXPORT_ENTRY}")))?;
     let header: StatusExport =
-        serde_yaml::from_slice(&header).map_err(|e| malformed(format!("{EXPORT_ENTRY}: {e}")))?;
+        crate::untrusted_yaml::from_slice(&header, crate::limits::INDEX_MAX_BYTES)
+            .map_err(|e| malformed(format!("{EXPORT_ENTRY}: {e}")))?;
     if header.kind != EXPORT_KIND {
         return Err(malformed(format!(
             "{EXPORT_ENTRY} has kind {}, expected {EXPORT_KIND}",
