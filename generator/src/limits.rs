@@ -27,6 +27,10 @@ pub const TEMPLATE_OUTPUT_MAX_BYTES: usize = 2 << 20;
 /// `--templates` overrides. An endless loop stops after a fraction of a second.
 pub const TEMPLATE_FUEL: u64 = 5_000_000;
 
+/// An object the agent reads from the API server (its inventory ConfigMap): etcd stores at
+/// most about 1.5 MiB.
+pub const API_OBJECT_MAX_BYTES: u64 = 2 << 20;
+
 /// One file of a cluster directory, read by the agent: checked from the git object's header
 /// before the blob is loaded. Above [`OBJECT_MAX_BYTES`] for the cluster's kustomization.yaml,
 /// which lists every object of a large hub.
