@@ -191,6 +191,33 @@ impl Scan<'_> {
         self.col += 1;
     }
 
+    /// Move over the plain ASCII characters here (printable, no space) that are none of
+    /// `stops`: the common case of a scalar or comment, in one go.
+    fn skip_plain_ascii(&mut self, stops: &[u8]) {
+        let n = self.b[self.pos..]
+            .iter()
+            .take_while(|&&b| (b'!'..=b'~').contains(&b) && !stops.contains(&b))
+            .count();
+        self.pos += n;
+        self.col += n;
+    }
+
+    /// Move to the end of the line (before its break, or to the end of input).
+    fn skip_to_break(&mut self) {
+        loop {
+            let n = self.b[self.pos..]
+                .iter()
+                .take_while(|&&b| (b' '..0x80).contains(&b) || b == b'\t')
+                .count();
+            self.pos += n;
+            self.col += n;
+            if self.is_breakz() {
+                return;
+            }
+            self.skip();
+        }
+    }
+
     /// Move over the line break here.
     fn skip_line(&mut self) {
         let width = self.break_at(0);
@@ -278,7 +305,7 @@ impl Scan<'_> {
 
     fn run(&mut self) -> Result<(), Refusal> {
         loop {
-            self.to_next_token();
+            self.skip_to_next_token();
             if self
                 .key
                 .is_some_and(|k| k.line < self.line || k.pos + SIMPLE_KEY_SPAN < self.pos)
@@ -392,7 +419,7 @@ impl Scan<'_> {
 
     /// libyaml's `scan_to_next_token`: spaces (and tabs where they cannot be indentation),
     /// comments and line breaks.
-    fn to_next_token(&mut self) {
+    fn skip_to_next_token(&mut self) {
         loop {
             if self.col == 0 && self.b[self.pos..].starts_with(b"\xEF\xBB\xBF") {
                 self.skip();
@@ -401,9 +428,7 @@ impl Scan<'_> {
                 self.skip();
             }
             if self.at(0) == b'#' {
-                while !self.is_breakz() {
-                    self.skip();
-                }
+                self.skip_to_break();
             }
             if !self.is_break() {
                 return;
@@ -456,9 +481,7 @@ impl Scan<'_> {
         if &self.b[start..self.pos] == b"TAG" {
             return Err(self.refuse(Problem::TagDirective, line, col));
         }
-        while !self.is_breakz() {
-            self.skip();
-        }
+        self.skip_to_break();
         self.skip_line();
         Ok(())
     }
@@ -467,7 +490,8 @@ impl Scan<'_> {
     /// collection) after it; anything else it refuses too.
     fn tag(&mut self) -> Result<(), Refusal> {
         let (line, col, start) = (self.line, self.col, self.pos);
-        while !self.is_blankz_at(0) && !(self.flow > 0 && self.at(0) == b',') {
+        let flow = self.flow > 0;
+        while !(self.is_blankz_at(0) || (flow && self.at(0) == b',')) {
             self.skip();
         }
         let tag = String::from_utf8_lossy(&self.b[start..self.pos]).into_owned();
@@ -487,6 +511,10 @@ impl Scan<'_> {
                 return;
             }
             while !self.is_blankz_at(0) {
+                self.skip_plain_ascii(b"'\"\\");
+                if self.is_blankz_at(0) {
+                    break;
+                }
                 match self.at(0) {
                     b'\'' if single && self.at(1) == b'\'' => {
                         self.skip();
@@ -530,6 +558,10 @@ impl Scan<'_> {
                 break;
             }
             while !self.is_blankz_at(0) {
+                self.skip_plain_ascii(b":,[]{}");
+                if self.is_blankz_at(0) {
+                    break;
+                }
                 let c = self.at(0);
                 if flow
                     && c == b':'
@@ -599,9 +631,7 @@ impl Scan<'_> {
             self.skip();
         }
         if self.at(0) == b'#' {
-            while !self.is_breakz() {
-                self.skip();
-            }
+            self.skip_to_break();
         }
         if !self.is_breakz() {
             // libyaml: "did not find expected comment or line break".
@@ -617,9 +647,7 @@ impl Scan<'_> {
             return;
         }
         while self.col as isize == indent && !self.end() {
-            while !self.is_breakz() {
-                self.skip();
-            }
+            self.skip_to_break();
             if self.end() {
                 return;
             }

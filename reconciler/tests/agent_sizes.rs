@@ -245,7 +245,7 @@ async fn status_ignored(status: Vec<u8>) {
         Credentials::None,
         Identity::new("hubdr-agent west-1", "hubdr-agent+west-1@localhost"),
     );
-    writer.publish("west-1", &status).unwrap();
+    let _published = writer.publish("west-1", &status).unwrap();
     let status: ClusterStatus = remote
         .agent("east-1", &server, cache.path())
         .pass_once()
