@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 use crate::gitrepo::{Changes, FileChange, Tree};
 use crate::render::{ObjectId, Rendered};
@@ -136,7 +135,9 @@ fn describe(path: &str, content: Option<&[u8]>) -> (String, String) {
     if file == "kustomization.yaml" {
         return (cluster.into(), file.into());
     }
-    let value = content.and_then(|c| serde_yaml::from_slice::<Value>(c).ok());
+    let value = content.and_then(|c| {
+        crate::untrusted_yaml::value_from_slice(c, crate::limits::REPO_FILE_MAX_BYTES).ok()
+    });
     let id = value.as_ref().and_then(|v| ObjectId::of(v).ok());
     let kept = value
         .as_ref()

@@ -53,7 +53,7 @@ pub struct Prerequisite {
 
 impl RenderIndex {
     pub fn parse(text: &str) -> Result<Self, String> {
-        serde_yaml::from_str(text)
+        crate::untrusted_yaml::from_str(text, crate::limits::INDEX_MAX_BYTES)
             .map_err(|e| format!("{INDEX_PATH} is not a hubdr render index: {e}"))
     }
 

@@ -161,7 +161,8 @@ pub struct HealthCheck {
 
 impl ClusterStatus {
     pub fn parse(text: &str) -> Result<Self, String> {
-        serde_yaml::from_str(text).map_err(|e| format!("not a hubdr cluster status: {e}"))
+        crate::untrusted_yaml::from_str(text, crate::limits::STATUS_FILE_MAX_BYTES)
+            .map_err(|e| format!("not a hubdr cluster status: {e}"))
     }
 
     pub fn to_yaml(&self) -> String {

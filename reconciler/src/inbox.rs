@@ -79,6 +79,11 @@ pub enum InboxError {
         path: String,
         message: String,
     },
+    #[error("bundle {file} refused: {error}; nothing was applied")]
+    Set {
+        file: String,
+        error: crate::desired_set::SetError,
+    },
     #[error("the inbox state file {path} cannot be {action}: {message}; nothing was applied (it guards against replayed bundles: fix it rather than delete it)")]
     State {
         path: PathBuf,
@@ -91,7 +96,9 @@ impl InboxError {
     /// The pass reason: refusals are `VerifyFailed`, an empty or unreadable inbox `FetchFailed`.
     pub fn reason(&self) -> Reason {
         match self {
-            InboxError::Refused { .. } | InboxError::Parse { .. } => Reason::VerifyFailed,
+            InboxError::Refused { .. } | InboxError::Parse { .. } | InboxError::Set { .. } => {
+                Reason::VerifyFailed
+            }
             InboxError::Unreadable { .. } | InboxError::Empty { .. } | InboxError::State { .. } => {
                 Reason::FetchFailed
             }
@@ -348,7 +355,11 @@ fn desired_state(verified: &Verified, file: &str) -> Result<DesiredState, InboxE
                     message,
                 })
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<DesiredObject>, _>>()?;
+    crate::desired::check_set(&objects).map_err(|error| InboxError::Set {
+        file: file.into(),
+        error,
+    })?;
     Ok(DesiredState {
         commit,
         generation: verified.manifest.generation,

@@ -5,6 +5,7 @@ pub mod changeset;
 pub mod cli;
 pub mod config;
 pub mod desired;
+pub mod desired_set;
 pub mod fence;
 pub mod gates;
 pub mod git;

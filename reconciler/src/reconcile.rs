@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use hubdr::render::manifest::ANNOTATION_WAVE;
 use hubdr::render::ObjectId;
 use serde_json::Value;
 
@@ -74,12 +73,14 @@ pub fn plan(objects: &[Value], allowlist: &Allowlist, changes: &mut ChangeSet) -
             changes.push(id, Action::Failed(format!("refused: {why}")));
             continue;
         }
-        let wave = value
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(ANNOTATION_WAVE))
-            .and_then(Value::as_str)
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(0);
+        // read_cluster refuses a whole directory with an unreadable wave; never wave 0.
+        let wave = match crate::desired_set::wave_of(value) {
+            Ok(wave) => wave,
+            Err(message) => {
+                changes.push(id, Action::Failed(message));
+                continue;
+            }
+        };
         planned.push(Planned {
             id,
             wave,

@@ -358,18 +358,35 @@ impl Agent {
             let Ok(fetched) = source.fetch() else {
                 return out;
             };
-            let Ok(files) = fetched.files_under("clusters") else {
+            let Ok(files) = fetched.entries_under("clusters") else {
                 return out;
             };
-            for (path, bytes) in files {
-                let Some(name) = path
+            for file in files {
+                let Some(name) = file
+                    .path
                     .strip_prefix("clusters/")
                     .and_then(|p| p.strip_suffix(".yaml"))
                 else {
                     continue;
                 };
-                if let Ok(status) = ClusterStatus::parse(&String::from_utf8_lossy(&bytes)) {
-                    out.insert(name.to_string(), status);
+                // Checked from the object's header, before the blob is loaded.
+                if file.size > hubdr::limits::STATUS_FILE_MAX_BYTES {
+                    tracing::warn!(
+                        path = %file.path,
+                        size = file.size,
+                        limit = hubdr::limits::STATUS_FILE_MAX_BYTES,
+                        "status file over the size limit ignored"
+                    );
+                    continue;
+                }
+                let Ok(bytes) = fetched.load(&file) else {
+                    continue;
+                };
+                match ClusterStatus::parse(&String::from_utf8_lossy(&bytes)) {
+                    Ok(status) => {
+                        out.insert(name.to_string(), status);
+                    }
+                    Err(e) => tracing::warn!(path = %file.path, error = %e, "status file ignored"),
                 }
             }
             out

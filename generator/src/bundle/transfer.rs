@@ -77,8 +77,9 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, BundleError> {
                 )));
             }
             let (text, _) = entry.read(limits.max_manifest_bytes)?;
-            let parsed: StatusExport = serde_yaml::from_slice(&text)
-                .map_err(|e| malformed(format!("{EXPORT_ENTRY}: {e}")))?;
+            let parsed: StatusExport =
+                crate::untrusted_yaml::from_slice(&text, crate::limits::INDEX_MAX_BYTES)
+                    .map_err(|e| malformed(format!("{EXPORT_ENTRY}: {e}")))?;
             if parsed.kind != EXPORT_KIND {
                 return Err(malformed(format!(
                     "{EXPORT_ENTRY} has kind {}, expected {EXPORT_KIND}",

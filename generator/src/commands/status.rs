@@ -18,6 +18,7 @@ use git2::{Repository, Tree};
 use super::CommandError;
 use crate::cli::StatusShowArgs;
 use crate::index::{RenderIndex, INDEX_PATH};
+use crate::limits;
 use crate::status::{status_path, ClusterStatus};
 
 pub use progress::{progress, Progress};
@@ -151,7 +152,7 @@ pub fn read_fleet(
             )
         })?;
     let tree = tip.tree().map_err(|e| e.message().to_string())?;
-    let index_text = file(&repo, &tree, INDEX_PATH)?
+    let index_text = file(&repo, &tree, INDEX_PATH, limits::INDEX_MAX_BYTES)?
         .ok_or_else(|| format!("{source_branch} has no {INDEX_PATH}: point --repo at a repository written by `hubdr render`"))?;
     let index = RenderIndex::parse(&index_text)?;
     let active = index
@@ -171,7 +172,7 @@ pub fn read_fleet(
     let mut clusters = Vec::new();
     for (name, entry) in &index.clusters {
         let status = match &status_tree {
-            Some(t) => match file(&repo, t, &status_path(name))? {
+            Some(t) => match file(&repo, t, &status_path(name), limits::STATUS_FILE_MAX_BYTES)? {
                 Some(text) => Some(
                     ClusterStatus::parse(&text)
                         .map_err(|e| format!("{status_branch}:{}: {e}", status_path(name)))?,
@@ -209,11 +210,12 @@ fn waited_for(
     let Some(path) = index.files.keys().find(|p| p.starts_with(&prefix)) else {
         return Ok(Vec::new());
     };
-    let Some(text) = file(repo, tree, path)? else {
+    let Some(text) = file(repo, tree, path, limits::REPO_FILE_MAX_BYTES)? else {
         return Ok(Vec::new());
     };
     let object: serde_yaml::Value =
-        serde_yaml::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        crate::untrusted_yaml::from_str(&text, limits::REPO_FILE_MAX_BYTES)
+            .map_err(|e| format!("{path}: {e}"))?;
     let Some(wait_for) =
         object["metadata"]["annotations"][crate::gates::ANNOTATION_WAIT_FOR].as_str()
     else {
@@ -229,12 +231,30 @@ fn waited_for(
         .collect())
 }
 
-fn file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<String>, String> {
+/// The file at `path`, refused when its blob is larger than `limit` (from the object's
+/// header, before it is loaded).
+fn file(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    path: &str,
+    limit: u64,
+) -> Result<Option<String>, String> {
     let entry = match tree.get_path(Path::new(path)) {
         Ok(entry) => entry,
         Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
         Err(e) => return Err(format!("{path}: {}", e.message())),
     };
+    let (size, _) = repo
+        .odb()
+        .and_then(|odb| odb.read_header(entry.id()))
+        .map_err(|e| format!("{path}: {}", e.message()))?;
+    if size as u64 > limit {
+        return Err(format!(
+            "{path} is {}, more than the limit of {}: it was not written by hubdr; fix or remove it",
+            limits::size_text(size as u64),
+            limits::bytes_text(limit)
+        ));
+    }
     let blob = repo
         .find_blob(entry.id())
         .map_err(|e| format!("{path}: {}", e.message()))?;

@@ -8,6 +8,7 @@ pub mod desired;
 pub mod manifest;
 pub mod patch;
 pub mod prereq;
+pub mod size;
 pub mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -47,6 +48,12 @@ pub enum RenderError {
     },
     #[error("{0}")]
     Patch(#[from] patch::PatchError),
+    #[error("{object} for cluster {cluster}: {oversized}")]
+    TooLarge {
+        cluster: String,
+        object: String,
+        oversized: size::Oversized,
+    },
     #[error("{path}: two rendered objects share this file ({id})")]
     Duplicate { path: String, id: String },
     #[error("{}", .0.join("\n"))]
@@ -227,9 +234,15 @@ fn render_object(
         .into_iter()
         .map(|p| format!("{} (cluster {}): {p}", m.id, m.cluster))
         .collect();
+    let bytes = m.to_yaml().into_bytes();
+    size::check(bytes.len(), &m.value).map_err(|oversized| RenderError::TooLarge {
+        cluster: m.cluster.clone(),
+        object: m.id.to_string(),
+        oversized,
+    })?;
     Ok(ObjectFile {
         path: m.path(),
-        bytes: m.to_yaml().into_bytes(),
+        bytes,
         object: m.into_rendered(),
         patches: applied,
         problems,
@@ -282,13 +295,11 @@ fn render_one(plan: &desired::ObjectPlan, templates: &Templates) -> Result<Manif
     })
 }
 
-/// Template output as a value: the fast parser for the subset templates write, serde_yaml for
-/// the rest (and for every error).
-fn parse_yaml(text: &str) -> Result<Value, serde_yaml::Error> {
-    match crate::yaml_subset::parse(text) {
-        Some(value) => Ok(value),
-        None => serde_yaml::from_str(text),
-    }
+/// Template output as a value: the fast parser for the subset templates write, the guarded
+/// serde_yaml for the rest (and for every error). Templates can be overridden, so their output
+/// is read as untrusted YAML.
+fn parse_yaml(text: &str) -> Result<Value, crate::untrusted_yaml::YamlError> {
+    crate::untrusted_yaml::value(text, crate::limits::TEMPLATE_OUTPUT_MAX_BYTES as u64)
 }
 
 /// Parse and re-serialize template output so the file format never depends on template whitespace.
@@ -298,10 +309,16 @@ fn normalize(text: &str, cluster: &str, template: &str) -> Result<String, Render
         template: template.into(),
         message: e.to_string(),
     })?;
-    Ok(format!(
+    let text = format!(
         "# Rendered by hubdr. Do not edit: change the site file and run `hubdr render`.\n{}",
         crate::yaml::to_string(&value)
-    ))
+    );
+    size::check(text.len(), &value).map_err(|oversized| RenderError::TooLarge {
+        cluster: cluster.into(),
+        object: ObjectId::of(&value).map_or_else(|_| template.to_string(), |id| id.to_string()),
+        oversized,
+    })?;
+    Ok(text)
 }
 
 /// Every cluster of the site with its index entry, hubs first, in site order.
