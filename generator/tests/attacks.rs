@@ -40,7 +40,12 @@ attacks! {
 #[test]
 fn every_attack_file_has_a_test_and_an_expected_refusal() {
     let dir = support::data("attacks");
-    let on_disk = support::yaml_stems(&dir);
+    // `cred-*` and `size-*` files are the credential and size attacks, checked by
+    // cred_attacks.rs and attacks_sizes.rs with their own headers.
+    let on_disk: Vec<String> = support::yaml_stems(&dir)
+        .into_iter()
+        .filter(|s| !s.starts_with("cred-") && !s.starts_with("size-"))
+        .collect();
     let mut listed: Vec<String> = ATTACKS.iter().map(|s| s.to_string()).collect();
     listed.sort();
     assert_eq!(on_disk, listed, "add the new file to the attacks! macro");

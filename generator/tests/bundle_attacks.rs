@@ -3,6 +3,7 @@
 //! space, where allocating the decompressed size aborts the process), and the content of a
 //! bundle whose signature fails is never read, however bad it is.
 
+#[path = "bundle_attack_kit/mod.rs"]
 mod attacks;
 mod support;
 
