@@ -6,7 +6,7 @@
 //! Hostile bundles (decompression bombs, links, path traversal, a failing signature in front
 //! of bad entries) are refused the same way, without being decompressed.
 
-#[path = "../../generator/tests/attacks/mod.rs"]
+#[path = "../../generator/tests/bundle_attack_kit/mod.rs"]
 mod attacks;
 mod support;
 
