@@ -8,6 +8,7 @@ pub mod fsutil;
 pub mod gates;
 pub mod gitrepo;
 pub mod index;
+pub mod network;
 pub mod par;
 pub mod render;
 pub mod site;

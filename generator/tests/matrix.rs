@@ -804,10 +804,26 @@ fn agents(site: &Site, tree: &Tree, view: &View) {
         );
         assert_eq!(crb["subjects"], subjects, "{dir}clusterrolebinding.yaml");
 
-        // The Role: the inventory ConfigMap in the agent's namespace, and nothing to delete.
+        // The Role: the inventory ConfigMap in the agent's namespace, and nothing to delete;
+        // and the agent's own status signing key Secret: created once (Kubernetes cannot
+        // restrict `create` by name), then read by name only.
         let inventory = &objects["role.yaml"];
         let what = format!("{dir}role.yaml");
-        let granted = grants(inventory, &what);
+        let (key_rules, rest): (Vec<Value>, Vec<Value>) = inventory["rules"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what}: no rules"))
+            .iter()
+            .cloned()
+            .partition(|r| r["resources"] == json!(["secrets"]));
+        assert_eq!(
+            key_rules,
+            [
+                json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": [format!("hubdr-status-key-{cluster}")], "verbs": ["get"]}),
+                json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}),
+            ],
+            "{what}: the status key Secret"
+        );
+        let granted = grants(&json!({ "rules": rest }), &what);
         let keys_granted: Vec<&(String, String)> = granted.keys().collect();
         assert_eq!(
             keys_granted,

@@ -18,7 +18,8 @@ use git2::{Repository, Tree};
 use super::CommandError;
 use crate::cli::StatusShowArgs;
 use crate::index::{RenderIndex, INDEX_PATH};
-use crate::status::{status_path, ClusterStatus};
+use crate::status::trust::{self, Anchors, Refusal};
+use crate::status::{pin_path, signature_path, status_path};
 
 pub use progress::{progress, Progress};
 pub use table::render;
@@ -167,23 +168,19 @@ pub fn read_fleet(
         .and_then(|r| r.peel_to_commit())
         .and_then(|c| c.tree())
         .ok();
+    let now = jiff::Timestamp::now();
     let mut clusters = Vec::new();
     for (name, entry) in &index.clusters {
-        let status = match &status_tree {
-            Some(t) => match file(&repo, t, &status_path(name))? {
-                Some(text) => Some(
-                    ClusterStatus::parse(&text)
-                        .map_err(|e| format!("{status_branch}:{}: {e}", status_path(name)))?,
-                ),
-                None => None,
-            },
-            None => None,
+        let (status, ignored) = match &status_tree {
+            Some(t) => read_status(&repo, t, &index, name, now)?,
+            None => (None, None),
         };
         clusters.push(ClusterView {
             name: name.clone(),
             kind: entry.kind.clone(),
             role: entry.role.clone(),
             status,
+            ignored,
         });
     }
     clusters.sort_by_key(|c| (c.kind != "hub", c.name.clone()));
@@ -195,6 +192,38 @@ pub fn read_fleet(
         waited_for,
         clusters,
     })
+}
+
+/// `cluster`'s status on the status branch `tree`, if it is trusted: signed by the key the
+/// index registers for it (or, when none is registered, the key pinned on the branch) and not
+/// from the future. Otherwise why it is ignored.
+fn read_status(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    index: &RenderIndex,
+    cluster: &str,
+    now: jiff::Timestamp,
+) -> Result<(Option<crate::status::ClusterStatus>, Option<String>), String> {
+    let Some(bytes) = blob(repo, tree, &status_path(cluster))? else {
+        return Ok((None, None));
+    };
+    let signature = blob(repo, tree, &signature_path(cluster))?;
+    let mut anchors = Anchors::registered(&index.status_keys);
+    if let Some(pin) = blob(repo, tree, &pin_path(cluster))? {
+        anchors.pin(cluster, &pin);
+    }
+    Ok(
+        match trust::check(
+            cluster,
+            &bytes,
+            signature.as_deref(),
+            anchors.get(cluster),
+            now,
+        ) {
+            Ok(status) => (Some(status), None),
+            Err(why) => (None, Some(Refusal::new(cluster, why).to_string())),
+        },
+    )
 }
 
 /// The fenced hubs the active hub's rendered BackupSchedule waits for.
@@ -229,6 +258,10 @@ fn waited_for(
 }
 
 fn file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<String>, String> {
+    Ok(blob(repo, tree, path)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+fn blob(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<Vec<u8>>, String> {
     let entry = match tree.get_path(Path::new(path)) {
         Ok(entry) => entry,
         Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
@@ -237,7 +270,7 @@ fn file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<String>
     let blob = repo
         .find_blob(entry.id())
         .map_err(|e| format!("{path}: {}", e.message()))?;
-    Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+    Ok(Some(blob.content().to_vec()))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use crate::site::{AgentSettings, Site};
+use crate::status::status_key_secret;
 
 use super::manifest::ObjectId;
 
@@ -220,7 +221,13 @@ fn build(site: &Site, cluster: &str, hub: bool, managed: &BTreeSet<Managed>) -> 
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": {"name": "hubdr-agent-inventory", "namespace": ns, "labels": labels},
-            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "patch", "update"]}],
+            "rules": [
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "patch", "update"]},
+                // The agent's status signing key: created once by the agent, then only read.
+                // (Kubernetes cannot restrict `create` by name.)
+                {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [status_key_secret(cluster)], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+            ],
         }),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1",

@@ -7,6 +7,7 @@ pub mod model;
 pub mod strict_value;
 pub mod units;
 pub mod validate;
+mod validate_trust;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{load_file, load_str, LoadedSite, SiteError};

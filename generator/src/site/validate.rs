@@ -50,6 +50,7 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
     v.argocd(&spec.argocd);
     v.agent(&spec.agent);
     v.patches(&spec.patches);
+    v.out.extend(super::validate_trust::validate(spec));
     v.out
 }
 
