@@ -56,8 +56,8 @@ pub enum Untrusted {
     /// Signed, but by another key than the trusted one.
     WrongKey {
         source: KeySource,
-        trusted: StatusKey,
-        signed_by: StatusKey,
+        trusted: Box<StatusKey>,
+        signed_by: Box<StatusKey>,
     },
     /// The right key, but the signature does not cover these bytes.
     BadSignature,
@@ -157,8 +157,8 @@ pub fn check(
     if signature.key != anchor.key {
         return Err(Untrusted::WrongKey {
             source: anchor.source,
-            trusted: anchor.key,
-            signed_by: signature.key,
+            trusted: Box::new(anchor.key),
+            signed_by: Box::new(signature.key),
         });
     }
     if !signature.verifies(cluster, bytes) {

@@ -231,7 +231,7 @@ impl StatusWriter {
             if attempt > 1 {
                 std::thread::sleep(self.retry.delay(attempt - 1));
             }
-            match remote::update_branch(&self.cache, endpoint, &self.branch, &build)? {
+            match remote::update_branch(&self.cache, endpoint, &self.branch, build)? {
                 Attempt::Unchanged(commit) => {
                     return Ok((Publish::Unchanged { commit }, pinned.take()))
                 }
