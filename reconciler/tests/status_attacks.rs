@@ -432,3 +432,88 @@ async fn a_late_bound_address_outside_the_declared_network_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_key_registered_in_the_site_wins_over_any_pin() {
+    // west-1's key, brought by the operator (a Secret created before the agent starts) and
+    // registered in the site.
+    let west_key = AgentKey::from_seed([7; 32]);
+    let site = edit(
+        EXAMPLE_SITE,
+        "  argocd:\n",
+        &format!(
+            "  agent:\n    statusKeys:\n      west-1: \"{}\"\n\n  argocd:\n",
+            west_key.public()
+        ),
+    );
+    let remote = Remote::new();
+    let rendered = render(&site);
+    remote.commit(&rendered.tree, "render");
+    // Someone pinned their own key for west-1 first.
+    let squatter = AgentKey::from_seed([66; 32]);
+    remote.tamper_status_branch(&[(
+        "keys/west-1.pub",
+        Some(pin_text("west-1", &squatter.public()).into_bytes()),
+    )]);
+    let (east, west) = (
+        cluster_for(&rendered, "east-1").await,
+        cluster_for(&rendered, "west-1").await,
+    );
+    west.put_object(hubdr_agent::status_key::secret(
+        AGENT_NAMESPACE,
+        "west-1",
+        &west_key,
+    ))
+    .unwrap();
+    let (east_cache, west_cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut east_agent = remote.agent("east-1", &east, east_cache.path());
+    let mut west_agent = remote.agent("west-1", &west, west_cache.path());
+    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
+
+    west_agent.pass_once().await;
+    west.set_status(
+        &rd,
+        Some("shop"),
+        "orders-db",
+        json!({"rsyncTLS": {"address": GOOD_ADDRESS}}),
+    )
+    .unwrap();
+    let real = west_agent.pass_once().await;
+    assert_eq!(
+        agent_key(&west, "west-1").public(),
+        west_key.public(),
+        "the agent uses the key of the Secret it found"
+    );
+    assert!(
+        !real.pass.message.contains("pins key id"),
+        "the registered key counts, not the squatted pin: {}",
+        real.pass.message
+    );
+
+    let status = east_agent.pass_once().await;
+    assert_eq!(result_of(&status, ORDERS_RS).0, "created");
+    assert!(!hubdr_status(&remote).contains("ignored"));
+
+    // The squatter signs a forged status with the key it pinned: the registered key decides.
+    let bytes = forged(&real).to_yaml().into_bytes();
+    remote.tamper_status_branch(&[
+        ("clusters/west-1.yaml", Some(bytes.clone())),
+        (
+            "clusters/west-1.sig",
+            Some(squatter.sign("west-1", &bytes).to_text().into_bytes()),
+        ),
+    ]);
+    east.clear_writes();
+    let status = east_agent.pass_once().await;
+    assert_eq!(writes_to(&east, "replicationsources", "orders-db"), vec![]);
+    let refusal = format!(
+        "status of west-1 ignored: signature does not match the key registered in the site (spec.agent.statusKeys) for it: signed by key id {}",
+        squatter.public().id()
+    );
+    assert!(
+        result_of(&status, ORDERS_RS).1.contains(&refusal),
+        "{:?}",
+        result_of(&status, ORDERS_RS)
+    );
+    assert!(hubdr_status(&remote).contains(&refusal));
+}
