@@ -11,6 +11,7 @@ pub mod gitrepo;
 pub mod index;
 pub mod kinds;
 pub mod limits;
+pub mod network;
 pub mod par;
 pub mod prune_guard;
 pub mod render;

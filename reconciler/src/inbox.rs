@@ -393,6 +393,7 @@ mod tests {
             generation,
             tool_version: "0".into(),
             templates: "embedded".into(),
+            status_keys: BTreeMap::new(),
             clusters: BTreeMap::from([(
                 cluster.to_string(),
                 ClusterEntry {

@@ -170,6 +170,26 @@ impl ClusterApi {
         with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
     }
 
+    /// Create `object`; `Ok(None)` when an object of that name already exists.
+    pub async fn create(
+        &mut self,
+        id: &ObjectId,
+        object: &Value,
+    ) -> Result<Option<DynamicObject>, CallError> {
+        let api = self.api(id).await?;
+        let object: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(|e| CallError::Other(e.to_string()))?;
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        match with_retry(self.retry, || api.create(&params, &object)).await {
+            Ok(created) => Ok(Some(created)),
+            Err(CallError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Delete; `Ok(false)` when it was already gone.
     pub async fn delete(&mut self, id: &ObjectId) -> Result<bool, CallError> {
         let api = match self.api(id).await {

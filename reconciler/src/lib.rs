@@ -23,4 +23,6 @@ pub mod reconcile;
 pub mod report;
 pub mod runner;
 pub mod start;
+pub mod status_key;
+pub mod statuses;
 pub mod watch;

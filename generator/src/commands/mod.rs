@@ -77,6 +77,7 @@ pub fn run(
                     file,
                     repo,
                     branch,
+                    source_branch,
                     author,
                 }),
             ..
@@ -85,6 +86,7 @@ pub fn run(
                 file,
                 repo,
                 branch,
+                source_branch,
                 author,
             },
             out,

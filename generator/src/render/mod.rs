@@ -422,6 +422,14 @@ fn index(
         generation: loaded.site.spec.failover.generation,
         tool_version: TOOL_VERSION.into(),
         templates: templates.digest.clone(),
+        status_keys: loaded
+            .site
+            .spec
+            .agent
+            .status_keys
+            .iter()
+            .map(|(cluster, key)| (cluster.clone(), key.trim().to_string()))
+            .collect(),
         clusters,
         files,
     }

@@ -10,6 +10,7 @@ pub mod privileges;
 pub mod strict_value;
 pub mod units;
 pub mod validate;
+mod validate_trust;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{load_file, load_str, LoadedSite, SiteError};

@@ -55,6 +55,7 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
         &spec.patches,
     ));
     v.out.extend(super::domain_rules::check(spec));
+    v.out.extend(super::validate_trust::validate(spec));
     v.out
 }
 

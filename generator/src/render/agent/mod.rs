@@ -111,7 +111,13 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": {"name": "hubdr-agent-inventory", "namespace": ns, "labels": labels},
-        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "patch", "update"]}],
+        "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "patch", "update"]},
+            // The agent's status signing key: created once by the agent, then only read.
+            // (Kubernetes cannot restrict `create` by name.)
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [crate::status::status_key_secret(cluster)], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+        ],
     }));
     objects.push(binding(
         "RoleBinding",
