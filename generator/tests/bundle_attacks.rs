@@ -41,6 +41,7 @@ fn good(key: &SecretKey) -> Vec<u8> {
         generation: 1,
         tool_version: "0".into(),
         templates: "embedded".into(),
+        status_keys: Default::default(),
         clusters: BTreeMap::from([(
             CLUSTER.to_string(),
             ClusterEntry {
