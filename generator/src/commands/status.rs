@@ -206,12 +206,28 @@ fn read_status(
     cluster: &str,
     now: jiff::Timestamp,
 ) -> Result<(Option<crate::status::ClusterStatus>, Option<String>), String> {
-    let Some(bytes) = blob(repo, tree, &status_path(cluster), limits::STATUS_FILE_MAX_BYTES)? else {
+    let Some(bytes) = blob(
+        repo,
+        tree,
+        &status_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )?
+    else {
         return Ok((None, None));
     };
-    let signature = blob(repo, tree, &signature_path(cluster), limits::STATUS_FILE_MAX_BYTES)?;
+    let signature = blob(
+        repo,
+        tree,
+        &signature_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )?;
     let mut anchors = Anchors::registered(&index.status_keys);
-    if let Some(pin) = blob(repo, tree, &pin_path(cluster), limits::STATUS_FILE_MAX_BYTES)? {
+    if let Some(pin) = blob(
+        repo,
+        tree,
+        &pin_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )? {
         anchors.pin(cluster, &pin);
     }
     Ok(

@@ -318,8 +318,15 @@ pub fn effective(install: &Install, agent_ns: &str) -> Effective {
             match &ns {
                 None => out.cluster.entry(target).or_default().extend(v),
                 Some(ns) => {
+                    // The one named grant: the agent's own status key Secret.
                     assert!(
-                        target.2.is_none(),
+                        target.2.is_none()
+                            || (ns == agent_ns
+                                && target.1 == "secrets"
+                                && target.2.as_deref()
+                                    == Some(
+                                        &["hubdr-status-key-".to_string() + what_cluster(what)][..]
+                                    )),
                         "{what}: resourceNames in a namespaced grant"
                     );
                     out.namespaced
@@ -482,7 +489,15 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
         (String::new(), "configmaps".into()),
         verbs(&["get", "list", "create", "patch", "update"]),
     );
+    // The status signing key: created once, then read by its name.
+    inventory.insert((String::new(), "secrets".into()), verbs(&["get", "create"]));
     out
+}
+
+/// The cluster of an install file's path `agents/<cluster>.yaml` (or a name ending so).
+fn what_cluster(what: &str) -> &str {
+    let file = what.rsplit('/').next().unwrap_or(what);
+    file.strip_suffix(".yaml").unwrap_or(file)
 }
 
 /// The `--allow-kind` values `cluster`'s agent must get: hubdr's kinds for its side and the
@@ -644,6 +659,13 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
         }
         for (ns, grants) in &eff.namespaced {
             for ((g, r), v) in grants {
+                if ns == agent_ns && g.is_empty() && r == "secrets" {
+                    assert!(
+                        v.is_subset(&verbs(&["get", "create"])),
+                        "{what}: the agent's own Secrets: {v:?}"
+                    );
+                    continue;
+                }
                 if ns == agent_ns && g.is_empty() && r == "configmaps" {
                     assert!(
                         verbs(&INVENTORY_VERBS).is_subset(v) && !v.contains("delete"),
