@@ -53,7 +53,7 @@ async fn refused_pass(tree: &Tree, server: &FakeApiServer) -> String {
         .pass_once()
         .await;
     assert_eq!(
-        writes_but_own_key(&server),
+        writes_but_own_key(server),
         vec![],
         "nothing was applied, not even a dry run: {}",
         status.pass.message
