@@ -207,7 +207,7 @@ pub fn lock_repository(
             err,
             "waiting for {holder} to finish writing {} (up to {} s)",
             repo_dir.display(),
-            wait.as_secs()
+            lock::seconds(wait)
         );
     })
     .map_err(git_error)?;
@@ -316,7 +316,7 @@ pub fn run_plain(
             err,
             "waiting for {holder} to finish writing {} (up to {} s)",
             dir.display(),
-            wait.as_secs()
+            lock::seconds(wait)
         );
     })
     .map_err(git_error)?;
