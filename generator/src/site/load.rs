@@ -68,7 +68,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
     // The canonical hash does not depend on the checks: made meanwhile, with the first pass of
     // the search for key material over the same bytes.
     let (mut diagnostics, (hash, suspect)) =
-        rayon::join(|| validate::validate(&site), || canonical_hash(&site));
+        rayon::join(|| validate::validate(&site), || canonical_hash(&site, text));
     let found = credentials::check(&site, suspect);
     // Other messages about a field that holds key material may quote it: the credential
     // problem replaces them.
@@ -153,11 +153,13 @@ fn site_from_value(mut value: serde_json::Value) -> Option<Site> {
     Some(site)
 }
 
-/// The canonical hash of `site`, and whether its canonical form may hold key material.
-fn canonical_hash(site: &Site) -> (String, bool) {
+/// The canonical hash of `site`, and whether the site (read from `text`) may hold key material:
+/// asked of the text, or of the canonical form when the text has escapes.
+fn canonical_hash(site: &Site, text: &str) -> (String, bool) {
     let canonical = serde_json::to_vec(site).expect("a site always serializes");
     let digest = Sha256::digest(&canonical);
-    let suspect = crate::credentials::scan::json_may_hold(&canonical);
+    let suspect = crate::credentials::text::may_hold(text)
+        .unwrap_or_else(|| crate::credentials::scan::json_may_hold(&canonical));
     (format!("sha256:{}", hex(&digest)), suspect)
 }
 
