@@ -39,17 +39,22 @@ pub fn may_hold(text: &str) -> Option<bool> {
 }
 
 /// Whether 32 or more characters of the base64 alphabet (`+`, `/`, `=`, `-`, `_` included)
-/// follow one another.
+/// follow one another. Each window of 32 is read from its end: at the first character outside
+/// the alphabet, no run through it can start earlier, and the next window starts after it (so
+/// that text of short words is read a fraction of a time).
 fn has_long_run(bytes: &[u8]) -> bool {
-    let mut run = 0usize;
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_') {
-            run += 1;
-            if run >= 32 {
-                return true;
-            }
-        } else {
-            run = 0;
+    const RUN: usize = 32;
+    fn in_alphabet(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
+    }
+    let mut start = 0;
+    while start + RUN <= bytes.len() {
+        match bytes[start..start + RUN]
+            .iter()
+            .rposition(|&b| !in_alphabet(b))
+        {
+            None => return true,
+            Some(outside) => start += outside + 1,
         }
     }
     false
@@ -119,5 +124,25 @@ spec:
             assert_eq!(may_hold(&text), Some(true), "{text}");
         }
         assert_eq!(may_hold("a: \"x\\ny\"\n"), None);
+    }
+
+    #[test]
+    fn runs_of_32_are_found_wherever_they_are() {
+        let run = "a".repeat(32);
+        for text in [
+            run.clone(),
+            format!("x {run}"),
+            format!("{run} x"),
+            format!("k: v\nkey: {}/{}\n", "b".repeat(20), "c".repeat(11)),
+        ] {
+            assert!(has_long_run(text.as_bytes()), "{text}");
+        }
+        for text in [
+            "a".repeat(31),
+            format!("{} {}", "a".repeat(31), "b".repeat(31)),
+            "short words: only, here".to_string(),
+        ] {
+            assert!(!has_long_run(text.as_bytes()), "{text}");
+        }
     }
 }
