@@ -105,10 +105,20 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
         };
         invalid(credentials::unparsed(text, first, &locator))
     })?;
-    // The canonical hash does not depend on the checks: made meanwhile, with the first pass of
-    // the search for key material over the same bytes.
-    let (mut diagnostics, (hash, suspect)) =
-        rayon::join(|| validate::validate(&site), || canonical_hash(&site));
+    // The canonical hash and the first pass of the search for key material (over the text, or
+    // over the canonical form when the text has escapes) do not depend on the checks: made
+    // meanwhile, each free to run on whichever thread is idle.
+    let escaped = memchr::memchr(b'\\', text.as_bytes()).is_some();
+    let (mut diagnostics, ((hash, json_suspect), text_suspect)) = rayon::join(
+        || validate::validate(&site),
+        || {
+            rayon::join(
+                || canonical_hash(&site, escaped),
+                || crate::credentials::text::may_hold(text),
+            )
+        },
+    );
+    let suspect = text_suspect.or(json_suspect).unwrap_or(true);
     let found = credentials::check(&site, suspect);
     // Other messages about a field that holds key material may quote it: the credential
     // problem replaces them.
@@ -205,11 +215,12 @@ fn site_from_value(mut value: serde_json::Value) -> Option<Site> {
     Some(site)
 }
 
-/// The canonical hash of `site`, and whether its canonical form may hold key material.
-fn canonical_hash(site: &Site) -> (String, bool) {
+/// The canonical hash of `site`, and, when `escaped` (its text has escapes, which the first
+/// pass over the text does not decide), whether its canonical form may hold key material.
+fn canonical_hash(site: &Site, escaped: bool) -> (String, Option<bool>) {
     let canonical = serde_json::to_vec(site).expect("a site always serializes");
     let digest = Sha256::digest(&canonical);
-    let suspect = crate::credentials::scan::json_may_hold(&canonical);
+    let suspect = escaped.then(|| crate::credentials::scan::json_may_hold(&canonical));
     (format!("sha256:{}", hex(&digest)), suspect)
 }
 
