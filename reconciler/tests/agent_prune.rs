@@ -175,7 +175,11 @@ async fn the_replica_pvc_holds_data_and_is_never_pruned() {
     assert!(message.contains("hubdr.io/prune: disabled"), "{message}");
     assert_eq!(deletes(&server), ["ReplicationDestination orders-db"]);
     assert!(server
-        .get(&gvk_of("v1", "PersistentVolumeClaim"), Some("shop"), "orders-db-replica")
+        .get(
+            &gvk_of("v1", "PersistentVolumeClaim"),
+            Some("shop"),
+            "orders-db-replica"
+        )
         .is_some());
     assert!(!stored_inventory(&server, &config).contains(PVC_ORDERS));
 }
