@@ -146,26 +146,28 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
     } else {
         format!("Restore {ns}/restore-acm-activate-g{n} is created (managed clusters, credentials and resources: latest)")
     };
-    let fenced_wait = if failover.old_primary_unreachable {
+    let fence_wait = if failover.old_primary_unreachable {
         format!(
-            "{} is declared unreachable, so {} does not wait for its status",
+            "nothing: {} is declared unreachable, so {} does not wait for its status",
             failover.from, failover.to
         )
     } else {
         format!(
-            "{}'s status shows generation {n} or later with no BackupSchedule",
+            "{}'s status to report \"fenced at generation {n}\" (the seeds: stop the old primary before restoring activation data)",
             failover.from
         )
     };
     let mut steps = vec![
         format!(
-            "**{}** (fenced): its agent deletes every BackupSchedule first thing, before applying anything else, also when it starts after an outage; its backup location becomes ReadOnly. Shut it down or detach its managed clusters: a former primary keeps trying to reconnect them. Waits for: nothing.",
+            "**{}** (fenced): its agent deletes every BackupSchedule first thing, before applying anything else, also when it starts after an outage; its backup location becomes ReadOnly; it reports \"fenced at generation {n}\" only once it observes no BackupSchedule left. Shut it down or detach its managed clusters: a former primary keeps trying to reconnect them. Waits for: nothing.",
             failover.from
         ),
-        format!("**{}** (new primary): {restore}. Waits for: nothing; the operator restores the activation data (managed clusters).", failover.to),
+        format!("**{}** (new primary): {restore}. Waits for: {fence_wait}.", failover.to),
         format!(
-            "**{}**: BackupSchedule {ns}/{} is created. Waits for: the activation Restore is Finished, and {fenced_wait}.",
-            failover.to, spec.backup.name
+            "**{}**: BackupSchedule {ns}/{} is created. Waits for: the activation Restore is Finished{}.",
+            failover.to,
+            spec.backup.name,
+            if failover.old_primary_unreachable { String::new() } else { format!(", and {} reports \"fenced at generation {n}\"", failover.from) }
         ),
     ];
     if spec
@@ -333,7 +335,7 @@ mod tests {
         let after = load(&apply(&text, &site, &f).unwrap());
         let steps = steps(&after, &f, false);
         assert!(
-            steps.contains("hub-b is declared unreachable, so hub-a does not wait for its status"),
+            steps.contains("Waits for: nothing: hub-b is declared unreachable, so hub-a does not wait for its status"),
             "{steps}"
         );
         assert!(steps.contains("restore-acm-passive-sync-g2 is switched to veleroManagedClustersBackupName: latest"), "{steps}");
@@ -351,7 +353,11 @@ mod tests {
         );
         assert!(text.contains("restore-acm-passive-sync-g0 is switched to veleroManagedClustersBackupName: latest"), "{text}");
         assert!(
-            text.contains("hub-a's status shows generation 2 or later with no BackupSchedule"),
+            text.contains("switched to veleroManagedClustersBackupName: latest. Waits for: hub-a's status to report \"fenced at generation 2\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("Waits for: the activation Restore is Finished, and hub-a reports \"fenced at generation 2\"."),
             "{text}"
         );
         assert!(

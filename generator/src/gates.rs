@@ -4,8 +4,12 @@
 //! Syntax: conditions separated by `;`, each one of
 //! - `restore-finished:<namespace>/<name>`: that Restore on this cluster has activated managed
 //!   clusters (`veleroManagedClustersBackupName: latest`) and reached phase `Finished`;
+//! - `fenced:<cluster>@<generation>`: `<cluster>`'s status file reports its fence observed
+//!   complete at generation `<generation>` or later (its BackupSchedules paused or deleted, and
+//!   what else the fence covers: see the agent's `fence` module);
 //! - `no-backup-schedule:<cluster>@<generation>`: `<cluster>`'s status file reports it applied
-//!   generation `<generation>` or later and observes no BackupSchedule.
+//!   generation `<generation>` or later and observes no BackupSchedule (written by earlier
+//!   versions; still understood).
 
 use std::fmt;
 
@@ -16,6 +20,7 @@ pub const ANNOTATION_GENERATION: &str = "hubdr.io/generation";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
     RestoreFinished { namespace: String, name: String },
+    Fenced { cluster: String, generation: u64 },
     NoBackupSchedule { cluster: String, generation: u64 },
 }
 
@@ -25,6 +30,10 @@ impl fmt::Display for Gate {
             Gate::RestoreFinished { namespace, name } => {
                 write!(f, "restore-finished:{namespace}/{name}")
             }
+            Gate::Fenced {
+                cluster,
+                generation,
+            } => write!(f, "fenced:{cluster}@{generation}"),
             Gate::NoBackupSchedule {
                 cluster,
                 generation,
@@ -53,7 +62,7 @@ pub fn parse(text: &str) -> Result<Vec<Gate>, String> {
 fn parse_one(condition: &str) -> Result<Gate, String> {
     let bad = || {
         format!(
-            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name> or no-backup-schedule:<cluster>@<generation>"
+            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation> or no-backup-schedule:<cluster>@<generation>"
         )
     };
     let (kind, argument) = condition.split_once(':').ok_or_else(bad)?;
@@ -68,15 +77,23 @@ fn parse_one(condition: &str) -> Result<Gate, String> {
                 name: name.into(),
             })
         }
-        "no-backup-schedule" => {
+        "fenced" | "no-backup-schedule" => {
             let (cluster, generation) = argument.split_once('@').ok_or_else(bad)?;
             let generation = generation.parse().map_err(|_| bad())?;
             if cluster.is_empty() {
                 return Err(bad());
             }
-            Ok(Gate::NoBackupSchedule {
-                cluster: cluster.into(),
-                generation,
+            let cluster = cluster.to_string();
+            Ok(if kind == "fenced" {
+                Gate::Fenced {
+                    cluster,
+                    generation,
+                }
+            } else {
+                Gate::NoBackupSchedule {
+                    cluster,
+                    generation,
+                }
             })
         }
         _ => Err(bad()),
@@ -94,13 +111,17 @@ mod tests {
                 namespace: "open-cluster-management-backup".into(),
                 name: "restore-acm-passive-sync-g0".into(),
             },
-            Gate::NoBackupSchedule {
+            Gate::Fenced {
                 cluster: "hub-a".into(),
                 generation: 3,
             },
+            Gate::NoBackupSchedule {
+                cluster: "hub-c".into(),
+                generation: 2,
+            },
         ];
         let text = format(&gates);
-        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; no-backup-schedule:hub-a@3");
+        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; no-backup-schedule:hub-c@2");
         assert_eq!(parse(&text).unwrap(), gates);
     }
 
@@ -110,6 +131,8 @@ mod tests {
             "restore-finished:noslash",
             "no-backup-schedule:hub-a",
             "no-backup-schedule:hub-a@x",
+            "fenced:@3",
+            "fenced:hub-a",
             "sometime:later",
             "restore-finished:/x",
         ] {

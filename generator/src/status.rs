@@ -105,6 +105,25 @@ pub struct Observed {
     pub replication_sources: Vec<SyncObservation>,
     #[serde(default)]
     pub replication_destinations: Vec<SyncObservation>,
+    /// A fenced hub's fence, as its agent observed it after acting on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<FenceObservation>,
+}
+
+/// What the agent of a fenced hub observed of its fence. `fencedAt` is set only when every
+/// part of it was observed in place: the other hubs' gates read it ("fenced at generation N").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FenceObservation {
+    /// The generation applied when the fence was observed complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fenced_at: Option<u64>,
+    /// What is in place, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done: Vec<String>,
+    /// What is not in place yet, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

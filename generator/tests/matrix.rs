@@ -1013,9 +1013,9 @@ fn activation_restore(site: &Site, hub: &Hub, generation: u64, r: &Obj) {
         "{h}: the activation Restore names its failover generation"
     );
     assert_eq!(
-        r.annotation(WAIT_FOR),
-        None,
-        "{h}: the activation Restore waits for nothing"
+        wait_for(r).unwrap_or_default(),
+        expected_restore_gates(site, generation),
+        "{h}: the activation Restore waits for the old primary's fence (design.md: fence before activation)"
     );
     assert_eq!(wave(r), 2, "{h}: Restore wave");
     if hub.passive_sync {
@@ -1059,13 +1059,30 @@ fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate>
                 .hubs
                 .iter()
                 .filter(|h| gates_on_fenced(h, generation))
-                .map(|h| Gate::NoBackupSchedule {
+                .map(|h| Gate::Fenced {
                     cluster: h.name.clone(),
                     generation,
                 }),
         );
     }
     gates
+}
+
+/// What a new primary's activation Restore waits for: the hubs fenced at its generation,
+/// unless the old primary is declared unreachable (the seeds: fence before activating).
+fn expected_restore_gates(site: &Site, generation: u64) -> Vec<Gate> {
+    if site.spec.failover.old_primary_unreachable {
+        return Vec::new();
+    }
+    site.spec
+        .hubs
+        .iter()
+        .filter(|h| gates_on_fenced(h, generation))
+        .map(|h| Gate::Fenced {
+            cluster: h.name.clone(),
+            generation,
+        })
+        .collect()
 }
 
 fn hubs(site: &Site, view: &View) {
@@ -1199,7 +1216,7 @@ fn hubs(site: &Site, view: &View) {
                             "{h}: BackupSchedule gates"
                         );
                         for f in spec.hubs.iter().filter(|f| f.role == HubRole::Fenced) {
-                            let waits = gates.contains(&Gate::NoBackupSchedule {
+                            let waits = gates.contains(&Gate::Fenced {
                                 cluster: f.name.clone(),
                                 generation,
                             });
@@ -1378,10 +1395,19 @@ fn gates(site: &Site, view: &View) {
             .filter(|h| h.name == o.cluster)
             .unwrap_or_else(|| panic!("{what}: only a new primary's objects are gated"));
         assert!(
-            matches!(o.kind(), "BackupSchedule" | "ManagedClusterAddOn"),
+            matches!(
+                o.kind(),
+                "BackupSchedule" | "ManagedClusterAddOn" | "Restore"
+            ),
             "{what}: a {} is never gated",
             o.kind()
         );
+        if o.kind() == "Restore" {
+            assert!(
+                o.annotation(GENERATION).is_some(),
+                "{what}: only an activation Restore is gated"
+            );
+        }
         for gate in &gates {
             match gate {
                 Gate::RestoreFinished { namespace, name } => {
@@ -1394,7 +1420,7 @@ fn gates(site: &Site, view: &View) {
                     );
                     assert!(wave(r) < wave(o), "{what}: gated on a later wave");
                 }
-                Gate::NoBackupSchedule {
+                Gate::Fenced {
                     cluster,
                     generation,
                 } => {
@@ -1413,6 +1439,9 @@ fn gates(site: &Site, view: &View) {
                         !site.spec.failover.old_primary_unreachable,
                         "{what}: waits for {cluster}, declared unreachable"
                     );
+                }
+                Gate::NoBackupSchedule { .. } => {
+                    panic!("{what}: renders the fence gate, not the older no-backup-schedule one")
                 }
             }
         }
@@ -2344,7 +2373,7 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
     assert_eq!(wave(schedule), 3);
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; no-backup-schedule:hub-a@1")
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; fenced:hub-a@1")
     );
     assert_eq!(
         wait_for(schedule).unwrap(),
@@ -2353,7 +2382,7 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
                 namespace: ns.into(),
                 name: "restore-acm-activate-g1".into()
             },
-            Gate::NoBackupSchedule {
+            Gate::Fenced {
                 cluster: "hub-a".into(),
                 generation: 1
             },
@@ -2577,7 +2606,7 @@ spec:
         namespace: ns.into(),
         name: "restore-acm-passive-sync-g0".into(),
     };
-    let no_schedule = |cluster: &str| Gate::NoBackupSchedule {
+    let no_schedule = |cluster: &str| Gate::Fenced {
         cluster: cluster.into(),
         generation: 2,
     };

@@ -13,11 +13,18 @@
 //! more; its own BackupCollision check (and the ReadOnly backup location rendered for fenced
 //! hubs, also applied on that first pass) is the remaining protection. Within one agent
 //! process, a fenced role seen once keeps fencing through later fetch failures.
+//!
+//! After each pass, the agent of a fenced hub observes its fence and reports it
+//! ([`observed`]): "fenced at generation N" only when everything the fence covers was seen in
+//! place. The new primary activates only after that report (its activation Restore waits with
+//! `fenced:<hub>@N`).
 
 use hubdr::render::ObjectId;
+use hubdr::status::FenceObservation;
 
 use crate::changeset::{Action, ChangeSet};
 use crate::kubeapi::ClusterApi;
+use crate::observe::Observation;
 
 const ACM: &str = "cluster.open-cluster-management.io/v1beta1";
 
@@ -57,6 +64,32 @@ pub async fn fence(
     Vec::new()
 }
 
+/// The fence as observed after the pass (`o`) at `generation`: complete when no BackupSchedule
+/// is left in the backup namespace.
+pub fn observed(o: &Observation, generation: Option<u64>) -> FenceObservation {
+    let mut done = Vec::new();
+    let mut pending = Vec::new();
+    if o.observed.backup_schedules.is_empty() {
+        done.push("no BackupSchedule".to_string());
+    }
+    for s in &o.observed.backup_schedules {
+        pending.push(format!(
+            "BackupSchedule {} still exists ({})",
+            s.name,
+            if s.phase.is_empty() {
+                "no phase"
+            } else {
+                &s.phase
+            }
+        ));
+    }
+    FenceObservation {
+        fenced_at: generation.filter(|_| pending.is_empty()),
+        done,
+        pending,
+    }
+}
+
 /// Drop exact repeats (same object, same result): pruning by inventory reports a
 /// BackupSchedule the fence already deleted a second time.
 pub fn drop_repeats(changes: &mut ChangeSet) {
@@ -74,6 +107,27 @@ pub fn drop_repeats(changes: &mut ChangeSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hubdr::status::PhaseObservation;
+
+    #[test]
+    fn fenced_only_when_no_schedule_is_left() {
+        let mut o = Observation::default();
+        let done = observed(&o, Some(4));
+        assert_eq!(done.fenced_at, Some(4));
+        assert_eq!(done.done, ["no BackupSchedule"]);
+        o.observed.backup_schedules.push(PhaseObservation {
+            name: "ns/schedule-acm".into(),
+            phase: "Enabled".into(),
+            ..Default::default()
+        });
+        let pending = observed(&o, Some(4));
+        assert_eq!(pending.fenced_at, None);
+        assert_eq!(
+            pending.pending,
+            ["BackupSchedule ns/schedule-acm still exists (Enabled)"]
+        );
+        assert_eq!(observed(&Observation::default(), None).fenced_at, None);
+    }
 
     #[test]
     fn repeats_are_dropped_and_distinct_results_kept() {

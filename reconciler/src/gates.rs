@@ -1,22 +1,28 @@
 //! Gates: an object annotated `hubdr.io/wait-for` is created only when every condition holds
-//! (syntax in [`hubdr::gates`]). Gates guard CREATION only: an object that already exists in
-//! the cluster is applied normally, and is never deleted because a gate stopped holding.
+//! (syntax in [`hubdr::gates`]). Gates guard CREATION, and the change of an object to another
+//! failover generation: an object whose desired `hubdr.io/generation` differs from the live
+//! one's (a passive-sync Restore being switched to activate managed clusters) waits like a
+//! new one, and stays as it is meanwhile. Any other change of an existing object is applied
+//! normally, and nothing is ever deleted because a gate stopped holding.
 //!
 //! - `restore-finished:<ns>/<name>`: that Restore on this cluster was switched to
 //!   `veleroManagedClustersBackupName: latest` and is `Finished`. A Restore that ended with
 //!   errors holds only when every error is the harmless one the ACM documents describe: a
 //!   Velero restore of an EMPTY backup ends `PartiallyFailed`. Any other failure is reported
 //!   as such, and the object waits until a new generation brings a new Restore.
-//! - `no-backup-schedule:<cluster>@<N>`: `<cluster>`'s status file says it applied generation N
-//!   or later, observed its cluster in that pass, and saw no BackupSchedule.
+//! - `fenced:<cluster>@<N>`: `<cluster>`'s status file says its agent observed the fence complete
+//!   at generation N or later (see [`crate::fence`]).
+//! - `no-backup-schedule:<cluster>@<N>` (older renders): `<cluster>`'s status file says it applied
+//!   generation N or later, observed its cluster in that pass, and saw no BackupSchedule.
 //!
 //! The verdicts are pure functions; [`evaluate`] only reads the cluster.
 
 use std::collections::BTreeMap;
 
-use hubdr::gates::{Gate, ANNOTATION_WAIT_FOR};
+use hubdr::gates::{Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
 use hubdr::render::ObjectId;
 use hubdr::status::{ClusterStatus, GateStatus};
+use kube::api::DynamicObject;
 use serde_json::Value;
 
 use crate::apply::Planned;
@@ -66,11 +72,30 @@ pub fn needs_statuses(planned: &[Planned]) -> bool {
     planned
         .iter()
         .filter_map(|p| wait_for(&p.value))
-        .any(|w| w.contains("no-backup-schedule:"))
+        .flat_map(|w| hubdr::gates::parse(w).unwrap_or_default())
+        .any(|g| !matches!(g, Gate::RestoreFinished { .. }))
+}
+
+/// Whether applying `desired` over `live` moves the object to another failover generation
+/// (`hubdr.io/generation`): such a change is gated like a creation.
+pub fn changes_generation(desired: &Value, live: &DynamicObject) -> bool {
+    let Some(wanted) = desired
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(ANNOTATION_GENERATION))
+        .and_then(Value::as_str)
+    else {
+        return false;
+    };
+    let current = live
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_GENERATION));
+    current.map(String::as_str) != Some(wanted)
 }
 
 /// The conditions of `planned` that do not hold, object by object. Objects that already
-/// exist are not gated.
+/// exist are not gated, unless the change moves them to another generation.
 pub async fn evaluate(
     api: &mut ClusterApi,
     planned: &[Planned],
@@ -87,8 +112,8 @@ pub async fn evaluate(
             message,
         };
         match api.get(&p.id).await {
-            Ok(Some(_)) => continue,
-            Ok(None) => {}
+            Ok(Some(live)) if !changes_generation(&p.value, &live) => continue,
+            Ok(_) => {}
             Err(e) => {
                 waits.push(wait(text, format!("cannot tell whether it exists yet ({e}); it is not created until that is known")));
                 continue;
@@ -111,6 +136,10 @@ pub async fn evaluate(
                 Gate::RestoreFinished { namespace, name } => {
                     restore_gate(api, namespace, name).await
                 }
+                Gate::Fenced {
+                    cluster,
+                    generation,
+                } => fence_verdict(cluster, *generation, statuses.get(cluster)),
                 Gate::NoBackupSchedule {
                     cluster,
                     generation,
@@ -313,6 +342,51 @@ fn velero_outcome(restore: &Value) -> VeleroOutcome {
             }
             VeleroOutcome::Failed(why)
         }
+    }
+}
+
+/// Whether `cluster`'s status shows its fence observed complete at generation `generation` or
+/// later.
+pub fn fence_verdict(cluster: &str, generation: u64, status: Option<&ClusterStatus>) -> Verdict {
+    let unreachable = format!(
+        "if {cluster} is gone for good, declare it unreachable (spec.failover.oldPrimaryUnreachable: true) in a reviewed pull request"
+    );
+    let Some(status) = status else {
+        return Verdict::Waits(format!(
+            "{cluster} has published no status yet; its agent must fence it first ({unreachable})"
+        ));
+    };
+    let fence = status.observed.fence.as_ref();
+    if fence
+        .and_then(|f| f.fenced_at)
+        .is_some_and(|at| at >= generation)
+    {
+        return Verdict::Holds;
+    }
+    let applied = status.source.generation;
+    if applied.is_none_or(|g| g < generation) {
+        let applied = applied.map_or_else(
+            || "no generation".to_string(),
+            |g| format!("generation {g}"),
+        );
+        return Verdict::Waits(format!(
+            "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not fenced it yet ({unreachable})",
+            status.updated_at
+        ));
+    }
+    match fence {
+        None => Verdict::Waits(format!(
+            "{cluster}'s agent reports no fence at generation {generation} (its last pass: {}: {})",
+            status.pass.reason, status.pass.message
+        )),
+        Some(f) => Verdict::Waits(format!(
+            "{cluster} is not fenced yet at generation {generation}: {}",
+            if f.pending.is_empty() {
+                "its agent has not observed the fence complete".to_string()
+            } else {
+                f.pending.join("; ")
+            }
+        )),
     }
 }
 

@@ -344,7 +344,10 @@ impl Agent {
                     };
                     facts.health = health::hub_checks(&o, &facts_now);
                 }
+                let fence = (role == Some(fence::FENCED))
+                    .then(|| fence::observed(&o, facts.source.generation));
                 facts.observed = o.observed;
+                facts.observed.fence = fence;
             }
             Err(e) => facts
                 .problems

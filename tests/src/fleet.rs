@@ -364,6 +364,28 @@ impl Fleet {
         }
     }
 
+    /// One round: every running agent in `order` passes, then a cron tick.
+    pub async fn round(&mut self, order: &[&str]) {
+        for cluster in order {
+            if self
+                .member(cluster)
+                .operator
+                .as_ref()
+                .is_none_or(|op| op.is_up())
+            {
+                self.pass(cluster).await;
+            }
+        }
+        self.tick().await;
+    }
+
+    /// `n` rounds (see [`Fleet::round`]).
+    pub async fn rounds(&mut self, order: &[&str], n: usize) {
+        for _ in 0..n {
+            self.round(order).await;
+        }
+    }
+
     /// Rounds of: every running agent in `order` passes, then a cron tick; until `done`.
     pub async fn run_until(
         &mut self,
@@ -373,17 +395,7 @@ impl Fleet {
         done: impl Fn(&Fleet) -> bool,
     ) {
         for _ in 0..max_rounds {
-            for cluster in order {
-                if self
-                    .member(cluster)
-                    .operator
-                    .as_ref()
-                    .is_none_or(|op| op.is_up())
-                {
-                    self.pass(cluster).await;
-                }
-            }
-            self.tick().await;
+            self.round(order).await;
             if done(self) {
                 return;
             }

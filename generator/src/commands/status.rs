@@ -197,7 +197,8 @@ pub fn read_fleet(
     })
 }
 
-/// The fenced hubs the active hub's rendered BackupSchedule waits for.
+/// The fenced hubs the active hub's rendered BackupSchedule waits for (`fenced` and
+/// `no-backup-schedule` gates).
 fn waited_for(
     repo: &Repository,
     tree: &Tree<'_>,
@@ -222,8 +223,9 @@ fn waited_for(
     Ok(gates
         .into_iter()
         .filter_map(|g| match g {
-            crate::gates::Gate::NoBackupSchedule { cluster, .. } => Some(cluster),
-            crate::gates::Gate::RestoreFinished { .. } => None,
+            crate::gates::Gate::Fenced { cluster, .. }
+            | crate::gates::Gate::NoBackupSchedule { cluster, .. } => Some(cluster),
+            _ => None,
         })
         .collect())
 }

@@ -7,6 +7,7 @@ pub mod desired;
 pub mod manifest;
 pub mod patch;
 pub mod prereq;
+pub mod takeover;
 pub mod templates;
 
 use std::collections::{BTreeMap, HashMap};

@@ -13,7 +13,7 @@ pub struct FleetView {
     pub commit: String,
     /// The active hub.
     pub active: Option<String>,
-    /// Fenced hubs the active hub's BackupSchedule waits for (`no-backup-schedule` gates);
+    /// Fenced hubs the active hub's BackupSchedule waits for (`fenced` gates);
     /// fenced hubs not listed were declared unreachable and are not waited for.
     pub waited_for: Vec<String>,
     pub clusters: Vec<ClusterView>,

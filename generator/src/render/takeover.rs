@@ -1,0 +1,99 @@
+//! A takeover, as objects and gates: the new primary's activation Restore and what it and the
+//! new primary's BackupSchedule and add-ons wait for. Pure.
+//!
+//! The order the seeds demand: the old primary is fenced BEFORE activation data is restored on
+//! the new hub. So the activation Restore waits for the old primary's agent to report "fenced
+//! at generation N" (`fenced:<old>@N`), unless the site declares the old primary unreachable;
+//! the BackupSchedule waits for the activation to finish (and, to be safe, for the fence too).
+
+use serde_json::json;
+
+use super::desired::{passive_restore, ObjectPlan};
+use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
+use crate::site::{Hub, HubRole, Site};
+
+/// What a new primary (`activeSince: N`) renders beyond an active hub's objects.
+#[derive(Debug, Clone)]
+pub struct Takeover {
+    /// The activation Restore (wave 2), gated on the fence.
+    pub restore: ObjectPlan,
+    /// What the BackupSchedule waits for.
+    pub schedule_gates: Vec<Gate>,
+    /// What the volsync add-ons (activation data) wait for.
+    pub addon_gates: Vec<Gate>,
+}
+
+/// The takeover by `hub` at failover generation `generation`.
+pub fn plan(site: &Site, hub: &Hub, generation: u64) -> Takeover {
+    let ns = &site.spec.backup_namespace;
+    let mut restore = activation_restore(site, hub, generation);
+    let name = restore.context["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let fence = fence_gates(site, generation);
+    if !fence.is_empty() {
+        restore
+            .annotations
+            .push((ANNOTATION_WAIT_FOR.into(), gates::format(&fence)));
+    }
+    let finished = Gate::RestoreFinished {
+        namespace: ns.clone(),
+        name,
+    };
+    let mut schedule_gates = vec![finished.clone()];
+    schedule_gates.extend(fence);
+    Takeover {
+        restore,
+        schedule_gates,
+        addon_gates: vec![finished],
+    }
+}
+
+/// The old primaries the takeover at `generation` waits for: hubs fenced at this generation
+/// (a hub fenced in an earlier generation already was; one without a recorded `fencedSince`
+/// is waited for, to be safe), none when the old primary is declared unreachable.
+pub fn fence_gates(site: &Site, generation: u64) -> Vec<Gate> {
+    if site.spec.failover.old_primary_unreachable {
+        return Vec::new();
+    }
+    site.spec
+        .hubs
+        .iter()
+        .filter(|h| h.role == HubRole::Fenced)
+        .filter(|h| h.fenced_since.is_none_or(|g| g == generation))
+        .map(|h| Gate::Fenced {
+            cluster: h.name.clone(),
+            generation,
+        })
+        .collect()
+}
+
+/// The Restore that activates a new primary: its passive-sync Restore switched to
+/// `veleroManagedClustersBackupName: latest` (the documented way to activate a syncing hub),
+/// or a new `restore-acm-activate-g<N>` when it was not syncing.
+fn activation_restore(site: &Site, hub: &Hub, generation: u64) -> ObjectPlan {
+    let mut plan = if hub.passive_sync {
+        passive_restore(site, hub)
+    } else {
+        ObjectPlan::new(
+            &hub.name,
+            "restore.yaml.j2",
+            2,
+            json!({
+                "name": format!("restore-acm-activate-g{generation}"),
+                "namespace": site.spec.backup_namespace,
+                "cleanup_before_restore": hub.cleanup_before_restore,
+                "sync": false,
+                "restore_sync_interval": null,
+                "managed_clusters_backup": "latest",
+                "credentials_backup": "latest",
+                "resources_backup": "latest",
+            }),
+        )
+    };
+    plan.context["managed_clusters_backup"] = json!("latest");
+    plan.annotations
+        .push((ANNOTATION_GENERATION.into(), generation.to_string()));
+    plan
+}
