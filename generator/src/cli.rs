@@ -60,11 +60,18 @@ pub enum Command {
     /// Fail over to a passive hub: edit the site, re-render, commit, print the plan for the pull request.
     Failover {
         /// The passive hub that takes over.
+        #[arg(long, required_unless_present = "retry", conflicts_with = "retry")]
+        to: Option<String>,
+        /// Start a new activation attempt after a failed one (a Restore of its own: a Restore
+        /// runs once). Reads the status branch to check that the current attempt failed.
         #[arg(long)]
-        to: String,
+        retry: bool,
         /// The old primary is gone: the new primary does not wait for its status.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "retry")]
         old_primary_unreachable: bool,
+        /// The status branch the agents report to (the local branch, else origin's).
+        #[arg(long, default_value = crate::status::STATUS_BRANCH)]
+        status_branch: String,
         #[command(flatten)]
         site: SiteArgs,
         /// The rendered git repository (must hold the committed render of the current site).

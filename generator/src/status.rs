@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 pub const STATUS_BRANCH: &str = "hubdr-status";
 pub const STATUS_KIND: &str = "ClusterStatus";
 
+/// ACM Restore phases that mean the restore ended with errors.
+pub const FAILED_RESTORE_PHASES: [&str; 4] =
+    ["FinishedWithErrors", "PartiallyFailed", "Error", "Failed"];
+
 /// Where a cluster's status file lives on the status branch.
 pub fn status_path(cluster: &str) -> String {
     format!("clusters/{cluster}.yaml")

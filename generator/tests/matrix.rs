@@ -988,12 +988,13 @@ fn wait_for(o: &Obj) -> Option<Vec<Gate>> {
 }
 
 /// design.md, "Failover, step by step": a syncing hub activates through its passive-sync
-/// Restore, a hub that was not syncing through a new `restore-acm-activate-g<N>`.
-fn activation_restore_name(hub: &Hub, generation: u64) -> String {
-    if hub.passive_sync {
-        format!("restore-acm-passive-sync-g{}", hub.passive_since)
-    } else {
-        format!("restore-acm-activate-g{generation}")
+/// Restore, a hub that was not syncing through a new `restore-acm-activate-g<N>`; a retry
+/// (`failover.attempt` > 1) through a new Restore of its own, as a Restore runs once.
+fn activation_restore_name(site: &Site, hub: &Hub, generation: u64) -> String {
+    match site.spec.failover.attempt {
+        1 if hub.passive_sync => format!("restore-acm-passive-sync-g{}", hub.passive_since),
+        1 => format!("restore-acm-activate-g{generation}"),
+        n => format!("restore-acm-activate-g{generation}-a{n}"),
     }
 }
 
@@ -1018,7 +1019,7 @@ fn activation_restore(site: &Site, hub: &Hub, generation: u64, r: &Obj) {
         "{h}: the activation Restore waits for the old primary's fence (design.md: fence before activation)"
     );
     assert_eq!(wave(r), 2, "{h}: Restore wave");
-    if hub.passive_sync {
+    if hub.passive_sync && site.spec.failover.attempt == 1 {
         // The same Restore as while passive, so the operator ends its sync by activating.
         assert_eq!(r.at("/spec/syncRestoreWithNewBackups"), true, "{h}");
         assert_eq!(
@@ -1051,7 +1052,7 @@ fn gates_on_fenced(h: &Hub, generation: u64) -> bool {
 fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate> {
     let mut gates = vec![Gate::RestoreFinished {
         namespace: site.spec.backup_namespace.clone(),
-        name: activation_restore_name(hub, generation),
+        name: activation_restore_name(site, hub, generation),
     }];
     if !site.spec.failover.old_primary_unreachable {
         gates.extend(
@@ -1198,7 +1199,11 @@ fn hubs(site: &Site, view: &View) {
                             "{h}: a new primary has exactly one Restore, its activation Restore"
                         );
                         let r = restores[0];
-                        assert_eq!(r.name(), activation_restore_name(hub, generation), "{h}");
+                        assert_eq!(
+                            r.name(),
+                            activation_restore_name(site, hub, generation),
+                            "{h}"
+                        );
                         assert_eq!(r.namespace(), Some(ns), "{h}");
                         activation_restore(site, hub, generation, r);
                         assert_eq!(
@@ -1359,7 +1364,7 @@ fn addons(site: &Site, view: &View) {
         let expected = match (hub.role, hub.active_since) {
             (HubRole::Active, Some(generation)) => Some(vec![Gate::RestoreFinished {
                 namespace: site.spec.backup_namespace.clone(),
-                name: activation_restore_name(hub, generation),
+                name: activation_restore_name(site, hub, generation),
             }]),
             _ => None,
         };
@@ -2270,6 +2275,36 @@ fn minimal_site_gets_the_documented_defaults() {
 /// then starts its BackupSchedule, gated on the old primary's schedule being gone (or the old
 /// primary declared unreachable). Here the new primary was syncing, so its passive-sync Restore
 /// is switched to activate, and the old primary is declared unreachable.
+/// `hubdr failover --retry` (`failover.attempt: 2`): the new attempt activates with a Restore of
+/// its own, the first attempt's (the switched passive-sync Restore) is no longer rendered, and
+/// the BackupSchedule and add-ons wait for the new one.
+#[test]
+fn a_retry_activates_with_a_restore_of_its_own() {
+    let text = std::fs::read_to_string(site_path("disconnected-failover")).unwrap();
+    let text = text.replacen(
+        "    oldPrimaryUnreachable: true\n",
+        "    oldPrimaryUnreachable: true\n    attempt: 2\n",
+        1,
+    );
+    let loaded = hubdr::site::load_str(&text, std::path::Path::new("site.yaml")).unwrap();
+    assert_eq!(loaded.site.spec.failover.attempt, 2);
+    let rendered = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).unwrap();
+    domain_rules(&loaded, &rendered.tree);
+    let view = View::of(&rendered.tree);
+    let ns = "open-cluster-management-backup";
+    let restores: Vec<&str> = view
+        .all("hub-b", "Restore")
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    assert_eq!(restores, ["restore-acm-activate-g3-a2"]);
+    let schedule = view.get("hub-b", "BackupSchedule", ns, "schedule-acm");
+    assert_eq!(
+        schedule.annotation(WAIT_FOR),
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g3-a2")
+    );
+}
+
 #[test]
 fn failover_activates_the_new_primary_before_its_backup_schedule() {
     let (loaded, rendered) = support::render_file(&site_path("disconnected-failover"));

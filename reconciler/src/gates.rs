@@ -298,7 +298,7 @@ pub fn restore_verdict(
         .unwrap_or_default();
     Verdict::Waits(format!(
         "the activation restore {restore_name} failed (phase {phase}{}): {}. No BackupSchedule will be created until it is fixed: \
-         find the cause in the Velero restores, then render a new failover generation so a new Restore runs (a Restore runs once)",
+         find the cause in the Velero restores, then start a new activation attempt with `hubdr failover --retry` (a Restore runs once: the new attempt gets a Restore of its own)",
         if last.is_empty() { String::new() } else { format!(": {last}") },
         failures.join("; ")
     ))
@@ -531,7 +531,7 @@ mod tests {
             message.contains("No BackupSchedule will be created until it is fixed"),
             "{message}"
         );
-        assert!(message.contains("new failover generation"), "{message}");
+        assert!(message.contains("`hubdr failover --retry`"), "{message}");
 
         let missing = both(None, velero("Completed", Some(40)));
         assert!(waits(restore_verdict("ns/r", Some(&r), &missing)).contains("is missing"));

@@ -252,6 +252,16 @@ impl Fleet {
             ("e2e", "e2e@example.com"),
         )
         .expect("the render commits");
+        self.push_render();
+        self.site = site.to_string();
+        self.timeline.mark(format!(
+            "site published: generation {}",
+            loaded.site.spec.failover.generation
+        ));
+    }
+
+    /// Push the render repository's `main` to the agents' repository (the merge).
+    fn push_render(&self) {
         let work = git2::Repository::open(&self.workdir).expect("the render repository");
         let mut remote = work
             .remote_anonymous(&self.repo.to_string_lossy())
@@ -259,11 +269,51 @@ impl Fleet {
         remote
             .push(&["+refs/heads/main:refs/heads/main"], None)
             .expect("the render is pushed");
-        self.site = site.to_string();
-        self.timeline.mark(format!(
-            "site published: generation {}",
-            loaded.site.spec.failover.generation
-        ));
+    }
+
+    /// Run `hubdr <args> --site <site.yaml> --out <render repository>` as a person would in the
+    /// repository holding the render, with the agents' status branch fetched into it; when the
+    /// command changed the site, push the render (the merged pull request). Returns the
+    /// command's result (exit code) and what it printed (stdout, then stderr).
+    pub fn hubdr(&mut self, args: &[&str]) -> (Result<(), i32>, String) {
+        use clap::Parser;
+        let site_path = self.dir.path().join("site.yaml");
+        std::fs::write(&site_path, &self.site).expect("the site file is written");
+        let work = git2::Repository::open(&self.workdir).expect("the render repository");
+        let mut remote = work
+            .remote_anonymous(&self.repo.to_string_lossy())
+            .expect("a remote");
+        let branch = format!("+refs/heads/{STATUS_BRANCH}:refs/heads/{STATUS_BRANCH}");
+        // No status branch yet (no agent reported): the command says what it misses.
+        let _ = remote.fetch(&[branch.as_str()], None, None);
+        let site_arg = site_path.to_string_lossy().into_owned();
+        let out_arg = self.workdir.to_string_lossy().into_owned();
+        let mut argv = vec!["hubdr"];
+        argv.extend_from_slice(args);
+        argv.extend(["--site", site_arg.as_str(), "--out", out_arg.as_str()]);
+        let cli = hubdr::cli::Cli::try_parse_from(&argv)
+            .unwrap_or_else(|e| panic!("hubdr {args:?}: {e}"));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let result = hubdr::commands::run(&cli.command, &mut out, &mut err).map_err(|e| {
+            let _ = std::io::Write::write_all(&mut err, e.to_string().as_bytes());
+            e.exit_code()
+        });
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
+        let site = std::fs::read_to_string(&site_path).expect("the site file");
+        if result.is_ok() && site != self.site {
+            self.push_render();
+            self.site = site;
+            self.timeline.mark(format!(
+                "merged: hubdr {} (generation {})",
+                args.join(" "),
+                self.generation()
+            ));
+        }
+        (result, text)
     }
 
     /// `hubdr failover --to <to>` on the site, rendered and committed (the merged pull request).

@@ -18,6 +18,7 @@ pub struct FailoverArgs<'a> {
     pub old_primary_unreachable: bool,
     pub markdown: bool,
     pub author: &'a str,
+    pub status_branch: &'a str,
 }
 
 pub fn run(
@@ -53,6 +54,81 @@ pub fn run(
         out,
         "{}",
         failover::steps(&after.site, &plan, args.markdown)
+    );
+    let _ = writeln!(
+        out,
+        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.",
+        args.site.site.display(),
+        args.repo.display()
+    );
+    Ok(())
+}
+
+/// `hubdr failover --retry`: a new activation attempt, once the status branch shows the
+/// current one failed.
+pub fn retry(
+    args: &FailoverArgs<'_>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    let author = parse_author(args.author)?;
+    let (before, previous) = load_and_render(args.site, err)?;
+    let retry = failover::retry::plan(&before.site).map_err(|e| {
+        bad(
+            &e,
+            "start a failover with `hubdr failover --to HUB` instead",
+        )
+    })?;
+    let statuses =
+        super::status::read_status_branch(args.repo, args.status_branch).map_err(|e| {
+            bad(
+                &e,
+                "fetch the status branch the agents report to, then retry",
+            )
+        })?;
+    failover::retry::check_failed(
+        &retry,
+        &before.site.spec.backup_namespace,
+        statuses.get(&retry.hub),
+    )
+    .map_err(|e| {
+        bad(
+            &format!("cannot start activation attempt {}: {e}", retry.attempt),
+            "follow the takeover with `hubdr status`; retry only after the activation failed",
+        )
+    })?;
+    ensure_no_drift(args.repo, &previous.tree)?;
+    let text = failover::retry::apply(&before.text, &retry)
+        .map_err(|e| bad(&e, "edit the site file by hand"))?;
+    let after = change_site(args.site, &text, err)?;
+    let rendered = render_loaded(args.site, &after)?;
+    let committed = commit_rendered(
+        &after,
+        &rendered,
+        args.repo,
+        false,
+        (author.0.as_str(), author.1.as_str()),
+    )?;
+    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
+        previous.tree.get(p).cloned()
+    });
+    let _ = write!(
+        out,
+        "{}",
+        plan_text(&rendered.index, &grouped, args.markdown)
+    );
+    let ns = &after.site.spec.backup_namespace;
+    let _ = writeln!(
+        out,
+        "{}Activation attempt {} at generation {}\n\n1. {}: Restore {ns}/{} is created (managed clusters, credentials and resources: latest); the failed attempt's Restore {ns}/{} is removed. Waits for: the old primary's fence report, as before.\n2. {}: the BackupSchedule waits for Restore {ns}/{} to finish.",
+        if args.markdown { "## " } else { "" },
+        retry.attempt,
+        retry.generation,
+        retry.hub,
+        retry.restore,
+        retry.failed_restore,
+        retry.hub,
+        retry.restore,
     );
     let _ = writeln!(
         out,

@@ -44,23 +44,29 @@ pub fn run(
     match command {
         Command::Failover {
             to,
+            retry,
             old_primary_unreachable,
+            status_branch,
             site,
             out: repo,
             markdown,
             author,
-        } => failover::run(
-            &failover::FailoverArgs {
+        } => {
+            let args = failover::FailoverArgs {
                 site,
                 repo,
-                to,
+                to: to.as_deref().unwrap_or_default(),
                 old_primary_unreachable: *old_primary_unreachable,
                 markdown: *markdown,
                 author,
-            },
-            out,
-            err,
-        ),
+                status_branch,
+            };
+            if *retry {
+                failover::retry(&args, out, err)
+            } else {
+                failover::run(&args, out, err)
+            }
+        }
         Command::Unfence {
             hub,
             site,

@@ -230,6 +230,61 @@ fn waited_for(
         .collect())
 }
 
+/// The most a status file may hold: status files are other agents' output, read before they
+/// are trusted.
+pub const MAX_STATUS_BYTES: usize = 4 << 20;
+
+/// Every cluster's status file on `branch` of the repository at `path`: the local branch, else
+/// `origin`'s remote-tracking branch. Each file is size-limited before it is parsed.
+pub fn read_status_branch(
+    path: &Path,
+    branch: &str,
+) -> Result<std::collections::BTreeMap<String, ClusterStatus>, String> {
+    let repo = Repository::open(path).map_err(|e| {
+        format!(
+            "{} is not a git repository: {}",
+            path.display(),
+            e.message()
+        )
+    })?;
+    let tip = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .or_else(|_| repo.find_reference(&format!("refs/remotes/origin/{branch}")))
+        .and_then(|r| r.peel_to_commit())
+        .map_err(|_| {
+            format!(
+                "{} has no status branch {branch:?} (nor origin/{branch}): fetch it with `git fetch origin {branch}:{branch}`",
+                path.display()
+            )
+        })?;
+    let tree = tip.tree().map_err(|e| e.message().to_string())?;
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(clusters) = tree.get_path(Path::new("clusters")) else {
+        return Ok(out);
+    };
+    let clusters = repo
+        .find_tree(clusters.id())
+        .map_err(|e| format!("{branch}:clusters: {}", e.message()))?;
+    for entry in clusters.iter() {
+        let Some(name) = entry.name().and_then(|n| n.strip_suffix(".yaml")) else {
+            continue;
+        };
+        let blob = repo
+            .find_blob(entry.id())
+            .map_err(|e| format!("{branch}:clusters/{name}.yaml: {}", e.message()))?;
+        if blob.size() > MAX_STATUS_BYTES {
+            return Err(format!(
+                "{branch}:clusters/{name}.yaml is {} bytes, over the {MAX_STATUS_BYTES} a status file may hold",
+                blob.size()
+            ));
+        }
+        let status = ClusterStatus::parse(&String::from_utf8_lossy(blob.content()))
+            .map_err(|e| format!("{branch}:clusters/{name}.yaml: {e}"))?;
+        out.insert(name.to_string(), status);
+    }
+    Ok(out)
+}
+
 fn file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<String>, String> {
     let entry = match tree.get_path(Path::new(path)) {
         Ok(entry) => entry,

@@ -8,7 +8,7 @@
 
 use serde_json::json;
 
-use super::desired::{passive_restore, ObjectPlan};
+use super::desired::{passive_restore, passive_sync_restore_name, ObjectPlan};
 use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
 use crate::site::{Hub, HubRole, Site};
 
@@ -27,10 +27,7 @@ pub struct Takeover {
 pub fn plan(site: &Site, hub: &Hub, generation: u64) -> Takeover {
     let ns = &site.spec.backup_namespace;
     let mut restore = activation_restore(site, hub, generation);
-    let name = restore.context["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let name = activation_restore_name(hub, generation, site.spec.failover.attempt);
     let fence = fence_gates(site, generation);
     if !fence.is_empty() {
         restore
@@ -69,11 +66,25 @@ pub fn fence_gates(site: &Site, generation: u64) -> Vec<Gate> {
         .collect()
 }
 
-/// The Restore that activates a new primary: its passive-sync Restore switched to
-/// `veleroManagedClustersBackupName: latest` (the documented way to activate a syncing hub),
-/// or a new `restore-acm-activate-g<N>` when it was not syncing.
+/// The name of the Restore of activation attempt `attempt` by `hub` at `generation`: its
+/// passive-sync Restore (switched to activate) or `restore-acm-activate-g<N>` on the first
+/// attempt, `restore-acm-activate-g<N>-a<attempt>` after: a Restore runs once, so a retry needs a
+/// new one.
+pub fn activation_restore_name(hub: &Hub, generation: u64, attempt: u64) -> String {
+    match attempt {
+        0 | 1 if hub.passive_sync => passive_sync_restore_name(hub.passive_since),
+        0 | 1 => format!("restore-acm-activate-g{generation}"),
+        n => format!("restore-acm-activate-g{generation}-a{n}"),
+    }
+}
+
+/// The Restore that activates a new primary: on the first attempt its passive-sync Restore
+/// switched to `veleroManagedClustersBackupName: latest` (the documented way to activate a
+/// syncing hub), or a new `restore-acm-activate-g<N>` when it was not syncing; later attempts a
+/// new Restore each (see [`activation_restore_name`]).
 fn activation_restore(site: &Site, hub: &Hub, generation: u64) -> ObjectPlan {
-    let mut plan = if hub.passive_sync {
+    let attempt = site.spec.failover.attempt;
+    let mut plan = if hub.passive_sync && attempt <= 1 {
         passive_restore(site, hub)
     } else {
         ObjectPlan::new(
@@ -81,7 +92,7 @@ fn activation_restore(site: &Site, hub: &Hub, generation: u64) -> ObjectPlan {
             "restore.yaml.j2",
             2,
             json!({
-                "name": format!("restore-acm-activate-g{generation}"),
+                "name": activation_restore_name(hub, generation, attempt),
                 "namespace": site.spec.backup_namespace,
                 "cleanup_before_restore": hub.cleanup_before_restore,
                 "sync": false,

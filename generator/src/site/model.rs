@@ -304,7 +304,7 @@ fn default_cleanup() -> String {
     "CleanupRestored".into()
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Failover {
     /// Only grows; names one-shot objects such as `restore-acm-activate-g<N>`.
@@ -313,6 +313,30 @@ pub struct Failover {
     /// Set by `hubdr failover --old-primary-unreachable`: do not wait for the fenced hub.
     #[serde(default)]
     pub old_primary_unreachable: bool,
+    /// The activation attempt of the takeover at this generation, raised by `hubdr failover
+    /// --retry` after a failed one: each attempt activates with a Restore of its own
+    /// (`restore-acm-activate-g<N>-a<attempt>` from the second on), as a Restore runs once.
+    /// Not written into the canonical model while it is 1, so older sites keep their hash.
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempt: u64,
+}
+
+impl Default for Failover {
+    fn default() -> Self {
+        Self {
+            generation: 0,
+            old_primary_unreachable: false,
+            attempt: first_attempt(),
+        }
+    }
+}
+
+fn first_attempt() -> u64 {
+    1
+}
+
+fn is_first_attempt(attempt: &u64) -> bool {
+    *attempt == 1
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

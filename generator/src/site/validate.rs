@@ -412,6 +412,27 @@ impl Validator {
                 "fail over with `hubdr failover --to <hub>`, which sequences the takeover",
             );
         }
+        let attempt = spec.failover.attempt;
+        if attempt == 0 {
+            self.error(
+                "spec.failover.attempt",
+                "attempt 0: attempts count from 1",
+                "remove attempt (the first attempt), or let `hubdr failover --retry` raise it",
+            );
+        } else if attempt > 1
+            && !spec.hubs.iter().any(|h| {
+                h.role == HubRole::Active && h.active_since == Some(spec.failover.generation)
+            })
+        {
+            self.warning(
+                "spec.failover.attempt",
+                format!(
+                    "attempt {attempt} has no effect: no hub took over at generation {}",
+                    spec.failover.generation
+                ),
+                "remove attempt; `hubdr failover --retry` sets it during a takeover",
+            );
+        }
         if spec.failover.old_primary_unreachable && !fenced {
             self.warning(
                 "spec.failover.oldPrimaryUnreachable",
