@@ -13,5 +13,6 @@ pub mod render;
 pub mod site;
 pub mod stamp;
 pub mod status;
+pub mod transition;
 pub mod yaml;
 pub mod yaml_subset;

@@ -206,12 +206,52 @@ fn a_second_render_without_changes_makes_no_commit() {
     );
 }
 
+/// Swapping roles by hand (or lowering the generation, as a `git revert` of a failover's site
+/// change does) is refused by `hubdr render`, naming the commands that sequence the change;
+/// nothing is written.
+#[test]
+fn render_refuses_a_hand_edited_failover_and_a_lower_generation() {
+    let sandbox = starter();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    let repo = sandbox.join("repo");
+    let commits = support::commits(&repo);
+    let original = fs::read_to_string(sandbox.join("site.yaml")).unwrap();
+    edit_site(&sandbox, FAILOVER);
+    sandbox
+        .hubdr(&["render", "--out", "repo"])
+        .expect_code(2)
+        .expect_stderr("hub roles differ from the committed render (.hubdr/index.yaml): hub-a: active -> fenced, hub-b: passive -> active")
+        .expect_stderr("`hubdr failover --to HUB`")
+        .expect_stderr("nothing was written");
+    assert_eq!(support::commits(&repo), commits);
+    sandbox
+        .hubdr(&["render", "--no-git", "--out", "repo"])
+        .expect_code(2)
+        .expect_stderr("hub roles differ");
+    assert!(support::git_status(&repo).is_empty(), "nothing was written");
+
+    // A real failover, then its site change undone (git revert): a lower generation.
+    fs::write(sandbox.join("site.yaml"), &original).unwrap();
+    sandbox
+        .hubdr(&["failover", "--to", "hub-b", "--out", "repo"])
+        .expect_code(0);
+    let commits = support::commits(&repo);
+    fs::write(sandbox.join("site.yaml"), &original).unwrap();
+    sandbox
+        .hubdr(&["render", "--out", "repo"])
+        .expect_code(2)
+        .expect_stderr(
+            "failover.generation 0 is lower than 1, the generation of the committed render",
+        )
+        .expect_stderr("`hubdr failover --abort`");
+    assert_eq!(support::commits(&repo), commits);
+}
+
 #[test]
 fn a_failover_makes_one_commit_listing_removed_and_added_objects_per_cluster() {
     let sandbox = starter();
     sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
-    edit_site(&sandbox, FAILOVER);
-    let run = sandbox.hubdr(&["render", "--out", "repo"]);
+    let run = sandbox.hubdr(&["failover", "--to", "hub-b", "--out", "repo"]);
     run.expect_code(0);
     let repo = sandbox.join("repo");
     let commits = support::commits(&repo);
@@ -237,7 +277,7 @@ fn a_failover_makes_one_commit_listing_removed_and_added_objects_per_cluster() {
             "  ~ kustomization.yaml",
             "  + ManagedClusterAddOn east-1/volsync",
             "  + ManagedClusterAddOn west-1/volsync",
-            "  - Restore open-cluster-management-backup/restore-acm-passive-sync-g0",
+            "  ~ Restore open-cluster-management-backup/restore-acm-passive-sync-g0",
         ],
         "{message}"
     );
@@ -314,11 +354,15 @@ fn render_refuses_hand_edited_files_and_force_overrides_them() {
 
     // With a site change, --force also commits.
     fs::write(&edited, &hand).unwrap();
-    edit_site(&sandbox, FAILOVER);
+    edit_site(&sandbox, DISCONNECTED);
     sandbox
         .hubdr(&["render", "--out", "repo", "--force"])
         .expect_code(0);
-    assert!(!edited.exists(), "hub-b is active now: its Restore is gone");
+    assert_eq!(
+        fs::read_to_string(&edited).unwrap(),
+        original,
+        "the hand edit is overwritten"
+    );
     assert_eq!(support::commits(&repo).len(), 2);
     assert!(support::git_status(&repo).is_empty());
 }

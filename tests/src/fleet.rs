@@ -237,6 +237,11 @@ impl Fleet {
     /// Render `site` with the `hubdr` library, commit it and push it to the repository's
     /// `main` (the merged pull request).
     pub fn publish(&mut self, site: &str) {
+        self.publish_as(site, hubdr::transition::Verb::Render);
+    }
+
+    /// [`Fleet::publish`] by the command `verb` (one that may change roles).
+    pub fn publish_as(&mut self, site: &str, verb: hubdr::transition::Verb) {
         let loaded = hubdr::site::load_str(site, Path::new("site.yaml"))
             .unwrap_or_else(|e| panic!("the site is valid: {e}\n{site}"));
         let args = hubdr::cli::SiteArgs {
@@ -244,14 +249,15 @@ impl Fleet {
             templates: None,
         };
         let rendered = hubdr::commands::render_loaded(&args, &loaded).expect("the site renders");
-        hubdr::commands::render::commit_rendered(
+        hubdr::commands::render::commit_rendered_as(
             &loaded,
             &rendered,
             &self.workdir,
             false,
             ("e2e", "e2e@example.com"),
+            verb,
         )
-        .expect("the render commits");
+        .unwrap_or_else(|e| panic!("the render commits: {e}"));
         self.push_render();
         self.site = site.to_string();
         self.timeline.mark(format!(
@@ -276,9 +282,15 @@ impl Fleet {
     /// command changed the site, push the render (the merged pull request). Returns the
     /// command's result (exit code) and what it printed (stdout, then stderr).
     pub fn hubdr(&mut self, args: &[&str]) -> (Result<(), i32>, String) {
+        let site = self.site.clone();
+        self.hubdr_on(&site, args)
+    }
+
+    /// [`Fleet::hubdr`] with the site file holding `site` (a person's edit of it).
+    pub fn hubdr_on(&mut self, site: &str, args: &[&str]) -> (Result<(), i32>, String) {
         use clap::Parser;
         let site_path = self.dir.path().join("site.yaml");
-        std::fs::write(&site_path, &self.site).expect("the site file is written");
+        std::fs::write(&site_path, site).expect("the site file is written");
         let work = git2::Repository::open(&self.workdir).expect("the render repository");
         let mut remote = work
             .remote_anonymous(&self.repo.to_string_lossy())
@@ -320,14 +332,14 @@ impl Fleet {
     pub fn failover(&mut self, to: &str, old_primary_unreachable: bool) {
         let text = hubdr::failover::edit_site(&self.site, to, old_primary_unreachable)
             .unwrap_or_else(|e| panic!("failover to {to}: {e}"));
-        self.publish(&text);
+        self.publish_as(&text, hubdr::transition::Verb::Sequenced("hubdr failover"));
     }
 
     /// `hubdr unfence <hub>` on the site, rendered and committed.
     pub fn unfence(&mut self, hub: &str) {
         let text = hubdr::failover::unfence(&self.site, hub)
             .unwrap_or_else(|e| panic!("unfence {hub}: {e}"));
-        self.publish(&text);
+        self.publish_as(&text, hubdr::transition::Verb::Sequenced("hubdr unfence"));
     }
 
     pub fn generation(&self) -> u64 {

@@ -8,8 +8,9 @@ use crate::failover;
 use crate::gitrepo::OutputRepo;
 use crate::render::MANAGED_PREFIXES;
 
-use super::render::{commit_rendered, git_error, parse_author};
+use super::render::{commit_rendered_as, git_error, parse_author};
 use super::{load, load_and_render, plan_text, render_loaded, CommandError};
+use crate::transition::Verb;
 
 pub struct FailoverArgs<'a> {
     pub site: &'a SiteArgs,
@@ -35,12 +36,13 @@ pub fn run(
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;
     let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_rendered(
+    let committed = commit_rendered_as(
         &after,
         &rendered,
         args.repo,
         false,
         (author.0.as_str(), author.1.as_str()),
+        Verb::Sequenced("hubdr failover"),
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
@@ -102,12 +104,13 @@ pub fn retry(
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;
     let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_rendered(
+    let committed = commit_rendered_as(
         &after,
         &rendered,
         args.repo,
         false,
         (author.0.as_str(), author.1.as_str()),
+        Verb::Sequenced("hubdr failover --retry"),
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
@@ -161,12 +164,13 @@ pub fn unfence(
     ensure_no_drift(repo, &previous.tree)?;
     let after = change_site(site, &text, err)?;
     let rendered = render_loaded(site, &after)?;
-    let committed = commit_rendered(
+    let committed = commit_rendered_as(
         &after,
         &rendered,
         repo,
         false,
         (author.0.as_str(), author.1.as_str()),
+        Verb::Sequenced("hubdr unfence"),
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()

@@ -6,9 +6,11 @@ use git2::Oid;
 use crate::changes;
 use crate::cli::SiteArgs;
 use crate::gitrepo::{Changes, FileChange, GitRepoError, OutputRepo};
+use crate::index::INDEX_PATH;
 use crate::render::{Rendered, MANAGED_PREFIXES};
 use crate::site::LoadedSite;
 use crate::stamp::{self, Stamp};
+use crate::transition::{self, Roles, Verb};
 
 use super::{load_and_render, CommandError};
 
@@ -190,7 +192,7 @@ pub struct Committed {
 }
 
 /// Write a rendered tree into the git repository at `repo_dir` (created when missing) and commit
-/// the changed files. Without `force`, refuses when rendered files have uncommitted edits.
+/// the changed files, as `hubdr render`: see [`commit_rendered_as`].
 pub fn commit_rendered(
     loaded: &LoadedSite,
     rendered: &Rendered,
@@ -198,7 +200,23 @@ pub fn commit_rendered(
     force: bool,
     author: (&str, &str),
 ) -> Result<Committed, CommandError> {
+    commit_rendered_as(loaded, rendered, repo_dir, force, author, Verb::Render)
+}
+
+/// Write a rendered tree into the git repository at `repo_dir` (created when missing) and commit
+/// the changed files. Without `force`, refuses when rendered files have uncommitted edits.
+/// Refuses a lower failover generation than the committed render's, and (unless `verb` is a
+/// command that sequences it) any change of a hub's role: see [`crate::transition`].
+pub fn commit_rendered_as(
+    loaded: &LoadedSite,
+    rendered: &Rendered,
+    repo_dir: &Path,
+    force: bool,
+    author: (&str, &str),
+    verb: Verb,
+) -> Result<Committed, CommandError> {
     let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
+    check_transition(&repo, rendered, verb)?;
     let edited = repo
         .uncommitted_changes(&MANAGED_PREFIXES)
         .map_err(git_error)?;
@@ -258,6 +276,25 @@ pub fn commit_rendered(
     })
 }
 
+/// The committed render's roles and generation against the new render's.
+fn check_transition(
+    repo: &OutputRepo,
+    rendered: &Rendered,
+    verb: Verb,
+) -> Result<(), CommandError> {
+    let committed = repo.head_files(&[INDEX_PATH]).map_err(git_error)?;
+    let Some(bytes) = committed.get(INDEX_PATH) else {
+        return Ok(());
+    };
+    let previous = Roles::parse(&String::from_utf8_lossy(bytes)).map_err(|e| {
+        CommandError::BadInput(format!(
+            "error: {e}\n  fix: restore {INDEX_PATH} as `hubdr render` wrote it (it is compared with the new render), e.g. with `git checkout`"
+        ))
+    })?;
+    transition::check(&previous, &Roles::of(&rendered.index), verb)
+        .map_err(|e| CommandError::BadInput(format!("error: {e}\nnothing was written")))
+}
+
 /// Overwrite each edited managed path with its rendered content, or delete it when it is not
 /// rendered (a hand-added file).
 fn revert_edits(
@@ -291,6 +328,17 @@ pub fn run_plain(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let (_, rendered) = load_and_render(args, err)?;
+    // The directory's own index is the previous render: the same rules as for a commit.
+    if let Ok(previous) = std::fs::read_to_string(dir.join(INDEX_PATH)) {
+        let previous = Roles::parse(&previous).map_err(|e| {
+            CommandError::BadInput(format!(
+                "error: {}: {e}\n  fix: restore it as `hubdr render` wrote it, or empty the directory",
+                dir.join(INDEX_PATH).display()
+            ))
+        })?;
+        transition::check(&previous, &Roles::of(&rendered.index), Verb::Render)
+            .map_err(|e| CommandError::BadInput(format!("error: {e}\nnothing was written")))?;
+    }
     let (written, removed) = crate::fsutil::sync_dir(dir, &rendered.tree, &MANAGED_PREFIXES)
         .map_err(|e| {
             CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display()))

@@ -10,6 +10,7 @@ mod activation;
 mod disaster;
 mod failback;
 mod planned;
+mod refusals;
 
 use std::time::Duration;
 
