@@ -537,6 +537,26 @@ const HUB_OBSERVED: [(&str, &str); 4] = [
     ("", "pods"),
 ];
 
+/// What a hub's agent writes to fence its hub, on objects it does not own, and reads to know
+/// whether observability is installed (reconciler/src/fence.rs): only these.
+const HUB_FENCE: [(&str, &str, &[&str]); 3] = [
+    (
+        "cluster.open-cluster-management.io",
+        "managedclusters",
+        &["get", "list", "patch"],
+    ),
+    (
+        "apps",
+        "statefulsets/observability-thanos-compact",
+        &["get", "patch"],
+    ),
+    (
+        "observability.open-cluster-management.io",
+        "multiclusterobservabilities",
+        &["get", "list"],
+    ),
+];
+
 /// What reconciler/src does with a managed kind: get/list, server-side apply (create, patch),
 /// prune (delete). No watch, no update.
 const MANAGE_VERBS: [&str; 5] = ["get", "list", "create", "patch", "delete"];
@@ -639,16 +659,23 @@ fn verbs(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|v| v.to_string()).collect()
 }
 
-/// The rules of a (Cluster)Role as (group, resource) -> verbs; no wildcards, names or URLs.
+/// The rules of a (Cluster)Role as (group, resource) -> verbs (`resource/name` for a rule
+/// narrowed to named objects); no wildcards or URLs.
 fn grants(role: &Value, what: &str) -> BTreeMap<(String, String), BTreeSet<String>> {
     let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for rule in role["rules"]
         .as_array()
         .unwrap_or_else(|| panic!("{what}: no rules"))
     {
-        for field in ["resourceNames", "nonResourceURLs"] {
-            assert!(rule.get(field).is_none(), "{what}: {field} in {rule}");
-        }
+        assert!(
+            rule.get("nonResourceURLs").is_none(),
+            "{what}: nonResourceURLs in {rule}"
+        );
+        // A rule narrowed to named objects counts as `resource/name`.
+        let names = match rule.get("resourceNames") {
+            Some(names) => strings(names),
+            None => Vec::new(),
+        };
         let (groups, resources, verbs) = (
             strings(&rule["apiGroups"]),
             strings(&rule["resources"]),
@@ -663,9 +690,16 @@ fn grants(role: &Value, what: &str) -> BTreeMap<(String, String), BTreeSet<Strin
         }
         for g in &groups {
             for r in &resources {
-                out.entry((g.clone(), r.clone()))
-                    .or_default()
-                    .extend(verbs.iter().cloned());
+                let keys: Vec<String> = if names.is_empty() {
+                    vec![r.clone()]
+                } else {
+                    names.iter().map(|n| format!("{r}/{n}")).collect()
+                };
+                for key in keys {
+                    out.entry((g.clone(), key))
+                        .or_default()
+                        .extend(verbs.iter().cloned());
+                }
             }
         }
     }
@@ -791,6 +825,11 @@ fn agents(site: &Site, tree: &Tree, view: &View) {
             expected
                 .entry((g.to_string(), r.to_string()))
                 .or_insert_with(|| verbs(&READ_VERBS));
+        }
+        if hub {
+            for (g, r, v) in HUB_FENCE {
+                expected.insert((g.to_string(), r.to_string()), verbs(v));
+            }
         }
         assert_eq!(
             granted, expected,
@@ -1288,7 +1327,25 @@ fn hubs(site: &Site, view: &View) {
                 );
             }
             HubRole::Fenced => {
-                assert!(schedules.is_empty(), "{h}: a fenced hub must not back up");
+                // domain.md §5, §6: from ACM 2.12 a former primary's BackupSchedule is paused
+                // (kept, so that an abort can unpause it); before, it is deleted.
+                if spec.acm().can_pause() {
+                    assert_eq!(
+                        schedules.len(),
+                        1,
+                        "{h}: a fenced hub keeps its BackupSchedule, paused"
+                    );
+                    let s = schedules[0];
+                    assert_eq!(
+                        s.at("/spec/paused"),
+                        true,
+                        "{h}: a fenced hub must not back up"
+                    );
+                    assert_eq!(s.name(), spec.backup.name, "{h}");
+                    assert_eq!(wait_for(s), None, "{h}: pausing is never gated");
+                } else {
+                    assert!(schedules.is_empty(), "{h}: a fenced hub must not back up");
+                }
                 assert!(restores.is_empty(), "{h}: a fenced hub must not restore");
                 assert_eq!(
                     location["accessMode"], "ReadOnly",
@@ -2342,8 +2399,10 @@ fn failover_activates_the_new_primary_before_its_backup_schedule() {
         "hub-a is declared unreachable, so hub-b does not wait for it"
     );
 
-    // The fenced old primary: no BackupSchedule, no Restore, a read-only location.
-    assert!(view.all("hub-a", "BackupSchedule").is_empty());
+    // The fenced old primary (ACM 2.15, the default): its BackupSchedule paused, no Restore, a
+    // read-only location.
+    let paused = view.get("hub-a", "BackupSchedule", ns, "schedule-acm");
+    assert_eq!(paused.at("/spec/paused"), true);
     assert!(view.all("hub-a", "Restore").is_empty());
     let dpa = view.get("hub-a", "DataProtectionApplication", ns, "velero");
     assert_eq!(
@@ -2457,6 +2516,8 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
         view.all("hub-b", "ManagedClusterAddOn").len(),
         clusters.len()
     );
+    // ACM 2.11: the fenced hub's BackupSchedule is deleted, not kept paused.
+    assert_eq!(loaded.site.spec.acm().to_string(), "2.11");
     assert!(view.all("hub-a", "BackupSchedule").is_empty());
     assert!(view.all("hub-a", "Restore").is_empty());
 }
@@ -2503,7 +2564,14 @@ fn agent_rules_reject_broader_or_narrower_installs() {
     let view = View::of(&rendered.tree);
     agents(site, &rendered.tree, &view);
     type Edit = fn(&mut Value);
-    let edits: [(&str, &str, Edit); 9] = [
+    let edits: [(&str, &str, Edit); 10] = [
+        ("hub-a", "clusterrole.yaml", |v| {
+            for rule in v["rules"].as_array_mut().unwrap() {
+                if let Some(rule) = rule.as_object_mut() {
+                    rule.remove("resourceNames");
+                }
+            }
+        }),
         ("east-1", "clusterrole.yaml", |v| {
             v["rules"]
                 .as_array_mut()

@@ -14,6 +14,8 @@ pub struct HubFacts {
     /// The BackupSchedule's cron, to judge whether backups are recent.
     pub schedule: Option<String>,
     pub now: Timestamp,
+    /// Stray BackupSchedules the agent removed from this passive hub in this pass.
+    pub strays_removed: Vec<String>,
 }
 
 pub fn hub_checks(o: &Observation, facts: &HubFacts) -> Vec<HealthCheck> {
@@ -123,6 +125,18 @@ pub fn hub_checks(o: &Observation, facts: &HubFacts) -> Vec<HealthCheck> {
             );
         }
         _ => {
+            check(
+                "passive-no-backup-schedule",
+                schedules.is_empty(),
+                match (schedules.first(), facts.strays_removed.is_empty()) {
+                    (Some(s), _) => format!("the passive hub has BackupSchedule {}: it can cause a backup collision; its agent removes it", s.name),
+                    (None, false) => format!(
+                        "stray BackupSchedule(s) removed this pass: {}: a passive hub must not back up (backup collision)",
+                        facts.strays_removed.join(", ")
+                    ),
+                    (None, true) => "no BackupSchedule on the passive hub".into(),
+                },
+            );
             let restores = &o.observed.restores;
             let bad = restores.iter().find(|r| {
                 r.phase.is_empty() || r.phase == "Failed" || r.phase == "FailedValidation"
@@ -253,6 +267,7 @@ mod tests {
             role: role.into(),
             schedule: Some("0 */2 * * *".into()),
             now: "2026-11-22T12:00:00Z".parse().unwrap(),
+            strays_removed: Vec::new(),
         }
     }
 
@@ -341,7 +356,10 @@ mod tests {
     fn passive_and_fenced_hubs_check_their_own_objects() {
         let mut o = healthy_active();
         let passive = hub_checks(&o, &facts("passive"));
-        assert_eq!(failing(&passive), ["restore-phase"]);
+        assert_eq!(
+            failing(&passive),
+            ["passive-no-backup-schedule", "restore-phase"]
+        );
         let fenced = hub_checks(&o, &facts("fenced"));
         assert_eq!(failing(&fenced), ["fenced-no-backup-schedule"]);
         o.observed.backup_schedules.clear();

@@ -58,6 +58,10 @@ pub struct Agent {
     /// The backup namespace, while the last role read was `fenced` (fencing continues
     /// through fetch failures).
     fenced_in: Option<String>,
+    /// How the render says to fence (pause or delete the BackupSchedules).
+    fence_mode: fence::Mode,
+    /// Stray BackupSchedules removed from this passive hub in the current pass.
+    strays_removed: Vec<String>,
 }
 
 impl Agent {
@@ -86,6 +90,8 @@ impl Agent {
             last_source: SourceStatus::default(),
             fetch_failures: 0,
             fenced_in: None,
+            fence_mode: fence::Mode::default(),
+            strays_removed: Vec::new(),
         }
     }
 
@@ -95,6 +101,7 @@ impl Agent {
         let mut role = None;
         let mut backup_namespace = DEFAULT_BACKUP_NAMESPACE.to_string();
         let mut schedule = None;
+        self.strays_removed.clear();
         match self.fetch_desired().await {
             Err((reason, message, unreachable)) => {
                 self.fetch_failures += u32::from(unreachable);
@@ -116,7 +123,9 @@ impl Agent {
                     .map(|s| s.inventory.clone())
                     .unwrap_or_default();
                 if let Some(ns) = self.fenced_in.clone() {
-                    facts.problems = fence::fence(&mut self.api, &ns, &mut facts.changes).await;
+                    facts.problems =
+                        fence::fence_hub(&mut self.api, &ns, self.fence_mode, &mut facts.changes)
+                            .await;
                 }
             }
             Ok(state) => {
@@ -149,12 +158,19 @@ impl Agent {
                     .and_then(|p| p.value.pointer("/spec/veleroSchedule"))
                     .and_then(serde_json::Value::as_str)
                     .map(str::to_string);
-                // A fenced hub loses its BackupSchedules before anything is applied.
+                // A fenced hub is fenced, and a passive one loses stray BackupSchedules, before
+                // anything is applied.
                 self.fenced_in =
                     (role.as_deref() == Some(fence::FENCED)).then(|| backup_namespace.clone());
                 let mut fence_problems = Vec::new();
                 if let Some(ns) = self.fenced_in.clone() {
-                    fence_problems = fence::fence(&mut self.api, &ns, &mut changes).await;
+                    self.fence_mode = fence::Mode::of(&planned);
+                    fence_problems =
+                        fence::fence_hub(&mut self.api, &ns, self.fence_mode, &mut changes).await;
+                } else if role.as_deref() == Some(fence::PASSIVE) {
+                    let (removed, problems) =
+                        fence::remove_strays(&mut self.api, &backup_namespace, &mut changes).await;
+                    (self.strays_removed, fence_problems) = (removed, problems);
                 }
                 let mut blocked = self.bind_late_values(&mut planned).await;
                 facts.gates = self.evaluate_gates(&planned, &mut blocked).await;
@@ -341,11 +357,12 @@ impl Agent {
                         role: role.into(),
                         schedule,
                         now: jiff::Timestamp::now(),
+                        strays_removed: self.strays_removed.clone(),
                     };
                     facts.health = health::hub_checks(&o, &facts_now);
                 }
                 let fence = (role == Some(fence::FENCED))
-                    .then(|| fence::observed(&o, facts.source.generation));
+                    .then(|| fence::observed(&o, facts.source.generation, self.fence_mode));
                 facts.observed = o.observed;
                 facts.observed.fence = fence;
             }

@@ -27,7 +27,7 @@ use hubdr_agent::kubeapi::{ClusterApi, Retry};
 use hubdr_agent::reconcile::PassConfig;
 use hubdr_agent::runner::Agent;
 use kube::core::GroupVersionKind;
-use kubefake::{FakeApiServer, ResourceInfo, VersionInfo};
+use kubefake::FakeApiServer;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
@@ -171,7 +171,7 @@ impl Fleet {
         server
             .load_crds_from_dir(crds_dir())
             .expect("the upstream CRDs load");
-        server.register_resource(pod_kind());
+        server.register_resource(crate::fixtures::pod_kind());
         // Record (and operate) from the very first change on.
         let processed = Arc::new(AtomicU64::new(0));
         let recorder = {
@@ -212,6 +212,7 @@ impl Fleet {
                                       "spec": {"containers": [{"name": "c", "image": "i"}]}, "status": {"phase": "Running"}}))
                     .expect("a pod");
             }
+            crate::fixtures::hub(&server, namespaces);
         } else {
             server.ensure_namespace("finance");
         }
@@ -478,6 +479,24 @@ impl Fleet {
         )
     }
 
+    /// ManagedCluster `name` on hub `cluster`.
+    pub fn managed_cluster(&self, cluster: &str, name: &str) -> Option<Value> {
+        self.member(cluster).server.get(
+            &GroupVersionKind::gvk("cluster.open-cluster-management.io", "v1", "ManagedCluster"),
+            None,
+            name,
+        )
+    }
+
+    /// The observability compactor StatefulSet of hub `cluster`.
+    pub fn compactor(&self, cluster: &str) -> Option<Value> {
+        self.member(cluster).server.get(
+            &GroupVersionKind::gvk("apps", "v1", "StatefulSet"),
+            Some(crate::fixtures::OBSERVABILITY_NS),
+            crate::fixtures::COMPACTOR,
+        )
+    }
+
     pub fn schedule(&self, cluster: &str) -> Option<Value> {
         self.get(
             cluster,
@@ -571,24 +590,4 @@ pub fn agent(cluster: &str, server: &FakeApiServer, repo: &Path, cache: &Path) -
         Duration::from_secs(3600),
         None,
     )
-}
-
-/// `v1 Pod`, which kubefake does not serve by default (the agent's health checks list pods).
-fn pod_kind() -> ResourceInfo {
-    ResourceInfo {
-        group: String::new(),
-        versions: vec![VersionInfo {
-            name: "v1".into(),
-            storage: true,
-            status_subresource: true,
-            schema: None,
-            structure: None,
-        }],
-        kind: "Pod".into(),
-        plural: "pods".into(),
-        singular: "pod".into(),
-        namespaced: true,
-        short_names: vec![],
-        categories: vec![],
-    }
 }

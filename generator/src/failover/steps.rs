@@ -35,8 +35,10 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
     };
     let mut steps = vec![
         format!(
-            "**{}** (fenced): its agent deletes every BackupSchedule first thing, before applying anything else, also when it starts after an outage; its backup location becomes ReadOnly; it reports \"fenced at generation {n}\" only once it observes no BackupSchedule left. Shut it down or detach its managed clusters: a former primary keeps trying to reconnect them. Waits for: nothing.",
-            failover.from
+            "**{}** (fenced): first thing, before applying anything else (also when its agent starts after an outage), its agent {} every BackupSchedule (ACM {}), annotates every ManagedCluster but local-cluster import.open-cluster-management.io/disable-auto-import (so it does not try to take the clusters back) and scales the observability compactor to 0 when observability is installed; its backup location becomes ReadOnly. It reports \"fenced at generation {n}\" only once it observes all of that in place. Waits for: nothing.",
+            failover.from,
+            if spec.acm().can_pause() { "pauses (spec.paused: true)" } else { "deletes" },
+            spec.acm(),
         ),
         format!("**{}** (new primary): {restore}. Waits for: {fence_wait}.", failover.to),
         format!(
@@ -150,7 +152,7 @@ mod tests {
         let after = load(&apply(SITE, &site, &f).unwrap());
         let text = steps(&after, &f, false);
         assert!(
-            text.contains("1. hub-a (fenced): its agent deletes every BackupSchedule first thing"),
+            text.contains("1. hub-a (fenced): first thing, before applying anything else (also when its agent starts after an outage), its agent pauses (spec.paused: true) every BackupSchedule (ACM 2.15), annotates every ManagedCluster but local-cluster import.open-cluster-management.io/disable-auto-import"),
             "{text}"
         );
         assert!(text.contains("restore-acm-passive-sync-g0 is switched to veleroManagedClustersBackupName: latest"), "{text}");

@@ -72,6 +72,31 @@ const HUB_OBSERVED: [(&str, &[&str]); 2] = [
     ("", &["pods"]),
 ];
 
+/// What a hub's agent writes on objects it does not own, to fence its hub when it is a former
+/// primary and to release that fence on an abort (reconciler/src/fence.rs): the
+/// disable-auto-import annotation of ManagedClusters, the observability compactor's replicas
+/// (that StatefulSet only), and whether observability is installed.
+const HUB_FENCE_RULES: [(&str, &str, Option<&str>, &[&str]); 3] = [
+    (
+        "cluster.open-cluster-management.io",
+        "managedclusters",
+        None,
+        &["get", "list", "patch"],
+    ),
+    (
+        "apps",
+        "statefulsets",
+        Some("observability-thanos-compact"),
+        &["get", "patch"],
+    ),
+    (
+        "observability.open-cluster-management.io",
+        "multiclusterobservabilities",
+        None,
+        &["get", "list"],
+    ),
+];
+
 const VOLSYNC_OBSERVED: (&str, &[&str]) = (
     "volsync.backube",
     &["replicationsources", "replicationdestinations"],
@@ -268,6 +293,15 @@ fn cluster_rules(managed: &BTreeSet<Managed>, hub: bool) -> Vec<Value> {
             .collect();
         if !unmanaged.is_empty() {
             rules.push(json!({"apiGroups": [group], "resources": unmanaged, "verbs": READ_VERBS}));
+        }
+    }
+    if hub {
+        for (group, resource, name, verbs) in HUB_FENCE_RULES {
+            let mut rule = json!({"apiGroups": [group], "resources": [resource], "verbs": verbs});
+            if let Some(name) = name {
+                rule["resourceNames"] = json!([name]);
+            }
+            rules.push(rule);
         }
     }
     rules

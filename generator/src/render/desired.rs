@@ -66,7 +66,6 @@ pub fn plan(site: &Site) -> Vec<ObjectPlan> {
 
 fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
     let spec = &site.spec;
-    let ns = &spec.backup_namespace;
     let disconnected = match (hub.disconnected, &spec.disconnected) {
         (Some(false), _) | (None, None) => None,
         (_, Some(d)) => Some(d),
@@ -104,20 +103,7 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
                 }
                 None => (Vec::new(), Vec::new(), 2),
             };
-            let b = &spec.backup;
-            let mut schedule = ObjectPlan::new(
-                &hub.name,
-                "backupschedule.yaml.j2",
-                schedule_wave,
-                json!({
-                    "name": b.name,
-                    "namespace": ns,
-                    "schedule": b.schedule,
-                    "ttl": b.ttl,
-                    "use_managed_service_account": b.use_managed_service_account,
-                    "managed_service_account_ttl": b.managed_service_account_ttl,
-                }),
-            );
+            let mut schedule = backup_schedule(site, &hub.name, schedule_wave, false);
             if !schedule_gates.is_empty() {
                 schedule
                     .annotations
@@ -130,8 +116,35 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
         // A former primary: nothing that writes to the storage location, no Restore. Its
         // add-ons stay as they were: deleting them on a hub that may still reach the managed
         // clusters would uninstall VolSync there while the new primary takes over.
-        HubRole::Fenced => addons(site, &hub.name, &[], out),
+        //
+        // From ACM 2.12 its BackupSchedule is kept, paused (the agent pauses it first thing);
+        // before, it is deleted (the agent deletes it first thing, and it is not rendered).
+        HubRole::Fenced => {
+            if spec.acm().can_pause() {
+                out.push(backup_schedule(site, &hub.name, 2, true));
+            }
+            addons(site, &hub.name, &[], out)
+        }
     }
+}
+
+/// The site's BackupSchedule on `hub`, in `wave`; `paused` on a fenced hub (ACM 2.12+).
+fn backup_schedule(site: &Site, hub: &str, wave: i32, paused: bool) -> ObjectPlan {
+    let b = &site.spec.backup;
+    ObjectPlan::new(
+        hub,
+        "backupschedule.yaml.j2",
+        wave,
+        json!({
+            "name": b.name,
+            "namespace": site.spec.backup_namespace,
+            "schedule": b.schedule,
+            "ttl": b.ttl,
+            "use_managed_service_account": b.use_managed_service_account,
+            "managed_service_account_ttl": b.managed_service_account_ttl,
+            "paused": paused,
+        }),
+    )
 }
 
 /// A passive hub's Restore: continuous sync (the default) or a one-time passive restore.

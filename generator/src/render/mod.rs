@@ -210,10 +210,18 @@ fn render_object(
     if !applied.matched.is_empty() {
         m.stamp(site, &plan.annotations);
     }
-    let problems = checks::check(&m)
+    let mut problems: Vec<String> = checks::check(&m)
         .into_iter()
         .map(|p| format!("{} (cluster {}): {p}", m.id, m.cluster))
         .collect();
+    // A fenced hub's BackupSchedule is kept only paused: a template or patch must not lose it.
+    let paused = Some(&Value::Bool(true));
+    if plan.context.get("paused") == paused && m.value.pointer("/spec/paused") != paused {
+        problems.push(format!(
+            "{} (cluster {}): spec.paused: the BackupSchedule of a fenced hub must be paused (true), but the rendered one is not; the template (--templates) or a patch lost it",
+            m.id, m.cluster
+        ));
+    }
     Ok(ObjectFile {
         path: m.path(),
         bytes: m.to_yaml().into_bytes(),

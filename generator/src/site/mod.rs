@@ -1,6 +1,7 @@
 //! The site file: model, parsing and validation.
 pub mod diagnostic;
 pub mod edit;
+pub mod failover_rules;
 pub mod load;
 pub mod locate;
 pub mod model;

@@ -29,6 +29,12 @@ pub struct SiteMetadata {
 pub struct SiteSpec {
     #[serde(default = "default_backup_namespace")]
     pub backup_namespace: String,
+    /// The ACM version the hubs run (`"2.12"`; 2.8 to 2.15): it decides how a former primary is
+    /// fenced (its BackupSchedule paused from 2.12 on, deleted before). Default: the newest
+    /// supported. Not written into the canonical model while unset, so older sites keep their
+    /// hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acm_version: Option<String>,
     #[serde(default)]
     pub multi_cluster_hub: MultiClusterHubRef,
     /// Where the repository lives, for Argo CD and the agents.

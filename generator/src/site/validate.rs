@@ -36,6 +36,7 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
     v.velero(&spec.velero);
     v.backup(&spec.backup);
     v.hubs(spec);
+    v.out.extend(super::failover_rules::check(spec));
     v.managed_clusters(spec);
     if let Some(d) = &spec.disconnected {
         v.subdomain("spec.disconnected.catalogSource", &d.catalog_source);
@@ -410,27 +411,6 @@ impl Validator {
                 format!("spec.hubs[{i}].role"),
                 "a hub is fenced but the active hub has no activeSince: its BackupSchedule is not gated on an activation restore or on the fenced hub's status (a hand-edited failover)",
                 "fail over with `hubdr failover --to <hub>`, which sequences the takeover",
-            );
-        }
-        let attempt = spec.failover.attempt;
-        if attempt == 0 {
-            self.error(
-                "spec.failover.attempt",
-                "attempt 0: attempts count from 1",
-                "remove attempt (the first attempt), or let `hubdr failover --retry` raise it",
-            );
-        } else if attempt > 1
-            && !spec.hubs.iter().any(|h| {
-                h.role == HubRole::Active && h.active_since == Some(spec.failover.generation)
-            })
-        {
-            self.warning(
-                "spec.failover.attempt",
-                format!(
-                    "attempt {attempt} has no effect: no hub took over at generation {}",
-                    spec.failover.generation
-                ),
-                "remove attempt; `hubdr failover --retry` sets it during a takeover",
             );
         }
         if spec.failover.old_primary_unreachable && !fenced {

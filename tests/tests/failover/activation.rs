@@ -153,6 +153,8 @@ async fn a_failed_activation_is_retried_with_a_restore_of_its_own() {
     fleet.failover("hub-b", false);
     fleet.pass("hub-b").await;
     fleet.pass("hub-a").await;
+    fleet.tick().await;
+    fleet.pass("hub-a").await;
     fleet.pass("hub-b").await;
     assert_eq!(restore_phase(&fleet, "hub-b", PASSIVE_SYNC_G0), "Running");
     fleet.pass("hub-b").await;

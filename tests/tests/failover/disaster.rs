@@ -39,7 +39,8 @@ async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
         "the down hub still holds its old BackupSchedule"
     );
 
-    // hub-a returns: its agent deletes the BackupSchedule before it applies anything else.
+    // hub-a returns: its agent pauses the BackupSchedule (ACM 2.15) before it applies anything
+    // else.
     let returned = fleet.timeline.mark("hub-a returns");
     fleet.set_up("hub-a", true);
     let writes_before = fleet.member("hub-a").server.mutations().len();
@@ -53,8 +54,18 @@ async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
         .collect();
     let first = writes.first().expect("hub-a's agent wrote something");
     assert_eq!(
-        (first.verb, first.plural.as_str(), first.name.as_str()),
-        (WriteVerb::Delete, "backupschedules", "schedule-acm"),
+        (
+            first.verb,
+            first.plural.as_str(),
+            first.name.as_str(),
+            first.field_manager.as_deref()
+        ),
+        (
+            WriteVerb::Apply,
+            "backupschedules",
+            "schedule-acm",
+            Some("hubdr-fence")
+        ),
         "{writes:#?}"
     );
     let first_change = fleet
@@ -66,16 +77,18 @@ async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
     assert!(
         first_change
             .object()
-            .is_some_and(|o| o.kind == "BackupSchedule" && o.change == ChangeKind::Deleted),
+            .is_some_and(|o| o.kind == "BackupSchedule"
+                && o.change == ChangeKind::Modified
+                && o.object["spec"]["paused"] == true),
         "first change on hub-a after its return: {first_change}"
     );
-    assert_eq!(object_result(&status, SCHEDULE).result, "pruned");
+    assert_eq!(object_result(&status, SCHEDULE).result, "configured");
     assert_eq!(status.source.generation, Some(2));
 
     fleet
-        .run_until(&ALL, 2, "everyone at generation 2", |f| {
+        .run_until(&ALL, 3, "hub-a reports its fence", |f| {
             f.status("hub-a")
-                .is_some_and(|s| s.pass.reason != "Waiting")
+                .is_some_and(|s| s.observed.fence.as_ref().and_then(|f| f.fenced_at) == Some(2))
         })
         .await;
     assert!(
@@ -89,10 +102,17 @@ async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
         "hub-a wrote a backup after the failover\n{}",
         fleet.timeline.render()
     );
-    assert!(fleet.schedule("hub-a").is_none());
+    assert_paused(&fleet, "hub-a");
+    let fence = fleet
+        .status("hub-a")
+        .unwrap()
+        .observed
+        .fence
+        .unwrap_or_default();
+    assert_eq!(fence.fenced_at, Some(2), "{fence:?}");
 
-    // The repository becomes unreachable and someone recreates the BackupSchedule by hand:
-    // an agent that knows its hub is fenced keeps deleting it.
+    // The repository becomes unreachable and someone creates a BackupSchedule by hand: an
+    // agent that knows its hub is fenced keeps pausing them.
     let moved = fleet.repo.with_extension("moved");
     std::fs::rename(&fleet.repo, &moved).unwrap();
     let schedule = serde_json::json!({
@@ -110,16 +130,18 @@ async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
             "BackupSchedule open-cluster-management-backup/by-hand"
         )
         .result,
-        "pruned"
+        "configured"
     );
-    assert!(fleet
+    let by_hand = fleet
         .get(
             "hub-a",
             "cluster.open-cluster-management.io/v1beta1",
             "BackupSchedule",
-            "by-hand"
+            "by-hand",
         )
-        .is_none());
+        .unwrap();
+    assert_eq!(by_hand["spec"]["paused"], true);
+    assert_eq!(backups_by(&fleet, "hub-a", merged), 0);
 }
 
 /// The old primary goes down after a planned failover is merged, before its agent fenced it:

@@ -11,6 +11,7 @@ mod disaster;
 mod failback;
 mod planned;
 mod refusals;
+mod strays;
 
 use std::time::Duration;
 
@@ -42,6 +43,17 @@ pub fn restore_phase(fleet: &Fleet, hub: &str, name: &str) -> String {
         .restore(hub, name)
         .and_then(|r| r["status"]["phase"].as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// The e2e site with `spec.acmVersion: <version>`.
+pub fn site_acm(version: &str) -> String {
+    let site = hubdr_e2e::SITE.replacen(
+        "spec:\n",
+        &format!("spec:\n  acmVersion: \"{version}\"\n"),
+        1,
+    );
+    assert_ne!(site, hubdr_e2e::SITE);
+    site
 }
 
 /// Generation 1 running: hub-a backs up, hub-b and hub-c sync its backups.
@@ -78,6 +90,36 @@ pub fn object_result<'a>(
         .unwrap_or_else(|| panic!("{object} not in the status:\n{}", status.to_yaml()))
 }
 
+/// `hub`'s BackupSchedule exists, paused (the fence of ACM 2.12+).
+pub fn assert_paused(fleet: &Fleet, hub: &str) {
+    let schedule = fleet
+        .schedule(hub)
+        .unwrap_or_else(|| panic!("{hub} has no BackupSchedule"));
+    assert_eq!(schedule["spec"]["paused"], true, "{schedule}");
+    assert_eq!(schedule["status"]["phase"], "Paused", "{schedule}");
+}
+
+/// When every part of `old`'s fence was in place after timeline position `after`: its
+/// BackupSchedule deleted or paused, its managed clusters' ManagedClusters annotated
+/// disable-auto-import, its observability compactor at 0 replicas with no pod left.
+pub fn fence_complete_at(fleet: &Fleet, after: u64, old: &str) -> Option<u64> {
+    let t = &fleet.timeline;
+    let schedule = fenced_at(fleet, after, old)?;
+    let annotated = t.first_object(after, old, "ManagedCluster", |o| {
+        o.name != "local-cluster"
+            && o.object
+                .pointer(
+                    "/metadata/annotations/import.open-cluster-management.io~1disable-auto-import",
+                )
+                .is_some()
+    })?;
+    let compactor = t.first_object(after, old, "StatefulSet", |o| {
+        o.object.pointer("/spec/replicas") == Some(&serde_json::json!(0))
+            && o.object.pointer("/status/replicas") == Some(&serde_json::json!(0))
+    })?;
+    Some(schedule.max(annotated).max(compactor))
+}
+
 /// When `old`'s fence took hold after timeline position `after`: its BackupSchedule deleted,
 /// or paused (`spec.paused: true`).
 pub fn fenced_at(fleet: &Fleet, after: u64, old: &str) -> Option<u64> {
@@ -98,7 +140,8 @@ pub fn activation_started(fleet: &Fleet, after: u64, new: &str, restore: &str) -
 }
 
 /// The order every takeover by `new` must keep (from timeline position `after`): `old` (when
-/// reachable) fenced before the activation Restore `restore` starts; the activation Finished
+/// reachable) fenced completely (see [`fence_complete_at`]) before the activation Restore
+/// `restore` starts; the activation Finished
 /// before `new`'s BackupSchedule is created, and before the volsync add-on; no collision.
 /// Returns when `new`'s BackupSchedule was created.
 pub fn assert_takeover_order(
@@ -136,8 +179,8 @@ pub fn assert_takeover_order(
         t.render()
     );
     if let Some(old) = old {
-        let fenced = fenced_at(fleet, after, old)
-            .unwrap_or_else(|| panic!("{old}'s BackupSchedule never fenced\n{}", t.render()));
+        let fenced = fence_complete_at(fleet, after, old)
+            .unwrap_or_else(|| panic!("{old} never fenced completely\n{}", t.render()));
         assert!(
             fenced < started,
             "{old} fenced at {fenced}, but {new}'s activation started at {started}\n{}",
@@ -281,12 +324,50 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
         fleet.timeline.render()
     );
 
-    // The old primary's agent fences it and reports it; then the activation starts.
+    // The old primary's agent fences it (ACM 2.15: its BackupSchedule paused, its
+    // ManagedClusters annotated, its compactor scaled to 0), but reports it only once the
+    // compactor's pod is gone.
+    let fencing = fleet.pass("hub-a").await;
+    assert_eq!(object_result(&fencing, SCHEDULE).result, "configured");
+    assert_paused(fleet, "hub-a");
+    let fence = fencing.observed.fence.clone().unwrap_or_default();
+    assert_eq!(fence.fenced_at, None, "{}", fencing.to_yaml());
+    assert_eq!(
+        fence.pending,
+        ["observability compactor open-cluster-management-observability/observability-thanos-compact at 0 replica(s), 1 pod(s) running"],
+        "{}",
+        fencing.to_yaml()
+    );
+    let east = fleet.managed_cluster("hub-a", "east-1").unwrap();
+    assert_eq!(
+        east["metadata"]["annotations"]["import.open-cluster-management.io/disable-auto-import"],
+        ""
+    );
+    let not_yet = fleet.pass("hub-b").await;
+    let on_a = not_yet
+        .gates
+        .iter()
+        .find(|g| g.object == RESTORE_G0)
+        .unwrap();
+    assert!(
+        on_a.message
+            .contains("hub-a is not fenced yet at generation 2: observability compactor"),
+        "{}",
+        on_a.message
+    );
+    assert!(activation_started(fleet, merged, "hub-b", PASSIVE_SYNC_G0).is_none());
+    fleet.tick().await;
     let fenced = fleet.pass("hub-a").await;
-    assert_eq!(object_result(&fenced, SCHEDULE).result, "pruned");
-    assert!(fleet.schedule("hub-a").is_none());
     let fence = fenced.observed.fence.clone().unwrap_or_default();
     assert_eq!(fence.fenced_at, Some(2), "{}", fenced.to_yaml());
+    assert_eq!(
+        fence.done,
+        [
+            "BackupSchedule open-cluster-management-backup/schedule-acm paused",
+            "1 ManagedCluster(s) annotated import.open-cluster-management.io/disable-auto-import",
+            "observability compactor scaled to 0"
+        ]
+    );
     let third = fleet.pass("hub-b").await;
     assert_eq!(object_result(&third, RESTORE_G0).result, "configured");
     assert_eq!(restore_phase(fleet, "hub-b", PASSIVE_SYNC_G0), "Running");

@@ -162,7 +162,10 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
         on_c.message
     );
 
-    // hub-c fences itself; the activation starts, so the BackupSchedule waits on.
+    // hub-c fences itself (reported once its compactor's pod is gone); the activation
+    // starts, so the BackupSchedule waits on.
+    fleet.pass("hub-c").await;
+    fleet.tick().await;
     fleet.pass("hub-c").await;
     fleet.pass("hub-a").await;
     let still = fleet.pass("hub-b").await;
@@ -211,7 +214,8 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
 /// before the new BackupSchedule.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_agents_keep_the_takeover_order() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    // ACM 2.11: the old primary's BackupSchedule is deleted, which the write logs show.
+    let Some(mut fleet) = Fleet::start(&site_acm("2.11")).await else {
         return;
     };
     steady(&mut fleet).await;
@@ -338,4 +342,53 @@ async fn a_one_time_passive_hub_takes_over_with_a_new_activation_restore() {
         activation["metadata"]["annotations"]["hubdr.io/generation"],
         "2"
     );
+}
+
+/// ACM 2.11 cannot pause a BackupSchedule: the old primary's is deleted (and the render drops
+/// it), the rest of the fence is the same, and so is the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn planned_failover_on_acm_2_11_deletes_the_old_primarys_backup_schedule() {
+    let Some(mut fleet) = Fleet::start(&site_acm("2.11")).await else {
+        return;
+    };
+    steady(&mut fleet).await;
+    let merged = fleet.timeline.mark("failover to hub-b merged");
+    fleet.failover("hub-b", false);
+    fleet
+        .run_until(
+            &["hub-b", "hub-a", "hub-c", "east-1"],
+            6,
+            "hub-b backs up",
+            |f| enabled(f, "hub-b"),
+        )
+        .await;
+    assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
+    assert_one_schedule_at_a_time(&fleet);
+    assert!(fleet.schedule("hub-a").is_none());
+    assert!(fleet
+        .timeline
+        .first_object(merged, "hub-a", "BackupSchedule", deleted)
+        .is_some());
+    let fence = fleet
+        .status("hub-a")
+        .unwrap()
+        .observed
+        .fence
+        .unwrap_or_default();
+    assert_eq!(fence.fenced_at, Some(2), "{fence:?}");
+    assert_eq!(
+        fence.done,
+        [
+            "no BackupSchedule",
+            "1 ManagedCluster(s) annotated import.open-cluster-management.io/disable-auto-import",
+            "observability compactor scaled to 0"
+        ]
+    );
+    let compactor = fleet.compactor("hub-a").unwrap();
+    assert_eq!(compactor["spec"]["replicas"], 0);
+    assert_eq!(
+        compactor["metadata"]["annotations"]["hubdr.io/fenced-replicas"],
+        "1"
+    );
+    assert_eq!(backups_by(&fleet, "hub-a", merged), 0);
 }

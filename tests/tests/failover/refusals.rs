@@ -67,5 +67,5 @@ async fn a_reverted_or_hand_edited_failover_is_refused_by_render() {
         .run_until(&ALL, 5, "hub-b backs up", |f| enabled(f, "hub-b"))
         .await;
     assert_takeover_order(&fleet, 0, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
-    assert!(fleet.schedule("hub-a").is_none());
+    assert_paused(&fleet, "hub-a");
 }
