@@ -7,6 +7,9 @@
 //! - `fenced:<cluster>@<generation>`: `<cluster>`'s status file reports its fence observed
 //!   complete at generation `<generation>` or later (its BackupSchedules paused or deleted, and
 //!   what else the fence covers: see the agent's `fence` module);
+//! - `managed-clusters-available`: on this cluster, every ManagedCluster but the hub's own is
+//!   `ManagedClusterJoined` and `ManagedClusterConditionAvailable`, and every managed cluster the
+//!   render lists has one (the verification of a takeover);
 //! - `no-backup-schedule:<cluster>@<generation>`: `<cluster>`'s status file reports it applied
 //!   generation `<generation>` or later and observes no BackupSchedule (written by earlier
 //!   versions; still understood).
@@ -21,8 +24,11 @@ pub const ANNOTATION_GENERATION: &str = "hubdr.io/generation";
 pub enum Gate {
     RestoreFinished { namespace: String, name: String },
     Fenced { cluster: String, generation: u64 },
+    ManagedClustersAvailable,
     NoBackupSchedule { cluster: String, generation: u64 },
 }
+
+const MANAGED_CLUSTERS_AVAILABLE: &str = "managed-clusters-available";
 
 impl fmt::Display for Gate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -34,6 +40,7 @@ impl fmt::Display for Gate {
                 cluster,
                 generation,
             } => write!(f, "fenced:{cluster}@{generation}"),
+            Gate::ManagedClustersAvailable => f.write_str(MANAGED_CLUSTERS_AVAILABLE),
             Gate::NoBackupSchedule {
                 cluster,
                 generation,
@@ -62,9 +69,12 @@ pub fn parse(text: &str) -> Result<Vec<Gate>, String> {
 fn parse_one(condition: &str) -> Result<Gate, String> {
     let bad = || {
         format!(
-            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation> or no-backup-schedule:<cluster>@<generation>"
+            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation>, managed-clusters-available or no-backup-schedule:<cluster>@<generation>"
         )
     };
+    if condition == MANAGED_CLUSTERS_AVAILABLE {
+        return Ok(Gate::ManagedClustersAvailable);
+    }
     let (kind, argument) = condition.split_once(':').ok_or_else(bad)?;
     match kind {
         "restore-finished" => {
@@ -115,13 +125,14 @@ mod tests {
                 cluster: "hub-a".into(),
                 generation: 3,
             },
+            Gate::ManagedClustersAvailable,
             Gate::NoBackupSchedule {
                 cluster: "hub-c".into(),
                 generation: 2,
             },
         ];
         let text = format(&gates);
-        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; no-backup-schedule:hub-c@2");
+        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; managed-clusters-available; no-backup-schedule:hub-c@2");
         assert_eq!(parse(&text).unwrap(), gates);
     }
 
@@ -133,6 +144,7 @@ mod tests {
             "no-backup-schedule:hub-a@x",
             "fenced:@3",
             "fenced:hub-a",
+            "managed-clusters-available:3",
             "sometime:later",
             "restore-finished:/x",
         ] {

@@ -112,6 +112,30 @@ pub struct Observed {
     /// A fenced hub's fence, as its agent observed it after acting on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fence: Option<FenceObservation>,
+    /// A hub's ManagedClusters (but its own), when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_clusters: Option<ManagedClustersObservation>,
+}
+
+/// How many of a hub's ManagedClusters are back, and the stragglers by name (the first
+/// [`ManagedClustersObservation::NAMES`] of each list).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedClustersObservation {
+    pub total: usize,
+    /// `ManagedClusterJoined` and `ManagedClusterConditionAvailable`.
+    pub available: usize,
+    /// Not joined: the klusterlet has not connected to this hub (needs auto-import or an
+    /// `auto-import-secret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_import: Vec<String>,
+    /// Joined but not Available.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_available: Vec<String>,
+}
+
+impl ManagedClustersObservation {
+    pub const NAMES: usize = 50;
 }
 
 /// What the agent of a fenced hub observed of its fence. `fencedAt` is set only when every

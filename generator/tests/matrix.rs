@@ -1105,6 +1105,8 @@ fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate>
                 }),
         );
     }
+    // design.md step 3: verified (every managed cluster back) before it backs up.
+    gates.push(Gate::ManagedClustersAvailable);
     gates
 }
 
@@ -1502,6 +1504,11 @@ fn gates(site: &Site, view: &View) {
                         "{what}: waits for {cluster}, declared unreachable"
                     );
                 }
+                Gate::ManagedClustersAvailable => assert_eq!(
+                    o.kind(),
+                    "BackupSchedule",
+                    "{what}: only the BackupSchedule waits for the managed clusters"
+                ),
                 Gate::NoBackupSchedule { .. } => {
                     panic!("{what}: renders the fence gate, not the older no-backup-schedule one")
                 }
@@ -2358,7 +2365,7 @@ fn a_retry_activates_with_a_restore_of_its_own() {
     let schedule = view.get("hub-b", "BackupSchedule", ns, "schedule-acm");
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g3-a2")
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g3-a2; managed-clusters-available")
     );
 }
 
@@ -2395,7 +2402,7 @@ fn failover_activates_the_new_primary_before_its_backup_schedule() {
     );
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0"),
+        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; managed-clusters-available"),
         "hub-a is declared unreachable, so hub-b does not wait for it"
     );
 
@@ -2467,7 +2474,7 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
     assert_eq!(wave(schedule), 3);
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; fenced:hub-a@1")
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; fenced:hub-a@1; managed-clusters-available")
     );
     assert_eq!(
         wait_for(schedule).unwrap(),
@@ -2480,6 +2487,7 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
                 cluster: "hub-a".into(),
                 generation: 1
             },
+            Gate::ManagedClustersAvailable,
         ]
     );
 
@@ -2736,7 +2744,11 @@ spec:
     assert_eq!(loaded.site.spec.hubs[2].active_since, Some(2), "{second}");
     assert_eq!(
         schedule_gates(&tree),
-        [activation.clone(), no_schedule("hub-b")],
+        [
+            activation.clone(),
+            no_schedule("hub-b"),
+            Gate::ManagedClustersAvailable
+        ],
         "only hub-b, fenced at generation 2, is waited for\n{second}"
     );
 
@@ -2750,7 +2762,8 @@ spec:
         [
             activation.clone(),
             no_schedule("hub-a"),
-            no_schedule("hub-b")
+            no_schedule("hub-b"),
+            Gate::ManagedClustersAvailable
         ],
         "{unrecorded}"
     );
@@ -2758,7 +2771,11 @@ spec:
     // The old primary declared unreachable: no hub's status is waited for.
     let unreachable = hubdr::failover::edit_site(&first, "hub-c", true).unwrap();
     let (_, tree) = render(&unreachable);
-    assert_eq!(schedule_gates(&tree), [activation], "{unreachable}");
+    assert_eq!(
+        schedule_gates(&tree),
+        [activation, Gate::ManagedClustersAvailable],
+        "{unreachable}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 //!   as such, and the object waits until a new generation brings a new Restore.
 //! - `fenced:<cluster>@<N>`: `<cluster>`'s status file says its agent observed the fence complete
 //!   at generation N or later (see [`crate::fence`]).
+//! - `managed-clusters-available`: on this cluster, every ManagedCluster but the hub's own is
+//!   Joined and Available, and every managed cluster of the render has one.
 //! - `no-backup-schedule:<cluster>@<N>` (older renders): `<cluster>`'s status file says it applied
 //!   generation N or later, observed its cluster in that pass, and saw no BackupSchedule.
 //!
@@ -27,6 +29,7 @@ use serde_json::Value;
 
 use crate::apply::Planned;
 use crate::kubeapi::ClusterApi;
+use crate::managed_clusters;
 
 const ACM_RESTORE: &str = "cluster.open-cluster-management.io/v1beta1";
 const VELERO: &str = "velero.io/v1";
@@ -100,6 +103,7 @@ pub async fn evaluate(
     api: &mut ClusterApi,
     planned: &[Planned],
     statuses: &BTreeMap<String, ClusterStatus>,
+    managed: &[String],
 ) -> Vec<Wait> {
     let mut waits = Vec::new();
     for p in planned {
@@ -140,6 +144,15 @@ pub async fn evaluate(
                     cluster,
                     generation,
                 } => fence_verdict(cluster, *generation, statuses.get(cluster)),
+                Gate::ManagedClustersAvailable => match managed_clusters::list(api).await {
+                    Ok(clusters) => match managed_clusters::all_available(&clusters, managed) {
+                        Ok(()) => Verdict::Holds,
+                        Err(why) => Verdict::Waits(format!(
+                            "{why}; the takeover is not verified, so no BackupSchedule yet"
+                        )),
+                    },
+                    Err(e) => Verdict::Waits(format!("cannot read the ManagedClusters: {e}")),
+                },
                 Gate::NoBackupSchedule {
                     cluster,
                     generation,

@@ -114,13 +114,19 @@ pub fn hub_checks(o: &Observation, facts: &HubFacts) -> Vec<HealthCheck> {
             );
         }
         "fenced" => {
+            // Paused (ACM 2.12+) counts as stopped: the fence keeps the schedule, paused.
+            let running: Vec<&str> = schedules
+                .iter()
+                .map(|s| s.name.as_str())
+                .filter(|n| !o.paused_schedules.iter().any(|p| p == n))
+                .collect();
             check(
                 "fenced-no-backup-schedule",
-                schedules.is_empty(),
-                if schedules.is_empty() {
-                    "no BackupSchedule on the fenced hub".into()
-                } else {
-                    format!("the fenced hub still has BackupSchedule {}: it can cause a backup collision", schedules[0].name)
+                running.is_empty(),
+                match (running.first(), schedules.first()) {
+                    (Some(name), _) => format!("the fenced hub still has BackupSchedule {name} running: it can cause a backup collision"),
+                    (None, Some(_)) => "every BackupSchedule on the fenced hub is paused".into(),
+                    (None, None) => "no BackupSchedule on the fenced hub".into(),
                 },
             );
         }
@@ -362,6 +368,9 @@ mod tests {
         );
         let fenced = hub_checks(&o, &facts("fenced"));
         assert_eq!(failing(&fenced), ["fenced-no-backup-schedule"]);
+        o.paused_schedules.push("b/schedule-acm".into());
+        let paused = hub_checks(&o, &facts("fenced"));
+        assert!(failing(&paused).is_empty(), "{paused:#?}");
         o.observed.backup_schedules.clear();
         o.backup_pods.clear();
         let fenced = hub_checks(&o, &facts("fenced"));

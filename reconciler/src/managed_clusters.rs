@@ -5,6 +5,7 @@
 //! released by an apply of nothing as that manager.
 
 use hubdr::render::ObjectId;
+use hubdr::status::ManagedClustersObservation;
 use kube::api::DynamicObject;
 use serde_json::{json, Value};
 
@@ -64,6 +65,11 @@ impl ManagedClusterState {
             available: condition("ManagedClusterConditionAvailable"),
             name,
         }
+    }
+
+    /// Joined and Available.
+    pub fn is_ready(&self) -> bool {
+        self.joined == Some(true) && self.available == Some(true)
     }
 
     fn id(&self) -> ObjectId {
@@ -151,6 +157,81 @@ pub async fn release(api: &mut ClusterApi, clusters: &[ManagedClusterState]) -> 
     )]
 }
 
+/// The hub's ManagedClusters (but its own) as the status reports them; `None` without any.
+pub fn summary(clusters: &[ManagedClusterState]) -> Option<ManagedClustersObservation> {
+    let remote: Vec<&ManagedClusterState> = clusters.iter().filter(|c| !c.local).collect();
+    if remote.is_empty() {
+        return None;
+    }
+    let names = |f: &dyn Fn(&ManagedClusterState) -> bool| -> Vec<String> {
+        remote
+            .iter()
+            .filter(|c| f(c))
+            .take(ManagedClustersObservation::NAMES)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    Some(ManagedClustersObservation {
+        total: remote.len(),
+        available: remote.iter().filter(|c| c.is_ready()).count(),
+        pending_import: names(&|c| c.joined != Some(true)),
+        not_available: names(&|c| c.joined == Some(true) && c.available != Some(true)),
+    })
+}
+
+/// Whether every ManagedCluster but the hub's own is Joined and Available, and every name in
+/// `expected` (the managed clusters the render lists) has one: `Err` says what is missing, with
+/// counts and the stragglers by name.
+pub fn all_available(clusters: &[ManagedClusterState], expected: &[String]) -> Result<(), String> {
+    let remote: Vec<&ManagedClusterState> = clusters.iter().filter(|c| !c.local).collect();
+    let present: std::collections::HashSet<&str> = remote.iter().map(|c| c.name.as_str()).collect();
+    let missing: Vec<String> = expected
+        .iter()
+        .filter(|n| !present.contains(n.as_str()))
+        .cloned()
+        .collect();
+    let pending: Vec<String> = remote
+        .iter()
+        .filter(|c| c.joined != Some(true))
+        .map(|c| c.name.clone())
+        .collect();
+    let unavailable: Vec<String> = remote
+        .iter()
+        .filter(|c| c.joined == Some(true) && c.available != Some(true))
+        .map(|c| c.name.clone())
+        .collect();
+    if missing.is_empty() && pending.is_empty() && unavailable.is_empty() {
+        return Ok(());
+    }
+    let ready = remote.iter().filter(|c| c.is_ready()).count();
+    let mut parts = vec![format!(
+        "{ready} of {} ManagedCluster(s) Available and Joined",
+        remote.len().max(expected.len())
+    )];
+    if !pending.is_empty() {
+        parts.push(format!(
+            "Pending Import ({}): {} (they need auto-import, i.e. useManagedServiceAccount and their apiServer URL, or an auto-import-secret)",
+            pending.len(),
+            shown(&pending)
+        ));
+    }
+    if !unavailable.is_empty() {
+        parts.push(format!(
+            "joined but not Available ({}): {}",
+            unavailable.len(),
+            shown(&unavailable)
+        ));
+    }
+    if !missing.is_empty() {
+        parts.push(format!(
+            "not restored on this hub ({}): {}",
+            missing.len(),
+            shown(&missing)
+        ));
+    }
+    Err(parts.join("; "))
+}
+
 /// The first names of a list, and how many more.
 pub fn shown(names: &[String]) -> String {
     let mut text = names
@@ -199,6 +280,48 @@ mod tests {
             "metadata": {"name": "hub", "labels": {"local-cluster": "true"}},
         })));
         assert!(local.local && local.joined.is_none() && !local.fence_owned);
+    }
+
+    fn state(name: &str, joined: Option<bool>, available: Option<bool>) -> ManagedClusterState {
+        ManagedClusterState {
+            name: name.into(),
+            local: name == "local-cluster",
+            joined,
+            available,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_managed_cluster_must_be_back() {
+        let expected: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let clusters = [
+            state("local-cluster", Some(true), Some(true)),
+            state("a", Some(true), Some(true)),
+            state("b", None, None),
+            state("c", Some(true), Some(false)),
+            state("e", Some(true), Some(true)),
+        ];
+        assert_eq!(
+            all_available(&clusters, &expected).unwrap_err(),
+            "2 of 4 ManagedCluster(s) Available and Joined; Pending Import (1): b (they need auto-import, i.e. useManagedServiceAccount and their apiServer URL, or an auto-import-secret); joined but not Available (1): c; not restored on this hub (1): d"
+        );
+        assert_eq!(
+            summary(&clusters),
+            Some(ManagedClustersObservation {
+                total: 4,
+                available: 2,
+                pending_import: vec!["b".into()],
+                not_available: vec!["c".into()],
+            })
+        );
+        let back = [
+            state("a", Some(true), Some(true)),
+            state("local-cluster", None, None),
+        ];
+        assert_eq!(all_available(&back, &["a".to_string()]), Ok(()));
+        assert_eq!(all_available(&[], &[]), Ok(()));
+        assert_eq!(summary(&back[1..]), None);
     }
 
     #[test]

@@ -52,7 +52,10 @@ pub async fn observe(
         o.paused_schedules.sort();
         // Objects hubdr does not own: a hub whose agent may not read them still reports the rest.
         match managed_clusters::list(api).await {
-            Ok(list) => o.managed_clusters = list,
+            Ok(list) => {
+                o.observed.managed_clusters = managed_clusters::summary(&list);
+                o.managed_clusters = list;
+            }
             Err(e) => o.managed_clusters_error = Some(e.to_string()),
         }
         match (

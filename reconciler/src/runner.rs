@@ -173,7 +173,14 @@ impl Agent {
                     (self.strays_removed, fence_problems) = (removed, problems);
                 }
                 let mut blocked = self.bind_late_values(&mut planned).await;
-                facts.gates = self.evaluate_gates(&planned, &mut blocked).await;
+                let managed: Vec<String> = state
+                    .index
+                    .clusters
+                    .iter()
+                    .filter(|(_, c)| c.kind == "managed")
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                facts.gates = self.evaluate_gates(&planned, &managed, &mut blocked).await;
                 let report =
                     reconcile::pass(&mut self.api, &self.config, &planned, &blocked, changes).await;
                 facts.changes = report.changes;
@@ -287,6 +294,7 @@ impl Agent {
     async fn evaluate_gates(
         &mut self,
         planned: &[crate::apply::Planned],
+        managed: &[String],
         blocked: &mut HashMap<ObjectId, String>,
     ) -> Vec<GateStatus> {
         if !planned.iter().any(|p| gates::wait_for(&p.value).is_some()) {
@@ -297,7 +305,7 @@ impl Agent {
         } else {
             BTreeMap::new()
         };
-        let waits = gates::evaluate(&mut self.api, planned, &statuses).await;
+        let waits = gates::evaluate(&mut self.api, planned, &statuses, managed).await;
         for (id, message) in gates::blocked_messages(&waits) {
             blocked
                 .entry(id)

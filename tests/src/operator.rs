@@ -327,23 +327,36 @@ impl Operator {
     }
 
     /// Klusterlets of restored managed clusters join (and become Available) one tick after
-    /// the activation.
+    /// the activation; those [`Behaviour`] names stay Pending Import or unavailable until it no
+    /// longer names them.
     fn join_managed_clusters(&self, api: &ServerHandle) {
         let behaviour = self.behaviour();
         let kind = gvk(crate::fixtures::MANAGED_CLUSTER_API, "ManagedCluster");
         for cluster in api.list(&kind, None) {
             let cluster_name = name(&cluster);
-            let joined = cluster
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|c| !c.is_empty());
-            if joined || behaviour.pending_import.contains(&cluster_name) {
-                continue;
+            let condition = |kind: &str| {
+                cluster
+                    .pointer("/status/conditions")
+                    .and_then(Value::as_array)
+                    .and_then(|c| c.iter().find(|c| c["type"] == kind))
+                    .map(|c| c["status"] == "True")
+            };
+            let wanted = if behaviour.pending_import.contains(&cluster_name) {
+                (None, None)
+            } else {
+                (
+                    Some(true),
+                    Some(!behaviour.unavailable.contains(&cluster_name)),
+                )
+            };
+            let current = (
+                condition("ManagedClusterJoined"),
+                condition("ManagedClusterConditionAvailable"),
+            );
+            if current != wanted {
+                let fresh = crate::fixtures::managed_cluster(&cluster_name, wanted.0, wanted.1);
+                let _ = api.set_status(&kind, None, &cluster_name, fresh["status"].clone());
             }
-            let available = !behaviour.unavailable.contains(&cluster_name);
-            let fresh =
-                crate::fixtures::managed_cluster(&cluster_name, Some(true), Some(available));
-            let _ = api.set_status(&kind, None, &cluster_name, fresh["status"].clone());
         }
     }
 

@@ -42,7 +42,7 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
         ),
         format!("**{}** (new primary): {restore}. Waits for: {fence_wait}.", failover.to),
         format!(
-            "**{}**: BackupSchedule {ns}/{} is created. Waits for: the activation Restore is Finished{}.",
+            "**{}**: BackupSchedule {ns}/{} is created: \"failover complete\". Waits for: the activation Restore is Finished{}, and every ManagedCluster on it is Available and Joined (verified; the stragglers are named, Pending Import apart).",
             failover.to,
             spec.backup.name,
             if failover.old_primary_unreachable { String::new() } else { format!(", and {} reports \"fenced at generation {n}\"", failover.from) }
@@ -161,7 +161,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("Waits for: the activation Restore is Finished, and hub-a reports \"fenced at generation 2\"."),
+            text.contains("Waits for: the activation Restore is Finished, and hub-a reports \"fenced at generation 2\", and every ManagedCluster on it is Available and Joined"),
             "{text}"
         );
         assert!(

@@ -4,7 +4,8 @@
 //! The order the seeds demand: the old primary is fenced BEFORE activation data is restored on
 //! the new hub. So the activation Restore waits for the old primary's agent to report "fenced
 //! at generation N" (`fenced:<old>@N`), unless the site declares the old primary unreachable;
-//! the BackupSchedule waits for the activation to finish (and, to be safe, for the fence too).
+//! the BackupSchedule waits for the activation to finish (and, to be safe, for the fence too)
+//! and for every managed cluster to be Available and Joined on this hub.
 
 use serde_json::json;
 
@@ -40,6 +41,8 @@ pub fn plan(site: &Site, hub: &Hub, generation: u64) -> Takeover {
     };
     let mut schedule_gates = vec![finished.clone()];
     schedule_gates.extend(fence);
+    // Verify before calling it done: every managed cluster back on this hub.
+    schedule_gates.push(Gate::ManagedClustersAvailable);
     Takeover {
         restore,
         schedule_gates,

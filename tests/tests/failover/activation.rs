@@ -121,7 +121,7 @@ async fn an_empty_managed_clusters_backup_does_not_block_the_takeover() {
     fleet
         .run_until(
             &["hub-b", "hub-a", "hub-c", "east-1"],
-            4,
+            6,
             "hub-b backs up",
             |f| enabled(f, "hub-b"),
         )

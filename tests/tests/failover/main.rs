@@ -12,6 +12,7 @@ mod failback;
 mod planned;
 mod refusals;
 mod strays;
+mod verify;
 
 use std::time::Duration;
 
@@ -289,7 +290,11 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
     );
     assert_eq!(
         gate_conditions(&second),
-        [restore_gate.as_str(), "fenced:hub-a@2"],
+        [
+            restore_gate.as_str(),
+            "fenced:hub-a@2",
+            "managed-clusters-available"
+        ],
         "{}",
         second.to_yaml()
     );
@@ -374,7 +379,7 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
     let running = fleet.pass("hub-b").await;
     assert_eq!(
         gate_conditions(&running),
-        [restore_gate.as_str()],
+        [restore_gate.as_str(), "managed-clusters-available"],
         "{}",
         running.to_yaml()
     );
@@ -387,9 +392,28 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
     );
     fleet.tick().await;
     assert_eq!(restore_phase(fleet, "hub-b", PASSIVE_SYNC_G0), "Finished");
+    // Verified before it backs up: the restored ManagedCluster has not joined yet.
     let fourth = fleet.pass("hub-b").await;
-    assert!(fourth.gates.is_empty(), "{}", fourth.to_yaml());
-    assert_eq!(object_result(&fourth, SCHEDULE).result, "created");
+    assert_eq!(
+        gate_conditions(&fourth),
+        ["managed-clusters-available"],
+        "{}",
+        fourth.to_yaml()
+    );
+    assert!(
+        fourth.gates[0]
+            .message
+            .contains("0 of 1 ManagedCluster(s) Available and Joined; Pending Import (1): east-1"),
+        "{}",
+        fourth.gates[0].message
+    );
+    assert!(fleet.schedule("hub-b").is_none());
+    fleet.tick().await;
+    let fifth = fleet.pass("hub-b").await;
+    assert!(fifth.gates.is_empty(), "{}", fifth.to_yaml());
+    assert_eq!(object_result(&fifth, SCHEDULE).result, "created");
+    let clusters = fifth.observed.managed_clusters.clone().unwrap_or_default();
+    assert_eq!((clusters.total, clusters.available), (1, 1));
 
     fleet
         .run_until(&ALL, 3, "hub-b's BackupSchedule Enabled", |f| {

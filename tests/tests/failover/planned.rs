@@ -123,7 +123,7 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
         .mark("hub-b's agent goes offline (the hub keeps running)");
     fleet.failover("hub-c", false);
     fleet
-        .run_until(&["hub-c", "hub-a", "east-1"], 4, "hub-c backs up", |f| {
+        .run_until(&["hub-c", "hub-a", "east-1"], 6, "hub-c backs up", |f| {
             enabled(f, "hub-c")
         })
         .await;
@@ -134,7 +134,11 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
     let restore_gate = format!("restore-finished:open-cluster-management-backup/{PASSIVE_SYNC_G0}");
     assert_eq!(
         expected,
-        [restore_gate.clone(), "fenced:hub-c@3".to_string()]
+        [
+            restore_gate.clone(),
+            "fenced:hub-c@3".to_string(),
+            "managed-clusters-available".to_string()
+        ]
     );
 
     let reconnected = fleet.pass("hub-b").await;
@@ -171,11 +175,12 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
     let still = fleet.pass("hub-b").await;
     assert_eq!(
         gate_conditions(&still),
-        [restore_gate.as_str()],
+        [restore_gate.as_str(), "managed-clusters-available"],
         "{}",
         still.to_yaml()
     );
     assert!(fleet.schedule("hub-b").is_none());
+    fleet.tick().await;
     fleet.tick().await;
     let done = fleet.pass("hub-b").await;
     assert_eq!(
@@ -324,7 +329,7 @@ async fn a_one_time_passive_hub_takes_over_with_a_new_activation_restore() {
     fleet
         .run_until(
             &["hub-b", "hub-a", "hub-c", "east-1"],
-            4,
+            6,
             "hub-b backs up",
             |f| enabled(f, "hub-b"),
         )
