@@ -10,6 +10,9 @@
 //! - `managed-clusters-available`: on this cluster, every ManagedCluster but the hub's own is
 //!   `ManagedClusterJoined` and `ManagedClusterConditionAvailable`, and every managed cluster the
 //!   render lists has one (the verification of a takeover);
+//! - `not-activated:<cluster>@<generation>`: `<cluster>`'s status file reports generation
+//!   `<generation>` or later and no sign of an activation (no ManagedCluster, no activation
+//!   Restore): the target of an aborted failover did not take the managed clusters;
 //! - `no-backup-schedule:<cluster>@<generation>`: `<cluster>`'s status file reports it applied
 //!   generation `<generation>` or later and observes no BackupSchedule (written by earlier
 //!   versions; still understood).
@@ -25,6 +28,7 @@ pub enum Gate {
     RestoreFinished { namespace: String, name: String },
     Fenced { cluster: String, generation: u64 },
     ManagedClustersAvailable,
+    NotActivated { cluster: String, generation: u64 },
     NoBackupSchedule { cluster: String, generation: u64 },
 }
 
@@ -41,6 +45,10 @@ impl fmt::Display for Gate {
                 generation,
             } => write!(f, "fenced:{cluster}@{generation}"),
             Gate::ManagedClustersAvailable => f.write_str(MANAGED_CLUSTERS_AVAILABLE),
+            Gate::NotActivated {
+                cluster,
+                generation,
+            } => write!(f, "not-activated:{cluster}@{generation}"),
             Gate::NoBackupSchedule {
                 cluster,
                 generation,
@@ -69,7 +77,7 @@ pub fn parse(text: &str) -> Result<Vec<Gate>, String> {
 fn parse_one(condition: &str) -> Result<Gate, String> {
     let bad = || {
         format!(
-            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation>, managed-clusters-available or no-backup-schedule:<cluster>@<generation>"
+            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation>, managed-clusters-available, not-activated:<cluster>@<generation> or no-backup-schedule:<cluster>@<generation>"
         )
     };
     if condition == MANAGED_CLUSTERS_AVAILABLE {
@@ -87,23 +95,26 @@ fn parse_one(condition: &str) -> Result<Gate, String> {
                 name: name.into(),
             })
         }
-        "fenced" | "no-backup-schedule" => {
+        "fenced" | "not-activated" | "no-backup-schedule" => {
             let (cluster, generation) = argument.split_once('@').ok_or_else(bad)?;
             let generation = generation.parse().map_err(|_| bad())?;
             if cluster.is_empty() {
                 return Err(bad());
             }
             let cluster = cluster.to_string();
-            Ok(if kind == "fenced" {
-                Gate::Fenced {
+            Ok(match kind {
+                "fenced" => Gate::Fenced {
                     cluster,
                     generation,
-                }
-            } else {
-                Gate::NoBackupSchedule {
+                },
+                "not-activated" => Gate::NotActivated {
                     cluster,
                     generation,
-                }
+                },
+                _ => Gate::NoBackupSchedule {
+                    cluster,
+                    generation,
+                },
             })
         }
         _ => Err(bad()),
@@ -126,13 +137,17 @@ mod tests {
                 generation: 3,
             },
             Gate::ManagedClustersAvailable,
+            Gate::NotActivated {
+                cluster: "hub-b".into(),
+                generation: 4,
+            },
             Gate::NoBackupSchedule {
                 cluster: "hub-c".into(),
                 generation: 2,
             },
         ];
         let text = format(&gates);
-        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; managed-clusters-available; no-backup-schedule:hub-c@2");
+        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; managed-clusters-available; not-activated:hub-b@4; no-backup-schedule:hub-c@2");
         assert_eq!(parse(&text).unwrap(), gates);
     }
 

@@ -1079,6 +1079,27 @@ fn activation_restore(site: &Site, hub: &Hub, generation: u64, r: &Obj) {
     }
 }
 
+/// The generation at which an aborted failover gave `hub` the role back (`resumedSince` newer
+/// than its `activeSince`): such a hub activates nothing.
+fn resumed(hub: &Hub) -> Option<u64> {
+    hub.resumed_since
+        .filter(|r| hub.active_since.is_none_or(|a| a < *r))
+}
+
+/// What the BackupSchedule of a hub resumed at `generation` waits for: the aborted target (the
+/// hub that became passive at that generation) reporting it did not activate.
+fn expected_resume_gates(site: &Site, generation: u64) -> Vec<Gate> {
+    site.spec
+        .hubs
+        .iter()
+        .filter(|h| h.role == HubRole::Passive && h.passive_since == generation)
+        .map(|h| Gate::NotActivated {
+            cluster: h.name.clone(),
+            generation,
+        })
+        .collect()
+}
+
 /// Whether the new primary of `generation` waits for fenced hub `h`'s status: the old primary
 /// of this failover (fenced at this generation) does; a hub fenced in an earlier failover does
 /// not; a fenced hub with no recorded `fencedSince` (a hand edit) does, to be safe.
@@ -1220,7 +1241,25 @@ fn hubs(site: &Site, view: &View) {
                     s.str_at("/spec/managedServiceAccountTTL"),
                     b.managed_service_account_ttl.as_deref()
                 );
-                match hub.active_since {
+                match hub.active_since.filter(|_| resumed(hub).is_none()) {
+                    None if resumed(hub).is_some() => {
+                        let generation = resumed(hub).unwrap();
+                        assert!(
+                            restores.is_empty(),
+                            "{h}: a hub given the role back by an abort activates nothing"
+                        );
+                        assert_eq!(wave(s), 2, "{h}: BackupSchedule wave");
+                        assert_eq!(
+                            s.annotation(GENERATION),
+                            Some(generation.to_string().as_str()),
+                            "{h}: unpausing (or recreating) the schedule is gated like a creation"
+                        );
+                        assert_eq!(
+                            wait_for(s).unwrap_or_default(),
+                            expected_resume_gates(site, generation),
+                            "{h}: it backs up again only once the aborted target did not activate"
+                        );
+                    }
                     None => {
                         assert!(
                             restores.is_empty(),
@@ -1420,7 +1459,10 @@ fn addons(site: &Site, view: &View) {
         }
         // Add-ons are activation data: on a new primary they wait for its activation Restore,
         // and for nothing else; everywhere else they are not gated.
-        let expected = match (hub.role, hub.active_since) {
+        let expected = match (
+            hub.role,
+            hub.active_since.filter(|_| resumed(hub).is_none()),
+        ) {
             (HubRole::Active, Some(generation)) => Some(vec![Gate::RestoreFinished {
                 namespace: site.spec.backup_namespace.clone(),
                 name: activation_restore_name(site, hub, generation),
@@ -1438,13 +1480,43 @@ fn addons(site: &Site, view: &View) {
 /// activates managed clusters, or a fenced hub of the site; only a new primary's
 /// BackupSchedule and add-ons are gated, and only activation Restores carry a generation.
 fn gates(site: &Site, view: &View) {
-    let new_primary = site
+    let new_primary =
+        site.spec.hubs.iter().find(|h| {
+            h.role == HubRole::Active && h.active_since.is_some() && resumed(h).is_none()
+        });
+    let resumed_hub = site
         .spec
         .hubs
         .iter()
-        .find(|h| h.role == HubRole::Active && h.active_since.is_some());
+        .find(|h| h.role == HubRole::Active && resumed(h).is_some());
     for o in &view.objects {
         let what = o.describe();
+        if let Some(hub) =
+            resumed_hub.filter(|h| h.name == o.cluster && o.kind() == "BackupSchedule")
+        {
+            assert_eq!(
+                o.annotation(GENERATION),
+                Some(resumed(hub).unwrap().to_string().as_str()),
+                "{what}"
+            );
+            for gate in wait_for(o).unwrap_or_default() {
+                let Gate::NotActivated {
+                    cluster,
+                    generation,
+                } = &gate
+                else {
+                    panic!("{what}: a resumed hub's BackupSchedule waits only for not-activated, not {gate}");
+                };
+                let target = site.spec.hubs.iter().find(|h| &h.name == cluster);
+                assert!(
+                    target.is_some_and(
+                        |t| t.role == HubRole::Passive && t.passive_since == *generation
+                    ),
+                    "{what}: waits for {cluster}, which did not become passive at {generation}"
+                );
+            }
+            continue;
+        }
         if let Some(generation) = o.annotation(GENERATION) {
             let hub =
                 new_primary.unwrap_or_else(|| panic!("{what}: {GENERATION} without a new primary"));
@@ -1503,6 +1575,9 @@ fn gates(site: &Site, view: &View) {
                         !site.spec.failover.old_primary_unreachable,
                         "{what}: waits for {cluster}, declared unreachable"
                     );
+                }
+                Gate::NotActivated { .. } => {
+                    panic!("{what}: only a resumed hub's BackupSchedule waits for not-activated")
                 }
                 Gate::ManagedClustersAvailable => assert_eq!(
                     o.kind(),
@@ -2286,6 +2361,40 @@ fn a_patch_that_makes_two_objects_share_a_file_is_refused() {
         "clusters/hub-a/managedclusteraddon.west-1.volsync.yaml: two rendered objects share \
          this file (ManagedClusterAddOn west-1/volsync)"
     );
+}
+
+/// `hubdr failover --abort` of the volsync-rsync failover (ACM 2.11): hub-a active again with
+/// its BackupSchedule recreated only once hub-b reports generation 2 without an activation;
+/// hub-b passive again with a new one-time passive Restore; nothing activates.
+#[test]
+fn an_abort_renders_the_way_back_with_its_own_gates() {
+    let text = std::fs::read_to_string(site_path("volsync-rsync")).unwrap();
+    let loaded = hubdr::site::load_str(&text, std::path::Path::new("site.yaml")).unwrap();
+    let abort = hubdr::failover::abort::plan(&loaded.site).unwrap();
+    let text = hubdr::failover::abort::apply(&text, &loaded.site, &abort).unwrap();
+    let loaded = hubdr::site::load_str(&text, std::path::Path::new("site.yaml"))
+        .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let rendered = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).unwrap();
+    domain_rules(&loaded, &rendered.tree);
+    let view = View::of(&rendered.tree);
+    let ns = "open-cluster-management-backup";
+    let schedule = view.get("hub-a", "BackupSchedule", ns, "schedule-acm");
+    assert_eq!(schedule.annotation(WAIT_FOR), Some("not-activated:hub-b@2"));
+    assert!(view.all("hub-a", "Restore").is_empty());
+    assert!(view.all("hub-b", "BackupSchedule").is_empty());
+    let restores: Vec<&str> = view
+        .all("hub-b", "Restore")
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    assert_eq!(restores, ["restore-acm-passive-g2"]);
+    // A declared-unreachable old primary leaves nothing to go back to.
+    let unreachable = std::fs::read_to_string(site_path("disconnected-failover")).unwrap();
+    let loaded = hubdr::site::load_str(&unreachable, std::path::Path::new("site.yaml")).unwrap();
+    assert!(hubdr::failover::abort::plan(&loaded.site)
+        .unwrap_err()
+        .contains("declared unreachable"));
 }
 
 #[test]

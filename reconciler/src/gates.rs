@@ -14,6 +14,9 @@
 //!   at generation N or later (see [`crate::fence`]).
 //! - `managed-clusters-available`: on this cluster, every ManagedCluster but the hub's own is
 //!   Joined and Available, and every managed cluster of the render has one.
+//! - `not-activated:<cluster>@<N>`: `<cluster>`'s status file says it applied generation N or
+//!   later, observed its cluster, and shows no ManagedCluster and no activation Restore (the
+//!   target of an aborted failover did not take the managed clusters).
 //! - `no-backup-schedule:<cluster>@<N>` (older renders): `<cluster>`'s status file says it applied
 //!   generation N or later, observed its cluster in that pass, and saw no BackupSchedule.
 //!
@@ -153,6 +156,10 @@ pub async fn evaluate(
                     },
                     Err(e) => Verdict::Waits(format!("cannot read the ManagedClusters: {e}")),
                 },
+                Gate::NotActivated {
+                    cluster,
+                    generation,
+                } => not_activated_verdict(cluster, *generation, statuses.get(cluster)),
                 Gate::NoBackupSchedule {
                     cluster,
                     generation,
@@ -403,6 +410,67 @@ pub fn fence_verdict(cluster: &str, generation: u64, status: Option<&ClusterStat
     }
 }
 
+/// Whether `cluster` (the target of an aborted failover) reports generation `generation` or
+/// later without any sign of having activated the managed clusters.
+pub fn not_activated_verdict(
+    cluster: &str,
+    generation: u64,
+    status: Option<&ClusterStatus>,
+) -> Verdict {
+    let Some(status) = status else {
+        return Verdict::Waits(format!(
+            "{cluster} has published no status yet, so whether it activated the managed clusters is unknown"
+        ));
+    };
+    let applied = status.source.generation;
+    if applied.is_none_or(|g| g < generation) {
+        let applied = applied.map_or_else(
+            || "no generation".to_string(),
+            |g| format!("generation {g}"),
+        );
+        return Verdict::Waits(format!(
+            "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not applied the abort yet",
+            status.updated_at
+        ));
+    }
+    if matches!(status.pass.reason.as_str(), "FetchFailed" | "VerifyFailed")
+        || status.health.is_empty()
+    {
+        return Verdict::Waits(format!(
+            "{cluster}'s agent did not observe its cluster in its last pass ({}: {})",
+            status.pass.reason, status.pass.message
+        ));
+    }
+    if let Some(c) = status
+        .observed
+        .managed_clusters
+        .as_ref()
+        .filter(|c| c.total > 0)
+    {
+        return Verdict::Waits(format!(
+            "{cluster} holds {} ManagedCluster(s): it activated them, so this hub must not take them back; the abort came too late: fail back instead (`hubdr unfence` this hub, then `hubdr failover --to` it)",
+            c.total
+        ));
+    }
+    if let Some(r) = status
+        .observed
+        .restores
+        .iter()
+        .find(|r| r.generation.is_some())
+    {
+        return Verdict::Waits(format!(
+            "{cluster} still has activation Restore {} ({})",
+            r.name,
+            if r.phase.is_empty() {
+                "no phase"
+            } else {
+                &r.phase
+            }
+        ));
+    }
+    Verdict::Holds
+}
+
 /// Whether `cluster`'s status shows its BackupSchedule gone at generation `generation` or later.
 pub fn schedule_verdict(cluster: &str, generation: u64, status: Option<&ClusterStatus>) -> Verdict {
     let Some(status) = status else {
@@ -650,6 +718,37 @@ mod tests {
             schedule_verdict("hub-a", 3, Some(&status(Some(4), "Applied", &[]))),
             Verdict::Holds
         );
+    }
+
+    #[test]
+    fn not_activated_needs_a_fresh_report_without_clusters_or_activation() {
+        assert!(waits(not_activated_verdict("hub-b", 3, None)).contains("no status yet"));
+        assert!(waits(not_activated_verdict(
+            "hub-b",
+            3,
+            Some(&status(Some(2), "Applied", &[]))
+        ))
+        .contains("has not applied the abort yet"));
+        assert_eq!(
+            not_activated_verdict("hub-b", 3, Some(&status(Some(3), "Applied", &[]))),
+            Verdict::Holds
+        );
+        let mut activated = status(Some(3), "Applied", &[]);
+        activated.observed.managed_clusters = Some(hubdr::status::ManagedClustersObservation {
+            total: 2,
+            ..Default::default()
+        });
+        assert!(waits(not_activated_verdict("hub-b", 3, Some(&activated)))
+            .contains("holds 2 ManagedCluster(s): it activated them"));
+        let mut restoring = status(Some(3), "Applied", &[]);
+        restoring.observed.restores.push(PhaseObservation {
+            name: "ns/restore-acm-passive-sync-g0".into(),
+            phase: "Running".into(),
+            generation: Some(2),
+            ..Default::default()
+        });
+        assert!(waits(not_activated_verdict("hub-b", 3, Some(&restoring)))
+            .contains("still has activation Restore ns/restore-acm-passive-sync-g0 (Running)"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod order;
 pub mod prune;
 pub mod reconcile;
 pub mod report;
+pub mod resume;
 pub mod runner;
 pub mod start;
 pub mod watch;

@@ -55,12 +55,7 @@ impl ManagedClusterState {
             local: name == "local-cluster"
                 || labels.get("local-cluster").map(String::as_str) == Some("true"),
             disable_auto_import: annotations.contains_key(DISABLE_AUTO_IMPORT),
-            fence_owned: object
-                .metadata
-                .managed_fields
-                .iter()
-                .flatten()
-                .any(|f| f.manager.as_deref() == Some(FENCE_MANAGER)),
+            fence_owned: fence_owned(object),
             joined: condition("ManagedClusterJoined"),
             available: condition("ManagedClusterConditionAvailable"),
             name,
@@ -80,6 +75,16 @@ impl ManagedClusterState {
             name: self.name.clone(),
         }
     }
+}
+
+/// Whether the fence's field manager owns fields of `object`.
+pub fn fence_owned(object: &DynamicObject) -> bool {
+    object
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .any(|f| f.manager.as_deref() == Some(FENCE_MANAGER))
 }
 
 /// Every ManagedCluster of the hub (none when the kind is not served).

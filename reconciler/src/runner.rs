@@ -14,7 +14,7 @@ use crate::git::{GitError, GitSource, Publish, StatusWriter};
 use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
-use crate::{bind, desired, fence, gates, health, observe};
+use crate::{bind, desired, fence, gates, health, observe, resume};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -181,6 +181,15 @@ impl Agent {
                     .map(|(name, _)| name.clone())
                     .collect();
                 facts.gates = self.evaluate_gates(&planned, &managed, &mut blocked).await;
+                // An active hub releases what a fence set (after an abort) once its
+                // BackupSchedule may go ahead.
+                if role.as_deref() == Some("active")
+                    && !blocked.keys().any(|id| id.kind == "BackupSchedule")
+                {
+                    fence_problems.extend(
+                        resume::resume(&mut self.api, &backup_namespace, &mut changes).await,
+                    );
+                }
                 let report =
                     reconcile::pass(&mut self.api, &self.config, &planned, &blocked, changes).await;
                 facts.changes = report.changes;

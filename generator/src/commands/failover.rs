@@ -142,6 +142,74 @@ pub fn retry(
     Ok(())
 }
 
+/// `hubdr failover --abort`: the way back before the activation finished, once the status
+/// branch shows it has not restored anything.
+pub fn abort(
+    args: &FailoverArgs<'_>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    let author = parse_author(args.author)?;
+    let (before, previous) = load_and_render(args.site, err)?;
+    let abort = failover::abort::plan(&before.site).map_err(|e| {
+        bad(
+            &e,
+            "abort only a failover in progress; otherwise fail over again with `hubdr failover --to HUB`",
+        )
+    })?;
+    let statuses =
+        super::status::read_status_branch(args.repo, args.status_branch).map_err(|e| {
+            bad(
+                &e,
+                "fetch the status branch the agents report to, then abort",
+            )
+        })?;
+    failover::abort::check(
+        &abort,
+        &before.site.spec.backup_namespace,
+        statuses.get(&abort.target),
+    )
+    .map_err(|e| {
+        bad(
+            &format!("cannot abort the failover to {}: {e}", abort.target),
+            "see `hubdr status`",
+        )
+    })?;
+    ensure_no_drift(args.repo, &previous.tree)?;
+    let text = failover::abort::apply(&before.text, &before.site, &abort)
+        .map_err(|e| bad(&e, "edit the site file by hand"))?;
+    let after = change_site(args.site, &text, err)?;
+    let rendered = render_loaded(args.site, &after)?;
+    let committed = commit_rendered_as(
+        &after,
+        &rendered,
+        args.repo,
+        false,
+        (author.0.as_str(), author.1.as_str()),
+        Verb::Sequenced("hubdr failover --abort"),
+    )?;
+    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
+        previous.tree.get(p).cloned()
+    });
+    let _ = write!(
+        out,
+        "{}",
+        plan_text(&rendered.index, &grouped, args.markdown)
+    );
+    let _ = write!(
+        out,
+        "{}",
+        failover::abort::steps(&after.site, &abort, args.markdown)
+    );
+    let _ = writeln!(
+        out,
+        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.",
+        args.site.site.display(),
+        args.repo.display()
+    );
+    Ok(())
+}
+
 pub fn unfence(
     site: &SiteArgs,
     repo: &Path,

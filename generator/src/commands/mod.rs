@@ -45,6 +45,7 @@ pub fn run(
         Command::Failover {
             to,
             retry,
+            abort,
             old_primary_unreachable,
             status_branch,
             site,
@@ -63,6 +64,8 @@ pub fn run(
             };
             if *retry {
                 failover::retry(&args, out, err)
+            } else if *abort {
+                failover::abort(&args, out, err)
             } else {
                 failover::run(&args, out, err)
             }

@@ -1,6 +1,7 @@
 //! Failover and unfencing as edits of the site file (`steps.rs`: the ordered steps the agents
 //! will take). Pure: text in, text out.
 
+pub mod abort;
 pub mod retry;
 mod steps;
 

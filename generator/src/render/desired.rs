@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
-use crate::gates::{self, Gate, ANNOTATION_WAIT_FOR};
+use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
 use crate::site::validate::destination_specs;
 use crate::site::{Hub, HubRole, Method, Replication, ReplicationDestinationSpec, Site};
 
@@ -95,15 +95,30 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
         HubRole::Active => {
             // A hub that took over in a failover first activates managed clusters from the
             // backups (after the old primary is fenced); its BackupSchedule and add-ons wait.
-            let (schedule_gates, addon_gates, schedule_wave) = match hub.active_since {
-                Some(generation) => {
+            // A hub given the role back by an abort activates nothing: it kept its clusters.
+            let resumed = hub
+                .resumed_since
+                .filter(|r| hub.active_since.is_none_or(|a| a < *r));
+            let (schedule_gates, addon_gates, schedule_wave) = match (resumed, hub.active_since) {
+                (Some(generation), _) => (
+                    super::takeover::resume_gates(site, generation),
+                    Vec::new(),
+                    2,
+                ),
+                (None, Some(generation)) => {
                     let takeover = super::takeover::plan(site, hub, generation);
                     out.push(takeover.restore);
                     (takeover.schedule_gates, takeover.addon_gates, 3)
                 }
-                None => (Vec::new(), Vec::new(), 2),
+                (None, None) => (Vec::new(), Vec::new(), 2),
             };
             let mut schedule = backup_schedule(site, &hub.name, schedule_wave, false);
+            if let Some(generation) = resumed {
+                // Unpausing the schedule the fence paused is gated like its creation.
+                schedule
+                    .annotations
+                    .push((ANNOTATION_GENERATION.into(), generation.to_string()));
+            }
             if !schedule_gates.is_empty() {
                 schedule
                     .annotations

@@ -50,6 +50,22 @@ pub fn plan(site: &Site, hub: &Hub, generation: u64) -> Takeover {
     }
 }
 
+/// What the BackupSchedule of a hub given the role back by an abort at `generation` waits
+/// for: every hub that became passive at that generation (the aborted target) reporting it
+/// without having activated the managed clusters. Until then the schedule stays paused (or,
+/// deleted before ACM 2.12, is not recreated), so two hubs never back up at once.
+pub fn resume_gates(site: &Site, generation: u64) -> Vec<Gate> {
+    site.spec
+        .hubs
+        .iter()
+        .filter(|h| h.role == HubRole::Passive && h.passive_since == generation)
+        .map(|h| Gate::NotActivated {
+            cluster: h.name.clone(),
+            generation,
+        })
+        .collect()
+}
+
 /// The old primaries the takeover at `generation` waits for: hubs fenced at this generation
 /// (a hub fenced in an earlier generation already was; one without a recorded `fencedSince`
 /// is waited for, to be safe), none when the old primary is declared unreachable.

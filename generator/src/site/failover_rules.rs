@@ -1,5 +1,6 @@
 //! Site rules about failovers beyond the hubs' roles (see `validate.rs`): the ACM version the
-//! hubs run, which decides how a former primary is fenced, and the activation attempt.
+//! hubs run, which decides how a former primary is fenced, the activation attempt, and an
+//! abort's `resumedSince`.
 
 use super::diagnostic::Diagnostic;
 use super::model::{HubRole, SiteSpec};
@@ -72,6 +73,27 @@ pub fn check(spec: &SiteSpec) -> Vec<Diagnostic> {
                 "spec.acmVersion",
                 message,
                 format!("set the version your hubs run, e.g. acmVersion: \"2.{NEWEST_MINOR}\" (all hubs of a site must run the same)"),
+            ));
+        }
+    }
+    for (i, hub) in spec.hubs.iter().enumerate() {
+        let Some(resumed) = hub.resumed_since else {
+            continue;
+        };
+        if resumed > spec.failover.generation {
+            out.push(Diagnostic::error(
+                format!("spec.hubs[{i}].resumedSince"),
+                format!(
+                    "generation {resumed} is newer than failover.generation {}",
+                    spec.failover.generation
+                ),
+                "use `hubdr failover --abort`, which sets both together",
+            ));
+        } else if hub.role != HubRole::Active {
+            out.push(Diagnostic::warning(
+                format!("spec.hubs[{i}].resumedSince"),
+                format!("has no effect on a {} hub", hub.role.as_str()),
+                "remove it; `hubdr failover --abort` sets it on the hub it gives the role back to",
             ));
         }
     }

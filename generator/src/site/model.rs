@@ -299,6 +299,12 @@ pub struct Hub {
     /// new primary of that generation waits for this hub's status (unless it is unreachable).
     #[serde(default)]
     pub fenced_since: Option<u64>,
+    /// Set by `hubdr failover --abort` on the old primary it gives the role back to: the
+    /// generation of the abort. Such a hub activates nothing (it kept its managed clusters); its
+    /// BackupSchedule is unpaused or recreated only once the aborted target reports that
+    /// generation without having activated. Not written into the canonical model while unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_since: Option<u64>,
     /// Overrides `spec.disconnected` for this hub (`false` marks a connected hub in a disconnected site).
     #[serde(default)]
     pub disconnected: Option<bool>,

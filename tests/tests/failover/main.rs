@@ -6,6 +6,7 @@
 //! chosen to be adversarial: the new primary's agent usually runs before the old primary's.
 //! One test runs the agents as free-running tokio tasks instead.
 
+mod abort;
 mod activation;
 mod disaster;
 mod failback;
