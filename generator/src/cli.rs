@@ -73,6 +73,10 @@ pub enum Command {
         /// The old primary is gone: the new primary does not wait for its status.
         #[arg(long, conflicts_with_all = ["retry", "abort"])]
         old_primary_unreachable: bool,
+        /// Go ahead although the preflight failed, for this reason (recorded in the commit
+        /// message and the plan).
+        #[arg(long, value_name = "REASON", conflicts_with_all = ["retry", "abort"])]
+        skip_preflight: Option<String>,
         /// The status branch the agents report to (the local branch, else origin's).
         #[arg(long, default_value = crate::status::STATUS_BRANCH)]
         status_branch: String,

@@ -115,6 +115,30 @@ pub struct Observed {
     /// A hub's ManagedClusters (but its own), when it has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_clusters: Option<ManagedClustersObservation>,
+    /// What a failover's preflight reads: the hub's ACM (MultiClusterHub) and MCE versions,
+    /// whether ACM observability is installed, and its Hive ClusterDeployments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acm_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mce_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_deployments: Option<ClusterDeploymentsObservation>,
+}
+
+/// A hub's Hive ClusterDeployments: deleting one without `spec.preserveOnDelete: true` (as a
+/// switchover or decommission may) destroys the real cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterDeploymentsObservation {
+    pub total: usize,
+    /// `namespace/name` of those without `spec.preserveOnDelete: true` (the first 50).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_preserved: Vec<String>,
+    /// How many are not preserved.
+    #[serde(default)]
+    pub not_preserved_count: usize,
 }
 
 /// How many of a hub's ManagedClusters are back, and the stragglers by name (the first
@@ -166,6 +190,9 @@ pub struct PhaseObservation {
     /// `hubdr.io/generation` of the object, when it carries one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<u64>,
+    /// A Restore: the backups its last Velero restores restored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored_backups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -221,6 +248,27 @@ impl ClusterStatus {
         a.updated_at = other.updated_at.clone();
         a == *other
     }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 UTC time (`2026-11-22T10:00:00Z`, fractions
+/// and `+00:00` accepted), or `None`.
+pub fn epoch(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.trim_end_matches('Z').trim_end_matches("+00:00");
+    let time = time.split('.').next()?;
+    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + min * 60 + s)
 }
 
 /// An age in seconds as `42s`, `12m`, `3h` or `2d`.

@@ -233,7 +233,15 @@ fn render_refuses_a_hand_edited_failover_and_a_lower_generation() {
     // A real failover, then its site change undone (git revert): a lower generation.
     fs::write(sandbox.join("site.yaml"), &original).unwrap();
     sandbox
-        .hubdr(&["failover", "--to", "hub-b", "--out", "repo"])
+        .hubdr(&[
+            "failover",
+            "--to",
+            "hub-b",
+            "--out",
+            "repo",
+            "--skip-preflight",
+            "no agents in this test",
+        ])
         .expect_code(0);
     let commits = support::commits(&repo);
     fs::write(sandbox.join("site.yaml"), &original).unwrap();
@@ -251,8 +259,30 @@ fn render_refuses_a_hand_edited_failover_and_a_lower_generation() {
 fn a_failover_makes_one_commit_listing_removed_and_added_objects_per_cluster() {
     let sandbox = starter();
     sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
-    let run = sandbox.hubdr(&["failover", "--to", "hub-b", "--out", "repo"]);
+    // No agent has reported: the preflight fails, and nothing changes without a reason.
+    let site = fs::read_to_string(sandbox.join("site.yaml")).unwrap();
+    sandbox
+        .hubdr(&["failover", "--to", "hub-b", "--out", "repo"])
+        .expect_code(2)
+        .expect_stderr("FAIL  -      status-branch")
+        .expect_stderr("the preflight of the failover to hub-b failed")
+        .expect_stderr("--skip-preflight");
+    assert_eq!(fs::read_to_string(sandbox.join("site.yaml")).unwrap(), site);
+    let run = sandbox.hubdr(&[
+        "failover",
+        "--to",
+        "hub-b",
+        "--out",
+        "repo",
+        "--skip-preflight",
+        "a drill on a lab site",
+    ]);
     run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("Preflight skipped: a drill on a lab site"),
+        "{run}"
+    );
     let repo = sandbox.join("repo");
     let commits = support::commits(&repo);
     assert_eq!(commits.len(), 2, "{run}");
@@ -261,12 +291,17 @@ fn a_failover_makes_one_commit_listing_removed_and_added_objects_per_cluster() {
         message.starts_with("hubdr render: my-site generation 1: "),
         "{message}"
     );
+    assert!(
+        message.contains(
+            "\n\nPreflight skipped: a drill on a lab site\nFailed checks:\n- - status-branch: "
+        ),
+        "{message}"
+    );
     assert_eq!(
         lines(section(message, "hub-a")),
         [
-            "  - BackupSchedule open-cluster-management-backup/schedule-acm",
+            "  ~ BackupSchedule open-cluster-management-backup/schedule-acm",
             "  ~ DataProtectionApplication open-cluster-management-backup/velero",
-            "  ~ kustomization.yaml",
         ],
         "{message}"
     );
@@ -286,9 +321,16 @@ fn a_failover_makes_one_commit_listing_removed_and_added_objects_per_cluster() {
         "managed clusters did not change:\n{message}"
     );
     let head = support::head_tree(&repo);
-    assert!(!head.contains_key(
-        "clusters/hub-a/backupschedule.open-cluster-management-backup.schedule-acm.yaml"
-    ));
+    // ACM 2.15 (the default): the old primary keeps its BackupSchedule, paused.
+    let hub_a_schedule = String::from_utf8(
+        head["clusters/hub-a/backupschedule.open-cluster-management-backup.schedule-acm.yaml"]
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        hub_a_schedule.contains("  paused: true\n"),
+        "{hub_a_schedule}"
+    );
     assert!(head.contains_key(
         "clusters/hub-b/backupschedule.open-cluster-management-backup.schedule-acm.yaml"
     ));
@@ -459,7 +501,7 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
     let out = &run.stdout;
     assert!(
         out.starts_with(
-            "Plan for site my-site (generation 1): 3 to create, 3 to change, 2 to remove\n"
+            "Plan for site my-site (generation 1): 3 to create, 4 to change, 1 to remove\n"
         ),
         "{run}"
     );
@@ -474,7 +516,7 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
         cluster("hub-a"),
         [
             "hub-a (hub, fenced)",
-            "  - BackupSchedule open-cluster-management-backup/schedule-acm",
+            "  ~ BackupSchedule open-cluster-management-backup/schedule-acm",
             "  ~ DataProtectionApplication open-cluster-management-backup/velero",
             "  ~ MultiClusterHub open-cluster-management/multiclusterhub",
             "  prerequisites (must exist in the cluster; hubdr never renders them):",

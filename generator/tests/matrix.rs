@@ -529,12 +529,17 @@ const OBSERVED: [(&str, &str); 2] = [
 ];
 
 /// What a hub's agent also reads: Velero backups, storage locations and restores (status and
-/// the activation gate) and the pods of the backup namespace (health); nothing else.
-const HUB_OBSERVED: [(&str, &str); 4] = [
+/// the activation gate), the pods of the backup namespace (health), the MCE version and the
+/// ClusterDeployments (a failover's preflight); nothing else.
+const HUB_OBSERVED: [(&str, &str); 6] = [
     ("velero.io", "backups"),
     ("velero.io", "backupstoragelocations"),
     ("velero.io", "restores"),
     ("", "pods"),
+    // A failover's preflight (reconciler/src/readiness.rs): the MCE version, and the Hive
+    // ClusterDeployments that are not preserved on deletion.
+    ("multicluster.openshift.io", "multiclusterengines"),
+    ("hive.openshift.io", "clusterdeployments"),
 ];
 
 /// What a hub's agent writes to fence its hub, on objects it does not own, and reads to know

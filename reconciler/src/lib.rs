@@ -18,6 +18,7 @@ pub mod observe;
 pub mod offline;
 pub mod order;
 pub mod prune;
+pub mod readiness;
 pub mod reconcile;
 pub mod report;
 pub mod resume;

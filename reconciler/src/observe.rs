@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::compactor::{self, CompactorState};
 use crate::kubeapi::{CallError, ClusterApi};
 use crate::managed_clusters::{self, ManagedClusterState};
+use crate::readiness;
 
 const ACM: &str = "cluster.open-cluster-management.io/v1beta1";
 const OADP: &str = "oadp.openshift.io/v1alpha1";
@@ -62,14 +63,17 @@ pub async fn observe(
             compactor::get(api).await,
             compactor::observability_installed(api).await,
         ) {
-            (Ok(c), Ok(installed)) => (o.compactor, o.observability) = (c, installed),
+            (Ok(c), Ok(installed)) => {
+                (o.compactor, o.observability) = (c, installed);
+                o.observed.observability = Some(installed);
+            }
             (Err(e), _) | (_, Err(e)) => o.compactor_error = Some(e.to_string()),
         }
-        o.observed.restores = phases(
-            &api.list(ACM, "Restore", ns, None).await?,
-            "/status/phase",
-            "/status/lastMessage",
-        );
+        readiness::read(api, &mut o.observed).await;
+        let restores = api.list(ACM, "Restore", ns, None).await?;
+        o.observed.restores = phases(&restores, "/status/phase", "/status/lastMessage");
+        readiness::restored_backups(api, backup_namespace, &restores, &mut o.observed.restores)
+            .await;
         o.observed.data_protection_applications = api
             .list(OADP, "DataProtectionApplication", ns, None)
             .await?
@@ -148,6 +152,7 @@ fn phases(objects: &[DynamicObject], phase: &str, message: &str) -> Vec<PhaseObs
                 .as_ref()
                 .and_then(|a| a.get("hubdr.io/generation"))
                 .and_then(|g| g.parse().ok()),
+            restored_backups: Vec::new(),
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -172,6 +177,7 @@ fn dpa_reconciled(object: &DynamicObject) -> PhaseObservation {
             .unwrap_or_default()
             .to_string(),
         generation: None,
+        restored_backups: Vec::new(),
     }
 }
 

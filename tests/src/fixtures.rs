@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 pub const MANAGED_CLUSTER_API: &str = "cluster.open-cluster-management.io/v1";
 pub const OBSERVABILITY_NS: &str = "open-cluster-management-observability";
 pub const COMPACTOR: &str = "observability-thanos-compact";
+/// The versions a fake hub runs (the MultiClusterHub's is set by the fake operator).
+pub const ACM_VERSION: &str = "2.15.0";
+pub const MCE_VERSION: &str = "2.10.0";
 
 /// A ManagedCluster with its `ManagedClusterJoined` and `ManagedClusterConditionAvailable`
 /// conditions (`None`: the condition is absent, as before the klusterlet joined).
@@ -55,6 +58,14 @@ pub fn hub(server: &FakeApiServer, managed: &[String]) {
             .put_object(managed_cluster(name, Some(true), Some(true)))
             .expect("a ManagedCluster");
     }
+    server
+        .put_object(json!({
+            "apiVersion": "multicluster.openshift.io/v1", "kind": "MultiClusterEngine",
+            "metadata": {"name": "multiclusterengine"},
+            "spec": {},
+            "status": {"currentVersion": MCE_VERSION, "phase": "Available"},
+        }))
+        .expect("a MultiClusterEngine");
     server.ensure_namespace(OBSERVABILITY_NS);
     server
         .put_object(json!({

@@ -53,6 +53,8 @@ pub struct Behaviour {
     pub pending_import: Vec<String>,
     /// Managed clusters that join this hub after an activation but never become Available.
     pub unavailable: Vec<String>,
+    /// The ACM version the MultiClusterHub reports (default [`crate::fixtures::ACM_VERSION`]).
+    pub acm_version: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -152,6 +154,9 @@ impl Operator {
             ("DataProtectionApplication", _, ChangeKind::Added | ChangeKind::Modified) => {
                 self.reconcile_dpa(api, object)
             }
+            ("MultiClusterHub", _, ChangeKind::Added | ChangeKind::Modified) => {
+                self.report_version(api, object)
+            }
             ("BackupSchedule", ACM_GROUP, ChangeKind::Added) => {
                 self.memory().schedules.insert(uid, seq);
                 self.set_phase(api, object, "Enabled", "Backup schedules are enabled");
@@ -233,6 +238,22 @@ impl Operator {
             &name(object),
             status,
         );
+    }
+
+    /// The MultiClusterHub operator: `status.currentVersion`.
+    fn report_version(&self, api: &ServerHandle, mch: &Value) {
+        let version = self
+            .behaviour()
+            .acm_version
+            .unwrap_or_else(|| crate::fixtures::ACM_VERSION.to_string());
+        if text(mch, "/status/currentVersion") != version {
+            let _ = api.set_status(
+                &gvk(text(mch, "/apiVersion"), "MultiClusterHub"),
+                mch.pointer("/metadata/namespace").and_then(Value::as_str),
+                &name(mch),
+                json!({"currentVersion": version, "phase": "Running"}),
+            );
+        }
     }
 
     fn reconcile_dpa(&self, api: &ServerHandle, dpa: &Value) {

@@ -8,7 +8,7 @@ use crate::failover;
 use crate::gitrepo::OutputRepo;
 use crate::render::MANAGED_PREFIXES;
 
-use super::render::{commit_rendered_as, git_error, parse_author};
+use super::render::{commit_rendered_as, commit_rendered_noted, git_error, parse_author};
 use super::{load, load_and_render, plan_text, render_loaded, CommandError};
 use crate::transition::Verb;
 
@@ -20,6 +20,8 @@ pub struct FailoverArgs<'a> {
     pub markdown: bool,
     pub author: &'a str,
     pub status_branch: &'a str,
+    /// Why to go ahead although the preflight failed.
+    pub skip_preflight: Option<&'a str>,
 }
 
 pub fn run(
@@ -31,18 +33,20 @@ pub fn run(
     let (before, previous) = load_and_render(args.site, err)?;
     let plan = failover::plan(&before.site, args.to, args.old_primary_unreachable)
         .map_err(|e| bad(&e, "choose a passive hub (see spec.hubs)"))?;
+    let (preflight, note) = preflight(args, &before.site, &plan)?;
     ensure_no_drift(args.repo, &previous.tree)?;
     let text = failover::apply(&before.text, &before.site, &plan)
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;
     let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_rendered_as(
+    let committed = commit_rendered_noted(
         &after,
         &rendered,
         args.repo,
         false,
         (author.0.as_str(), author.1.as_str()),
         Verb::Sequenced("hubdr failover"),
+        note.as_deref(),
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
@@ -52,6 +56,10 @@ pub fn run(
         "{}",
         plan_text(&rendered.index, &grouped, args.markdown)
     );
+    let _ = write!(out, "{}", preflight.table(args.markdown));
+    if let Some(note) = &note {
+        let _ = writeln!(out, "{note}\n");
+    }
     let _ = write!(
         out,
         "{}",
@@ -64,6 +72,59 @@ pub fn run(
         args.repo.display()
     );
     Ok(())
+}
+
+/// The preflight of `plan` from the status branch: refuses when a check failed, unless
+/// `--skip-preflight` gives a reason, which becomes a note for the commit and the plan.
+fn preflight(
+    args: &FailoverArgs<'_>,
+    site: &crate::site::Site,
+    plan: &failover::Failover,
+) -> Result<(failover::preflight::Preflight, Option<String>), CommandError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let (statuses, unreadable) =
+        match super::status::read_status_branch(args.repo, args.status_branch) {
+            Ok(statuses) => (statuses, None),
+            Err(e) => (Default::default(), Some(e)),
+        };
+    let mut preflight = failover::preflight::run(site, plan, &statuses, now);
+    if let Some(e) = unreadable {
+        preflight.checks.insert(
+            0,
+            failover::preflight::Check {
+                name: "status-branch",
+                hub: "-".into(),
+                ok: false,
+                detail: e,
+            },
+        );
+    }
+    let failed: Vec<String> = preflight
+        .failed()
+        .iter()
+        .map(|c| format!("{} {}: {}", c.hub, c.name, c.detail))
+        .collect();
+    if failed.is_empty() {
+        return Ok((preflight, None));
+    }
+    let Some(reason) = args.skip_preflight.filter(|r| !r.trim().is_empty()) else {
+        return Err(CommandError::BadInput(format!(
+            "{}error: the preflight of the failover to {} failed {} check(s), so nothing was changed:\n  {}\n  fix: fix what failed (see the table), or, if you know why it is safe, pass --skip-preflight \"<reason>\" (recorded in the commit and the plan)",
+            preflight.table(false),
+            plan.to,
+            failed.len(),
+            failed.join("\n  ")
+        )));
+    };
+    let note = format!(
+        "Preflight skipped: {}\nFailed checks:\n- {}",
+        reason.trim(),
+        failed.join("\n- ")
+    );
+    Ok((preflight, Some(note)))
 }
 
 /// `hubdr failover --retry`: a new activation attempt, once the status branch shows the

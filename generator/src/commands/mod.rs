@@ -47,6 +47,7 @@ pub fn run(
             retry,
             abort,
             old_primary_unreachable,
+            skip_preflight,
             status_branch,
             site,
             out: repo,
@@ -61,6 +62,7 @@ pub fn run(
                 markdown: *markdown,
                 author,
                 status_branch,
+                skip_preflight: skip_preflight.as_deref(),
             };
             if *retry {
                 failover::retry(&args, out, err)

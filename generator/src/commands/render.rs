@@ -215,6 +215,20 @@ pub fn commit_rendered_as(
     author: (&str, &str),
     verb: Verb,
 ) -> Result<Committed, CommandError> {
+    commit_rendered_noted(loaded, rendered, repo_dir, force, author, verb, None)
+}
+
+/// [`commit_rendered_as`], with `note` appended to the commit message (e.g. why a failover's
+/// preflight was skipped).
+pub fn commit_rendered_noted(
+    loaded: &LoadedSite,
+    rendered: &Rendered,
+    repo_dir: &Path,
+    force: bool,
+    author: (&str, &str),
+    verb: Verb,
+    note: Option<&str>,
+) -> Result<Committed, CommandError> {
     let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
     check_transition(&repo, rendered, verb)?;
     let edited = repo
@@ -261,11 +275,14 @@ pub fn commit_rendered_as(
         repo.head_files(&removed).map_err(git_error)?
     };
     let grouped = changes::by_cluster_rendered(&diff, rendered, &|p| old.get(p).cloned());
-    let message = changes::commit_message(
+    let mut message = changes::commit_message(
         &loaded.site.metadata.name,
         loaded.site.spec.failover.generation,
         &grouped,
     );
+    if let Some(note) = note {
+        message = format!("{}\n\n{}\n", message.trim_end(), note.trim_end());
+    }
     let commit = repo
         .commit(&rendered.tree, &diff, &message, author)
         .map_err(git_error)?;

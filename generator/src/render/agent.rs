@@ -63,13 +63,16 @@ const MANAGED_CLUSTER_KINDS: [(&str, &str, &str); 4] = [
     ("", "namespaces", "Namespace"),
 ];
 
-/// What agents read to report status and evaluate gates.
-const HUB_OBSERVED: [(&str, &[&str]); 2] = [
+/// What agents read to report status and evaluate gates (and, on hubs, what a failover's
+/// preflight needs: the MCE version and the Hive ClusterDeployments).
+const HUB_OBSERVED: [(&str, &[&str]); 4] = [
     (
         "velero.io",
         &["backups", "backupstoragelocations", "restores"],
     ),
     ("", &["pods"]),
+    ("multicluster.openshift.io", &["multiclusterengines"]),
+    ("hive.openshift.io", &["clusterdeployments"]),
 ];
 
 /// What a hub's agent writes on objects it does not own, to fence its hub when it is a former

@@ -12,7 +12,7 @@ async fn an_abort_before_the_activation_gives_the_role_back_in_order() {
     let Some(mut fleet) = Fleet::start(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
+    steady_and_reported(&mut fleet).await;
     let merged = fleet.timeline.mark("failover to hub-b merged");
     let (result, out) = fleet.hubdr(&["failover", "--to", "hub-b"]);
     assert_eq!(result, Ok(()), "{out}");
@@ -127,7 +127,7 @@ async fn an_abort_after_the_activation_finished_is_refused() {
     let Some(mut fleet) = Fleet::start(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
+    steady_and_reported(&mut fleet).await;
     planned_failover_to_b(&mut fleet).await;
     fleet.pass("hub-b").await;
     let (result, out) = fleet.hubdr(&["failover", "--abort"]);

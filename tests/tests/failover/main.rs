@@ -11,6 +11,7 @@ mod activation;
 mod disaster;
 mod failback;
 mod planned;
+mod preflight;
 mod refusals;
 mod strays;
 mod verify;
@@ -69,6 +70,13 @@ pub async fn steady(fleet: &mut Fleet) {
                     .is_some_and(|s| s.source.generation == Some(1))
         })
         .await;
+}
+
+/// [`steady`], then one more round so that every agent reports what the last cron tick did
+/// (the evidence `hubdr failover`'s preflight reads).
+pub async fn steady_and_reported(fleet: &mut Fleet) {
+    steady(fleet).await;
+    fleet.round(&ALL).await;
 }
 
 /// What the BackupSchedule waits for.

@@ -21,7 +21,7 @@ async fn a_reverted_or_hand_edited_failover_is_refused_by_render() {
     let Some(mut fleet) = Fleet::start(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
+    steady_and_reported(&mut fleet).await;
     let before_failover = fleet.site.clone();
     let (result, out) = fleet.hubdr(&["failover", "--to", "hub-b"]);
     assert_eq!(result, Ok(()), "{out}");
