@@ -60,8 +60,7 @@ async fn a_stray_backup_schedule_on_a_passive_hub_is_removed_and_reported() {
         .server
         .mutations()
         .into_iter()
-        .skip(writes_before)
-        .next()
+        .nth(writes_before)
         .expect("hub-c's agent wrote");
     assert_eq!(
         (first.verb, first.plural.as_str(), first.name.as_str()),
