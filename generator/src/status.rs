@@ -125,6 +125,47 @@ pub struct Observed {
     pub observability: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_deployments: Option<ClusterDeploymentsObservation>,
+    /// The takeover this hub made (its activation Restore), for the recovery point and time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takeover: Option<TakeoverObservation>,
+}
+
+/// A new primary's takeover, as its agent observed it: times of events only, so an unchanged
+/// hub gives an unchanged status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TakeoverObservation {
+    /// The failover generation of the activation Restore (`hubdr.io/generation`).
+    pub generation: u64,
+    /// `namespace/name` of the activation Restore.
+    pub restore: String,
+    /// The managed-clusters backup it restored: the recovery point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_backup: Option<String>,
+    /// When the activation Restore finished (`status.completionTimestamp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<String>,
+    /// When the new primary's BackupSchedule was created: the takeover complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_schedule_created_at: Option<String>,
+}
+
+/// The time a Velero scheduled backup was taken, from its name (`<schedule>-YYYYMMDDHHMMSS`,
+/// UTC), in seconds since the epoch.
+pub fn backup_taken_at(name: &str) -> Option<i64> {
+    let stamp = name.rsplit('-').next()?;
+    if stamp.len() != 14 || !stamp.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    epoch(&format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[8..10],
+        &stamp[10..12],
+        &stamp[12..14]
+    ))
 }
 
 /// A hub's Hive ClusterDeployments: deleting one without `spec.preserveOnDelete: true` (as a

@@ -74,6 +74,12 @@ pub async fn observe(
         o.observed.restores = phases(&restores, "/status/phase", "/status/lastMessage");
         readiness::restored_backups(api, backup_namespace, &restores, &mut o.observed.restores)
             .await;
+        o.observed.takeover = readiness::takeover(
+            backup_namespace,
+            &restores,
+            &schedules,
+            &o.observed.restores,
+        );
         o.observed.data_protection_applications = api
             .list(OADP, "DataProtectionApplication", ns, None)
             .await?

@@ -4,7 +4,9 @@
 //! never fatal: what cannot be read is left out, and the preflight says it is unknown.
 
 use hubdr::render::ObjectId;
-use hubdr::status::{ClusterDeploymentsObservation, Observed, PhaseObservation};
+use hubdr::status::{
+    ClusterDeploymentsObservation, Observed, PhaseObservation, TakeoverObservation,
+};
 use kube::api::DynamicObject;
 use serde_json::Value;
 
@@ -68,6 +70,59 @@ pub fn cluster_deployments(list: &[DynamicObject]) -> ClusterDeploymentsObservat
         not_preserved,
         not_preserved_count: count,
     }
+}
+
+/// The takeover this hub made: its activation Restore (the newest `hubdr.io/generation` one)
+/// and its BackupSchedule's creation. `observed` must hold the Restores' restored backups.
+pub fn takeover(
+    backup_namespace: &str,
+    restores: &[DynamicObject],
+    schedules: &[DynamicObject],
+    observed: &[PhaseObservation],
+) -> Option<TakeoverObservation> {
+    let generation_of = |r: &DynamicObject| {
+        r.metadata
+            .annotations
+            .as_ref()?
+            .get(hubdr::gates::ANNOTATION_GENERATION)?
+            .parse::<u64>()
+            .ok()
+    };
+    let (restore, generation) = restores
+        .iter()
+        .filter_map(|r| Some((r, generation_of(r)?)))
+        .max_by_key(|(_, g)| *g)?;
+    let name = format!(
+        "{backup_namespace}/{}",
+        restore.metadata.name.as_deref().unwrap_or_default()
+    );
+    let restored_backup = observed.iter().find(|o| o.name == name).and_then(|o| {
+        o.restored_backups
+            .iter()
+            .find(|b| b.starts_with("acm-managed-clusters-schedule"))
+            .cloned()
+    });
+    let finished = restore
+        .data
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        == Some("Finished");
+    Some(TakeoverObservation {
+        generation,
+        restore: name,
+        restored_backup,
+        activated_at: restore
+            .data
+            .pointer("/status/completionTimestamp")
+            .and_then(Value::as_str)
+            .filter(|_| finished)
+            .map(str::to_string),
+        backup_schedule_created_at: schedules
+            .iter()
+            .filter_map(|s| s.metadata.creation_timestamp.as_ref())
+            .map(|t| t.0.to_string())
+            .min(),
+    })
 }
 
 /// For each Restore, the backups its Velero restores restored (their `spec.backupName`).

@@ -7,6 +7,7 @@
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
 mod progress;
+mod recovery;
 mod table;
 mod view;
 
@@ -194,7 +195,28 @@ pub fn read_fleet(
         active,
         waited_for,
         clusters,
+        merged_at: merged_at(&repo, &tip, index.generation),
     })
+}
+
+/// The committer time of the first commit at `generation` on the first-parent history of `tip`
+/// (the merge of the failover), looking back at most a few hundred commits.
+fn merged_at(repo: &Repository, tip: &git2::Commit<'_>, generation: u64) -> Option<i64> {
+    let mut merged = None;
+    let mut commit = tip.clone();
+    for _ in 0..500 {
+        let text = file(repo, &commit.tree().ok()?, INDEX_PATH).ok()??;
+        let roles = crate::transition::Roles::parse(&text).ok()?;
+        if roles.generation < generation {
+            break;
+        }
+        merged = Some(commit.time().seconds());
+        match commit.parent(0) {
+            Ok(parent) => commit = parent,
+            Err(_) => break,
+        }
+    }
+    merged
 }
 
 /// The fenced hubs the active hub's rendered BackupSchedule waits for (`fenced` and

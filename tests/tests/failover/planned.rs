@@ -42,6 +42,23 @@ async fn planned_failover_fences_the_old_primary_before_the_new_one_backs_up() {
     assert_eq!(result, Ok(()), "{out}");
     assert!(out.trim_end().ends_with("failover complete"), "{out}");
     assert!(out.contains("hub-b    active"), "{out}");
+    // The recovery point and time: from the backup the activation restored to the merge, and
+    // from the merge to the BackupSchedule.
+    let takeover = fleet.status("hub-b").unwrap().observed.takeover.unwrap();
+    assert_eq!(takeover.generation, 2);
+    assert!(takeover
+        .restored_backup
+        .as_deref()
+        .is_some_and(|b| b.starts_with("acm-managed-clusters-schedule-")));
+    assert!(takeover.activated_at.is_some() && takeover.backup_schedule_created_at.is_some());
+    let recovery = out
+        .lines()
+        .find(|l| l.starts_with("hub-b took over at generation 2: RPO "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        recovery.contains("; RTO ") && !recovery.contains("RTO so far"),
+        "{recovery}"
+    );
 }
 
 /// Scenario 3: hub-c stays passive through the failover, keeps its passive-sync Restore

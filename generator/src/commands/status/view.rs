@@ -17,6 +17,9 @@ pub struct FleetView {
     /// fenced hubs not listed were declared unreachable and are not waited for.
     pub waited_for: Vec<String>,
     pub clusters: Vec<ClusterView>,
+    /// When the current generation was merged: the committer time (seconds since the epoch)
+    /// of the first commit of the source branch at it, following first parents.
+    pub merged_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
