@@ -77,6 +77,10 @@ pub enum Command {
         /// message and the plan).
         #[arg(long, value_name = "REASON", conflicts_with_all = ["retry", "abort"])]
         skip_preflight: Option<String>,
+        /// With --markdown, where the full plan goes when it is too long for a pull request
+        /// description (65,536 characters); default: failover-plan-g<N>.md beside the site file.
+        #[arg(long)]
+        plan_file: Option<PathBuf>,
         /// The status branch the agents report to (the local branch, else origin's).
         #[arg(long, default_value = crate::status::STATUS_BRANCH)]
         status_branch: String,

@@ -8,6 +8,7 @@ use crate::failover;
 use crate::gitrepo::OutputRepo;
 use crate::render::MANAGED_PREFIXES;
 
+use super::plan_summary::PR_DESCRIPTION_LIMIT;
 use super::render::{commit_rendered_as, commit_rendered_noted, git_error, parse_author};
 use super::{load, load_and_render, plan_text, render_loaded, CommandError};
 use crate::transition::Verb;
@@ -22,6 +23,8 @@ pub struct FailoverArgs<'a> {
     pub status_branch: &'a str,
     /// Why to go ahead although the preflight failed.
     pub skip_preflight: Option<&'a str>,
+    /// Where the full plan goes when the Markdown is too long for a pull request.
+    pub plan_file: Option<&'a Path>,
 }
 
 pub fn run(
@@ -51,25 +54,42 @@ pub fn run(
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
     });
-    let _ = write!(
-        out,
-        "{}",
-        plan_text(&rendered.index, &grouped, args.markdown)
-    );
-    let _ = write!(out, "{}", preflight.table(args.markdown));
+    let mut rest = preflight.table(args.markdown);
     if let Some(note) = &note {
-        let _ = writeln!(out, "{note}\n");
+        rest.push_str(&format!("{note}\n\n"));
     }
-    let _ = write!(
-        out,
-        "{}",
-        failover::steps(&after.site, &plan, args.markdown)
-    );
-    let _ = writeln!(
-        out,
-        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.",
+    rest.push_str(&failover::steps(&after.site, &plan, args.markdown));
+    rest.push_str(&format!(
+        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.\n",
         args.site.site.display(),
         args.repo.display()
+    ));
+    let full = plan_text(&rendered.index, &grouped, args.markdown);
+    if !args.markdown || full.len() + rest.len() <= PR_DESCRIPTION_LIMIT {
+        let _ = write!(out, "{full}{rest}");
+        return Ok(());
+    }
+    // Too long for a pull request description: the full list goes to a file beside it.
+    let file = args.plan_file.map(Path::to_path_buf).unwrap_or_else(|| {
+        args.site.site.with_file_name(format!(
+            "failover-plan-g{}.md",
+            after.site.spec.failover.generation
+        ))
+    });
+    crate::fsutil::write_atomic(&file, format!("{full}{rest}").as_bytes()).map_err(|e| {
+        CommandError::Failed(format!(
+            "error: cannot write the full plan to {}: {e}; the failover is committed, write it again with `hubdr plan --markdown`",
+            file.display()
+        ))
+    })?;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let _ = write!(
+        out,
+        "{}{rest}",
+        super::plan_summary::summary(&rendered.index, &grouped, &name)
     );
     Ok(())
 }

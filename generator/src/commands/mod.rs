@@ -5,6 +5,7 @@ pub mod bundle;
 mod failover;
 mod init;
 mod plan;
+mod plan_summary;
 pub mod render;
 pub mod status;
 mod status_import;
@@ -48,6 +49,7 @@ pub fn run(
             abort,
             old_primary_unreachable,
             skip_preflight,
+            plan_file,
             status_branch,
             site,
             out: repo,
@@ -63,6 +65,7 @@ pub fn run(
                 author,
                 status_branch,
                 skip_preflight: skip_preflight.as_deref(),
+                plan_file: plan_file.as_deref(),
             };
             if *retry {
                 failover::retry(&args, out, err)

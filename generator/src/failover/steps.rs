@@ -94,26 +94,41 @@ fn import_step(site: &Site) -> String {
         return "Managed clusters: none listed in the site.".into();
     }
     if site.spec.backup.use_managed_service_account {
-        let missing: Vec<&str> = clusters
+        let without: Vec<&str> = clusters
             .iter()
             .filter(|c| c.api_server.is_none())
             .map(|c| c.name.as_str())
             .collect();
-        if missing.is_empty() {
+        let missing = shown(without.iter().copied());
+        if without.is_empty() {
             "Managed clusters: auto-import is on (useManagedServiceAccount) and every managed cluster has its apiServer URL; imported clusters reconnect by themselves.".into()
         } else {
             format!(
-                "Managed clusters: auto-import is on, but these clusters have no apiServer URL and will stay Pending Import until it is set on their ManagedCluster (or they are re-imported): {}.",
-                missing.join(", ")
+                "Managed clusters: auto-import is on, but these clusters have no apiServer URL and will stay Pending Import until it is set on their ManagedCluster (or they are re-imported): {missing}.",
             )
         }
     } else {
-        let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+        let names = shown(clusters.iter().map(|c| c.name.as_str()));
         format!(
-            "Managed clusters: useManagedServiceAccount is off, so imported clusters stay Pending Import on the new hub and must be re-imported (or given an auto-import-secret): {}. Clusters created by Hive reconnect by themselves.",
-            names.join(", ")
+            "Managed clusters: useManagedServiceAccount is off, so imported clusters stay Pending Import on the new hub and must be re-imported (or given an auto-import-secret): {names}. Clusters created by Hive reconnect by themselves.",
         )
     }
+}
+
+/// The first names, and how many more (a fleet lists thousands).
+fn shown<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 20;
+    let names: Vec<&str> = names.collect();
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 #[cfg(test)]
