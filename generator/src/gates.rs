@@ -10,6 +10,9 @@
 //! - `managed-clusters-available`: on this cluster, every ManagedCluster but the hub's own is
 //!   `ManagedClusterJoined` and `ManagedClusterConditionAvailable`, and every managed cluster the
 //!   render lists has one (the verification of a takeover);
+//! - `observability-restarted:<generation>`: on this cluster, the observability API
+//!   (Deployment `observability-observatorium-api`) was restarted after the activation of
+//!   generation `<generation>`, or observability is not installed;
 //! - `not-activated:<cluster>@<generation>`: `<cluster>`'s status file reports generation
 //!   `<generation>` or later and no sign of an activation (no ManagedCluster, no activation
 //!   Restore): the target of an aborted failover did not take the managed clusters;
@@ -28,6 +31,7 @@ pub enum Gate {
     RestoreFinished { namespace: String, name: String },
     Fenced { cluster: String, generation: u64 },
     ManagedClustersAvailable,
+    ObservabilityRestarted { generation: u64 },
     NotActivated { cluster: String, generation: u64 },
     NoBackupSchedule { cluster: String, generation: u64 },
 }
@@ -45,6 +49,9 @@ impl fmt::Display for Gate {
                 generation,
             } => write!(f, "fenced:{cluster}@{generation}"),
             Gate::ManagedClustersAvailable => f.write_str(MANAGED_CLUSTERS_AVAILABLE),
+            Gate::ObservabilityRestarted { generation } => {
+                write!(f, "observability-restarted:{generation}")
+            }
             Gate::NotActivated {
                 cluster,
                 generation,
@@ -77,7 +84,7 @@ pub fn parse(text: &str) -> Result<Vec<Gate>, String> {
 fn parse_one(condition: &str) -> Result<Gate, String> {
     let bad = || {
         format!(
-            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation>, managed-clusters-available, not-activated:<cluster>@<generation> or no-backup-schedule:<cluster>@<generation>"
+            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation>, managed-clusters-available, observability-restarted:<generation>, not-activated:<cluster>@<generation> or no-backup-schedule:<cluster>@<generation>"
         )
     };
     if condition == MANAGED_CLUSTERS_AVAILABLE {
@@ -85,6 +92,9 @@ fn parse_one(condition: &str) -> Result<Gate, String> {
     }
     let (kind, argument) = condition.split_once(':').ok_or_else(bad)?;
     match kind {
+        "observability-restarted" => Ok(Gate::ObservabilityRestarted {
+            generation: argument.parse().map_err(|_| bad())?,
+        }),
         "restore-finished" => {
             let (namespace, name) = argument.split_once('/').ok_or_else(bad)?;
             if namespace.is_empty() || name.is_empty() {
@@ -137,6 +147,7 @@ mod tests {
                 generation: 3,
             },
             Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 3 },
             Gate::NotActivated {
                 cluster: "hub-b".into(),
                 generation: 4,
@@ -147,7 +158,7 @@ mod tests {
             },
         ];
         let text = format(&gates);
-        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; managed-clusters-available; not-activated:hub-b@4; no-backup-schedule:hub-c@2");
+        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; managed-clusters-available; observability-restarted:3; not-activated:hub-b@4; no-backup-schedule:hub-c@2");
         assert_eq!(parse(&text).unwrap(), gates);
     }
 
@@ -160,6 +171,7 @@ mod tests {
             "fenced:@3",
             "fenced:hub-a",
             "managed-clusters-available:3",
+            "observability-restarted:x",
             "sometime:later",
             "restore-finished:/x",
         ] {

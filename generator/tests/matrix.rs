@@ -544,7 +544,7 @@ const HUB_OBSERVED: [(&str, &str); 6] = [
 
 /// What a hub's agent writes to fence its hub, on objects it does not own, and reads to know
 /// whether observability is installed (reconciler/src/fence.rs): only these.
-const HUB_FENCE: [(&str, &str, &[&str]); 3] = [
+const HUB_FENCE: [(&str, &str, &[&str]); 4] = [
     (
         "cluster.open-cluster-management.io",
         "managedclusters",
@@ -553,6 +553,11 @@ const HUB_FENCE: [(&str, &str, &[&str]); 3] = [
     (
         "apps",
         "statefulsets/observability-thanos-compact",
+        &["get", "patch"],
+    ),
+    (
+        "apps",
+        "deployments/observability-observatorium-api",
         &["get", "patch"],
     ),
     (
@@ -1131,8 +1136,10 @@ fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate>
                 }),
         );
     }
-    // design.md step 3: verified (every managed cluster back) before it backs up.
+    // design.md step 3: verified (every managed cluster back, the observability API restarted)
+    // before it backs up.
     gates.push(Gate::ManagedClustersAvailable);
+    gates.push(Gate::ObservabilityRestarted { generation });
     gates
 }
 
@@ -1589,6 +1596,10 @@ fn gates(site: &Site, view: &View) {
                     "BackupSchedule",
                     "{what}: only the BackupSchedule waits for the managed clusters"
                 ),
+                Gate::ObservabilityRestarted { generation } => {
+                    assert_eq!(o.kind(), "BackupSchedule", "{what}");
+                    assert_eq!(Some(*generation), hub.active_since, "{what}");
+                }
                 Gate::NoBackupSchedule { .. } => {
                     panic!("{what}: renders the fence gate, not the older no-backup-schedule one")
                 }
@@ -2479,7 +2490,7 @@ fn a_retry_activates_with_a_restore_of_its_own() {
     let schedule = view.get("hub-b", "BackupSchedule", ns, "schedule-acm");
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g3-a2; managed-clusters-available")
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g3-a2; managed-clusters-available; observability-restarted:3")
     );
 }
 
@@ -2516,7 +2527,7 @@ fn failover_activates_the_new_primary_before_its_backup_schedule() {
     );
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; managed-clusters-available"),
+        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; managed-clusters-available; observability-restarted:3"),
         "hub-a is declared unreachable, so hub-b does not wait for it"
     );
 
@@ -2588,7 +2599,7 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
     assert_eq!(wave(schedule), 3);
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; fenced:hub-a@1; managed-clusters-available")
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; fenced:hub-a@1; managed-clusters-available; observability-restarted:1")
     );
     assert_eq!(
         wait_for(schedule).unwrap(),
@@ -2602,6 +2613,7 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
                 generation: 1
             },
             Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 1 },
         ]
     );
 
@@ -2861,7 +2873,8 @@ spec:
         [
             activation.clone(),
             no_schedule("hub-b"),
-            Gate::ManagedClustersAvailable
+            Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 2 }
         ],
         "only hub-b, fenced at generation 2, is waited for\n{second}"
     );
@@ -2877,7 +2890,8 @@ spec:
             activation.clone(),
             no_schedule("hub-a"),
             no_schedule("hub-b"),
-            Gate::ManagedClustersAvailable
+            Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 2 }
         ],
         "{unrecorded}"
     );
@@ -2887,7 +2901,11 @@ spec:
     let (_, tree) = render(&unreachable);
     assert_eq!(
         schedule_gates(&tree),
-        [activation, Gate::ManagedClustersAvailable],
+        [
+            activation,
+            Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 2 }
+        ],
         "{unreachable}"
     );
 }

@@ -14,6 +14,9 @@
 //!   at generation N or later (see [`crate::fence`]).
 //! - `managed-clusters-available`: on this cluster, every ManagedCluster but the hub's own is
 //!   Joined and Available, and every managed cluster of the render has one.
+//! - `observability-restarted:<N>`: on this cluster, the observability API was restarted after
+//!   the activation of generation N (or observability is not installed; see
+//!   [`crate::takeover`]).
 //! - `not-activated:<cluster>@<N>`: `<cluster>`'s status file says it applied generation N or
 //!   later, observed its cluster, and shows no ManagedCluster and no activation Restore (the
 //!   target of an aborted failover did not take the managed clusters).
@@ -156,6 +159,9 @@ pub async fn evaluate(
                     },
                     Err(e) => Verdict::Waits(format!("cannot read the ManagedClusters: {e}")),
                 },
+                Gate::ObservabilityRestarted { generation } => {
+                    crate::takeover::restarted_verdict(api, *generation).await
+                }
                 Gate::NotActivated {
                     cluster,
                     generation,
@@ -206,7 +212,8 @@ pub fn gate_statuses(waits: &[Wait], previous: &[GateStatus], now: &str) -> Vec<
         .collect()
 }
 
-async fn restore_gate(api: &mut ClusterApi, namespace: &str, name: &str) -> Verdict {
+/// Whether the activation Restore `namespace/name` on this cluster lets gated objects be created.
+pub async fn restore_gate(api: &mut ClusterApi, namespace: &str, name: &str) -> Verdict {
     let id = |api_version: &str, name: &str| ObjectId {
         api_version: api_version.into(),
         kind: "Restore".into(),

@@ -24,4 +24,5 @@ pub mod report;
 pub mod resume;
 pub mod runner;
 pub mod start;
+pub mod takeover;
 pub mod watch;

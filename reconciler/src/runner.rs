@@ -14,7 +14,7 @@ use crate::git::{GitError, GitSource, Publish, StatusWriter};
 use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
-use crate::{bind, desired, fence, gates, health, observe, resume};
+use crate::{bind, desired, fence, gates, health, observe, resume, takeover};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -171,6 +171,11 @@ impl Agent {
                     let (removed, problems) =
                         fence::remove_strays(&mut self.api, &backup_namespace, &mut changes).await;
                     (self.strays_removed, fence_problems) = (removed, problems);
+                }
+                if role.as_deref() == Some("active") {
+                    fence_problems.extend(
+                        takeover::after_activation(&mut self.api, &planned, &mut changes).await,
+                    );
                 }
                 let mut blocked = self.bind_late_values(&mut planned).await;
                 let managed: Vec<String> = state

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 pub const MANAGED_CLUSTER_API: &str = "cluster.open-cluster-management.io/v1";
 pub const OBSERVABILITY_NS: &str = "open-cluster-management-observability";
 pub const COMPACTOR: &str = "observability-thanos-compact";
+pub const OBSERVATORIUM_API: &str = "observability-observatorium-api";
 /// The versions a fake hub runs (the MultiClusterHub's is set by the fake operator).
 pub const ACM_VERSION: &str = "2.15.0";
 pub const MCE_VERSION: &str = "2.10.0";
@@ -84,6 +85,15 @@ pub fn hub(server: &FakeApiServer, managed: &[String]) {
             "status": {"replicas": 1, "readyReplicas": 1},
         }))
         .expect("the compactor StatefulSet");
+    server
+        .put_object(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": OBSERVATORIUM_API, "namespace": OBSERVABILITY_NS},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": OBSERVATORIUM_API}},
+                     "template": {"metadata": {"labels": {"app": OBSERVATORIUM_API}},
+                                  "spec": {"containers": [{"name": "api", "image": "observatorium"}]}}},
+        }))
+        .expect("the observability API Deployment");
 }
 
 fn builtin(group: &str, kind: &str, plural: &str) -> ResourceInfo {

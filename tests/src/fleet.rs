@@ -497,6 +497,15 @@ impl Fleet {
         )
     }
 
+    /// The observability API Deployment of hub `cluster`.
+    pub fn observatorium_api(&self, cluster: &str) -> Option<Value> {
+        self.member(cluster).server.get(
+            &GroupVersionKind::gvk("apps", "v1", "Deployment"),
+            Some(crate::fixtures::OBSERVABILITY_NS),
+            crate::fixtures::OBSERVATORIUM_API,
+        )
+    }
+
     pub fn schedule(&self, cluster: &str) -> Option<Value> {
         self.get(
             cluster,

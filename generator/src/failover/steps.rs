@@ -42,7 +42,7 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
         ),
         format!("**{}** (new primary): {restore}. Waits for: {fence_wait}.", failover.to),
         format!(
-            "**{}**: BackupSchedule {ns}/{} is created: \"failover complete\". Waits for: the activation Restore is Finished{}, and every ManagedCluster on it is Available and Joined (verified; the stragglers are named, Pending Import apart).",
+            "**{}**: BackupSchedule {ns}/{} is created: \"failover complete\". Waits for: the activation Restore is Finished{}, and every ManagedCluster on it is Available and Joined (verified; the stragglers are named, Pending Import apart), and its observability API restarted (when installed).",
             failover.to,
             spec.backup.name,
             if failover.old_primary_unreachable { String::new() } else { format!(", and {} reports \"fenced at generation {n}\"", failover.from) }

@@ -78,8 +78,9 @@ const HUB_OBSERVED: [(&str, &[&str]); 4] = [
 /// What a hub's agent writes on objects it does not own, to fence its hub when it is a former
 /// primary and to release that fence on an abort (reconciler/src/fence.rs): the
 /// disable-auto-import annotation of ManagedClusters, the observability compactor's replicas
-/// (that StatefulSet only), and whether observability is installed.
-const HUB_FENCE_RULES: [(&str, &str, Option<&str>, &[&str]); 3] = [
+/// (that StatefulSet only), and whether observability is installed; and, on a new primary, the
+/// restart of the observability API (that Deployment only).
+const HUB_FENCE_RULES: [(&str, &str, Option<&str>, &[&str]); 4] = [
     (
         "cluster.open-cluster-management.io",
         "managedclusters",
@@ -90,6 +91,13 @@ const HUB_FENCE_RULES: [(&str, &str, Option<&str>, &[&str]); 3] = [
         "apps",
         "statefulsets",
         Some("observability-thanos-compact"),
+        &["get", "patch"],
+    ),
+    // A new primary restarts the observability API after the activation (takeover.rs).
+    (
+        "apps",
+        "deployments",
+        Some("observability-observatorium-api"),
         &["get", "patch"],
     ),
     (

@@ -41,8 +41,10 @@ pub fn plan(site: &Site, hub: &Hub, generation: u64) -> Takeover {
     };
     let mut schedule_gates = vec![finished.clone()];
     schedule_gates.extend(fence);
-    // Verify before calling it done: every managed cluster back on this hub.
+    // Verify before calling it done: every managed cluster back on this hub, and the
+    // observability API restarted (it serves stale tenant data after an activation).
     schedule_gates.push(Gate::ManagedClustersAvailable);
+    schedule_gates.push(Gate::ObservabilityRestarted { generation });
     Takeover {
         restore,
         schedule_gates,

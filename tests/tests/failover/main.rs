@@ -202,6 +202,24 @@ pub fn assert_takeover_order(
         "collision recorded\n{}",
         t.render()
     );
+    // The observability API restarted after the activation, before the BackupSchedule.
+    let restarted = t
+        .first_object(after, new, "Deployment", |o| {
+            o.object
+                .pointer("/spec/template/metadata/annotations/hubdr.io~1restarted-for-generation")
+                .is_some()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{new} never restarted its observability API\n{}",
+                t.render()
+            )
+        });
+    assert!(
+        finished < restarted && restarted < created,
+        "{new}: activation finished at {finished}, observability API restarted at {restarted}, BackupSchedule created at {created}\n{}",
+        t.render()
+    );
     let addon = t
         .first_object(after, new, "ManagedClusterAddOn", added)
         .unwrap_or_else(|| panic!("{new} never created its add-on\n{}", t.render()));
@@ -302,7 +320,8 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
         [
             restore_gate.as_str(),
             "fenced:hub-a@2",
-            "managed-clusters-available"
+            "managed-clusters-available",
+            "observability-restarted:2"
         ],
         "{}",
         second.to_yaml()
@@ -388,7 +407,11 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
     let running = fleet.pass("hub-b").await;
     assert_eq!(
         gate_conditions(&running),
-        [restore_gate.as_str(), "managed-clusters-available"],
+        [
+            restore_gate.as_str(),
+            "managed-clusters-available",
+            "observability-restarted:2"
+        ],
         "{}",
         running.to_yaml()
     );
@@ -417,6 +440,12 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
         fourth.gates[0].message
     );
     assert!(fleet.schedule("hub-b").is_none());
+    // The observability API was restarted once the activation finished.
+    let api = fleet.observatorium_api("hub-b").unwrap();
+    assert_eq!(
+        api["spec"]["template"]["metadata"]["annotations"]["hubdr.io/restarted-for-generation"],
+        "2"
+    );
     fleet.tick().await;
     let fifth = fleet.pass("hub-b").await;
     assert!(fifth.gates.is_empty(), "{}", fifth.to_yaml());

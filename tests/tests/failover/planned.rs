@@ -154,7 +154,8 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
         [
             restore_gate.clone(),
             "fenced:hub-c@3".to_string(),
-            "managed-clusters-available".to_string()
+            "managed-clusters-available".to_string(),
+            "observability-restarted:3".to_string()
         ]
     );
 
@@ -192,7 +193,11 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
     let still = fleet.pass("hub-b").await;
     assert_eq!(
         gate_conditions(&still),
-        [restore_gate.as_str(), "managed-clusters-available"],
+        [
+            restore_gate.as_str(),
+            "managed-clusters-available",
+            "observability-restarted:3"
+        ],
         "{}",
         still.to_yaml()
     );
