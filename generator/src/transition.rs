@@ -4,7 +4,7 @@
 //! The failover generation only grows: a lower one (a `git revert` of a failover's site
 //! change, a hand edit) would give the fenced hub its BackupSchedule back and skip every
 //! gate. Roles change only through the commands that sequence and gate the change (`hubdr
-//! failover`, `hubdr failover --abort`, `hubdr unfence`, `hubdr decommission`), never by a hand
+//! failover`, `hubdr failover --abort`, `hubdr unfence`), never by a hand
 //! edit rendered with `hubdr render`.
 
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 pub enum Verb {
     /// `hubdr render`: no role may change.
     Render,
-    /// `hubdr failover --to`, `--retry`, `--abort`, `hubdr unfence`, `hubdr decommission`:
+    /// `hubdr failover --to`, `--retry`, `--abort`, `hubdr unfence`:
     /// the command made the role changes itself.
     Sequenced(&'static str),
 }
