@@ -241,3 +241,15 @@ fn create_refuses_bad_input_and_writes_nothing() {
         .expect_stderr("edited by hand");
     assert_eq!(sandbox.listing(), before);
 }
+
+/// The README's `hubdr keygen -o keys/bundles` on a fresh checkout: the directory is made.
+#[test]
+fn keygen_makes_the_key_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let run = sandbox.hubdr(&["keygen", "-o", "keys/bundles"]);
+    run.expect_code(0);
+    let mode = |p: &str| fs::metadata(sandbox.join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("keys/bundles"), 0o600, "{run}");
+    assert_eq!(mode("keys/bundles.pub"), 0o644, "{run}");
+}

@@ -474,6 +474,66 @@ fn plan_after_render_has_nothing_to_do() {
     assert_eq!(run.stdout.matches("  no changes\n").count(), 4, "{run}");
 }
 
+/// Two more replications east-1 -> west-1 beside the starter's `db`.
+const MORE_REPLICATIONS: &[(&str, &str)] = &[(
+    "        destination: {cluster: west-1, namespace: shop, capacity: 10Gi}\n",
+    "        destination: {cluster: west-1, namespace: shop, capacity: 10Gi}
+      - {name: cache, method: rsync-tls, schedule: \"*/15 * * * *\", pskSecret: db-psk,
+         source: {cluster: east-1, namespace: shop, pvc: cache-data},
+         destination: {cluster: west-1, namespace: shop, capacity: 1Gi}}
+      - {name: logs, method: rsync-tls, schedule: \"*/15 * * * *\", pskSecret: db-psk,
+         source: {cluster: east-1, namespace: shop, pvc: logs-data},
+         destination: {cluster: west-1, namespace: shop, capacity: 1Gi}}
+",
+)];
+
+#[test]
+fn plan_shows_the_prune_guard_of_clusters_that_would_lose_most_of_their_objects() {
+    let sandbox = starter();
+    edit_site(&sandbox, MORE_REPLICATIONS);
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    let quiet = sandbox.hubdr(&["plan", "--out", "repo"]);
+    assert!(!quiet.stdout.contains("Prune guard"), "{quiet}");
+
+    // Two of the three replications go: east-1 loses 2 of its 3 ReplicationSources.
+    let path = sandbox.join("site.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    let start = text.find("      - {name: cache").unwrap();
+    assert!(
+        text[start..].trim_end().ends_with("capacity: 1Gi}}"),
+        "the last lines"
+    );
+    fs::write(&path, &text[..start]).unwrap();
+    let run = sandbox.hubdr(&["plan", "--out", "repo"]);
+    run.expect_code(0);
+
+    let guard = &run.stdout[run
+        .stdout
+        .find("Prune guard")
+        .unwrap_or_else(|| panic!("no prune guard\n{run}"))..];
+    assert!(
+        guard.starts_with(
+            "Prune guard: these agents will hold pruning (status reason PruneGuard):\n"
+        ),
+        "{run}"
+    );
+    assert!(
+        guard.contains("  east-1: 2 of the 3 object(s) this agent owns would be deleted (more than 50%), so nothing is pruned; if that is intended, run the agent once with --allow-mass-prune\n"),
+        "{run}"
+    );
+    assert!(guard.contains("  west-1: 2 of the 3 object(s)"), "{run}");
+    assert!(!guard.contains("hub-"), "the hubs lose nothing: {run}");
+
+    // The same in a pull request description.
+    let markdown = sandbox.hubdr(&["plan", "--out", "repo", "--markdown"]);
+    assert!(
+        markdown
+            .stdout
+            .contains("### Prune guard: these agents will hold pruning (status reason PruneGuard)\n\n- **east-1**: 2 of the 3"),
+        "{markdown}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // --templates
 // ---------------------------------------------------------------------------------------------
@@ -663,4 +723,38 @@ fn the_benchmark_runs_on_a_small_fleet() {
         assert!(rendered.len() > 60, "{} files", rendered.len());
         assert_eq!(rendered, checked_out);
     }
+}
+
+/// An object annotated `hubdr.io/prune: disabled` (here the replica PVC, by a site patch) that
+/// leaves the site: the plan says it stays in the cluster.
+#[test]
+fn plan_says_an_object_its_agent_never_deletes_is_kept() {
+    let sandbox = Sandbox::new();
+    let example = support::manifest_dir().join("../repos-example/site.yaml");
+    let text = fs::read_to_string(&example).unwrap();
+    const KEEP: &str = "  patches:\n    - target: {cluster: west-1, kind: PersistentVolumeClaim, name: orders-db-replica}\n      merge: {metadata: {annotations: {hubdr.io/prune: disabled}}}\n";
+    fs::write(
+        sandbox.join("site.yaml"),
+        text.replacen("  patches:\n", KEEP, 1),
+    )
+    .unwrap();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    // The replication keeps its destination but no longer asks for a replica PVC.
+    let start = text
+        .find("          pvc:\n")
+        .expect("the example has a replica PVC");
+    let end = start + "          pvc:\n            name: orders-db-replica\n".len();
+    assert_eq!(
+        &text[start..end],
+        "          pvc:\n            name: orders-db-replica\n"
+    );
+    fs::write(
+        sandbox.join("site.yaml"),
+        format!("{}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    let run = sandbox.hubdr(&["plan", "--out", "repo"]);
+    run.expect_code(0).expect_stdout(
+        "  - PersistentVolumeClaim shop/orders-db-replica (left in the cluster, not deleted: hubdr.io/prune: disabled; it holds data)",
+    );
 }

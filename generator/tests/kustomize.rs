@@ -61,6 +61,22 @@ fn counted(values: &[Value]) -> BTreeMap<String, usize> {
     out
 }
 
+/// The objects of the files `kustomization.yaml` lists, in its order.
+fn listed_in_order(cluster_dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(cluster_dir.join("kustomization.yaml")).unwrap();
+    let kustomization: Value = serde_yaml::from_str(&text).unwrap();
+    kustomization["resources"]
+        .as_array()
+        .expect("resources is a list")
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(cluster_dir.join(file.as_str().unwrap())).unwrap();
+            documents(&text)
+        })
+        .map(|v| canonical(&v))
+        .collect()
+}
+
 #[test]
 fn kustomize_builds_every_cluster_directory_into_exactly_its_objects() {
     let Some(tool) = kustomize() else {
@@ -95,6 +111,13 @@ fn kustomize_builds_every_cluster_directory_into_exactly_its_objects() {
             counted(&built),
             counted(&files),
             "{cluster}: kustomize output differs from the files' objects"
+        );
+        // And in the kustomization's order, which is the apply order (waves).
+        let listed = listed_in_order(&cluster_dir);
+        let built: Vec<String> = built.iter().map(canonical).collect();
+        assert_eq!(
+            built, listed,
+            "{cluster}: kustomize does not emit the objects in the kustomization's (apply) order"
         );
     }
 }

@@ -1,6 +1,10 @@
 //! Applying desired objects: wave by wave, CRDs and Namespaces first (waiting for them to be
 //! established), every object dry-run before anything in its wave changes, and only objects
 //! that drifted written. A pass over an unchanged cluster makes no write call.
+//!
+//! Objects the dry run found absent are recorded in the inventory as created by the agent
+//! (`memory::Ledger::mark_created`) before their create call, so only they can ever be
+//! deleted by pruning; objects that already existed are adopted.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,6 +14,7 @@ use serde_json::Value;
 
 use crate::changeset::{Action, ChangeSet};
 use crate::kubeapi::{CallError, ClusterApi};
+use crate::memory::Ledger;
 use crate::order;
 
 /// An object to apply, with its wave.
@@ -37,13 +42,19 @@ impl Default for ApplyOptions {
     }
 }
 
+/// A `blocked` reason starting with this is a refusal: reported as failed, not as waiting.
+pub const REFUSED: &str = "refused: ";
+
 /// Apply `objects` (any order) and record each result in `changes`. Objects listed in
-/// `blocked` are reported as waiting with the given reason and not touched.
+/// `blocked` are reported as waiting with the given reason (failed when it starts with
+/// [`REFUSED`]) and not touched. With a `ledger`, objects about to be created are recorded as
+/// created first.
 pub async fn apply_all(
     api: &mut ClusterApi,
     objects: &[Planned],
     blocked: &HashMap<ObjectId, String>,
     options: &ApplyOptions,
+    mut ledger: Option<&mut Ledger>,
     changes: &mut ChangeSet,
 ) {
     let mut sorted: Vec<&Planned> = objects.iter().collect();
@@ -59,9 +70,17 @@ pub async fn apply_all(
         let (first, rest): (Vec<&Planned>, Vec<&Planned>) = wave
             .into_iter()
             .partition(|p| order::kind_rank(&p.id.kind) <= 1);
-        apply_stage(api, &first, blocked, options, changes).await;
+        apply_stage(
+            api,
+            &first,
+            blocked,
+            options,
+            ledger.as_deref_mut(),
+            changes,
+        )
+        .await;
         wait_established(api, &first, options, changes).await;
-        apply_stage(api, &rest, blocked, options, changes).await;
+        apply_stage(api, &rest, blocked, options, ledger.as_deref_mut(), changes).await;
     }
 }
 
@@ -77,19 +96,45 @@ async fn apply_stage(
     stage: &[&Planned],
     blocked: &HashMap<ObjectId, String>,
     options: &ApplyOptions,
+    ledger: Option<&mut Ledger>,
     changes: &mut ChangeSet,
 ) {
     // Dry-run the whole stage before changing anything in it.
     let mut to_write = Vec::new();
     for p in stage {
         if let Some(reason) = blocked.get(&p.id) {
-            changes.push(p.id.clone(), Action::Waiting(reason.clone()));
+            let action = if reason.starts_with(REFUSED) {
+                Action::Failed(reason.clone())
+            } else {
+                Action::Waiting(reason.clone())
+            };
+            changes.push(p.id.clone(), action);
             continue;
         }
         match dry_run(api, p, options).await {
             Ok(Plan::Unchanged) => changes.push(p.id.clone(), Action::Unchanged),
             Ok(plan) => to_write.push((p, plan)),
             Err(action) => changes.push(p.id.clone(), action),
+        }
+    }
+    // Record what the agent is about to create before creating it.
+    let creates: Vec<&ObjectId> = to_write
+        .iter()
+        .filter(|(_, plan)| matches!(plan, Plan::Create))
+        .map(|(p, _)| &p.id)
+        .collect();
+    if let (Some(ledger), false) = (ledger, creates.is_empty()) {
+        if let Err(e) = ledger.mark_created(api, &creates).await {
+            let message = format!(
+                "not created: cannot record in the inventory that this agent creates it ({e}); retrying next pass"
+            );
+            to_write.retain(|(p, plan)| {
+                let create = matches!(plan, Plan::Create);
+                if create {
+                    changes.push(p.id.clone(), Action::Failed(message.clone()));
+                }
+                !create
+            });
         }
     }
     for (p, plan) in to_write {

@@ -9,7 +9,11 @@ pub enum Action {
     Created,
     Configured,
     Unchanged,
+    /// Deleted by pruning (or already gone).
     Pruned,
+    /// Left the repository but not deleted: hubdr's fields were dropped by server-side
+    /// apply (an adopted object, or a shared one such as a Namespace or MultiClusterHub).
+    Released,
     /// Not applied yet: a gate or a missing CRD; retried next pass.
     Waiting(String),
     /// Left alone on purpose (prune disabled, not ours, not allowed).
@@ -24,6 +28,7 @@ impl Action {
             Action::Configured => "configured",
             Action::Unchanged => "unchanged",
             Action::Pruned => "pruned",
+            Action::Released => "released",
             Action::Waiting(_) => "waiting",
             Action::Skipped(_) => "skipped",
             Action::Failed(_) => "failed",
@@ -39,7 +44,10 @@ impl Action {
 
     /// True for results that changed the cluster.
     pub fn is_write(&self) -> bool {
-        matches!(self, Action::Created | Action::Configured | Action::Pruned)
+        matches!(
+            self,
+            Action::Created | Action::Configured | Action::Pruned | Action::Released
+        )
     }
 }
 
@@ -88,13 +96,14 @@ impl ChangeSet {
         self.changes.iter().filter(|c| c.action.is_write()).count()
     }
 
-    /// `3 created, 1 configured, 10 unchanged, 0 pruned, 1 waiting, 0 failed`.
+    /// `3 created, 1 configured, 10 unchanged, 0 pruned, 0 released, 1 waiting, 0 skipped, 0 failed`.
     pub fn summary(&self) -> String {
         [
             "created",
             "configured",
             "unchanged",
             "pruned",
+            "released",
             "waiting",
             "skipped",
             "failed",

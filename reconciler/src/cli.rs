@@ -53,7 +53,13 @@ pub struct AgentArgs {
     /// Default: every kind hubdr renders.
     #[arg(long = "allow-kind")]
     pub allow_kinds: Vec<String>,
-    /// A YAML config file (`allowKinds: [...]`), used when no --allow-kind is given.
+    /// A namespace this agent may use (its objects, and the Namespace itself); repeatable.
+    /// `agents/<cluster>.yaml` lists the namespaces the site renders into for the cluster.
+    /// Default: every namespace but kube-*, openshift, openshift-* and default.
+    #[arg(long = "allow-namespace")]
+    pub allow_namespaces: Vec<String>,
+    /// A YAML config file (`allowKinds: [...]`, `allowNamespaces: [...]`), each used when no
+    /// --allow-kind (--allow-namespace) is given.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the git caches live.
@@ -83,6 +89,15 @@ pub struct AgentArgs {
     /// Take ownership of fields another field manager owns instead of reporting a conflict.
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Let a pass delete more than --max-prune-percent of the inventory (or all of it).
+    /// Without it such a pass prunes nothing and reports PruneGuard. An empty desired set
+    /// never prunes, even with this flag.
+    #[arg(long, env = "HUBDR_ALLOW_MASS_PRUNE")]
+    pub allow_mass_prune: bool,
+    /// A pass that would delete more than this share of the inventory, in percent, prunes
+    /// nothing and reports PruneGuard (released objects do not count).
+    #[arg(long, default_value_t = hubdr::prune_guard::DEFAULT_MAX_PERCENT, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_prune_percent: u8,
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
 }

@@ -24,13 +24,15 @@
 //! A passive hub must not back up either: stray BackupSchedules there are deleted before
 //! anything is applied, and reported ([`remove_strays`]).
 //!
-//! What the agent cannot do: fence a hub whose role it cannot read. When the repository is
-//! unreachable at startup, nothing is known (not even that this hub was ever fenced), so
-//! nothing is changed; the agent keeps retrying with backoff and fences on its first
-//! successful fetch. Until then the hub's cluster-backup operator may run its schedule once
-//! more; its own BackupCollision check (and the ReadOnly backup location rendered for fenced
-//! hubs, also applied on that first pass) is the remaining protection. Within one agent
-//! process, a fenced role seen once keeps fencing through later fetch failures.
+//! The role applied last is kept in the cluster (`memory.rs`: the `role`, `backupNamespace`
+//! and `fenceMode` keys of the agent's inventory ConfigMap), so an agent restarted while its
+//! repository is unreachable still fences, from the remembered role and mode (pause on ACM
+//! 2.12+, delete before), before anything else. Within one agent process, a fenced role seen
+//! once keeps fencing through later fetch failures. What remains out of reach: a hub whose
+//! agent never applied a fenced role (the failover was merged while the hub was cut off from
+//! the repository) is fenced on the agent's first successful fetch; until then the
+//! cluster-backup operator's own BackupCollision check (and the ReadOnly backup location
+//! rendered for fenced hubs) is the protection. A memory that cannot be read is reported.
 
 use hubdr::render::ObjectId;
 use hubdr::status::FenceObservation;

@@ -36,6 +36,7 @@ use serde_json::Value;
 use crate::apply::Planned;
 use crate::kubeapi::ClusterApi;
 use crate::managed_clusters;
+use crate::statuses::Statuses;
 
 const ACM_RESTORE: &str = "cluster.open-cluster-management.io/v1beta1";
 const VELERO: &str = "velero.io/v1";
@@ -104,11 +105,12 @@ pub fn changes_generation(desired: &Value, live: &DynamicObject) -> bool {
 }
 
 /// The conditions of `planned` that do not hold, object by object. Objects that already
-/// exist are not gated, unless the change moves them to another generation.
+/// exist are not gated, unless the change moves them to another generation. Only trusted
+/// (signed) statuses count; a refused one is named.
 pub async fn evaluate(
     api: &mut ClusterApi,
     planned: &[Planned],
-    statuses: &BTreeMap<String, ClusterStatus>,
+    statuses: &Statuses,
     managed: &[String],
 ) -> Vec<Wait> {
     let mut waits = Vec::new();
@@ -149,7 +151,9 @@ pub async fn evaluate(
                 Gate::Fenced {
                     cluster,
                     generation,
-                } => fence_verdict(cluster, *generation, statuses.get(cluster)),
+                } => refused(statuses, cluster).unwrap_or_else(|| {
+                    fence_verdict(cluster, *generation, statuses.trusted.get(cluster))
+                }),
                 Gate::ManagedClustersAvailable => match managed_clusters::list(api).await {
                     Ok(clusters) => match managed_clusters::all_available(&clusters, managed) {
                         Ok(()) => Verdict::Holds,
@@ -165,11 +169,15 @@ pub async fn evaluate(
                 Gate::NotActivated {
                     cluster,
                     generation,
-                } => not_activated_verdict(cluster, *generation, statuses.get(cluster)),
+                } => refused(statuses, cluster).unwrap_or_else(|| {
+                    not_activated_verdict(cluster, *generation, statuses.trusted.get(cluster))
+                }),
                 Gate::NoBackupSchedule {
                     cluster,
                     generation,
-                } => schedule_verdict(cluster, *generation, statuses.get(cluster)),
+                } => refused(statuses, cluster).unwrap_or_else(|| {
+                    schedule_verdict(cluster, *generation, statuses.trusted.get(cluster))
+                }),
             };
             if let Verdict::Waits(message) = verdict {
                 waits.push(wait(&gate.to_string(), message));
@@ -177,6 +185,17 @@ pub async fn evaluate(
         }
     }
     waits
+}
+
+/// The verdict on a gate that reads `cluster`'s status when that status was refused (not
+/// signed by its trusted key, or from the future): it waits, naming why.
+fn refused(statuses: &Statuses, cluster: &str) -> Option<Verdict> {
+    match (statuses.trusted.get(cluster), statuses.refusal(cluster)) {
+        (None, Some(why)) => Some(Verdict::Waits(format!(
+            "{why}; the gate holds only on {cluster}'s own signed status"
+        ))),
+        _ => None,
+    }
 }
 
 /// What `blocked` needs: one message per waiting object.

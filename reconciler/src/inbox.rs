@@ -1,8 +1,8 @@
 //! The second source of desired state, for disconnected sites: a directory ("inbox") of
 //! signed offline bundles made by `hubdr bundle create`, one directory per cluster.
 //!
-//! Each pass lists the inbox, verifies every bundle file (signature, every digest, the
-//! cluster) in memory, and takes the newest valid one: highest generation, then newest
+//! Each pass lists the inbox, verifies every new or changed bundle file (streaming, under the
+//! bundle limits: the signature, every digest, the cluster), and takes the newest valid one: highest generation, then newest
 //! creation time. It refuses, naming the file and the reason, and applies nothing, when
 //! - the file that arrived last (modification time) fails verification: unsigned, tampered,
 //!   truncated, signed by another key, made for another cluster; or
@@ -10,8 +10,10 @@
 //!
 //! The bundle applied last is remembered in a state file in the cache directory (keep it on
 //! a persistent volume), written before anything is applied, so a bundle older than one the
-//! cluster has started to apply is never applied again, also after a restart. Valid older
-//! bundles next to a newer one are simply superseded.
+//! cluster has started to apply is never applied again, also after a restart. The agent also
+//! keeps the highest bundle generation applied in the cluster (`memory.rs`) and passes it
+//! here as a floor, so a bundle of a lower generation is refused even when the cache
+//! directory was lost. Valid older bundles next to a newer one are simply superseded.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,7 +56,8 @@ enum Checked {
         generation: u64,
         created: jiff::Timestamp,
     },
-    Refused(String),
+    /// Kept whole: a refused file is not verified again while it stays unchanged.
+    Refused(BundleError),
 }
 
 /// Why the inbox gave no desired state.
@@ -76,6 +79,11 @@ pub enum InboxError {
         path: String,
         message: String,
     },
+    #[error("bundle {file} refused: {error}; nothing was applied")]
+    Set {
+        file: String,
+        error: crate::desired_set::SetError,
+    },
     #[error("the inbox state file {path} cannot be {action}: {message}; nothing was applied (it guards against replayed bundles: fix it rather than delete it)")]
     State {
         path: PathBuf,
@@ -88,7 +96,9 @@ impl InboxError {
     /// The pass reason: refusals are `VerifyFailed`, an empty or unreadable inbox `FetchFailed`.
     pub fn reason(&self) -> Reason {
         match self {
-            InboxError::Refused { .. } | InboxError::Parse { .. } => Reason::VerifyFailed,
+            InboxError::Refused { .. } | InboxError::Parse { .. } | InboxError::Set { .. } => {
+                Reason::VerifyFailed
+            }
             InboxError::Unreadable { .. } | InboxError::Empty { .. } | InboxError::State { .. } => {
                 Reason::FetchFailed
             }
@@ -130,13 +140,27 @@ impl Inbox {
     }
 
     /// The desired state for the runner: like the git source's, with the reasons it uses.
-    pub fn read_desired(&self, cluster: &str) -> Result<DesiredState, (Reason, String, bool)> {
-        self.desired(cluster)
+    /// `floor`: the highest bundle generation the cluster applied (kept in the cluster).
+    pub fn read_desired(
+        &self,
+        cluster: &str,
+        floor: Option<u64>,
+    ) -> Result<DesiredState, (Reason, String, bool)> {
+        self.desired_above(cluster, floor)
             .map_err(|e| (e.reason(), e.to_string(), false))
     }
 
     /// Choose, verify and record the bundle to apply, and return its desired state.
     pub fn desired(&self, cluster: &str) -> Result<DesiredState, InboxError> {
+        self.desired_above(cluster, None)
+    }
+
+    /// [`Inbox::desired`], refusing bundles whose generation is below `floor`.
+    pub fn desired_above(
+        &self,
+        cluster: &str,
+        floor: Option<u64>,
+    ) -> Result<DesiredState, InboxError> {
         let files = self.list()?;
         if files.is_empty() {
             return Err(InboxError::Empty {
@@ -159,22 +183,10 @@ impl Inbox {
             .iter()
             .max_by(|a, b| (a.0.modified, &a.0.path).cmp(&(b.0.modified, &b.0.path)))
             .expect("not empty");
-        if let Checked::Refused(message) = &latest.1 {
-            // Verify again for the typed error (the cache keeps only the message).
-            let error = match bundle::verify_file(
-                &latest.0.path,
-                &self.key,
-                &expect(cluster, None),
-                &self.limits,
-            ) {
-                Err(e) => e,
-                Ok(_) => BundleError::Malformed {
-                    detail: message.clone(),
-                },
-            };
+        if let Checked::Refused(error) = &latest.1 {
             return Err(InboxError::Refused {
                 file: name(&latest.0.path),
-                error,
+                error: error.clone(),
             });
         }
         let best = checked
@@ -190,18 +202,20 @@ impl Inbox {
             .map(|(_, f)| f.clone())
             .expect("the latest file is valid");
 
+        let generation_floor = floor;
         let applied = self.applied()?;
         let floor = applied.as_ref().map(|a| Applied {
             generation: a.generation,
             created_at: a.created_at.parse().unwrap_or(jiff::Timestamp::MIN),
         });
         let file = name(&best.path);
-        let verified =
-            bundle::verify_file(&best.path, &self.key, &expect(cluster, floor), &self.limits)
-                .map_err(|error| InboxError::Refused {
-                    file: file.clone(),
-                    error,
-                })?;
+        let mut expected = expect(cluster, floor);
+        expected.min_generation = generation_floor;
+        let verified = bundle::verify_file(&best.path, &self.key, &expected, &self.limits)
+            .map_err(|error| InboxError::Refused {
+                file: file.clone(),
+                error,
+            })?;
         let state = desired_state(&verified, &file)?;
         let record = AppliedBundle {
             cluster: cluster.into(),
@@ -294,7 +308,7 @@ impl Inbox {
                 generation: v.manifest.generation,
                 created: v.created(),
             },
-            Err(e) => Checked::Refused(e.to_string()),
+            Err(e) => Checked::Refused(e),
         };
         seen.retain(|k, _| k.path != file.path);
         seen.insert(file.clone(), checked.clone());
@@ -341,7 +355,11 @@ fn desired_state(verified: &Verified, file: &str) -> Result<DesiredState, InboxE
                     message,
                 })
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<DesiredObject>, _>>()?;
+    crate::desired::check_set(&objects).map_err(|error| InboxError::Set {
+        file: file.into(),
+        error,
+    })?;
     Ok(DesiredState {
         commit,
         generation: verified.manifest.generation,
@@ -375,6 +393,7 @@ mod tests {
             generation,
             tool_version: "0".into(),
             templates: "embedded".into(),
+            status_keys: BTreeMap::new(),
             clusters: BTreeMap::from([(
                 cluster.to_string(),
                 ClusterEntry {

@@ -1,5 +1,13 @@
 //! The inventory: what this agent applied and therefore owns. It lives in the cluster (a
-//! ConfigMap in the agent's namespace) so a restarted agent knows what to prune.
+//! ConfigMap in the agent's namespace, see `memory.rs`) so a restarted agent knows what to
+//! prune.
+//!
+//! Each entry records whether the agent created the object (`created: true`: its own create
+//! call, made after a dry run showed the object absent) or adopted one that already existed
+//! (`created: false`). Only created objects are ever deleted; adopted ones are released
+//! (hubdr's fields dropped by server-side apply) when they leave the repository. An
+//! inventory written before this field existed has no `created` key: every entry then reads
+//! as adopted, the safe default (nothing it lists is deleted, only released).
 
 use std::collections::BTreeMap;
 
@@ -17,6 +25,9 @@ pub struct Entry {
     pub namespace: Option<String>,
     pub name: String,
     pub wave: i32,
+    /// The agent created the object (else it adopted it); missing in old inventories: adopted.
+    #[serde(default)]
+    pub created: bool,
 }
 
 impl Entry {
@@ -27,6 +38,7 @@ impl Entry {
             namespace: id.namespace.clone(),
             name: id.name.clone(),
             wave,
+            created: false,
         }
     }
 
@@ -74,6 +86,29 @@ impl Inventory {
         self.entries.contains_key(&key(entry))
     }
 
+    /// The recorded entry with `entry`'s identity.
+    pub fn get(&self, entry: &Entry) -> Option<&Entry> {
+        self.entries.get(&key(entry))
+    }
+
+    /// Insert `entry`, keeping the `created` flag already recorded for its identity.
+    pub fn upsert(&mut self, entry: Entry) {
+        let created = entry.created || self.get(&entry).is_some_and(|e| e.created);
+        self.insert(Entry { created, ..entry });
+    }
+
+    /// Record that the agent creates the object `id` (no-op when it is not listed).
+    pub fn mark_created(&mut self, id: &ObjectId) -> bool {
+        let probe = Entry::new(id, 0);
+        match self.entries.get_mut(&key(&probe)) {
+            Some(e) if !e.created => {
+                e.created = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.entries.values()
     }
@@ -106,8 +141,9 @@ impl Inventory {
     }
 
     pub fn from_yaml(text: &str) -> Result<Self, String> {
-        let list: Vec<Entry> = serde_yaml::from_str(text)
-            .map_err(|e| format!("the inventory ConfigMap is corrupt: {e}"))?;
+        let list: Vec<Entry> =
+            hubdr::untrusted_yaml::from_str(text, hubdr::limits::API_OBJECT_MAX_BYTES)
+                .map_err(|e| format!("the inventory ConfigMap is corrupt: {e}"))?;
         let mut inventory = Inventory::default();
         for e in list {
             inventory.insert(e);
@@ -137,6 +173,7 @@ mod tests {
             namespace: Some("ns".into()),
             name: name.into(),
             wave,
+            created: false,
         }
     }
 
@@ -172,5 +209,37 @@ mod tests {
         assert!(Inventory::from_yaml("{not: a list}")
             .unwrap_err()
             .contains("corrupt"));
+        let mut created = inv.clone();
+        assert!(created.mark_created(&entry("a/v1", "Restore", "r", 2).id()));
+        assert!(!created.mark_created(&entry("a/v1", "Restore", "r", 2).id()));
+        assert!(
+            created.to_yaml().contains("created: true"),
+            "{}",
+            created.to_yaml()
+        );
+        assert_eq!(Inventory::from_yaml(&created.to_yaml()).unwrap(), created);
+    }
+
+    #[test]
+    fn an_old_inventory_without_created_reads_as_adopted() {
+        let old = "- apiVersion: v1\n  kind: PersistentVolumeClaim\n  namespace: shop\n  name: data\n  wave: 2\n";
+        let inv = Inventory::from_yaml(old).unwrap();
+        let entry = inv.entries().next().unwrap();
+        assert_eq!(entry.id().to_string(), "PersistentVolumeClaim shop/data");
+        assert!(!entry.created);
+    }
+
+    #[test]
+    fn upsert_keeps_the_created_flag() {
+        let mut inv = Inventory::default();
+        let mut e = entry("a/v1", "Restore", "r", 2);
+        e.created = true;
+        inv.insert(e);
+        inv.upsert(entry("a/v2", "Restore", "r", 3));
+        let got = inv.entries().next().unwrap();
+        assert!(
+            got.created && got.wave == 3 && got.api_version == "a/v2",
+            "{got:?}"
+        );
     }
 }

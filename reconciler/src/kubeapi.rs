@@ -190,6 +190,26 @@ impl ClusterApi {
         with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
     }
 
+    /// Create `object`; `Ok(None)` when an object of that name already exists.
+    pub async fn create(
+        &mut self,
+        id: &ObjectId,
+        object: &Value,
+    ) -> Result<Option<DynamicObject>, CallError> {
+        let api = self.api(id).await?;
+        let object: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(|e| CallError::Other(e.to_string()))?;
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        match with_retry(self.retry, || api.create(&params, &object)).await {
+            Ok(created) => Ok(Some(created)),
+            Err(CallError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Delete; `Ok(false)` when it was already gone.
     pub async fn delete(&mut self, id: &ObjectId) -> Result<bool, CallError> {
         let api = match self.api(id).await {
@@ -206,12 +226,15 @@ impl ClusterApi {
         }
     }
 
-    /// Create or replace a ConfigMap's data (the inventory), only when it differs.
+    /// Set some keys of a ConfigMap's data as field manager `manager` (server-side apply,
+    /// creating the ConfigMap when needed), only when one of them differs. `None` removes
+    /// a key this manager set before; keys of other managers are left alone.
     pub async fn put_config_map(
         &mut self,
         namespace: &str,
         name: &str,
-        data: &std::collections::BTreeMap<String, String>,
+        manager: &str,
+        data: &std::collections::BTreeMap<String, Option<String>>,
     ) -> Result<bool, CallError> {
         let id = ObjectId {
             api_version: "v1".into(),
@@ -225,10 +248,16 @@ impl ClusterApi {
             .and_then(|c| c.data.get("data"))
             .cloned()
             .unwrap_or(Value::Null);
-        let wanted = serde_json::to_value(data).expect("string map");
-        if current.is_some() && current_data == wanted {
+        let same = data.iter().all(|(key, wanted)| {
+            current_data.get(key).and_then(Value::as_str) == wanted.as_deref()
+        });
+        if same && (current.is_some() || data.values().all(Option::is_none)) {
             return Ok(false);
         }
+        let wanted: serde_json::Map<String, Value> = data
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), Value::String(v.clone()?))))
+            .collect();
         let object = serde_json::json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -236,22 +265,9 @@ impl ClusterApi {
             "data": wanted,
         });
         let api = self.api(&id).await?;
-        match current {
-            None => {
-                let object: DynamicObject =
-                    serde_json::from_value(object).map_err(|e| CallError::Other(e.to_string()))?;
-                let params = PostParams {
-                    field_manager: Some(FIELD_MANAGER.into()),
-                    ..Default::default()
-                };
-                with_retry(self.retry, || api.create(&params, &object)).await?;
-            }
-            Some(_) => {
-                let params = PatchParams::apply(&format!("{FIELD_MANAGER}-inventory")).force();
-                let patch = Patch::Apply(&object);
-                with_retry(self.retry, || api.patch(name, &params, &patch)).await?;
-            }
-        }
+        let params = PatchParams::apply(manager).force();
+        let patch = Patch::Apply(&object);
+        with_retry(self.retry, || api.patch(name, &params, &patch)).await?;
         Ok(true)
     }
 }

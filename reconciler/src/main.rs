@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hubdr_agent::cli::{AgentArgs, LogFormat};
+use hubdr_agent::cli::AgentArgs;
 
 fn main() -> ExitCode {
     // `hubdr-agent export-status ...`: pack a disconnected site's status for the trip back.
@@ -11,8 +11,13 @@ fn main() -> ExitCode {
     {
         return hubdr_agent::offline::main(std::env::args_os().skip(1));
     }
+    // `hubdr-agent help export-status`, as `git help <command>` does.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() == 3 && args[1] == "help" && args[2] == "export-status" {
+        return hubdr_agent::offline::main(["export-status".into(), "--help".into()]);
+    }
     let args = AgentArgs::parse();
-    init_logging(args.log_format);
+    hubdr_agent::logging::init(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -24,16 +29,4 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(hubdr_agent::start::run(args))
-}
-
-fn init_logging(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
 }

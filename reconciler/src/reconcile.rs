@@ -1,18 +1,21 @@
-//! One reconcile pass over a cluster: allowlist, inventory, apply, prune. Only orchestrates;
-//! the verbs live in `apply.rs` and `prune.rs`.
+//! One reconcile pass over a cluster: allowlist, inventory, apply, prune guard, prune. Only
+//! orchestrates; the verbs live in `apply.rs` and `prune.rs`, the decisions of the guard in
+//! `hubdr::prune_guard`, the inventory's storage in `memory.rs`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use hubdr::render::manifest::ANNOTATION_WAVE;
 use hubdr::render::ObjectId;
 use serde_json::Value;
+
+use hubdr::prune_guard::{Counts, Hold, Limit};
 
 use crate::apply::{self, ApplyOptions, Planned};
 use crate::changeset::{Action, ChangeSet};
 use crate::config::Allowlist;
-use crate::inventory::{Entry, Inventory, INVENTORY_KEY};
+use crate::inventory::{Entry, Inventory};
 use crate::kubeapi::ClusterApi;
-use crate::prune;
+use crate::memory::{self, Ledger, Place};
+use crate::prune::{self, Disposal};
 
 /// What a pass needs to know about the agent itself.
 #[derive(Debug, Clone)]
@@ -22,11 +25,18 @@ pub struct PassConfig {
     pub namespace: String,
     pub allowlist: Allowlist,
     pub apply: ApplyOptions,
+    /// When pruning is held as a likely accident (`--max-prune-percent`, `--allow-mass-prune`).
+    pub prune: Limit,
 }
 
 impl PassConfig {
     pub fn inventory_name(&self) -> String {
         format!("hubdr-inventory-{}", self.cluster)
+    }
+
+    /// The ConfigMap holding the agent's inventory and memory.
+    pub fn memory_place(&self) -> Place {
+        Place::new(self.namespace.clone(), self.inventory_name())
     }
 }
 
@@ -37,6 +47,8 @@ pub struct PassReport {
     pub inventory: Inventory,
     /// A problem that stopped part of the pass (e.g. a corrupt inventory: nothing pruned).
     pub problems: Vec<String>,
+    /// Set when the prune guard held this pass's prune: why, and which objects.
+    pub prune_guard: Option<String>,
 }
 
 /// Turn desired files into plannable objects; objects the allowlist refuses are reported.
@@ -56,20 +68,19 @@ pub fn plan(objects: &[Value], allowlist: &Allowlist, changes: &mut ChangeSet) -
                 continue;
             }
         };
-        if !allowlist.allows(&id.api_version, &id.kind) {
-            let message = format!(
-                "refused: {} is not in this agent's allowlist (its own --allow-kind / config file; the repository cannot extend it)",
-                crate::config::AllowedKind::of(&id.api_version, &id.kind)
-            );
-            changes.push(id, Action::Failed(message));
+        // Refused objects get no API call at all, not even a read.
+        if let Some(why) = allowlist.refusal(&id) {
+            changes.push(id, Action::Failed(format!("refused: {why}")));
             continue;
         }
-        let wave = value
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(ANNOTATION_WAVE))
-            .and_then(Value::as_str)
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(0);
+        // read_cluster refuses a whole directory with an unreadable wave; never wave 0.
+        let wave = match crate::desired_set::wave_of(value) {
+            Ok(wave) => wave,
+            Err(message) => {
+                changes.push(id, Action::Failed(message));
+                continue;
+            }
+        };
         planned.push(Planned {
             id,
             wave,
@@ -89,7 +100,8 @@ pub async fn pass(
 ) -> PassReport {
     api.forget_kinds();
     let mut problems = Vec::new();
-    let (previous, inventory_readable) = match read_inventory(api, config).await {
+    let place = config.memory_place();
+    let (previous, inventory_readable) = match memory::read_inventory(api, &place).await {
         Ok(inventory) => (inventory, true),
         Err(message) => {
             problems.push(format!("{message}; nothing is pruned until it is fixed"));
@@ -98,13 +110,15 @@ pub async fn pass(
     };
     let desired: Inventory = planned.iter().map(|p| Entry::new(&p.id, p.wave)).collect();
 
-    // Record what we are about to own before touching it, so a crash mid-pass orphans nothing.
+    // Record what we are about to own before touching it, so a crash mid-pass orphans
+    // nothing. New entries are adopted until a create call makes them created.
     let mut before = previous.clone();
     for entry in desired.entries() {
-        before.insert(entry.clone());
+        before.upsert(entry.clone());
     }
+    let mut ledger = Ledger::new(place, previous.clone());
     if inventory_readable {
-        if let Err(e) = write_inventory(api, config, &before).await {
+        if let Err(e) = ledger.record(api, before).await {
             problems.push(format!(
                 "cannot record the inventory ({e}); nothing is applied this pass"
             ));
@@ -112,31 +126,79 @@ pub async fn pass(
                 changes,
                 inventory: previous,
                 problems,
+                prune_guard: None,
             };
         }
     }
 
-    apply::apply_all(api, planned, blocked, &config.apply, &mut changes).await;
+    let recording = inventory_readable.then_some(&mut ledger);
+    apply::apply_all(
+        api,
+        planned,
+        blocked,
+        &config.apply,
+        recording,
+        &mut changes,
+    )
+    .await;
 
-    let mut after = desired.clone();
+    // What is still desired keeps what the ledger knows about it (created or adopted).
+    let mut after: Inventory = desired
+        .entries()
+        .map(|e| {
+            ledger
+                .inventory()
+                .get(e)
+                .cloned()
+                .unwrap_or_else(|| e.clone())
+        })
+        .collect();
+    let mut prune_guard = None;
     if inventory_readable {
-        // The allowlist bounds pruning too: a kind the agent may no longer manage is left in
-        // place and stays owned, so it is pruned once the agent may manage it again.
+        // The allowlist bounds pruning too: a kind or namespace the agent may no longer manage
+        // is left in place and stays owned, so it is pruned once the agent may manage it again.
         let (stale, refused): (Vec<Entry>, Vec<Entry>) = previous
             .stale(&desired)
             .into_iter()
-            .partition(|e| config.allowlist.allows(&e.api_version, &e.kind));
+            .partition(|e| config.allowlist.refusal(&e.id()).is_none());
         for entry in refused {
             let id = entry.id();
+            let why = config.allowlist.refusal(&id).unwrap_or_default();
             after.insert(entry);
             // Still in the repository: plan() already reported it as refused.
             if !changes.changes.iter().any(|c| c.id == id) {
-                let kind = crate::config::AllowedKind::of(&id.api_version, &id.kind);
-                changes.push(id, Action::Skipped(format!("not pruned: {kind} is not in this agent's allowlist; it stays in the inventory")));
+                changes.push(
+                    id,
+                    Action::Skipped(format!("not pruned: {why}; it stays in the inventory")),
+                );
             }
         }
-        prune::prune(api, &config.cluster, &stale, &mut after, &mut changes).await;
-        if let Err(e) = write_inventory(api, config, &after).await {
+        let counts = Counts {
+            owned: previous.len(),
+            desired: desired.len(),
+            stale: stale.len(),
+            deletes: stale
+                .iter()
+                .filter(|e| prune::disposal(e) == Disposal::Delete)
+                .count(),
+        };
+        match hubdr::prune_guard::check(counts, config.prune) {
+            Some(hold) => {
+                prune_guard = Some(held(&hold, &stale));
+                for entry in stale {
+                    changes.push(
+                        entry.id(),
+                        Action::Skipped(format!(
+                            "not pruned: the prune guard holds this pass's prune ({})",
+                            short(&hold)
+                        )),
+                    );
+                    after.insert(entry);
+                }
+            }
+            None => prune::prune(api, &config.cluster, &stale, &mut after, &mut changes).await,
+        }
+        if let Err(e) = ledger.record(api, after.clone()).await {
             problems.push(format!(
                 "cannot record the inventory after pruning ({e}); the next pass retries"
             ));
@@ -146,46 +208,36 @@ pub async fn pass(
         changes,
         inventory: after,
         problems,
+        prune_guard,
     }
 }
 
-async fn read_inventory(api: &mut ClusterApi, config: &PassConfig) -> Result<Inventory, String> {
-    let id = ObjectId {
-        api_version: "v1".into(),
-        kind: "ConfigMap".into(),
-        namespace: Some(config.namespace.clone()),
-        name: config.inventory_name(),
-    };
-    match api.get(&id).await {
-        Ok(None) => Ok(Inventory::default()),
-        Ok(Some(cm)) => {
-            let text = cm
-                .data
-                .pointer(&format!("/data/{}", INVENTORY_KEY.replace('/', "~1")))
-                .and_then(Value::as_str)
-                .unwrap_or("[]");
-            Inventory::from_yaml(text).map_err(|e| {
-                format!(
-                    "inventory ConfigMap {}/{}: {e}",
-                    config.namespace,
-                    config.inventory_name()
-                )
-            })
-        }
-        Err(e) => Err(format!(
-            "cannot read the inventory ConfigMap {}/{}: {e}",
-            config.namespace,
-            config.inventory_name()
-        )),
+/// At most this many objects are named in the PruneGuard message (each held object is also
+/// reported on its own).
+const NAMED: usize = 20;
+
+/// The PruneGuard message: why, and which objects are held.
+fn held(hold: &Hold, stale: &[Entry]) -> String {
+    let mut names: Vec<String> = stale
+        .iter()
+        .take(NAMED)
+        .map(|e| {
+            let verb = match prune::disposal(e) {
+                Disposal::Delete => "delete",
+                Disposal::Release => "release",
+            };
+            format!("{} ({verb})", e.id())
+        })
+        .collect();
+    if stale.len() > NAMED {
+        names.push(format!("and {} more", stale.len() - NAMED));
     }
+    format!("{hold}. Held: {}", names.join(", "))
 }
 
-async fn write_inventory(
-    api: &mut ClusterApi,
-    config: &PassConfig,
-    inventory: &Inventory,
-) -> Result<bool, crate::kubeapi::CallError> {
-    let data = BTreeMap::from([(INVENTORY_KEY.to_string(), inventory.to_yaml())]);
-    api.put_config_map(&config.namespace, &config.inventory_name(), &data)
-        .await
+fn short(hold: &Hold) -> &'static str {
+    match hold {
+        Hold::EmptyDesired { .. } => "the repository wants nothing on this cluster",
+        Hold::MassDeletion { .. } => "too many deletions at once: see --allow-mass-prune",
+    }
 }

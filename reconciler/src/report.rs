@@ -14,6 +14,8 @@ pub enum Reason {
     VerifyFailed,
     ApplyFailed,
     PruneFailed,
+    /// Pruning was held as a likely accident (an empty desired set, a mass deletion).
+    PruneGuard,
     HealthFailed,
     Waiting,
     Applied,
@@ -26,6 +28,7 @@ impl Reason {
             Reason::VerifyFailed => "VerifyFailed",
             Reason::ApplyFailed => "ApplyFailed",
             Reason::PruneFailed => "PruneFailed",
+            Reason::PruneGuard => "PruneGuard",
             Reason::HealthFailed => "HealthFailed",
             Reason::Waiting => "Waiting",
             Reason::Applied => "Applied",
@@ -53,11 +56,29 @@ pub struct PassFacts {
     pub observed: Observed,
     pub health: Vec<HealthCheck>,
     pub inventory: Vec<String>,
+    /// Set when the prune guard held the prune: why, and which objects.
+    pub prune_guard: Option<String>,
 }
 
 pub fn reason(facts: &PassFacts) -> (Reason, String) {
-    if let Some(stopped) = &facts.stopped {
-        return stopped.clone();
+    if let Some((reason, message)) = &facts.stopped {
+        // Problems of what the pass still did (fencing from memory) are not hidden by it.
+        let mut lines = vec![message.clone()];
+        lines.extend(facts.problems.iter().cloned());
+        return (*reason, lines.join("; "));
+    }
+    if let Some(held) = &facts.prune_guard {
+        let mut lines = vec![held.clone()];
+        lines.extend(facts.problems.iter().cloned());
+        lines.extend(
+            facts
+                .changes
+                .changes
+                .iter()
+                .filter(|c| c.action.name() == "failed")
+                .map(|c| c.to_string()),
+        );
+        return (Reason::PruneGuard, lines.join("; "));
     }
     let failed: Vec<String> = facts
         .changes
@@ -177,8 +198,23 @@ mod tests {
         let (r, message) = reason(&facts);
         assert_eq!(r, Reason::ApplyFailed);
         assert!(message.contains("Namespace b failed: boom"), "{message}");
+        facts.prune_guard = Some("3 of the 4 held".into());
+        let (r, message) = reason(&facts);
+        assert_eq!(r, Reason::PruneGuard);
+        assert!(
+            message.starts_with("3 of the 4 held") && message.contains("Namespace b failed"),
+            "{message}"
+        );
+        assert_eq!(r.outcome(), "Failed");
         facts.stopped = Some((Reason::VerifyFailed, "tampered".into()));
         assert_eq!(reason(&facts).0, Reason::VerifyFailed);
+        facts.stopped = Some((Reason::FetchFailed, "unreachable".into()));
+        facts
+            .problems
+            .push("BackupSchedules cannot be listed".into());
+        let (r, message) = reason(&facts);
+        assert_eq!(r, Reason::FetchFailed);
+        assert_eq!(message, "unreachable; BackupSchedules cannot be listed");
     }
 
     #[test]

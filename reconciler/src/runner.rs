@@ -7,14 +7,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hubdr::render::ObjectId;
+use hubdr::status::signature::AgentKey;
+use hubdr::status::trust::PinMemory;
 use hubdr::status::{ClusterStatus, GateStatus, SourceStatus};
 
 use crate::changeset::ChangeSet;
-use crate::git::{GitError, GitSource, Publish, StatusWriter};
+use crate::git::{GitError, GitSource, Pin, Publish, StatusWriter};
 use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
-use crate::{bind, desired, fence, gates, health, observe, resume, takeover};
+use crate::statuses::{self, Statuses};
+use crate::{bind, desired, fence, gates, health, memory, observe, resume, status_key, takeover};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -62,6 +65,14 @@ pub struct Agent {
     fence_mode: fence::Mode,
     /// Stray BackupSchedules removed from this passive hub in the current pass.
     strays_removed: Vec<String>,
+    /// The key this agent signs its status with (from its Secret, created on first start).
+    status_key: Option<AgentKey>,
+    /// Status keys registered in the site, from the last render index read.
+    registered_keys: BTreeMap<String, String>,
+    /// The pins of other clusters' keys seen on the status branch (a changed pin is refused).
+    pins: PinMemory,
+    /// The status branch pins another key for this cluster (found by the last publish).
+    pin_problem: Option<String>,
 }
 
 impl Agent {
@@ -92,6 +103,10 @@ impl Agent {
             fenced_in: None,
             fence_mode: fence::Mode::default(),
             strays_removed: Vec::new(),
+            status_key: None,
+            registered_keys: BTreeMap::new(),
+            pins: PinMemory::default(),
+            pin_problem: None,
         }
     }
 
@@ -102,7 +117,23 @@ impl Agent {
         let mut backup_namespace = DEFAULT_BACKUP_NAMESPACE.to_string();
         let mut schedule = None;
         self.strays_removed.clear();
-        match self.fetch_desired().await {
+        // What this agent remembers in the cluster: its last role (fencing while the
+        // repository is unreachable) and the highest bundle generation applied (replays).
+        let place = self.config.memory_place();
+        let stored = memory::recall(&mut self.api, &place).await;
+        let inbox = matches!(self.source, Source::Inbox(_));
+        let fetched = match &stored {
+            Err(e) if inbox => Err((
+                Reason::FetchFailed,
+                format!("{e}; the highest bundle generation this cluster applied is unknown, so no bundle is applied (replay protection)"),
+                false,
+            )),
+            _ => {
+                let floor = stored.as_ref().ok().and_then(|r| r.bundle_generation);
+                self.fetch_desired(floor).await
+            }
+        };
+        match fetched {
             Err((reason, message, unreachable)) => {
                 self.fetch_failures += u32::from(unreachable);
                 facts.source = SourceStatus {
@@ -122,14 +153,28 @@ impl Agent {
                     .as_ref()
                     .map(|s| s.inventory.clone())
                     .unwrap_or_default();
+                // A restarted agent knows its role only from the cluster.
+                if self.fenced_in.is_none() {
+                    match &stored {
+                        Ok(r) => {
+                            self.fenced_in = memory::fenced_in(r, DEFAULT_BACKUP_NAMESPACE);
+                            self.fence_mode = memory::fence_mode(r);
+                        }
+                        Err(e) => facts
+                            .problems
+                            .push(format!("{e}; cannot tell whether this hub is fenced")),
+                    }
+                }
                 if let Some(ns) = self.fenced_in.clone() {
-                    facts.problems =
+                    let problems =
                         fence::fence_hub(&mut self.api, &ns, self.fence_mode, &mut facts.changes)
                             .await;
+                    facts.problems.extend(problems);
                 }
             }
             Ok(state) => {
                 self.fetch_failures = 0;
+                self.registered_keys = state.index.status_keys.clone();
                 role = state
                     .index
                     .clusters
@@ -177,6 +222,28 @@ impl Agent {
                         takeover::after_activation(&mut self.api, &planned, &mut changes).await,
                     );
                 }
+                match &stored {
+                    Ok(before) => {
+                        let mut now = memory::after_fetch(
+                            before,
+                            role.as_deref(),
+                            &backup_namespace,
+                            state.generation,
+                            inbox,
+                        );
+                        if self.fenced_in.is_some() {
+                            now.fence_mode = Some(memory::fence_mode_key(self.fence_mode));
+                        }
+                        if let Err(e) = memory::remember(&mut self.api, &place, &now).await {
+                            fence_problems.push(format!(
+                                "cannot update {place} with this pass's role and generation ({e}); retrying next pass"
+                            ));
+                        }
+                    }
+                    Err(e) => fence_problems.push(format!(
+                        "{e}; the role and generation applied are not remembered"
+                    )),
+                }
                 let mut blocked = self.bind_late_values(&mut planned).await;
                 let managed: Vec<String> = state
                     .index
@@ -201,6 +268,7 @@ impl Agent {
                 fence::drop_repeats(&mut facts.changes);
                 facts.problems = report.problems;
                 facts.problems.extend(fence_problems);
+                facts.prune_guard = report.prune_guard;
                 facts.inventory = report
                     .inventory
                     .entries()
@@ -210,6 +278,10 @@ impl Agent {
         }
         self.observe(role.as_deref(), &backup_namespace, schedule, &mut facts)
             .await;
+        if let Err(problem) = self.ensure_status_key().await {
+            facts.problems.push(problem);
+        }
+        facts.problems.extend(self.pin_problem.clone());
         let status = report::build(
             &self.config.cluster,
             &facts,
@@ -221,14 +293,19 @@ impl Agent {
         status
     }
 
-    async fn fetch_desired(&self) -> Result<desired::DesiredState, (Reason, String, bool)> {
+    /// Fetch and verify the desired state. `bundle_floor`: with the inbox source, bundles
+    /// below this generation (the highest one the cluster applied) are refused.
+    async fn fetch_desired(
+        &self,
+        bundle_floor: Option<u64>,
+    ) -> Result<desired::DesiredState, (Reason, String, bool)> {
         let source = self.source.clone();
         let cluster = self.config.cluster.clone();
         let result = tokio::task::spawn_blocking(
             move || -> Result<desired::DesiredState, (Reason, String, bool)> {
                 let source = match source {
                     Source::Git(git) => git,
-                    Source::Inbox(inbox) => return inbox.read_desired(&cluster),
+                    Source::Inbox(inbox) => return inbox.read_desired(&cluster, bundle_floor),
                 };
                 let fetched = source.fetch().map_err(|e| {
                     let unreachable = matches!(e, GitError::Unreachable { .. });
@@ -282,17 +359,23 @@ impl Agent {
                     continue;
                 }
             };
-            match bind::lookup(&binding, statuses.get(&binding.cluster)) {
+            match bind::lookup(&binding, statuses.trusted.get(&binding.cluster)) {
                 Some(value) => {
-                    if let Err(message) = bind::set(&mut p.value, &binding, &value) {
+                    let bound = bind::check_address(&p.value, &binding, &value)
+                        .and_then(|()| bind::set(&mut p.value, &binding, &value));
+                    if let Err(message) = bound {
                         blocked.insert(p.id.clone(), message);
                     }
                 }
                 None => {
+                    let refused = statuses
+                        .refusal(&binding.cluster)
+                        .map(|why| format!(": {why}"))
+                        .unwrap_or_default();
                     blocked.insert(
                         p.id.clone(),
                         format!(
-                            "waiting for cluster {} to publish the address of {} {}/{} in its status",
+                            "waiting for cluster {} to publish the address of {} {}/{} in its signed status{refused}",
                             binding.cluster, binding.kind, binding.namespace, binding.name
                         ),
                     );
@@ -317,7 +400,7 @@ impl Agent {
         let statuses = if gates::needs_statuses(planned) || self.last_status.is_none() {
             self.read_statuses().await
         } else {
-            BTreeMap::new()
+            Statuses::default()
         };
         let waits = gates::evaluate(&mut self.api, planned, &statuses, managed).await;
         for (id, message) in gates::blocked_messages(&waits) {
@@ -329,40 +412,46 @@ impl Agent {
         let previous = self
             .last_status
             .as_ref()
-            .or(statuses.get(&self.config.cluster))
+            .or(statuses.trusted.get(&self.config.cluster))
             .map(|s| s.gates.as_slice())
             .unwrap_or_default();
         gates::gate_statuses(&waits, previous, &now_text())
     }
 
-    /// Every cluster's status file on the status branch (empty when unreadable).
-    pub async fn read_statuses(&self) -> BTreeMap<String, ClusterStatus> {
+    /// Every cluster's status on the status branch, sorted into trusted (signed by the key
+    /// registered or pinned for the cluster) and refused; empty when unreadable.
+    pub async fn read_statuses(&mut self) -> Statuses {
         let Some(source) = self.status_source.clone() else {
-            return BTreeMap::new();
+            return Statuses::default();
         };
-        tokio::task::spawn_blocking(move || {
-            let mut out = BTreeMap::new();
-            let Ok(fetched) = source.fetch() else {
-                return out;
-            };
-            let Ok(files) = fetched.files_under("clusters") else {
-                return out;
-            };
-            for (path, bytes) in files {
-                let Some(name) = path
-                    .strip_prefix("clusters/")
-                    .and_then(|p| p.strip_suffix(".yaml"))
-                else {
-                    continue;
-                };
-                if let Ok(status) = ClusterStatus::parse(&String::from_utf8_lossy(&bytes)) {
-                    out.insert(name.to_string(), status);
-                }
-            }
-            out
+        let registered = self.registered_keys.clone();
+        let mut pins = self.pins.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let statuses = statuses::read(&source, &registered, &mut pins);
+            (statuses, pins)
         })
-        .await
-        .unwrap_or_default()
+        .await;
+        match read {
+            Ok((statuses, pins)) => {
+                self.pins = pins;
+                statuses
+            }
+            Err(_) => Statuses::default(),
+        }
+    }
+
+    /// Load this agent's signing key from its Secret, creating both on first start. Without
+    /// a key the status is published unsigned (and ignored by readers); retried every pass.
+    async fn ensure_status_key(&mut self) -> Result<(), String> {
+        if self.writer.is_none() || self.status_key.is_some() {
+            return Ok(());
+        }
+        let key =
+            status_key::load_or_create(&mut self.api, &self.config.namespace, &self.config.cluster)
+                .await?;
+        tracing::info!(key = %key.public(), key_id = %key.public().id(), "status signing key loaded");
+        self.status_key = Some(key);
+        Ok(())
     }
 
     async fn observe(
@@ -410,14 +499,24 @@ impl Agent {
         }
         let cluster = self.config.cluster.clone();
         let content = status.to_yaml().into_bytes();
-        let result = tokio::task::spawn_blocking(move || {
-            if unchanged {
-                writer.heartbeat(&cluster, &content)
-            } else {
-                writer.publish(&cluster, &content)
-            }
+        let key = self.status_key.clone();
+        let result = tokio::task::spawn_blocking(move || match (key, unchanged) {
+            (Some(key), true) => writer
+                .heartbeat_signed(&cluster, &content, &key)
+                .map(|s| (s.publish, Some(s.pin))),
+            (Some(key), false) => writer
+                .publish_signed(&cluster, &content, &key)
+                .map(|s| (s.publish, Some(s.pin))),
+            (None, true) => writer.heartbeat(&cluster, &content).map(|p| (p, None)),
+            (None, false) => writer.publish(&cluster, &content).map(|p| (p, None)),
         })
         .await;
+        let result = result.map(|r| {
+            r.map(|(publish, pin)| {
+                self.note_pin(pin);
+                publish
+            })
+        });
         match result {
             Ok(Ok(Publish::Committed { commit, attempts })) => {
                 tracing::info!(%commit, attempts, "status published");
@@ -435,6 +534,34 @@ impl Agent {
                 self.last_published = None;
             }
         }
+    }
+
+    /// Remember whether readers will refuse this agent's signature: the site registers
+    /// another key for this cluster, or (none registered) the status branch pins another one.
+    /// Reported in the next status until it is fixed.
+    fn note_pin(&mut self, pin: Option<Pin>) {
+        let Some(key) = self.status_key.as_ref().map(AgentKey::public) else {
+            return;
+        };
+        let cluster = &self.config.cluster;
+        let why = match self.registered_keys.get(cluster) {
+            Some(registered) if registered.trim() == key.to_string() => None,
+            Some(registered) => Some(format!(
+                "the key registered for {cluster} in the site ({registered}) is not this agent's key"
+            )),
+            None => match pin {
+                Some(Pin::Other(why)) => Some(why),
+                _ => None,
+            },
+        };
+        self.pin_problem = why.map(|why| {
+            let problem = format!(
+                "{why}: readers ignore this agent's status. If this agent's key is the right one, register it in site.yaml \
+                 (spec.agent.statusKeys.{cluster}: {key}) and re-render"
+            );
+            tracing::error!("{problem}");
+            problem
+        });
     }
 
     /// How long to wait before the next pass: the interval, or a growing backoff while the

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use hubdr::credentials::redact_urls;
+
 use crate::cli::{AgentArgs, SourceArg};
 use crate::config::{self, ConfigFile};
 use crate::git::{Credentials, GitSource, Identity, KnownHosts, Secret, StatusWriter};
@@ -15,6 +17,7 @@ pub async fn run(args: AgentArgs) -> ExitCode {
     let agent = match build(&args).await {
         Ok(agent) => agent,
         Err((code, message)) => {
+            let message = redact_urls(&message);
             tracing::error!("{message}");
             eprintln!("error: {message}");
             return ExitCode::from(code);
@@ -62,8 +65,11 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
         Some(path) => Some(ConfigFile::read(path).map_err(|e| (2, e))?),
         None => None,
     };
-    let allowlist = config::allowlist(&args.allow_kinds, file.as_ref())
-        .map_err(|e| (2, format!("--allow-kind: {e}")))?;
+    let allowlist = config::allowlist(&args.allow_kinds, &args.allow_namespaces, file.as_ref())
+        .map_err(|e| (2, e))?;
+    if let config::Namespaces::Unlisted = allowlist.namespaces() {
+        tracing::warn!("no --allow-namespace given: every namespace but kube-*, openshift, openshift-* and default may be used; agents/<cluster>.yaml lists the site's namespaces");
+    }
     let credentials = credentials(args)?;
     // A disconnected site reads signed bundles from an inbox and reports to a local repository.
     if let Some(SourceArg::Inbox(dir)) = &args.source {
@@ -86,6 +92,16 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
         2,
         "give --repo (or --source inbox:DIR with --pub)".to_string(),
     ))?;
+    if let Some(what) = credentials.sent_in_clear(repo) {
+        return Err((
+            2,
+            format!(
+                "--repo {}: {what} would travel in clear over http://, readable by anyone on the \
+                 path; use an https:// URL",
+                redact_urls(repo)
+            ),
+        ));
+    }
     let source = GitSource::new(
         repo,
         &args.branch,
@@ -137,6 +153,10 @@ fn pass_config(args: &AgentArgs, allowlist: config::Allowlist) -> PassConfig {
         apply: crate::apply::ApplyOptions {
             force_conflicts: args.force_conflicts,
             ..Default::default()
+        },
+        prune: hubdr::prune_guard::Limit {
+            max_percent: args.max_prune_percent,
+            allow_mass_prune: args.allow_mass_prune,
         },
     }
 }

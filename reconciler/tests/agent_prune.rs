@@ -277,3 +277,44 @@ async fn a_failed_delete_stays_in_the_inventory_and_is_retried_next_pass() {
         .is_none());
     assert_eq!(stored_inventory(&server, &config), ids(&after));
 }
+
+#[tokio::test]
+async fn a_failed_read_before_the_delete_keeps_the_entry_and_is_never_reported_pruned() {
+    let (server, _) = applied("west-1").await;
+    let config = pass_config("west-1");
+    let after = cluster_objects(
+        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
+        "west-1",
+    );
+    server.inject(
+        Fault::error(500, "etcd is sad")
+            .verb(Verb::Get)
+            .resource("replicationdestinations")
+            .name("orders-db"),
+    );
+
+    let report = run_pass(&mut cluster_api(&server), &config, &after).await;
+
+    let Action::Failed(message) = action(&report.changes, RD_ORDERS) else {
+        panic!("{}", describe(&report.changes))
+    };
+    assert!(
+        message.contains("cannot read it") && message.contains("kept in the inventory"),
+        "{message}"
+    );
+    assert!(deletes(&server)
+        .iter()
+        .all(|d| d != "ReplicationDestination orders-db"));
+    assert!(stored_inventory(&server, &config).contains(RD_ORDERS));
+    assert!(report
+        .inventory
+        .entries()
+        .any(|e| e.id().to_string() == RD_ORDERS));
+    assert_eq!(action(&report.changes, PVC_ORDERS), &Action::Pruned);
+
+    // Readable again: pruned, and only then forgotten.
+    server.clear_faults();
+    let report = run_pass(&mut cluster_api(&server), &config, &after).await;
+    assert_eq!(action(&report.changes, RD_ORDERS), &Action::Pruned);
+    assert!(!stored_inventory(&server, &config).contains(RD_ORDERS));
+}

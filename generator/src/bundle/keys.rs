@@ -169,13 +169,7 @@ pub fn public_path(path: &Path) -> PathBuf {
 /// with mode 0600.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hubdr-key")
-        .tempfile_in(dir)?;
+    let mut tmp = crate::fsutil::temp_beside(path)?;
     set_mode(tmp.path(), 0o600)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;

@@ -9,7 +9,7 @@ use crate::gitrepo::OutputRepo;
 use crate::render::MANAGED_PREFIXES;
 
 use super::plan_summary::PR_DESCRIPTION_LIMIT;
-use super::render::{commit_rendered_as, commit_rendered_noted, git_error, parse_author};
+use super::render::{commit_locked_as, git_error, lock_repository, parse_author};
 use super::{load, load_and_render, plan_text, render_loaded, CommandError};
 use crate::transition::Verb;
 
@@ -33,6 +33,7 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let author = parse_author(args.author)?;
+    let lock = lock_repository(args.repo, "hubdr failover", err)?;
     let (before, previous) = load_and_render(args.site, err)?;
     let plan = failover::plan(&before.site, args.to, args.old_primary_unreachable)
         .map_err(|e| bad(&e, "choose a passive hub (see spec.hubs)"))?;
@@ -42,7 +43,7 @@ pub fn run(
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;
     let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_rendered_noted(
+    let committed = commit_locked_as(
         &after,
         &rendered,
         args.repo,
@@ -50,6 +51,7 @@ pub fn run(
         (author.0.as_str(), author.1.as_str()),
         Verb::Sequenced("hubdr failover"),
         note.as_deref(),
+        &lock,
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
@@ -64,7 +66,12 @@ pub fn run(
         args.site.site.display(),
         args.repo.display()
     ));
-    let full = plan_text(&rendered.index, &grouped, args.markdown);
+    let full = plan_text(
+        &rendered.index,
+        &grouped,
+        &super::plan::grants(&after.site),
+        args.markdown,
+    );
     if !args.markdown || full.len() + rest.len() <= PR_DESCRIPTION_LIMIT {
         let _ = write!(out, "{full}{rest}");
         return Ok(());
@@ -155,6 +162,7 @@ pub fn retry(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let author = parse_author(args.author)?;
+    let lock = lock_repository(args.repo, "hubdr failover --retry", err)?;
     let (before, previous) = load_and_render(args.site, err)?;
     let retry = failover::retry::plan(&before.site).map_err(|e| {
         bad(
@@ -185,13 +193,15 @@ pub fn retry(
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;
     let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_rendered_as(
+    let committed = commit_locked_as(
         &after,
         &rendered,
         args.repo,
         false,
         (author.0.as_str(), author.1.as_str()),
         Verb::Sequenced("hubdr failover --retry"),
+        None,
+        &lock,
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
@@ -199,7 +209,12 @@ pub fn retry(
     let _ = write!(
         out,
         "{}",
-        plan_text(&rendered.index, &grouped, args.markdown)
+        plan_text(
+            &rendered.index,
+            &grouped,
+            &super::plan::grants(&after.site),
+            args.markdown
+        )
     );
     let ns = &after.site.spec.backup_namespace;
     let _ = writeln!(
@@ -231,6 +246,7 @@ pub fn abort(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let author = parse_author(args.author)?;
+    let lock = lock_repository(args.repo, "hubdr failover --abort", err)?;
     let (before, previous) = load_and_render(args.site, err)?;
     let abort = failover::abort::plan(&before.site).map_err(|e| {
         bad(
@@ -261,13 +277,15 @@ pub fn abort(
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;
     let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_rendered_as(
+    let committed = commit_locked_as(
         &after,
         &rendered,
         args.repo,
         false,
         (author.0.as_str(), author.1.as_str()),
         Verb::Sequenced("hubdr failover --abort"),
+        None,
+        &lock,
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
@@ -275,7 +293,12 @@ pub fn abort(
     let _ = write!(
         out,
         "{}",
-        plan_text(&rendered.index, &grouped, args.markdown)
+        plan_text(
+            &rendered.index,
+            &grouped,
+            &super::plan::grants(&after.site),
+            args.markdown
+        )
     );
     let _ = write!(
         out,
@@ -310,21 +333,29 @@ pub fn unfence(
             "error: unfencing {hub} needs confirmation\n  fix: check the cautions above, then re-run with --yes"
         )));
     }
+    let lock = lock_repository(repo, "hubdr unfence", err)?;
     ensure_no_drift(repo, &previous.tree)?;
     let after = change_site(site, &text, err)?;
     let rendered = render_loaded(site, &after)?;
-    let committed = commit_rendered_as(
+    let committed = commit_locked_as(
         &after,
         &rendered,
         repo,
         false,
         (author.0.as_str(), author.1.as_str()),
         Verb::Sequenced("hubdr unfence"),
+        None,
+        &lock,
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
     });
-    let _ = write!(out, "{}", plan_text(&rendered.index, &grouped, false));
+    let grants = super::plan::grants(&after.site);
+    let _ = write!(
+        out,
+        "{}",
+        plan_text(&rendered.index, &grouped, &grants, false)
+    );
     let _ = writeln!(
         out,
         "{hub} is passive again: commit {} and the render in a pull request.",

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -5,7 +6,10 @@ use crate::changes::{self, Action, ByCluster};
 use crate::cli::SiteArgs;
 use crate::gitrepo::{OutputRepo, Tree};
 use crate::index::RenderIndex;
-use crate::render::MANAGED_PREFIXES;
+use crate::prune_guard::{self, Counts, Hold, Limit};
+use crate::render::access::{privilege_grants, SiteAccess};
+use crate::render::{ObjectId, MANAGED_PREFIXES};
+use crate::site::Site;
 
 use super::render::git_error;
 use super::{load_and_render, CommandError};
@@ -17,7 +21,7 @@ pub fn run(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
-    let (_, rendered) = load_and_render(args, err)?;
+    let (loaded, rendered) = load_and_render(args, err)?;
     let old: Tree = if repo_dir.exists() {
         OutputRepo::open(repo_dir)
             .map_err(git_error)?
@@ -28,12 +32,93 @@ pub fn run(
     };
     let diff = changes::diff_trees(&old, &rendered.tree);
     let grouped = changes::by_cluster_rendered(&diff, &rendered, &|p| old.get(p).cloned());
-    let _ = write!(out, "{}", plan_text(&rendered.index, &grouped, markdown));
+    let grants = grants(&loaded.site);
+    let _ = write!(
+        out,
+        "{}",
+        plan_text(&rendered.index, &grouped, &grants, markdown)
+    );
+    let _ = write!(
+        out,
+        "{}",
+        guard_text(&guards(&rendered.index, &old, &rendered.tree), markdown)
+    );
     Ok(())
 }
 
-/// The plan as text or Markdown: per cluster the object changes and the prerequisites.
-pub fn plan_text(index: &RenderIndex, grouped: &ByCluster, markdown: bool) -> String {
+/// Clusters whose agent would hold pruning (`hubdr::prune_guard`) after this render, compared
+/// with HEAD. The plan cannot see the agents' inventories: it counts HEAD's objects as owned
+/// and every removed object as deleted unless its kind is only ever released.
+pub fn guards(index: &RenderIndex, old: &Tree, new: &Tree) -> Vec<(String, Hold)> {
+    let objects = |tree: &Tree, cluster: &str| -> Vec<String> {
+        let dir = format!("clusters/{cluster}/");
+        tree.range(dir.clone()..)
+            .take_while(|(p, _)| p.starts_with(&dir))
+            .filter(|(p, _)| !p.ends_with("/kustomization.yaml"))
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    let mut held = Vec::new();
+    for cluster in index.clusters.keys() {
+        let owned = objects(old, cluster);
+        let removed: Vec<&String> = owned.iter().filter(|p| !new.contains_key(*p)).collect();
+        let deletes = removed
+            .iter()
+            .filter(|p| {
+                let id = serde_yaml::from_slice::<serde_json::Value>(&old[p.as_str()])
+                    .ok()
+                    .and_then(|v| ObjectId::of(&v).ok());
+                !id.is_some_and(|id| prune_guard::release_only(&id.api_version, &id.kind))
+            })
+            .count();
+        let counts = Counts {
+            owned: owned.len(),
+            desired: objects(new, cluster).len(),
+            stale: removed.len(),
+            deletes,
+        };
+        if let Some(hold) = prune_guard::check(counts, Limit::default()) {
+            held.push((cluster.clone(), hold));
+        }
+    }
+    held
+}
+
+fn guard_text(held: &[(String, Hold)], markdown: bool) -> String {
+    let mut text = String::new();
+    if held.is_empty() {
+        return text;
+    }
+    let head = "Prune guard: these agents will hold pruning (status reason PruneGuard)";
+    if markdown {
+        let _ = writeln!(text, "### {head}\n");
+    } else {
+        let _ = writeln!(text, "{head}:");
+    }
+    for (cluster, hold) in held {
+        if markdown {
+            let _ = writeln!(text, "- **{cluster}**: {hold}");
+        } else {
+            let _ = writeln!(text, "  {cluster}: {hold}");
+        }
+    }
+    let _ = writeln!(text);
+    text
+}
+
+/// Per cluster, what `spec.agent.extraKinds` grants its agent beyond hubdr's own kinds.
+pub fn grants(site: &Site) -> BTreeMap<String, Vec<String>> {
+    privilege_grants(&SiteAccess::of(site))
+}
+
+/// The plan as text or Markdown: per cluster the object changes, the privilege grants of
+/// `spec.agent.extraKinds` (`grants`, see [`grants`]) and the prerequisites.
+pub fn plan_text(
+    index: &RenderIndex,
+    grouped: &ByCluster,
+    grants: &BTreeMap<String, Vec<String>>,
+    markdown: bool,
+) -> String {
     let mut text = String::new();
     let count = |a: Action| {
         grouped
@@ -90,6 +175,20 @@ pub fn plan_text(index: &RenderIndex, grouped: &ByCluster, markdown: bool) -> St
                 let _ = writeln!(text, "- `{}` {}", c.action.symbol(), c.what);
             } else {
                 let _ = writeln!(text, "  {} {}", c.action.symbol(), c.what);
+            }
+        }
+        if let Some(lines) = grants.get(name) {
+            let _ = writeln!(
+                text,
+                "{}privilege grant (spec.agent.extraKinds; RBAC and --allow-kind in agents/{name}.yaml):",
+                if markdown { "\n" } else { "  " }
+            );
+            for line in lines {
+                if markdown {
+                    let _ = writeln!(text, "- {line}");
+                } else {
+                    let _ = writeln!(text, "    {line}");
+                }
             }
         }
         if !entry.prerequisites.is_empty() {

@@ -5,7 +5,7 @@ use git2::Oid;
 
 use crate::changes;
 use crate::cli::SiteArgs;
-use crate::gitrepo::{Changes, FileChange, GitRepoError, OutputRepo};
+use crate::gitrepo::{lock, Changes, FileChange, GitRepoError, OutputRepo, RenderLock};
 use crate::index::INDEX_PATH;
 use crate::render::{Rendered, MANAGED_PREFIXES};
 use crate::site::LoadedSite;
@@ -91,8 +91,11 @@ pub fn render_to_repo(
 ) -> Result<RenderOutcome, CommandError> {
     let mut timings = Timings::default();
     let start = Instant::now();
+    // Held until the stamp is written: one render at a time (see `gitrepo::lock`).
+    let lock = lock_repository(repo_dir, "hubdr render", err)?;
     let templates = super::templates_for(args)?;
-    let site_bytes = std::fs::read(&args.site).ok();
+    // Bounded like the load below, which reports a file over the limit.
+    let site_bytes = crate::site::load::read_bytes(&args.site).ok();
     let inputs = site_bytes
         .as_deref()
         .and_then(|bytes| stamp::inputs_digest(bytes, &templates.digest));
@@ -116,7 +119,7 @@ pub fn render_to_repo(
     let rendered = super::render_with(&loaded, &templates)?;
     timings.render = phase.elapsed();
     let phase = Instant::now();
-    let committed = commit_rendered(&loaded, &rendered, repo_dir, force, author)?;
+    let committed = commit_locked(&loaded, &rendered, repo_dir, force, author, &lock)?;
     // Stamp only what was hashed: the site file may have changed since it was read.
     if let Some(inputs) = inputs.filter(|_| site_bytes.as_deref() == Some(loaded.text.as_bytes())) {
         write_stamp(
@@ -191,6 +194,34 @@ pub struct Committed {
     pub message: String,
 }
 
+/// Take the render lock of the output repository at `repo_dir` for `what` (e.g. `hubdr
+/// render`), waiting for another holder as long as [`lock::wait_from_env`] says (printing to
+/// `err` whom it waits for), then recover a render that was interrupted there (printing what
+/// was done). Every command that writes the output repository holds this lock until it is done.
+pub fn lock_repository(
+    repo_dir: &Path,
+    what: &str,
+    err: &mut dyn std::io::Write,
+) -> Result<RenderLock, CommandError> {
+    let wait = lock::wait_from_env().map_err(|m| CommandError::BadInput(format!("error: {m}")))?;
+    let lock = RenderLock::for_repository(repo_dir, what, wait, &mut |holder| {
+        let _ = writeln!(
+            err,
+            "waiting for {holder} to finish writing {} (up to {} s)",
+            repo_dir.display(),
+            lock::seconds(wait)
+        );
+    })
+    .map_err(git_error)?;
+    // Not a repository yet: nothing to recover.
+    if let Ok(repo) = OutputRepo::open(repo_dir) {
+        if let Some(recovery) = repo.recover(&MANAGED_PREFIXES).map_err(git_error)? {
+            let _ = writeln!(err, "note: {}: {recovery}", repo_dir.display());
+        }
+    }
+    Ok(lock)
+}
+
 /// Write a rendered tree into the git repository at `repo_dir` (created when missing) and commit
 /// the changed files, as `hubdr render`: see [`commit_rendered_as`].
 pub fn commit_rendered(
@@ -204,9 +235,10 @@ pub fn commit_rendered(
 }
 
 /// Write a rendered tree into the git repository at `repo_dir` (created when missing) and commit
-/// the changed files. Without `force`, refuses when rendered files have uncommitted edits.
-/// Refuses a lower failover generation than the committed render's, and (unless `verb` is a
-/// command that sequences it) any change of a hub's role: see [`crate::transition`].
+/// the changed files, holding its render lock (see [`lock_repository`]). Without `force`,
+/// refuses when rendered files have uncommitted edits. Refuses a lower failover generation than
+/// the committed render's, and (unless `verb` is a command that sequences it) any change of a
+/// hub's role: see [`crate::transition`].
 pub fn commit_rendered_as(
     loaded: &LoadedSite,
     rendered: &Rendered,
@@ -215,12 +247,35 @@ pub fn commit_rendered_as(
     author: (&str, &str),
     verb: Verb,
 ) -> Result<Committed, CommandError> {
-    commit_rendered_noted(loaded, rendered, repo_dir, force, author, verb, None)
+    let lock = lock_repository(repo_dir, "hubdr render", &mut std::io::sink())?;
+    commit_locked_as(loaded, rendered, repo_dir, force, author, verb, None, &lock)
 }
 
-/// [`commit_rendered_as`], with `note` appended to the commit message (e.g. why a failover's
-/// preflight was skipped).
-pub fn commit_rendered_noted(
+/// [`commit_rendered`] by a command that holds the render lock already.
+pub fn commit_locked(
+    loaded: &LoadedSite,
+    rendered: &Rendered,
+    repo_dir: &Path,
+    force: bool,
+    author: (&str, &str),
+    held: &RenderLock,
+) -> Result<Committed, CommandError> {
+    commit_locked_as(
+        loaded,
+        rendered,
+        repo_dir,
+        force,
+        author,
+        Verb::Render,
+        None,
+        held,
+    )
+}
+
+/// [`commit_rendered_as`] by a command that holds the render lock already, with `note` appended
+/// to the commit message (e.g. why a failover's preflight was skipped).
+#[allow(clippy::too_many_arguments)]
+pub fn commit_locked_as(
     loaded: &LoadedSite,
     rendered: &Rendered,
     repo_dir: &Path,
@@ -228,6 +283,7 @@ pub fn commit_rendered_noted(
     author: (&str, &str),
     verb: Verb,
     note: Option<&str>,
+    _held: &RenderLock,
 ) -> Result<Committed, CommandError> {
     let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
     check_transition(&repo, rendered, verb)?;
@@ -244,7 +300,7 @@ pub fn commit_rendered_noted(
         }
         // The commit below only writes files that differ from HEAD: put the rendered content
         // back over the hand edits first, as --force promises.
-        revert_edits(repo.workdir(), &rendered.tree, &edited).map_err(|e| {
+        repo.discard_edits(&rendered.tree, &edited).map_err(|e| {
             CommandError::Failed(format!(
                 "error: cannot overwrite hand edits in {}: {e}",
                 repo_dir.display()
@@ -312,31 +368,6 @@ fn check_transition(
         .map_err(|e| CommandError::BadInput(format!("error: {e}\nnothing was written")))
 }
 
-/// Overwrite each edited managed path with its rendered content, or delete it when it is not
-/// rendered (a hand-added file).
-fn revert_edits(
-    workdir: &Path,
-    tree: &crate::gitrepo::Tree,
-    edited: &[String],
-) -> std::io::Result<()> {
-    for path in edited {
-        let target = workdir.join(path);
-        match tree.get(path) {
-            Some(bytes) => {
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                crate::fsutil::write_atomic(&target, bytes)?;
-            }
-            None => match std::fs::remove_file(&target) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            },
-        }
-    }
-    Ok(())
-}
-
 /// `render --no-git`: make the directory's managed files equal the render, without git.
 pub fn run_plain(
     args: &SiteArgs,
@@ -344,6 +375,16 @@ pub fn run_plain(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
+    let wait = lock::wait_from_env().map_err(|m| CommandError::BadInput(format!("error: {m}")))?;
+    let _lock = RenderLock::for_directory(dir, "hubdr render --no-git", wait, &mut |holder| {
+        let _ = writeln!(
+            err,
+            "waiting for {holder} to finish writing {} (up to {} s)",
+            dir.display(),
+            lock::seconds(wait)
+        );
+    })
+    .map_err(git_error)?;
     let (_, rendered) = load_and_render(args, err)?;
     // The directory's own index is the previous render: the same rules as for a commit.
     if let Ok(previous) = std::fs::read_to_string(dir.join(INDEX_PATH)) {

@@ -19,7 +19,9 @@ use git2::{Repository, Tree};
 use super::CommandError;
 use crate::cli::StatusShowArgs;
 use crate::index::{RenderIndex, INDEX_PATH};
-use crate::status::{status_path, ClusterStatus};
+use crate::limits;
+use crate::status::trust::{self, Anchors, Refusal};
+use crate::status::{pin_path, signature_path, status_path};
 
 pub use progress::{progress, Progress};
 pub use table::render;
@@ -122,7 +124,8 @@ fn local_path(repo: &str) -> Result<PathBuf, CommandError> {
         || (path.contains('@') && path.contains(':') && !Path::new(path).exists());
     if remote {
         return Err(CommandError::BadInput(format!(
-            "error: --repo {repo}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository (with its status branch) and pass its path"
+            "error: --repo {}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository (with its status branch) and pass its path",
+            crate::credentials::redact_urls(repo)
         )));
     }
     Ok(PathBuf::from(path))
@@ -151,7 +154,7 @@ pub fn read_fleet(
             )
         })?;
     let tree = tip.tree().map_err(|e| e.message().to_string())?;
-    let index_text = file(&repo, &tree, INDEX_PATH)?
+    let index_text = file(&repo, &tree, INDEX_PATH, limits::INDEX_MAX_BYTES)?
         .ok_or_else(|| format!("{source_branch} has no {INDEX_PATH}: point --repo at a repository written by `hubdr render`"))?;
     let index = RenderIndex::parse(&index_text)?;
     let active = index
@@ -168,23 +171,19 @@ pub fn read_fleet(
         .and_then(|r| r.peel_to_commit())
         .and_then(|c| c.tree())
         .ok();
+    let now = jiff::Timestamp::now();
     let mut clusters = Vec::new();
     for (name, entry) in &index.clusters {
-        let status = match &status_tree {
-            Some(t) => match file(&repo, t, &status_path(name))? {
-                Some(text) => Some(
-                    ClusterStatus::parse(&text)
-                        .map_err(|e| format!("{status_branch}:{}: {e}", status_path(name)))?,
-                ),
-                None => None,
-            },
-            None => None,
+        let (status, ignored) = match &status_tree {
+            Some(t) => read_status(&repo, t, &index, name, now)?,
+            None => (None, None),
         };
         clusters.push(ClusterView {
             name: name.clone(),
             kind: entry.kind.clone(),
             role: entry.role.clone(),
             status,
+            ignored,
         });
     }
     clusters.sort_by_key(|c| (c.kind != "hub", c.name.clone()));
@@ -205,7 +204,13 @@ fn merged_at(repo: &Repository, tip: &git2::Commit<'_>, generation: u64) -> Opti
     let mut merged = None;
     let mut commit = tip.clone();
     for _ in 0..500 {
-        let text = file(repo, &commit.tree().ok()?, INDEX_PATH).ok()??;
+        let text = file(
+            repo,
+            &commit.tree().ok()?,
+            INDEX_PATH,
+            limits::INDEX_MAX_BYTES,
+        )
+        .ok()??;
         let roles = crate::transition::Roles::parse(&text).ok()?;
         if roles.generation < generation {
             break;
@@ -217,6 +222,54 @@ fn merged_at(repo: &Repository, tip: &git2::Commit<'_>, generation: u64) -> Opti
         }
     }
     merged
+}
+
+/// `cluster`'s status on the status branch `tree`, if it is trusted: signed by the key the
+/// index registers for it (or, when none is registered, the key pinned on the branch) and not
+/// from the future. Otherwise why it is ignored.
+fn read_status(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    index: &RenderIndex,
+    cluster: &str,
+    now: jiff::Timestamp,
+) -> Result<(Option<crate::status::ClusterStatus>, Option<String>), String> {
+    let Some(bytes) = blob(
+        repo,
+        tree,
+        &status_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )?
+    else {
+        return Ok((None, None));
+    };
+    let signature = blob(
+        repo,
+        tree,
+        &signature_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )?;
+    let mut anchors = Anchors::registered(&index.status_keys);
+    if let Some(pin) = blob(
+        repo,
+        tree,
+        &pin_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )? {
+        anchors.pin(cluster, &pin);
+    }
+    Ok(
+        match trust::check(
+            cluster,
+            &bytes,
+            signature.as_deref(),
+            anchors.get(cluster),
+            now,
+        ) {
+            Ok(status) => (Some(status), None),
+            Err(why) => (None, Some(Refusal::new(cluster, why).to_string())),
+        },
+    )
 }
 
 /// The fenced hubs the active hub's rendered BackupSchedule waits for (`fenced` and
@@ -231,11 +284,12 @@ fn waited_for(
     let Some(path) = index.files.keys().find(|p| p.starts_with(&prefix)) else {
         return Ok(Vec::new());
     };
-    let Some(text) = file(repo, tree, path)? else {
+    let Some(text) = file(repo, tree, path, limits::REPO_FILE_MAX_BYTES)? else {
         return Ok(Vec::new());
     };
     let object: serde_yaml::Value =
-        serde_yaml::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        crate::untrusted_yaml::from_str(&text, limits::REPO_FILE_MAX_BYTES)
+            .map_err(|e| format!("{path}: {e}"))?;
     let Some(wait_for) =
         object["metadata"]["annotations"][crate::gates::ANNOTATION_WAIT_FOR].as_str()
     else {
@@ -252,16 +306,15 @@ fn waited_for(
         .collect())
 }
 
-/// The most a status file may hold: status files are other agents' output, read before they
-/// are trusted.
-pub const MAX_STATUS_BYTES: usize = 4 << 20;
-
-/// Every cluster's status file on `branch` of the repository at `path`: the local branch, else
-/// `origin`'s remote-tracking branch. Each file is size-limited before it is parsed.
+/// Every cluster's trusted status on `branch` of the repository at `path` (the local branch,
+/// else `origin`'s remote-tracking branch), for the clusters the index at `HEAD` lists. A status
+/// is trusted as by `hubdr status`: signed by the key the index registers for the cluster (or
+/// the key pinned on the branch) and not from the future; any other is left out, as if the
+/// cluster had not reported. Each file is size-checked before it is read.
 pub fn read_status_branch(
     path: &Path,
     branch: &str,
-) -> Result<std::collections::BTreeMap<String, ClusterStatus>, String> {
+) -> Result<std::collections::BTreeMap<String, crate::status::ClusterStatus>, String> {
     let repo = Repository::open(path).map_err(|e| {
         format!(
             "{} is not a git repository: {}",
@@ -269,6 +322,17 @@ pub fn read_status_branch(
             e.message()
         )
     })?;
+    let head = repo
+        .head()
+        .and_then(|h| h.peel_to_tree())
+        .map_err(|e| format!("{}: no rendered commit: {}", path.display(), e.message()))?;
+    let index_text = file(&repo, &head, INDEX_PATH, limits::INDEX_MAX_BYTES)?.ok_or_else(|| {
+        format!(
+            "{} has no {INDEX_PATH}: point --repo at a repository written by `hubdr render`",
+            path.display()
+        )
+    })?;
+    let index = RenderIndex::parse(&index_text)?;
     let tip = repo
         .find_reference(&format!("refs/heads/{branch}"))
         .or_else(|_| repo.find_reference(&format!("refs/remotes/origin/{branch}")))
@@ -280,43 +344,54 @@ pub fn read_status_branch(
             )
         })?;
     let tree = tip.tree().map_err(|e| e.message().to_string())?;
+    let now = jiff::Timestamp::now();
     let mut out = std::collections::BTreeMap::new();
-    let Ok(clusters) = tree.get_path(Path::new("clusters")) else {
-        return Ok(out);
-    };
-    let clusters = repo
-        .find_tree(clusters.id())
-        .map_err(|e| format!("{branch}:clusters: {}", e.message()))?;
-    for entry in clusters.iter() {
-        let Some(name) = entry.name().and_then(|n| n.strip_suffix(".yaml")) else {
-            continue;
-        };
-        let blob = repo
-            .find_blob(entry.id())
-            .map_err(|e| format!("{branch}:clusters/{name}.yaml: {}", e.message()))?;
-        if blob.size() > MAX_STATUS_BYTES {
-            return Err(format!(
-                "{branch}:clusters/{name}.yaml is {} bytes, over the {MAX_STATUS_BYTES} a status file may hold",
-                blob.size()
-            ));
+    for name in index.clusters.keys() {
+        if let (Some(status), _) = read_status(&repo, &tree, &index, name, now)? {
+            out.insert(name.clone(), status);
         }
-        let status = ClusterStatus::parse(&String::from_utf8_lossy(blob.content()))
-            .map_err(|e| format!("{branch}:clusters/{name}.yaml: {e}"))?;
-        out.insert(name.to_string(), status);
     }
     Ok(out)
 }
 
-fn file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<String>, String> {
+/// The file at `path` as text, refused when its blob is larger than `limit` (from the object's
+/// header, before it is loaded).
+fn file(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    path: &str,
+    limit: u64,
+) -> Result<Option<String>, String> {
+    Ok(blob(repo, tree, path, limit)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// The blob at `path`, refused when it is larger than `limit`.
+fn blob(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    path: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, String> {
     let entry = match tree.get_path(Path::new(path)) {
         Ok(entry) => entry,
         Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
         Err(e) => return Err(format!("{path}: {}", e.message())),
     };
+    let (size, _) = repo
+        .odb()
+        .and_then(|odb| odb.read_header(entry.id()))
+        .map_err(|e| format!("{path}: {}", e.message()))?;
+    if size as u64 > limit {
+        return Err(format!(
+            "{path} is {}, more than the limit of {}: it was not written by hubdr; fix or remove it",
+            limits::size_text(size as u64),
+            limits::bytes_text(limit)
+        ));
+    }
     let blob = repo
         .find_blob(entry.id())
         .map_err(|e| format!("{path}: {}", e.message()))?;
-    Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+    Ok(Some(blob.content().to_vec()))
 }
 
 #[cfg(test)]
@@ -382,5 +457,19 @@ mod tests {
         );
         assert!(local_path("https://git.example.com/acm-dr.git").is_err());
         assert!(local_path("git@git.example.com:platform/acm-dr.git").is_err());
+    }
+
+    #[test]
+    fn a_remote_url_is_refused_without_its_credentials() {
+        let Err(CommandError::BadInput(message)) =
+            local_path("https://x-access-token:T0KEN@git.example.com/acm-dr.git")
+        else {
+            panic!("a remote URL is refused");
+        };
+        assert!(
+            message.starts_with("error: --repo https://***@git.example.com/acm-dr.git: only local"),
+            "{message}"
+        );
+        assert!(!message.contains("T0KEN"), "{message}");
     }
 }

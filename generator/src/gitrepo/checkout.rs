@@ -15,7 +15,6 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
@@ -231,7 +230,15 @@ fn depth(dir: &str) -> usize {
 /// like `git checkout` does, which saves the rename, the costliest step of a first render. Like
 /// `git checkout`, the working tree is not fsynced: it is a copy of the commit, whose objects
 /// are made durable before the branch moves.
-fn place_file(workdir: &Path, (path, bytes): (&str, &[u8])) -> Placed {
+fn place_file(workdir: &Path, write: (&str, &[u8])) -> Placed {
+    let placed = replace_or_create(workdir, write);
+    if placed.is_ok() {
+        super::test_hook::file_written();
+    }
+    placed
+}
+
+fn replace_or_create(workdir: &Path, (path, bytes): (&str, &[u8])) -> Placed {
     let target = workdir.join(path);
     match create_new(&target, bytes) {
         Ok(Some(md)) => return Ok(md),
@@ -250,6 +257,7 @@ fn place_file(workdir: &Path, (path, bytes): (&str, &[u8])) -> Placed {
         source,
     };
     let tmp = write_temp(&target, bytes).map_err(unchanged)?;
+    super::test_hook::temp_written();
     if let Err(e) = fs::rename(&tmp, &target) {
         let _ = fs::remove_file(&tmp);
         return Err(unchanged(e));
@@ -298,32 +306,37 @@ fn create_new(target: &Path, bytes: &[u8]) -> io::Result<Option<fs::Metadata>> {
     }
 }
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// This process's id, asked of the kernel once (it is part of every temp file name).
-fn process_id() -> u32 {
-    static ID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *ID.get_or_init(std::process::id)
-}
-
-/// Write `bytes` to a new temp file in the directory of `target` (not fsynced: see
-/// `place_file`).
-fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+/// The temp file beside `target` that replaces it: `.<name>.hubdr-tmp`. One name per target,
+/// so that the next render knows where an interrupted one may have left it (see `recover`);
+/// two writers of one target are excluded by the render lock.
+pub(super) fn temp_path(target: &Path) -> PathBuf {
     let dir = target.parent().unwrap_or(Path::new("."));
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.hubdr-tmp",
-        process_id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    // Default permissions (0666 & ~umask), like a git checkout.
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
+    dir.join(format!(".{name}.hubdr-tmp"))
+}
+
+/// Write `bytes` to the temp file of `target` (not fsynced: see `place_file`), replacing one
+/// left by an interrupted render.
+fn write_temp(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let tmp = temp_path(target);
+    // Default permissions (0666 & ~umask), like a git checkout. Created exclusively, so that
+    // whatever is in the way (a symlink too) is removed rather than written through.
+    let create = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+    };
+    let mut file = match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(&tmp)?;
+            create()?
+        }
+        other => other?,
+    };
     let written = file.write_all(bytes);
     drop(file);
     match written {

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::credentials::{scan, What};
 use crate::site::units;
 
 use super::manifest::Manifest;
@@ -22,9 +23,7 @@ pub fn check(m: &Manifest) -> Vec<String> {
     if m.id.kind == "Secret" {
         problems.push("hubdr never renders Secrets: credentials stay out of git; reference the Secret by name".into());
     }
-    if holds_key_material(&m.value) {
-        find_key_material(&m.value, &mut String::new(), &mut problems);
-    }
+    key_material(&m.value, &mut problems);
     let spec = m.value.get("spec").unwrap_or(&Value::Null);
     match m.id.kind.as_str() {
         "Restore" => check_typed::<RestoreSpec>(spec, &mut problems, RestoreSpec::check),
@@ -185,41 +184,19 @@ fn check_volsync(kind: &str, spec: &Value, problems: &mut Vec<String>) {
     }
 }
 
-/// Whether any string in `value` looks like key material (a VolSync pre-shared key line): the
-/// scan of every object, without the field paths that only a finding needs.
-fn holds_key_material(value: &Value) -> bool {
-    match value {
-        Value::String(s) => units::is_psk_line(s),
-        Value::Object(map) => map.values().any(holds_key_material),
-        Value::Array(items) => items.iter().any(holds_key_material),
-        _ => false,
+/// Refuse anything that looks like key material, with its field path: any string or map key at
+/// any depth, and a Secret's payload on whatever kind. (Only an object that holds some is
+/// searched with paths.)
+fn key_material(value: &Value, problems: &mut Vec<String>) {
+    const FIX: &str = "keep it in a Secret on the cluster and reference the Secret by name";
+    if value.get("data").is_some() {
+        problems.push(format!("data: {}: {FIX}", What::SecretPayload.message()));
     }
-}
-
-/// Refuse anything that looks like key material (a VolSync pre-shared key line). `path` is the
-/// field path of `value` (a buffer extended and restored while descending).
-fn find_key_material(value: &Value, path: &mut String, problems: &mut Vec<String>) {
-    use std::fmt::Write;
-    let parent_len = path.len();
-    match value {
-        Value::String(s) if units::is_psk_line(s) => {
-            problems.push(format!("{path}: looks like a pre-shared key; keys never go into git, reference their Secret by name"));
-        }
-        Value::Object(map) => {
-            for (k, v) in map {
-                let _ = write!(path, ".{k}");
-                find_key_material(v, path, problems);
-                path.truncate(parent_len);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                let _ = write!(path, "[{i}]");
-                find_key_material(v, path, problems);
-                path.truncate(parent_len);
-            }
-        }
-        _ => {}
+    if !scan::holds(value) {
+        return;
+    }
+    for f in scan::find(value, "") {
+        problems.push(format!("{}: {}: {FIX}", f.shown, f.what.message()));
     }
 }
 
@@ -239,28 +216,96 @@ mod tests {
         }
     }
 
+    const FIX: &str = "keep it in a Secret on the cluster and reference the Secret by name";
+
+    fn object(kind: &str, rest: Value) -> Manifest {
+        let mut value = json!({
+            "apiVersion": "v1",
+            "kind": kind,
+            "metadata": {"name": "x", "namespace": "ns"},
+        });
+        value
+            .as_object_mut()
+            .unwrap()
+            .extend(rest.as_object().unwrap().clone());
+        manifest(value)
+    }
+
     #[test]
     fn key_material_anywhere_is_refused_with_its_field_path() {
         let psk = format!("volsync:{}", "ab".repeat(16));
-        let m = manifest(json!({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "x", "namespace": "ns"},
-            "spec": {"items": ["fine", {"deep": psk}], "other": "a:b"},
-        }));
+        let key_id = format!("AKIA{}", "IOSFODNN7EXAMPLE");
+        let m = object(
+            "ConfigMap",
+            json!({"spec": {
+                "items": ["fine", {"deep": psk}],
+                "other": "a:b",
+                "config": {"aws_secret_access_key": "x", "note": format!("id={key_id}")},
+            }}),
+        );
         assert_eq!(
             check(&m),
-            vec![format!(
-                ".spec.items[1].deep: looks like a pre-shared key; keys never go into git, \
-                 reference their Secret by name"
-            )]
+            vec![
+                format!("spec.items[1].deep: looks like a pre-shared key; credentials never go into git: {FIX}"),
+                format!("spec.config.aws_secret_access_key: looks like a secret value (the field is named like one); credentials never go into git: {FIX}"),
+                format!("spec.config.note: looks like an AWS access key id; credentials never go into git: {FIX}"),
+            ]
         );
-        let clean = manifest(json!({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "x", "namespace": "ns"},
-            "data": {"k": "volsync:not-hex"},
-        }));
+        let clean = object("ConfigMap", json!({"spec": {"k": "volsync:not-hex"}}));
         assert_eq!(check(&clean), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_key_that_is_key_material_is_refused_without_repeating_it() {
+        let token = format!("ghp_{}", "0123456789abcdefghijABCDEFGHIJ012345");
+        let m = object(
+            "Restore",
+            json!({"metadata": {"name": "x", "namespace": "ns", "labels": {token.clone(): "x"}}}),
+        );
+        let problems: Vec<String> = check(&m)
+            .into_iter()
+            .filter(|p| p.starts_with("metadata.labels"))
+            .collect();
+        assert_eq!(
+            problems,
+            vec![format!("metadata.labels.***: looks like a GitHub token; credentials never go into git: {FIX}")]
+        );
+        assert!(!problems[0].contains(&token));
+    }
+
+    #[test]
+    fn a_secret_payload_is_refused_on_any_kind() {
+        let m = object("ConfigMap", json!({"data": {"k": "v"}}));
+        assert_eq!(
+            check(&m),
+            vec![format!("data: a Secret's payload (stringData or data) on an object that is not a Secret; credentials never go into git: {FIX}")]
+        );
+        let m = object(
+            "DataProtectionApplication",
+            json!({"spec": {"configuration": [{"stringData": {"cloud": "[default]"}}]}}),
+        );
+        assert_eq!(
+            check(&m),
+            vec![format!("spec.configuration[0].stringData: a Secret's payload (stringData or data) on an object that is not a Secret; credentials never go into git: {FIX}")]
+        );
+    }
+
+    #[test]
+    fn digests_names_and_certificates_are_not_key_material() {
+        let hex = "0123456789abcdef".repeat(4);
+        let certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let m = object(
+            "DataProtectionApplication",
+            json!({"metadata": {"name": "x", "namespace": "ns", "annotations": {
+                "hubdr.io/site-hash": format!("sha256:{hex}"),
+                "hubdr.io/image": format!("quay.io/acm-dr/hubdr-agent@sha256:{hex}"),
+                "hubdr.io/commit": "3f786850e387550fdab836ed7e6dc881de23001b",
+            }},
+            "spec": {"backupLocations": [{"velero": {
+                "credential": {"name": "cloud-credentials", "key": "cloud"},
+                "config": {"caCert": certificate, "storageAccountKeyEnvVar": "AZURE_STORAGE_ACCOUNT_ACCESS_KEY"},
+            }}]}}),
+        );
+        assert_eq!(check(&m), Vec::<String>::new());
     }
 }

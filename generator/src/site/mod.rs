@@ -1,13 +1,17 @@
 //! The site file: model, parsing and validation.
+pub mod credentials;
 pub mod diagnostic;
+pub mod domain_rules;
 pub mod edit;
 pub mod failover_rules;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod privileges;
 pub mod strict_value;
 pub mod units;
 pub mod validate;
+mod validate_trust;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{load_file, load_str, LoadedSite, SiteError};

@@ -107,6 +107,7 @@ async fn run(args: &Args, calls: &CallCounter) -> Result<bool> {
         namespace: AGENT_NAMESPACE.into(),
         allowlist: Allowlist::default_kinds(),
         apply: ApplyOptions::default(),
+        prune: Default::default(),
     };
     let mut api = ClusterApi::new(client(&server)?, Retry::default());
 

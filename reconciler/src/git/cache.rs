@@ -20,8 +20,11 @@ pub(crate) struct Cache {
 }
 
 impl Cache {
-    /// The cache of `url` inside `cache_dir`: `<cache_dir>/<name>-<hash of url>.git`.
+    /// The cache of `url` inside `cache_dir`: `<cache_dir>/<name>-<hash of url>.git`, both
+    /// taken from the URL without its credentials (which never reach the disk, and may rotate).
     pub(crate) fn new(cache_dir: &Path, url: &str) -> Self {
+        let url = super::error::shown(url);
+        let url = url.as_str();
         let digest = format!("{:x}", Sha256::digest(url.as_bytes()));
         let name: String = url
             .trim_end_matches('/')
@@ -156,6 +159,19 @@ mod tests {
         assert_ne!(b.path(), c.path());
         let odd = Cache::new(dir, "/");
         assert!(odd.path().to_string_lossy().contains("/repo-"));
+    }
+
+    #[test]
+    fn credentials_in_the_url_do_not_name_the_cache() {
+        let dir = Path::new("/cache");
+        let with_token = Cache::new(dir, "https://x-access-token:T0KEN@git.example.com");
+        let rotated = Cache::new(dir, "https://x-access-token:OTHER@git.example.com");
+        assert_eq!(
+            with_token.path(),
+            rotated.path(),
+            "a rotated token keeps the cache"
+        );
+        assert!(!with_token.path().to_string_lossy().contains("T0KEN"));
     }
 
     #[test]

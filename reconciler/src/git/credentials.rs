@@ -77,8 +77,32 @@ impl Credentials {
         }
     }
 
-    /// Read the secrets now, so a missing token file fails before any network traffic.
+    /// What of these credentials, or of `url` itself, would travel in clear to `url`: a token,
+    /// a key or a password in the URL, sent over plain `http://`. `None` when nothing would.
+    pub fn sent_in_clear(&self, url: &str) -> Option<&'static str> {
+        let scheme = url.split_once("://").map(|(s, _)| s);
+        if !scheme.is_some_and(|s| s.eq_ignore_ascii_case("http")) {
+            return None;
+        }
+        match self {
+            Credentials::Token { .. } => Some("the git token"),
+            Credentials::SshKey { .. } => Some("the git credentials"),
+            Credentials::None if hubdr::credentials::redact_urls(url) != url => {
+                Some("the credentials in the URL")
+            }
+            Credentials::None => None,
+        }
+    }
+
+    /// Read the secrets now, so a missing token file fails before any network traffic. Refused
+    /// when they would be sent in clear ([`sent_in_clear`](Self::sent_in_clear)).
     pub(crate) fn resolve(&self, url: &str) -> Result<Resolved, GitError> {
+        if let Some(what) = self.sent_in_clear(url) {
+            return Err(GitError::Cleartext {
+                url: super::error::shown(url),
+                what,
+            });
+        }
         let kind = match self {
             Credentials::None => Kind::None,
             Credentials::Token { username, token } => Kind::Token {
@@ -314,6 +338,38 @@ mod tests {
         assert!(err.to_string().contains("nope"), "{err}");
         std::fs::write(&path, "\n").unwrap();
         assert!(Secret::File(path).read().is_err());
+    }
+
+    #[test]
+    fn nothing_secret_goes_over_plain_http() {
+        let token = Credentials::token("x-access-token", Secret::Env("UNUSED".into()));
+        let key = Credentials::ssh_key("git", "/nonexistent/id_ed25519");
+        let http = "http://git.example.com/r.git";
+        assert_eq!(token.sent_in_clear(http), Some("the git token"));
+        assert_eq!(
+            token.sent_in_clear("HTTP://git.example.com/r.git"),
+            Some("the git token")
+        );
+        assert!(key.sent_in_clear(http).is_some());
+        assert_eq!(
+            Credentials::None.sent_in_clear("http://u:TOKEN@git.example.com/r.git"),
+            Some("the credentials in the URL")
+        );
+        assert_eq!(Credentials::None.sent_in_clear(http), None);
+        assert_eq!(token.sent_in_clear("https://git.example.com/r.git"), None);
+        // Refused before the secret is even read.
+        let err = token
+            .resolve("http://u:TOKEN@git.example.com/r.git")
+            .unwrap_err();
+        assert!(matches!(err, GitError::Cleartext { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(!message.contains("TOKEN"), "{message}");
+        assert!(
+            message.starts_with(
+                "http://***@git.example.com/r.git: the git token would travel in clear"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

@@ -67,6 +67,12 @@ pub enum GitError {
         source: git2::Error,
     },
 
+    #[error(
+        "{url}: {what} would travel in clear over http://, readable by anyone on the path; \
+         use an https:// URL"
+    )]
+    Cleartext { url: String, what: &'static str },
+
     #[error("{branch:?} is not a valid branch name; use a plain branch name such as `main`")]
     InvalidBranch { branch: String },
 
@@ -139,6 +145,7 @@ impl GitError {
                 | GitError::Auth { .. }
                 | GitError::Certificate { .. }
                 | GitError::Credentials { .. }
+                | GitError::Cleartext { .. }
                 | GitError::MissingBranch { .. }
                 | GitError::InvalidBranch { .. }
                 | GitError::InvalidCluster { .. }
@@ -148,4 +155,10 @@ impl GitError {
                 | GitError::CacheDir { .. }
         )
     }
+}
+
+/// `url` as errors, logs and status show it: without its user and password
+/// ([`hubdr::credentials::redact_urls`]).
+pub(crate) fn shown(url: &str) -> String {
+    hubdr::credentials::redact_urls(url).into_owned()
 }

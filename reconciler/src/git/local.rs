@@ -20,6 +20,7 @@ use std::path::Path;
 use git2::{ObjectType, Odb, Oid, Repository};
 
 use super::commit::{self, Built};
+use super::error::shown;
 use super::remote::{is_lost_race, Attempt};
 use super::GitError;
 
@@ -90,7 +91,7 @@ fn compare_and_swap(
 
 fn push_error(url: &str, refname: &str, source: git2::Error) -> GitError {
     GitError::Push {
-        url: url.to_string(),
+        url: shown(url),
         refname: refname.to_string(),
         source,
     }
@@ -98,12 +99,12 @@ fn push_error(url: &str, refname: &str, source: git2::Error) -> GitError {
 
 fn open_bare(path: &Path, url: &str, refname: &str) -> Result<Repository, GitError> {
     let remote = Repository::open(path).map_err(|source| GitError::Unreachable {
-        url: url.to_string(),
+        url: shown(url),
         source,
     })?;
     if !remote.is_bare() {
         return Err(GitError::Rejected {
-            url: url.to_string(),
+            url: shown(url),
             refname: refname.to_string(),
             reason: "it is not a bare repository (status is only pushed to bare repositories)"
                 .into(),

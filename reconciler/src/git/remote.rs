@@ -10,6 +10,7 @@ use git2::{
 
 use super::cache::Cache;
 use super::commit::{self, Built};
+use super::error::shown;
 use super::{local, Credentials, GitError};
 
 /// Where a remote lives and how to authenticate to it.
@@ -79,7 +80,7 @@ pub(crate) fn fetch_branch(
             remote_error(url, source)
         } else {
             GitError::Fetch {
-                url: url.to_string(),
+                url: shown(url),
                 refname: remote_ref.clone(),
                 cache: repo.path().to_path_buf(),
                 source,
@@ -183,7 +184,7 @@ fn push_over_transport(
             remote_error(url, source)
         } else {
             GitError::Push {
-                url: url.to_string(),
+                url: shown(url),
                 refname: refname.to_string(),
                 source,
             }
@@ -242,7 +243,7 @@ fn push_over_transport(
         None => Ok(PushOutcome::Landed),
         Some(reason) if is_retryable_rejection(&reason) => Ok(PushOutcome::Lost(reason)),
         Some(reason) => Err(GitError::Rejected {
-            url: url.to_string(),
+            url: shown(url),
             refname: refname.to_string(),
             reason,
         }),
@@ -283,7 +284,7 @@ fn is_network(e: &git2::Error) -> bool {
 /// A failure to reach or talk to the remote, with authentication and certificate problems
 /// told apart.
 pub(crate) fn remote_error(url: &str, source: git2::Error) -> GitError {
-    let url = url.to_string();
+    let url = shown(url);
     match source.code() {
         ErrorCode::Auth => GitError::Auth { url, source },
         ErrorCode::Certificate => GitError::Certificate { url, source },
@@ -294,6 +295,24 @@ pub(crate) fn remote_error(url: &str, source: git2::Error) -> GitError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_show_the_url_without_its_credentials() {
+        let url = "https://x-access-token:T0KEN@git.example.com/r.git";
+        for code in [
+            ErrorCode::Auth,
+            ErrorCode::Certificate,
+            ErrorCode::GenericError,
+        ] {
+            let source = git2::Error::new(code, ErrorClass::Net, "failed");
+            let message = remote_error(url, source).to_string();
+            assert!(
+                message.contains("https://***@git.example.com/r.git"),
+                "{message}"
+            );
+            assert!(!message.contains("T0KEN"), "{message}");
+        }
+    }
 
     #[test]
     fn local_paths_and_network_urls() {
