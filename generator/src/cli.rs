@@ -60,11 +60,30 @@ pub enum Command {
     /// Fail over to a passive hub: edit the site, re-render, commit, print the plan for the pull request.
     Failover {
         /// The passive hub that takes over.
+        #[arg(long, required_unless_present_any = ["retry", "abort"], conflicts_with_all = ["retry", "abort"])]
+        to: Option<String>,
+        /// Start a new activation attempt after a failed one (a Restore of its own: a Restore
+        /// runs once). Reads the status branch to check that the current attempt failed.
+        #[arg(long, conflicts_with = "abort")]
+        retry: bool,
+        /// Go back before the new primary's activation finished: the old primary becomes active
+        /// again once the target reports it did not activate. Reads the status branch.
         #[arg(long)]
-        to: String,
+        abort: bool,
         /// The old primary is gone: the new primary does not wait for its status.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["retry", "abort"])]
         old_primary_unreachable: bool,
+        /// Go ahead although the preflight failed, for this reason (recorded in the commit
+        /// message and the plan).
+        #[arg(long, value_name = "REASON", conflicts_with_all = ["retry", "abort"])]
+        skip_preflight: Option<String>,
+        /// With --markdown, where the full plan goes when it is too long for a pull request
+        /// description (65,536 characters); default: failover-plan-g<N>.md beside the site file.
+        #[arg(long)]
+        plan_file: Option<PathBuf>,
+        /// The status branch the agents report to (the local branch, else origin's).
+        #[arg(long, default_value = crate::status::STATUS_BRANCH)]
+        status_branch: String,
         #[command(flatten)]
         site: SiteArgs,
         /// The rendered git repository (must hold the committed render of the current site).

@@ -4,8 +4,21 @@
 //! Syntax: conditions separated by `;`, each one of
 //! - `restore-finished:<namespace>/<name>`: that Restore on this cluster has activated managed
 //!   clusters (`veleroManagedClustersBackupName: latest`) and reached phase `Finished`;
+//! - `fenced:<cluster>@<generation>`: `<cluster>`'s status file reports its fence observed
+//!   complete at generation `<generation>` or later (its BackupSchedules paused or deleted, and
+//!   what else the fence covers: see the agent's `fence` module);
+//! - `managed-clusters-available`: on this cluster, every ManagedCluster but the hub's own is
+//!   `ManagedClusterJoined` and `ManagedClusterConditionAvailable`, and every managed cluster the
+//!   render lists has one (the verification of a takeover);
+//! - `observability-restarted:<generation>`: on this cluster, the observability API
+//!   (Deployment `observability-observatorium-api`) was restarted after the activation of
+//!   generation `<generation>`, or observability is not installed;
+//! - `not-activated:<cluster>@<generation>`: `<cluster>`'s status file reports generation
+//!   `<generation>` or later and no sign of an activation (no ManagedCluster, no activation
+//!   Restore): the target of an aborted failover did not take the managed clusters;
 //! - `no-backup-schedule:<cluster>@<generation>`: `<cluster>`'s status file reports it applied
-//!   generation `<generation>` or later and observes no BackupSchedule.
+//!   generation `<generation>` or later and observes no BackupSchedule (written by earlier
+//!   versions; still understood).
 
 use std::fmt;
 
@@ -16,8 +29,14 @@ pub const ANNOTATION_GENERATION: &str = "hubdr.io/generation";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
     RestoreFinished { namespace: String, name: String },
+    Fenced { cluster: String, generation: u64 },
+    ManagedClustersAvailable,
+    ObservabilityRestarted { generation: u64 },
+    NotActivated { cluster: String, generation: u64 },
     NoBackupSchedule { cluster: String, generation: u64 },
 }
+
+const MANAGED_CLUSTERS_AVAILABLE: &str = "managed-clusters-available";
 
 impl fmt::Display for Gate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -25,6 +44,18 @@ impl fmt::Display for Gate {
             Gate::RestoreFinished { namespace, name } => {
                 write!(f, "restore-finished:{namespace}/{name}")
             }
+            Gate::Fenced {
+                cluster,
+                generation,
+            } => write!(f, "fenced:{cluster}@{generation}"),
+            Gate::ManagedClustersAvailable => f.write_str(MANAGED_CLUSTERS_AVAILABLE),
+            Gate::ObservabilityRestarted { generation } => {
+                write!(f, "observability-restarted:{generation}")
+            }
+            Gate::NotActivated {
+                cluster,
+                generation,
+            } => write!(f, "not-activated:{cluster}@{generation}"),
             Gate::NoBackupSchedule {
                 cluster,
                 generation,
@@ -53,11 +84,17 @@ pub fn parse(text: &str) -> Result<Vec<Gate>, String> {
 fn parse_one(condition: &str) -> Result<Gate, String> {
     let bad = || {
         format!(
-            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name> or no-backup-schedule:<cluster>@<generation>"
+            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation>, managed-clusters-available, observability-restarted:<generation>, not-activated:<cluster>@<generation> or no-backup-schedule:<cluster>@<generation>"
         )
     };
+    if condition == MANAGED_CLUSTERS_AVAILABLE {
+        return Ok(Gate::ManagedClustersAvailable);
+    }
     let (kind, argument) = condition.split_once(':').ok_or_else(bad)?;
     match kind {
+        "observability-restarted" => Ok(Gate::ObservabilityRestarted {
+            generation: argument.parse().map_err(|_| bad())?,
+        }),
         "restore-finished" => {
             let (namespace, name) = argument.split_once('/').ok_or_else(bad)?;
             if namespace.is_empty() || name.is_empty() {
@@ -68,15 +105,26 @@ fn parse_one(condition: &str) -> Result<Gate, String> {
                 name: name.into(),
             })
         }
-        "no-backup-schedule" => {
+        "fenced" | "not-activated" | "no-backup-schedule" => {
             let (cluster, generation) = argument.split_once('@').ok_or_else(bad)?;
             let generation = generation.parse().map_err(|_| bad())?;
             if cluster.is_empty() {
                 return Err(bad());
             }
-            Ok(Gate::NoBackupSchedule {
-                cluster: cluster.into(),
-                generation,
+            let cluster = cluster.to_string();
+            Ok(match kind {
+                "fenced" => Gate::Fenced {
+                    cluster,
+                    generation,
+                },
+                "not-activated" => Gate::NotActivated {
+                    cluster,
+                    generation,
+                },
+                _ => Gate::NoBackupSchedule {
+                    cluster,
+                    generation,
+                },
             })
         }
         _ => Err(bad()),
@@ -94,13 +142,23 @@ mod tests {
                 namespace: "open-cluster-management-backup".into(),
                 name: "restore-acm-passive-sync-g0".into(),
             },
-            Gate::NoBackupSchedule {
+            Gate::Fenced {
                 cluster: "hub-a".into(),
                 generation: 3,
             },
+            Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 3 },
+            Gate::NotActivated {
+                cluster: "hub-b".into(),
+                generation: 4,
+            },
+            Gate::NoBackupSchedule {
+                cluster: "hub-c".into(),
+                generation: 2,
+            },
         ];
         let text = format(&gates);
-        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; no-backup-schedule:hub-a@3");
+        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; managed-clusters-available; observability-restarted:3; not-activated:hub-b@4; no-backup-schedule:hub-c@2");
         assert_eq!(parse(&text).unwrap(), gates);
     }
 
@@ -110,6 +168,10 @@ mod tests {
             "restore-finished:noslash",
             "no-backup-schedule:hub-a",
             "no-backup-schedule:hub-a@x",
+            "fenced:@3",
+            "fenced:hub-a",
+            "managed-clusters-available:3",
+            "observability-restarted:x",
             "sometime:later",
             "restore-finished:/x",
         ] {

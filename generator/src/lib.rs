@@ -18,6 +18,7 @@ pub mod render;
 pub mod site;
 pub mod stamp;
 pub mod status;
+pub mod transition;
 pub mod untrusted_yaml;
 pub mod yaml;
 pub mod yaml_guard;

@@ -19,6 +19,10 @@ pub const SIGNATURE_SUFFIX: &str = ".sig";
 pub const PIN_DIR: &str = "keys";
 pub const PIN_SUFFIX: &str = ".pub";
 
+/// ACM Restore phases that mean the restore ended with errors.
+pub const FAILED_RESTORE_PHASES: [&str; 4] =
+    ["FinishedWithErrors", "PartiallyFailed", "Error", "Failed"];
+
 /// Where a cluster's status file lives on the status branch.
 pub fn status_path(cluster: &str) -> String {
     format!("{STATUS_DIR}/{cluster}{STATUS_SUFFIX}")
@@ -132,6 +136,114 @@ pub struct Observed {
     pub replication_sources: Vec<SyncObservation>,
     #[serde(default)]
     pub replication_destinations: Vec<SyncObservation>,
+    /// A fenced hub's fence, as its agent observed it after acting on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<FenceObservation>,
+    /// A hub's ManagedClusters (but its own), when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_clusters: Option<ManagedClustersObservation>,
+    /// What a failover's preflight reads: the hub's ACM (MultiClusterHub) and MCE versions,
+    /// whether ACM observability is installed, and its Hive ClusterDeployments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acm_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mce_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_deployments: Option<ClusterDeploymentsObservation>,
+    /// The takeover this hub made (its activation Restore), for the recovery point and time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takeover: Option<TakeoverObservation>,
+}
+
+/// A new primary's takeover, as its agent observed it: times of events only, so an unchanged
+/// hub gives an unchanged status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TakeoverObservation {
+    /// The failover generation of the activation Restore (`hubdr.io/generation`).
+    pub generation: u64,
+    /// `namespace/name` of the activation Restore.
+    pub restore: String,
+    /// The managed-clusters backup it restored: the recovery point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_backup: Option<String>,
+    /// When the activation Restore finished (`status.completionTimestamp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<String>,
+    /// When the new primary's BackupSchedule was created: the takeover complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_schedule_created_at: Option<String>,
+}
+
+/// The time a Velero scheduled backup was taken, from its name (`<schedule>-YYYYMMDDHHMMSS`,
+/// UTC), in seconds since the epoch.
+pub fn backup_taken_at(name: &str) -> Option<i64> {
+    let stamp = name.rsplit('-').next()?;
+    if stamp.len() != 14 || !stamp.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    epoch(&format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[8..10],
+        &stamp[10..12],
+        &stamp[12..14]
+    ))
+}
+
+/// A hub's Hive ClusterDeployments: deleting one without `spec.preserveOnDelete: true` (as a
+/// switchover or decommission may) destroys the real cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterDeploymentsObservation {
+    pub total: usize,
+    /// `namespace/name` of those without `spec.preserveOnDelete: true` (the first 50).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_preserved: Vec<String>,
+    /// How many are not preserved.
+    #[serde(default)]
+    pub not_preserved_count: usize,
+}
+
+/// How many of a hub's ManagedClusters are back, and the stragglers by name (the first
+/// [`ManagedClustersObservation::NAMES`] of each list).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedClustersObservation {
+    pub total: usize,
+    /// `ManagedClusterJoined` and `ManagedClusterConditionAvailable`.
+    pub available: usize,
+    /// Not joined: the klusterlet has not connected to this hub (needs auto-import or an
+    /// `auto-import-secret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_import: Vec<String>,
+    /// Joined but not Available.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_available: Vec<String>,
+}
+
+impl ManagedClustersObservation {
+    pub const NAMES: usize = 50;
+}
+
+/// What the agent of a fenced hub observed of its fence. `fencedAt` is set only when every
+/// part of it was observed in place: the other hubs' gates read it ("fenced at generation N").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FenceObservation {
+    /// The generation applied when the fence was observed complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fenced_at: Option<u64>,
+    /// What is in place, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done: Vec<String>,
+    /// What is not in place yet, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -146,6 +258,9 @@ pub struct PhaseObservation {
     /// `hubdr.io/generation` of the object, when it carries one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<u64>,
+    /// A Restore: the backups its last Velero restores restored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored_backups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -202,6 +317,27 @@ impl ClusterStatus {
         a.updated_at = other.updated_at.clone();
         a == *other
     }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 UTC time (`2026-11-22T10:00:00Z`, fractions
+/// and `+00:00` accepted), or `None`.
+pub fn epoch(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.trim_end_matches('Z').trim_end_matches("+00:00");
+    let time = time.split('.').next()?;
+    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + min * 60 + s)
 }
 
 /// An age in seconds as `42s`, `12m`, `3h` or `2d`.

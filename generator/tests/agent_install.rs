@@ -163,7 +163,7 @@ fn agent_rules_reject_broader_or_narrower_installs() {
         support::render_file(&support::data("matrix").join("volsync-rsync.yaml"));
     let site = &loaded.site;
     agent_rules::check_install(site, &rendered.tree);
-    let edits: [Edit; 19] = [
+    let edits: [Edit; 23] = [
         ("read Secrets", "east-1", true, |d| {
             doc(d, "ClusterRole", None)["rules"]
                 .as_array_mut()
@@ -261,6 +261,30 @@ fn agent_rules_reject_broader_or_narrower_installs() {
         ("another Secret", "north-1", false, |d| {
             d.last_mut().unwrap()["spec"]["template"]["spec"]["volumes"][1]["secret"]
                 ["secretName"] = json!("other")
+        }),
+        ("every StatefulSet of observability", "hub-a", true, |d| {
+            doc(d, "Role", Some("open-cluster-management-observability"))["rules"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("resourceNames");
+        }),
+        ("delete ManagedClusters", "hub-b", true, |d| {
+            let rules = doc(d, "ClusterRole", None)["rules"].as_array_mut().unwrap();
+            let mc = rules
+                .iter_mut()
+                .find(|r| r["resources"] == json!(["managedclusters"]))
+                .unwrap();
+            mc["verbs"].as_array_mut().unwrap().push(json!("delete"));
+        }),
+        ("patch another Deployment by name", "hub-a", true, |d| {
+            doc(d, "Role", Some("open-cluster-management-observability"))["rules"][1]
+                ["resourceNames"] = json!(["grafana"])
+        }),
+        ("no compactor scale-down", "hub-b", false, |d| {
+            doc(d, "Role", Some("open-cluster-management-observability"))["rules"]
+                .as_array_mut()
+                .unwrap()
+                .remove(0);
         }),
         ("another cluster", "west-1", false, |d| {
             let a = args(d);

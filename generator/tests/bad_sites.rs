@@ -29,6 +29,7 @@ macro_rules! bad_sites {
 
 bad_sites! {
     wrong_type_generation => "wrong-type-generation",
+    acm_version_unsupported => "acm-version-unsupported",
     unknown_field_typo => "unknown-field-typo",
     bad_cron => "bad-cron",
     bad_duration_days => "bad-duration-days",

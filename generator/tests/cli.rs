@@ -207,62 +207,6 @@ fn a_second_render_without_changes_makes_no_commit() {
 }
 
 #[test]
-fn a_failover_makes_one_commit_listing_removed_and_added_objects_per_cluster() {
-    let sandbox = starter();
-    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
-    edit_site(&sandbox, FAILOVER);
-    let run = sandbox.hubdr(&["render", "--out", "repo"]);
-    run.expect_code(0);
-    let repo = sandbox.join("repo");
-    let commits = support::commits(&repo);
-    assert_eq!(commits.len(), 2, "{run}");
-    let message = &commits[0].1;
-    assert!(
-        message.starts_with("hubdr render: my-site generation 1: "),
-        "{message}"
-    );
-    assert_eq!(
-        lines(section(message, "hub-a")),
-        [
-            "  - BackupSchedule open-cluster-management-backup/schedule-acm",
-            "  ~ DataProtectionApplication open-cluster-management-backup/velero",
-            "  ~ kustomization.yaml",
-        ],
-        "{message}"
-    );
-    assert_eq!(
-        lines(section(message, "hub-b")),
-        [
-            "  + BackupSchedule open-cluster-management-backup/schedule-acm",
-            "  ~ kustomization.yaml",
-            "  + ManagedClusterAddOn east-1/volsync",
-            "  + ManagedClusterAddOn west-1/volsync",
-            "  - Restore open-cluster-management-backup/restore-acm-passive-sync-g0",
-        ],
-        "{message}"
-    );
-    assert!(
-        !message.contains("\neast-1:") && !message.contains("\nwest-1:"),
-        "managed clusters did not change:\n{message}"
-    );
-    let head = support::head_tree(&repo);
-    assert!(!head.contains_key(
-        "clusters/hub-a/backupschedule.open-cluster-management-backup.schedule-acm.yaml"
-    ));
-    assert!(head.contains_key(
-        "clusters/hub-b/backupschedule.open-cluster-management-backup.schedule-acm.yaml"
-    ));
-    let hub_a_dpa = String::from_utf8(
-        head["clusters/hub-a/dataprotectionapplication.open-cluster-management-backup.velero.yaml"]
-            .clone(),
-    )
-    .unwrap();
-    assert!(hub_a_dpa.contains("accessMode: ReadOnly"), "{hub_a_dpa}");
-    assert_eq!(support::read_tree(&repo), head, "the worktree is HEAD");
-    assert!(support::git_status(&repo).is_empty());
-}
-
-#[test]
 fn render_refuses_hand_edited_files_and_force_overrides_them() {
     let sandbox = starter();
     sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
@@ -314,11 +258,15 @@ fn render_refuses_hand_edited_files_and_force_overrides_them() {
 
     // With a site change, --force also commits.
     fs::write(&edited, &hand).unwrap();
-    edit_site(&sandbox, FAILOVER);
+    edit_site(&sandbox, DISCONNECTED);
     sandbox
         .hubdr(&["render", "--out", "repo", "--force"])
         .expect_code(0);
-    assert!(!edited.exists(), "hub-b is active now: its Restore is gone");
+    assert_eq!(
+        fs::read_to_string(&edited).unwrap(),
+        original,
+        "the hand edit is overwritten"
+    );
     assert_eq!(support::commits(&repo).len(), 2);
     assert!(support::git_status(&repo).is_empty());
 }
@@ -415,7 +363,7 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
     let out = &run.stdout;
     assert!(
         out.starts_with(
-            "Plan for site my-site (generation 1): 3 to create, 3 to change, 2 to remove\n"
+            "Plan for site my-site (generation 1): 3 to create, 4 to change, 1 to remove\n"
         ),
         "{run}"
     );
@@ -430,7 +378,7 @@ fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothing() {
         cluster("hub-a"),
         [
             "hub-a (hub, fenced)",
-            "  - BackupSchedule open-cluster-management-backup/schedule-acm",
+            "  ~ BackupSchedule open-cluster-management-backup/schedule-acm",
             "  ~ DataProtectionApplication open-cluster-management-backup/velero",
             "  ~ MultiClusterHub open-cluster-management/multiclusterhub",
             "  prerequisites (must exist in the cluster; hubdr never renders them):",

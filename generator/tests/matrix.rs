@@ -487,12 +487,13 @@ fn wait_for(o: &Obj) -> Option<Vec<Gate>> {
 }
 
 /// design.md, "Failover, step by step": a syncing hub activates through its passive-sync
-/// Restore, a hub that was not syncing through a new `restore-acm-activate-g<N>`.
-fn activation_restore_name(hub: &Hub, generation: u64) -> String {
-    if hub.passive_sync {
-        format!("restore-acm-passive-sync-g{}", hub.passive_since)
-    } else {
-        format!("restore-acm-activate-g{generation}")
+/// Restore, a hub that was not syncing through a new `restore-acm-activate-g<N>`; a retry
+/// (`failover.attempt` > 1) through a new Restore of its own, as a Restore runs once.
+fn activation_restore_name(site: &Site, hub: &Hub, generation: u64) -> String {
+    match site.spec.failover.attempt {
+        1 if hub.passive_sync => format!("restore-acm-passive-sync-g{}", hub.passive_since),
+        1 => format!("restore-acm-activate-g{generation}"),
+        n => format!("restore-acm-activate-g{generation}-a{n}"),
     }
 }
 
@@ -512,12 +513,12 @@ fn activation_restore(site: &Site, hub: &Hub, generation: u64, r: &Obj) {
         "{h}: the activation Restore names its failover generation"
     );
     assert_eq!(
-        r.annotation(WAIT_FOR),
-        None,
-        "{h}: the activation Restore waits for nothing"
+        wait_for(r).unwrap_or_default(),
+        expected_restore_gates(site, generation),
+        "{h}: the activation Restore waits for the old primary's fence (design.md: fence before activation)"
     );
     assert_eq!(wave(r), 2, "{h}: Restore wave");
-    if hub.passive_sync {
+    if hub.passive_sync && site.spec.failover.attempt == 1 {
         // The same Restore as while passive, so the operator ends its sync by activating.
         assert_eq!(r.at("/spec/syncRestoreWithNewBackups"), true, "{h}");
         assert_eq!(
@@ -538,6 +539,27 @@ fn activation_restore(site: &Site, hub: &Hub, generation: u64, r: &Obj) {
     }
 }
 
+/// The generation at which an aborted failover gave `hub` the role back (`resumedSince` newer
+/// than its `activeSince`): such a hub activates nothing.
+fn resumed(hub: &Hub) -> Option<u64> {
+    hub.resumed_since
+        .filter(|r| hub.active_since.is_none_or(|a| a < *r))
+}
+
+/// What the BackupSchedule of a hub resumed at `generation` waits for: the aborted target (the
+/// hub that became passive at that generation) reporting it did not activate.
+fn expected_resume_gates(site: &Site, generation: u64) -> Vec<Gate> {
+    site.spec
+        .hubs
+        .iter()
+        .filter(|h| h.role == HubRole::Passive && h.passive_since == generation)
+        .map(|h| Gate::NotActivated {
+            cluster: h.name.clone(),
+            generation,
+        })
+        .collect()
+}
+
 /// Whether the new primary of `generation` waits for fenced hub `h`'s status: the old primary
 /// of this failover (fenced at this generation) does; a hub fenced in an earlier failover does
 /// not; a fenced hub with no recorded `fencedSince` (a hand edit) does, to be safe.
@@ -550,7 +572,7 @@ fn gates_on_fenced(h: &Hub, generation: u64) -> bool {
 fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate> {
     let mut gates = vec![Gate::RestoreFinished {
         namespace: site.spec.backup_namespace.clone(),
-        name: activation_restore_name(hub, generation),
+        name: activation_restore_name(site, hub, generation),
     }];
     if !site.spec.failover.old_primary_unreachable {
         gates.extend(
@@ -558,13 +580,34 @@ fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -> Vec<Gate>
                 .hubs
                 .iter()
                 .filter(|h| gates_on_fenced(h, generation))
-                .map(|h| Gate::NoBackupSchedule {
+                .map(|h| Gate::Fenced {
                     cluster: h.name.clone(),
                     generation,
                 }),
         );
     }
+    // design.md step 3: verified (every managed cluster back, the observability API restarted)
+    // before it backs up.
+    gates.push(Gate::ManagedClustersAvailable);
+    gates.push(Gate::ObservabilityRestarted { generation });
     gates
+}
+
+/// What a new primary's activation Restore waits for: the hubs fenced at its generation,
+/// unless the old primary is declared unreachable (the seeds: fence before activating).
+fn expected_restore_gates(site: &Site, generation: u64) -> Vec<Gate> {
+    if site.spec.failover.old_primary_unreachable {
+        return Vec::new();
+    }
+    site.spec
+        .hubs
+        .iter()
+        .filter(|h| gates_on_fenced(h, generation))
+        .map(|h| Gate::Fenced {
+            cluster: h.name.clone(),
+            generation,
+        })
+        .collect()
 }
 
 fn hubs(site: &Site, view: &View) {
@@ -660,7 +703,25 @@ fn hubs(site: &Site, view: &View) {
                     s.str_at("/spec/managedServiceAccountTTL"),
                     b.managed_service_account_ttl.as_deref()
                 );
-                match hub.active_since {
+                match hub.active_since.filter(|_| resumed(hub).is_none()) {
+                    None if resumed(hub).is_some() => {
+                        let generation = resumed(hub).unwrap();
+                        assert!(
+                            restores.is_empty(),
+                            "{h}: a hub given the role back by an abort activates nothing"
+                        );
+                        assert_eq!(wave(s), 2, "{h}: BackupSchedule wave");
+                        assert_eq!(
+                            s.annotation(GENERATION),
+                            Some(generation.to_string().as_str()),
+                            "{h}: unpausing (or recreating) the schedule is gated like a creation"
+                        );
+                        assert_eq!(
+                            wait_for(s).unwrap_or_default(),
+                            expected_resume_gates(site, generation),
+                            "{h}: it backs up again only once the aborted target did not activate"
+                        );
+                    }
                     None => {
                         assert!(
                             restores.is_empty(),
@@ -680,7 +741,11 @@ fn hubs(site: &Site, view: &View) {
                             "{h}: a new primary has exactly one Restore, its activation Restore"
                         );
                         let r = restores[0];
-                        assert_eq!(r.name(), activation_restore_name(hub, generation), "{h}");
+                        assert_eq!(
+                            r.name(),
+                            activation_restore_name(site, hub, generation),
+                            "{h}"
+                        );
                         assert_eq!(r.namespace(), Some(ns), "{h}");
                         activation_restore(site, hub, generation, r);
                         assert_eq!(
@@ -698,7 +763,7 @@ fn hubs(site: &Site, view: &View) {
                             "{h}: BackupSchedule gates"
                         );
                         for f in spec.hubs.iter().filter(|f| f.role == HubRole::Fenced) {
-                            let waits = gates.contains(&Gate::NoBackupSchedule {
+                            let waits = gates.contains(&Gate::Fenced {
                                 cluster: f.name.clone(),
                                 generation,
                             });
@@ -765,7 +830,25 @@ fn hubs(site: &Site, view: &View) {
                 );
             }
             HubRole::Fenced => {
-                assert!(schedules.is_empty(), "{h}: a fenced hub must not back up");
+                // domain.md §5, §6: from ACM 2.12 a former primary's BackupSchedule is paused
+                // (kept, so that an abort can unpause it); before, it is deleted.
+                if spec.acm().can_pause() {
+                    assert_eq!(
+                        schedules.len(),
+                        1,
+                        "{h}: a fenced hub keeps its BackupSchedule, paused"
+                    );
+                    let s = schedules[0];
+                    assert_eq!(
+                        s.at("/spec/paused"),
+                        true,
+                        "{h}: a fenced hub must not back up"
+                    );
+                    assert_eq!(s.name(), spec.backup.name, "{h}");
+                    assert_eq!(wait_for(s), None, "{h}: pausing is never gated");
+                } else {
+                    assert!(schedules.is_empty(), "{h}: a fenced hub must not back up");
+                }
                 assert!(restores.is_empty(), "{h}: a fenced hub must not restore");
                 assert_eq!(
                     location["accessMode"], "ReadOnly",
@@ -838,10 +921,13 @@ fn addons(site: &Site, view: &View) {
         }
         // Add-ons are activation data: on a new primary they wait for its activation Restore,
         // and for nothing else; everywhere else they are not gated.
-        let expected = match (hub.role, hub.active_since) {
+        let expected = match (
+            hub.role,
+            hub.active_since.filter(|_| resumed(hub).is_none()),
+        ) {
             (HubRole::Active, Some(generation)) => Some(vec![Gate::RestoreFinished {
                 namespace: site.spec.backup_namespace.clone(),
-                name: activation_restore_name(hub, generation),
+                name: activation_restore_name(site, hub, generation),
             }]),
             _ => None,
         };
@@ -856,13 +942,43 @@ fn addons(site: &Site, view: &View) {
 /// activates managed clusters, or a fenced hub of the site; only a new primary's
 /// BackupSchedule and add-ons are gated, and only activation Restores carry a generation.
 fn gates(site: &Site, view: &View) {
-    let new_primary = site
+    let new_primary =
+        site.spec.hubs.iter().find(|h| {
+            h.role == HubRole::Active && h.active_since.is_some() && resumed(h).is_none()
+        });
+    let resumed_hub = site
         .spec
         .hubs
         .iter()
-        .find(|h| h.role == HubRole::Active && h.active_since.is_some());
+        .find(|h| h.role == HubRole::Active && resumed(h).is_some());
     for o in &view.objects {
         let what = o.describe();
+        if let Some(hub) =
+            resumed_hub.filter(|h| h.name == o.cluster && o.kind() == "BackupSchedule")
+        {
+            assert_eq!(
+                o.annotation(GENERATION),
+                Some(resumed(hub).unwrap().to_string().as_str()),
+                "{what}"
+            );
+            for gate in wait_for(o).unwrap_or_default() {
+                let Gate::NotActivated {
+                    cluster,
+                    generation,
+                } = &gate
+                else {
+                    panic!("{what}: a resumed hub's BackupSchedule waits only for not-activated, not {gate}");
+                };
+                let target = site.spec.hubs.iter().find(|h| &h.name == cluster);
+                assert!(
+                    target.is_some_and(
+                        |t| t.role == HubRole::Passive && t.passive_since == *generation
+                    ),
+                    "{what}: waits for {cluster}, which did not become passive at {generation}"
+                );
+            }
+            continue;
+        }
         if let Some(generation) = o.annotation(GENERATION) {
             let hub =
                 new_primary.unwrap_or_else(|| panic!("{what}: {GENERATION} without a new primary"));
@@ -877,10 +993,19 @@ fn gates(site: &Site, view: &View) {
             .filter(|h| h.name == o.cluster)
             .unwrap_or_else(|| panic!("{what}: only a new primary's objects are gated"));
         assert!(
-            matches!(o.kind(), "BackupSchedule" | "ManagedClusterAddOn"),
+            matches!(
+                o.kind(),
+                "BackupSchedule" | "ManagedClusterAddOn" | "Restore"
+            ),
             "{what}: a {} is never gated",
             o.kind()
         );
+        if o.kind() == "Restore" {
+            assert!(
+                o.annotation(GENERATION).is_some(),
+                "{what}: only an activation Restore is gated"
+            );
+        }
         for gate in &gates {
             match gate {
                 Gate::RestoreFinished { namespace, name } => {
@@ -893,7 +1018,7 @@ fn gates(site: &Site, view: &View) {
                     );
                     assert!(wave(r) < wave(o), "{what}: gated on a later wave");
                 }
-                Gate::NoBackupSchedule {
+                Gate::Fenced {
                     cluster,
                     generation,
                 } => {
@@ -912,6 +1037,21 @@ fn gates(site: &Site, view: &View) {
                         !site.spec.failover.old_primary_unreachable,
                         "{what}: waits for {cluster}, declared unreachable"
                     );
+                }
+                Gate::NotActivated { .. } => {
+                    panic!("{what}: only a resumed hub's BackupSchedule waits for not-activated")
+                }
+                Gate::ManagedClustersAvailable => assert_eq!(
+                    o.kind(),
+                    "BackupSchedule",
+                    "{what}: only the BackupSchedule waits for the managed clusters"
+                ),
+                Gate::ObservabilityRestarted { generation } => {
+                    assert_eq!(o.kind(), "BackupSchedule", "{what}");
+                    assert_eq!(Some(*generation), hub.active_since, "{what}");
+                }
+                Gate::NoBackupSchedule { .. } => {
+                    panic!("{what}: renders the fence gate, not the older no-backup-schedule one")
                 }
             }
         }
@@ -1720,6 +1860,45 @@ fn a_patch_that_makes_two_objects_share_a_file_is_refused() {
     );
 }
 
+/// `hubdr failover --abort` of the volsync-rsync failover (ACM 2.11): hub-a active again with
+/// its BackupSchedule recreated only once hub-b reports generation 2 without an activation;
+/// hub-b passive again with a new one-time passive Restore; nothing activates.
+#[test]
+fn an_abort_renders_the_way_back_with_its_own_gates() {
+    let text = std::fs::read_to_string(site_path("volsync-rsync")).unwrap();
+    let loaded = hubdr::site::load_str(&text, std::path::Path::new("site.yaml")).unwrap();
+    let abort = hubdr::failover::abort::plan(&loaded.site).unwrap();
+    let text = hubdr::failover::abort::apply(&text, &loaded.site, &abort).unwrap();
+    let loaded = hubdr::site::load_str(&text, std::path::Path::new("site.yaml"))
+        .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    // The site's own warnings (undeclared networks) stay; the abort adds none.
+    assert!(
+        loaded.warnings.iter().all(|w| w.path.ends_with(".network")),
+        "{:?}",
+        loaded.warnings
+    );
+    let rendered = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).unwrap();
+    domain_rules(&loaded, &rendered.tree);
+    let view = View::of(&rendered.tree);
+    let ns = "open-cluster-management-backup";
+    let schedule = view.get("hub-a", "BackupSchedule", ns, "schedule-acm");
+    assert_eq!(schedule.annotation(WAIT_FOR), Some("not-activated:hub-b@2"));
+    assert!(view.all("hub-a", "Restore").is_empty());
+    assert!(view.all("hub-b", "BackupSchedule").is_empty());
+    let restores: Vec<&str> = view
+        .all("hub-b", "Restore")
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    assert_eq!(restores, ["restore-acm-passive-g2"]);
+    // A declared-unreachable old primary leaves nothing to go back to.
+    let unreachable = std::fs::read_to_string(site_path("disconnected-failover")).unwrap();
+    let loaded = hubdr::site::load_str(&unreachable, std::path::Path::new("site.yaml")).unwrap();
+    assert!(hubdr::failover::abort::plan(&loaded.site)
+        .unwrap_err()
+        .contains("declared unreachable"));
+}
+
 #[test]
 fn minimal_site_gets_the_documented_defaults() {
     let (_, rendered) = support::render_file(&site_path("minimal"));
@@ -1771,6 +1950,36 @@ fn minimal_site_gets_the_documented_defaults() {
 /// then starts its BackupSchedule, gated on the old primary's schedule being gone (or the old
 /// primary declared unreachable). Here the new primary was syncing, so its passive-sync Restore
 /// is switched to activate, and the old primary is declared unreachable.
+/// `hubdr failover --retry` (`failover.attempt: 2`): the new attempt activates with a Restore of
+/// its own, the first attempt's (the switched passive-sync Restore) is no longer rendered, and
+/// the BackupSchedule and add-ons wait for the new one.
+#[test]
+fn a_retry_activates_with_a_restore_of_its_own() {
+    let text = std::fs::read_to_string(site_path("disconnected-failover")).unwrap();
+    let text = text.replacen(
+        "    oldPrimaryUnreachable: true\n",
+        "    oldPrimaryUnreachable: true\n    attempt: 2\n",
+        1,
+    );
+    let loaded = hubdr::site::load_str(&text, std::path::Path::new("site.yaml")).unwrap();
+    assert_eq!(loaded.site.spec.failover.attempt, 2);
+    let rendered = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).unwrap();
+    domain_rules(&loaded, &rendered.tree);
+    let view = View::of(&rendered.tree);
+    let ns = "open-cluster-management-backup";
+    let restores: Vec<&str> = view
+        .all("hub-b", "Restore")
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    assert_eq!(restores, ["restore-acm-activate-g3-a2"]);
+    let schedule = view.get("hub-b", "BackupSchedule", ns, "schedule-acm");
+    assert_eq!(
+        schedule.annotation(WAIT_FOR),
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g3-a2; managed-clusters-available; observability-restarted:3")
+    );
+}
+
 #[test]
 fn failover_activates_the_new_primary_before_its_backup_schedule() {
     let (loaded, rendered) = support::render_file(&site_path("disconnected-failover"));
@@ -1804,12 +2013,14 @@ fn failover_activates_the_new_primary_before_its_backup_schedule() {
     );
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0"),
+        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; managed-clusters-available; observability-restarted:3"),
         "hub-a is declared unreachable, so hub-b does not wait for it"
     );
 
-    // The fenced old primary: no BackupSchedule, no Restore, a read-only location.
-    assert!(view.all("hub-a", "BackupSchedule").is_empty());
+    // The fenced old primary (ACM 2.15, the default): its BackupSchedule paused, no Restore, a
+    // read-only location.
+    let paused = view.get("hub-a", "BackupSchedule", ns, "schedule-acm");
+    assert_eq!(paused.at("/spec/paused"), true);
     assert!(view.all("hub-a", "Restore").is_empty());
     let dpa = view.get("hub-a", "DataProtectionApplication", ns, "velero");
     assert_eq!(
@@ -1874,7 +2085,7 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
     assert_eq!(wave(schedule), 3);
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; no-backup-schedule:hub-a@1")
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g1; fenced:hub-a@1; managed-clusters-available; observability-restarted:1")
     );
     assert_eq!(
         wait_for(schedule).unwrap(),
@@ -1883,10 +2094,12 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
                 namespace: ns.into(),
                 name: "restore-acm-activate-g1".into()
             },
-            Gate::NoBackupSchedule {
+            Gate::Fenced {
                 cluster: "hub-a".into(),
                 generation: 1
             },
+            Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 1 },
         ]
     );
 
@@ -1923,6 +2136,8 @@ fn failover_from_a_one_time_passive_hub_waits_for_the_fenced_old_primary() {
         view.all("hub-b", "ManagedClusterAddOn").len(),
         clusters.len()
     );
+    // ACM 2.11: the fenced hub's BackupSchedule is deleted, not kept paused.
+    assert_eq!(loaded.site.spec.acm().to_string(), "2.11");
     assert!(view.all("hub-a", "BackupSchedule").is_empty());
     assert!(view.all("hub-a", "Restore").is_empty());
 }
@@ -2010,7 +2225,7 @@ spec:
         namespace: ns.into(),
         name: "restore-acm-passive-sync-g0".into(),
     };
-    let no_schedule = |cluster: &str| Gate::NoBackupSchedule {
+    let no_schedule = |cluster: &str| Gate::Fenced {
         cluster: cluster.into(),
         generation: 2,
     };
@@ -2037,7 +2252,12 @@ spec:
     assert_eq!(loaded.site.spec.hubs[2].active_since, Some(2), "{second}");
     assert_eq!(
         schedule_gates(&tree),
-        [activation.clone(), no_schedule("hub-b")],
+        [
+            activation.clone(),
+            no_schedule("hub-b"),
+            Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 2 }
+        ],
         "only hub-b, fenced at generation 2, is waited for\n{second}"
     );
 
@@ -2051,7 +2271,9 @@ spec:
         [
             activation.clone(),
             no_schedule("hub-a"),
-            no_schedule("hub-b")
+            no_schedule("hub-b"),
+            Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 2 }
         ],
         "{unrecorded}"
     );
@@ -2059,7 +2281,15 @@ spec:
     // The old primary declared unreachable: no hub's status is waited for.
     let unreachable = hubdr::failover::edit_site(&first, "hub-c", true).unwrap();
     let (_, tree) = render(&unreachable);
-    assert_eq!(schedule_gates(&tree), [activation], "{unreachable}");
+    assert_eq!(
+        schedule_gates(&tree),
+        [
+            activation,
+            Gate::ManagedClustersAvailable,
+            Gate::ObservabilityRestarted { generation: 2 }
+        ],
+        "{unreachable}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,26 +1,41 @@
 //! Gates: an object annotated `hubdr.io/wait-for` is created only when every condition holds
-//! (syntax in [`hubdr::gates`]). Gates guard CREATION only: an object that already exists in
-//! the cluster is applied normally, and is never deleted because a gate stopped holding.
+//! (syntax in [`hubdr::gates`]). Gates guard CREATION, and the change of an object to another
+//! failover generation: an object whose desired `hubdr.io/generation` differs from the live
+//! one's (a passive-sync Restore being switched to activate managed clusters) waits like a
+//! new one, and stays as it is meanwhile. Any other change of an existing object is applied
+//! normally, and nothing is ever deleted because a gate stopped holding.
 //!
 //! - `restore-finished:<ns>/<name>`: that Restore on this cluster was switched to
 //!   `veleroManagedClustersBackupName: latest` and is `Finished`. A Restore that ended with
 //!   errors holds only when every error is the harmless one the ACM documents describe: a
 //!   Velero restore of an EMPTY backup ends `PartiallyFailed`. Any other failure is reported
 //!   as such, and the object waits until a new generation brings a new Restore.
-//! - `no-backup-schedule:<cluster>@<N>`: `<cluster>`'s status file says it applied generation N
-//!   or later, observed its cluster in that pass, and saw no BackupSchedule.
+//! - `fenced:<cluster>@<N>`: `<cluster>`'s status file says its agent observed the fence complete
+//!   at generation N or later (see [`crate::fence`]).
+//! - `managed-clusters-available`: on this cluster, every ManagedCluster but the hub's own is
+//!   Joined and Available, and every managed cluster of the render has one.
+//! - `observability-restarted:<N>`: on this cluster, the observability API was restarted after
+//!   the activation of generation N (or observability is not installed; see
+//!   [`crate::takeover`]).
+//! - `not-activated:<cluster>@<N>`: `<cluster>`'s status file says it applied generation N or
+//!   later, observed its cluster, and shows no ManagedCluster and no activation Restore (the
+//!   target of an aborted failover did not take the managed clusters).
+//! - `no-backup-schedule:<cluster>@<N>` (older renders): `<cluster>`'s status file says it applied
+//!   generation N or later, observed its cluster in that pass, and saw no BackupSchedule.
 //!
 //! The verdicts are pure functions; [`evaluate`] only reads the cluster.
 
 use std::collections::BTreeMap;
 
-use hubdr::gates::{Gate, ANNOTATION_WAIT_FOR};
+use hubdr::gates::{Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
 use hubdr::render::ObjectId;
 use hubdr::status::{ClusterStatus, GateStatus};
+use kube::api::DynamicObject;
 use serde_json::Value;
 
 use crate::apply::Planned;
 use crate::kubeapi::ClusterApi;
+use crate::managed_clusters;
 use crate::statuses::Statuses;
 
 const ACM_RESTORE: &str = "cluster.open-cluster-management.io/v1beta1";
@@ -67,12 +82,37 @@ pub fn needs_statuses(planned: &[Planned]) -> bool {
     planned
         .iter()
         .filter_map(|p| wait_for(&p.value))
-        .any(|w| w.contains("no-backup-schedule:"))
+        .flat_map(|w| hubdr::gates::parse(w).unwrap_or_default())
+        .any(|g| !matches!(g, Gate::RestoreFinished { .. }))
+}
+
+/// Whether applying `desired` over `live` moves the object to another failover generation
+/// (`hubdr.io/generation`): such a change is gated like a creation.
+pub fn changes_generation(desired: &Value, live: &DynamicObject) -> bool {
+    let Some(wanted) = desired
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(ANNOTATION_GENERATION))
+        .and_then(Value::as_str)
+    else {
+        return false;
+    };
+    let current = live
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_GENERATION));
+    current.map(String::as_str) != Some(wanted)
 }
 
 /// The conditions of `planned` that do not hold, object by object. Objects that already
-/// exist are not gated. Only trusted (signed) statuses count; a refused one is named.
-pub async fn evaluate(api: &mut ClusterApi, planned: &[Planned], statuses: &Statuses) -> Vec<Wait> {
+/// exist are not gated, unless the change moves them to another generation. Only trusted
+/// (signed) statuses count; a refused one is named.
+pub async fn evaluate(
+    api: &mut ClusterApi,
+    planned: &[Planned],
+    statuses: &Statuses,
+    managed: &[String],
+) -> Vec<Wait> {
     let mut waits = Vec::new();
     for p in planned {
         let Some(text) = wait_for(&p.value) else {
@@ -84,8 +124,8 @@ pub async fn evaluate(api: &mut ClusterApi, planned: &[Planned], statuses: &Stat
             message,
         };
         match api.get(&p.id).await {
-            Ok(Some(_)) => continue,
-            Ok(None) => {}
+            Ok(Some(live)) if !changes_generation(&p.value, &live) => continue,
+            Ok(_) => {}
             Err(e) => {
                 waits.push(wait(text, format!("cannot tell whether it exists yet ({e}); it is not created until that is known")));
                 continue;
@@ -108,15 +148,36 @@ pub async fn evaluate(api: &mut ClusterApi, planned: &[Planned], statuses: &Stat
                 Gate::RestoreFinished { namespace, name } => {
                     restore_gate(api, namespace, name).await
                 }
+                Gate::Fenced {
+                    cluster,
+                    generation,
+                } => refused(statuses, cluster).unwrap_or_else(|| {
+                    fence_verdict(cluster, *generation, statuses.trusted.get(cluster))
+                }),
+                Gate::ManagedClustersAvailable => match managed_clusters::list(api).await {
+                    Ok(clusters) => match managed_clusters::all_available(&clusters, managed) {
+                        Ok(()) => Verdict::Holds,
+                        Err(why) => Verdict::Waits(format!(
+                            "{why}; the takeover is not verified, so no BackupSchedule yet"
+                        )),
+                    },
+                    Err(e) => Verdict::Waits(format!("cannot read the ManagedClusters: {e}")),
+                },
+                Gate::ObservabilityRestarted { generation } => {
+                    crate::takeover::restarted_verdict(api, *generation).await
+                }
+                Gate::NotActivated {
+                    cluster,
+                    generation,
+                } => refused(statuses, cluster).unwrap_or_else(|| {
+                    not_activated_verdict(cluster, *generation, statuses.trusted.get(cluster))
+                }),
                 Gate::NoBackupSchedule {
                     cluster,
                     generation,
-                } => match (statuses.trusted.get(cluster), statuses.refusal(cluster)) {
-                    (None, Some(why)) => Verdict::Waits(format!(
-                        "{why}; the gate holds only on {cluster}'s own signed status"
-                    )),
-                    (status, _) => schedule_verdict(cluster, *generation, status),
-                },
+                } => refused(statuses, cluster).unwrap_or_else(|| {
+                    schedule_verdict(cluster, *generation, statuses.trusted.get(cluster))
+                }),
             };
             if let Verdict::Waits(message) = verdict {
                 waits.push(wait(&gate.to_string(), message));
@@ -124,6 +185,17 @@ pub async fn evaluate(api: &mut ClusterApi, planned: &[Planned], statuses: &Stat
         }
     }
     waits
+}
+
+/// The verdict on a gate that reads `cluster`'s status when that status was refused (not
+/// signed by its trusted key, or from the future): it waits, naming why.
+fn refused(statuses: &Statuses, cluster: &str) -> Option<Verdict> {
+    match (statuses.trusted.get(cluster), statuses.refusal(cluster)) {
+        (None, Some(why)) => Some(Verdict::Waits(format!(
+            "{why}; the gate holds only on {cluster}'s own signed status"
+        ))),
+        _ => None,
+    }
 }
 
 /// What `blocked` needs: one message per waiting object.
@@ -159,7 +231,8 @@ pub fn gate_statuses(waits: &[Wait], previous: &[GateStatus], now: &str) -> Vec<
         .collect()
 }
 
-async fn restore_gate(api: &mut ClusterApi, namespace: &str, name: &str) -> Verdict {
+/// Whether the activation Restore `namespace/name` on this cluster lets gated objects be created.
+pub async fn restore_gate(api: &mut ClusterApi, namespace: &str, name: &str) -> Verdict {
     let id = |api_version: &str, name: &str| ObjectId {
         api_version: api_version.into(),
         kind: "Restore".into(),
@@ -271,7 +344,7 @@ pub fn restore_verdict(
         .unwrap_or_default();
     Verdict::Waits(format!(
         "the activation restore {restore_name} failed (phase {phase}{}): {}. No BackupSchedule will be created until it is fixed: \
-         find the cause in the Velero restores, then render a new failover generation so a new Restore runs (a Restore runs once)",
+         find the cause in the Velero restores, then start a new activation attempt with `hubdr failover --retry` (a Restore runs once: the new attempt gets a Restore of its own)",
         if last.is_empty() { String::new() } else { format!(": {last}") },
         failures.join("; ")
     ))
@@ -316,6 +389,112 @@ fn velero_outcome(restore: &Value) -> VeleroOutcome {
             VeleroOutcome::Failed(why)
         }
     }
+}
+
+/// Whether `cluster`'s status shows its fence observed complete at generation `generation` or
+/// later.
+pub fn fence_verdict(cluster: &str, generation: u64, status: Option<&ClusterStatus>) -> Verdict {
+    let unreachable = format!(
+        "if {cluster} is gone for good, declare it unreachable (spec.failover.oldPrimaryUnreachable: true) in a reviewed pull request"
+    );
+    let Some(status) = status else {
+        return Verdict::Waits(format!(
+            "{cluster} has published no status yet; its agent must fence it first ({unreachable})"
+        ));
+    };
+    let fence = status.observed.fence.as_ref();
+    if fence
+        .and_then(|f| f.fenced_at)
+        .is_some_and(|at| at >= generation)
+    {
+        return Verdict::Holds;
+    }
+    let applied = status.source.generation;
+    if applied.is_none_or(|g| g < generation) {
+        let applied = applied.map_or_else(
+            || "no generation".to_string(),
+            |g| format!("generation {g}"),
+        );
+        return Verdict::Waits(format!(
+            "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not fenced it yet ({unreachable})",
+            status.updated_at
+        ));
+    }
+    match fence {
+        None => Verdict::Waits(format!(
+            "{cluster}'s agent reports no fence at generation {generation} (its last pass: {}: {})",
+            status.pass.reason, status.pass.message
+        )),
+        Some(f) => Verdict::Waits(format!(
+            "{cluster} is not fenced yet at generation {generation}: {}",
+            if f.pending.is_empty() {
+                "its agent has not observed the fence complete".to_string()
+            } else {
+                f.pending.join("; ")
+            }
+        )),
+    }
+}
+
+/// Whether `cluster` (the target of an aborted failover) reports generation `generation` or
+/// later without any sign of having activated the managed clusters.
+pub fn not_activated_verdict(
+    cluster: &str,
+    generation: u64,
+    status: Option<&ClusterStatus>,
+) -> Verdict {
+    let Some(status) = status else {
+        return Verdict::Waits(format!(
+            "{cluster} has published no status yet, so whether it activated the managed clusters is unknown"
+        ));
+    };
+    let applied = status.source.generation;
+    if applied.is_none_or(|g| g < generation) {
+        let applied = applied.map_or_else(
+            || "no generation".to_string(),
+            |g| format!("generation {g}"),
+        );
+        return Verdict::Waits(format!(
+            "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not applied the abort yet",
+            status.updated_at
+        ));
+    }
+    if matches!(status.pass.reason.as_str(), "FetchFailed" | "VerifyFailed")
+        || status.health.is_empty()
+    {
+        return Verdict::Waits(format!(
+            "{cluster}'s agent did not observe its cluster in its last pass ({}: {})",
+            status.pass.reason, status.pass.message
+        ));
+    }
+    if let Some(c) = status
+        .observed
+        .managed_clusters
+        .as_ref()
+        .filter(|c| c.total > 0)
+    {
+        return Verdict::Waits(format!(
+            "{cluster} holds {} ManagedCluster(s): it activated them, so this hub must not take them back; the abort came too late: fail back instead (`hubdr unfence` this hub, then `hubdr failover --to` it)",
+            c.total
+        ));
+    }
+    if let Some(r) = status
+        .observed
+        .restores
+        .iter()
+        .find(|r| r.generation.is_some())
+    {
+        return Verdict::Waits(format!(
+            "{cluster} still has activation Restore {} ({})",
+            r.name,
+            if r.phase.is_empty() {
+                "no phase"
+            } else {
+                &r.phase
+            }
+        ));
+    }
+    Verdict::Holds
 }
 
 /// Whether `cluster`'s status shows its BackupSchedule gone at generation `generation` or later.
@@ -459,7 +638,7 @@ mod tests {
             message.contains("No BackupSchedule will be created until it is fixed"),
             "{message}"
         );
-        assert!(message.contains("new failover generation"), "{message}");
+        assert!(message.contains("`hubdr failover --retry`"), "{message}");
 
         let missing = both(None, velero("Completed", Some(40)));
         assert!(waits(restore_verdict("ns/r", Some(&r), &missing)).contains("is missing"));
@@ -565,6 +744,37 @@ mod tests {
             schedule_verdict("hub-a", 3, Some(&status(Some(4), "Applied", &[]))),
             Verdict::Holds
         );
+    }
+
+    #[test]
+    fn not_activated_needs_a_fresh_report_without_clusters_or_activation() {
+        assert!(waits(not_activated_verdict("hub-b", 3, None)).contains("no status yet"));
+        assert!(waits(not_activated_verdict(
+            "hub-b",
+            3,
+            Some(&status(Some(2), "Applied", &[]))
+        ))
+        .contains("has not applied the abort yet"));
+        assert_eq!(
+            not_activated_verdict("hub-b", 3, Some(&status(Some(3), "Applied", &[]))),
+            Verdict::Holds
+        );
+        let mut activated = status(Some(3), "Applied", &[]);
+        activated.observed.managed_clusters = Some(hubdr::status::ManagedClustersObservation {
+            total: 2,
+            ..Default::default()
+        });
+        assert!(waits(not_activated_verdict("hub-b", 3, Some(&activated)))
+            .contains("holds 2 ManagedCluster(s): it activated them"));
+        let mut restoring = status(Some(3), "Applied", &[]);
+        restoring.observed.restores.push(PhaseObservation {
+            name: "ns/restore-acm-passive-sync-g0".into(),
+            phase: "Running".into(),
+            generation: Some(2),
+            ..Default::default()
+        });
+        assert!(waits(not_activated_verdict("hub-b", 3, Some(&restoring)))
+            .contains("still has activation Restore ns/restore-acm-passive-sync-g0 (Running)"));
     }
 
     #[test]

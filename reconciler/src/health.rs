@@ -14,6 +14,8 @@ pub struct HubFacts {
     /// The BackupSchedule's cron, to judge whether backups are recent.
     pub schedule: Option<String>,
     pub now: Timestamp,
+    /// Stray BackupSchedules the agent removed from this passive hub in this pass.
+    pub strays_removed: Vec<String>,
 }
 
 pub fn hub_checks(o: &Observation, facts: &HubFacts) -> Vec<HealthCheck> {
@@ -112,17 +114,35 @@ pub fn hub_checks(o: &Observation, facts: &HubFacts) -> Vec<HealthCheck> {
             );
         }
         "fenced" => {
+            // Paused (ACM 2.12+) counts as stopped: the fence keeps the schedule, paused.
+            let running: Vec<&str> = schedules
+                .iter()
+                .map(|s| s.name.as_str())
+                .filter(|n| !o.paused_schedules.iter().any(|p| p == n))
+                .collect();
             check(
                 "fenced-no-backup-schedule",
-                schedules.is_empty(),
-                if schedules.is_empty() {
-                    "no BackupSchedule on the fenced hub".into()
-                } else {
-                    format!("the fenced hub still has BackupSchedule {}: it can cause a backup collision", schedules[0].name)
+                running.is_empty(),
+                match (running.first(), schedules.first()) {
+                    (Some(name), _) => format!("the fenced hub still has BackupSchedule {name} running: it can cause a backup collision"),
+                    (None, Some(_)) => "every BackupSchedule on the fenced hub is paused".into(),
+                    (None, None) => "no BackupSchedule on the fenced hub".into(),
                 },
             );
         }
         _ => {
+            check(
+                "passive-no-backup-schedule",
+                schedules.is_empty(),
+                match (schedules.first(), facts.strays_removed.is_empty()) {
+                    (Some(s), _) => format!("the passive hub has BackupSchedule {}: it can cause a backup collision; its agent removes it", s.name),
+                    (None, false) => format!(
+                        "stray BackupSchedule(s) removed this pass: {}: a passive hub must not back up (backup collision)",
+                        facts.strays_removed.join(", ")
+                    ),
+                    (None, true) => "no BackupSchedule on the passive hub".into(),
+                },
+            );
             let restores = &o.observed.restores;
             let bad = restores.iter().find(|r| {
                 r.phase.is_empty() || r.phase == "Failed" || r.phase == "FailedValidation"
@@ -253,6 +273,7 @@ mod tests {
             role: role.into(),
             schedule: Some("0 */2 * * *".into()),
             now: "2026-11-22T12:00:00Z".parse().unwrap(),
+            strays_removed: Vec::new(),
         }
     }
 
@@ -341,9 +362,15 @@ mod tests {
     fn passive_and_fenced_hubs_check_their_own_objects() {
         let mut o = healthy_active();
         let passive = hub_checks(&o, &facts("passive"));
-        assert_eq!(failing(&passive), ["restore-phase"]);
+        assert_eq!(
+            failing(&passive),
+            ["passive-no-backup-schedule", "restore-phase"]
+        );
         let fenced = hub_checks(&o, &facts("fenced"));
         assert_eq!(failing(&fenced), ["fenced-no-backup-schedule"]);
+        o.paused_schedules.push("b/schedule-acm".into());
+        let paused = hub_checks(&o, &facts("fenced"));
+        assert!(failing(&paused).is_empty(), "{paused:#?}");
         o.observed.backup_schedules.clear();
         o.backup_pods.clear();
         let fenced = hub_checks(&o, &facts("fenced"));

@@ -170,6 +170,26 @@ impl ClusterApi {
         with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
     }
 
+    /// Server-side apply `object` as field manager `manager`: fields hubdr sets on objects it
+    /// does not own (the fence's annotations and scale), kept apart from `hubdr`'s so that they
+    /// can be released later (an apply of less as the same manager) without touching the
+    /// fields others own.
+    pub async fn apply_as(
+        &mut self,
+        id: &ObjectId,
+        object: &Value,
+        manager: &str,
+        force: bool,
+    ) -> Result<DynamicObject, CallError> {
+        let api = self.api(id).await?;
+        let mut params = PatchParams::apply(manager);
+        if force {
+            params = params.force();
+        }
+        let patch = Patch::Apply(object);
+        with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
+    }
+
     /// Create `object`; `Ok(None)` when an object of that name already exists.
     pub async fn create(
         &mut self,

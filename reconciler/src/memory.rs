@@ -7,6 +7,7 @@
 //! | `inventory.yaml` | `hubdr-inventory` | what the agent owns and whether it created it (`inventory.rs`) |
 //! | `role`, `backupNamespace`, `generation` | `hubdr-memory` | the role and generation of the repository state applied last, and the backup namespace it fences in |
 //! | `bundleGeneration` | `hubdr-memory` | with the inbox source: the highest bundle generation applied |
+//! | `fenceMode` | `hubdr-memory` | a fenced hub: `pause` (ACM 2.12+) or `delete`, how its BackupSchedules are fenced |
 //!
 //! Each writer applies only its own keys with server-side apply, so neither overwrites the
 //! other, and writes only when its keys changed (an unchanged pass makes no write call).
@@ -28,6 +29,7 @@ pub const ROLE_KEY: &str = "role";
 pub const BACKUP_NAMESPACE_KEY: &str = "backupNamespace";
 pub const GENERATION_KEY: &str = "generation";
 pub const BUNDLE_GENERATION_KEY: &str = "bundleGeneration";
+pub const FENCE_MODE_KEY: &str = "fenceMode";
 
 /// Where the memory lives: the agent's namespace and the ConfigMap's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +73,8 @@ pub struct Remembered {
     pub generation: Option<u64>,
     /// Inbox source: the highest bundle generation applied.
     pub bundle_generation: Option<u64>,
+    /// A fenced hub: how its BackupSchedules are fenced (`pause` or `delete`).
+    pub fence_mode: Option<String>,
 }
 
 impl Remembered {
@@ -110,6 +114,15 @@ impl Remembered {
             backup_namespace: word(BACKUP_NAMESPACE_KEY)?,
             generation: number(GENERATION_KEY)?,
             bundle_generation: number(BUNDLE_GENERATION_KEY)?,
+            fence_mode: match text(FENCE_MODE_KEY)? {
+                None => None,
+                Some(m) if m == "pause" || m == "delete" => Some(m),
+                Some(other) => {
+                    return Err(format!(
+                        "{place}: key {FENCE_MODE_KEY} is {other:?}, not pause or delete; fix or remove the key"
+                    ))
+                }
+            },
         })
     }
 
@@ -129,6 +142,7 @@ impl Remembered {
                 BUNDLE_GENERATION_KEY.to_string(),
                 self.bundle_generation.map(|g| g.to_string()),
             ),
+            (FENCE_MODE_KEY.to_string(), self.fence_mode.clone()),
         ])
     }
 }
@@ -141,6 +155,23 @@ pub fn fenced_in(remembered: &Remembered, default_namespace: &str) -> Option<Str
             .clone()
             .unwrap_or_else(|| default_namespace.to_string())
     })
+}
+
+/// How a remembered fenced role fences: paused on ACM 2.12+ renders, deleted otherwise (and
+/// when nothing was remembered, as by agents that did not store the mode).
+pub fn fence_mode(remembered: &Remembered) -> crate::fence::Mode {
+    match remembered.fence_mode.as_deref() {
+        Some("pause") => crate::fence::Mode::Pause,
+        _ => crate::fence::Mode::Delete,
+    }
+}
+
+/// The `fenceMode` value of `mode`.
+pub fn fence_mode_key(mode: crate::fence::Mode) -> String {
+    match mode {
+        crate::fence::Mode::Pause => "pause".into(),
+        crate::fence::Mode::Delete => "delete".into(),
+    }
 }
 
 /// What to remember after a successful fetch: the role and generation read, the backup
@@ -161,6 +192,7 @@ pub fn after_fetch(
         } else {
             before.bundle_generation
         },
+        fence_mode: None,
     }
 }
 
@@ -278,6 +310,7 @@ mod tests {
             backup_namespace: Some("open-cluster-management-backup".into()),
             generation: Some(4),
             bundle_generation: None,
+            fence_mode: Some("pause".into()),
         };
         let data: serde_json::Map<String, Value> = r
             .to_data()
@@ -327,5 +360,23 @@ mod tests {
         assert!(e.contains("key role"), "{e}");
         let e = Remembered::from_data(&json!({"bundleGeneration": 3}), &place()).unwrap_err();
         assert!(e.contains("not a string"), "{e}");
+        let e = Remembered::from_data(&json!({"fenceMode": "stop"}), &place()).unwrap_err();
+        assert!(
+            e.contains("key fenceMode") && e.contains("not pause or delete"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_fence_mode_is_remembered_as_pause_or_delete() {
+        use crate::fence::Mode;
+        for mode in [Mode::Pause, Mode::Delete] {
+            let r = Remembered {
+                fence_mode: Some(fence_mode_key(mode)),
+                ..Remembered::default()
+            };
+            assert_eq!(fence_mode(&r), mode);
+        }
+        assert_eq!(fence_mode(&Remembered::default()), Mode::Delete);
     }
 }

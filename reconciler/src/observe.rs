@@ -5,7 +5,10 @@ use hubdr::status::{BackupObservation, Observed, PhaseObservation, SyncObservati
 use kube::api::DynamicObject;
 use serde_json::Value;
 
+use crate::compactor::{self, CompactorState};
 use crate::kubeapi::{CallError, ClusterApi};
+use crate::managed_clusters::{self, ManagedClusterState};
+use crate::readiness;
 
 const ACM: &str = "cluster.open-cluster-management.io/v1beta1";
 const OADP: &str = "oadp.openshift.io/v1alpha1";
@@ -20,6 +23,16 @@ pub struct Observation {
     pub backup_pods: Vec<(String, String)>,
     /// Velero backups: `(name, phase, started)`, for the stuck-InProgress check.
     pub backups: Vec<BackupObservation>,
+    /// BackupSchedules with `spec.paused: true`, as `namespace/name`.
+    pub paused_schedules: Vec<String>,
+    /// The hub's ManagedClusters, by name; `managed_clusters_error` when they could not be read.
+    pub managed_clusters: Vec<ManagedClusterState>,
+    pub managed_clusters_error: Option<String>,
+    /// The observability compactor, when its StatefulSet exists; whether observability is
+    /// installed; `compactor_error` when either could not be read.
+    pub compactor: Option<CompactorState>,
+    pub observability: bool,
+    pub compactor_error: Option<String>,
 }
 
 pub async fn observe(
@@ -30,15 +43,42 @@ pub async fn observe(
     let mut o = Observation::default();
     if hub {
         let ns = Some(backup_namespace);
-        o.observed.backup_schedules = phases(
-            &api.list(ACM, "BackupSchedule", ns, None).await?,
-            "/status/phase",
-            "/status/lastMessage",
-        );
-        o.observed.restores = phases(
-            &api.list(ACM, "Restore", ns, None).await?,
-            "/status/phase",
-            "/status/lastMessage",
+        let schedules = api.list(ACM, "BackupSchedule", ns, None).await?;
+        o.observed.backup_schedules = phases(&schedules, "/status/phase", "/status/lastMessage");
+        o.paused_schedules = schedules
+            .iter()
+            .filter(|s| value(s).pointer("/spec/paused") == Some(&Value::Bool(true)))
+            .map(name)
+            .collect();
+        o.paused_schedules.sort();
+        // Objects hubdr does not own: a hub whose agent may not read them still reports the rest.
+        match managed_clusters::list(api).await {
+            Ok(list) => {
+                o.observed.managed_clusters = managed_clusters::summary(&list);
+                o.managed_clusters = list;
+            }
+            Err(e) => o.managed_clusters_error = Some(e.to_string()),
+        }
+        match (
+            compactor::get(api).await,
+            compactor::observability_installed(api).await,
+        ) {
+            (Ok(c), Ok(installed)) => {
+                (o.compactor, o.observability) = (c, installed);
+                o.observed.observability = Some(installed);
+            }
+            (Err(e), _) | (_, Err(e)) => o.compactor_error = Some(e.to_string()),
+        }
+        readiness::read(api, &mut o.observed).await;
+        let restores = api.list(ACM, "Restore", ns, None).await?;
+        o.observed.restores = phases(&restores, "/status/phase", "/status/lastMessage");
+        readiness::restored_backups(api, backup_namespace, &restores, &mut o.observed.restores)
+            .await;
+        o.observed.takeover = readiness::takeover(
+            backup_namespace,
+            &restores,
+            &schedules,
+            &o.observed.restores,
         );
         o.observed.data_protection_applications = api
             .list(OADP, "DataProtectionApplication", ns, None)
@@ -118,6 +158,7 @@ fn phases(objects: &[DynamicObject], phase: &str, message: &str) -> Vec<PhaseObs
                 .as_ref()
                 .and_then(|a| a.get("hubdr.io/generation"))
                 .and_then(|g| g.parse().ok()),
+            restored_backups: Vec::new(),
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -142,6 +183,7 @@ fn dpa_reconciled(object: &DynamicObject) -> PhaseObservation {
             .unwrap_or_default()
             .to_string(),
         generation: None,
+        restored_backups: Vec::new(),
     }
 }
 

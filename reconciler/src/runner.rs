@@ -17,7 +17,7 @@ use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
 use crate::statuses::{self, Statuses};
-use crate::{bind, desired, fence, gates, health, memory, observe, status_key};
+use crate::{bind, desired, fence, gates, health, memory, observe, resume, status_key, takeover};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -61,6 +61,10 @@ pub struct Agent {
     /// The backup namespace, while the last role read was `fenced` (fencing continues
     /// through fetch failures).
     fenced_in: Option<String>,
+    /// How the render says to fence (pause or delete the BackupSchedules).
+    fence_mode: fence::Mode,
+    /// Stray BackupSchedules removed from this passive hub in the current pass.
+    strays_removed: Vec<String>,
     /// The key this agent signs its status with (from its Secret, created on first start).
     status_key: Option<AgentKey>,
     /// Status keys registered in the site, from the last render index read.
@@ -97,6 +101,8 @@ impl Agent {
             last_source: SourceStatus::default(),
             fetch_failures: 0,
             fenced_in: None,
+            fence_mode: fence::Mode::default(),
+            strays_removed: Vec::new(),
             status_key: None,
             registered_keys: BTreeMap::new(),
             pins: PinMemory::default(),
@@ -110,6 +116,7 @@ impl Agent {
         let mut role = None;
         let mut backup_namespace = DEFAULT_BACKUP_NAMESPACE.to_string();
         let mut schedule = None;
+        self.strays_removed.clear();
         // What this agent remembers in the cluster: its last role (fencing while the
         // repository is unreachable) and the highest bundle generation applied (replays).
         let place = self.config.memory_place();
@@ -149,14 +156,19 @@ impl Agent {
                 // A restarted agent knows its role only from the cluster.
                 if self.fenced_in.is_none() {
                     match &stored {
-                        Ok(r) => self.fenced_in = memory::fenced_in(r, DEFAULT_BACKUP_NAMESPACE),
+                        Ok(r) => {
+                            self.fenced_in = memory::fenced_in(r, DEFAULT_BACKUP_NAMESPACE);
+                            self.fence_mode = memory::fence_mode(r);
+                        }
                         Err(e) => facts
                             .problems
                             .push(format!("{e}; cannot tell whether this hub is fenced")),
                     }
                 }
                 if let Some(ns) = self.fenced_in.clone() {
-                    let problems = fence::fence(&mut self.api, &ns, &mut facts.changes).await;
+                    let problems =
+                        fence::fence_hub(&mut self.api, &ns, self.fence_mode, &mut facts.changes)
+                            .await;
                     facts.problems.extend(problems);
                 }
             }
@@ -191,22 +203,37 @@ impl Agent {
                     .and_then(|p| p.value.pointer("/spec/veleroSchedule"))
                     .and_then(serde_json::Value::as_str)
                     .map(str::to_string);
-                // A fenced hub loses its BackupSchedules before anything is applied.
+                // A fenced hub is fenced, and a passive one loses stray BackupSchedules, before
+                // anything is applied.
                 self.fenced_in =
                     (role.as_deref() == Some(fence::FENCED)).then(|| backup_namespace.clone());
                 let mut fence_problems = Vec::new();
                 if let Some(ns) = self.fenced_in.clone() {
-                    fence_problems = fence::fence(&mut self.api, &ns, &mut changes).await;
+                    self.fence_mode = fence::Mode::of(&planned);
+                    fence_problems =
+                        fence::fence_hub(&mut self.api, &ns, self.fence_mode, &mut changes).await;
+                } else if role.as_deref() == Some(fence::PASSIVE) {
+                    let (removed, problems) =
+                        fence::remove_strays(&mut self.api, &backup_namespace, &mut changes).await;
+                    (self.strays_removed, fence_problems) = (removed, problems);
+                }
+                if role.as_deref() == Some("active") {
+                    fence_problems.extend(
+                        takeover::after_activation(&mut self.api, &planned, &mut changes).await,
+                    );
                 }
                 match &stored {
                     Ok(before) => {
-                        let now = memory::after_fetch(
+                        let mut now = memory::after_fetch(
                             before,
                             role.as_deref(),
                             &backup_namespace,
                             state.generation,
                             inbox,
                         );
+                        if self.fenced_in.is_some() {
+                            now.fence_mode = Some(memory::fence_mode_key(self.fence_mode));
+                        }
                         if let Err(e) = memory::remember(&mut self.api, &place, &now).await {
                             fence_problems.push(format!(
                                 "cannot update {place} with this pass's role and generation ({e}); retrying next pass"
@@ -218,7 +245,23 @@ impl Agent {
                     )),
                 }
                 let mut blocked = self.bind_late_values(&mut planned).await;
-                facts.gates = self.evaluate_gates(&planned, &mut blocked).await;
+                let managed: Vec<String> = state
+                    .index
+                    .clusters
+                    .iter()
+                    .filter(|(_, c)| c.kind == "managed")
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                facts.gates = self.evaluate_gates(&planned, &managed, &mut blocked).await;
+                // An active hub releases what a fence set (after an abort) once its
+                // BackupSchedule may go ahead.
+                if role.as_deref() == Some("active")
+                    && !blocked.keys().any(|id| id.kind == "BackupSchedule")
+                {
+                    fence_problems.extend(
+                        resume::resume(&mut self.api, &backup_namespace, &mut changes).await,
+                    );
+                }
                 let report =
                     reconcile::pass(&mut self.api, &self.config, &planned, &blocked, changes).await;
                 facts.changes = report.changes;
@@ -348,6 +391,7 @@ impl Agent {
     async fn evaluate_gates(
         &mut self,
         planned: &[crate::apply::Planned],
+        managed: &[String],
         blocked: &mut HashMap<ObjectId, String>,
     ) -> Vec<GateStatus> {
         if !planned.iter().any(|p| gates::wait_for(&p.value).is_some()) {
@@ -358,7 +402,7 @@ impl Agent {
         } else {
             Statuses::default()
         };
-        let waits = gates::evaluate(&mut self.api, planned, &statuses).await;
+        let waits = gates::evaluate(&mut self.api, planned, &statuses, managed).await;
         for (id, message) in gates::blocked_messages(&waits) {
             blocked
                 .entry(id)
@@ -424,10 +468,14 @@ impl Agent {
                         role: role.into(),
                         schedule,
                         now: jiff::Timestamp::now(),
+                        strays_removed: self.strays_removed.clone(),
                     };
                     facts.health = health::hub_checks(&o, &facts_now);
                 }
+                let fence = (role == Some(fence::FENCED))
+                    .then(|| fence::observed(&o, facts.source.generation, self.fence_mode));
                 facts.observed = o.observed;
+                facts.observed.fence = fence;
             }
             Err(e) => facts
                 .problems

@@ -27,7 +27,7 @@ use hubdr_agent::kubeapi::{ClusterApi, Retry};
 use hubdr_agent::reconcile::PassConfig;
 use hubdr_agent::runner::Agent;
 use kube::core::GroupVersionKind;
-use kubefake::{FakeApiServer, ResourceInfo, VersionInfo};
+use kubefake::FakeApiServer;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
@@ -174,7 +174,7 @@ impl Fleet {
         server
             .load_crds_from_dir(crds_dir())
             .expect("the upstream CRDs load");
-        server.register_resource(pod_kind());
+        server.register_resource(crate::fixtures::pod_kind());
         // Record (and operate) from the very first change on.
         let processed = Arc::new(AtomicU64::new(0));
         let recorder = {
@@ -215,6 +215,7 @@ impl Fleet {
                                       "spec": {"containers": [{"name": "c", "image": "i"}]}, "status": {"phase": "Running"}}))
                     .expect("a pod");
             }
+            crate::fixtures::hub(&server, namespaces);
         } else {
             server.ensure_namespace("finance");
         }
@@ -240,6 +241,11 @@ impl Fleet {
     /// Render `site` with the `hubdr` library, commit it and push it to the repository's
     /// `main` (the merged pull request).
     pub fn publish(&mut self, site: &str) {
+        self.publish_as(site, hubdr::transition::Verb::Render);
+    }
+
+    /// [`Fleet::publish`] by the command `verb` (one that may change roles).
+    pub fn publish_as(&mut self, site: &str, verb: hubdr::transition::Verb) {
         let loaded = hubdr::site::load_str(site, Path::new("site.yaml"))
             .unwrap_or_else(|e| panic!("the site is valid: {e}\n{site}"));
         let args = hubdr::cli::SiteArgs {
@@ -247,21 +253,16 @@ impl Fleet {
             templates: None,
         };
         let rendered = hubdr::commands::render_loaded(&args, &loaded).expect("the site renders");
-        hubdr::commands::render::commit_rendered(
+        hubdr::commands::render::commit_rendered_as(
             &loaded,
             &rendered,
             &self.workdir,
             false,
             ("e2e", "e2e@example.com"),
+            verb,
         )
-        .expect("the render commits");
-        let work = git2::Repository::open(&self.workdir).expect("the render repository");
-        let mut remote = work
-            .remote_anonymous(&self.repo.to_string_lossy())
-            .expect("a remote");
-        remote
-            .push(&["+refs/heads/main:refs/heads/main"], None)
-            .expect("the render is pushed");
+        .unwrap_or_else(|e| panic!("the render commits: {e}"));
+        self.push_render();
         self.site = site.to_string();
         self.timeline.mark(format!(
             "site published: generation {}",
@@ -269,18 +270,80 @@ impl Fleet {
         ));
     }
 
+    /// Push the render repository's `main` to the agents' repository (the merge).
+    fn push_render(&self) {
+        let work = git2::Repository::open(&self.workdir).expect("the render repository");
+        let mut remote = work
+            .remote_anonymous(&self.repo.to_string_lossy())
+            .expect("a remote");
+        remote
+            .push(&["+refs/heads/main:refs/heads/main"], None)
+            .expect("the render is pushed");
+    }
+
+    /// Run `hubdr <args> --site <site.yaml> --out <render repository>` as a person would in the
+    /// repository holding the render, with the agents' status branch fetched into it; when the
+    /// command changed the site, push the render (the merged pull request). Returns the
+    /// command's result (exit code) and what it printed (stdout, then stderr).
+    pub fn hubdr(&mut self, args: &[&str]) -> (Result<(), i32>, String) {
+        let site = self.site.clone();
+        self.hubdr_on(&site, args)
+    }
+
+    /// [`Fleet::hubdr`] with the site file holding `site` (a person's edit of it).
+    pub fn hubdr_on(&mut self, site: &str, args: &[&str]) -> (Result<(), i32>, String) {
+        use clap::Parser;
+        let site_path = self.dir.path().join("site.yaml");
+        std::fs::write(&site_path, site).expect("the site file is written");
+        let work = git2::Repository::open(&self.workdir).expect("the render repository");
+        let mut remote = work
+            .remote_anonymous(&self.repo.to_string_lossy())
+            .expect("a remote");
+        let branch = format!("+refs/heads/{STATUS_BRANCH}:refs/heads/{STATUS_BRANCH}");
+        // No status branch yet (no agent reported): the command says what it misses.
+        let _ = remote.fetch(&[branch.as_str()], None, None);
+        let site_arg = site_path.to_string_lossy().into_owned();
+        let out_arg = self.workdir.to_string_lossy().into_owned();
+        let mut argv = vec!["hubdr"];
+        argv.extend_from_slice(args);
+        argv.extend(["--site", site_arg.as_str(), "--out", out_arg.as_str()]);
+        let cli = hubdr::cli::Cli::try_parse_from(&argv)
+            .unwrap_or_else(|e| panic!("hubdr {args:?}: {e}"));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let result = hubdr::commands::run(&cli.command, &mut out, &mut err).map_err(|e| {
+            let _ = std::io::Write::write_all(&mut err, e.to_string().as_bytes());
+            e.exit_code()
+        });
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
+        let site = std::fs::read_to_string(&site_path).expect("the site file");
+        if result.is_ok() && site != self.site {
+            self.push_render();
+            self.site = site;
+            self.timeline.mark(format!(
+                "merged: hubdr {} (generation {})",
+                args.join(" "),
+                self.generation()
+            ));
+        }
+        (result, text)
+    }
+
     /// `hubdr failover --to <to>` on the site, rendered and committed (the merged pull request).
     pub fn failover(&mut self, to: &str, old_primary_unreachable: bool) {
         let text = hubdr::failover::edit_site(&self.site, to, old_primary_unreachable)
             .unwrap_or_else(|e| panic!("failover to {to}: {e}"));
-        self.publish(&text);
+        self.publish_as(&text, hubdr::transition::Verb::Sequenced("hubdr failover"));
     }
 
     /// `hubdr unfence <hub>` on the site, rendered and committed.
     pub fn unfence(&mut self, hub: &str) {
         let text = hubdr::failover::unfence(&self.site, hub)
             .unwrap_or_else(|e| panic!("unfence {hub}: {e}"));
-        self.publish(&text);
+        self.publish_as(&text, hubdr::transition::Verb::Sequenced("hubdr unfence"));
     }
 
     pub fn generation(&self) -> u64 {
@@ -367,6 +430,28 @@ impl Fleet {
         }
     }
 
+    /// One round: every running agent in `order` passes, then a cron tick.
+    pub async fn round(&mut self, order: &[&str]) {
+        for cluster in order {
+            if self
+                .member(cluster)
+                .operator
+                .as_ref()
+                .is_none_or(|op| op.is_up())
+            {
+                self.pass(cluster).await;
+            }
+        }
+        self.tick().await;
+    }
+
+    /// `n` rounds (see [`Fleet::round`]).
+    pub async fn rounds(&mut self, order: &[&str], n: usize) {
+        for _ in 0..n {
+            self.round(order).await;
+        }
+    }
+
     /// Rounds of: every running agent in `order` passes, then a cron tick; until `done`.
     pub async fn run_until(
         &mut self,
@@ -376,17 +461,7 @@ impl Fleet {
         done: impl Fn(&Fleet) -> bool,
     ) {
         for _ in 0..max_rounds {
-            for cluster in order {
-                if self
-                    .member(cluster)
-                    .operator
-                    .as_ref()
-                    .is_none_or(|op| op.is_up())
-                {
-                    self.pass(cluster).await;
-                }
-            }
-            self.tick().await;
+            self.round(order).await;
             if done(self) {
                 return;
             }
@@ -404,6 +479,33 @@ impl Fleet {
             &GroupVersionKind::gvk(group, version, kind),
             Some(BACKUP_NS),
             name,
+        )
+    }
+
+    /// ManagedCluster `name` on hub `cluster`.
+    pub fn managed_cluster(&self, cluster: &str, name: &str) -> Option<Value> {
+        self.member(cluster).server.get(
+            &GroupVersionKind::gvk("cluster.open-cluster-management.io", "v1", "ManagedCluster"),
+            None,
+            name,
+        )
+    }
+
+    /// The observability compactor StatefulSet of hub `cluster`.
+    pub fn compactor(&self, cluster: &str) -> Option<Value> {
+        self.member(cluster).server.get(
+            &GroupVersionKind::gvk("apps", "v1", "StatefulSet"),
+            Some(crate::fixtures::OBSERVABILITY_NS),
+            crate::fixtures::COMPACTOR,
+        )
+    }
+
+    /// The observability API Deployment of hub `cluster`.
+    pub fn observatorium_api(&self, cluster: &str) -> Option<Value> {
+        self.member(cluster).server.get(
+            &GroupVersionKind::gvk("apps", "v1", "Deployment"),
+            Some(crate::fixtures::OBSERVABILITY_NS),
+            crate::fixtures::OBSERVATORIUM_API,
         )
     }
 
@@ -501,24 +603,4 @@ pub fn agent(cluster: &str, server: &FakeApiServer, repo: &Path, cache: &Path) -
         Duration::from_secs(3600),
         None,
     )
-}
-
-/// `v1 Pod`, which kubefake does not serve by default (the agent's health checks list pods).
-fn pod_kind() -> ResourceInfo {
-    ResourceInfo {
-        group: String::new(),
-        versions: vec![VersionInfo {
-            name: "v1".into(),
-            storage: true,
-            status_subresource: true,
-            schema: None,
-            structure: None,
-        }],
-        kind: "Pod".into(),
-        plural: "pods".into(),
-        singular: "pod".into(),
-        namespaced: true,
-        short_names: vec![],
-        categories: vec![],
-    }
 }

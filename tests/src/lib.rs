@@ -5,8 +5,10 @@
 //! - `timeline.rs`: the ordered record and its queries;
 //! - `storage.rs`: the shared storage location (who wrote which backup, who activated);
 //! - `operator.rs`: the fake cluster-backup operator / OADP / Velero of one hub;
+//! - `fixtures.rs`: what exists on a hub before hubdr (ManagedClusters, observability);
 //! - `fleet.rs`: clusters, agents, the repository, and the steps a test takes.
 
+pub mod fixtures;
 pub mod fleet;
 pub mod operator;
 pub mod storage;

@@ -16,8 +16,14 @@
 //!   on the next tick (a restore takes a while) the managed clusters' namespaces, and `Finished` (or `FinishedWithErrors` with a non-empty
 //!   `PartiallyFailed` Velero restore when [`Behaviour::fail_activation`] is set). A finished
 //!   Restore never runs again.
+//!   The activation restores the managed clusters' ManagedClusters (no conditions yet); on the
+//!   next tick their klusterlets join and they become Available (unless
+//!   [`Behaviour::pending_import`] or [`Behaviour::unavailable`] name them).
 //! - Velero's backup sync: every tick, backups in the storage show up as `Backup` objects on
 //!   every hub.
+//! - BackupSchedule `spec.paused: true` (ACM 2.12+): `Paused`, no backups; unpaused: `Enabled`.
+//! - StatefulSets (the observability compactor): on every tick `status.replicas` follows
+//!   `spec.replicas` (pods take a while to stop or start).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +48,13 @@ pub struct Behaviour {
     /// This hub's managed-clusters backups are empty (their restore ends `PartiallyFailed`
     /// with nothing to restore, which the ACM documents call harmless).
     pub empty_managed_clusters_backups: bool,
+    /// Managed clusters whose klusterlet never joins this hub after an activation (`Pending
+    /// Import`: imported clusters without auto-import).
+    pub pending_import: Vec<String>,
+    /// Managed clusters that join this hub after an activation but never become Available.
+    pub unavailable: Vec<String>,
+    /// The ACM version the MultiClusterHub reports (default [`crate::fixtures::ACM_VERSION`]).
+    pub acm_version: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -141,13 +154,25 @@ impl Operator {
             ("DataProtectionApplication", _, ChangeKind::Added | ChangeKind::Modified) => {
                 self.reconcile_dpa(api, object)
             }
+            ("MultiClusterHub", _, ChangeKind::Added | ChangeKind::Modified) => {
+                self.report_version(api, object)
+            }
             ("BackupSchedule", ACM_GROUP, ChangeKind::Added) => {
                 self.memory().schedules.insert(uid, seq);
                 self.set_phase(api, object, "Enabled", "Backup schedules are enabled");
             }
             ("BackupSchedule", ACM_GROUP, ChangeKind::Modified) => {
-                let first = text(object, "/status/phase") == "Enabled"
-                    && self.memory().first_backup_done.insert(uid);
+                let paused = object.pointer("/spec/paused") == Some(&json!(true));
+                let phase = text(object, "/status/phase");
+                if paused && phase != "Paused" {
+                    self.set_phase(api, object, "Paused", "BackupSchedule is paused");
+                    return;
+                }
+                if !paused && phase == "Paused" {
+                    self.set_phase(api, object, "Enabled", "Backup schedules are enabled");
+                    return;
+                }
+                let first = phase == "Enabled" && self.memory().first_backup_done.insert(uid);
                 if first {
                     self.run_schedule(api, object);
                 }
@@ -169,6 +194,8 @@ impl Operator {
         }
         let _worker = self.work.lock().unwrap_or_else(|e| e.into_inner());
         self.sync_backup_objects(api);
+        self.scale_statefulsets(api);
+        self.join_managed_clusters(api);
         for schedule in api.list(
             &gvk(
                 "cluster.open-cluster-management.io/v1beta1",
@@ -211,6 +238,22 @@ impl Operator {
             &name(object),
             status,
         );
+    }
+
+    /// The MultiClusterHub operator: `status.currentVersion`.
+    fn report_version(&self, api: &ServerHandle, mch: &Value) {
+        let version = self
+            .behaviour()
+            .acm_version
+            .unwrap_or_else(|| crate::fixtures::ACM_VERSION.to_string());
+        if text(mch, "/status/currentVersion") != version {
+            let _ = api.set_status(
+                &gvk(text(mch, "/apiVersion"), "MultiClusterHub"),
+                mch.pointer("/metadata/namespace").and_then(Value::as_str),
+                &name(mch),
+                json!({"currentVersion": version, "phase": "Running"}),
+            );
+        }
     }
 
     fn reconcile_dpa(&self, api: &ServerHandle, dpa: &Value) {
@@ -301,6 +344,64 @@ impl Operator {
             .write_set(&self.hub, self.behaviour().empty_managed_clusters_backups);
         for b in &written {
             put_backup(api, b);
+        }
+    }
+
+    /// Klusterlets of restored managed clusters join (and become Available) one tick after
+    /// the activation; those [`Behaviour`] names stay Pending Import or unavailable until it no
+    /// longer names them.
+    fn join_managed_clusters(&self, api: &ServerHandle) {
+        let behaviour = self.behaviour();
+        let kind = gvk(crate::fixtures::MANAGED_CLUSTER_API, "ManagedCluster");
+        for cluster in api.list(&kind, None) {
+            let cluster_name = name(&cluster);
+            let condition = |kind: &str| {
+                cluster
+                    .pointer("/status/conditions")
+                    .and_then(Value::as_array)
+                    .and_then(|c| c.iter().find(|c| c["type"] == kind))
+                    .map(|c| c["status"] == "True")
+            };
+            let wanted = if behaviour.pending_import.contains(&cluster_name) {
+                (None, None)
+            } else {
+                (
+                    Some(true),
+                    Some(!behaviour.unavailable.contains(&cluster_name)),
+                )
+            };
+            let current = (
+                condition("ManagedClusterJoined"),
+                condition("ManagedClusterConditionAvailable"),
+            );
+            if current != wanted {
+                let fresh = crate::fixtures::managed_cluster(&cluster_name, wanted.0, wanted.1);
+                let _ = api.set_status(&kind, None, &cluster_name, fresh["status"].clone());
+            }
+        }
+    }
+
+    /// The StatefulSet controller: pods follow `spec.replicas`.
+    fn scale_statefulsets(&self, api: &ServerHandle) {
+        let kind = gvk("apps/v1", "StatefulSet");
+        for set in api.list(&kind, Some(crate::fixtures::OBSERVABILITY_NS)) {
+            let wanted = set
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let running = set
+                .pointer("/status/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            if wanted != running {
+                let status = json!({"replicas": wanted, "readyReplicas": wanted});
+                let _ = api.set_status(
+                    &kind,
+                    Some(crate::fixtures::OBSERVABILITY_NS),
+                    &name(&set),
+                    status,
+                );
+            }
         }
     }
 
@@ -474,6 +575,22 @@ impl Operator {
         if !failed {
             for cluster in &self.managed_clusters {
                 api.ensure_namespace(cluster);
+                // Restored without status: the klusterlet has not joined this hub yet.
+                let mut restored = crate::fixtures::managed_cluster(cluster, None, None);
+                restored
+                    .as_object_mut()
+                    .expect("an object")
+                    .remove("status");
+                if api
+                    .get(
+                        &gvk(crate::fixtures::MANAGED_CLUSTER_API, "ManagedCluster"),
+                        None,
+                        cluster,
+                    )
+                    .is_none()
+                {
+                    let _ = api.put_object(restored);
+                }
             }
         }
         let seq = self.timeline.record(Event::Activated {

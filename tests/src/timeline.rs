@@ -223,8 +223,9 @@ impl Timeline {
         self.entries().iter().map(|e| format!("{e}\n")).collect()
     }
 
-    /// The most BackupSchedules that existed at once across all clusters (`Added` and
-    /// `Deleted` events replayed in order), with the entry where the maximum was reached.
+    /// The most running (not paused) BackupSchedules at once across all clusters (`Added`,
+    /// `Modified` and `Deleted` events replayed in order), with the entry where the maximum was
+    /// reached.
     pub fn max_concurrent_backup_schedules(&self) -> (usize, u64) {
         let mut live = std::collections::BTreeSet::new();
         let mut max = (0, 0);
@@ -233,14 +234,15 @@ impl Timeline {
             if o.kind != "BackupSchedule" {
                 continue;
             }
+            let key = (o.cluster.to_string(), o.name.to_string());
+            let paused = o.object.pointer("/spec/paused") == Some(&Value::Bool(true));
             match o.change {
-                ChangeKind::Added => {
-                    live.insert((o.cluster.to_string(), o.name.to_string()));
+                ChangeKind::Added | ChangeKind::Modified if !paused => {
+                    live.insert(key);
                 }
-                ChangeKind::Deleted => {
-                    live.remove(&(o.cluster.to_string(), o.name.to_string()));
+                _ => {
+                    live.remove(&key);
                 }
-                ChangeKind::Modified => {}
             }
             if live.len() > max.0 {
                 max = (live.len(), e.seq);

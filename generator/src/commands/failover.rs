@@ -8,8 +8,10 @@ use crate::failover;
 use crate::gitrepo::OutputRepo;
 use crate::render::MANAGED_PREFIXES;
 
-use super::render::{commit_locked, git_error, lock_repository, parse_author};
+use super::plan_summary::PR_DESCRIPTION_LIMIT;
+use super::render::{commit_locked_as, git_error, lock_repository, parse_author};
 use super::{load, load_and_render, plan_text, render_loaded, CommandError};
+use crate::transition::Verb;
 
 pub struct FailoverArgs<'a> {
     pub site: &'a SiteArgs,
@@ -18,6 +20,11 @@ pub struct FailoverArgs<'a> {
     pub old_primary_unreachable: bool,
     pub markdown: bool,
     pub author: &'a str,
+    pub status_branch: &'a str,
+    /// Why to go ahead although the preflight failed.
+    pub skip_preflight: Option<&'a str>,
+    /// Where the full plan goes when the Markdown is too long for a pull request.
+    pub plan_file: Option<&'a Path>,
 }
 
 pub fn run(
@@ -30,17 +37,254 @@ pub fn run(
     let (before, previous) = load_and_render(args.site, err)?;
     let plan = failover::plan(&before.site, args.to, args.old_primary_unreachable)
         .map_err(|e| bad(&e, "choose a passive hub (see spec.hubs)"))?;
+    let (preflight, note) = preflight(args, &before.site, &plan)?;
     ensure_no_drift(args.repo, &previous.tree)?;
     let text = failover::apply(&before.text, &before.site, &plan)
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;
     let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_locked(
+    let committed = commit_locked_as(
         &after,
         &rendered,
         args.repo,
         false,
         (author.0.as_str(), author.1.as_str()),
+        Verb::Sequenced("hubdr failover"),
+        note.as_deref(),
+        &lock,
+    )?;
+    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
+        previous.tree.get(p).cloned()
+    });
+    let mut rest = preflight.table(args.markdown);
+    if let Some(note) = &note {
+        rest.push_str(&format!("{note}\n\n"));
+    }
+    rest.push_str(&failover::steps(&after.site, &plan, args.markdown));
+    rest.push_str(&format!(
+        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.\n",
+        args.site.site.display(),
+        args.repo.display()
+    ));
+    let full = plan_text(
+        &rendered.index,
+        &grouped,
+        &super::plan::grants(&after.site),
+        args.markdown,
+    );
+    if !args.markdown || full.len() + rest.len() <= PR_DESCRIPTION_LIMIT {
+        let _ = write!(out, "{full}{rest}");
+        return Ok(());
+    }
+    // Too long for a pull request description: the full list goes to a file beside it.
+    let file = args.plan_file.map(Path::to_path_buf).unwrap_or_else(|| {
+        args.site.site.with_file_name(format!(
+            "failover-plan-g{}.md",
+            after.site.spec.failover.generation
+        ))
+    });
+    crate::fsutil::write_atomic(&file, format!("{full}{rest}").as_bytes()).map_err(|e| {
+        CommandError::Failed(format!(
+            "error: cannot write the full plan to {}: {e}; the failover is committed, write it again with `hubdr plan --markdown`",
+            file.display()
+        ))
+    })?;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let _ = write!(
+        out,
+        "{}{rest}",
+        super::plan_summary::summary(&rendered.index, &grouped, &name)
+    );
+    Ok(())
+}
+
+/// The preflight of `plan` from the status branch: refuses when a check failed, unless
+/// `--skip-preflight` gives a reason, which becomes a note for the commit and the plan.
+fn preflight(
+    args: &FailoverArgs<'_>,
+    site: &crate::site::Site,
+    plan: &failover::Failover,
+) -> Result<(failover::preflight::Preflight, Option<String>), CommandError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let (statuses, unreadable) =
+        match super::status::read_status_branch(args.repo, args.status_branch) {
+            Ok(statuses) => (statuses, None),
+            Err(e) => (Default::default(), Some(e)),
+        };
+    let mut preflight = failover::preflight::run(site, plan, &statuses, now);
+    if let Some(e) = unreadable {
+        preflight.checks.insert(
+            0,
+            failover::preflight::Check {
+                name: "status-branch",
+                hub: "-".into(),
+                ok: false,
+                detail: e,
+            },
+        );
+    }
+    let failed: Vec<String> = preflight
+        .failed()
+        .iter()
+        .map(|c| format!("{} {}: {}", c.hub, c.name, c.detail))
+        .collect();
+    if failed.is_empty() {
+        return Ok((preflight, None));
+    }
+    let Some(reason) = args.skip_preflight.filter(|r| !r.trim().is_empty()) else {
+        return Err(CommandError::BadInput(format!(
+            "{}error: the preflight of the failover to {} failed {} check(s), so nothing was changed:\n  {}\n  fix: fix what failed (see the table), or, if you know why it is safe, pass --skip-preflight \"<reason>\" (recorded in the commit and the plan)",
+            preflight.table(false),
+            plan.to,
+            failed.len(),
+            failed.join("\n  ")
+        )));
+    };
+    let note = format!(
+        "Preflight skipped: {}\nFailed checks:\n- {}",
+        reason.trim(),
+        failed.join("\n- ")
+    );
+    Ok((preflight, Some(note)))
+}
+
+/// `hubdr failover --retry`: a new activation attempt, once the status branch shows the
+/// current one failed.
+pub fn retry(
+    args: &FailoverArgs<'_>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    let author = parse_author(args.author)?;
+    let lock = lock_repository(args.repo, "hubdr failover --retry", err)?;
+    let (before, previous) = load_and_render(args.site, err)?;
+    let retry = failover::retry::plan(&before.site).map_err(|e| {
+        bad(
+            &e,
+            "start a failover with `hubdr failover --to HUB` instead",
+        )
+    })?;
+    let statuses =
+        super::status::read_status_branch(args.repo, args.status_branch).map_err(|e| {
+            bad(
+                &e,
+                "fetch the status branch the agents report to, then retry",
+            )
+        })?;
+    failover::retry::check_failed(
+        &retry,
+        &before.site.spec.backup_namespace,
+        statuses.get(&retry.hub),
+    )
+    .map_err(|e| {
+        bad(
+            &format!("cannot start activation attempt {}: {e}", retry.attempt),
+            "follow the takeover with `hubdr status`; retry only after the activation failed",
+        )
+    })?;
+    ensure_no_drift(args.repo, &previous.tree)?;
+    let text = failover::retry::apply(&before.text, &retry)
+        .map_err(|e| bad(&e, "edit the site file by hand"))?;
+    let after = change_site(args.site, &text, err)?;
+    let rendered = render_loaded(args.site, &after)?;
+    let committed = commit_locked_as(
+        &after,
+        &rendered,
+        args.repo,
+        false,
+        (author.0.as_str(), author.1.as_str()),
+        Verb::Sequenced("hubdr failover --retry"),
+        None,
+        &lock,
+    )?;
+    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
+        previous.tree.get(p).cloned()
+    });
+    let _ = write!(
+        out,
+        "{}",
+        plan_text(
+            &rendered.index,
+            &grouped,
+            &super::plan::grants(&after.site),
+            args.markdown
+        )
+    );
+    let ns = &after.site.spec.backup_namespace;
+    let _ = writeln!(
+        out,
+        "{}Activation attempt {} at generation {}\n\n1. {}: Restore {ns}/{} is created (managed clusters, credentials and resources: latest); the failed attempt's Restore {ns}/{} is removed. Waits for: the old primary's fence report, as before.\n2. {}: the BackupSchedule waits for Restore {ns}/{} to finish.",
+        if args.markdown { "## " } else { "" },
+        retry.attempt,
+        retry.generation,
+        retry.hub,
+        retry.restore,
+        retry.failed_restore,
+        retry.hub,
+        retry.restore,
+    );
+    let _ = writeln!(
+        out,
+        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.",
+        args.site.site.display(),
+        args.repo.display()
+    );
+    Ok(())
+}
+
+/// `hubdr failover --abort`: the way back before the activation finished, once the status
+/// branch shows it has not restored anything.
+pub fn abort(
+    args: &FailoverArgs<'_>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    let author = parse_author(args.author)?;
+    let lock = lock_repository(args.repo, "hubdr failover --abort", err)?;
+    let (before, previous) = load_and_render(args.site, err)?;
+    let abort = failover::abort::plan(&before.site).map_err(|e| {
+        bad(
+            &e,
+            "abort only a failover in progress; otherwise fail over again with `hubdr failover --to HUB`",
+        )
+    })?;
+    let statuses =
+        super::status::read_status_branch(args.repo, args.status_branch).map_err(|e| {
+            bad(
+                &e,
+                "fetch the status branch the agents report to, then abort",
+            )
+        })?;
+    failover::abort::check(
+        &abort,
+        &before.site.spec.backup_namespace,
+        statuses.get(&abort.target),
+    )
+    .map_err(|e| {
+        bad(
+            &format!("cannot abort the failover to {}: {e}", abort.target),
+            "see `hubdr status`",
+        )
+    })?;
+    ensure_no_drift(args.repo, &previous.tree)?;
+    let text = failover::abort::apply(&before.text, &before.site, &abort)
+        .map_err(|e| bad(&e, "edit the site file by hand"))?;
+    let after = change_site(args.site, &text, err)?;
+    let rendered = render_loaded(args.site, &after)?;
+    let committed = commit_locked_as(
+        &after,
+        &rendered,
+        args.repo,
+        false,
+        (author.0.as_str(), author.1.as_str()),
+        Verb::Sequenced("hubdr failover --abort"),
+        None,
         &lock,
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
@@ -59,7 +303,7 @@ pub fn run(
     let _ = write!(
         out,
         "{}",
-        failover::steps(&after.site, &plan, args.markdown)
+        failover::abort::steps(&after.site, &abort, args.markdown)
     );
     let _ = writeln!(
         out,
@@ -93,12 +337,14 @@ pub fn unfence(
     ensure_no_drift(repo, &previous.tree)?;
     let after = change_site(site, &text, err)?;
     let rendered = render_loaded(site, &after)?;
-    let committed = commit_locked(
+    let committed = commit_locked_as(
         &after,
         &rendered,
         repo,
         false,
         (author.0.as_str(), author.1.as_str()),
+        Verb::Sequenced("hubdr unfence"),
+        None,
         &lock,
     )?;
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {

@@ -5,6 +5,7 @@ pub mod bundle;
 mod failover;
 mod init;
 mod plan;
+mod plan_summary;
 pub mod render;
 pub mod status;
 mod status_import;
@@ -44,23 +45,36 @@ pub fn run(
     match command {
         Command::Failover {
             to,
+            retry,
+            abort,
             old_primary_unreachable,
+            skip_preflight,
+            plan_file,
+            status_branch,
             site,
             out: repo,
             markdown,
             author,
-        } => failover::run(
-            &failover::FailoverArgs {
+        } => {
+            let args = failover::FailoverArgs {
                 site,
                 repo,
-                to,
+                to: to.as_deref().unwrap_or_default(),
                 old_primary_unreachable: *old_primary_unreachable,
                 markdown: *markdown,
                 author,
-            },
-            out,
-            err,
-        ),
+                status_branch,
+                skip_preflight: skip_preflight.as_deref(),
+                plan_file: plan_file.as_deref(),
+            };
+            if *retry {
+                failover::retry(&args, out, err)
+            } else if *abort {
+                failover::abort(&args, out, err)
+            } else {
+                failover::run(&args, out, err)
+            }
+        }
         Command::Unfence {
             hub,
             site,

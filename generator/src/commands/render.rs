@@ -6,9 +6,11 @@ use git2::Oid;
 use crate::changes;
 use crate::cli::SiteArgs;
 use crate::gitrepo::{lock, Changes, FileChange, GitRepoError, OutputRepo, RenderLock};
+use crate::index::INDEX_PATH;
 use crate::render::{Rendered, MANAGED_PREFIXES};
 use crate::site::LoadedSite;
 use crate::stamp::{self, Stamp};
+use crate::transition::{self, Roles, Verb};
 
 use super::{load_and_render, CommandError};
 
@@ -221,8 +223,7 @@ pub fn lock_repository(
 }
 
 /// Write a rendered tree into the git repository at `repo_dir` (created when missing) and commit
-/// the changed files, holding its render lock (see [`lock_repository`]). Without `force`,
-/// refuses when rendered files have uncommitted edits.
+/// the changed files, as `hubdr render`: see [`commit_rendered_as`].
 pub fn commit_rendered(
     loaded: &LoadedSite,
     rendered: &Rendered,
@@ -230,8 +231,24 @@ pub fn commit_rendered(
     force: bool,
     author: (&str, &str),
 ) -> Result<Committed, CommandError> {
+    commit_rendered_as(loaded, rendered, repo_dir, force, author, Verb::Render)
+}
+
+/// Write a rendered tree into the git repository at `repo_dir` (created when missing) and commit
+/// the changed files, holding its render lock (see [`lock_repository`]). Without `force`,
+/// refuses when rendered files have uncommitted edits. Refuses a lower failover generation than
+/// the committed render's, and (unless `verb` is a command that sequences it) any change of a
+/// hub's role: see [`crate::transition`].
+pub fn commit_rendered_as(
+    loaded: &LoadedSite,
+    rendered: &Rendered,
+    repo_dir: &Path,
+    force: bool,
+    author: (&str, &str),
+    verb: Verb,
+) -> Result<Committed, CommandError> {
     let lock = lock_repository(repo_dir, "hubdr render", &mut std::io::sink())?;
-    commit_locked(loaded, rendered, repo_dir, force, author, &lock)
+    commit_locked_as(loaded, rendered, repo_dir, force, author, verb, None, &lock)
 }
 
 /// [`commit_rendered`] by a command that holds the render lock already.
@@ -241,9 +258,35 @@ pub fn commit_locked(
     repo_dir: &Path,
     force: bool,
     author: (&str, &str),
+    held: &RenderLock,
+) -> Result<Committed, CommandError> {
+    commit_locked_as(
+        loaded,
+        rendered,
+        repo_dir,
+        force,
+        author,
+        Verb::Render,
+        None,
+        held,
+    )
+}
+
+/// [`commit_rendered_as`] by a command that holds the render lock already, with `note` appended
+/// to the commit message (e.g. why a failover's preflight was skipped).
+#[allow(clippy::too_many_arguments)]
+pub fn commit_locked_as(
+    loaded: &LoadedSite,
+    rendered: &Rendered,
+    repo_dir: &Path,
+    force: bool,
+    author: (&str, &str),
+    verb: Verb,
+    note: Option<&str>,
     _held: &RenderLock,
 ) -> Result<Committed, CommandError> {
     let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
+    check_transition(&repo, rendered, verb)?;
     let edited = repo
         .uncommitted_changes(&MANAGED_PREFIXES)
         .map_err(git_error)?;
@@ -288,11 +331,14 @@ pub fn commit_locked(
         repo.head_files(&removed).map_err(git_error)?
     };
     let grouped = changes::by_cluster_rendered(&diff, rendered, &|p| old.get(p).cloned());
-    let message = changes::commit_message(
+    let mut message = changes::commit_message(
         &loaded.site.metadata.name,
         loaded.site.spec.failover.generation,
         &grouped,
     );
+    if let Some(note) = note {
+        message = format!("{}\n\n{}\n", message.trim_end(), note.trim_end());
+    }
     let commit = repo
         .commit(&rendered.tree, &diff, &message, author)
         .map_err(git_error)?;
@@ -301,6 +347,25 @@ pub fn commit_locked(
         commit,
         message,
     })
+}
+
+/// The committed render's roles and generation against the new render's.
+fn check_transition(
+    repo: &OutputRepo,
+    rendered: &Rendered,
+    verb: Verb,
+) -> Result<(), CommandError> {
+    let committed = repo.head_files(&[INDEX_PATH]).map_err(git_error)?;
+    let Some(bytes) = committed.get(INDEX_PATH) else {
+        return Ok(());
+    };
+    let previous = Roles::parse(&String::from_utf8_lossy(bytes)).map_err(|e| {
+        CommandError::BadInput(format!(
+            "error: {e}\n  fix: restore {INDEX_PATH} as `hubdr render` wrote it (it is compared with the new render), e.g. with `git checkout`"
+        ))
+    })?;
+    transition::check(&previous, &Roles::of(&rendered.index), verb)
+        .map_err(|e| CommandError::BadInput(format!("error: {e}\nnothing was written")))
 }
 
 /// `render --no-git`: make the directory's managed files equal the render, without git.
@@ -321,6 +386,17 @@ pub fn run_plain(
     })
     .map_err(git_error)?;
     let (_, rendered) = load_and_render(args, err)?;
+    // The directory's own index is the previous render: the same rules as for a commit.
+    if let Ok(previous) = std::fs::read_to_string(dir.join(INDEX_PATH)) {
+        let previous = Roles::parse(&previous).map_err(|e| {
+            CommandError::BadInput(format!(
+                "error: {}: {e}\n  fix: restore it as `hubdr render` wrote it, or empty the directory",
+                dir.join(INDEX_PATH).display()
+            ))
+        })?;
+        transition::check(&previous, &Roles::of(&rendered.index), Verb::Render)
+            .map_err(|e| CommandError::BadInput(format!("error: {e}\nnothing was written")))?;
+    }
     let (written, removed) = crate::fsutil::sync_dir(dir, &rendered.tree, &MANAGED_PREFIXES)
         .map_err(|e| {
             CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display()))

@@ -7,6 +7,7 @@
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
 mod progress;
+mod recovery;
 mod table;
 mod view;
 
@@ -193,7 +194,34 @@ pub fn read_fleet(
         active,
         waited_for,
         clusters,
+        merged_at: merged_at(&repo, &tip, index.generation),
     })
+}
+
+/// The committer time of the first commit at `generation` on the first-parent history of `tip`
+/// (the merge of the failover), looking back at most a few hundred commits.
+fn merged_at(repo: &Repository, tip: &git2::Commit<'_>, generation: u64) -> Option<i64> {
+    let mut merged = None;
+    let mut commit = tip.clone();
+    for _ in 0..500 {
+        let text = file(
+            repo,
+            &commit.tree().ok()?,
+            INDEX_PATH,
+            limits::INDEX_MAX_BYTES,
+        )
+        .ok()??;
+        let roles = crate::transition::Roles::parse(&text).ok()?;
+        if roles.generation < generation {
+            break;
+        }
+        merged = Some(commit.time().seconds());
+        match commit.parent(0) {
+            Ok(parent) => commit = parent,
+            Err(_) => break,
+        }
+    }
+    merged
 }
 
 /// `cluster`'s status on the status branch `tree`, if it is trusted: signed by the key the
@@ -244,7 +272,8 @@ fn read_status(
     )
 }
 
-/// The fenced hubs the active hub's rendered BackupSchedule waits for.
+/// The fenced hubs the active hub's rendered BackupSchedule waits for (`fenced` and
+/// `no-backup-schedule` gates).
 fn waited_for(
     repo: &Repository,
     tree: &Tree<'_>,
@@ -270,10 +299,59 @@ fn waited_for(
     Ok(gates
         .into_iter()
         .filter_map(|g| match g {
-            crate::gates::Gate::NoBackupSchedule { cluster, .. } => Some(cluster),
-            crate::gates::Gate::RestoreFinished { .. } => None,
+            crate::gates::Gate::Fenced { cluster, .. }
+            | crate::gates::Gate::NoBackupSchedule { cluster, .. } => Some(cluster),
+            _ => None,
         })
         .collect())
+}
+
+/// Every cluster's trusted status on `branch` of the repository at `path` (the local branch,
+/// else `origin`'s remote-tracking branch), for the clusters the index at `HEAD` lists. A status
+/// is trusted as by `hubdr status`: signed by the key the index registers for the cluster (or
+/// the key pinned on the branch) and not from the future; any other is left out, as if the
+/// cluster had not reported. Each file is size-checked before it is read.
+pub fn read_status_branch(
+    path: &Path,
+    branch: &str,
+) -> Result<std::collections::BTreeMap<String, crate::status::ClusterStatus>, String> {
+    let repo = Repository::open(path).map_err(|e| {
+        format!(
+            "{} is not a git repository: {}",
+            path.display(),
+            e.message()
+        )
+    })?;
+    let head = repo
+        .head()
+        .and_then(|h| h.peel_to_tree())
+        .map_err(|e| format!("{}: no rendered commit: {}", path.display(), e.message()))?;
+    let index_text = file(&repo, &head, INDEX_PATH, limits::INDEX_MAX_BYTES)?.ok_or_else(|| {
+        format!(
+            "{} has no {INDEX_PATH}: point --repo at a repository written by `hubdr render`",
+            path.display()
+        )
+    })?;
+    let index = RenderIndex::parse(&index_text)?;
+    let tip = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .or_else(|_| repo.find_reference(&format!("refs/remotes/origin/{branch}")))
+        .and_then(|r| r.peel_to_commit())
+        .map_err(|_| {
+            format!(
+                "{} has no status branch {branch:?} (nor origin/{branch}): fetch it with `git fetch origin {branch}:{branch}`",
+                path.display()
+            )
+        })?;
+    let tree = tip.tree().map_err(|e| e.message().to_string())?;
+    let now = jiff::Timestamp::now();
+    let mut out = std::collections::BTreeMap::new();
+    for name in index.clusters.keys() {
+        if let (Some(status), _) = read_status(&repo, &tree, &index, name, now)? {
+            out.insert(name.clone(), status);
+        }
+    }
+    Ok(out)
 }
 
 /// The file at `path` as text, refused when its blob is larger than `limit` (from the object's

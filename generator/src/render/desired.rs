@@ -29,7 +29,7 @@ pub struct ObjectPlan {
 }
 
 impl ObjectPlan {
-    fn new(cluster: &str, template: &'static str, wave: i32, context: Value) -> Self {
+    pub(super) fn new(cluster: &str, template: &'static str, wave: i32, context: Value) -> Self {
         Self {
             cluster: cluster.to_string(),
             template,
@@ -70,7 +70,6 @@ pub fn plan(site: &Site) -> Vec<ObjectPlan> {
 
 fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
     let spec = &site.spec;
-    let ns = &spec.backup_namespace;
     let disconnected = match (hub.disconnected, &spec.disconnected) {
         (Some(false), _) | (None, None) => None,
         (_, Some(d)) => Some(d),
@@ -99,74 +98,76 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
     match hub.role {
         HubRole::Active => {
             // A hub that took over in a failover first activates managed clusters from the
-            // backups; its BackupSchedule and add-ons wait for that and for every fenced hub.
-            let (gates, schedule_wave) = match hub.active_since {
-                Some(generation) => {
-                    let restore = activation_restore(site, hub, generation);
-                    let restore_name = restore.context["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    out.push(restore);
-                    let mut gates = vec![Gate::RestoreFinished {
-                        namespace: ns.clone(),
-                        name: restore_name,
-                    }];
-                    if !spec.failover.old_primary_unreachable {
-                        gates.extend(
-                            spec.hubs
-                                .iter()
-                                .filter(|h| h.role == HubRole::Fenced)
-                                // The old primary of this failover; a hub fenced in an earlier
-                                // generation already deleted its schedule (or fences first
-                                // thing when it comes back). Unrecorded: wait, to be safe.
-                                .filter(|h| h.fenced_since.is_none_or(|g| g == generation))
-                                .map(|h| Gate::NoBackupSchedule {
-                                    cluster: h.name.clone(),
-                                    generation,
-                                }),
-                        );
-                    }
-                    (gates, 3)
+            // backups (after the old primary is fenced); its BackupSchedule and add-ons wait.
+            // A hub given the role back by an abort activates nothing: it kept its clusters.
+            let resumed = hub
+                .resumed_since
+                .filter(|r| hub.active_since.is_none_or(|a| a < *r));
+            let (schedule_gates, addon_gates, schedule_wave) = match (resumed, hub.active_since) {
+                (Some(generation), _) => (
+                    super::takeover::resume_gates(site, generation),
+                    Vec::new(),
+                    2,
+                ),
+                (None, Some(generation)) => {
+                    let takeover = super::takeover::plan(site, hub, generation);
+                    out.push(takeover.restore);
+                    (takeover.schedule_gates, takeover.addon_gates, 3)
                 }
-                None => (Vec::new(), 2),
+                (None, None) => (Vec::new(), Vec::new(), 2),
             };
-            let b = &spec.backup;
-            let mut schedule = ObjectPlan::new(
-                &hub.name,
-                "backupschedule.yaml.j2",
-                schedule_wave,
-                json!({
-                    "name": b.name,
-                    "namespace": ns,
-                    "schedule": b.schedule,
-                    "ttl": b.ttl,
-                    "use_managed_service_account": b.use_managed_service_account,
-                    "managed_service_account_ttl": b.managed_service_account_ttl,
-                }),
-            );
-            if !gates.is_empty() {
+            let mut schedule = backup_schedule(site, &hub.name, schedule_wave, false);
+            if let Some(generation) = resumed {
+                // Unpausing the schedule the fence paused is gated like its creation.
                 schedule
                     .annotations
-                    .push((ANNOTATION_WAIT_FOR.into(), gates::format(&gates)));
+                    .push((ANNOTATION_GENERATION.into(), generation.to_string()));
+            }
+            if !schedule_gates.is_empty() {
+                schedule
+                    .annotations
+                    .push((ANNOTATION_WAIT_FOR.into(), gates::format(&schedule_gates)));
             }
             out.push(schedule);
-            let restore_gates: Vec<Gate> = gates
-                .into_iter()
-                .filter(|g| matches!(g, Gate::RestoreFinished { .. }))
-                .collect();
-            addons(site, &hub.name, &restore_gates, out);
+            addons(site, &hub.name, &addon_gates, out);
         }
         HubRole::Passive => out.push(passive_restore(site, hub)),
         // A former primary: nothing that writes to the storage location, no Restore. Its
         // add-ons stay as they were: deleting them on a hub that may still reach the managed
         // clusters would uninstall VolSync there while the new primary takes over.
-        HubRole::Fenced => addons(site, &hub.name, &[], out),
+        //
+        // From ACM 2.12 its BackupSchedule is kept, paused (the agent pauses it first thing);
+        // before, it is deleted (the agent deletes it first thing, and it is not rendered).
+        HubRole::Fenced => {
+            if spec.acm().can_pause() {
+                out.push(backup_schedule(site, &hub.name, 2, true));
+            }
+            addons(site, &hub.name, &[], out)
+        }
     }
 }
 
+/// The site's BackupSchedule on `hub`, in `wave`; `paused` on a fenced hub (ACM 2.12+).
+fn backup_schedule(site: &Site, hub: &str, wave: i32, paused: bool) -> ObjectPlan {
+    let b = &site.spec.backup;
+    ObjectPlan::new(
+        hub,
+        "backupschedule.yaml.j2",
+        wave,
+        json!({
+            "name": b.name,
+            "namespace": site.spec.backup_namespace,
+            "schedule": b.schedule,
+            "ttl": b.ttl,
+            "use_managed_service_account": b.use_managed_service_account,
+            "managed_service_account_ttl": b.managed_service_account_ttl,
+            "paused": paused,
+        }),
+    )
+}
+
 /// A passive hub's Restore: continuous sync (the default) or a one-time passive restore.
-fn passive_restore(site: &Site, hub: &Hub) -> ObjectPlan {
+pub(super) fn passive_restore(site: &Site, hub: &Hub) -> ObjectPlan {
     let name = if hub.passive_sync {
         passive_sync_restore_name(hub.passive_since)
     } else {
@@ -187,35 +188,6 @@ fn passive_restore(site: &Site, hub: &Hub) -> ObjectPlan {
             "resources_backup": "latest",
         }),
     )
-}
-
-/// The Restore that activates a new primary: its passive-sync Restore switched to
-/// `veleroManagedClustersBackupName: latest` (the documented way to activate a syncing hub),
-/// or a new `restore-acm-activate-g<N>` when it was not syncing.
-fn activation_restore(site: &Site, hub: &Hub, generation: u64) -> ObjectPlan {
-    let mut plan = if hub.passive_sync {
-        passive_restore(site, hub)
-    } else {
-        ObjectPlan::new(
-            &hub.name,
-            "restore.yaml.j2",
-            2,
-            json!({
-                "name": format!("restore-acm-activate-g{generation}"),
-                "namespace": site.spec.backup_namespace,
-                "cleanup_before_restore": hub.cleanup_before_restore,
-                "sync": false,
-                "restore_sync_interval": null,
-                "managed_clusters_backup": "latest",
-                "credentials_backup": "latest",
-                "resources_backup": "latest",
-            }),
-        )
-    };
-    plan.context["managed_clusters_backup"] = json!("latest");
-    plan.annotations
-        .push((ANNOTATION_GENERATION.into(), generation.to_string()));
-    plan
 }
 
 fn dpa_context(site: &Site, role: HubRole) -> Value {

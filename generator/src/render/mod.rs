@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod patch;
 pub mod prereq;
 pub mod size;
+pub mod takeover;
 pub mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -229,6 +230,13 @@ fn render_object(
     match access {
         Some(access) => problems.extend(access.check(&m)),
         None => problems.push("the object is rendered for a cluster the site does not list".into()),
+    }
+    // A fenced hub's BackupSchedule is kept only paused: a template or patch must not lose it.
+    let paused = Some(&Value::Bool(true));
+    if plan.context.get("paused") == paused && m.value.pointer("/spec/paused") != paused {
+        problems.push(
+            "spec.paused: the BackupSchedule of a fenced hub must be paused (true), but the rendered one is not; the template (--templates) or a patch lost it".into(),
+        );
     }
     let problems = problems
         .into_iter()

@@ -31,6 +31,12 @@ pub struct SiteMetadata {
 pub struct SiteSpec {
     #[serde(default = "default_backup_namespace")]
     pub backup_namespace: String,
+    /// The ACM version the hubs run (`"2.12"`; 2.8 to 2.15): it decides how a former primary is
+    /// fenced (its BackupSchedule paused from 2.12 on, deleted before). Default: the newest
+    /// supported. Not written into the canonical model while unset, so older sites keep their
+    /// hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acm_version: Option<String>,
     #[serde(default)]
     pub multi_cluster_hub: MultiClusterHubRef,
     /// Where the repository lives, for Argo CD and the agents.
@@ -295,6 +301,12 @@ pub struct Hub {
     /// new primary of that generation waits for this hub's status (unless it is unreachable).
     #[serde(default)]
     pub fenced_since: Option<u64>,
+    /// Set by `hubdr failover --abort` on the old primary it gives the role back to: the
+    /// generation of the abort. Such a hub activates nothing (it kept its managed clusters); its
+    /// BackupSchedule is unpaused or recreated only once the aborted target reports that
+    /// generation without having activated. Not written into the canonical model while unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_since: Option<u64>,
     /// Overrides `spec.disconnected` for this hub (`false` marks a connected hub in a disconnected site).
     #[serde(default)]
     pub disconnected: Option<bool>,
@@ -306,7 +318,7 @@ fn default_cleanup() -> String {
     "CleanupRestored".into()
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Failover {
     /// Only grows; names one-shot objects such as `restore-acm-activate-g<N>`.
@@ -315,6 +327,30 @@ pub struct Failover {
     /// Set by `hubdr failover --old-primary-unreachable`: do not wait for the fenced hub.
     #[serde(default)]
     pub old_primary_unreachable: bool,
+    /// The activation attempt of the takeover at this generation, raised by `hubdr failover
+    /// --retry` after a failed one: each attempt activates with a Restore of its own
+    /// (`restore-acm-activate-g<N>-a<attempt>` from the second on), as a Restore runs once.
+    /// Not written into the canonical model while it is 1, so older sites keep their hash.
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempt: u64,
+}
+
+impl Default for Failover {
+    fn default() -> Self {
+        Self {
+            generation: 0,
+            old_primary_unreachable: false,
+            attempt: first_attempt(),
+        }
+    }
+}
+
+fn first_attempt() -> u64 {
+    1
+}
+
+fn is_first_attempt(attempt: &u64) -> bool {
+    *attempt == 1
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -36,6 +36,7 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
     v.velero(&spec.velero);
     v.backup(&spec.backup);
     v.hubs(spec);
+    v.out.extend(super::failover_rules::check(spec));
     v.managed_clusters(spec);
     if let Some(d) = &spec.disconnected {
         v.subdomain("spec.disconnected.catalogSource", &d.catalog_source);

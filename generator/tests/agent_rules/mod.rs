@@ -96,6 +96,48 @@ pub const HUB_OBSERVED: [(&str, &str); 4] = [
     ("", "pods"),
 ];
 
+/// The fixed operations of a hub's failover steps, cluster-wide (reconciler/src/fence.rs,
+/// managed_clusters.rs, readiness.rs): annotate ManagedClusters (disable-auto-import), read
+/// whether observability is installed, the MCE version and the Hive ClusterDeployments.
+pub const FAILOVER_CLUSTER: [(&str, &str, &[&str]); 4] = [
+    (
+        "cluster.open-cluster-management.io",
+        "managedclusters",
+        &["get", "list", "patch"],
+    ),
+    (
+        "observability.open-cluster-management.io",
+        "multiclusterobservabilities",
+        &["get", "list"],
+    ),
+    (
+        "multicluster.openshift.io",
+        "multiclusterengines",
+        &["get", "list"],
+    ),
+    ("hive.openshift.io", "clusterdeployments", &["get", "list"]),
+];
+
+/// The fixed operations of a hub's failover steps by name: (namespace, group, resource, name,
+/// verbs): the observability compactor's replicas (fence, abort) and the observability API's
+/// restart (takeover.rs).
+pub const FAILOVER_NAMED: [(&str, &str, &str, &str, &[&str]); 2] = [
+    (
+        "open-cluster-management-observability",
+        "apps",
+        "statefulsets",
+        "observability-thanos-compact",
+        &["get", "patch"],
+    ),
+    (
+        "open-cluster-management-observability",
+        "apps",
+        "deployments",
+        "observability-observatorium-api",
+        &["get", "patch"],
+    ),
+];
+
 /// What reconciler/src does: get/list (read, observe), server-side apply (a patch that may
 /// create), prune (delete). No watch, no update, and never `*`.
 pub const READ: [&str; 2] = ["get", "list"];
@@ -195,6 +237,9 @@ pub type Target = (String, String, Option<Vec<String>>);
 pub struct Effective {
     pub cluster: BTreeMap<Target, Verbs>,
     pub namespaced: BTreeMap<String, BTreeMap<(String, String), Verbs>>,
+    /// Namespaced grants by name (but the agent's own status key): the failover steps' fixed
+    /// operations.
+    pub named: BTreeMap<(String, Target), Verbs>,
 }
 
 /// The rules of a (Cluster)Role as targets and verbs; no wildcards, subresources or URLs.
@@ -318,17 +363,16 @@ pub fn effective(install: &Install, agent_ns: &str) -> Effective {
             match &ns {
                 None => out.cluster.entry(target).or_default().extend(v),
                 Some(ns) => {
-                    // The one named grant: the agent's own status key Secret.
-                    assert!(
-                        target.2.is_none()
-                            || (ns == agent_ns
-                                && target.1 == "secrets"
-                                && target.2.as_deref()
-                                    == Some(
-                                        &["hubdr-status-key-".to_string() + what_cluster(what)][..]
-                                    )),
-                        "{what}: resourceNames in a namespaced grant"
-                    );
+                    // Named grants: the agent's own status key Secret (below), and the
+                    // failover steps' fixed operations (checked by `check_bounds`).
+                    let own_key = ns == agent_ns
+                        && target.1 == "secrets"
+                        && target.2.as_deref()
+                            == Some(&["hubdr-status-key-".to_string() + what_cluster(what)][..]);
+                    if target.2.is_some() && !own_key {
+                        out.named.entry((ns.clone(), target)).or_default().extend(v);
+                        continue;
+                    }
                     out.namespaced
                         .entry(ns.clone())
                         .or_default()
@@ -483,6 +527,20 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
     for (ns, place) in places {
         out.namespaced.insert(ns, place.grants);
     }
+    if hub {
+        for (g, r, v) in FAILOVER_CLUSTER {
+            out.cluster.insert((g.into(), r.into(), None), verbs(v));
+        }
+        for (ns, g, r, name, v) in FAILOVER_NAMED {
+            out.named.insert(
+                (
+                    ns.into(),
+                    (g.into(), r.into(), Some(vec![name.to_string()])),
+                ),
+                verbs(v),
+            );
+        }
+    }
     let agent_ns = site.spec.agent.namespace.clone();
     let inventory = out.namespaced.entry(agent_ns).or_default();
     inventory.insert(
@@ -623,6 +681,15 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
                         "{what}: {scope}: delete on {r}, which is never deleted"
                     );
                 }
+            } else if let Some(fixed) = FAILOVER_CLUSTER
+                .iter()
+                .find(|f| hub && scope == "cluster-wide" && (f.0, f.1) == (g, r))
+            {
+                assert!(
+                    v.is_subset(&verbs(fixed.2)),
+                    "{what}: {scope}: {v:?} on {g}/{r}, beyond the failover steps' {:?}",
+                    fixed.2
+                );
             } else if !extra.contains_key(&key) {
                 assert!(
                     read_only.contains(&key) && v.is_subset(&verbs(&READ)),
@@ -685,6 +752,21 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
                 }
                 check(g, r, v, ns);
             }
+        }
+        // Named grants: only the failover steps' fixed operations, on hubs.
+        for ((ns, (g, r, names)), v) in &eff.named {
+            let fixed = FAILOVER_NAMED.iter().find(|f| {
+                hub && (f.0, f.1, f.2) == (ns.as_str(), g.as_str(), r.as_str())
+                    && names.as_deref() == Some(&[f.3.to_string()][..])
+            });
+            let fixed = fixed.unwrap_or_else(|| {
+                panic!("{what}: resourceNames {names:?} on {g}/{r} in {ns}: not a fixed operation of a hub's failover steps")
+            });
+            assert!(
+                v.is_subset(&verbs(fixed.4)),
+                "{what}: {v:?} on {g}/{r} {names:?} in {ns}, beyond {:?}",
+                fixed.4
+            );
         }
         // The agent can still do its job: apply every object rendered for it.
         for (g, kind, ns, name) in &objects {

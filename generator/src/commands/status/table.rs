@@ -57,6 +57,10 @@ pub fn render(fleet: &FleetView, now: i64) -> String {
         out.push('\n');
         out.push_str(&notes.join(""));
     }
+    if let Some(recovery) = super::recovery::line(fleet, now) {
+        out.push('\n');
+        out.push_str(&recovery);
+    }
     out
 }
 
@@ -310,6 +314,7 @@ pub(super) mod tests {
             commit: "0123456789ab".into(),
             active: Some("hub-b".into()),
             waited_for: vec!["hub-a".into()],
+            merged_at: None,
             clusters: vec![
                 view("hub-a", "hub", Some("fenced"), a),
                 view("hub-b", "hub", Some("active"), b),

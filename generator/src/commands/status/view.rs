@@ -13,10 +13,13 @@ pub struct FleetView {
     pub commit: String,
     /// The active hub.
     pub active: Option<String>,
-    /// Fenced hubs the active hub's BackupSchedule waits for (`no-backup-schedule` gates);
+    /// Fenced hubs the active hub's BackupSchedule waits for (`fenced` gates);
     /// fenced hubs not listed were declared unreachable and are not waited for.
     pub waited_for: Vec<String>,
     pub clusters: Vec<ClusterView>,
+    /// When the current generation was merged: the committer time (seconds since the epoch)
+    /// of the first commit of the source branch at it, following first parents.
+    pub merged_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,27 +70,7 @@ impl FleetView {
     }
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 UTC time (`2026-11-22T10:00:00Z`, fractions
-/// and `+00:00` accepted), or `None`.
-pub fn epoch(text: &str) -> Option<i64> {
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.trim_end_matches('Z').trim_end_matches("+00:00");
-    let time = time.split('.').next()?;
-    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + min * 60 + s)
-}
-
+pub use crate::status::epoch;
 pub use crate::status::human_age as human;
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 //! One file per cluster rather than one per object: a fleet of 5,000 clusters would otherwise
 //! get tens of thousands of install files, most of the repository's files.
 
+pub mod fixed;
 mod rbac;
 mod shapes;
 
@@ -87,7 +88,7 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": role_name, "labels": labels},
-            "rules": rbac::cluster_rules(access, names),
+            "rules": cluster_rules(access, names),
         }),
         binding(
             "ClusterRoleBinding",
@@ -152,6 +153,25 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
             ));
         }
     }
+    if access.hub {
+        // The failover steps' fixed operations by name (see [`fixed`]).
+        let failover_name = format!("hubdr-agent-{cluster}-failover");
+        for (namespace, rules) in fixed::named_rules() {
+            objects.push(json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": failover_name, "namespace": namespace, "labels": labels},
+                "rules": rules,
+            }));
+            objects.push(binding(
+                "RoleBinding",
+                &failover_name,
+                Some(namespace),
+                "Role",
+                &failover_name,
+            ));
+        }
+    }
     objects.push(deployment(site, settings, cluster, access, names, &labels));
     let mut file = format!(
         "# Rendered by hubdr: install with `kubectl apply -f {}` (the agent never applies this file).\n",
@@ -164,6 +184,16 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
         crate::yaml::write(&mut file, object);
     }
     file
+}
+
+/// The ClusterRole's rules: what [`rbac::cluster_rules`] gives, and on hubs the failover steps'
+/// cluster-wide fixed operations.
+fn cluster_rules(access: &ClusterAccess, names: &[&str]) -> Vec<Value> {
+    let mut rules = rbac::cluster_rules(access, names);
+    if access.hub {
+        rules.extend(fixed::cluster_rules());
+    }
+    rules
 }
 
 fn deployment(

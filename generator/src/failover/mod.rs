@@ -1,9 +1,13 @@
-//! Failover and unfencing as edits of the site file, plus the ordered steps the agents will
-//! take. Pure: text in, text out.
+//! Failover and unfencing as edits of the site file (`steps.rs`: the ordered steps the agents
+//! will take). Pure: text in, text out.
 
-use std::fmt::Write;
+pub mod abort;
+pub mod preflight;
+pub mod retry;
+mod steps;
 
-use crate::render::desired::passive_sync_restore_name;
+pub use steps::steps;
+
 use crate::site::edit::{insert_mapping_before, set_scalar};
 use crate::site::{HubRole, Site};
 
@@ -131,111 +135,6 @@ fn text_has(text: &str, path: &str) -> bool {
         .is_some()
 }
 
-/// The ordered steps the agents take, with what each waits for; Markdown when asked.
-pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
-    let spec = &after.spec;
-    let ns = &spec.backup_namespace;
-    let target = spec
-        .hubs
-        .iter()
-        .find(|h| h.name == failover.to)
-        .expect("target is in the edited site");
-    let n = failover.generation;
-    let restore = if target.passive_sync {
-        format!("its passive-sync Restore {ns}/{} is switched to veleroManagedClustersBackupName: latest", passive_sync_restore_name(target.passive_since))
-    } else {
-        format!("Restore {ns}/restore-acm-activate-g{n} is created (managed clusters, credentials and resources: latest)")
-    };
-    let fenced_wait = if failover.old_primary_unreachable {
-        format!(
-            "{} is declared unreachable, so {} does not wait for its status",
-            failover.from, failover.to
-        )
-    } else {
-        format!(
-            "{}'s status shows generation {n} or later with no BackupSchedule",
-            failover.from
-        )
-    };
-    let mut steps = vec![
-        format!(
-            "**{}** (fenced): its agent deletes every BackupSchedule first thing, before applying anything else, also when it starts after an outage; its backup location becomes ReadOnly. Shut it down or detach its managed clusters: a former primary keeps trying to reconnect them. Waits for: nothing.",
-            failover.from
-        ),
-        format!("**{}** (new primary): {restore}. Waits for: nothing; the operator restores the activation data (managed clusters).", failover.to),
-        format!(
-            "**{}**: BackupSchedule {ns}/{} is created. Waits for: the activation Restore is Finished, and {fenced_wait}.",
-            failover.to, spec.backup.name
-        ),
-    ];
-    if spec
-        .volsync
-        .as_ref()
-        .is_some_and(|v| !v.replications.is_empty())
-    {
-        steps.push(format!("**{}**: the volsync ManagedClusterAddOns are applied. Waits for: the activation Restore is Finished.", failover.to));
-    }
-    for hub in spec.hubs.iter().filter(|h| h.role == HubRole::Passive) {
-        steps.push(if hub.passive_sync {
-            format!(
-                "**{}** (passive): keeps Restore {ns}/{}, now syncing the new primary's backups. Waits for: nothing.",
-                hub.name,
-                passive_sync_restore_name(hub.passive_since)
-            )
-        } else {
-            format!(
-                "**{}** (passive, one-time restore): keeps Restore {ns}/restore-acm-passive-g{}; it does not sync, so its passive data is as old as that restore. Waits for: nothing.",
-                hub.name, hub.passive_since
-            )
-        });
-    }
-    steps.push(import_step(after));
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}Failover to {} (generation {n})\n",
-        if markdown { "## " } else { "" },
-        failover.to
-    );
-    for (i, step) in steps.iter().enumerate() {
-        let step = if markdown {
-            step.clone()
-        } else {
-            step.replace("**", "")
-        };
-        let _ = writeln!(out, "{}. {step}", i + 1);
-    }
-    out
-}
-
-fn import_step(site: &Site) -> String {
-    let clusters = &site.spec.managed_clusters;
-    if clusters.is_empty() {
-        return "Managed clusters: none listed in the site.".into();
-    }
-    if site.spec.backup.use_managed_service_account {
-        let missing: Vec<&str> = clusters
-            .iter()
-            .filter(|c| c.api_server.is_none())
-            .map(|c| c.name.as_str())
-            .collect();
-        if missing.is_empty() {
-            "Managed clusters: auto-import is on (useManagedServiceAccount) and every managed cluster has its apiServer URL; imported clusters reconnect by themselves.".into()
-        } else {
-            format!(
-                "Managed clusters: auto-import is on, but these clusters have no apiServer URL and will stay Pending Import until it is set on their ManagedCluster (or they are re-imported): {}.",
-                missing.join(", ")
-            )
-        }
-    } else {
-        let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
-        format!(
-            "Managed clusters: useManagedServiceAccount is off, so imported clusters stay Pending Import on the new hub and must be re-imported (or given an auto-import-secret): {}. Clusters created by Hive reconnect by themselves.",
-            names.join(", ")
-        )
-    }
-}
-
 /// The cautions the ACM documents give before restoring onto a former primary.
 pub const UNFENCE_CAUTIONS: &str = "\
 Before unfencing a former primary, check (ACM business continuity, disaster recovery tests):
@@ -252,7 +151,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    const SITE: &str = include_str!("../../repos-example/site.yaml");
+    const SITE: &str = include_str!("../../../repos-example/site.yaml");
 
     fn load(text: &str) -> Site {
         crate::site::load_str(text, Path::new("site.yaml"))
@@ -322,41 +221,5 @@ mod tests {
         let after = load(&text);
         assert_eq!(after.spec.hubs[0].role, HubRole::Passive);
         assert_eq!(after.spec.hubs[0].passive_since, 2);
-    }
-
-    #[test]
-    fn steps_name_the_right_hubs_on_failback() {
-        let text = edit_site(SITE, "hub-b", false).unwrap();
-        let text = unfence(&text, "hub-a").unwrap();
-        let site = load(&text);
-        let f = plan(&site, "hub-a", true).unwrap();
-        let after = load(&apply(&text, &site, &f).unwrap());
-        let steps = steps(&after, &f, false);
-        assert!(
-            steps.contains("hub-b is declared unreachable, so hub-a does not wait for its status"),
-            "{steps}"
-        );
-        assert!(steps.contains("restore-acm-passive-sync-g2 is switched to veleroManagedClustersBackupName: latest"), "{steps}");
-    }
-
-    #[test]
-    fn steps_name_the_gates() {
-        let site = load(SITE);
-        let f = plan(&site, "hub-b", false).unwrap();
-        let after = load(&apply(SITE, &site, &f).unwrap());
-        let text = steps(&after, &f, false);
-        assert!(
-            text.contains("1. hub-a (fenced): its agent deletes every BackupSchedule first thing"),
-            "{text}"
-        );
-        assert!(text.contains("restore-acm-passive-sync-g0 is switched to veleroManagedClustersBackupName: latest"), "{text}");
-        assert!(
-            text.contains("hub-a's status shows generation 2 or later with no BackupSchedule"),
-            "{text}"
-        );
-        assert!(
-            text.contains("every managed cluster has its apiServer URL"),
-            "{text}"
-        );
     }
 }

@@ -1,0 +1,82 @@
+//! The fixed operations of a hub's failover steps, granted in every hub's install file beside
+//! what [`super::super::access`] computes from the site. They are not rendered objects (the
+//! agent's `--allow-kind` / `--allow-namespace` boundary is about those): they are the few
+//! calls the fence, the takeover's verification and the preflight make on objects hubdr does
+//! not own, always on these names, with these verbs, and nothing else:
+//!
+//! - ManagedClusters (cluster-scoped): read, and patch the
+//!   `import.open-cluster-management.io/disable-auto-import` annotation (fence, abort);
+//! - MultiClusterObservability, MultiClusterEngine and Hive ClusterDeployments: read only
+//!   (whether observability is installed; the MCE version and unpreserved ClusterDeployments
+//!   for the preflight);
+//! - in `open-cluster-management-observability`: the StatefulSet
+//!   `observability-thanos-compact` (its replicas, fence and abort) and the Deployment
+//!   `observability-observatorium-api` (restarted after an activation), by name: get, patch.
+//!
+//! The same whatever role the hub has, so a failover needs no new permissions.
+
+use serde_json::{json, Value};
+
+/// The namespace ACM's observability runs in (fixed by ACM).
+pub const OBSERVABILITY_NAMESPACE: &str = "open-cluster-management-observability";
+
+/// Cluster-wide: (API group, resource, verbs).
+pub const CLUSTER_RULES: [(&str, &str, &[&str]); 4] = [
+    (
+        "cluster.open-cluster-management.io",
+        "managedclusters",
+        &["get", "list", "patch"],
+    ),
+    (
+        "observability.open-cluster-management.io",
+        "multiclusterobservabilities",
+        &["get", "list"],
+    ),
+    (
+        "multicluster.openshift.io",
+        "multiclusterengines",
+        &["get", "list"],
+    ),
+    ("hive.openshift.io", "clusterdeployments", &["get", "list"]),
+];
+
+/// By name in one namespace: (namespace, API group, resource, name, verbs).
+pub const NAMED_RULES: [(&str, &str, &str, &str, &[&str]); 2] = [
+    (
+        OBSERVABILITY_NAMESPACE,
+        "apps",
+        "statefulsets",
+        "observability-thanos-compact",
+        &["get", "patch"],
+    ),
+    (
+        OBSERVABILITY_NAMESPACE,
+        "apps",
+        "deployments",
+        "observability-observatorium-api",
+        &["get", "patch"],
+    ),
+];
+
+/// The cluster-wide rules of a hub.
+pub fn cluster_rules() -> Vec<Value> {
+    CLUSTER_RULES
+        .iter()
+        .map(|(group, resource, verbs)| {
+            json!({"apiGroups": [group], "resources": [resource], "verbs": verbs})
+        })
+        .collect()
+}
+
+/// The named rules of a hub, by namespace (in order of first appearance).
+pub fn named_rules() -> Vec<(&'static str, Vec<Value>)> {
+    let mut out: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    for (ns, group, resource, name, verbs) in NAMED_RULES {
+        let rule = json!({"apiGroups": [group], "resources": [resource], "resourceNames": [name], "verbs": verbs});
+        match out.iter_mut().find(|(n, _)| *n == ns) {
+            Some((_, rules)) => rules.push(rule),
+            None => out.push((ns, vec![rule])),
+        }
+    }
+    out
+}

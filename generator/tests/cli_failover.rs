@@ -1,0 +1,285 @@
+//! `hubdr failover` and `hubdr render` around failovers, through the real binary: the failover
+//! commit, the refusal of hand-made role changes and lower generations, and a fleet's plan that
+//! fits a pull request description.
+
+mod support;
+
+use std::fmt::Write as _;
+use std::fs;
+
+use support::Sandbox;
+
+fn starter() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.hubdr(&["init"]).expect_code(0);
+    sandbox
+}
+
+/// Edit the site file in the sandbox: each (old, new) must occur.
+fn edit_site(sandbox: &Sandbox, edits: &[(&str, &str)]) {
+    let path = sandbox.join("site.yaml");
+    let mut text = fs::read_to_string(&path).unwrap();
+    for (old, new) in edits {
+        assert!(text.contains(old), "site.yaml lacks {old:?}");
+        text = text.replacen(old, new, 1);
+    }
+    fs::write(&path, text).unwrap();
+}
+
+/// The starter after a failover made by hand: hub-a fenced, hub-b active, generation 1.
+const FAILOVER: &[(&str, &str)] = &[
+    (
+        "name: hub-a\n      role: active",
+        "name: hub-a\n      role: fenced",
+    ),
+    (
+        "name: hub-b\n      role: passive",
+        "name: hub-b\n      role: active",
+    ),
+    ("generation: 0", "generation: 1"),
+];
+
+fn section<'a>(message: &'a str, cluster: &str) -> &'a str {
+    let start = message
+        .find(&format!("\n{cluster}:\n"))
+        .unwrap_or_else(|| panic!("no section {cluster} in:\n{message}"));
+    let rest = &message[start + cluster.len() + 3..];
+    match rest.find("\n\n") {
+        Some(end) => &rest[..end + 1],
+        None => rest,
+    }
+}
+
+fn lines(text: &str) -> Vec<&str> {
+    text.lines().map(str::trim_end).collect()
+}
+
+/// Swapping roles by hand (or lowering the generation, as a `git revert` of a failover's site
+/// change does) is refused by `hubdr render`, naming the commands that sequence the change;
+/// nothing is written.
+#[test]
+fn render_refuses_a_hand_edited_failover_and_a_lower_generation() {
+    let sandbox = starter();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    let repo = sandbox.join("repo");
+    let commits = support::commits(&repo);
+    let original = fs::read_to_string(sandbox.join("site.yaml")).unwrap();
+    edit_site(&sandbox, FAILOVER);
+    sandbox
+        .hubdr(&["render", "--out", "repo"])
+        .expect_code(2)
+        .expect_stderr("hub roles differ from the committed render (.hubdr/index.yaml): hub-a: active -> fenced, hub-b: passive -> active")
+        .expect_stderr("`hubdr failover --to HUB`")
+        .expect_stderr("nothing was written");
+    assert_eq!(support::commits(&repo), commits);
+    sandbox
+        .hubdr(&["render", "--no-git", "--out", "repo"])
+        .expect_code(2)
+        .expect_stderr("hub roles differ");
+    assert!(support::git_status(&repo).is_empty(), "nothing was written");
+
+    // A real failover, then its site change undone (git revert): a lower generation.
+    fs::write(sandbox.join("site.yaml"), &original).unwrap();
+    sandbox
+        .hubdr(&[
+            "failover",
+            "--to",
+            "hub-b",
+            "--out",
+            "repo",
+            "--skip-preflight",
+            "no agents in this test",
+        ])
+        .expect_code(0);
+    let commits = support::commits(&repo);
+    fs::write(sandbox.join("site.yaml"), &original).unwrap();
+    sandbox
+        .hubdr(&["render", "--out", "repo"])
+        .expect_code(2)
+        .expect_stderr(
+            "failover.generation 0 is lower than 1, the generation of the committed render",
+        )
+        .expect_stderr("`hubdr failover --abort`");
+    assert_eq!(support::commits(&repo), commits);
+}
+
+#[test]
+fn a_failover_makes_one_commit_listing_removed_and_added_objects_per_cluster() {
+    let sandbox = starter();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    // No agent has reported: the preflight fails, and nothing changes without a reason.
+    let site = fs::read_to_string(sandbox.join("site.yaml")).unwrap();
+    sandbox
+        .hubdr(&["failover", "--to", "hub-b", "--out", "repo"])
+        .expect_code(2)
+        .expect_stderr("FAIL  -      status-branch")
+        .expect_stderr("the preflight of the failover to hub-b failed")
+        .expect_stderr("--skip-preflight");
+    assert_eq!(fs::read_to_string(sandbox.join("site.yaml")).unwrap(), site);
+    let run = sandbox.hubdr(&[
+        "failover",
+        "--to",
+        "hub-b",
+        "--out",
+        "repo",
+        "--skip-preflight",
+        "a drill on a lab site",
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("Preflight skipped: a drill on a lab site"),
+        "{run}"
+    );
+    let repo = sandbox.join("repo");
+    let commits = support::commits(&repo);
+    assert_eq!(commits.len(), 2, "{run}");
+    let message = &commits[0].1;
+    assert!(
+        message.starts_with("hubdr render: my-site generation 1: "),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "\n\nPreflight skipped: a drill on a lab site\nFailed checks:\n- - status-branch: "
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        lines(section(message, "hub-a")),
+        [
+            "  ~ BackupSchedule open-cluster-management-backup/schedule-acm",
+            "  ~ DataProtectionApplication open-cluster-management-backup/velero",
+        ],
+        "{message}"
+    );
+    assert_eq!(
+        lines(section(message, "hub-b")),
+        [
+            "  + BackupSchedule open-cluster-management-backup/schedule-acm",
+            "  ~ kustomization.yaml",
+            "  + ManagedClusterAddOn east-1/volsync",
+            "  + ManagedClusterAddOn west-1/volsync",
+            "  ~ Restore open-cluster-management-backup/restore-acm-passive-sync-g0",
+        ],
+        "{message}"
+    );
+    assert!(
+        !message.contains("\neast-1:") && !message.contains("\nwest-1:"),
+        "managed clusters did not change:\n{message}"
+    );
+    let head = support::head_tree(&repo);
+    // ACM 2.15 (the default): the old primary keeps its BackupSchedule, paused.
+    let hub_a_schedule = String::from_utf8(
+        head["clusters/hub-a/backupschedule.open-cluster-management-backup.schedule-acm.yaml"]
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        hub_a_schedule.contains("  paused: true\n"),
+        "{hub_a_schedule}"
+    );
+    assert!(head.contains_key(
+        "clusters/hub-b/backupschedule.open-cluster-management-backup.schedule-acm.yaml"
+    ));
+    let hub_a_dpa = String::from_utf8(
+        head["clusters/hub-a/dataprotectionapplication.open-cluster-management-backup.velero.yaml"]
+            .clone(),
+    )
+    .unwrap();
+    assert!(hub_a_dpa.contains("accessMode: ReadOnly"), "{hub_a_dpa}");
+    assert_eq!(support::read_tree(&repo), head, "the worktree is HEAD");
+    assert!(support::git_status(&repo).is_empty());
+}
+
+/// A fleet of `clusters` managed clusters, each with a restic backup (so each hub renders a
+/// volsync add-on per cluster), two hubs, imported clusters without auto-import.
+fn fleet_site(clusters: usize) -> String {
+    let mut y = String::from(
+        "apiVersion: hubdr.io/v1alpha1
+kind: Site
+metadata:
+  name: fleet
+spec:
+  git:
+    url: https://git.example.com/platform/acm-dr.git
+  storage:
+    provider: aws
+    bucket: acm-backups
+    region: eu-west-1
+    credentialsSecret: {name: cloud-credentials}
+  backup:
+    schedule: \"0 */2 * * *\"
+  hubs:
+    - name: hub-a
+      role: active
+    - name: hub-b
+      role: passive
+  failover:
+    generation: 0
+  managedClusters:
+",
+    );
+    for c in 0..clusters {
+        let _ = writeln!(y, "    - name: c-{c}");
+    }
+    y.push_str("  volsync:\n    replications:\n");
+    for c in 0..clusters {
+        let _ = writeln!(
+            y,
+            "      - {{name: data-{c}, method: restic, schedule: \"0 * * * *\", repositorySecret: restic-c-{c}, source: {{cluster: c-{c}, namespace: app, pvc: data}}}}"
+        );
+    }
+    y
+}
+
+/// `--markdown` for a 5,000-cluster fleet fits a pull request description (65,536 characters);
+/// the full per-object list is in a file beside the site file.
+#[test]
+fn a_fleet_failover_plan_fits_a_pull_request_with_the_full_list_beside_it() {
+    let sandbox = Sandbox::new();
+    fs::write(sandbox.join("site.yaml"), fleet_site(5000)).unwrap();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    let run = sandbox.hubdr(&[
+        "failover",
+        "--to",
+        "hub-b",
+        "--out",
+        "repo",
+        "--markdown",
+        "--skip-preflight",
+        "no agents in this test",
+    ]);
+    run.expect_code(0);
+    let description = &run.stdout;
+    assert!(
+        description.len() <= 65_536,
+        "{} characters",
+        description.len()
+    );
+    for expected in [
+        "## Plan for site fleet (generation 1)",
+        "The full per-object list (and every prerequisite) is in `failover-plan-g1.md`.",
+        "### hub-b (hub, active)",
+        "and 4982 more (4981 `+`, 1 `~`)",
+        "5000 managed clusters: 5000 unchanged, 0 with changes.",
+        "## Preflight (from the agents' status branch)",
+        "Preflight skipped: no agents in this test",
+        "must be re-imported (or given an auto-import-secret): c-0, c-1,",
+        "and 4980 more.",
+    ] {
+        assert!(
+            description.contains(expected),
+            "{expected:?} not in:\n{description}"
+        );
+    }
+    let full = fs::read_to_string(sandbox.join("failover-plan-g1.md")).unwrap();
+    assert!(full.len() > 65_536);
+    for c in [0, 2500, 4999] {
+        assert!(
+            full.contains(&format!("- `+` ManagedClusterAddOn c-{c}/volsync\n")),
+            "c-{c}"
+        );
+    }
+    assert!(full.ends_with(&description[description.find("## Preflight").unwrap()..]));
+}

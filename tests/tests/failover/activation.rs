@@ -1,0 +1,220 @@
+//! The activation restore: failed (and retried), or harmless errors.
+
+use hubdr_e2e::{Behaviour, Fleet, SITE};
+
+use super::*;
+
+/// Scenario 4: the activation restore fails (a managed-clusters Velero restore that restored
+/// items with errors). No BackupSchedule is ever created on hub-b; its status and `hubdr
+/// status` say why and that a new generation is needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_activation_creates_no_backup_schedule_and_says_why() {
+    let Some(mut fleet) = Fleet::start(SITE).await else {
+        return;
+    };
+    steady(&mut fleet).await;
+    fleet.set_behaviour(
+        "hub-b",
+        Behaviour {
+            fail_activation: true,
+            ..Behaviour::default()
+        },
+    );
+    let merged = fleet.timeline.mark("failover to hub-b merged");
+    fleet.failover("hub-b", false);
+    let failed = |f: &Fleet| {
+        f.status("hub-b")
+            .is_some_and(|s| s.gates.iter().any(|g| g.message.contains("failed")))
+    };
+    fleet
+        .run_until(
+            &["hub-b", "hub-a", "hub-c", "east-1"],
+            4,
+            "hub-b reports the failed activation",
+            failed,
+        )
+        .await;
+    fleet
+        .run_until(&ALL, 2, "more passes change nothing", |_| true)
+        .await;
+    fleet
+        .run_until(&ALL, 1, "more passes change nothing", |_| true)
+        .await;
+
+    assert_eq!(
+        restore_phase(&fleet, "hub-b", PASSIVE_SYNC_G0),
+        "FinishedWithErrors"
+    );
+    assert!(
+        fleet
+            .timeline
+            .first_object(merged, "hub-b", "BackupSchedule", |_| true)
+            .is_none(),
+        "{}",
+        fleet.timeline.render()
+    );
+    assert!(
+        fleet
+            .timeline
+            .first_object(merged, "hub-b", "ManagedClusterAddOn", |_| true)
+            .is_none(),
+        "{}",
+        fleet.timeline.render()
+    );
+    let b = fleet.status("hub-b").unwrap();
+    let gate = b
+        .gates
+        .iter()
+        .find(|g| g.object == SCHEDULE && g.condition.starts_with("restore-finished:"))
+        .unwrap_or_else(|| panic!("{}", b.to_yaml()));
+    for expected in [
+        "the activation restore open-cluster-management-backup/restore-acm-passive-sync-g0 failed (phase FinishedWithErrors: Velero restores have run to completion but with errors)",
+        "is PartiallyFailed (12 items, 3 errors)",
+        "No BackupSchedule will be created until it is fixed",
+        "start a new activation attempt with `hubdr failover --retry`",
+    ] {
+        assert!(gate.message.contains(expected), "{expected:?} not in {:?}", gate.message);
+    }
+    let result = object_result(&b, SCHEDULE);
+    assert_eq!(result.result, "waiting");
+    assert!(
+        result.message.contains("failed (phase FinishedWithErrors"),
+        "{}",
+        result.message
+    );
+    assert_eq!(b.pass.reason, "Waiting");
+    assert!(fleet.timeline.collisions().is_empty());
+
+    let (result, out) = hubdr_status(&fleet, false);
+    println!("{out}");
+    assert_eq!(result, Ok(()), "{out}");
+    for expected in [
+        "restore-acm-passive-sync-g0 FinishedWithErrors",
+        "hub-b:\n  waiting since",
+        "No BackupSchedule will be created until it is fixed",
+        "stalled: hub-b: the activation restore",
+    ] {
+        assert!(out.contains(expected), "{expected:?} not in:\n{out}");
+    }
+    let (result, out) = hubdr_status(&fleet, true);
+    assert_eq!(result, Err(1), "{out}");
+    assert!(out.contains("\nstalled: hub-b: the activation restore open-cluster-management-backup/restore-acm-passive-sync-g0 failed"), "{out}");
+}
+
+/// Scenario 4b: the documented harmless case. The managed-clusters backup is empty, so its
+/// Velero restore ends PartiallyFailed with nothing to restore and the Restore
+/// FinishedWithErrors: the takeover goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_empty_managed_clusters_backup_does_not_block_the_takeover() {
+    let Some(mut fleet) = Fleet::start(SITE).await else {
+        return;
+    };
+    fleet.set_behaviour(
+        "hub-a",
+        Behaviour {
+            empty_managed_clusters_backups: true,
+            ..Behaviour::default()
+        },
+    );
+    steady(&mut fleet).await;
+    fleet.failover("hub-b", false);
+    fleet
+        .run_until(
+            &["hub-b", "hub-a", "hub-c", "east-1"],
+            6,
+            "hub-b backs up",
+            |f| enabled(f, "hub-b"),
+        )
+        .await;
+    assert_eq!(
+        restore_phase(&fleet, "hub-b", PASSIVE_SYNC_G0),
+        "FinishedWithErrors"
+    );
+    assert_one_schedule_at_a_time(&fleet);
+}
+
+/// A failed activation is retried with `hubdr failover --retry`: refused while the attempt
+/// runs, then a new Restore of its own (a Restore runs once), the failed one removed, and the
+/// takeover completes in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_activation_is_retried_with_a_restore_of_its_own() {
+    let Some(mut fleet) = Fleet::start(SITE).await else {
+        return;
+    };
+    steady(&mut fleet).await;
+    fleet.set_behaviour(
+        "hub-b",
+        Behaviour {
+            fail_activation: true,
+            ..Behaviour::default()
+        },
+    );
+    let merged = fleet.timeline.mark("failover to hub-b merged");
+    fleet.failover("hub-b", false);
+    fleet.pass("hub-b").await;
+    fleet.pass("hub-a").await;
+    fleet.tick().await;
+    fleet.pass("hub-a").await;
+    fleet.pass("hub-b").await;
+    assert_eq!(restore_phase(&fleet, "hub-b", PASSIVE_SYNC_G0), "Running");
+    fleet.pass("hub-b").await;
+    let (result, out) = fleet.hubdr(&["failover", "--retry"]);
+    assert_eq!(result, Err(2), "{out}");
+    assert!(out.contains("is Running on hub-b, not failed"), "{out}");
+
+    fleet.tick().await;
+    assert_eq!(
+        restore_phase(&fleet, "hub-b", PASSIVE_SYNC_G0),
+        "FinishedWithErrors"
+    );
+    fleet.pass("hub-b").await;
+    fleet.set_behaviour("hub-b", Behaviour::default());
+    let (result, out) = fleet.hubdr(&["failover", "--retry"]);
+    assert_eq!(result, Ok(()), "{out}");
+    assert!(
+        out.contains("Activation attempt 2 at generation 2"),
+        "{out}"
+    );
+    assert_eq!(fleet.generation(), 2, "a retry keeps the generation");
+    let retried = "restore-acm-activate-g2-a2";
+    fleet
+        .run_until(
+            &["hub-b", "hub-a", "hub-c", "east-1"],
+            4,
+            "hub-b backs up after the retry",
+            |f| enabled(f, "hub-b"),
+        )
+        .await;
+    assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", retried);
+    assert_one_schedule_at_a_time(&fleet);
+    assert!(
+        fleet.restore("hub-b", PASSIVE_SYNC_G0).is_none(),
+        "the failed attempt's Restore is removed"
+    );
+    let created: Vec<String> = fleet
+        .timeline
+        .entries()
+        .iter()
+        .filter_map(|e| e.object())
+        .filter(|o| {
+            o.is("hub-b", "Restore")
+                && o.change == kubefake::ChangeKind::Added
+                && o.object["apiVersion"] == "cluster.open-cluster-management.io/v1beta1"
+        })
+        .map(|o| o.name.to_string())
+        .collect();
+    assert_eq!(
+        created,
+        [PASSIVE_SYNC_G0, retried],
+        "each attempt its own Restore"
+    );
+    fleet
+        .run_until(&ALL, 2, "every cluster reports generation 2", |f| {
+            ALL.iter()
+                .all(|c| f.status(c).is_some_and(|s| s.source.generation == Some(2)))
+        })
+        .await;
+    let (result, out) = hubdr_status(&fleet, true);
+    assert_eq!(result, Ok(()), "{out}");
+    assert!(out.trim_end().ends_with("failover complete"), "{out}");
+}
