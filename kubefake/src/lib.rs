@@ -40,6 +40,7 @@ mod server;
 mod ssa;
 mod state;
 mod store;
+mod typecheck;
 mod watch;
 
 pub use apierror::{ApiError, Cause, Details};

@@ -257,6 +257,12 @@ fn apply(st: &mut State, t: &Target, body: &[u8], p: &WriteParams) -> Result<Wri
     }
     let mut config = parse_config(body)?;
     check_identity(t, &config, true)?;
+    if config
+        .pointer("/metadata/managedFields")
+        .is_some_and(|m| !m.is_null())
+    {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
     if let Some(m) = config.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("managedFields");
         m.insert("name".into(), Value::String(name_of(t).to_string()));
@@ -264,6 +270,26 @@ fn apply(st: &mut State, t: &Target, body: &[u8], p: &WriteParams) -> Result<Wri
             m.insert("namespace".into(), Value::String(ns.to_string()));
         }
     }
+    if p.strict {
+        // fieldValidation=Strict reports undeclared fields as a 400 first.
+        prune(&mut config.clone(), t, true, false)?;
+    }
+    // The engine's typed conversion: rejected configurations never reach the merge.
+    let declared = t.schema().is_some();
+    let defaulted =
+        crate::typecheck::check_apply(&mut config, t.schema().or(t.structure()), declared)
+            .map_err(|e| {
+                ApiError::new(
+                    500,
+                    format!(
+                        "failed to create typed patch object ({}/{}; {}, Kind={}): {e}",
+                        t.ns().unwrap_or_default(),
+                        name_of(t),
+                        t.api_version(),
+                        t.info.kind
+                    ),
+                )
+            })?;
     let mut warnings = prune(&mut config, t, p.strict, false)?;
     if t.has_status() {
         let obj = config.as_object_mut().expect("checked object");
@@ -299,6 +325,7 @@ fn apply(st: &mut State, t: &Target, body: &[u8], p: &WriteParams) -> Result<Wri
         old.as_ref().map(|o| &o.object),
         old.as_ref().map(|o| o.managed.as_slice()).unwrap_or(&[]),
         &config,
+        &defaulted.into_iter().collect(),
         t.structure(),
         &actor,
         p.force,
@@ -317,13 +344,31 @@ fn apply(st: &mut State, t: &Target, body: &[u8], p: &WriteParams) -> Result<Wri
     Ok(written)
 }
 
+/// kube-apiserver's wording: Update managers are named with their apiVersion, appliers not.
+fn conflict_with(c: &ssa::Conflict) -> String {
+    let sub = if c.subresource.is_empty() {
+        String::new()
+    } else {
+        format!(" with subresource \"{}\"", c.subresource)
+    };
+    match c.operation {
+        ssa::Operation::Update => {
+            format!(
+                "conflict with \"{}\"{sub} using {}",
+                c.manager, c.api_version
+            )
+        }
+        ssa::Operation::Apply => format!("conflict with \"{}\"{sub}", c.manager),
+    }
+}
+
 fn conflict_error(t: &Target, conflicts: Vec<ssa::Conflict>) -> ApiError {
     let causes: Vec<crate::apierror::Cause> = conflicts
         .iter()
         .map(|c| {
             crate::apierror::Cause::new(
                 "FieldManagerConflict",
-                format!("conflict with \"{}\" using {}", c.manager, c.api_version),
+                conflict_with(c),
                 crate::fieldset::path_string(&c.path),
             )
         })
