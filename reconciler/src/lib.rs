@@ -12,11 +12,8 @@ pub mod health;
 pub mod inbox;
 pub mod inventory;
 pub mod kubeapi;
-<<<<<<< HEAD
-pub mod memory;
-=======
 pub mod logging;
->>>>>>> t-creds
+pub mod memory;
 pub mod observe;
 pub mod offline;
 pub mod order;
