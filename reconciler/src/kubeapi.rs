@@ -29,6 +29,11 @@ pub enum CallError {
     /// 422 / 400: the server refuses the object (validation, immutable field).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The server's apply engine cannot convert the object to its schema (a field the
+    /// installed schema does not declare, a wrong type, a list item without its key or with
+    /// a duplicate key). kube-apiserver answers 500, but retrying never helps.
+    #[error("rejected by the schema: {0}")]
+    SchemaRejected(String),
     /// Still failing after retries (5xx, 429, timeouts, connection errors).
     #[error("{0} (gave up after {1} attempts)")]
     Unavailable(String, u32),
@@ -263,6 +268,19 @@ where
     }
 }
 
+/// Whether a 500's message is one of structured-merge-diff's typed-conversion errors.
+fn is_schema_rejection(message: &str) -> bool {
+    [
+        "failed to create typed patch object",
+        "failed to create typed live object",
+        "field not declared in schema",
+        "duplicate entries for key",
+        "omits key field",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
 /// Sort a kube error into what the agent does about it.
 pub fn classify(error: &kube::Error) -> CallError {
     match error {
@@ -276,6 +294,7 @@ pub fn classify(error: &kube::Error) -> CallError {
                 404 => CallError::NotFound(message),
                 409 => CallError::Conflict(message),
                 400 | 422 => CallError::Invalid(message),
+                500 if is_schema_rejection(&message) => CallError::SchemaRejected(message),
                 429 | 500..=599 => {
                     CallError::Unavailable(format!("{} {}", status.code, message), 0)
                 }
