@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 use crate::gitrepo::{Changes, FileChange, Tree};
 use crate::render::{ObjectId, Rendered};
@@ -98,7 +97,7 @@ fn group(
                 FileChange::Removed(p) => (Action::Remove, p),
             };
             let (cluster, what) = match action {
-                Action::Remove => describe(path, old(path).as_deref()),
+                Action::Remove => describe_removed(path, old(path).as_deref()),
                 _ => describe_new(path),
             };
             (cluster, ObjectChange { action, what })
@@ -136,22 +135,37 @@ fn describe(path: &str, content: Option<&[u8]>) -> (String, String) {
     if file == "kustomization.yaml" {
         return (cluster.into(), file.into());
     }
-    let value = content.and_then(|c| serde_yaml::from_slice::<Value>(c).ok());
-    let id = value.as_ref().and_then(|v| ObjectId::of(v).ok());
-    let kept = value
-        .as_ref()
-        .and_then(|v| v.pointer("/metadata/annotations"))
-        .and_then(|a| a.get(crate::render::manifest::ANNOTATION_PRUNE))
-        .is_some_and(|v| v == "disabled");
+    let id = content
+        .and_then(|c| {
+            crate::untrusted_yaml::value_from_slice(c, crate::limits::REPO_FILE_MAX_BYTES).ok()
+        })
+        .and_then(|v| ObjectId::of(&v).ok());
     let what = match id {
-        Some(id) if kept => format!(
-            "{id} (left in the cluster, not deleted: {}: disabled; it holds data)",
-            crate::render::manifest::ANNOTATION_PRUNE
-        ),
         Some(id) => id.to_string(),
         None => file.to_string(),
     };
     (cluster.into(), what)
+}
+
+/// [`describe`] for an object that leaves the repository: one its agent never deletes
+/// (`hubdr.io/prune: disabled`, e.g. a replica PVC, which holds data) says so.
+fn describe_removed(path: &str, content: Option<&[u8]>) -> (String, String) {
+    let (cluster, what) = describe(path, content);
+    let kept = content
+        .and_then(|c| {
+            crate::untrusted_yaml::value_from_slice(c, crate::limits::REPO_FILE_MAX_BYTES).ok()
+        })
+        .and_then(|v| v.pointer("/metadata/annotations").cloned())
+        .and_then(|a| a.get(crate::render::manifest::ANNOTATION_PRUNE).cloned())
+        .is_some_and(|v| v == "disabled");
+    if kept && what.contains(' ') {
+        let note = crate::render::manifest::ANNOTATION_PRUNE;
+        return (
+            cluster,
+            format!("{what} (left in the cluster, not deleted: {note}: disabled; it holds data)"),
+        );
+    }
+    (cluster, what)
 }
 
 /// Compare two trees in memory (for `hubdr plan`, which must not need a writable repo).

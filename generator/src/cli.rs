@@ -181,7 +181,8 @@ pub enum BundleCommand {
 #[derive(Debug, Subcommand)]
 pub enum StatusCommand {
     /// Merge a status export from a disconnected site (`hubdr-agent export-status`) into the
-    /// central status branch; a newer status there is never replaced by an older one.
+    /// central status branch: every status must be signed by its cluster's key (registered in
+    /// the site, or pinned); a newer trusted status there is never replaced by an older one.
     Import {
         /// The export file.
         file: PathBuf,
@@ -191,6 +192,9 @@ pub enum StatusCommand {
         /// The status branch.
         #[arg(long, default_value = crate::status::STATUS_BRANCH)]
         branch: String,
+        /// The branch holding the render, whose index lists the registered status keys.
+        #[arg(long, default_value = "main")]
+        source_branch: String,
         /// Commit author as "Name <email>".
         #[arg(long, default_value = "hubdr <hubdr@localhost>")]
         author: String,

@@ -19,6 +19,9 @@ pub struct RenderIndex {
     pub tool_version: String,
     /// `embedded` or the digest of the templates used.
     pub templates: String,
+    /// Status keys registered in the site (`spec.agent.statusKeys`): cluster -> `ed25519:<base64>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status_keys: BTreeMap<String, String>,
     pub clusters: BTreeMap<String, ClusterEntry>,
     /// Every rendered file (outside `.hubdr/`) with its sha256 hex digest.
     pub files: BTreeMap<String, String>,
@@ -53,7 +56,7 @@ pub struct Prerequisite {
 
 impl RenderIndex {
     pub fn parse(text: &str) -> Result<Self, String> {
-        serde_yaml::from_str(text)
+        crate::untrusted_yaml::from_str(text, crate::limits::INDEX_MAX_BYTES)
             .map_err(|e| format!("{INDEX_PATH} is not a hubdr render index: {e}"))
     }
 
@@ -96,6 +99,8 @@ struct Head<'a> {
     generation: u64,
     tool_version: &'a str,
     templates: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    status_keys: &'a BTreeMap<String, String>,
 }
 
 impl<'a> Head<'a> {
@@ -108,6 +113,7 @@ impl<'a> Head<'a> {
             generation,
             tool_version,
             templates,
+            status_keys,
             clusters: _,
             files: _,
         } = index;
@@ -119,6 +125,7 @@ impl<'a> Head<'a> {
             generation: *generation,
             tool_version,
             templates,
+            status_keys,
         }
     }
 }
@@ -312,6 +319,10 @@ mod tests {
             generation: 3,
             tool_version: "0.1.0".into(),
             templates: "embedded".into(),
+            status_keys: BTreeMap::from([(
+                "hub-a".to_string(),
+                "ed25519:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=".to_string(),
+            )]),
             clusters: [
                 ("hub-a".to_string(), entry(Some("active"))),
                 ("123".to_string(), entry(None)),

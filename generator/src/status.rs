@@ -1,15 +1,42 @@
 //! The status file an agent writes to `clusters/<cluster>.yaml` on the `hubdr-status` branch,
 //! read back by `hubdr status` and by other agents' gates. Only timestamps of events appear in
-//! it (no ages), so an unchanged cluster gives an unchanged file.
+//! it (no ages), so an unchanged cluster gives an unchanged file. Each agent signs its file
+//! (`signature.rs`); readers believe only signed files (`trust.rs`).
 
 use serde::{Deserialize, Serialize};
+
+pub mod signature;
+pub mod trust;
 
 pub const STATUS_BRANCH: &str = "hubdr-status";
 pub const STATUS_KIND: &str = "ClusterStatus";
 
+/// Status files, signatures and pins on the status branch: `clusters/<cluster>.yaml`,
+/// `clusters/<cluster>.sig`, `keys/<cluster>.pub`.
+pub const STATUS_DIR: &str = "clusters";
+pub const STATUS_SUFFIX: &str = ".yaml";
+pub const SIGNATURE_SUFFIX: &str = ".sig";
+pub const PIN_DIR: &str = "keys";
+pub const PIN_SUFFIX: &str = ".pub";
+
 /// Where a cluster's status file lives on the status branch.
 pub fn status_path(cluster: &str) -> String {
-    format!("clusters/{cluster}.yaml")
+    format!("{STATUS_DIR}/{cluster}{STATUS_SUFFIX}")
+}
+
+/// Where the signature of a cluster's status lives on the status branch.
+pub fn signature_path(cluster: &str) -> String {
+    format!("{STATUS_DIR}/{cluster}{SIGNATURE_SUFFIX}")
+}
+
+/// The Secret, in the agent's namespace, where the agent keeps the key it signs its status with.
+pub fn status_key_secret(cluster: &str) -> String {
+    format!("hubdr-status-key-{cluster}")
+}
+
+/// Where the key a cluster's first signed status pinned lives on the status branch.
+pub fn pin_path(cluster: &str) -> String {
+    format!("{PIN_DIR}/{cluster}{PIN_SUFFIX}")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,7 +188,8 @@ pub struct HealthCheck {
 
 impl ClusterStatus {
     pub fn parse(text: &str) -> Result<Self, String> {
-        serde_yaml::from_str(text).map_err(|e| format!("not a hubdr cluster status: {e}"))
+        crate::untrusted_yaml::from_str(text, crate::limits::STATUS_FILE_MAX_BYTES)
+            .map_err(|e| format!("not a hubdr cluster status: {e}"))
     }
 
     pub fn to_yaml(&self) -> String {

@@ -65,6 +65,8 @@ bad_sites! {
     several_errors => "several-errors",
     replica_pvc_without_snapshot => "replica-pvc-without-snapshot",
     restic_shared_repository => "restic-shared-repository",
+    bad_network => "bad-network",
+    bad_status_keys => "bad-status-keys",
 }
 
 #[test]
@@ -255,6 +257,7 @@ warning_sites! {
     restore_sync_interval_without_passive_sync_is_a_warning => "restore-sync-interval-without-passive-sync",
     a_fenced_hub_beside_an_active_hub_without_active_since_is_a_warning => "hand-edited-failover",
     cleanup_none_on_a_passive_hub_is_a_warning => "cleanup-none-on-passive-hub",
+    a_late_bound_destination_without_a_network_is_a_warning => "no-network-for-a-late-bound-address",
 }
 
 #[test]

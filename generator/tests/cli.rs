@@ -777,54 +777,36 @@ fn the_benchmark_runs_on_a_small_fleet() {
     }
 }
 
-/// A replica PVC holds data: when it leaves the site, the plan says it stays in the cluster.
+/// An object annotated `hubdr.io/prune: disabled` (here the replica PVC, by a site patch) that
+/// leaves the site: the plan says it stays in the cluster.
 #[test]
-fn plan_says_a_replica_pvc_that_leaves_the_site_is_kept() {
+fn plan_says_an_object_its_agent_never_deletes_is_kept() {
     let sandbox = Sandbox::new();
     let example = support::manifest_dir().join("../repos-example/site.yaml");
-    fs::copy(&example, sandbox.join("site.yaml")).unwrap();
+    let text = fs::read_to_string(&example).unwrap();
+    const KEEP: &str = "  patches:\n    - target: {cluster: west-1, kind: PersistentVolumeClaim, name: orders-db-replica}\n      merge: {metadata: {annotations: {hubdr.io/prune: disabled}}}\n";
+    fs::write(
+        sandbox.join("site.yaml"),
+        text.replacen("  patches:\n", KEEP, 1),
+    )
+    .unwrap();
     sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
-    let text = fs::read_to_string(sandbox.join("site.yaml")).unwrap();
+    // The replication keeps its destination but no longer asks for a replica PVC.
     let start = text
         .find("          pvc:\n")
         .expect("the example has a replica PVC");
-    let end = start + text[start..].find("\n      - name:").unwrap();
-    let rest: String = text[start..end]
-        .lines()
-        .skip_while(|l| l.starts_with("          pvc:") || l.starts_with("            "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let edited = format!("{}{}{}", &text[..start], rest, &text[end + 1..]);
-    fs::write(sandbox.join("site.yaml"), edited).unwrap();
+    let end = start + "          pvc:\n            name: orders-db-replica\n".len();
+    assert_eq!(
+        &text[start..end],
+        "          pvc:\n            name: orders-db-replica\n"
+    );
+    fs::write(
+        sandbox.join("site.yaml"),
+        format!("{}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
     let run = sandbox.hubdr(&["plan", "--out", "repo"]);
     run.expect_code(0).expect_stdout(
         "  - PersistentVolumeClaim shop/orders-db-replica (left in the cluster, not deleted: hubdr.io/prune: disabled; it holds data)",
     );
-}
-
-/// `init -o` into directories that do not exist yet makes them, and writes a file others may
-/// read (a site file holds no secret), without ever naming a temporary file.
-#[test]
-fn init_makes_missing_directories_and_a_readable_file() {
-    use std::os::unix::fs::PermissionsExt;
-    let sandbox = Sandbox::new();
-    let run = sandbox.hubdr(&["init", "-o", "sub/dir/site.yaml"]);
-    run.expect_code(0);
-    let meta = fs::metadata(sandbox.join("sub/dir/site.yaml")).unwrap();
-    assert_eq!(meta.permissions().mode() & 0o777, 0o644, "{run}");
-    assert!(
-        !run.stderr.contains(".tmp") && !run.stderr.contains(".hubdr-tmp"),
-        "{run}"
-    );
-}
-
-/// A file where a directory is needed: the error names the directory, not a temporary file.
-#[test]
-fn init_into_an_impossible_directory_names_it() {
-    let sandbox = Sandbox::new();
-    fs::write(sandbox.join("plain"), "x").unwrap();
-    let run = sandbox.hubdr(&["init", "-o", "plain/site.yaml"]);
-    assert_ne!(run.code, Some(0), "{run}");
-    run.expect_stderr("plain");
-    assert!(!run.stderr.contains(".tmp"), "{run}");
 }

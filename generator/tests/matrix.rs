@@ -3,6 +3,7 @@
 //! upstream CRDs (`../shared/tools/validate-manifests`), snapshotted, and rendered again to
 //! prove determinism, in memory and through the CLI into a git repository.
 
+mod agent_rules;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,10 +12,10 @@ use std::path::PathBuf;
 use hubdr::gates::Gate;
 use hubdr::gitrepo::Tree;
 use hubdr::site::{Hub, HubRole, LoadedSite, Method, Replication, Site};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use agent_rules::{documents, git_credential_keys};
 use support::Sandbox;
 
 macro_rules! matrix {
@@ -245,7 +246,7 @@ fn domain_rules(loaded: &LoadedSite, tree: &Tree) {
     no_secret_material(tree);
     ownership_and_layout(site, tree, &view);
     index_matches(loaded, tree);
-    agents(site, tree, &view);
+    agent_rules::check_install(site, tree);
     hubs(site, &view);
     addons(site, &view);
     gates(site, &view);
@@ -464,508 +465,6 @@ fn index_matches(loaded: &LoadedSite, tree: &Tree) {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// The agents' install manifests
-// ---------------------------------------------------------------------------------------------
-
-/// Every kind hubdr renders into a cluster directory: (API group, Kind, resource).
-const RENDERED_KINDS: [(&str, &str, &str); 9] = [
-    (
-        "operator.open-cluster-management.io",
-        "MultiClusterHub",
-        "multiclusterhubs",
-    ),
-    (
-        "oadp.openshift.io",
-        "DataProtectionApplication",
-        "dataprotectionapplications",
-    ),
-    (
-        "cluster.open-cluster-management.io",
-        "BackupSchedule",
-        "backupschedules",
-    ),
-    ("cluster.open-cluster-management.io", "Restore", "restores"),
-    (
-        "addon.open-cluster-management.io",
-        "ManagedClusterAddOn",
-        "managedclusteraddons",
-    ),
-    ("volsync.backube", "ReplicationSource", "replicationsources"),
-    (
-        "volsync.backube",
-        "ReplicationDestination",
-        "replicationdestinations",
-    ),
-    ("", "PersistentVolumeClaim", "persistentvolumeclaims"),
-    ("", "Namespace", "namespaces"),
-];
-
-/// The kinds a hub's agent manages whatever its role: a failover changes the role, and the agent
-/// must not need new permissions in the middle of one (a fenced hub deletes BackupSchedules).
-const HUB_KINDS: [&str; 5] = [
-    "MultiClusterHub",
-    "DataProtectionApplication",
-    "BackupSchedule",
-    "Restore",
-    "ManagedClusterAddOn",
-];
-
-/// The kinds a managed cluster's agent manages whatever it holds now, so a cluster gaining its
-/// first replication (or losing its last) needs no new install.
-const MANAGED_CLUSTER_KINDS: [&str; 4] = [
-    "ReplicationSource",
-    "ReplicationDestination",
-    "PersistentVolumeClaim",
-    "Namespace",
-];
-
-/// What every agent only reads: VolSync status (reconciler/src/observe.rs lists both kinds).
-const OBSERVED: [(&str, &str); 2] = [
-    ("volsync.backube", "replicationsources"),
-    ("volsync.backube", "replicationdestinations"),
-];
-
-/// What a hub's agent also reads: Velero backups, storage locations and restores (status and
-/// the activation gate) and the pods of the backup namespace (health); nothing else.
-const HUB_OBSERVED: [(&str, &str); 4] = [
-    ("velero.io", "backups"),
-    ("velero.io", "backupstoragelocations"),
-    ("velero.io", "restores"),
-    ("", "pods"),
-];
-
-/// What reconciler/src does with a managed kind: get/list, server-side apply (create, patch),
-/// prune (delete). No watch, no update.
-const MANAGE_VERBS: [&str; 5] = ["get", "list", "create", "patch", "delete"];
-const READ_VERBS: [&str; 2] = ["get", "list"];
-/// What reconciler/src does with its inventory ConfigMap (get, then create or apply-patch).
-const INVENTORY_VERBS: [&str; 3] = ["get", "create", "patch"];
-
-/// The objects of `agents/<cluster>.yaml`, in the order `kubectl apply -f` must create them;
-/// the tests name each object like the file it once had.
-const AGENT_FILES: [&str; 7] = [
-    "namespace.yaml",
-    "serviceaccount.yaml",
-    "clusterrole.yaml",
-    "clusterrolebinding.yaml",
-    "role.yaml",
-    "rolebinding.yaml",
-    "deployment.yaml",
-];
-
-/// Every YAML document of a rendered file.
-fn documents(path: &str, bytes: &[u8]) -> Vec<Value> {
-    serde_yaml::Deserializer::from_slice(bytes)
-        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{path}: {e}")))
-        .collect()
-}
-
-/// The install file of `cluster` as (object name in [`AGENT_FILES`] -> object).
-fn agent_objects(tree: &Tree, cluster: &str) -> BTreeMap<&'static str, Value> {
-    let path = format!("agents/{cluster}.yaml");
-    let bytes = tree
-        .get(&path)
-        .unwrap_or_else(|| panic!("{path}: not rendered"));
-    let docs = documents(&path, bytes);
-    assert_eq!(
-        docs.len(),
-        AGENT_FILES.len(),
-        "{path}: one document per object"
-    );
-    AGENT_FILES.into_iter().zip(docs).collect()
-}
-
-/// Replace one object of `cluster`'s install file.
-fn set_agent_object(tree: &mut Tree, cluster: &str, name: &str, value: Value) {
-    let mut objects = agent_objects(tree, cluster);
-    objects.insert(AGENT_FILES.iter().find(|f| **f == name).unwrap(), value);
-    let docs: Vec<String> = AGENT_FILES
-        .iter()
-        .map(|f| serde_yaml::to_string(&objects[f]).unwrap())
-        .collect();
-    let text = format!("# edited\n{}", docs.join("---\n"));
-    tree.insert(format!("agents/{cluster}.yaml"), text.into_bytes());
-}
-
-/// The flags of `hubdr-agent` that take a value (reconciler/src/cli.rs), and whether they repeat.
-const AGENT_FLAGS: [(&str, bool); 12] = [
-    ("--repo", false),
-    ("--branch", false),
-    ("--cluster", false),
-    ("--namespace", false),
-    ("--interval", false),
-    ("--heartbeat", false),
-    ("--cache-dir", false),
-    ("--log-format", false),
-    ("--token-file", false),
-    ("--ssh-key", false),
-    ("--known-hosts", false),
-    ("--allow-kind", true),
-];
-
-/// The keys the agent's git credentials Secret must hold, by repository URL.
-fn git_credential_keys(site: &Site) -> Vec<String> {
-    let url = site.spec.git.url.as_deref().unwrap();
-    let keys: &[&str] = if url.starts_with("https://") {
-        &["token"]
-    } else if url.starts_with("ssh://")
-        || url
-            .split_once(':')
-            .is_some_and(|(host, _)| host.contains('@'))
-    {
-        &["ssh-privatekey", "known_hosts"]
-    } else {
-        panic!("the matrix uses https and ssh repository URLs only, not {url}")
-    };
-    keys.iter().map(|k| k.to_string()).collect()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not a list: {v}"))
-        .iter()
-        .map(|s| {
-            s.as_str()
-                .unwrap_or_else(|| panic!("not a string: {s}"))
-                .to_string()
-        })
-        .collect()
-}
-
-fn verbs(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|v| v.to_string()).collect()
-}
-
-/// The rules of a (Cluster)Role as (group, resource) -> verbs; no wildcards, names or URLs.
-fn grants(role: &Value, what: &str) -> BTreeMap<(String, String), BTreeSet<String>> {
-    let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for rule in role["rules"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{what}: no rules"))
-    {
-        for field in ["resourceNames", "nonResourceURLs"] {
-            assert!(rule.get(field).is_none(), "{what}: {field} in {rule}");
-        }
-        let (groups, resources, verbs) = (
-            strings(&rule["apiGroups"]),
-            strings(&rule["resources"]),
-            strings(&rule["verbs"]),
-        );
-        assert!(
-            !groups.is_empty() && !resources.is_empty() && !verbs.is_empty(),
-            "{what}: empty rule {rule}"
-        );
-        for item in groups.iter().chain(&resources).chain(&verbs) {
-            assert!(!item.contains('*'), "{what}: wildcard in {rule}");
-        }
-        for g in &groups {
-            for r in &resources {
-                out.entry((g.clone(), r.clone()))
-                    .or_default()
-                    .extend(verbs.iter().cloned());
-            }
-        }
-    }
-    out
-}
-
-/// `agents/<cluster>.yaml` for every cluster: the namespace, service account and RBAC for exactly
-/// what the cluster's agent manages and reads, and the Deployment that runs it with the site's
-/// repository, its allowlist and the git credentials Secret by reference.
-fn agents(site: &Site, tree: &Tree, view: &View) {
-    let settings = &site.spec.agent;
-    let ns = settings.namespace.as_str();
-    let url = site.spec.git.url.as_deref().unwrap();
-    let keys = git_credential_keys(site);
-    let hubs: BTreeSet<&str> = site.spec.hubs.iter().map(|h| h.name.as_str()).collect();
-    let clusters = site
-        .spec
-        .hubs
-        .iter()
-        .map(|h| h.name.as_str())
-        .chain(site.spec.managed_clusters.iter().map(|c| c.name.as_str()));
-    for cluster in clusters {
-        let hub = hubs.contains(cluster);
-        // The tests name an object "agents/<cluster>.yaml#<object>".
-        let dir = format!("agents/{cluster}.yaml#");
-        let files: Vec<&String> = tree
-            .keys()
-            .filter(|p| {
-                p.strip_prefix("agents/").is_some_and(|rest| {
-                    rest.starts_with(&format!("{cluster}."))
-                        || rest.starts_with(&format!("{cluster}/"))
-                })
-            })
-            .collect();
-        assert_eq!(
-            files,
-            [&format!("agents/{cluster}.yaml")],
-            "{cluster}: exactly one install file"
-        );
-        let objects = agent_objects(tree, cluster);
-        let expected_kinds = [
-            ("namespace.yaml", "v1", "Namespace", false),
-            ("serviceaccount.yaml", "v1", "ServiceAccount", true),
-            (
-                "clusterrole.yaml",
-                "rbac.authorization.k8s.io/v1",
-                "ClusterRole",
-                false,
-            ),
-            (
-                "clusterrolebinding.yaml",
-                "rbac.authorization.k8s.io/v1",
-                "ClusterRoleBinding",
-                false,
-            ),
-            ("role.yaml", "rbac.authorization.k8s.io/v1", "Role", true),
-            (
-                "rolebinding.yaml",
-                "rbac.authorization.k8s.io/v1",
-                "RoleBinding",
-                true,
-            ),
-            ("deployment.yaml", "apps/v1", "Deployment", true),
-        ];
-        for (file, api_version, kind, namespaced) in expected_kinds {
-            let o = &objects[file];
-            let what = format!("{dir}{file}");
-            assert_eq!(o["apiVersion"], api_version, "{what}");
-            assert_eq!(o["kind"], kind, "{what}");
-            assert_eq!(
-                o.pointer("/metadata/namespace").and_then(Value::as_str),
-                namespaced.then_some(ns),
-                "{what}: in the agent's namespace"
-            );
-            let labels = &o["metadata"]["labels"];
-            assert_eq!(labels["app.kubernetes.io/managed-by"], "hubdr", "{what}");
-            assert_eq!(labels["hubdr.io/cluster"], cluster, "{what}");
-        }
-        assert_eq!(objects["namespace.yaml"]["metadata"]["name"], ns, "{dir}");
-        let sa = objects["serviceaccount.yaml"]["metadata"]["name"]
-            .as_str()
-            .unwrap();
-        let subjects = json!([{"kind": "ServiceAccount", "name": sa, "namespace": ns}]);
-
-        // The ClusterRole: manage exactly the kinds of clusters/<cluster>/ (and every hub kind
-        // on a hub), read what the agent observes, nothing else.
-        let mut managed: BTreeSet<(&str, &str, &str)> = view
-            .objects
-            .iter()
-            .filter(|o| o.cluster == cluster)
-            .map(|o| {
-                let api_version = o.str_at("/apiVersion").unwrap();
-                let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-                *RENDERED_KINDS
-                    .iter()
-                    .find(|(g, k, _)| *g == group && *k == o.kind())
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "{}: add {api_version} {} to RENDERED_KINDS",
-                            o.describe(),
-                            o.kind()
-                        )
-                    })
-            })
-            .collect();
-        let fixed: &[&str] = if hub {
-            &HUB_KINDS
-        } else {
-            &MANAGED_CLUSTER_KINDS
-        };
-        managed.extend(RENDERED_KINDS.iter().filter(|(_, k, _)| fixed.contains(k)));
-        let role = &objects["clusterrole.yaml"];
-        let what = format!("{dir}clusterrole.yaml");
-        let granted = grants(role, &what);
-        let mut expected: BTreeMap<(String, String), BTreeSet<String>> = managed
-            .iter()
-            .map(|(g, _, r)| ((g.to_string(), r.to_string()), verbs(&MANAGE_VERBS)))
-            .collect();
-        let observed = OBSERVED
-            .iter()
-            .chain(if hub { &HUB_OBSERVED[..] } else { &[] });
-        for (g, r) in observed {
-            expected
-                .entry((g.to_string(), r.to_string()))
-                .or_insert_with(|| verbs(&READ_VERBS));
-        }
-        assert_eq!(
-            granted, expected,
-            "{what}: manage the rendered kinds, read the observed ones"
-        );
-        let crb = &objects["clusterrolebinding.yaml"];
-        assert_eq!(
-            crb["roleRef"],
-            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]}),
-            "{dir}clusterrolebinding.yaml"
-        );
-        assert_eq!(crb["subjects"], subjects, "{dir}clusterrolebinding.yaml");
-
-        // The Role: the inventory ConfigMap in the agent's namespace, and nothing to delete.
-        let inventory = &objects["role.yaml"];
-        let what = format!("{dir}role.yaml");
-        let granted = grants(inventory, &what);
-        let keys_granted: Vec<&(String, String)> = granted.keys().collect();
-        assert_eq!(
-            keys_granted,
-            [&(String::new(), "configmaps".to_string())],
-            "{what}"
-        );
-        let cm_verbs = &granted[&(String::new(), "configmaps".to_string())];
-        assert!(
-            verbs(&INVENTORY_VERBS).is_subset(cm_verbs),
-            "{what}: {cm_verbs:?}"
-        );
-        assert!(!cm_verbs.contains("delete"), "{what}: {cm_verbs:?}");
-        let rb = &objects["rolebinding.yaml"];
-        assert_eq!(
-            rb["roleRef"],
-            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": inventory["metadata"]["name"]}),
-            "{dir}rolebinding.yaml"
-        );
-        assert_eq!(rb["subjects"], subjects, "{dir}rolebinding.yaml");
-
-        // The Deployment.
-        let d = &objects["deployment.yaml"];
-        let what = format!("{dir}deployment.yaml");
-        assert_eq!(d["spec"]["replicas"], 1, "{what}");
-        assert_eq!(
-            d["spec"]["strategy"]["type"], "Recreate",
-            "{what}: never two agents of a cluster at once"
-        );
-        let pod = &d["spec"]["template"]["spec"];
-        for (k, v) in d["spec"]["selector"]["matchLabels"].as_object().unwrap() {
-            assert_eq!(
-                &d["spec"]["template"]["metadata"]["labels"][k], v,
-                "{what}: the selector matches the pod"
-            );
-        }
-        assert_eq!(pod["serviceAccountName"], sa, "{what}");
-        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{what}");
-        let containers = pod["containers"].as_array().unwrap();
-        assert_eq!(containers.len(), 1, "{what}");
-        let c = &containers[0];
-        assert_eq!(c["image"], settings.image.as_str(), "{what}");
-        for field in ["env", "envFrom", "command"] {
-            assert!(c.get(field).is_none(), "{what}: {field}");
-        }
-        assert_eq!(
-            c["securityContext"]["readOnlyRootFilesystem"], true,
-            "{what}"
-        );
-        let args = strings(&c["args"]);
-        assert_eq!(args.len() % 2, 0, "{what}: flag/value pairs: {args:?}");
-        let mut flags: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for pair in args.chunks(2) {
-            let (flag, value) = (pair[0].as_str(), pair[1].as_str());
-            let known = AGENT_FLAGS
-                .iter()
-                .find(|(f, _)| *f == flag)
-                .unwrap_or_else(|| {
-                    panic!("{what}: {flag} is not a hubdr-agent flag taking a value")
-                });
-            let values = flags.entry(flag).or_default();
-            values.push(value);
-            assert!(known.1 || values.len() == 1, "{what}: {flag} given twice");
-        }
-        let one = |flag: &str| -> Option<&str> { flags.get(flag).map(|v| v[0]) };
-        assert_eq!(one("--repo"), Some(url), "{what}");
-        assert_eq!(
-            one("--branch"),
-            Some(site.spec.git.branch.as_str()),
-            "{what}"
-        );
-        assert_eq!(one("--cluster"), Some(cluster), "{what}");
-        assert_eq!(
-            one("--namespace"),
-            Some(ns),
-            "{what}: the inventory lives in the agent's namespace"
-        );
-        assert_eq!(
-            one("--interval"),
-            Some(settings.interval.as_str()),
-            "{what}"
-        );
-        assert_eq!(
-            one("--heartbeat"),
-            Some(settings.heartbeat.as_str()),
-            "{what}"
-        );
-        let allowed: Vec<&str> = flags.get("--allow-kind").cloned().unwrap_or_default();
-        let expected_allowed: BTreeSet<String> = managed
-            .iter()
-            .map(|(g, k, _)| format!("{}/{k}", if g.is_empty() { "core" } else { g }))
-            .collect();
-        let allowed_set: BTreeSet<String> = allowed.iter().map(|a| a.to_string()).collect();
-        assert_eq!(
-            allowed.len(),
-            allowed_set.len(),
-            "{what}: --allow-kind repeats a kind"
-        );
-        assert_eq!(
-            allowed_set, expected_allowed,
-            "{what}: --allow-kind is the managed kinds"
-        );
-
-        // Volumes: a writable cache, and the git Secret, read-only, by name only.
-        let volumes = pod["volumes"].as_array().unwrap();
-        let mounts = c["volumeMounts"].as_array().unwrap();
-        let mount_of = |volume: &Value| -> &Value {
-            mounts
-                .iter()
-                .find(|m| m["name"] == volume["name"])
-                .unwrap_or_else(|| panic!("{what}: volume {} is not mounted", volume["name"]))
-        };
-        let cache = one("--cache-dir").unwrap();
-        let cache_volume = volumes
-            .iter()
-            .find(|v| mount_of(v)["mountPath"] == cache)
-            .unwrap_or_else(|| panic!("{what}: nothing is mounted at --cache-dir {cache}"));
-        assert!(
-            cache_volume.get("emptyDir").is_some(),
-            "{what}: the cache is an emptyDir"
-        );
-        let secrets: Vec<&Value> = volumes
-            .iter()
-            .filter(|v| v.get("secret").is_some())
-            .collect();
-        assert_eq!(secrets.len(), 1, "{what}: one Secret volume");
-        let git = secrets[0];
-        assert_eq!(
-            git["secret"]["secretName"],
-            settings.git_credentials_secret.as_str(),
-            "{what}: the git credentials Secret, by name"
-        );
-        assert!(git["secret"].get("items").is_none(), "{what}");
-        let git_mount = mount_of(git);
-        assert_eq!(git_mount["readOnly"], true, "{what}");
-        let git_dir = git_mount["mountPath"].as_str().unwrap();
-        let (credential_flags, other_flags): (&[&str], &[&str]) = if keys == ["token"] {
-            (&["--token-file"], &["--ssh-key", "--known-hosts"])
-        } else {
-            (&["--ssh-key", "--known-hosts"], &["--token-file"])
-        };
-        let mut files_used = Vec::new();
-        for flag in credential_flags {
-            let path = one(flag).unwrap_or_else(|| panic!("{what}: {url} needs {flag}"));
-            let (parent, file) = path.rsplit_once('/').unwrap();
-            assert_eq!(
-                parent, git_dir,
-                "{what}: {flag} {path} is in the Secret's mount"
-            );
-            files_used.push(file.to_string());
-        }
-        for flag in other_flags {
-            assert_eq!(one(flag), None, "{what}: {flag} with {url}");
-        }
-        assert_eq!(
-            files_used, keys,
-            "{what}: the files read are the Secret's prerequisite keys"
-        );
-    }
 }
 
 const WAIT_FOR: &str = "hubdr.io/wait-for";
@@ -2174,9 +1673,24 @@ fn patches_are_applied_to_their_targets_only() {
     );
 }
 
-/// A patch that moves an object onto another object's file is refused, naming the file.
+/// A patch that renames an object onto another object's file is refused, naming the file; one
+/// that moves it into another namespace is refused, naming the patch.
 #[test]
 fn a_patch_that_makes_two_objects_share_a_file_is_refused() {
+    let mut loaded = load("volsync-rsync");
+    let onto_db: hubdr::site::Patch = serde_json::from_value(json!({
+        "target": {"cluster": "east-1", "kind": "ReplicationSource", "name": "cache"},
+        "json": [{"op": "replace", "path": "/metadata/name", "value": "db"}],
+    }))
+    .unwrap();
+    loaded.site.spec.patches.push(onto_db);
+    let err = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "clusters/east-1/replicationsource.shop.db.yaml: two rendered objects share \
+         this file (ReplicationSource shop/db)"
+    );
+
     let mut loaded = load("patches");
     let onto_west: hubdr::site::Patch = serde_json::from_value(json!({
         "target": {"cluster": "hub-a", "kind": "ManagedClusterAddOn", "namespace": "east-1"},
@@ -2187,8 +1701,8 @@ fn a_patch_that_makes_two_objects_share_a_file_is_refused() {
     let err = hubdr::render::render(&loaded, &hubdr::render::Templates::embedded()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "clusters/hub-a/managedclusteraddon.west-1.volsync.yaml: two rendered objects share \
-         this file (ManagedClusterAddOn west-1/volsync)"
+        "spec.patches[4]: moves ManagedClusterAddOn east-1/volsync in cluster hub-a to namespace \
+         west-1: a patch may not change an object's namespace"
     );
 }
 
@@ -2430,103 +1944,6 @@ fn failover_edit_of_the_pre_failover_site_renders_the_matrix_site() {
         render(&edited),
         render(&after),
         "hubdr failover --to hub-b gives another render than the matrix site:\n{edited}"
-    );
-}
-
-/// The agent rules catch what they are for: each edit of a rendered install file breaks one.
-#[test]
-fn agent_rules_reject_broader_or_narrower_installs() {
-    let (loaded, rendered) = support::render_file(&site_path("volsync-rsync"));
-    let site = &loaded.site;
-    let view = View::of(&rendered.tree);
-    agents(site, &rendered.tree, &view);
-    type Edit = fn(&mut Value);
-    let edits: [(&str, &str, Edit); 9] = [
-        ("east-1", "clusterrole.yaml", |v| {
-            v["rules"]
-                .as_array_mut()
-                .unwrap()
-                .push(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}))
-        }),
-        ("west-1", "clusterrole.yaml", |v| {
-            v["rules"][0]["verbs"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|x| x != "delete")
-        }),
-        ("hub-a", "clusterrole.yaml", |v| {
-            v["rules"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|r| r["resources"] != json!(["pods"]))
-        }),
-        ("idle-1", "clusterrole.yaml", |v| {
-            v["rules"][0]["verbs"] = json!(["*"])
-        }),
-        ("hub-b", "role.yaml", |v| {
-            v["rules"][0]["verbs"]
-                .as_array_mut()
-                .unwrap()
-                .push(json!("delete"))
-        }),
-        ("hub-b", "deployment.yaml", |v| {
-            let args = v
-                .pointer_mut("/spec/template/spec/containers/0/args")
-                .unwrap();
-            let args = args.as_array_mut().unwrap();
-            let at = args.iter().position(|a| a == "--allow-kind").unwrap();
-            args.drain(at..at + 2);
-        }),
-        ("east-1", "deployment.yaml", |v| {
-            let args = v
-                .pointer_mut("/spec/template/spec/containers/0/args")
-                .unwrap();
-            let args = args.as_array_mut().unwrap();
-            args.extend([json!("--allow-kind"), json!("core/Secret")]);
-        }),
-        ("north-1", "deployment.yaml", |v| {
-            v["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"] = json!("other")
-        }),
-        ("west-1", "deployment.yaml", |v| {
-            let args = v
-                .pointer_mut("/spec/template/spec/containers/0/args")
-                .unwrap();
-            let at = args
-                .as_array()
-                .unwrap()
-                .iter()
-                .position(|a| a == "--cluster")
-                .unwrap();
-            args[at + 1] = json!("east-1");
-        }),
-    ];
-    for (cluster, file, edit) in edits {
-        let mut tree = rendered.tree.clone();
-        let mut value = agent_objects(&tree, cluster)[file].clone();
-        edit(&mut value);
-        set_agent_object(&mut tree, cluster, file, value);
-        let caught = std::panic::catch_unwind(|| agents(site, &tree, &view));
-        assert!(caught.is_err(), "{cluster} {file}: the edit went unnoticed");
-    }
-    for (path, text) in [
-        ("agents/east-1.secret.yaml", "# extra\nkind: Secret\n"),
-        ("agents/east-1/secret.yaml", "# extra\nkind: Secret\n"),
-    ] {
-        let mut tree = rendered.tree.clone();
-        tree.insert(path.into(), text.as_bytes().to_vec());
-        assert!(
-            std::panic::catch_unwind(|| agents(site, &tree, &view)).is_err(),
-            "an extra file {path}"
-        );
-    }
-    let mut tree = rendered.tree.clone();
-    let path = "agents/east-1.yaml".to_string();
-    let mut text = tree[&path].clone();
-    text.extend_from_slice(b"---\nkind: Secret\n");
-    tree.insert(path, text);
-    assert!(
-        std::panic::catch_unwind(|| agents(site, &tree, &view)).is_err(),
-        "an extra object"
     );
 }
 

@@ -42,9 +42,13 @@ impl Default for ApplyOptions {
     }
 }
 
+/// A `blocked` reason starting with this is a refusal: reported as failed, not as waiting.
+pub const REFUSED: &str = "refused: ";
+
 /// Apply `objects` (any order) and record each result in `changes`. Objects listed in
-/// `blocked` are reported as waiting with the given reason and not touched. With a `ledger`,
-/// objects about to be created are recorded as created first.
+/// `blocked` are reported as waiting with the given reason (failed when it starts with
+/// [`REFUSED`]) and not touched. With a `ledger`, objects about to be created are recorded as
+/// created first.
 pub async fn apply_all(
     api: &mut ClusterApi,
     objects: &[Planned],
@@ -99,7 +103,12 @@ async fn apply_stage(
     let mut to_write = Vec::new();
     for p in stage {
         if let Some(reason) = blocked.get(&p.id) {
-            changes.push(p.id.clone(), Action::Waiting(reason.clone()));
+            let action = if reason.starts_with(REFUSED) {
+                Action::Failed(reason.clone())
+            } else {
+                Action::Waiting(reason.clone())
+            };
+            changes.push(p.id.clone(), action);
             continue;
         }
         match dry_run(api, p, options).await {

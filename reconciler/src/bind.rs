@@ -2,9 +2,12 @@
 //! publishes, read from the destination cluster's status file and set into the object before
 //! it is applied. Until the value is known the object waits.
 
+use hubdr::network::{self, Network, ANNOTATION_LATE_BIND_NETWORK};
 use hubdr::render::desired::ANNOTATION_LATE_BIND;
 use hubdr::status::ClusterStatus;
 use serde_json::Value;
+
+use crate::apply::REFUSED;
 
 /// A parsed `hubdr.io/late-bind` annotation:
 /// `spec.rsyncTLS.address=<cluster>/ReplicationDestination/<namespace>/<name>#status.rsyncTLS.address`.
@@ -59,6 +62,26 @@ pub fn lookup(binding: &Binding, status: Option<&ClusterStatus>) -> Option<Strin
     }
 }
 
+/// Whether `address`, published by the binding's cluster, may be bound into `object`: it must
+/// lie in the network the destination declares (annotation `hubdr.io/late-bind-network`) and is
+/// never loopback, link-local or a metadata address. The error is a `blocked` reason starting
+/// with [`REFUSED`].
+pub fn check_address(object: &Value, binding: &Binding, address: &str) -> Result<(), String> {
+    let declared = object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(ANNOTATION_LATE_BIND_NETWORK))
+        .and_then(Value::as_str)
+        .map(Network::parse_annotation)
+        .transpose()
+        .map_err(|e| format!("{REFUSED}{e}"))?;
+    network::check_address(address, &binding.cluster, declared.as_ref()).map_err(|why| {
+        format!(
+            "{REFUSED}the address {} published for {} {}/{}: {why}; nothing is applied for this object until it publishes an allowed address",
+            binding.cluster, binding.kind, binding.namespace, binding.name
+        )
+    })
+}
+
 /// Set the bound value into the object.
 pub fn set(object: &mut Value, binding: &Binding, value: &str) -> Result<(), String> {
     let (parent, leaf) = binding
@@ -101,5 +124,29 @@ mod tests {
         set(&mut object, &b, "10.0.0.7").unwrap();
         assert_eq!(object["spec"]["rsyncTLS"]["address"], "10.0.0.7");
         assert!(parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn addresses_outside_the_declared_network_are_refused() {
+        let b = parse(
+            "spec.rsyncTLS.address=west-1/ReplicationDestination/shop/db#status.rsyncTLS.address",
+        )
+        .unwrap();
+        let declared = json!({"metadata": {"annotations": {ANNOTATION_LATE_BIND_NETWORK: "addresses=10.0.0.0/8;domains=svc.clusterset.local"}}});
+        assert!(check_address(&declared, &b, "10.1.2.3").is_ok());
+        assert_eq!(
+            check_address(&declared, &b, "203.0.113.66").unwrap_err(),
+            "refused: the address west-1 published for ReplicationDestination shop/db: 203.0.113.66 is outside the network west-1 declares \
+             (addresses 10.0.0.0/8; domains svc.clusterset.local; spec.managedClusters[west-1].network); nothing is applied for this object until it publishes an allowed address"
+        );
+        let undeclared = json!({"metadata": {}});
+        assert!(check_address(&undeclared, &b, "203.0.113.66").is_ok());
+        assert!(check_address(&undeclared, &b, "169.254.169.254")
+            .unwrap_err()
+            .contains("link-local"));
+        let broken = json!({"metadata": {"annotations": {ANNOTATION_LATE_BIND_NETWORK: "x"}}});
+        assert!(check_address(&broken, &b, "10.1.2.3")
+            .unwrap_err()
+            .starts_with("refused: malformed hubdr.io/late-bind-network"));
     }
 }

@@ -53,7 +53,13 @@ pub struct AgentArgs {
     /// Default: every kind hubdr renders.
     #[arg(long = "allow-kind")]
     pub allow_kinds: Vec<String>,
-    /// A YAML config file (`allowKinds: [...]`), used when no --allow-kind is given.
+    /// A namespace this agent may use (its objects, and the Namespace itself); repeatable.
+    /// `agents/<cluster>.yaml` lists the namespaces the site renders into for the cluster.
+    /// Default: every namespace but kube-*, openshift, openshift-* and default.
+    #[arg(long = "allow-namespace")]
+    pub allow_namespaces: Vec<String>,
+    /// A YAML config file (`allowKinds: [...]`, `allowNamespaces: [...]`), each used when no
+    /// --allow-kind (--allow-namespace) is given.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the git caches live.

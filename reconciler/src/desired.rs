@@ -3,14 +3,18 @@
 //!
 //! Any disagreement between the tree and the index (a changed file, a file the index does
 //! not list, a listed file that is missing) fails the whole read, so nothing is applied
-//! from a tampered or half-edited repository.
+//! from a tampered or half-edited repository. So does anything over the size limits
+//! (checked from the git objects' headers before a blob is loaded), a file that is no single
+//! object or nests too deep, two files for one object, or a wave that is no number.
 
 use std::collections::BTreeSet;
 
 use hubdr::index::{RenderIndex, INDEX_PATH};
+use hubdr::limits::{self, bytes_text, size_text};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::desired_set::{self, SetError};
 use crate::git::{Fetched, GitError, Oid};
 
 /// The file in a cluster directory that lists resources for kustomize; not an object.
@@ -90,16 +94,76 @@ pub enum DesiredError {
 
     #[error("{path} is not a single Kubernetes object: {message}; re-render with `hubdr render`")]
     Parse { path: String, message: String },
+
+    #[error(
+        "{path} is {}, more than the limit of {} for {what} (hubdr render writes no larger \
+         one); remove the file or re-render with `hubdr render`",
+        size_text(*size),
+        bytes_text(*limit)
+    )]
+    TooLarge {
+        path: String,
+        what: &'static str,
+        size: u64,
+        limit: u64,
+    },
+
+    #[error(
+        "{dir} holds {} in its files, more than the limit of {} for one cluster's directory; \
+         remove the files that do not come from `hubdr render`, or re-render",
+        size_text(*total),
+        bytes_text(*limit)
+    )]
+    DirectoryTooLarge { dir: String, total: u64, limit: u64 },
+
+    #[error("{0}")]
+    Set(#[from] SetError),
+}
+
+/// The size limits of a read (the defaults are `hubdr::limits`'; tests make them small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    pub index: u64,
+    pub file: u64,
+    pub directory: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            index: limits::INDEX_MAX_BYTES,
+            file: limits::REPO_FILE_MAX_BYTES,
+            directory: limits::CLUSTER_DIR_MAX_BYTES,
+        }
+    }
 }
 
 /// Read and verify `clusters/<cluster>/` of the fetched commit.
 pub fn read_cluster(fetched: &Fetched, cluster: &str) -> Result<DesiredState, DesiredError> {
+    read_cluster_with(fetched, cluster, &ReadLimits::default())
+}
+
+/// [`read_cluster`] with other size limits.
+pub fn read_cluster_with(
+    fetched: &Fetched,
+    cluster: &str,
+    limits: &ReadLimits,
+) -> Result<DesiredState, DesiredError> {
     let commit = fetched.commit();
     let read_error = |source| DesiredError::Read { commit, source };
-    let text = fetched
-        .read(INDEX_PATH)
+    let index_file = fetched
+        .entry(INDEX_PATH)
         .map_err(read_error)?
         .ok_or(DesiredError::MissingIndex { commit })?;
+    if index_file.size > limits.index {
+        return Err(DesiredError::TooLarge {
+            path: INDEX_PATH.into(),
+            what: "the render index",
+            size: index_file.size,
+            limit: limits.index,
+        });
+    }
+    let text = fetched.load(&index_file).map_err(read_error)?;
     let text = String::from_utf8(text).map_err(|e| DesiredError::Index {
         commit,
         message: e.to_string(),
@@ -115,7 +179,30 @@ pub fn read_cluster(fetched: &Fetched, cluster: &str) -> Result<DesiredState, De
     }
 
     let dir = format!("clusters/{cluster}/");
-    let files = fetched.files_under(&dir).map_err(read_error)?;
+    let entries = fetched.entries_under(&dir).map_err(read_error)?;
+    let mut total = 0u64;
+    for entry in &entries {
+        if entry.size > limits.file {
+            return Err(DesiredError::TooLarge {
+                path: entry.path.clone(),
+                what: "a file of a cluster directory",
+                size: entry.size,
+                limit: limits.file,
+            });
+        }
+        total += entry.size;
+    }
+    if total > limits.directory {
+        return Err(DesiredError::DirectoryTooLarge {
+            dir,
+            total,
+            limit: limits.directory,
+        });
+    }
+    let files = entries
+        .iter()
+        .map(|entry| Ok((entry.path.clone(), fetched.load(entry).map_err(read_error)?)))
+        .collect::<Result<std::collections::BTreeMap<String, Vec<u8>>, DesiredError>>()?;
     for (path, bytes) in &files {
         let Some(expected) = index.files.get(path) else {
             return Err(DesiredError::Unindexed { path: path.clone() });
@@ -139,11 +226,12 @@ pub fn read_cluster(fetched: &Fetched, cluster: &str) -> Result<DesiredState, De
         return Err(DesiredError::Missing { path: path.clone() });
     }
 
-    let objects = files
+    let objects: Vec<DesiredObject> = files
         .iter()
         .filter(|(path, _)| !path.ends_with(&format!("/{KUSTOMIZATION}")))
         .map(|(path, bytes)| parse_object(path, bytes))
         .collect::<Result<_, _>>()?;
+    check_set(&objects)?;
     Ok(DesiredState {
         commit,
         generation: index.generation,
@@ -163,9 +251,16 @@ fn parse_object(path: &str, bytes: &[u8]) -> Result<DesiredObject, DesiredError>
     })
 }
 
-/// One object file as JSON, which must at least name its apiVersion and kind.
+/// Every wave readable and no object in two files (see `desired_set`).
+pub fn check_set(objects: &[DesiredObject]) -> Result<(), SetError> {
+    desired_set::check(objects.iter().map(|o| (o.path.as_str(), &o.value)))
+}
+
+/// One object file as JSON, which must at least name its apiVersion and kind. Read as
+/// untrusted YAML: at most a repository file's size, nesting and tags checked first.
 pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, String> {
-    let value: Value = serde_yaml::from_slice(bytes).map_err(|e| e.to_string())?;
+    let value = hubdr::untrusted_yaml::value_from_slice(bytes, limits::REPO_FILE_MAX_BYTES)
+        .map_err(|e| e.to_string())?;
     let has = |field: &str| {
         value
             .get(field)

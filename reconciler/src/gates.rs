@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::apply::Planned;
 use crate::kubeapi::ClusterApi;
+use crate::statuses::Statuses;
 
 const ACM_RESTORE: &str = "cluster.open-cluster-management.io/v1beta1";
 const VELERO: &str = "velero.io/v1";
@@ -70,12 +71,8 @@ pub fn needs_statuses(planned: &[Planned]) -> bool {
 }
 
 /// The conditions of `planned` that do not hold, object by object. Objects that already
-/// exist are not gated.
-pub async fn evaluate(
-    api: &mut ClusterApi,
-    planned: &[Planned],
-    statuses: &BTreeMap<String, ClusterStatus>,
-) -> Vec<Wait> {
+/// exist are not gated. Only trusted (signed) statuses count; a refused one is named.
+pub async fn evaluate(api: &mut ClusterApi, planned: &[Planned], statuses: &Statuses) -> Vec<Wait> {
     let mut waits = Vec::new();
     for p in planned {
         let Some(text) = wait_for(&p.value) else {
@@ -114,7 +111,12 @@ pub async fn evaluate(
                 Gate::NoBackupSchedule {
                     cluster,
                     generation,
-                } => schedule_verdict(cluster, *generation, statuses.get(cluster)),
+                } => match (statuses.trusted.get(cluster), statuses.refusal(cluster)) {
+                    (None, Some(why)) => Verdict::Waits(format!(
+                        "{why}; the gate holds only on {cluster}'s own signed status"
+                    )),
+                    (status, _) => schedule_verdict(cluster, *generation, status),
+                },
             };
             if let Verdict::Waits(message) = verdict {
                 waits.push(wait(&gate.to_string(), message));

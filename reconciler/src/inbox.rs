@@ -1,8 +1,8 @@
 //! The second source of desired state, for disconnected sites: a directory ("inbox") of
 //! signed offline bundles made by `hubdr bundle create`, one directory per cluster.
 //!
-//! Each pass lists the inbox, verifies every bundle file (signature, every digest, the
-//! cluster) in memory, and takes the newest valid one: highest generation, then newest
+//! Each pass lists the inbox, verifies every new or changed bundle file (streaming, under the
+//! bundle limits: the signature, every digest, the cluster), and takes the newest valid one: highest generation, then newest
 //! creation time. It refuses, naming the file and the reason, and applies nothing, when
 //! - the file that arrived last (modification time) fails verification: unsigned, tampered,
 //!   truncated, signed by another key, made for another cluster; or
@@ -56,7 +56,8 @@ enum Checked {
         generation: u64,
         created: jiff::Timestamp,
     },
-    Refused(String),
+    /// Kept whole: a refused file is not verified again while it stays unchanged.
+    Refused(BundleError),
 }
 
 /// Why the inbox gave no desired state.
@@ -78,6 +79,11 @@ pub enum InboxError {
         path: String,
         message: String,
     },
+    #[error("bundle {file} refused: {error}; nothing was applied")]
+    Set {
+        file: String,
+        error: crate::desired_set::SetError,
+    },
     #[error("the inbox state file {path} cannot be {action}: {message}; nothing was applied (it guards against replayed bundles: fix it rather than delete it)")]
     State {
         path: PathBuf,
@@ -90,7 +96,9 @@ impl InboxError {
     /// The pass reason: refusals are `VerifyFailed`, an empty or unreadable inbox `FetchFailed`.
     pub fn reason(&self) -> Reason {
         match self {
-            InboxError::Refused { .. } | InboxError::Parse { .. } => Reason::VerifyFailed,
+            InboxError::Refused { .. } | InboxError::Parse { .. } | InboxError::Set { .. } => {
+                Reason::VerifyFailed
+            }
             InboxError::Unreadable { .. } | InboxError::Empty { .. } | InboxError::State { .. } => {
                 Reason::FetchFailed
             }
@@ -175,22 +183,10 @@ impl Inbox {
             .iter()
             .max_by(|a, b| (a.0.modified, &a.0.path).cmp(&(b.0.modified, &b.0.path)))
             .expect("not empty");
-        if let Checked::Refused(message) = &latest.1 {
-            // Verify again for the typed error (the cache keeps only the message).
-            let error = match bundle::verify_file(
-                &latest.0.path,
-                &self.key,
-                &expect(cluster, None),
-                &self.limits,
-            ) {
-                Err(e) => e,
-                Ok(_) => BundleError::Malformed {
-                    detail: message.clone(),
-                },
-            };
+        if let Checked::Refused(error) = &latest.1 {
             return Err(InboxError::Refused {
                 file: name(&latest.0.path),
-                error,
+                error: error.clone(),
             });
         }
         let best = checked
@@ -312,7 +308,7 @@ impl Inbox {
                 generation: v.manifest.generation,
                 created: v.created(),
             },
-            Err(e) => Checked::Refused(e.to_string()),
+            Err(e) => Checked::Refused(e),
         };
         seen.retain(|k, _| k.path != file.path);
         seen.insert(file.clone(), checked.clone());
@@ -359,7 +355,11 @@ fn desired_state(verified: &Verified, file: &str) -> Result<DesiredState, InboxE
                     message,
                 })
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<DesiredObject>, _>>()?;
+    crate::desired::check_set(&objects).map_err(|error| InboxError::Set {
+        file: file.into(),
+        error,
+    })?;
     Ok(DesiredState {
         commit,
         generation: verified.manifest.generation,
@@ -393,6 +393,7 @@ mod tests {
             generation,
             tool_version: "0".into(),
             templates: "embedded".into(),
+            status_keys: BTreeMap::new(),
             clusters: BTreeMap::from([(
                 cluster.to_string(),
                 ClusterEntry {

@@ -141,8 +141,9 @@ impl Inventory {
     }
 
     pub fn from_yaml(text: &str) -> Result<Self, String> {
-        let list: Vec<Entry> = serde_yaml::from_str(text)
-            .map_err(|e| format!("the inventory ConfigMap is corrupt: {e}"))?;
+        let list: Vec<Entry> =
+            hubdr::untrusted_yaml::from_str(text, hubdr::limits::API_OBJECT_MAX_BYTES)
+                .map_err(|e| format!("the inventory ConfigMap is corrupt: {e}"))?;
         let mut inventory = Inventory::default();
         for e in list {
             inventory.insert(e);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use hubdr::render::ObjectId;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{self, ApiCapabilities, ApiResource, Scope};
 use kube::Client;
@@ -173,6 +173,26 @@ impl ClusterApi {
         }
         let patch = Patch::Apply(object);
         with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
+    }
+
+    /// Create `object`; `Ok(None)` when an object of that name already exists.
+    pub async fn create(
+        &mut self,
+        id: &ObjectId,
+        object: &Value,
+    ) -> Result<Option<DynamicObject>, CallError> {
+        let api = self.api(id).await?;
+        let object: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(|e| CallError::Other(e.to_string()))?;
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        match with_retry(self.retry, || api.create(&params, &object)).await {
+            Ok(created) => Ok(Some(created)),
+            Err(CallError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Delete; `Ok(false)` when it was already gone.

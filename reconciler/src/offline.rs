@@ -1,6 +1,8 @@
 //! Disconnected sites: an agent that reads an inbox of signed bundles writes its status to a
 //! local git repository (`--status-repo`, default `<cache-dir>/status-repo`), and
-//! `hubdr-agent export-status` packs that status for the trip back to `hubdr status import`.
+//! `hubdr-agent export-status` packs that status for the trip back to `hubdr status import`:
+//! each status with its signature and pinned key. A status that is not signed by the key pinned
+//! for its cluster (or is from the future) is left out and reported.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -9,7 +11,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
 use hubdr::gitrepo::Tree;
-use hubdr::status::STATUS_BRANCH;
+use hubdr::status::trust;
+use hubdr::status::{
+    pin_path, signature_path, status_path, PIN_DIR, PIN_SUFFIX, SIGNATURE_SUFFIX, STATUS_BRANCH,
+    STATUS_DIR, STATUS_SUFFIX,
+};
 
 use crate::cli::AgentArgs;
 use crate::git::{Credentials, GitSource, Identity, StatusWriter};
@@ -149,7 +155,22 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// Write the export; returns what to print.
 pub fn export(args: &ExportArgs) -> Result<String, (u8, String)> {
     let repo = status_repo_path(&args.cache_dir, args.status_repo.as_deref());
-    let (files, commit) = status_files(&repo, &args.status_branch)?;
+    let (all, commit) = status_files(&repo, &args.status_branch)?;
+    let (files, left_out) = trusted_files(&all, jiff::Timestamp::now());
+    if files.is_empty() {
+        return Err((
+            1,
+            format!(
+                "no trusted status to export from {}:\n  {}",
+                repo.display(),
+                if left_out.is_empty() {
+                    "the status branch holds none".to_string()
+                } else {
+                    left_out.join("\n  ")
+                }
+            ),
+        ));
+    }
     let bytes = hubdr::bundle::transfer::pack(&files, Some(commit.clone()), jiff::Timestamp::now())
         .map_err(|e| (1, format!("cannot pack the status: {e}")))?;
     hubdr::fsutil::write_atomic(&args.out, &bytes)
@@ -161,16 +182,41 @@ pub fn export(args: &ExportArgs) -> Result<String, (u8, String)> {
                 .and_then(|p| p.strip_suffix(".yaml"))
         })
         .collect();
-    Ok(format!(
+    let mut summary = format!(
         "wrote {} ({} bytes): status of {} from status commit {commit}; import it with `hubdr status import {} --repo CENTRAL`",
         args.out.display(),
         bytes.len(),
         clusters.join(", "),
         args.out.display()
-    ))
+    );
+    for line in left_out {
+        summary.push_str(&format!("\nleft out: {line}"));
+    }
+    Ok(summary)
 }
 
-/// `clusters/*.yaml` at the tip of `branch` in the repository at `path`, and the tip.
+/// The statuses of `files` signed by their cluster's pinned key and not from the future, with
+/// their signatures and pins; and a line for each status left out.
+pub fn trusted_files(files: &Tree, now: jiff::Timestamp) -> (Tree, Vec<String>) {
+    let read = trust::read_branch(files, &Default::default(), None, now);
+    let mut out = Tree::new();
+    for cluster in read.trusted.keys() {
+        for path in [
+            status_path(cluster),
+            signature_path(cluster),
+            pin_path(cluster),
+        ] {
+            if let Some(bytes) = files.get(&path) {
+                out.insert(path, bytes.clone());
+            }
+        }
+    }
+    let left_out = read.refused.values().map(ToString::to_string).collect();
+    (out, left_out)
+}
+
+/// `clusters/*.yaml`, `clusters/*.sig` and `keys/*.pub` at the tip of `branch` in the
+/// repository at `path`, and the tip.
 pub fn status_files(path: &Path, branch: &str) -> Result<(Tree, String), (u8, String)> {
     let repo = Repository::open(path).map_err(|e| (2, format!("{} is not a status repository: {}; give --status-repo or --cache-dir as the agent has them", path.display(), e.message())))?;
     let tip = repo
@@ -201,7 +247,10 @@ pub fn status_files(path: &Path, branch: &str) -> Result<(Tree, String), (u8, St
             return TreeWalkResult::Ok;
         };
         let path = format!("{dir}{name}");
-        if entry.kind() == Some(ObjectType::Blob) && dir == "clusters/" && name.ends_with(".yaml") {
+        let wanted = (dir == format!("{STATUS_DIR}/")
+            && (name.ends_with(STATUS_SUFFIX) || name.ends_with(SIGNATURE_SUFFIX)))
+            || (dir == format!("{PIN_DIR}/") && name.ends_with(PIN_SUFFIX));
+        if entry.kind() == Some(ObjectType::Blob) && wanted {
             match repo.find_blob(entry.id()) {
                 Ok(blob) => {
                     files.insert(path, blob.content().to_vec());

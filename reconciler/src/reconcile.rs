@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use hubdr::render::manifest::ANNOTATION_WAVE;
 use hubdr::render::ObjectId;
 use serde_json::Value;
 
@@ -69,20 +68,19 @@ pub fn plan(objects: &[Value], allowlist: &Allowlist, changes: &mut ChangeSet) -
                 continue;
             }
         };
-        if !allowlist.allows(&id.api_version, &id.kind) {
-            let message = format!(
-                "refused: {} is not in this agent's allowlist (its own --allow-kind / config file; the repository cannot extend it)",
-                crate::config::AllowedKind::of(&id.api_version, &id.kind)
-            );
-            changes.push(id, Action::Failed(message));
+        // Refused objects get no API call at all, not even a read.
+        if let Some(why) = allowlist.refusal(&id) {
+            changes.push(id, Action::Failed(format!("refused: {why}")));
             continue;
         }
-        let wave = value
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(ANNOTATION_WAVE))
-            .and_then(Value::as_str)
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(0);
+        // read_cluster refuses a whole directory with an unreadable wave; never wave 0.
+        let wave = match crate::desired_set::wave_of(value) {
+            Ok(wave) => wave,
+            Err(message) => {
+                changes.push(id, Action::Failed(message));
+                continue;
+            }
+        };
         planned.push(Planned {
             id,
             wave,
@@ -157,19 +155,22 @@ pub async fn pass(
         .collect();
     let mut prune_guard = None;
     if inventory_readable {
-        // The allowlist bounds pruning too: a kind the agent may no longer manage is left in
-        // place and stays owned, so it is pruned once the agent may manage it again.
+        // The allowlist bounds pruning too: a kind or namespace the agent may no longer manage
+        // is left in place and stays owned, so it is pruned once the agent may manage it again.
         let (stale, refused): (Vec<Entry>, Vec<Entry>) = previous
             .stale(&desired)
             .into_iter()
-            .partition(|e| config.allowlist.allows(&e.api_version, &e.kind));
+            .partition(|e| config.allowlist.refusal(&e.id()).is_none());
         for entry in refused {
             let id = entry.id();
+            let why = config.allowlist.refusal(&id).unwrap_or_default();
             after.insert(entry);
             // Still in the repository: plan() already reported it as refused.
             if !changes.changes.iter().any(|c| c.id == id) {
-                let kind = crate::config::AllowedKind::of(&id.api_version, &id.kind);
-                changes.push(id, Action::Skipped(format!("not pruned: {kind} is not in this agent's allowlist; it stays in the inventory")));
+                changes.push(
+                    id,
+                    Action::Skipped(format!("not pruned: {why}; it stays in the inventory")),
+                );
             }
         }
         let counts = Counts {

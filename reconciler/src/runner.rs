@@ -7,14 +7,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hubdr::render::ObjectId;
+use hubdr::status::signature::AgentKey;
+use hubdr::status::trust::PinMemory;
 use hubdr::status::{ClusterStatus, GateStatus, SourceStatus};
 
 use crate::changeset::ChangeSet;
-use crate::git::{GitError, GitSource, Publish, StatusWriter};
+use crate::git::{GitError, GitSource, Pin, Publish, StatusWriter};
 use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
-use crate::{bind, desired, fence, gates, health, memory, observe};
+use crate::statuses::{self, Statuses};
+use crate::{bind, desired, fence, gates, health, memory, observe, status_key};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -58,6 +61,14 @@ pub struct Agent {
     /// The backup namespace, while the last role read was `fenced` (fencing continues
     /// through fetch failures).
     fenced_in: Option<String>,
+    /// The key this agent signs its status with (from its Secret, created on first start).
+    status_key: Option<AgentKey>,
+    /// Status keys registered in the site, from the last render index read.
+    registered_keys: BTreeMap<String, String>,
+    /// The pins of other clusters' keys seen on the status branch (a changed pin is refused).
+    pins: PinMemory,
+    /// The status branch pins another key for this cluster (found by the last publish).
+    pin_problem: Option<String>,
 }
 
 impl Agent {
@@ -86,6 +97,10 @@ impl Agent {
             last_source: SourceStatus::default(),
             fetch_failures: 0,
             fenced_in: None,
+            status_key: None,
+            registered_keys: BTreeMap::new(),
+            pins: PinMemory::default(),
+            pin_problem: None,
         }
     }
 
@@ -147,6 +162,7 @@ impl Agent {
             }
             Ok(state) => {
                 self.fetch_failures = 0;
+                self.registered_keys = state.index.status_keys.clone();
                 role = state
                     .index
                     .clusters
@@ -219,6 +235,10 @@ impl Agent {
         }
         self.observe(role.as_deref(), &backup_namespace, schedule, &mut facts)
             .await;
+        if let Err(problem) = self.ensure_status_key().await {
+            facts.problems.push(problem);
+        }
+        facts.problems.extend(self.pin_problem.clone());
         let status = report::build(
             &self.config.cluster,
             &facts,
@@ -296,17 +316,23 @@ impl Agent {
                     continue;
                 }
             };
-            match bind::lookup(&binding, statuses.get(&binding.cluster)) {
+            match bind::lookup(&binding, statuses.trusted.get(&binding.cluster)) {
                 Some(value) => {
-                    if let Err(message) = bind::set(&mut p.value, &binding, &value) {
+                    let bound = bind::check_address(&p.value, &binding, &value)
+                        .and_then(|()| bind::set(&mut p.value, &binding, &value));
+                    if let Err(message) = bound {
                         blocked.insert(p.id.clone(), message);
                     }
                 }
                 None => {
+                    let refused = statuses
+                        .refusal(&binding.cluster)
+                        .map(|why| format!(": {why}"))
+                        .unwrap_or_default();
                     blocked.insert(
                         p.id.clone(),
                         format!(
-                            "waiting for cluster {} to publish the address of {} {}/{} in its status",
+                            "waiting for cluster {} to publish the address of {} {}/{} in its signed status{refused}",
                             binding.cluster, binding.kind, binding.namespace, binding.name
                         ),
                     );
@@ -330,7 +356,7 @@ impl Agent {
         let statuses = if gates::needs_statuses(planned) || self.last_status.is_none() {
             self.read_statuses().await
         } else {
-            BTreeMap::new()
+            Statuses::default()
         };
         let waits = gates::evaluate(&mut self.api, planned, &statuses).await;
         for (id, message) in gates::blocked_messages(&waits) {
@@ -342,40 +368,46 @@ impl Agent {
         let previous = self
             .last_status
             .as_ref()
-            .or(statuses.get(&self.config.cluster))
+            .or(statuses.trusted.get(&self.config.cluster))
             .map(|s| s.gates.as_slice())
             .unwrap_or_default();
         gates::gate_statuses(&waits, previous, &now_text())
     }
 
-    /// Every cluster's status file on the status branch (empty when unreadable).
-    pub async fn read_statuses(&self) -> BTreeMap<String, ClusterStatus> {
+    /// Every cluster's status on the status branch, sorted into trusted (signed by the key
+    /// registered or pinned for the cluster) and refused; empty when unreadable.
+    pub async fn read_statuses(&mut self) -> Statuses {
         let Some(source) = self.status_source.clone() else {
-            return BTreeMap::new();
+            return Statuses::default();
         };
-        tokio::task::spawn_blocking(move || {
-            let mut out = BTreeMap::new();
-            let Ok(fetched) = source.fetch() else {
-                return out;
-            };
-            let Ok(files) = fetched.files_under("clusters") else {
-                return out;
-            };
-            for (path, bytes) in files {
-                let Some(name) = path
-                    .strip_prefix("clusters/")
-                    .and_then(|p| p.strip_suffix(".yaml"))
-                else {
-                    continue;
-                };
-                if let Ok(status) = ClusterStatus::parse(&String::from_utf8_lossy(&bytes)) {
-                    out.insert(name.to_string(), status);
-                }
-            }
-            out
+        let registered = self.registered_keys.clone();
+        let mut pins = self.pins.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let statuses = statuses::read(&source, &registered, &mut pins);
+            (statuses, pins)
         })
-        .await
-        .unwrap_or_default()
+        .await;
+        match read {
+            Ok((statuses, pins)) => {
+                self.pins = pins;
+                statuses
+            }
+            Err(_) => Statuses::default(),
+        }
+    }
+
+    /// Load this agent's signing key from its Secret, creating both on first start. Without
+    /// a key the status is published unsigned (and ignored by readers); retried every pass.
+    async fn ensure_status_key(&mut self) -> Result<(), String> {
+        if self.writer.is_none() || self.status_key.is_some() {
+            return Ok(());
+        }
+        let key =
+            status_key::load_or_create(&mut self.api, &self.config.namespace, &self.config.cluster)
+                .await?;
+        tracing::info!(key = %key.public(), key_id = %key.public().id(), "status signing key loaded");
+        self.status_key = Some(key);
+        Ok(())
     }
 
     async fn observe(
@@ -419,14 +451,24 @@ impl Agent {
         }
         let cluster = self.config.cluster.clone();
         let content = status.to_yaml().into_bytes();
-        let result = tokio::task::spawn_blocking(move || {
-            if unchanged {
-                writer.heartbeat(&cluster, &content)
-            } else {
-                writer.publish(&cluster, &content)
-            }
+        let key = self.status_key.clone();
+        let result = tokio::task::spawn_blocking(move || match (key, unchanged) {
+            (Some(key), true) => writer
+                .heartbeat_signed(&cluster, &content, &key)
+                .map(|s| (s.publish, Some(s.pin))),
+            (Some(key), false) => writer
+                .publish_signed(&cluster, &content, &key)
+                .map(|s| (s.publish, Some(s.pin))),
+            (None, true) => writer.heartbeat(&cluster, &content).map(|p| (p, None)),
+            (None, false) => writer.publish(&cluster, &content).map(|p| (p, None)),
         })
         .await;
+        let result = result.map(|r| {
+            r.map(|(publish, pin)| {
+                self.note_pin(pin);
+                publish
+            })
+        });
         match result {
             Ok(Ok(Publish::Committed { commit, attempts })) => {
                 tracing::info!(%commit, attempts, "status published");
@@ -444,6 +486,34 @@ impl Agent {
                 self.last_published = None;
             }
         }
+    }
+
+    /// Remember whether readers will refuse this agent's signature: the site registers
+    /// another key for this cluster, or (none registered) the status branch pins another one.
+    /// Reported in the next status until it is fixed.
+    fn note_pin(&mut self, pin: Option<Pin>) {
+        let Some(key) = self.status_key.as_ref().map(AgentKey::public) else {
+            return;
+        };
+        let cluster = &self.config.cluster;
+        let why = match self.registered_keys.get(cluster) {
+            Some(registered) if registered.trim() == key.to_string() => None,
+            Some(registered) => Some(format!(
+                "the key registered for {cluster} in the site ({registered}) is not this agent's key"
+            )),
+            None => match pin {
+                Some(Pin::Other(why)) => Some(why),
+                _ => None,
+            },
+        };
+        self.pin_problem = why.map(|why| {
+            let problem = format!(
+                "{why}: readers ignore this agent's status. If this agent's key is the right one, register it in site.yaml \
+                 (spec.agent.statusKeys.{cluster}: {key}) and re-render"
+            );
+            tracing::error!("{problem}");
+            problem
+        });
     }
 
     /// How long to wait before the next pass: the interval, or a growing backoff while the

@@ -65,8 +65,11 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
         Some(path) => Some(ConfigFile::read(path).map_err(|e| (2, e))?),
         None => None,
     };
-    let allowlist = config::allowlist(&args.allow_kinds, file.as_ref())
-        .map_err(|e| (2, format!("--allow-kind: {e}")))?;
+    let allowlist = config::allowlist(&args.allow_kinds, &args.allow_namespaces, file.as_ref())
+        .map_err(|e| (2, e))?;
+    if let config::Namespaces::Unlisted = allowlist.namespaces() {
+        tracing::warn!("no --allow-namespace given: every namespace but kube-*, openshift, openshift-* and default may be used; agents/<cluster>.yaml lists the site's namespaces");
+    }
     let credentials = credentials(args)?;
     // A disconnected site reads signed bundles from an inbox and reports to a local repository.
     if let Some(SourceArg::Inbox(dir)) = &args.source {

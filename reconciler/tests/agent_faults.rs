@@ -5,7 +5,7 @@
 mod support;
 
 use hubdr_agent::changeset::Action;
-use hubdr_agent::config::{Allowlist, DEFAULT_ALLOWED};
+use hubdr_agent::config::{default_allowed, Allowlist};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::ApiResource;
 use kubefake::{FakeApiServer, Fault, Verb, WriteOutcome, WriteVerb};
@@ -362,12 +362,9 @@ async fn an_invalid_object_fails_without_retries() {
 }
 
 fn allowlist_without(kind: &str) -> Allowlist {
-    let kinds: Vec<String> = DEFAULT_ALLOWED
-        .iter()
-        .filter(|k| **k != kind)
-        .map(|k| k.to_string())
-        .collect();
-    assert_eq!(kinds.len(), DEFAULT_ALLOWED.len() - 1);
+    let all = default_allowed();
+    let kinds: Vec<String> = all.iter().filter(|k| *k != kind).cloned().collect();
+    assert_eq!(kinds.len(), all.len() - 1);
     Allowlist::new(&kinds).unwrap()
 }
 

@@ -3,7 +3,11 @@
 //! wrong-key, other-cluster and older-generation bundles are refused with `VerifyFailed`, a
 //! message naming the file, and not a single write call; a new bundle is picked up through
 //! the notify watch; status travels back through `export-status` and `hubdr status import`.
+//! Hostile bundles (decompression bombs, links, path traversal, a failing signature in front
+//! of bad entries) are refused the same way, without being decompressed.
 
+#[path = "../../generator/tests/bundle_attack_kit/mod.rs"]
+mod attacks;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -199,7 +203,7 @@ async fn refused(name: &str, bytes: &[u8], needle: &str) {
         status.pass.message
     );
     assert!(
-        server.writes().is_empty(),
+        writes_but_own_key(&server).is_empty(),
         "{name}: nothing may be written, not even a dry run: {:?}",
         server.writes()
     );
@@ -254,6 +258,91 @@ async fn truncated_bundles_are_refused() {
         "cut.tar.zst",
         &bytes[..bytes.len() * 2 / 3],
         "the bundle is truncated",
+    )
+    .await;
+}
+
+/// The entries of a good bundle of `site`, in archive order.
+fn good_entries(site: &Site) -> Vec<(String, Vec<u8>)> {
+    attacks::entries_of(&site.bundle(1, "2025-06-01T10:00:00Z"))
+}
+
+#[tokio::test]
+async fn an_unsigned_decompression_bomb_is_refused_as_unsigned() {
+    let site = Site::new();
+    let entries = good_entries(&site);
+    let tar = attacks::Tar::new()
+        .files(&entries[..1])
+        .huge("clusters/west-1/huge.yaml", 3 * attacks::GIB / 2)
+        .end();
+    let bytes = attacks::bundle(&tar, attacks::Declared::Lie(attacks::GIB));
+    assert!(bytes.len() < 100_000, "{}", bytes.len());
+    refused(
+        "bomb.tar.zst",
+        &bytes,
+        "the bundle is unsigned: no manifest.sig follows manifest.yaml",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_signed_bundle_padded_to_more_than_the_limit_is_stopped_at_the_limit() {
+    let site = Site::new();
+    let tar = attacks::Tar::new()
+        .files(&good_entries(&site))
+        .end()
+        .zeros(3 * attacks::GIB / 2);
+    let bytes = attacks::bundle(&tar, attacks::Declared::Lie(attacks::GIB));
+    refused(
+        "padded.tar.zst",
+        &bytes,
+        "the decompressed size exceeds the 1 GiB limit after 1073741824 bytes",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn links_and_path_traversal_in_a_signed_bundle_are_refused() {
+    let site = Site::new();
+    let entries = good_entries(&site);
+    let last = entries.len() - 1;
+    let link = attacks::Tar::new().files(&entries[..last]).entry(
+        &entries[last].0,
+        attacks::SYMLINK,
+        "/etc/shadow",
+        b"",
+    );
+    refused(
+        "link.tar.zst",
+        &attacks::bundle(&link.end(), attacks::Declared::Honest),
+        "is refused: it is a symbolic link, not a regular file",
+    )
+    .await;
+    let traversal = attacks::Tar::new()
+        .files(&entries)
+        .file("clusters/west-1/../../etc/cron.d/x", b"x");
+    refused(
+        "traversal.tar.zst",
+        &attacks::bundle(&traversal.end(), attacks::Declared::Honest),
+        "is refused: the path must not contain empty, `.` or `..` parts",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn nothing_behind_a_failing_signature_is_read() {
+    let site = Site::new();
+    let mut entries = good_entries(&site);
+    entries[0].1.extend_from_slice(b"# edited\n");
+    let tar = attacks::Tar::new()
+        .files(&entries[..2])
+        .file("../../etc/cron.d/x", b"x")
+        .huge("clusters/west-1/huge.yaml", 3 * attacks::GIB / 2)
+        .end();
+    refused(
+        "forged.tar.zst",
+        &attacks::bundle(&tar, attacks::Declared::Lie(attacks::GIB)),
+        "the signature does not verify against the trusted public key",
     )
     .await;
 }
@@ -528,9 +617,14 @@ async fn status_export_imported_twice_gives_the_same_central_branch() {
     // A newer status reached the central branch (say, after the site reconnected): an old
     // export does not overwrite it.
     let mut newer = status.clone();
-    newer.updated_at = "2999-01-01T00:00:00Z".into();
+    newer.updated_at = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(60))
+        .unwrap()
+        .round(jiff::Unit::Second)
+        .unwrap()
+        .to_string();
     newer.pass.message = "newer".into();
-    central.publish_status(&newer);
+    central.publish_signed_status(&newer, &agent_key(&server, "west-1"));
     let tip = central.tip(STATUS_BRANCH);
     let third = import(&export);
     assert!(third.contains("kept the central status"), "{third}");

@@ -235,7 +235,7 @@ async fn a_tampered_file_stops_the_pass_before_any_write() {
         .pass_once()
         .await;
     assert_eq!(status.pass.reason, "VerifyFailed");
-    assert_eq!(fresh.writes(), vec![]);
+    assert_eq!(writes_but_own_key(&fresh), vec![]);
     assert!(labelled(&fresh, "east-1").is_empty());
 }
 
@@ -320,8 +320,9 @@ async fn a_late_bound_address_waits_for_the_destination_agent_then_is_applied() 
 }
 
 #[tokio::test]
-async fn a_status_written_by_hand_also_binds() {
-    // Any status file carrying the address will do, e.g. one written with StatusWriter.
+async fn a_status_signed_with_the_clusters_key_also_binds() {
+    // Any status file carrying the address will do, e.g. one written with StatusWriter, as
+    // long as it is signed (the first signed status of west-1 pins this key).
     let remote = Remote::new();
     let rendered = render(EXAMPLE_SITE);
     remote.commit(&rendered.tree, "render");
@@ -332,7 +333,10 @@ async fn a_status_written_by_hand_also_binds() {
          observed:\n  replicationDestinations:\n  - {name: shop/orders-db, address: orders-db.west-1.example}\n",
     )
     .unwrap();
-    remote.publish_status(&status);
+    remote.publish_signed_status(
+        &status,
+        &hubdr::status::signature::AgentKey::from_seed([5; 32]),
+    );
     let cache = tempfile::tempdir().unwrap();
 
     let status = remote

@@ -25,11 +25,20 @@ fn kubeconfig(dir: &Path, server: &FakeApiServer) -> String {
 }
 
 async fn run_once(remote: &Remote, cluster: &str, server: &FakeApiServer) -> ExitCode {
+    run_once_with(remote, cluster, server, &[]).await
+}
+
+async fn run_once_with(
+    remote: &Remote,
+    cluster: &str,
+    server: &FakeApiServer,
+    extra: &[String],
+) -> ExitCode {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = kubeconfig(dir.path(), server);
     let cache = dir.path().join("cache").display().to_string();
     let url = remote.url();
-    let args = AgentArgs::parse_from([
+    let mut args: Vec<String> = [
         "hubdr-agent",
         "--repo",
         url.as_str(),
@@ -42,7 +51,12 @@ async fn run_once(remote: &Remote, cluster: &str, server: &FakeApiServer) -> Exi
         "--namespace",
         AGENT_NAMESPACE,
         "--once",
-    ]);
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().cloned());
+    let args = AgentArgs::parse_from(args);
     tokio::time::timeout(Duration::from_secs(120), hubdr_agent::start::run(args))
         .await
         .expect("the pass ends")
@@ -121,4 +135,67 @@ async fn a_persistent_503_fails_one_object_quickly_instead_of_stalling_the_pass(
         .filter(|o| o.result == "created")
         .count();
     assert_eq!(created, objects.len() - 1, "{:#?}", status.objects);
+}
+
+/// The `--allow-kind` and `--allow-namespace` flags of `agents/<cluster>.yaml` as rendered.
+fn install_flags(rendered: &hubdr::render::Rendered, cluster: &str) -> Vec<String> {
+    let path = format!("agents/{cluster}.yaml");
+    let text = std::str::from_utf8(&rendered.tree[&path]).unwrap();
+    let deployment: serde_json::Value = serde_yaml::Deserializer::from_str(text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .last()
+        .unwrap();
+    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    args.chunks(2)
+        .filter(|pair| pair[0] == "--allow-kind" || pair[0] == "--allow-namespace")
+        .flat_map(|pair| pair.to_vec())
+        .collect()
+}
+
+/// The agent started with the kinds and namespaces its install file gives it applies every
+/// object of its cluster.
+#[tokio::test]
+async fn the_install_files_allowlist_applies_the_whole_cluster() {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    remote.commit(&rendered.tree, "render");
+    let server = fake().await;
+    let objects = cluster_objects(&rendered, "west-1");
+    ensure_prerequisite_namespaces(&server, &objects);
+    let flags = install_flags(&rendered, "west-1");
+    assert!(
+        flags.contains(&"--allow-namespace".to_string()),
+        "{flags:?}"
+    );
+
+    let code = run_once_with(&remote, "west-1", &server, &flags).await;
+
+    assert_eq!(code, ExitCode::SUCCESS);
+    for object in &objects {
+        assert!(live(&server, object).is_some(), "{object}");
+    }
+    let status = remote.status_file("west-1").unwrap();
+    assert_eq!(status.pass.reason, "Applied", "{}", status.pass.message);
+}
+
+#[tokio::test]
+async fn a_malformed_allow_namespace_exits_2() {
+    let remote = Remote::new();
+    let server = fake().await;
+    for bad in ["Shop", "kube/system", ""] {
+        let code = run_once_with(
+            &remote,
+            "west-1",
+            &server,
+            &["--allow-namespace".into(), bad.into()],
+        )
+        .await;
+        assert_eq!(code, ExitCode::from(2), "{bad:?}");
+    }
+    assert!(server.writes().is_empty());
 }

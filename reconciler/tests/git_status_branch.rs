@@ -287,3 +287,41 @@ fn writers_racing_to_create_the_branch_all_land() {
         assert_eq!(files.len(), WRITERS, "round {round}: {:?}", files.keys());
     }
 }
+
+#[test]
+fn a_signed_publish_writes_the_signature_and_pins_the_key_once() {
+    use hubdr::status::signature::{parse_pin, AgentKey, StatusSignature};
+    use hubdr_agent::git::Pin;
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    let key = AgentKey::from_seed([1; 32]);
+    let w = writer(&path, &dir.path().join("cache"));
+
+    let first = w.publish_signed("hub-a", b"a: 1\n", &key).unwrap();
+    assert_eq!(first.pin, Pin::Ours);
+    let files = files_at(&remote, committed(first.publish));
+    let signature = StatusSignature::parse(&files["clusters/hub-a.sig"]).unwrap();
+    assert!(signature.verifies("hub-a", b"a: 1\n"));
+    assert_eq!(parse_pin(&files["keys/hub-a.pub"]).unwrap(), key.public());
+    // The same content again: nothing to push.
+    let again = w.publish_signed("hub-a", b"a: 1\n", &key).unwrap();
+    assert!(matches!(again.publish, Publish::Unchanged { .. }));
+
+    // Another key (a new Secret, or someone else) does not replace the pin, and is told so.
+    let other = AgentKey::from_seed([2; 32]);
+    let second = w.publish_signed("hub-a", b"a: 2\n", &other).unwrap();
+    let Pin::Other(why) = &second.pin else {
+        panic!("expected another pin: {second:?}");
+    };
+    assert!(
+        why.contains(&format!("pins key id {}", key.public().id())),
+        "{why}"
+    );
+    let files = files_at(&remote, committed(second.publish));
+    assert_eq!(parse_pin(&files["keys/hub-a.pub"]).unwrap(), key.public());
+    assert!(StatusSignature::parse(&files["clusters/hub-a.sig"])
+        .unwrap()
+        .verifies("hub-a", b"a: 2\n"));
+}

@@ -1,26 +1,25 @@
-//! The container: a deterministic tar of regular files, compressed as one zstd frame that
-//! records its content size and a checksum, followed by a zstd skippable frame holding the
-//! sha256 of the compressed frame. zstd ignores some bits of a frame (reserved header bits,
-//! unused table entries), so the trailer is what makes every changed byte of the file count;
-//! `zstd -d` and `tar --zstd` skip it, so a bundle stays a plain `.tar.zst`. Unpacking happens
-//! in memory under [`Limits`] and never touches the filesystem.
+//! The archive: a deterministic tar of regular files, compressed as one zstd frame that
+//! records its content size and a checksum, sealed by a sha256 trailer (see `frame`).
+//! Reading streams under [`Limits`] (see `entries`) and never touches the filesystem.
 
-use std::collections::BTreeSet;
-use std::io::Read;
+use std::io::Cursor;
 
 use zstd::zstd_safe;
 
-use super::BundleError;
+use super::{entries, frame, BundleError};
 
 /// Size limits applied before and while unpacking, so a hostile file cannot exhaust memory.
+/// Every one of them holds while the archive streams, before the bytes over it are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The compressed file.
     pub max_archive_bytes: u64,
-    /// The tar inside it.
+    /// The tar inside it: counted as zstd decompresses it.
     pub max_unpacked_bytes: u64,
     /// One file in the tar.
     pub max_file_bytes: u64,
+    /// The manifest, read before its signature is checked.
+    pub max_manifest_bytes: u64,
     /// Files in the tar.
     pub max_entries: usize,
 }
@@ -31,6 +30,7 @@ impl Default for Limits {
             max_archive_bytes: 256 << 20,
             max_unpacked_bytes: 1 << 30,
             max_file_bytes: 16 << 20,
+            max_manifest_bytes: 16 << 20,
             max_entries: 200_000,
         }
     }
@@ -59,191 +59,21 @@ pub fn pack<'a>(
     let mut compressor = zstd::bulk::Compressor::new(COMPRESSION_LEVEL)?;
     compressor.set_parameter(zstd_safe::CParameter::ChecksumFlag(true))?;
     compressor.set_parameter(zstd_safe::CParameter::ContentSizeFlag(true))?;
-    let mut out = compressor.compress(&tar)?;
-    let trailer = trailer(&out);
-    out.extend_from_slice(&trailer);
-    Ok(out)
+    Ok(frame::seal(compressor.compress(&tar)?))
 }
 
-/// A skippable frame (magic `0x184D2A5E`) holding `hubdr-sha256:` and the digest of `frame`.
-const TRAILER_MAGIC: u32 = 0x184D_2A5E;
-const TRAILER_TAG: &[u8] = b"hubdr-sha256:";
-const TRAILER_HEADER_LEN: usize = 8 + TRAILER_TAG.len();
-const TRAILER_LEN: usize = TRAILER_HEADER_LEN + 32;
-
-fn trailer_header() -> Vec<u8> {
-    let mut out = Vec::with_capacity(TRAILER_HEADER_LEN);
-    out.extend_from_slice(&TRAILER_MAGIC.to_le_bytes());
-    out.extend_from_slice(&((TRAILER_TAG.len() + 32) as u32).to_le_bytes());
-    out.extend_from_slice(TRAILER_TAG);
-    out
-}
-
-fn trailer(frame: &[u8]) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let mut out = trailer_header();
-    out.extend_from_slice(&Sha256::digest(frame));
-    out
-}
-
-/// The compressed frame of a bundle file, once its trailer vouches for every byte of it.
-fn checked_frame(bytes: &[u8]) -> Result<&[u8], BundleError> {
-    if bytes.is_empty() {
-        return Err(BundleError::Truncated {
-            detail: "the file is empty".into(),
-        });
-    }
-    let header = trailer_header();
-    if bytes.len() > TRAILER_LEN {
-        let (frame, tail) = bytes.split_at(bytes.len() - TRAILER_LEN);
-        if tail[..TRAILER_HEADER_LEN] == header[..] {
-            if tail == trailer(frame).as_slice() {
-                return Ok(frame);
-            }
-            return Err(BundleError::Damaged {
-                detail: "the file does not match its sha256 trailer".into(),
-            });
-        }
-    }
-    // No intact trailer at the end: was the file cut short, or changed?
-    let frame_len = zstd_safe::find_frame_compressed_size(bytes).map_err(|code| {
-        let name = zstd_safe::get_error_name(code);
-        if name.contains("Src size") {
-            BundleError::Truncated {
-                detail: format!("the zstd frame ends early: {name}"),
-            }
-        } else {
-            BundleError::Damaged {
-                detail: format!("not a zstd frame: {name}"),
-            }
-        }
-    })?;
-    let rest = &bytes[frame_len..];
-    let known = rest.len().min(TRAILER_HEADER_LEN);
-    if rest.len() < TRAILER_LEN && rest[..known] == header[..known] {
-        return Err(BundleError::Truncated {
-            detail: "the sha256 trailer after the archive is missing or cut short".into(),
-        });
-    }
-    Err(BundleError::Damaged {
-        detail: "the sha256 trailer after the archive is damaged".into(),
-    })
-}
-
-/// Decompress and read the tar in memory: the files in archive order. Refuses truncated or
-/// damaged input, anything but regular files, unsafe or duplicate paths, and anything over
-/// `limits`.
+/// Read every entry into memory (each under `limits.max_file_bytes`), in archive order, with
+/// the checks of [`entries::read`]. For small archives and tests; bundles are verified by
+/// streaming, see `verify`.
 pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
-    let tar = decompress(bytes, limits)?;
-    read_tar(&tar, limits)
-}
-
-fn decompress(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, BundleError> {
-    if bytes.len() as u64 > limits.max_archive_bytes {
-        return Err(BundleError::TooLarge {
-            what: format!("the file ({} bytes)", bytes.len()),
-            limit: limits.max_archive_bytes,
-        });
-    }
-    let frame = checked_frame(bytes)?;
-    let damaged = |detail: String| BundleError::Damaged { detail };
-    let frame_len = zstd_safe::find_frame_compressed_size(frame).map_err(|code| {
-        damaged(format!(
-            "not a zstd frame: {}",
-            zstd_safe::get_error_name(code)
-        ))
-    })?;
-    if frame_len != frame.len() {
-        return Err(damaged(
-            "more than one zstd frame before the trailer".into(),
-        ));
-    }
-    let size = match zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(size)) => size,
-        Ok(None) => return Err(damaged("the zstd frame does not record its size".into())),
-        Err(_) => return Err(damaged("the zstd frame header is invalid".into())),
-    };
-    if size > limits.max_unpacked_bytes {
-        return Err(BundleError::TooLarge {
-            what: format!("the unpacked archive ({size} bytes)"),
-            limit: limits.max_unpacked_bytes,
-        });
-    }
-    let mut decompressor = zstd::bulk::Decompressor::new().map_err(|e| damaged(e.to_string()))?;
-    let tar = decompressor
-        .decompress(frame, size as usize)
-        .map_err(|e| damaged(format!("zstd: {e}")))?;
-    if tar.len() as u64 != size {
-        return Err(damaged(format!(
-            "the zstd frame says {size} bytes but holds {}",
-            tar.len()
-        )));
-    }
-    Ok(tar)
-}
-
-fn read_tar(tar: &[u8], limits: &Limits) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
-    let damaged = |detail: String| BundleError::Damaged { detail };
-    let malformed = |detail: String| BundleError::Malformed { detail };
-    let mut archive = tar::Archive::new(tar);
     let mut out = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut total = 0u64;
-    for entry in archive
-        .entries()
-        .map_err(|e| damaged(format!("tar: {e}")))?
-    {
-        let mut entry = entry.map_err(|e| damaged(format!("tar: {e}")))?;
-        let path = entry
-            .path()
-            .map_err(|e| damaged(format!("tar path: {e}")))?
-            .to_string_lossy()
-            .into_owned();
-        if !matches!(
-            entry.header().entry_type(),
-            tar::EntryType::Regular | tar::EntryType::Continuous
-        ) {
-            return Err(malformed(format!(
-                "{path} is not a regular file (links, devices and directories are refused)"
-            )));
-        }
-        check_path(&path).map_err(|why| malformed(format!("entry {path:?}: {why}")))?;
-        if !seen.insert(path.clone()) {
-            return Err(malformed(format!("{path} appears twice in the archive")));
-        }
-        if out.len() >= limits.max_entries {
-            return Err(BundleError::TooLarge {
-                what: "the number of files".into(),
-                limit: limits.max_entries as u64,
-            });
-        }
-        let size = entry.size();
-        if size > limits.max_file_bytes {
-            return Err(BundleError::TooLarge {
-                what: format!("{path} ({size} bytes)"),
-                limit: limits.max_file_bytes,
-            });
-        }
-        total += size;
-        if total > limits.max_unpacked_bytes {
-            return Err(BundleError::TooLarge {
-                what: "the files together".into(),
-                limit: limits.max_unpacked_bytes,
-            });
-        }
-        let mut bytes = Vec::with_capacity(size as usize);
-        entry
-            .by_ref()
-            .take(size)
-            .read_to_end(&mut bytes)
-            .map_err(|e| damaged(format!("tar: {path}: {e}")))?;
-        if bytes.len() as u64 != size {
-            return Err(BundleError::Truncated {
-                detail: format!("{path} ends early inside the archive"),
-            });
-        }
-        out.push((path, bytes));
-    }
+    entries::read(Cursor::new(bytes), bytes.len() as u64, limits, |entry| {
+        entry.check()?;
+        let path = entry.path().to_string();
+        let (content, _) = entry.read(limits.max_file_bytes)?;
+        out.push((path, content));
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -265,10 +95,8 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
 mod tests {
     use super::*;
 
-    fn with_trailer(mut frame: Vec<u8>) -> Vec<u8> {
-        let t = trailer(&frame);
-        frame.extend_from_slice(&t);
-        frame
+    fn with_trailer(frame: Vec<u8>) -> Vec<u8> {
+        frame::seal(frame)
     }
 
     #[test]
@@ -350,7 +178,7 @@ mod tests {
         };
         assert!(matches!(
             unpack(&packed, &small),
-            Err(BundleError::TooLarge { .. })
+            Err(BundleError::DeclaredTooLarge { .. })
         ));
         let small = Limits {
             max_file_bytes: 2,
@@ -366,8 +194,37 @@ mod tests {
         };
         assert!(matches!(
             unpack(&packed, &small),
-            Err(BundleError::TooLarge { .. })
+            Err(BundleError::TooManyEntries { limit: 1 })
         ));
+    }
+
+    #[test]
+    fn long_names_round_trip() {
+        let long = format!("clusters/{}/x.yaml", "a".repeat(300));
+        let packed = pack([(long.as_str(), &b"x: 1\n"[..])]).unwrap();
+        assert_eq!(
+            unpack(&packed, &Limits::default()).unwrap(),
+            vec![(long, b"x: 1\n".to_vec())]
+        );
+    }
+
+    #[test]
+    fn data_after_the_tar_is_refused_and_zero_padding_is_not() {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, "a", &b"x"[..]).unwrap();
+        let tar = builder.into_inner().unwrap();
+        let mut padded = tar.clone();
+        padded.extend_from_slice(&[0; 9216]);
+        let packed = with_trailer(zstd::bulk::compress(&padded, 1).unwrap());
+        assert_eq!(unpack(&packed, &Limits::default()).unwrap().len(), 1);
+        let mut hidden = tar;
+        hidden.extend_from_slice(b"hidden after the end");
+        let packed = with_trailer(zstd::bulk::compress(&hidden, 1).unwrap());
+        let e = unpack(&packed, &Limits::default()).unwrap_err();
+        assert!(matches!(e, BundleError::Malformed { .. }), "{e}");
     }
 
     #[test]
@@ -384,13 +241,18 @@ mod tests {
             let tar = builder.into_inner().unwrap();
             let packed = with_trailer(zstd::bulk::compress(&tar, 1).unwrap());
             let e = unpack(&packed, &Limits::default()).unwrap_err();
-            assert!(matches!(e, BundleError::Malformed { .. }), "{path}: {e}");
+            assert!(
+                matches!(&e, BundleError::UnsafeEntry { path: p, .. } if p == path),
+                "{path}: {e}"
+            );
         }
         let twice = pack([("a", &b"1"[..]), ("a", b"2")]).unwrap();
-        assert!(matches!(
-            unpack(&twice, &Limits::default()),
-            Err(BundleError::Malformed { .. })
-        ));
+        let e = unpack(&twice, &Limits::default()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the name appears twice in the archive"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -403,9 +265,7 @@ mod tests {
             .append_link(&mut header, "link", "/etc/passwd")
             .unwrap();
         let packed = with_trailer(zstd::bulk::compress(&builder.into_inner().unwrap(), 1).unwrap());
-        assert!(matches!(
-            unpack(&packed, &Limits::default()),
-            Err(BundleError::Malformed { .. })
-        ));
+        let e = unpack(&packed, &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("it is a symbolic link"), "{e}");
     }
 }

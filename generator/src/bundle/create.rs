@@ -174,6 +174,7 @@ pub(crate) mod tests {
             generation,
             tool_version: "0.1.0".into(),
             templates: "embedded".into(),
+            status_keys: BTreeMap::new(),
             clusters: BTreeMap::from([
                 ("hub-a".into(), entry("active")),
                 ("hub-b".into(), entry("passive")),

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::BundleError;
+use crate::limits::INDEX_MAX_BYTES;
+use crate::untrusted_yaml;
 
 pub const MANIFEST_ENTRY: &str = "manifest.yaml";
 pub const SIGNATURE_ENTRY: &str = "manifest.sig";
@@ -39,8 +41,10 @@ impl BundleManifest {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, BundleError> {
-        let manifest: Self = serde_yaml::from_slice(bytes).map_err(|e| BundleError::Malformed {
-            detail: format!("{MANIFEST_ENTRY}: {e}"),
+        let manifest: Self = untrusted_yaml::from_slice(bytes, INDEX_MAX_BYTES).map_err(|e| {
+            BundleError::Malformed {
+                detail: format!("{MANIFEST_ENTRY}: {e}"),
+            }
         })?;
         if manifest.kind != MANIFEST_KIND {
             return Err(BundleError::Malformed {
@@ -79,8 +83,10 @@ impl SignatureEntry {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, BundleError> {
-        let entry: Self = serde_yaml::from_slice(bytes).map_err(|e| BundleError::Malformed {
-            detail: format!("{SIGNATURE_ENTRY}: {e}"),
+        let entry: Self = untrusted_yaml::from_slice(bytes, INDEX_MAX_BYTES).map_err(|e| {
+            BundleError::Malformed {
+                detail: format!("{SIGNATURE_ENTRY}: {e}"),
+            }
         })?;
         if entry.algorithm != SIGNATURE_ALGORITHM {
             return Err(BundleError::Malformed {

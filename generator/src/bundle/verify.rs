@@ -1,17 +1,19 @@
-//! Checking a bundle, all in memory and in this order: size limits, archive integrity, the
-//! signature over the manifest, every file's digest, the index against the manifest, then the
-//! caller's expectations (cluster, no rollback). The result is only returned when everything
-//! holds; nothing is written anywhere.
+//! Checking a bundle as it streams, in this order: the file's size and its trailer, then the
+//! entries: the manifest, the signature over it, then each listed file and its digest (all
+//! under the limits, counted while decompressing), then the index against the manifest and
+//! the caller's expectations (cluster, no rollback). The result is only returned when
+//! everything holds; nothing is written anywhere.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use crate::gitrepo::Tree;
 use crate::index::{RenderIndex, INDEX_PATH};
 
+use super::entries::{self, Entry};
 use super::manifest::{BundleManifest, SignatureEntry, MANIFEST_ENTRY, SIGNATURE_ENTRY};
-use super::{archive, sha256_hex, BundleError, Limits, PublicKey};
+use super::{sha256_hex, BundleError, Limits, PublicKey};
 
 /// What the verifier requires beyond a valid signature.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,44 +65,52 @@ pub fn verify(
     expect: &Expect,
     limits: &Limits,
 ) -> Result<Verified, BundleError> {
-    let entries = archive::unpack(bytes, limits)?;
-    let mut entries: BTreeMap<String, Vec<u8>> = entries.into_iter().collect();
-    let manifest_bytes = entries
-        .remove(MANIFEST_ENTRY)
-        .ok_or_else(|| BundleError::Malformed {
-            detail: format!("it has no {MANIFEST_ENTRY}"),
-        })?;
-    let signature = SignatureEntry::parse(
-        &entries
-            .remove(SIGNATURE_ENTRY)
-            .ok_or(BundleError::Unsigned)?,
-    )?;
+    verify_stream(Cursor::new(bytes), bytes.len() as u64, key, expect, limits)
+}
 
-    // The signature first: nothing in the manifest is trusted before it holds.
-    if signature.key_id != key.id() {
-        return Err(BundleError::WrongKey {
-            signed_by: signature.key_id,
-            trusted: key.id(),
+/// Verify a bundle file, streaming it: a file over the size limit is refused before it is
+/// read, and at no time is more of it in memory than the manifest and the files it lists.
+pub fn verify_file(
+    path: &Path,
+    key: &PublicKey,
+    expect: &Expect,
+    limits: &Limits,
+) -> Result<Verified, BundleError> {
+    let read_error = |source| BundleError::Read {
+        path: path.display().to_string(),
+        source: std::sync::Arc::new(source),
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let len = file.metadata().map_err(read_error)?.len();
+    verify_stream(BufReader::new(file), len, key, expect, limits)
+}
+
+/// Verify the `len` bytes of `source`: see the module documentation for the order.
+pub fn verify_stream<R: Read + Seek>(
+    source: R,
+    len: u64,
+    key: &PublicKey,
+    expect: &Expect,
+    limits: &Limits,
+) -> Result<Verified, BundleError> {
+    let mut reading = Reading {
+        key,
+        limits,
+        manifest_bytes: None,
+        signed: None,
+        files: Tree::new(),
+    };
+    entries::read(source, len, limits, |entry| reading.entry(entry))?;
+    let Some((manifest, key_id)) = reading.signed else {
+        return Err(match reading.manifest_bytes {
+            None => BundleError::Malformed {
+                detail: format!("it has no {MANIFEST_ENTRY}"),
+            },
+            Some(_) => BundleError::Unsigned,
         });
-    }
-    if !key.verify(&manifest_bytes, &signature.bytes()?) {
-        return Err(BundleError::BadSignature);
-    }
-    let manifest = BundleManifest::parse(&manifest_bytes)?;
-
-    for (path, bytes) in &entries {
-        let Some(expected) = manifest.files.get(path) else {
-            return Err(BundleError::Unlisted { path: path.clone() });
-        };
-        let actual = sha256_hex(bytes);
-        if !actual.eq_ignore_ascii_case(expected) {
-            return Err(BundleError::DigestMismatch {
-                path: path.clone(),
-                expected: expected.clone(),
-                actual,
-            });
-        }
-    }
+    };
+    let manifest_bytes = reading.manifest_bytes.expect("read before the signature");
+    let mut entries = reading.files;
     if let Some(path) = manifest.files.keys().find(|p| !entries.contains_key(*p)) {
         return Err(BundleError::MissingFile { path: path.clone() });
     }
@@ -122,34 +132,77 @@ pub fn verify(
         manifest,
         index,
         files: entries,
-        key_id: signature.key_id,
+        key_id,
     })
 }
 
-/// Read a bundle file (refusing files over the size limit before reading them) and verify it.
-pub fn verify_file(
-    path: &Path,
-    key: &PublicKey,
-    expect: &Expect,
-    limits: &Limits,
-) -> Result<Verified, BundleError> {
-    let read_error = |source| BundleError::Read {
-        path: path.display().to_string(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let len = file.metadata().map_err(read_error)?.len();
-    if len > limits.max_archive_bytes {
-        return Err(BundleError::TooLarge {
-            what: format!("the file ({len} bytes)"),
-            limit: limits.max_archive_bytes,
-        });
+/// The entries as they stream: the manifest, its signature (checked at once), then only files
+/// the signed manifest lists, each matching its digest.
+struct Reading<'a> {
+    key: &'a PublicKey,
+    limits: &'a Limits,
+    manifest_bytes: Option<Vec<u8>>,
+    /// The manifest and the key id, once the signature holds.
+    signed: Option<(BundleManifest, String)>,
+    files: Tree,
+}
+
+/// The most a signature entry takes (it is about 200 bytes).
+const MAX_SIGNATURE_BYTES: u64 = 4096;
+
+impl Reading<'_> {
+    fn entry(&mut self, entry: &mut Entry<'_>) -> Result<(), BundleError> {
+        if let Some((manifest, _)) = &self.signed {
+            entry.check()?;
+            let path = entry.path().to_string();
+            let Some(expected) = manifest.files.get(&path) else {
+                return Err(BundleError::Unlisted { path });
+            };
+            let (bytes, actual) = entry.read(self.limits.max_file_bytes)?;
+            if !actual.eq_ignore_ascii_case(expected) {
+                return Err(BundleError::DigestMismatch {
+                    path,
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+            self.files.insert(path, bytes);
+            return Ok(());
+        }
+        let Some(manifest_bytes) = &self.manifest_bytes else {
+            if entry.path() != MANIFEST_ENTRY {
+                return Err(BundleError::Malformed {
+                    detail: format!(
+                        "its first entry is {}, not {MANIFEST_ENTRY}; it was not made by \
+                         `hubdr bundle create`",
+                        entry.path()
+                    ),
+                });
+            }
+            self.manifest_bytes = Some(entry.read(self.limits.max_manifest_bytes)?.0);
+            return Ok(());
+        };
+        // The signature first: nothing in the manifest is trusted, and nothing else is read,
+        // before it holds.
+        if entry.path() != SIGNATURE_ENTRY {
+            return Err(BundleError::Unsigned);
+        }
+        let signature = SignatureEntry::parse(&entry.read(MAX_SIGNATURE_BYTES)?.0)?;
+        if signature.key_id != self.key.id() {
+            return Err(BundleError::WrongKey {
+                signed_by: signature.key_id,
+                trusted: self.key.id(),
+            });
+        }
+        if !self.key.verify(manifest_bytes, &signature.bytes()?) {
+            return Err(BundleError::BadSignature {
+                key_id: self.key.id(),
+            });
+        }
+        let manifest = BundleManifest::parse(manifest_bytes)?;
+        self.signed = Some((manifest, signature.key_id));
+        Ok(())
     }
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(limits.max_archive_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    verify(&bytes, key, expect, limits)
 }
 
 /// The signed manifest and the index inside must describe the same cluster and files.
@@ -226,7 +279,7 @@ fn check_expectations(manifest: &BundleManifest, expect: &Expect) -> Result<(), 
 mod tests {
     use super::*;
     use crate::bundle::create::tests::{input, render};
-    use crate::bundle::{create, SecretKey};
+    use crate::bundle::{archive, create, SecretKey};
 
     fn key() -> SecretKey {
         SecretKey::from_seed([1; 32])
@@ -302,7 +355,7 @@ mod tests {
             sig.1 = entry.to_yaml().into_bytes();
         });
         let e = verify(&bytes, &trusted, &Expect::default(), &Limits::default()).unwrap_err();
-        assert!(matches!(e, BundleError::BadSignature), "{e}");
+        assert!(matches!(e, BundleError::BadSignature { .. }), "{e}");
     }
 
     #[test]
@@ -315,7 +368,7 @@ mod tests {
                 .into_bytes();
         });
         let e = check(&bytes, &Expect::default()).unwrap_err();
-        assert!(matches!(e, BundleError::BadSignature), "{e}");
+        assert!(matches!(e, BundleError::BadSignature { .. }), "{e}");
         assert!(e.to_string().contains("tampered"));
     }
 

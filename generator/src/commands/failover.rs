@@ -49,7 +49,12 @@ pub fn run(
     let _ = write!(
         out,
         "{}",
-        plan_text(&rendered.index, &grouped, args.markdown)
+        plan_text(
+            &rendered.index,
+            &grouped,
+            &super::plan::grants(&after.site),
+            args.markdown
+        )
     );
     let _ = write!(
         out,
@@ -99,7 +104,12 @@ pub fn unfence(
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
     });
-    let _ = write!(out, "{}", plan_text(&rendered.index, &grouped, false));
+    let grants = super::plan::grants(&after.site);
+    let _ = write!(
+        out,
+        "{}",
+        plan_text(&rendered.index, &grouped, &grants, false)
+    );
     let _ = writeln!(
         out,
         "{hub} is passive again: commit {} and the render in a pull request.",

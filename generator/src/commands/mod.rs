@@ -77,6 +77,7 @@ pub fn run(
                     file,
                     repo,
                     branch,
+                    source_branch,
                     author,
                 }),
             ..
@@ -85,6 +86,7 @@ pub fn run(
                 file,
                 repo,
                 branch,
+                source_branch,
                 author,
             },
             out,
@@ -167,6 +169,9 @@ pub fn load(path: &Path, err: &mut dyn std::io::Write) -> Result<LoadedSite, Com
             "error: cannot read site file {}: {source}\n  fix: check the path, or run `hubdr init` to write a starter site file",
             path.display()
         ))),
+        Err(e @ SiteError::TooLarge { .. }) => Err(CommandError::BadInput(format!(
+            "error: {e}\n  fix: a site file holds settings and the lists of clusters and replications (5,000 of each take about 2 MiB): remove the oversized value, or check that --site names the site file; nothing was written"
+        ))),
         Err(e @ SiteError::Invalid { .. }) => {
             let SiteError::Invalid { diagnostics, .. } = &e else { unreachable!() };
             let mut text = String::new();
@@ -193,6 +198,9 @@ fn render_error(e: RenderError, loaded: &LoadedSite) -> CommandError {
         }
         RenderError::Template { .. } | RenderError::Parse { .. } => CommandError::BadInput(format!(
             "error: {e}\n  fix: correct the template (see --templates) or report a bug if it is an embedded one; nothing was written"
+        )),
+        RenderError::TooLarge { .. } => CommandError::BadInput(format!(
+            "error: {e}\n  fix: shorten that value in the site file (or in the patch that sets it); nothing was written"
         )),
         RenderError::Duplicate { .. } | RenderError::Checks(_) => {
             CommandError::BadInput(format!("error: {e}\nnothing was written"))

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -6,7 +7,9 @@ use crate::cli::SiteArgs;
 use crate::gitrepo::{OutputRepo, Tree};
 use crate::index::RenderIndex;
 use crate::prune_guard::{self, Counts, Hold, Limit};
+use crate::render::access::{privilege_grants, SiteAccess};
 use crate::render::{ObjectId, MANAGED_PREFIXES};
+use crate::site::Site;
 
 use super::render::git_error;
 use super::{load_and_render, CommandError};
@@ -18,7 +21,7 @@ pub fn run(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
-    let (_, rendered) = load_and_render(args, err)?;
+    let (loaded, rendered) = load_and_render(args, err)?;
     let old: Tree = if repo_dir.exists() {
         OutputRepo::open(repo_dir)
             .map_err(git_error)?
@@ -29,7 +32,12 @@ pub fn run(
     };
     let diff = changes::diff_trees(&old, &rendered.tree);
     let grouped = changes::by_cluster_rendered(&diff, &rendered, &|p| old.get(p).cloned());
-    let _ = write!(out, "{}", plan_text(&rendered.index, &grouped, markdown));
+    let grants = grants(&loaded.site);
+    let _ = write!(
+        out,
+        "{}",
+        plan_text(&rendered.index, &grouped, &grants, markdown)
+    );
     let _ = write!(
         out,
         "{}",
@@ -98,8 +106,19 @@ fn guard_text(held: &[(String, Hold)], markdown: bool) -> String {
     text
 }
 
-/// The plan as text or Markdown: per cluster the object changes and the prerequisites.
-pub fn plan_text(index: &RenderIndex, grouped: &ByCluster, markdown: bool) -> String {
+/// Per cluster, what `spec.agent.extraKinds` grants its agent beyond hubdr's own kinds.
+pub fn grants(site: &Site) -> BTreeMap<String, Vec<String>> {
+    privilege_grants(&SiteAccess::of(site))
+}
+
+/// The plan as text or Markdown: per cluster the object changes, the privilege grants of
+/// `spec.agent.extraKinds` (`grants`, see [`grants`]) and the prerequisites.
+pub fn plan_text(
+    index: &RenderIndex,
+    grouped: &ByCluster,
+    grants: &BTreeMap<String, Vec<String>>,
+    markdown: bool,
+) -> String {
     let mut text = String::new();
     let count = |a: Action| {
         grouped
@@ -156,6 +175,20 @@ pub fn plan_text(index: &RenderIndex, grouped: &ByCluster, markdown: bool) -> St
                 let _ = writeln!(text, "- `{}` {}", c.action.symbol(), c.what);
             } else {
                 let _ = writeln!(text, "  {} {}", c.action.symbol(), c.what);
+            }
+        }
+        if let Some(lines) = grants.get(name) {
+            let _ = writeln!(
+                text,
+                "{}privilege grant (spec.agent.extraKinds; RBAC and --allow-kind in agents/{name}.yaml):",
+                if markdown { "\n" } else { "  " }
+            );
+            for line in lines {
+                if markdown {
+                    let _ = writeln!(text, "- {line}");
+                } else {
+                    let _ = writeln!(text, "    {line}");
+                }
             }
         }
         if !entry.prerequisites.is_empty() {

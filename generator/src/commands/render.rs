@@ -92,7 +92,8 @@ pub fn render_to_repo(
     // Held until the stamp is written: one render at a time (see `gitrepo::lock`).
     let lock = lock_repository(repo_dir, "hubdr render", err)?;
     let templates = super::templates_for(args)?;
-    let site_bytes = std::fs::read(&args.site).ok();
+    // Bounded like the load below, which reports a file over the limit.
+    let site_bytes = crate::site::load::read_bytes(&args.site).ok();
     let inputs = site_bytes
         .as_deref()
         .and_then(|bytes| stamp::inputs_digest(bytes, &templates.digest));
@@ -206,7 +207,7 @@ pub fn lock_repository(
             err,
             "waiting for {holder} to finish writing {} (up to {} s)",
             repo_dir.display(),
-            wait.as_secs()
+            lock::seconds(wait)
         );
     })
     .map_err(git_error)?;
@@ -315,7 +316,7 @@ pub fn run_plain(
             err,
             "waiting for {holder} to finish writing {} (up to {} s)",
             dir.display(),
-            wait.as_secs()
+            lock::seconds(wait)
         );
     })
     .map_err(git_error)?;

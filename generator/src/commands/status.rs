@@ -18,7 +18,9 @@ use git2::{Repository, Tree};
 use super::CommandError;
 use crate::cli::StatusShowArgs;
 use crate::index::{RenderIndex, INDEX_PATH};
-use crate::status::{status_path, ClusterStatus};
+use crate::limits;
+use crate::status::trust::{self, Anchors, Refusal};
+use crate::status::{pin_path, signature_path, status_path};
 
 pub use progress::{progress, Progress};
 pub use table::render;
@@ -151,7 +153,7 @@ pub fn read_fleet(
             )
         })?;
     let tree = tip.tree().map_err(|e| e.message().to_string())?;
-    let index_text = file(&repo, &tree, INDEX_PATH)?
+    let index_text = file(&repo, &tree, INDEX_PATH, limits::INDEX_MAX_BYTES)?
         .ok_or_else(|| format!("{source_branch} has no {INDEX_PATH}: point --repo at a repository written by `hubdr render`"))?;
     let index = RenderIndex::parse(&index_text)?;
     let active = index
@@ -168,23 +170,19 @@ pub fn read_fleet(
         .and_then(|r| r.peel_to_commit())
         .and_then(|c| c.tree())
         .ok();
+    let now = jiff::Timestamp::now();
     let mut clusters = Vec::new();
     for (name, entry) in &index.clusters {
-        let status = match &status_tree {
-            Some(t) => match file(&repo, t, &status_path(name))? {
-                Some(text) => Some(
-                    ClusterStatus::parse(&text)
-                        .map_err(|e| format!("{status_branch}:{}: {e}", status_path(name)))?,
-                ),
-                None => None,
-            },
-            None => None,
+        let (status, ignored) = match &status_tree {
+            Some(t) => read_status(&repo, t, &index, name, now)?,
+            None => (None, None),
         };
         clusters.push(ClusterView {
             name: name.clone(),
             kind: entry.kind.clone(),
             role: entry.role.clone(),
             status,
+            ignored,
         });
     }
     clusters.sort_by_key(|c| (c.kind != "hub", c.name.clone()));
@@ -198,6 +196,54 @@ pub fn read_fleet(
     })
 }
 
+/// `cluster`'s status on the status branch `tree`, if it is trusted: signed by the key the
+/// index registers for it (or, when none is registered, the key pinned on the branch) and not
+/// from the future. Otherwise why it is ignored.
+fn read_status(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    index: &RenderIndex,
+    cluster: &str,
+    now: jiff::Timestamp,
+) -> Result<(Option<crate::status::ClusterStatus>, Option<String>), String> {
+    let Some(bytes) = blob(
+        repo,
+        tree,
+        &status_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )?
+    else {
+        return Ok((None, None));
+    };
+    let signature = blob(
+        repo,
+        tree,
+        &signature_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )?;
+    let mut anchors = Anchors::registered(&index.status_keys);
+    if let Some(pin) = blob(
+        repo,
+        tree,
+        &pin_path(cluster),
+        limits::STATUS_FILE_MAX_BYTES,
+    )? {
+        anchors.pin(cluster, &pin);
+    }
+    Ok(
+        match trust::check(
+            cluster,
+            &bytes,
+            signature.as_deref(),
+            anchors.get(cluster),
+            now,
+        ) {
+            Ok(status) => (Some(status), None),
+            Err(why) => (None, Some(Refusal::new(cluster, why).to_string())),
+        },
+    )
+}
+
 /// The fenced hubs the active hub's rendered BackupSchedule waits for.
 fn waited_for(
     repo: &Repository,
@@ -209,11 +255,12 @@ fn waited_for(
     let Some(path) = index.files.keys().find(|p| p.starts_with(&prefix)) else {
         return Ok(Vec::new());
     };
-    let Some(text) = file(repo, tree, path)? else {
+    let Some(text) = file(repo, tree, path, limits::REPO_FILE_MAX_BYTES)? else {
         return Ok(Vec::new());
     };
     let object: serde_yaml::Value =
-        serde_yaml::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        crate::untrusted_yaml::from_str(&text, limits::REPO_FILE_MAX_BYTES)
+            .map_err(|e| format!("{path}: {e}"))?;
     let Some(wait_for) =
         object["metadata"]["annotations"][crate::gates::ANNOTATION_WAIT_FOR].as_str()
     else {
@@ -229,16 +276,44 @@ fn waited_for(
         .collect())
 }
 
-fn file(repo: &Repository, tree: &Tree<'_>, path: &str) -> Result<Option<String>, String> {
+/// The file at `path` as text, refused when its blob is larger than `limit` (from the object's
+/// header, before it is loaded).
+fn file(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    path: &str,
+    limit: u64,
+) -> Result<Option<String>, String> {
+    Ok(blob(repo, tree, path, limit)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// The blob at `path`, refused when it is larger than `limit`.
+fn blob(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    path: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, String> {
     let entry = match tree.get_path(Path::new(path)) {
         Ok(entry) => entry,
         Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
         Err(e) => return Err(format!("{path}: {}", e.message())),
     };
+    let (size, _) = repo
+        .odb()
+        .and_then(|odb| odb.read_header(entry.id()))
+        .map_err(|e| format!("{path}: {}", e.message()))?;
+    if size as u64 > limit {
+        return Err(format!(
+            "{path} is {}, more than the limit of {}: it was not written by hubdr; fix or remove it",
+            limits::size_text(size as u64),
+            limits::bytes_text(limit)
+        ));
+    }
     let blob = repo
         .find_blob(entry.id())
         .map_err(|e| format!("{path}: {}", e.message()))?;
-    Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+    Ok(Some(blob.content().to_vec()))
 }
 
 #[cfg(test)]

@@ -1,16 +1,24 @@
 //! `hubdr status import FILE --repo CENTRAL`: merge a disconnected site's status export into
-//! the central status branch. Idempotent (a second import of the same file changes nothing)
-//! and monotonic (a status is only replaced by one with a later `updatedAt`). The branch is
-//! updated with compare-and-swap, so agents pushing at the same time lose nothing.
+//! the central status branch. Every status in the export must be signed by its cluster's key
+//! (registered in the site's index on the source branch; else pinned on the central status
+//! branch; else, on first use, the key the export pins) and not from the future: otherwise
+//! the whole export is refused and nothing is imported. Idempotent (a second import of the
+//! same file changes nothing) and monotonic (a trusted status is only replaced by one with a
+//! later `updatedAt`; an untrusted one is replaced). The branch is updated with
+//! compare-and-swap, so agents pushing at the same time lose nothing.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
 use git2::build::TreeUpdateBuilder;
-use git2::{FileMode, Oid, Repository, Signature};
+use git2::{FileMode, Oid, Repository, Signature, Tree};
 
-use crate::bundle::transfer::{self, Merge};
+use crate::bundle::transfer::{self, Central, Merge, Unpacked};
 use crate::bundle::Limits;
+use crate::index::{RenderIndex, INDEX_PATH};
+use crate::status::trust::{self, Anchors, KeySource, Refusal};
+use crate::status::{pin_path, signature_path};
 
 use super::render::parse_author;
 use super::CommandError;
@@ -21,6 +29,8 @@ pub struct ImportArgs<'a> {
     pub file: &'a Path,
     pub repo: &'a Path,
     pub branch: &'a str,
+    /// The branch whose render index lists the registered status keys.
+    pub source_branch: &'a str,
     pub author: &'a str,
 }
 
@@ -63,6 +73,8 @@ pub fn run(args: &ImportArgs<'_>, out: &mut dyn std::io::Write) -> Result<(), Co
             e.message()
         ))
     };
+    let registered = registered_keys(&repo, args.source_branch);
+    let now = jiff::Timestamp::now();
 
     for _ in 0..ATTEMPTS {
         let tip = repo.find_reference(&refname).ok().and_then(|r| r.target());
@@ -74,22 +86,45 @@ pub fn run(args: &ImportArgs<'_>, out: &mut dyn std::io::Write) -> Result<(), Co
             ),
             None => None,
         };
+        let read = |path: &str| blob(&repo, base.as_ref(), path);
+        let (anchors, first_use) = anchors(&registered, &export, &read);
+        refuse_untrusted(args.file, &export, &anchors, now)?;
         let mut update = TreeUpdateBuilder::new();
         let mut lines = Vec::new();
         let mut written = Vec::new();
         for (path, (bytes, status)) in &export.statuses {
-            let central = base
-                .as_ref()
-                .and_then(|t| t.get_path(Path::new(path)).ok())
-                .and_then(|e| repo.find_blob(e.id()).ok())
-                .map(|b| b.content().to_vec());
-            let decision = transfer::merge(central.as_deref(), bytes, status);
+            let cluster = status.cluster.as_str();
+            let central = read(path);
+            let central_sig = read(&signature_path(cluster));
+            let central_check = central.as_ref().map(|c| {
+                trust::check(
+                    cluster,
+                    c,
+                    central_sig.as_deref(),
+                    anchors.get(cluster),
+                    now,
+                )
+                .map_err(|why| Refusal::new(cluster, why).to_string())
+            });
+            let central = match (&central, &central_check) {
+                (Some(bytes), Some(Ok(status))) => Central::Trusted { bytes, status },
+                (_, Some(Err(why))) => Central::Untrusted(why),
+                _ => Central::Absent,
+            };
+            let decision = transfer::merge(central, bytes, status);
             lines.push(line(path, &decision));
             if decision.writes() {
-                let blob = repo
-                    .blob(bytes)
-                    .map_err(|e| failed("cannot write a blob", e))?;
-                update.upsert(path.as_str(), blob, FileMode::Blob);
+                let signature = &export.signatures[cluster];
+                let mut files = vec![(path.clone(), bytes), (signature_path(cluster), signature)];
+                if first_use.iter().any(|c| c == cluster) {
+                    files.push((pin_path(cluster), &export.pins[cluster]));
+                }
+                for (path, bytes) in files {
+                    let blob = repo
+                        .blob(bytes)
+                        .map_err(|e| failed("cannot write a blob", e))?;
+                    update.upsert(path.as_str(), blob, FileMode::Blob);
+                }
                 written.push(status.cluster.clone());
             }
         }
@@ -153,6 +188,84 @@ pub fn run(args: &ImportArgs<'_>, out: &mut dyn std::io::Write) -> Result<(), Co
     )))
 }
 
+/// The status keys the render index on `branch` registers; none when there is no such branch
+/// or index (every cluster is then trusted on first use).
+fn registered_keys(repo: &Repository, branch: &str) -> BTreeMap<String, String> {
+    let tree = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .and_then(|r| r.peel_to_commit())
+        .and_then(|c| c.tree())
+        .ok();
+    blob(repo, tree.as_ref(), INDEX_PATH)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| RenderIndex::parse(&text).ok())
+        .map(|index| index.status_keys)
+        .unwrap_or_default()
+}
+
+/// The key trusted for each imported cluster: registered, else pinned on the central branch,
+/// else (first use) pinned by the export. Also the clusters whose pin comes from the export
+/// (it is imported with the status).
+fn anchors(
+    registered: &BTreeMap<String, String>,
+    export: &Unpacked,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> (Anchors, Vec<String>) {
+    let mut anchors = Anchors::registered(registered);
+    let mut first_use = Vec::new();
+    for (_, status) in export.statuses.values() {
+        let cluster = status.cluster.as_str();
+        if let Some(pin) = read(&pin_path(cluster)) {
+            anchors.pin(cluster, &pin);
+        } else if let Some(pin) = export.pins.get(cluster) {
+            anchors.pin(cluster, pin);
+            if anchors
+                .get(cluster)
+                .is_ok_and(|a| a.is_some_and(|a| a.source == KeySource::Pinned))
+            {
+                first_use.push(cluster.to_string());
+            }
+        }
+    }
+    (anchors, first_use)
+}
+
+/// Refuse the whole export when any of its statuses is not trusted.
+fn refuse_untrusted(
+    file: &Path,
+    export: &Unpacked,
+    anchors: &Anchors,
+    now: jiff::Timestamp,
+) -> Result<(), CommandError> {
+    let refusals: Vec<String> = export
+        .statuses
+        .values()
+        .filter_map(|(bytes, status)| {
+            let cluster = status.cluster.as_str();
+            let signature = export.signatures.get(cluster).map(Vec::as_slice);
+            trust::check(cluster, bytes, signature, anchors.get(cluster), now)
+                .err()
+                .map(|why| format!("  {}\n", Refusal::new(cluster, why)))
+        })
+        .collect();
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    Err(CommandError::BadInput(format!(
+        "error: status export {} refused; nothing was imported:\n{}  fix: import only exports written by `hubdr-agent export-status` on the site, \
+         whose agents sign their status (see README, Status signatures)",
+        file.display(),
+        refusals.concat()
+    )))
+}
+
+fn blob(repo: &Repository, tree: Option<&Tree<'_>>, path: &str) -> Option<Vec<u8>> {
+    let entry = tree?.get_path(Path::new(path)).ok()?;
+    repo.find_blob(entry.id())
+        .ok()
+        .map(|b| b.content().to_vec())
+}
+
 /// Move `refname` from `old` to `new`, only if it still points at `old`.
 fn swap(repo: &Repository, refname: &str, old: Option<Oid>, new: Oid) -> bool {
     match old {
@@ -169,6 +282,7 @@ fn line(path: &str, decision: &Merge) -> String {
     match decision {
         Merge::Add => format!("+ {path} (new)"),
         Merge::Replace => format!("~ {path} (newer than the central status)"),
+        Merge::ReplaceUntrusted(why) => format!("~ {path} (replaces the central status: {why})"),
         Merge::Same => format!("= {path} (already imported)"),
         Merge::KeepCentral { central, imported } => {
             format!("! {path} kept the central status: its updatedAt {central} is not older than the imported {imported}")

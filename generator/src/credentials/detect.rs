@@ -68,8 +68,9 @@ impl What {
     }
 }
 
-/// No key material is shorter (`http://u:p@h` is 12 bytes).
-const MIN_LEN: usize = 12;
+/// No key material is shorter: an AWS access key id has 20 characters, and the others more
+/// (a URL with a password and a real host name too).
+const MIN_LEN: usize = 20;
 
 /// Confirms a hit of a trigger: `s` is the whole string, `at..end` the trigger's bytes.
 type Confirm = fn(s: &[u8], at: usize, end: usize) -> Option<What>;
@@ -109,10 +110,16 @@ static AUTOMATON: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("the trigger patterns compile")
 });
 
+/// Where the prefixes key material starts with (and the text around it holds) occur in `text`,
+/// unconfirmed; non-overlapping.
+pub(super) fn trigger_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    AUTOMATON.find_iter(text).map(|m| m.start())
+}
+
 /// What `s` looks like, if it looks like key material. Long base64 text is decoded and its
 /// content checked too (a base64-encoded private key is still a private key).
 pub fn in_text(s: &str) -> Option<What> {
-    if s.len() < MIN_LEN {
+    if !may_be_key_material(s.as_bytes()) {
         return None;
     }
     in_plain(s).or_else(|| {
@@ -131,18 +138,20 @@ pub fn in_encoded(s: &str) -> Option<What> {
 
 /// `in_text` without decoding.
 fn in_plain(s: &str) -> Option<What> {
-    if s.len() < MIN_LEN {
+    let bytes = s.as_bytes();
+    if bytes.len() < MIN_LEN {
         return None;
     }
-    let bytes = s.as_bytes();
-    for hit in AUTOMATON.find_overlapping_iter(s) {
-        let (_, confirm) = TRIGGERS[hit.pattern().as_usize()];
-        if let Some(what) = confirm(bytes, hit.start(), hit.end()) {
-            return Some(what);
+    if may_hold_a_trigger(bytes) {
+        for hit in AUTOMATON.find_overlapping_iter(s) {
+            let (_, confirm) = TRIGGERS[hit.pattern().as_usize()];
+            if let Some(what) = confirm(bytes, hit.start(), hit.end()) {
+                return Some(what);
+            }
         }
-    }
-    if is_psk(s) {
-        return Some(What::PreSharedKey);
+        if bytes.contains(&b':') && is_psk(s) {
+            return Some(What::PreSharedKey);
+        }
     }
     if is_aws_secret_access_key(bytes) {
         return Some(What::AwsSecretAccessKey);
@@ -153,9 +162,48 @@ fn in_plain(s: &str) -> Option<What> {
     None
 }
 
+/// For each byte: 1 when every trigger holding it starts there or after (`A` of `AKIA`,
+/// `ASIA`, `AWS_`, `AccountKey=`; `J` of `eyJ`; `_`, `=`, space, `"`, `:` of the others), 2 for
+/// the `g` of `glpat-`, the one trigger without such a byte.
+const TRIGGER_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let special = b"AJ_= \":";
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = 1;
+        i += 1;
+    }
+    table[b'g' as usize] = 2;
+    table
+};
+
+/// Whether a trigger (or a pre-shared key line) can be in `bytes`: false for most names,
+/// numbers and paths, which are then not searched at all.
+fn may_hold_a_trigger(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| match TRIGGER_BYTES[b as usize] {
+            0 => false,
+            1 => true,
+            _ => bytes[i..].starts_with(b"glpat-"),
+        })
+}
+
+/// False when `bytes` cannot be key material ([`in_text`] would find nothing): a cheap test
+/// that passes over most strings without looking further.
+pub fn may_be_key_material(bytes: &[u8]) -> bool {
+    bytes.len() >= MIN_LEN && (bytes.len() >= 40 || may_hold_a_trigger(bytes))
+}
+
 /// Whether a field of this name holds a secret value (`password`, `aws_secret_access_key`,
 /// `clientSecret`, `token`, ...): compared without case, `_`, `-` and `.`.
 pub fn is_secret_name(key: &str) -> bool {
+    is_secret_name_bytes(key.as_bytes())
+}
+
+/// [`is_secret_name`] of a name's bytes.
+pub fn is_secret_name_bytes(key: &[u8]) -> bool {
     const NAMES: [&str; 24] = [
         "password",
         "passwd",
@@ -186,19 +234,29 @@ pub fn is_secret_name(key: &str) -> bool {
     if key.len() < 5 || key.len() > MAX + 8 {
         return false;
     }
-    // Every name starts with one of these letters and ends with one of those: most field
-    // names are passed over without normalizing them.
-    let (first, last) = (key.as_bytes()[0], key.as_bytes()[key.len() - 1]);
+    // Every name ends with one of these words: most field names are passed over without
+    // normalizing them, at their last letter.
     if !matches!(
-        first.to_ascii_lowercase(),
-        b'p' | b's' | b't' | b'a' | b'b' | b'c'
-    ) || !matches!(last.to_ascii_lowercase(), b'd' | b'y' | b'n' | b't' | b'g')
+        key[key.len() - 1].to_ascii_lowercase(),
+        b'y' | b'n' | b't' | b'd' | b'g'
+    ) {
+        return false;
+    }
+    let ends_with = |word: &[u8]| {
+        key.len() >= word.len() && key[key.len() - word.len()..].eq_ignore_ascii_case(word)
+    };
+    if !(ends_with(b"key")
+        || ends_with(b"token")
+        || ends_with(b"secret")
+        || ends_with(b"word")
+        || ends_with(b"passwd")
+        || ends_with(b"string"))
     {
         return false;
     }
     let mut buf = [0u8; MAX];
     let mut len = 0;
-    for b in key.bytes() {
+    for &b in key {
         if matches!(b, b'_' | b'-' | b'.') {
             continue;
         }

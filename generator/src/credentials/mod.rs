@@ -3,11 +3,13 @@
 //!
 //! * [`detect`]: what one string looks like (an AWS key, a private key, a token, ...).
 //! * [`scan`]: every string and key of a JSON value, with the field path of each finding.
+//! * [`text`]: a cheap first pass over a site file's text, before the search of its value.
 //! * [`redact`]: URLs with their user and password replaced, for logs, messages and status.
 
 pub mod detect;
 pub mod redact;
 pub mod scan;
+pub mod text;
 
 pub use detect::What;
 pub use redact::redact_urls;

@@ -152,27 +152,33 @@ pub fn json_may_hold(json: &[u8]) -> bool {
     let mut i = 0;
     while let Some(open) = memchr::memchr(b'"', &json[i..]) {
         let start = i + open + 1;
-        let Some(end) = string_end(json, start) else {
+        let Some((end, escaped)) = string_end(json, start) else {
             return true;
         };
         i = end + 1;
         let raw = &json[start..end];
-        let text = if raw.contains(&b'\\') {
-            match serde_json::from_slice::<String>(&json[start - 1..=end]) {
-                Ok(s) => std::borrow::Cow::Owned(s),
-                Err(_) => return true,
-            }
-        } else {
-            match std::str::from_utf8(raw) {
-                Ok(s) => std::borrow::Cow::Borrowed(s),
-                Err(_) => return true,
-            }
-        };
         let is_key = json.get(i) == Some(&b':');
-        let suspect = if is_key {
-            key_finding(&text).is_some() || detect::is_secret_name(&text) || text == "data"
+        let suspect = if escaped {
+            match serde_json::from_slice::<String>(&json[start - 1..=end]) {
+                Ok(text) if is_key => {
+                    key_finding(&text).is_some() || detect::is_secret_name(&text) || text == "data"
+                }
+                Ok(text) => detect::in_text(&text).is_some(),
+                Err(_) => true,
+            }
         } else {
-            detect::in_text(&text).is_some()
+            let material = || {
+                detect::may_be_key_material(raw)
+                    && std::str::from_utf8(raw).map_or(true, |s| detect::in_text(s).is_some())
+            };
+            if is_key {
+                raw == b"data"
+                    || raw == b"stringData"
+                    || detect::is_secret_name_bytes(raw)
+                    || material()
+            } else {
+                material()
+            }
         };
         if suspect {
             return true;
@@ -181,14 +187,17 @@ pub fn json_may_hold(json: &[u8]) -> bool {
     false
 }
 
-/// The index of the quote that closes the string starting at `start`.
-fn string_end(json: &[u8], start: usize) -> Option<usize> {
+/// The index of the quote that closes the string starting at `start`, and whether the string
+/// has escapes.
+fn string_end(json: &[u8], start: usize) -> Option<(usize, bool)> {
     let mut i = start;
+    let mut escaped = false;
     loop {
         let at = i + memchr::memchr2(b'"', b'\\', &json[i..])?;
         if json[at] == b'"' {
-            return Some(at);
+            return Some((at, escaped));
         }
+        escaped = true;
         i = at + 2;
         if i > json.len() {
             return None;

@@ -195,7 +195,7 @@ pub enum GitRepoError {
     #[error(
         "another hubdr command is writing {dir}: {holder} holds the lock {path}. Waited {} s for \
          it; run this again when it has finished, or set {}=SECONDS to wait longer",
-        waited.as_secs(), super::lock::WAIT_VAR
+        super::lock::seconds(*waited), super::lock::WAIT_VAR
     )]
     Busy {
         dir: PathBuf,

@@ -61,6 +61,15 @@ pub fn wait_from_env() -> Result<Duration, String> {
     }
 }
 
+/// `d` in seconds for a message: `120`, `0.5`.
+pub fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        d.as_secs().to_string()
+    } else {
+        format!("{:.1}", d.as_secs_f64())
+    }
+}
+
 /// An exclusive render lock, released when dropped.
 #[derive(Debug)]
 pub struct RenderLock {

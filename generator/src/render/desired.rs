@@ -5,10 +5,13 @@
 //! 3 ManagedClusterAddOn; managed cluster: 0 Namespace, 1 ReplicationDestination /
 //! ReplicationSource, 2 PersistentVolumeClaim filled from a replica.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
+use crate::network::{Network, ANNOTATION_LATE_BIND_NETWORK};
 use crate::site::validate::destination_specs;
 use crate::site::{Hub, HubRole, Method, Replication, ReplicationDestinationSpec, Site};
 
@@ -48,13 +51,14 @@ pub fn plan(site: &Site) -> Vec<ObjectPlan> {
         hub_objects(site, hub, &mut out);
     }
     if let Some(volsync) = &site.spec.volsync {
+        let networks = declared_networks(site);
         let replications: Vec<ObjectPlan> = volsync
             .replications
             .par_iter()
             .with_max_len(crate::par::PIECE)
             .flat_map_iter(|r| {
                 let mut objects = Vec::new();
-                replication_objects(r, &mut objects);
+                replication_objects(r, &networks, &mut objects);
                 objects
             })
             .collect();
@@ -371,7 +375,26 @@ fn default_service_type(r: &Replication, d: &ReplicationDestinationSpec) -> Stri
     })
 }
 
-fn replication_objects(r: &Replication, out: &mut Vec<ObjectPlan>) {
+/// The networks managed clusters declare (`spec.managedClusters[].network`), by cluster. A
+/// declaration that does not parse (validation refuses it) becomes an empty one, which
+/// refuses every address.
+fn declared_networks(site: &Site) -> HashMap<&str, Network> {
+    site.spec
+        .managed_clusters
+        .iter()
+        .filter_map(|c| {
+            let n = c.network.as_ref()?;
+            let network = Network::from_lists(&n.addresses, &n.domains).unwrap_or_default();
+            Some((c.name.as_str(), network))
+        })
+        .collect()
+}
+
+fn replication_objects(
+    r: &Replication,
+    networks: &HashMap<&str, Network>,
+    out: &mut Vec<ObjectPlan>,
+) {
     let s = &r.source;
     let default_copy = if r.method == Method::Restic {
         "Clone"
@@ -441,6 +464,13 @@ fn replication_objects(r: &Replication, out: &mut Vec<ObjectPlan>) {
                 d.cluster, d.namespace, r.name
             ),
         ));
+        // Where the destination's published address may point; checked by the source's agent.
+        if let Some(network) = networks.get(d.cluster.as_str()) {
+            source.annotations.push((
+                ANNOTATION_LATE_BIND_NETWORK.to_string(),
+                network.annotation(),
+            ));
+        }
     }
     out.push(source);
 

@@ -1,12 +1,14 @@
 //! Rendering: a validated site and the templates in, the repository tree out. Pure and
 //! deterministic: the same inputs give byte-identical files.
 
+pub mod access;
 pub mod agent;
 pub mod checks;
 pub mod desired;
 pub mod manifest;
 pub mod patch;
 pub mod prereq;
+pub mod size;
 pub mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -46,6 +48,12 @@ pub enum RenderError {
     },
     #[error("{0}")]
     Patch(#[from] patch::PatchError),
+    #[error("{object} for cluster {cluster}: {oversized}")]
+    TooLarge {
+        cluster: String,
+        object: String,
+        oversized: size::Oversized,
+    },
     #[error("{path}: two rendered objects share this file ({id})")]
     Duplicate { path: String, id: String },
     #[error("{}", .0.join("\n"))]
@@ -91,12 +99,17 @@ fn render_objects(
 ) -> Result<(Vec<RenderedObject>, Tree), RenderError> {
     let site = &loaded.site;
     let patches = &site.spec.patches;
+    // What each cluster's agent may do: from the site alone, never from the objects.
+    let access = access::SiteAccess::of(site);
     // Each object goes from its plan to its file in one step, on one thread, and only its file
     // is kept: a fleet's objects are never all in memory as values.
     let outcomes: Vec<Result<ObjectFile, RenderError>> = desired::plan(site)
         .into_par_iter()
         .with_max_len(par::PIECE)
-        .map(|plan| render_object(plan, templates, &site.metadata.name, patches))
+        .map(|plan| {
+            let cluster = access.get(&plan.cluster);
+            render_object(plan, templates, &site.metadata.name, patches, cluster)
+        })
         .collect();
     // The errors of the first object that has one, in plan order; then those of the patches,
     // then every object's check problems.
@@ -147,7 +160,7 @@ fn render_objects(
     let cluster_files: Vec<Vec<(String, Vec<u8>)>> = clusters(loaded)
         .par_iter()
         .with_max_len(par::PIECE)
-        .map(|(cluster, entry)| {
+        .map(|(cluster, _)| {
             let objects: Vec<&ObjectId> = by_cluster
                 .get(cluster.as_str())
                 .map_or(Vec::new(), |run| run.iter().map(|o| &o.id).collect());
@@ -156,10 +169,12 @@ fn render_objects(
                 format!("clusters/{cluster}/kustomization.yaml"),
                 kustomization(&resources).into_bytes(),
             )];
-            let hub = entry.kind == "hub";
+            let access = access
+                .get(cluster)
+                .expect("every cluster of the site has its access");
             files.push((
                 agent::install_path(cluster),
-                install_files.file(cluster, hub, &objects).into_bytes(),
+                install_files.file(cluster, access).into_bytes(),
             ));
             files
         })
@@ -194,14 +209,15 @@ struct ObjectFile {
 }
 
 /// One object from its plan to its file: rendered, stamped, patched, stamped again (no patch
-/// can take away hubdr's ownership labels or waves), checked and written as YAML. Stamped before
-/// patching too, so that patches see the labels and annotations of the file (a JSON patch may
-/// add to /metadata/labels).
+/// can take away hubdr's ownership labels or waves), checked (also against what the cluster's
+/// agent may do, `access`) and written as YAML. Stamped before patching too, so that patches
+/// see the labels and annotations of the file (a JSON patch may add to /metadata/labels).
 fn render_object(
     plan: desired::ObjectPlan,
     templates: &Templates,
     site: &str,
     patches: &[crate::site::Patch],
+    access: Option<&access::ClusterAccess>,
 ) -> Result<ObjectFile, RenderError> {
     let mut m = render_one(&plan, templates)?;
     m.stamp(site, &plan.annotations);
@@ -209,13 +225,24 @@ fn render_object(
     if !applied.matched.is_empty() {
         m.stamp(site, &plan.annotations);
     }
-    let problems = checks::check(&m)
+    let mut problems = checks::check(&m);
+    match access {
+        Some(access) => problems.extend(access.check(&m)),
+        None => problems.push("the object is rendered for a cluster the site does not list".into()),
+    }
+    let problems = problems
         .into_iter()
         .map(|p| format!("{} (cluster {}): {p}", m.id, m.cluster))
         .collect();
+    let bytes = m.to_yaml().into_bytes();
+    size::check(bytes.len(), &m.value).map_err(|oversized| RenderError::TooLarge {
+        cluster: m.cluster.clone(),
+        object: m.id.to_string(),
+        oversized,
+    })?;
     Ok(ObjectFile {
         path: m.path(),
-        bytes: m.to_yaml().into_bytes(),
+        bytes,
         object: m.into_rendered(),
         patches: applied,
         problems,
@@ -249,11 +276,17 @@ fn render_one(plan: &desired::ObjectPlan, templates: &Templates) -> Result<Manif
         template: plan.template.into(),
         message: e.to_string(),
     })?;
-    let id = ObjectId::of(&value).map_err(|message| RenderError::Parse {
-        cluster: plan.cluster.clone(),
-        template: plan.template.into(),
-        message,
-    })?;
+    let id = ObjectId::of(&value)
+        .and_then(|id| {
+            // Before the kind names a file.
+            crate::kinds::check_kind_name(&id.kind)?;
+            Ok(id)
+        })
+        .map_err(|message| RenderError::Parse {
+            cluster: plan.cluster.clone(),
+            template: plan.template.into(),
+            message,
+        })?;
     Ok(Manifest {
         cluster: plan.cluster.clone(),
         id,
@@ -262,13 +295,11 @@ fn render_one(plan: &desired::ObjectPlan, templates: &Templates) -> Result<Manif
     })
 }
 
-/// Template output as a value: the fast parser for the subset templates write, serde_yaml for
-/// the rest (and for every error).
-fn parse_yaml(text: &str) -> Result<Value, serde_yaml::Error> {
-    match crate::yaml_subset::parse(text) {
-        Some(value) => Ok(value),
-        None => serde_yaml::from_str(text),
-    }
+/// Template output as a value: the fast parser for the subset templates write, the guarded
+/// serde_yaml for the rest (and for every error). Templates can be overridden, so their output
+/// is read as untrusted YAML.
+fn parse_yaml(text: &str) -> Result<Value, crate::untrusted_yaml::YamlError> {
+    crate::untrusted_yaml::value(text, crate::limits::TEMPLATE_OUTPUT_MAX_BYTES as u64)
 }
 
 /// Parse and re-serialize template output so the file format never depends on template whitespace.
@@ -278,10 +309,16 @@ fn normalize(text: &str, cluster: &str, template: &str) -> Result<String, Render
         template: template.into(),
         message: e.to_string(),
     })?;
-    Ok(format!(
+    let text = format!(
         "# Rendered by hubdr. Do not edit: change the site file and run `hubdr render`.\n{}",
         crate::yaml::to_string(&value)
-    ))
+    );
+    size::check(text.len(), &value).map_err(|oversized| RenderError::TooLarge {
+        cluster: cluster.into(),
+        object: ObjectId::of(&value).map_or_else(|_| template.to_string(), |id| id.to_string()),
+        oversized,
+    })?;
+    Ok(text)
 }
 
 /// Every cluster of the site with its index entry, hubs first, in site order.
@@ -385,6 +422,14 @@ fn index(
         generation: loaded.site.spec.failover.generation,
         tool_version: TOOL_VERSION.into(),
         templates: templates.digest.clone(),
+        status_keys: loaded
+            .site
+            .spec
+            .agent
+            .status_keys
+            .iter()
+            .map(|(cluster, key)| (cluster.clone(), key.trim().to_string()))
+            .collect(),
         clusters,
         files,
     }

@@ -49,12 +49,65 @@ fn apply_one(i: usize, patch: &Patch, m: &mut Manifest) -> Result<(), PatchError
         message: format!("cannot patch {} in cluster {}: {e}", m.id, m.cluster),
         fix: "check the patch against the rendered object (`hubdr plan` and the repo show it); JSON patch paths must exist unless the op adds them".into(),
     })?;
-    m.id = super::manifest::ObjectId::of(&m.value).map_err(|e| PatchError {
+    let id = super::manifest::ObjectId::of(&m.value).map_err(|e| PatchError {
         path: format!("spec.patches[{i}]"),
         message: format!("the patch broke {} in cluster {}: {e}", m.id, m.cluster),
         fix: "keep apiVersion, kind and metadata.name in the patched object".into(),
     })?;
+    if (&id.api_version, &id.kind) != (&m.id.api_version, &m.id.kind) {
+        return Err(PatchError {
+            path: format!("spec.patches[{i}]"),
+            message: format!(
+                "turns {} in cluster {} into {} {}: a patch may not change an object's apiVersion or kind",
+                m.id, m.cluster, id.api_version, id.kind
+            ),
+            fix: "remove apiVersion and kind from the patch: what an agent may manage comes from the kinds hubdr renders and spec.agent.extraKinds, never from a patch".into(),
+        });
+    }
+    if place(&id) != place(&m.id) {
+        let (message, fix) = if is_namespace(&id) {
+            (
+                format!(
+                    "renames {} in cluster {} to {}: a patch may not rename a Namespace (the agent may only use the namespaces the site renders into)",
+                    m.id, m.cluster, id.name
+                ),
+                "remove metadata.name from the patch; namespaces come from the site fields that render into them",
+            )
+        } else {
+            let to = match place(&id) {
+                Some(ns) => format!("namespace {ns}"),
+                None => "no namespace".into(),
+            };
+            (
+                format!(
+                    "moves {} in cluster {} to {to}: a patch may not change an object's namespace",
+                    m.id, m.cluster
+                ),
+                "remove metadata.namespace from the patch; set the namespace in the site field that renders the object, which also lets that cluster's agent use it",
+            )
+        };
+        return Err(PatchError {
+            path: format!("spec.patches[{i}]"),
+            message,
+            fix: fix.into(),
+        });
+    }
+    m.id = id;
     Ok(())
+}
+
+/// The namespace an object is in, or for a Namespace, the one it is: what an agent's namespace
+/// boundary sees of it.
+fn place(id: &super::manifest::ObjectId) -> Option<&str> {
+    if is_namespace(id) {
+        Some(&id.name)
+    } else {
+        id.namespace.as_deref()
+    }
+}
+
+fn is_namespace(id: &super::manifest::ObjectId) -> bool {
+    id.kind == "Namespace" && crate::kinds::group_of(&id.api_version).is_empty()
 }
 
 /// The first error of the patches, given what they did to each object (in render order): the

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use minijinja::{Environment, UndefinedBehavior};
 use sha2::{Digest, Sha256};
 
+use crate::limits::{bytes_text, TEMPLATE_FUEL, TEMPLATE_OUTPUT_MAX_BYTES};
 use crate::site::load::hex;
 
 /// Every template the renderer uses, with its embedded text.
@@ -130,6 +131,7 @@ impl Templates {
     fn build(sources: Vec<(String, String)>, overridden: bool) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(TEMPLATE_FUEL));
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_keep_trailing_newline(true);
@@ -153,15 +155,60 @@ impl Templates {
         Ok(Self { env, digest })
     }
 
-    /// Render `name` with `context`; errors name the template and line.
+    /// Render `name` with `context`; errors name the template and line. A render stops when
+    /// it has written [`TEMPLATE_OUTPUT_MAX_BYTES`] or run out of its fuel
+    /// ([`TEMPLATE_FUEL`] instructions).
     pub fn render(&self, name: &str, context: &serde_json::Value) -> Result<String, String> {
         let template = self.env.get_template(name).map_err(|e| format!("{e:#}"))?;
-        template.render(context).map_err(|e| {
-            let mut message = format!("{e:#}");
+        let mut output = Bounded {
+            bytes: Vec::with_capacity(2048),
+            over: false,
+        };
+        let rendered = template.render_captured_to(context, &mut output);
+        if output.over {
+            return Err(format!(
+                "{name} wrote more than {} for one object, the limit for a template's output; \
+                 a loop in it runs over far more items than the site has, or repeats a large value",
+                bytes_text(TEMPLATE_OUTPUT_MAX_BYTES as u64)
+            ));
+        }
+        rendered.map_err(|e| {
+            let mut message = if e.kind() == minijinja::ErrorKind::OutOfFuel {
+                format!(
+                    "it ran more than {TEMPLATE_FUEL} instructions for one object, the limit for \
+                     a template's work; a loop in it does not end, or runs over far more items \
+                     than the site has"
+                )
+            } else {
+                format!("{e:#}")
+            };
             if let Some(line) = e.line() {
                 message = format!("{name}:{line}: {message}");
             }
             message
-        })
+        })?;
+        String::from_utf8(output.bytes).map_err(|e| format!("{name} wrote invalid UTF-8: {e}"))
+    }
+}
+
+/// A template's output, refused past [`TEMPLATE_OUTPUT_MAX_BYTES`]. minijinja writes whole
+/// strings, so what was accepted is always UTF-8.
+struct Bounded {
+    bytes: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > TEMPLATE_OUTPUT_MAX_BYTES {
+            self.over = true;
+            return Err(std::io::Error::other("the template output limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

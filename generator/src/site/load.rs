@@ -9,6 +9,8 @@ use super::diagnostic::{self, Diagnostic};
 use super::locate::{Location, Locator};
 use super::model::Site;
 use super::validate;
+use crate::limits::{bytes_text, read_at_most, size_text, SITE_FILE_MAX_BYTES};
+use crate::yaml_guard::Refusal;
 
 /// A site file that parsed and passed validation (warnings may remain).
 #[derive(Debug, Clone)]
@@ -30,6 +32,13 @@ pub enum SiteError {
         #[source]
         source: std::io::Error,
     },
+    #[error("site file {} is {}", path.display(), too_large(*size))]
+    TooLarge {
+        path: PathBuf,
+        /// As the file system listed it; `None` when the file was larger when read (it grew,
+        /// or it is no regular file).
+        size: Option<u64>,
+    },
     #[error("{} has {} error(s)", path.display(), diagnostics.iter().filter(|d| d.is_error()).count())]
     Invalid {
         path: PathBuf,
@@ -38,12 +47,43 @@ pub enum SiteError {
     },
 }
 
+fn too_large(size: Option<u64>) -> String {
+    let limit = bytes_text(SITE_FILE_MAX_BYTES);
+    match size {
+        Some(size) => format!("{}, more than the limit of {limit}", size_text(size)),
+        None => format!("larger than the limit of {limit}"),
+    }
+}
+
 pub fn load_file(path: &Path) -> Result<LoadedSite, SiteError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SiteError::Read {
+    let bytes = read_bytes(path)?;
+    let text = String::from_utf8(bytes).map_err(|e| SiteError::Read {
         path: path.to_path_buf(),
-        source,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
     })?;
     load_str(&text, path)
+}
+
+/// The site file's bytes, refused when it is larger than [`SITE_FILE_MAX_BYTES`]: by the size
+/// the file system gives before anything is read, and by reading no more than one byte past
+/// the limit, so a file that grows meanwhile (or `/dev/zero`) is refused too.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, SiteError> {
+    let read_error = |source| SiteError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let too_large = |size| SiteError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let size = file.metadata().map_err(read_error)?.len();
+    if size > SITE_FILE_MAX_BYTES {
+        return Err(too_large(Some(size)));
+    }
+    read_at_most(file, SITE_FILE_MAX_BYTES)
+        .map_err(read_error)?
+        .ok_or_else(|| too_large(None))
 }
 
 /// Parse and validate `text`; `path` is only used in messages.
@@ -59,16 +99,26 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
     // needs it.
     let site = parse(text).map_err(|e| {
         let locator = Locator::new(text);
-        invalid(credentials::unparsed(
-            text,
-            from_serde(&e, &locator),
-            &locator,
-        ))
+        let first = match e {
+            ParseError::Refused(refusal) => refused(&refusal),
+            ParseError::Yaml(e) => from_serde(&e, &locator),
+        };
+        invalid(credentials::unparsed(text, first, &locator))
     })?;
-    // The canonical hash does not depend on the checks: made meanwhile, with the first pass of
-    // the search for key material over the same bytes.
-    let (mut diagnostics, (hash, suspect)) =
-        rayon::join(|| validate::validate(&site), || canonical_hash(&site));
+    // The canonical hash and the first pass of the search for key material (over the text, or
+    // over the canonical form when the text has escapes) do not depend on the checks: made
+    // meanwhile, each free to run on whichever thread is idle.
+    let escaped = memchr::memchr(b'\\', text.as_bytes()).is_some();
+    let (mut diagnostics, ((hash, json_suspect), text_suspect)) = rayon::join(
+        || validate::validate(&site),
+        || {
+            rayon::join(
+                || canonical_hash(&site, escaped),
+                || crate::credentials::text::may_hold(text),
+            )
+        },
+    );
+    let suspect = text_suspect.or(json_suspect).unwrap_or(true);
     let found = credentials::check(&site, suspect);
     // Other messages about a field that holds key material may quote it: the credential
     // problem replaces them.
@@ -101,18 +151,30 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
     })
 }
 
+/// Why a site file's text is no site.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Refused before parsing: nested too deep, or a custom tag.
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("{0}")]
+    Yaml(#[from] serde_yaml::Error),
+}
+
 /// The site of `text`. A fleet's site file is megabytes long, and serde_yaml reads it at a
 /// few tens of MB/s, so a file that is all within the YAML subset `yaml_subset` reads is read
 /// by it and the site taken from its value. Where both succeed they give the same site: the
 /// subset's value is exactly serde_yaml's, and taking a site from it (`strict_value`) accepts
 /// no more than serde_yaml does (it is stricter: a plain `123` for a string field is an error
 /// there, where serde_yaml reads the text; the fallback then does too). Anything else, and
-/// every error (with its position), is serde_yaml's.
-pub fn parse(text: &str) -> Result<Site, serde_yaml::Error> {
-    match crate::yaml_subset::parse(text).and_then(site_from_value) {
-        Some(site) => Ok(site),
-        None => serde_yaml::from_str(text),
+/// every error (with its position), is serde_yaml's, after the guard (`yaml_guard`: the subset
+/// is shallow and has no tags by construction) has refused deep nesting and custom tags.
+pub fn parse(text: &str) -> Result<Site, ParseError> {
+    if let Some(site) = crate::yaml_subset::parse(text).and_then(site_from_value) {
+        return Ok(site);
     }
+    crate::yaml_guard::check(text).map_err(ParseError::Refused)?;
+    Ok(serde_yaml::from_str(text)?)
 }
 
 /// The site of a parsed site file, `None` when it is not one (the caller then asks serde_yaml,
@@ -153,11 +215,12 @@ fn site_from_value(mut value: serde_json::Value) -> Option<Site> {
     Some(site)
 }
 
-/// The canonical hash of `site`, and whether its canonical form may hold key material.
-fn canonical_hash(site: &Site) -> (String, bool) {
+/// The canonical hash of `site`, and, when `escaped` (its text has escapes, which the first
+/// pass over the text does not decide), whether its canonical form may hold key material.
+fn canonical_hash(site: &Site, escaped: bool) -> (String, Option<bool>) {
     let canonical = serde_json::to_vec(site).expect("a site always serializes");
     let digest = Sha256::digest(&canonical);
-    let suspect = crate::credentials::scan::json_may_hold(&canonical);
+    let suspect = escaped.then(|| crate::credentials::scan::json_may_hold(&canonical));
     (format!("sha256:{}", hex(&digest)), suspect)
 }
 
@@ -169,6 +232,16 @@ pub fn hex(bytes: &[u8]) -> String {
         out.push(DIGITS[usize::from(b & 0xf)] as char);
     }
     out
+}
+
+/// A document the guard refused, at the position it names.
+fn refused(refusal: &Refusal) -> Diagnostic {
+    let mut diagnostic = Diagnostic::error("", refusal.message(), refusal.fix());
+    diagnostic.location = Some(Location {
+        line: refusal.line,
+        column: refusal.column,
+    });
+    diagnostic
 }
 
 /// Turn a serde_yaml error ("spec.hubs[0]: unknown field `rol`, expected ... at line 5 column 7")

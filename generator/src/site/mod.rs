@@ -6,9 +6,11 @@ pub mod edit;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod privileges;
 pub mod strict_value;
 pub mod units;
 pub mod validate;
+mod validate_trust;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use load::{load_file, load_str, LoadedSite, SiteError};

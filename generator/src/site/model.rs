@@ -3,6 +3,8 @@
 //! Every struct denies unknown fields so that a typo is an error, not a silently ignored key.
 //! Defaults live here; cross-field rules live in `validate.rs`.
 
+use std::collections::BTreeMap;
+
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -337,6 +339,20 @@ pub struct ManagedCluster {
     pub api_server: Option<String>,
     #[serde(default)]
     pub argocd_cluster: Option<String>,
+    /// The addresses the services this cluster publishes may have; a late-bound address
+    /// outside them is refused by the source cluster's agent (see `network.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<ClusterNetwork>,
+}
+
+/// `spec.managedClusters[].network`: CIDRs and DNS suffixes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterNetwork {
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -589,6 +605,41 @@ pub struct AgentSettings {
     pub interval: String,
     #[serde(default = "default_agent_heartbeat")]
     pub heartbeat: String,
+    /// Registered status keys, cluster -> `ed25519:<base64>`: a cluster's status is trusted
+    /// only when signed by this key. Clusters not listed are trusted on first use (the key of
+    /// their first signed status is pinned on the status branch).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status_keys: BTreeMap<String, String>,
+    /// Kinds beyond those hubdr renders that every agent of the site may manage: a privilege
+    /// grant (RBAC and `--allow-kind`), for objects of template overrides. Reviewed like code.
+    /// (Left out of the serialized site when empty, so sites without it keep their hash.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_kinds: Vec<ExtraKind>,
+}
+
+/// A kind granted to the agents by `spec.agent.extraKinds`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtraKind {
+    /// API group; `core` for the core group.
+    pub group: String,
+    pub kind: String,
+    /// The resource (plural) RBAC rules name, e.g. `networkpolicies`.
+    pub resource: String,
+    /// `Namespaced` (granted in the namespaces the site renders into for the cluster) or
+    /// `Cluster` (granted cluster-wide).
+    pub scope: crate::kinds::Scope,
+}
+
+impl ExtraKind {
+    /// The API group as objects carry it (`""` for the core group).
+    pub fn api_group(&self) -> &str {
+        if self.group == "core" {
+            ""
+        } else {
+            &self.group
+        }
+    }
 }
 
 impl Default for AgentSettings {
@@ -599,6 +650,8 @@ impl Default for AgentSettings {
             git_credentials_secret: default_git_secret(),
             interval: default_agent_interval(),
             heartbeat: default_agent_heartbeat(),
+            status_keys: BTreeMap::new(),
+            extra_kinds: Vec::new(),
         }
     }
 }

@@ -50,7 +50,12 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
     v.argocd(&spec.argocd);
     v.agent(&spec.agent);
     v.patches(&spec.patches);
+    v.out.extend(super::privileges::validate(
+        &spec.agent.extra_kinds,
+        &spec.patches,
+    ));
     v.out.extend(super::domain_rules::check(spec));
+    v.out.extend(super::validate_trust::validate(spec));
     v.out
 }
 

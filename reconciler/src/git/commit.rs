@@ -1,4 +1,4 @@
-//! Writing one commit that replaces one file, without a working tree or an index.
+//! Writing one commit that replaces a few files, without a working tree or an index.
 
 use std::path::Path;
 
@@ -24,8 +24,18 @@ pub(crate) enum Built {
     Commit(Oid),
 }
 
+/// One file to write in [`replace_files`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileWrite<'a> {
+    pub path: &'a str,
+    pub content: &'a [u8],
+    /// Write it only when the path is absent (a pin is never replaced).
+    pub only_if_absent: bool,
+}
+
 /// A commit whose tree is `base`'s tree with only `path` set to `content`. When the file
 /// already has that content, returns [`Built::Unchanged`] unless `always` is set (heartbeat).
+#[cfg(test)]
 pub(crate) fn replace_file(
     repo: &Repository,
     base: Option<Oid>,
@@ -35,22 +45,48 @@ pub(crate) fn replace_file(
     message: &str,
     always: bool,
 ) -> Result<Built, git2::Error> {
-    let blob = repo.blob(content)?;
+    let file = FileWrite {
+        path,
+        content,
+        only_if_absent: false,
+    };
+    replace_files(repo, base, &[file], author, message, always)
+}
+
+/// Like [`replace_file`] for several files at once, in one commit. Unchanged when every file
+/// already has its content (or, for `only_if_absent`, exists at all).
+pub(crate) fn replace_files(
+    repo: &Repository,
+    base: Option<Oid>,
+    files: &[FileWrite<'_>],
+    author: &Signature<'_>,
+    message: &str,
+    always: bool,
+) -> Result<Built, git2::Error> {
     let parent = base.map(|oid| repo.find_commit(oid)).transpose()?;
     let baseline = match &parent {
         Some(commit) => commit.tree()?,
         None => repo.find_tree(repo.treebuilder(None)?.write()?)?,
     };
-    if let (Some(base), false) = (base, always) {
-        if let Ok(entry) = baseline.get_path(Path::new(path)) {
-            if entry.id() == blob && entry.filemode() == i32::from(FileMode::Blob) {
-                return Ok(Built::Unchanged(base));
-            }
+    let mut update = TreeUpdateBuilder::new();
+    let mut changed = false;
+    for file in files {
+        let existing = baseline.get_path(Path::new(file.path)).ok();
+        if file.only_if_absent && existing.is_some() {
+            continue;
+        }
+        let blob = repo.blob(file.content)?;
+        let same =
+            existing.is_some_and(|e| e.id() == blob && e.filemode() == i32::from(FileMode::Blob));
+        if !same {
+            update.upsert(file.path, blob, FileMode::Blob);
+            changed = true;
         }
     }
-    let tree = TreeUpdateBuilder::new()
-        .upsert(path, blob, FileMode::Blob)
-        .create_updated(repo, &baseline)?;
+    if let (Some(base), false, false) = (base, always, changed) {
+        return Ok(Built::Unchanged(base));
+    }
+    let tree = update.create_updated(repo, &baseline)?;
     let tree = repo.find_tree(tree)?;
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
     let commit = repo.commit(None, author, author, message, &tree, &parents)?;
@@ -115,5 +151,51 @@ mod tests {
         let beat = repo.find_commit(beat).unwrap();
         assert_eq!(beat.tree_id(), tree.id());
         assert_eq!(beat.parent_id(0).unwrap(), second);
+    }
+
+    #[test]
+    fn writes_several_files_and_never_replaces_an_only_if_absent_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let sig = Signature::now("t", "t@example.com").unwrap();
+        let write = |path, content, only_if_absent| FileWrite {
+            path,
+            content,
+            only_if_absent,
+        };
+        let read = |commit: Oid, path: &str| {
+            let tree = repo.find_commit(commit).unwrap().tree().unwrap();
+            let entry = tree.get_path(Path::new(path)).unwrap();
+            repo.find_blob(entry.id()).unwrap().content().to_vec()
+        };
+        let files = [
+            write("clusters/a.yaml", &b"a1"[..], false),
+            write("keys/a.pub", &b"k1"[..], true),
+        ];
+        let Built::Commit(first) = replace_files(&repo, None, &files, &sig, "a", false).unwrap()
+        else {
+            panic!("expected a commit");
+        };
+        assert_eq!(read(first, "keys/a.pub"), b"k1");
+        // Another key is not written over the first; with nothing else new, nothing changes.
+        let other = [
+            write("clusters/a.yaml", &b"a1"[..], false),
+            write("keys/a.pub", &b"k2"[..], true),
+        ];
+        assert_eq!(
+            replace_files(&repo, Some(first), &other, &sig, "a", false).unwrap(),
+            Built::Unchanged(first)
+        );
+        let newer = [
+            write("clusters/a.yaml", &b"a2"[..], false),
+            write("keys/a.pub", &b"k2"[..], true),
+        ];
+        let Built::Commit(second) =
+            replace_files(&repo, Some(first), &newer, &sig, "a", false).unwrap()
+        else {
+            panic!("expected a commit");
+        };
+        assert_eq!(read(second, "clusters/a.yaml"), b"a2");
+        assert_eq!(read(second, "keys/a.pub"), b"k1");
     }
 }

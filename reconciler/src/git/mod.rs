@@ -22,5 +22,5 @@ pub mod status_branch;
 pub use credentials::{Credentials, KnownHosts, Secret};
 pub use error::GitError;
 pub use git2::Oid;
-pub use source::{Fetched, GitSource};
-pub use status_branch::{Identity, Publish, RetryPolicy, StatusWriter};
+pub use source::{BlobEntry, Fetched, GitSource};
+pub use status_branch::{Identity, Pin, Publish, RetryPolicy, SignedPublish, StatusWriter};

@@ -20,6 +20,15 @@ pub struct GitSource {
     credentials: Credentials,
 }
 
+/// A file of a fetched commit, not loaded yet: its path, blob and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobEntry {
+    /// Repo-relative, e.g. `clusters/hub-a/x.yaml`.
+    pub path: String,
+    pub id: Oid,
+    pub size: u64,
+}
+
 /// A fetched commit: its id, and read access to its tree.
 pub struct Fetched {
     repo: Repository,
@@ -113,6 +122,15 @@ impl Fetched {
 
     /// The file at `path` (e.g. `.hubdr/index.yaml`), or `None` if there is none.
     pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        match self.entry(path)? {
+            Some(file) => self.load(&file).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The file at `path` with its size, from the object's header: nothing is loaded yet.
+    /// `None` if there is no such file.
+    pub fn entry(&self, path: &str) -> Result<Option<BlobEntry>, GitError> {
         let tree = self
             .repo
             .find_tree(self.tree)
@@ -125,16 +143,22 @@ impl Fetched {
         if entry.kind() != Some(ObjectType::Blob) {
             return Ok(None);
         }
-        let blob = self
-            .repo
-            .find_blob(entry.id())
-            .map_err(|e| self.read_error(path, e))?;
-        Ok(Some(blob.content().to_vec()))
+        self.sized(path.to_string(), entry.id()).map(Some)
     }
 
     /// Every file under the directory `dir` (recursively), keyed by repo-relative path
     /// (`clusters/hub-a/x.yaml`). Empty when the directory does not exist.
     pub fn files_under(&self, dir: &str) -> Result<BTreeMap<String, Vec<u8>>, GitError> {
+        self.entries_under(dir)?
+            .into_iter()
+            .map(|file| Ok((file.path.clone(), self.load(&file)?)))
+            .collect()
+    }
+
+    /// Every file under the directory `dir` (recursively) with its size, from the objects'
+    /// headers: nothing is loaded yet, so sizes can be checked first. Sorted by path; empty
+    /// when the directory does not exist.
+    pub fn entries_under(&self, dir: &str) -> Result<Vec<BlobEntry>, GitError> {
         let dir = dir.trim_end_matches('/');
         let tree = self
             .repo
@@ -142,8 +166,8 @@ impl Fetched {
             .map_err(|e| self.read_error(dir, e))?;
         let entry = match tree.get_path(Path::new(dir)) {
             Ok(entry) if entry.kind() == Some(ObjectType::Tree) => entry,
-            Ok(_) => return Ok(BTreeMap::new()),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(BTreeMap::new()),
+            Ok(_) => return Ok(Vec::new()),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(self.read_error(dir, e)),
         };
         let subtree = self
@@ -160,16 +184,34 @@ impl Fetched {
                 TreeWalkResult::Ok
             })
             .map_err(|e| self.read_error(dir, e))?;
-        blobs
+        let mut entries = blobs
             .into_iter()
-            .map(|(path, oid)| {
-                let blob = self
-                    .repo
-                    .find_blob(oid)
-                    .map_err(|e| self.read_error(&path, e))?;
-                Ok((path, blob.content().to_vec()))
-            })
-            .collect()
+            .map(|(path, id)| self.sized(path, id))
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
+    }
+
+    /// The content of a file listed by [`Self::entry`] or [`Self::entries_under`].
+    pub fn load(&self, file: &BlobEntry) -> Result<Vec<u8>, GitError> {
+        let blob = self
+            .repo
+            .find_blob(file.id)
+            .map_err(|e| self.read_error(&file.path, e))?;
+        Ok(blob.content().to_vec())
+    }
+
+    fn sized(&self, path: String, id: Oid) -> Result<BlobEntry, GitError> {
+        let (size, _) = self
+            .repo
+            .odb()
+            .and_then(|odb| odb.read_header(id))
+            .map_err(|e| self.read_error(&path, e))?;
+        Ok(BlobEntry {
+            path,
+            id,
+            size: size as u64,
+        })
     }
 
     fn read_error(&self, path: &str, source: git2::Error) -> GitError {

@@ -1,5 +1,7 @@
 //! The status branch: every agent owns one file, `clusters/<cluster>.yaml`, on a shared
-//! branch (`hubdr-status`) of the source remote.
+//! branch (`hubdr-status`) of the source remote. A signed publish also writes the signature
+//! beside it (`clusters/<cluster>.sig`) and, when the branch has none yet, pins the agent's
+//! key (`keys/<cluster>.pub`); a pin is never replaced (see `hubdr::status::trust`).
 //!
 //! A publish fetches the branch (or finds it missing and starts it as an orphan), writes a
 //! commit whose tree is the remote tree with only our file replaced (no working tree; the
@@ -13,13 +15,16 @@
 //! repository on this machine (`file://` or a path) we do it ourselves under the ref's
 //! lock, see `local.rs`.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use git2::{Oid, Signature};
+use git2::{Oid, Repository, Signature};
+use hubdr::status::signature::{parse_pin, pin_text, AgentKey, StatusKey};
+use hubdr::status::{pin_path, signature_path, status_path};
 
 use super::cache::Cache;
-use super::commit;
+use super::commit::{self, FileWrite};
 use super::error::shown;
 use super::remote::{self, Attempt, Endpoint};
 use super::{Credentials, GitError};
@@ -76,6 +81,25 @@ pub enum Publish {
     Committed { commit: Oid, attempts: u32 },
 }
 
+/// The key pinned for the cluster on the status branch, compared with the agent's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    /// The branch pins the agent's key (it may have been written by this publish).
+    Ours,
+    /// The branch pins another key (or a pin that cannot be read), which the agent does not
+    /// replace: readers refuse this agent's status until the key is registered in the site or
+    /// the pin is removed.
+    Other(String),
+}
+
+/// The result of a signed publish.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPublish {
+    pub publish: Publish,
+    pub pin: Pin,
+}
+
 impl StatusWriter {
     /// The branch agents report to unless configured otherwise.
     pub const DEFAULT_BRANCH: &'static str = "hubdr-status";
@@ -115,23 +139,87 @@ impl StatusWriter {
 
     /// Write `clusters/<cluster>.yaml` = `content` on the status branch, creating the branch
     /// if the remote has none. Nothing is pushed when the file already has this content.
+    /// Unsigned: readers ignore such a status (the agent uses [`publish_signed`](Self::publish_signed)).
     pub fn publish(&self, cluster: &str, content: &[u8]) -> Result<Publish, GitError> {
-        self.write(cluster, content, false)
+        self.write(cluster, content, None, false).map(|(p, _)| p)
     }
 
     /// Like [`publish`](Self::publish), but always commits, so readers can see the agent
     /// is alive even when its status did not change.
     pub fn heartbeat(&self, cluster: &str, content: &[u8]) -> Result<Publish, GitError> {
-        self.write(cluster, content, true)
+        self.write(cluster, content, None, true).map(|(p, _)| p)
     }
 
-    fn write(&self, cluster: &str, content: &[u8], heartbeat: bool) -> Result<Publish, GitError> {
+    /// [`publish`](Self::publish) with the signature of `content` by `key` beside it, and the
+    /// key pinned when the branch pins none for `cluster` yet.
+    pub fn publish_signed(
+        &self,
+        cluster: &str,
+        content: &[u8],
+        key: &AgentKey,
+    ) -> Result<SignedPublish, GitError> {
+        self.signed(cluster, content, key, false)
+    }
+
+    /// [`heartbeat`](Self::heartbeat), signed like [`publish_signed`](Self::publish_signed).
+    pub fn heartbeat_signed(
+        &self,
+        cluster: &str,
+        content: &[u8],
+        key: &AgentKey,
+    ) -> Result<SignedPublish, GitError> {
+        self.signed(cluster, content, key, true)
+    }
+
+    fn signed(
+        &self,
+        cluster: &str,
+        content: &[u8],
+        key: &AgentKey,
+        heartbeat: bool,
+    ) -> Result<SignedPublish, GitError> {
+        let (publish, pin) = self.write(cluster, content, Some(key), heartbeat)?;
+        Ok(SignedPublish {
+            publish,
+            pin: pin.unwrap_or(Pin::Ours),
+        })
+    }
+
+    fn write(
+        &self,
+        cluster: &str,
+        content: &[u8],
+        key: Option<&AgentKey>,
+        heartbeat: bool,
+    ) -> Result<(Publish, Option<Pin>), GitError> {
         if !is_dns_label(cluster) {
             return Err(GitError::InvalidCluster {
                 cluster: cluster.to_string(),
             });
         }
-        let path = format!("clusters/{cluster}.yaml");
+        let path = status_path(cluster);
+        let signature = key.map(|k| k.sign(cluster, content).to_text());
+        let pin = key.map(|k| pin_text(cluster, &k.public()));
+        let (sig_path, pin_path) = (signature_path(cluster), pin_path(cluster));
+        let mut files = vec![FileWrite {
+            path: &path,
+            content,
+            only_if_absent: false,
+        }];
+        if let (Some(signature), Some(pin)) = (&signature, &pin) {
+            files.push(FileWrite {
+                path: &sig_path,
+                content: signature.as_bytes(),
+                only_if_absent: false,
+            });
+            files.push(FileWrite {
+                path: &pin_path,
+                content: pin.as_bytes(),
+                only_if_absent: true,
+            });
+        }
+        // What the last attempt found pinned on the branch.
+        let pinned: RefCell<Option<Pin>> = RefCell::new(None);
         let message = if heartbeat {
             format!("status: {cluster} (heartbeat)")
         } else {
@@ -144,7 +232,11 @@ impl StatusWriter {
         let build = |repo: &git2::Repository, base: Option<Oid>| {
             let author = Signature::now(&self.identity.name, &self.identity.email)
                 .map_err(|source| commit_error(cluster, source))?;
-            commit::replace_file(repo, base, &path, content, &author, &message, heartbeat)
+            if let Some(key) = key {
+                *pinned.borrow_mut() = pin_on(repo, base, &pin_path, &key.public())
+                    .map_err(|source| commit_error(cluster, source))?;
+            }
+            commit::replace_files(repo, base, &files, &author, &message, heartbeat)
                 .map_err(|source| commit_error(cluster, source))
         };
         let attempts = self.retry.max_attempts.max(1);
@@ -154,12 +246,17 @@ impl StatusWriter {
                 std::thread::sleep(self.retry.delay(attempt - 1));
             }
             match remote::update_branch(&self.cache, endpoint, &self.branch, build)? {
-                Attempt::Unchanged(commit) => return Ok(Publish::Unchanged { commit }),
+                Attempt::Unchanged(commit) => {
+                    return Ok((Publish::Unchanged { commit }, pinned.take()))
+                }
                 Attempt::Landed(commit) => {
-                    return Ok(Publish::Committed {
-                        commit,
-                        attempts: attempt,
-                    })
+                    return Ok((
+                        Publish::Committed {
+                            commit,
+                            attempts: attempt,
+                        },
+                        pinned.take(),
+                    ))
                 }
                 Attempt::Lost(reason) => last = reason,
             }
@@ -171,6 +268,33 @@ impl StatusWriter {
             last: hubdr::credentials::redact_urls(&last).into_owned(),
         })
     }
+}
+
+/// How the pin at `path` in `base` relates to `ours`: `None` when there is none (this publish
+/// writes it).
+fn pin_on(
+    repo: &Repository,
+    base: Option<Oid>,
+    path: &str,
+    ours: &StatusKey,
+) -> Result<Option<Pin>, git2::Error> {
+    let Some(base) = base else {
+        return Ok(None);
+    };
+    let tree = repo.find_commit(base)?.tree()?;
+    let Ok(entry) = tree.get_path(Path::new(path)) else {
+        return Ok(None);
+    };
+    let blob = repo.find_blob(entry.id())?;
+    Ok(Some(match parse_pin(blob.content()) {
+        Ok(key) if key == *ours => Pin::Ours,
+        Ok(key) => Pin::Other(format!(
+            "{path} on the status branch pins key id {} ({key}), not this agent's key id {} ({ours})",
+            key.id(),
+            ours.id()
+        )),
+        Err(e) => Pin::Other(format!("{path} on the status branch cannot be read: {e}")),
+    }))
 }
 
 fn commit_error(cluster: &str, source: git2::Error) -> GitError {

@@ -12,6 +12,7 @@ use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, Oid, Repository, Signature};
 use hubdr::render::manifest::{ANNOTATION_PRUNE, LABEL_CLUSTER};
 use hubdr::render::{ObjectId, Rendered};
+use hubdr::status::signature::AgentKey;
 use hubdr::status::{ClusterStatus, STATUS_BRANCH};
 use hubdr_agent::apply::ApplyOptions;
 use hubdr_agent::changeset::{Action, ChangeSet};
@@ -249,6 +250,16 @@ pub fn real_writes(server: &FakeApiServer) -> Vec<WriteRecord> {
     server.writes().into_iter().filter(|w| !w.dry_run).collect()
 }
 
+/// Write calls other than the agent creating its own status signing key Secret (on its first
+/// start, whatever the pass brings).
+pub fn writes_but_own_key(server: &FakeApiServer) -> Vec<WriteRecord> {
+    server
+        .writes()
+        .into_iter()
+        .filter(|w| !(w.plural == "secrets" && w.name.starts_with("hubdr-status-key-")))
+        .collect()
+}
+
 /// Write calls to one object (by plural and name).
 pub fn writes_to(server: &FakeApiServer, plural: &str, name: &str) -> Vec<WriteRecord> {
     server
@@ -256,6 +267,18 @@ pub fn writes_to(server: &FakeApiServer, plural: &str, name: &str) -> Vec<WriteR
         .into_iter()
         .filter(|w| w.plural == plural && w.name == name)
         .collect()
+}
+
+/// The key the agent of `cluster` created in its Secret on `server`.
+pub fn agent_key(server: &FakeApiServer, cluster: &str) -> AgentKey {
+    let secret = server
+        .get(
+            &gvk_of("v1", "Secret"),
+            Some(AGENT_NAMESPACE),
+            &hubdr::status::status_key_secret(cluster),
+        )
+        .expect("the agent created its key Secret");
+    hubdr_agent::status_key::key_of(&secret).expect("a key")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -389,7 +412,8 @@ impl Remote {
         )
     }
 
-    /// Publish a status file for `cluster` as that cluster's agent would.
+    /// Publish a status file for `cluster` UNSIGNED, as no agent does (readers ignore it): an
+    /// old agent, or someone else with write access to the status branch.
     pub fn publish_status(&self, status: &ClusterStatus) {
         let writer = self.status_writer(
             &self
@@ -401,6 +425,62 @@ impl Remote {
         let _ = writer
             .publish(&status.cluster, status.to_yaml().as_bytes())
             .expect("the status lands");
+    }
+
+    /// Publish a status file for `cluster` signed with `key`, as that cluster's agent would
+    /// (the first signed status pins the key).
+    pub fn publish_signed_status(&self, status: &ClusterStatus, key: &AgentKey) {
+        let writer = self.status_writer(
+            &self
+                .dir
+                .path()
+                .join(format!("cache-{}-fixture", status.cluster)),
+            &status.cluster,
+        );
+        let _ = writer
+            .publish_signed(&status.cluster, status.to_yaml().as_bytes(), key)
+            .expect("the status lands");
+    }
+
+    /// Commit `files` onto the status branch as they are (`None` removes a file): what anyone
+    /// with write access to the branch can do.
+    pub fn tamper_status_branch(&self, files: &[(&str, Option<Vec<u8>>)]) -> Oid {
+        let refname = format!("refs/heads/{STATUS_BRANCH}");
+        let parent = self
+            .repo
+            .find_reference(&refname)
+            .ok()
+            .and_then(|r| r.peel_to_commit().ok());
+        let base = match &parent {
+            Some(c) => c.tree().unwrap(),
+            None => self
+                .repo
+                .find_tree(self.repo.treebuilder(None).unwrap().write().unwrap())
+                .unwrap(),
+        };
+        let mut update = TreeUpdateBuilder::new();
+        for (path, bytes) in files {
+            match bytes {
+                Some(b) => update.upsert(*path, self.repo.blob(b).unwrap(), FileMode::Blob),
+                None => update.remove(*path),
+            };
+        }
+        let tree = self
+            .repo
+            .find_tree(update.create_updated(&self.repo, &base).unwrap())
+            .unwrap();
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let sig = Signature::now("mallory", "mallory@example.com").unwrap();
+        self.repo
+            .commit(Some(&refname), &sig, &sig, "tamper", &tree, &parents)
+            .unwrap()
+    }
+
+    /// Move `branch` to `commit` (undo a tampering).
+    pub fn reset(&self, branch: &str, commit: Oid) {
+        self.repo
+            .reference(&format!("refs/heads/{branch}"), commit, true, "reset")
+            .unwrap();
     }
 
     fn status_writer(&self, cache: &Path, cluster: &str) -> StatusWriter {

@@ -25,7 +25,10 @@ pub fn progress(fleet: &FleetView, now: i64, stall_after_secs: i64) -> Progress 
     let mut pending = Vec::new();
     for hub in fleet.reachable_hubs() {
         let Some(status) = &hub.status else {
-            pending.push(format!("{} has not reported yet", hub.name));
+            pending.push(match &hub.ignored {
+                Some(why) => why.clone(),
+                None => format!("{} has not reported yet", hub.name),
+            });
             continue;
         };
         if STALLED_REASONS.contains(&status.pass.reason.as_str()) {
@@ -185,5 +188,16 @@ mod tests {
         assert!(matches!(progress(&f, NOW, 900), Progress::Pending(_)));
         f.waited_for.clear();
         assert_eq!(progress(&f, NOW, 900), Progress::Complete);
+    }
+
+    #[test]
+    fn an_ignored_status_is_pending_with_the_reason() {
+        let mut f = fleet(2, 2);
+        f.clusters[0].status = None;
+        f.clusters[0].ignored = Some("status of hub-a ignored: it is unsigned".into());
+        assert_eq!(
+            progress(&f, NOW, 900),
+            Progress::Pending(vec!["status of hub-a ignored: it is unsigned".into()])
+        );
     }
 }

@@ -66,7 +66,12 @@ fn row(c: &ClusterView, current: u64, now: i64) -> [String; 7] {
             c.name.clone(),
             c.role_text().into(),
             "-".into(),
-            "no status yet".into(),
+            if c.ignored.is_some() {
+                "status ignored"
+            } else {
+                "no status yet"
+            }
+            .into(),
             "-".into(),
             "-".into(),
             "-".into(),
@@ -152,7 +157,11 @@ fn newest_backup(s: &ClusterStatus, now: i64) -> String {
 fn notes(c: &ClusterView, now: i64) -> Option<String> {
     let mut lines = Vec::new();
     match &c.status {
-        None => lines.push("its agent has not reported on the status branch yet".to_string()),
+        None => {
+            lines.push(c.ignored.clone().unwrap_or_else(|| {
+                "its agent has not reported on the status branch yet".to_string()
+            }))
+        }
         Some(s) => {
             if s.source.stale {
                 lines.push(format!(
@@ -293,6 +302,7 @@ pub(super) mod tests {
             kind: kind.into(),
             role: role.map(str::to_string),
             status: Some(s),
+            ignored: None,
         };
         FleetView {
             site: "prod-emea".into(),
@@ -349,6 +359,16 @@ pub(super) mod tests {
             message: "no BackupSchedule on the active hub".into(),
         });
         f.clusters[2].status = None;
+        insta::assert_snapshot!(render(&f, NOW));
+    }
+
+    #[test]
+    fn an_ignored_status_is_shown_with_the_reason() {
+        let mut f = fleet(2, 2);
+        f.clusters[3].status = None;
+        f.clusters[3].ignored = Some(
+            "status of east-1 ignored: signature does not match the key pinned for it: signed by key id 0123456789abcdef (ed25519:x), the trusted key has id fedcba9876543210".into(),
+        );
         insta::assert_snapshot!(render(&f, NOW));
     }
 }

@@ -26,8 +26,11 @@ pub struct ClusterView {
     pub kind: String,
     /// Hub role: active, passive or fenced.
     pub role: Option<String>,
-    /// Its status file, if its agent ever reported.
+    /// Its status file, if its agent ever reported and the file is trusted (signed by the
+    /// cluster's key, not from the future).
     pub status: Option<ClusterStatus>,
+    /// Why its status file is ignored (`status of <cluster> ignored: ...`), when it is.
+    pub ignored: Option<String>,
 }
 
 impl ClusterView {
