@@ -295,6 +295,7 @@ async fn resource_call(shared: &Arc<Shared>, call: &Call, path: &ResourcePath) -
         st.writes.push(rec);
     }
     lifecycle::schedule_pending_crds(shared);
+    lifecycle::schedule_pending_namespaces(shared);
     match result {
         Ok(Reply::Stream(resp)) => resp,
         _ => response,

@@ -21,15 +21,19 @@
 //! ```
 
 mod apierror;
+mod celrules;
 mod commit;
 mod crd;
 mod discovery;
 mod error;
 mod faults;
 mod fieldset;
+mod formats;
 mod http;
+mod immutable;
 mod lifecycle;
 mod meta;
+mod namespaces;
 mod observe;
 mod ops;
 mod resources;
@@ -41,6 +45,7 @@ mod ssa;
 mod state;
 mod store;
 mod typecheck;
+mod values;
 mod watch;
 
 pub use apierror::{ApiError, Cause, Details};

@@ -6,6 +6,7 @@ use crate::apierror::ApiError;
 use crate::commit::{commit, prune, Ownership, Target, WriteParams, Written};
 use crate::lifecycle;
 use crate::meta;
+use crate::namespaces;
 use crate::observe::{ChangeKind, WriteOutcome};
 use crate::resources::ResKey;
 use crate::selector::Selector;
@@ -48,7 +49,7 @@ fn check_namespace(st: &State, t: &Target) -> Result<(), ApiError> {
     if st.store.get(&key, None, ns).is_none() {
         return Err(ApiError::not_found("", "namespaces", ns));
     }
-    Ok(())
+    namespaces::refuse_new_content(st, &t.info, ns, name_of(t))
 }
 
 /// Checks that the body names the same object as the URL.
@@ -409,6 +410,22 @@ pub fn delete(st: &mut State, t: &Target, dry_run: bool) -> Result<Written, ApiE
     }
     let old = existing(st, t)?.clone();
     let api_version = t.api_version();
+    if namespaces::is_namespace(&t.info) {
+        let object = if dry_run {
+            let mut marked = old.render(&api_version);
+            marked["status"] = json!({"phase": "Terminating"});
+            marked
+        } else {
+            lifecycle::terminate_namespace(st, &t.info, name_of(t))
+                .unwrap_or_else(|| old.render(&api_version))
+        };
+        return Ok(Written {
+            object,
+            code: 200,
+            outcome: WriteOutcome::Deleted,
+            warnings: Vec::new(),
+        });
+    }
     let has_finalizers = old.object["metadata"]["finalizers"]
         .as_array()
         .is_some_and(|f| !f.is_empty());

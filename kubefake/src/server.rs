@@ -226,6 +226,20 @@ impl ServerHandle {
         self.state().options.crd_establish_delay = delay;
     }
 
+    /// How long a deleted Namespace stays Terminating at least (default 0: it goes as soon
+    /// as its content is gone; objects with finalizers keep it Terminating until removed).
+    pub fn set_namespace_finalize_delay(&self, delay: Duration) {
+        self.state().options.namespace_finalize_delay = delay;
+    }
+
+    /// The CEL validation rules (`x-kubernetes-validations`) writes met that kubefake could
+    /// not parse or evaluate, as `kubefake did not evaluate the validation rule <path>:
+    /// <rule>: <why>` (each once). They were not taken as passing or failing; each write that
+    /// met one also got it as a `Warning`.
+    pub fn unevaluated_rules(&self) -> Vec<String> {
+        self.state().unevaluated_rules.clone()
+    }
+
     /// Whether namespaced creates need an existing Namespace (default true, as on a real server).
     pub fn set_require_namespaces(&self, require: bool) {
         self.state().options.require_namespaces = require;
@@ -383,9 +397,12 @@ impl ServerHandle {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<(), Error> {
-        let mut st = self.state();
-        let t = target_for(&st, &gvk.group, &gvk.version, &gvk.kind, namespace, name)?;
-        ops::delete(&mut st, &t, false)?;
+        {
+            let mut st = self.state();
+            let t = target_for(&st, &gvk.group, &gvk.version, &gvk.kind, namespace, name)?;
+            ops::delete(&mut st, &t, false)?;
+        }
+        lifecycle::schedule_pending_namespaces(&self.shared);
         Ok(())
     }
 
