@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::fieldset::{self, FieldSet, Path, PathElement};
+use crate::listorder;
 use crate::schema::{self, ListType};
 
 /// `Apply` or `Update`, as in `managedFields[].operation`.
@@ -99,24 +100,18 @@ pub fn merge(dst: &mut Value, src: &Value, schema: Option<&Value>, root: bool) {
         (Value::Array(d), Value::Array(s)) => match schema::list_type(schema) {
             ListType::Map(keys) => {
                 let item_schema = schema::items(schema);
-                for item in s {
-                    let key = fieldset::item_key(item, &keys);
-                    let slot = key.as_ref().and_then(|key| {
-                        d.iter_mut()
-                            .find(|i| fieldset::item_key(i, &keys).as_ref() == Some(key))
-                    });
-                    match slot {
-                        Some(existing) => merge(existing, item, item_schema, false),
-                        None => d.push(item.clone()),
+                let key = |v: &Value| fieldset::item_key(v, &keys).unwrap_or_else(|| v.to_string());
+                *d = listorder::merge(d, s, key, |live, item| match live {
+                    Some(live) => {
+                        let mut merged = live.clone();
+                        merge(&mut merged, item, item_schema, false);
+                        merged
                     }
-                }
+                    None => item.clone(),
+                });
             }
             ListType::Set => {
-                for item in s {
-                    if !d.contains(item) {
-                        d.push(item.clone());
-                    }
-                }
+                *d = listorder::merge(d, s, Value::to_string, |_, item| item.clone());
             }
             ListType::Atomic => *d = s.clone(),
         },

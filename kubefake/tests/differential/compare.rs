@@ -52,3 +52,21 @@ pub fn scenario(want: &Value, got: &Value) -> Option<String> {
     }
     (!diffs.is_empty()).then(|| diffs.join("\n"))
 }
+
+/// `value` with every list sorted (by each item's JSON text), to compare results that may
+/// differ in list order only.
+pub fn without_order(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(without_order).collect();
+            items.sort_by_key(|v| v.to_string());
+            Value::Array(items)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), without_order(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}

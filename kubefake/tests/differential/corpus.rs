@@ -31,7 +31,7 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
-fn apply(manager: &'static str, body: Value) -> Step {
+pub fn apply(manager: &'static str, body: Value) -> Step {
     Step {
         op: "apply",
         manager,
@@ -39,7 +39,7 @@ fn apply(manager: &'static str, body: Value) -> Step {
         body,
     }
 }
-fn force(manager: &'static str, body: Value) -> Step {
+pub fn force(manager: &'static str, body: Value) -> Step {
     Step {
         op: "apply",
         manager,
@@ -47,7 +47,7 @@ fn force(manager: &'static str, body: Value) -> Step {
         body,
     }
 }
-fn update(manager: &'static str, body: Value) -> Step {
+pub fn update(manager: &'static str, body: Value) -> Step {
     Step {
         op: "update",
         manager,
@@ -55,7 +55,7 @@ fn update(manager: &'static str, body: Value) -> Step {
         body,
     }
 }
-fn create(manager: &'static str, body: Value) -> Step {
+pub fn create(manager: &'static str, body: Value) -> Step {
     Step {
         op: "create",
         manager,
@@ -63,7 +63,7 @@ fn create(manager: &'static str, body: Value) -> Step {
         body,
     }
 }
-fn delete() -> Step {
+pub fn delete() -> Step {
     Step {
         op: "delete",
         manager: "",
@@ -72,7 +72,7 @@ fn delete() -> Step {
     }
 }
 
-fn sc(name: &str, kind: Kind, steps: Vec<Step>) -> Scenario {
+pub fn sc(name: &str, kind: Kind, steps: Vec<Step>) -> Scenario {
     Scenario {
         name: name.to_string(),
         kind,
@@ -80,10 +80,10 @@ fn sc(name: &str, kind: Kind, steps: Vec<Step>) -> Scenario {
     }
 }
 
-fn data(d: Value) -> Value {
+pub fn data(d: Value) -> Value {
     json!({ "data": d })
 }
-fn spec(s: Value) -> Value {
+pub fn spec(s: Value) -> Value {
     json!({ "spec": s })
 }
 
