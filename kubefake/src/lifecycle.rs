@@ -11,7 +11,7 @@ use crate::meta;
 use crate::namespaces;
 use crate::observe::ChangeKind;
 use crate::resources::{ResKey, ResourceInfo};
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::ssa::{self, Actor};
 use crate::state::State;
 use crate::store::Record;
