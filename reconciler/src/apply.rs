@@ -211,6 +211,12 @@ fn failure(error: CallError, options: &ApplyOptions) -> Action {
         CallError::NotFound(message) => Action::Failed(format!(
             "the API server answered NotFound: {message}; if the object's namespace does not exist, create it first"
         )),
+        error @ CallError::Forbidden(_) if error.is_namespace_terminating() => Action::Waiting(format!(
+            "its namespace is being deleted (Terminating) and refuses new objects: {error}; the agent creates it again once the namespace is gone"
+        )),
+        CallError::Forbidden(message) => Action::Failed(format!(
+            "forbidden by the API server (not retried): {message}; check the agent's access (RBAC) to this kind and namespace"
+        )),
         other => Action::Failed(other.to_string()),
     }
 }

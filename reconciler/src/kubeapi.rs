@@ -39,6 +39,18 @@ pub enum CallError {
     Unavailable(String, u32),
     #[error("{0}")]
     Other(String),
+    /// 403: refused by authorization or admission, e.g. new content in a namespace that is
+    /// being deleted (Terminating). Retrying at once never helps.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+impl CallError {
+    /// Whether a 403 says the object's namespace is Terminating (the NamespaceLifecycle
+    /// admission plugin): it goes away once the namespace is gone.
+    pub fn is_namespace_terminating(&self) -> bool {
+        matches!(self, CallError::Forbidden(m) if m.contains("because it is being terminated"))
+    }
 }
 
 /// Retry policy for transient failures.
@@ -171,6 +183,20 @@ impl ClusterApi {
         if dry_run {
             params = params.dry_run();
         }
+        let patch = Patch::Apply(object);
+        with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
+    }
+
+    /// Server-side apply of `object` under another field manager than the agent's (to hand
+    /// fields over before the agent drops them).
+    pub async fn apply_as(
+        &mut self,
+        manager: &str,
+        id: &ObjectId,
+        object: &Value,
+    ) -> Result<DynamicObject, CallError> {
+        let api = self.api(id).await?;
+        let params = PatchParams::apply(manager);
         let patch = Patch::Apply(object);
         with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
     }
@@ -311,6 +337,7 @@ pub fn classify(error: &kube::Error) -> CallError {
                 status.message.clone()
             };
             match status.code {
+                403 => CallError::Forbidden(message),
                 404 => CallError::NotFound(message),
                 409 => CallError::Conflict(message),
                 400 | 422 => CallError::Invalid(message),
