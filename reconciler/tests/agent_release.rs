@@ -229,7 +229,15 @@ async fn an_inventory_written_before_created_was_recorded_only_releases() {
         "{:#?}",
         server.writes()
     );
-    assert!(pvc(&server).is_some());
+    // A claim's spec is immutable, so hubdr cannot drop its fields: they are handed to
+    // another manager and stay as they were.
+    let claim = pvc(&server).unwrap();
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "20Gi");
+    let owners = managers(&claim);
+    assert!(
+        !owners.contains(&"hubdr".to_string()) && owners.contains(&"hubdr-released".to_string()),
+        "{owners:?}"
+    );
 }
 
 #[tokio::test]
