@@ -108,7 +108,10 @@ fn the_two_commands_are_there_and_the_render_runs() {
     let text = readme();
     let render = "cargo run --release -p hubdr -- render --site repos-example/site.yaml --out /tmp/hubdr-example";
     assert!(text.contains(render), "the README lost its render command");
-    assert!(text.contains("cargo test --workspace"), "the README lost its test command");
+    assert!(
+        text.contains("cargo test --workspace"),
+        "the README lost its test command"
+    );
     let out = tempfile::tempdir().unwrap();
     let mut args = hubdr_args(render).unwrap();
     *args.last_mut().unwrap() = out.path().join("repo").display().to_string();
