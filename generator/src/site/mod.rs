@@ -7,6 +7,7 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod privileges;
+pub mod schedule_offset;
 pub mod strict_value;
 pub mod units;
 pub mod validate;
