@@ -50,6 +50,7 @@ mod commit_object;
 mod delta;
 mod discard;
 mod error;
+mod fsync;
 mod index_file;
 mod journal;
 pub mod lock;

@@ -1,5 +1,6 @@
 //! The site file: model, parsing and validation.
 pub mod credentials;
+pub mod destinations;
 pub mod diagnostic;
 pub mod domain_rules;
 pub mod edit;

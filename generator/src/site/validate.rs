@@ -10,6 +10,8 @@ use super::units;
 
 mod replication;
 
+pub use super::destinations::{destination_specs, destinations};
+
 const CLEANUP_VALUES: [&str; 3] = ["None", "CleanupRestored", "CleanupAll"];
 const COPY_METHODS: [&str; 4] = ["Direct", "None", "Clone", "Snapshot"];
 const ACCESS_MODES: [&str; 4] = [
@@ -531,24 +533,4 @@ impl Validator {
             }
         }
     }
-}
-
-/// Every destination of a replication: `destination`, then the `destinations` list.
-pub fn destination_specs(r: &Replication) -> impl Iterator<Item = &ReplicationDestinationSpec> {
-    r.destination.iter().chain(&r.destinations)
-}
-
-/// Every destination of a replication with its field path.
-pub fn destinations<'a>(
-    path: &str,
-    r: &'a Replication,
-) -> Vec<(String, &'a ReplicationDestinationSpec)> {
-    let mut out: Vec<(String, &ReplicationDestinationSpec)> = Vec::new();
-    if let Some(d) = &r.destination {
-        out.push((format!("{path}.destination"), d));
-    }
-    for (i, d) in r.destinations.iter().enumerate() {
-        out.push((format!("{path}.destinations[{i}]"), d));
-    }
-    out
 }
