@@ -129,10 +129,9 @@ fn target(path: &str, from: &Module, known: &BTreeSet<Module>) -> Option<Module>
         .split("::")
         .map(|s| s.split(" as ").next().unwrap())
         .collect();
-    let mut base: Module = match segs.first()? {
-        &"crate" => Vec::new(),
-        &"self" => from.clone(),
-        &"super" => from.clone(),
+    let mut base: Module = match *segs.first()? {
+        "crate" => Vec::new(),
+        "self" | "super" => from.clone(),
         _ => return None,
     };
     while segs.first() == Some(&"super") {

@@ -15,7 +15,7 @@
 //! agent's first successful fetch; until then the cluster-backup operator's own
 //! BackupCollision check is the protection. A memory that cannot be read is reported.
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 
 use crate::changeset::{Action, ChangeSet};
 use crate::kubeapi::ClusterApi;

@@ -1,5 +1,5 @@
 //! Gates: an object annotated `hubdr.io/wait-for` is created only when every condition holds
-//! (syntax in [`hubdr::gates`]). Gates guard CREATION only: an object that already exists in
+//! (syntax in [`hubdr_core::gates`]). Gates guard CREATION only: an object that already exists in
 //! the cluster is applied normally, and is never deleted because a gate stopped holding.
 //!
 //! - `restore-finished:<ns>/<name>`: that Restore on this cluster was switched to
@@ -14,9 +14,9 @@
 
 use std::collections::BTreeMap;
 
-use hubdr::gates::{Gate, ANNOTATION_WAIT_FOR};
-use hubdr::render::ObjectId;
-use hubdr::status::{ClusterStatus, GateStatus};
+use hubdr_core::gates::{Gate, ANNOTATION_WAIT_FOR};
+use hubdr_core::object::ObjectId;
+use hubdr_core::status::{ClusterStatus, GateStatus};
 use serde_json::Value;
 
 use crate::apply::Planned;
@@ -91,7 +91,7 @@ pub async fn evaluate(api: &mut ClusterApi, planned: &[Planned], statuses: &Stat
                 continue;
             }
         }
-        let gates = match hubdr::gates::parse(text) {
+        let gates = match hubdr_core::gates::parse(text) {
             Ok(gates) => gates,
             Err(message) => {
                 waits.push(wait(
@@ -366,7 +366,7 @@ pub fn schedule_verdict(cluster: &str, generation: u64, status: Option<&ClusterS
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hubdr::status::{HealthCheck, PassStatus, PhaseObservation, SourceStatus};
+    use hubdr_core::status::{HealthCheck, PassStatus, PhaseObservation, SourceStatus};
     use serde_json::json;
 
     fn restore(managed: &str, phase: &str) -> Value {
@@ -501,7 +501,7 @@ mod tests {
             },
             objects: vec![],
             gates: vec![],
-            observed: hubdr::status::Observed {
+            observed: hubdr_core::status::Observed {
                 backup_schedules: schedules
                     .iter()
                     .map(|n| PhaseObservation {

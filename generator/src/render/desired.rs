@@ -17,7 +17,7 @@ use crate::site::validate::destination_specs;
 pub use crate::site::schedule_offset::rclone_offset_schedule;
 use crate::site::{Hub, HubRole, Method, Replication, ReplicationDestinationSpec, Site};
 
-pub const ANNOTATION_LATE_BIND: &str = "hubdr.io/late-bind";
+pub use hubdr_core::labels::ANNOTATION_LATE_BIND;
 
 /// One object to render: which template, with what context, where and in which wave.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ pub mod model;
 pub mod privileges;
 pub mod schedule_offset;
 pub mod strict_value;
-pub mod units;
+pub use hubdr_core::units;
 pub mod validate;
 mod validate_trust;
 

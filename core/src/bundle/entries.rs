@@ -81,7 +81,7 @@ impl Entry<'_> {
             hasher.update(&chunk[..n]);
             bytes.extend_from_slice(&chunk[..n]);
         }
-        Ok((bytes, crate::site::load::hex(&hasher.finalize())))
+        Ok((bytes, crate::digest::hex(&hasher.finalize())))
     }
 }
 
