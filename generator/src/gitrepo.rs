@@ -35,7 +35,6 @@
 //! * `test_hook`: the test-only `HUBDR_TEST_PAUSE_AT`, which stops a render at a chosen step so
 //!   that tests can kill it there.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io;
@@ -50,6 +49,7 @@ mod commit_object;
 mod delta;
 mod discard;
 mod error;
+mod fsync;
 mod index_file;
 mod journal;
 pub mod lock;
@@ -67,9 +67,7 @@ pub use lock::RenderLock;
 use paths::{check_desired, desired_dirs, entry_path, Prefixes};
 pub use recover::{Recovery, RecoveryKind};
 
-/// A rendered tree: repo-relative path (forward slashes, e.g. `clusters/hub-a/restore.yaml`)
-/// -> file bytes.
-pub type Tree = BTreeMap<String, Vec<u8>>;
+pub use hubdr_core::tree::Tree;
 
 /// Git file mode of a regular, non-executable file. All rendered files get this mode.
 const MODE_FILE: i32 = 0o100644;

@@ -10,19 +10,8 @@ use std::path::Path;
 
 use support::Sandbox;
 
-macro_rules! attacks {
-    ($($test:ident => $file:literal),* $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                check_attack($file);
-            }
-        )*
-        const ATTACKS: &[&str] = &[$($file),*];
-    };
-}
-
-attacks! {
+fixture_tests! {
+    check_attack, ATTACKS;
     a_patch_cannot_turn_an_object_into_a_pod => "patch-into-pod",
     a_patch_cannot_turn_an_object_into_a_cluster_role_binding => "patch-into-clusterrolebinding",
     a_patch_cannot_turn_an_object_into_a_lowercase_secret => "patch-into-lowercase-secret",
@@ -42,13 +31,10 @@ fn every_attack_file_has_a_test_and_an_expected_refusal() {
     let dir = support::data("attacks");
     // `cred-*` and `size-*` files are the credential and size attacks, checked by
     // cred_attacks.rs and attacks_sizes.rs with their own headers.
-    let on_disk: Vec<String> = support::yaml_stems(&dir)
-        .into_iter()
-        .filter(|s| !s.starts_with("cred-") && !s.starts_with("size-"))
-        .collect();
+    let keep = |s: &str| !s.starts_with("cred-") && !s.starts_with("size-");
+    support::fixtures::assert_listed(&dir, keep, ATTACKS, "fixture_tests!");
     let mut listed: Vec<String> = ATTACKS.iter().map(|s| s.to_string()).collect();
     listed.sort();
-    assert_eq!(on_disk, listed, "add the new file to the attacks! macro");
     let mut expected: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

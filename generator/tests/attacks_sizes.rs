@@ -21,19 +21,8 @@ use std::path::Path;
 
 use support::Sandbox;
 
-macro_rules! attacks {
-    ($($test:ident => $file:literal),* $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                check_attack($file);
-            }
-        )*
-        const ATTACKS: &[&str] = &[$($file),*];
-    };
-}
-
-attacks! {
+fixture_tests! {
+    check_attack, ATTACKS;
     deep_flow_sequences_are_refused_before_parsing => "size-deep-flow-sequences",
     deep_flow_mappings_are_refused_before_parsing => "size-deep-flow-mappings",
     deep_block_sequences_are_refused_before_parsing => "size-deep-block-sequences",
@@ -48,14 +37,8 @@ attacks! {
 
 #[test]
 fn every_size_attack_has_a_test() {
-    let dir = support::data("attacks");
-    let on_disk: Vec<String> = support::yaml_stems(&dir)
-        .into_iter()
-        .filter(|stem| stem.starts_with("size-"))
-        .collect();
-    let mut listed: Vec<String> = ATTACKS.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(on_disk, listed, "add the new file to the attacks! macro");
+    let keep = |s: &str| s.starts_with("size-");
+    support::fixtures::assert_listed(&support::data("attacks"), keep, ATTACKS, "fixture_tests!");
 }
 
 /// A fixture's header.
@@ -72,26 +55,30 @@ fn header(text: &str, file: &str) -> Header {
         serde_json::from_str(s).unwrap_or_else(|e| panic!("{file}: {s} is no JSON string: {e}"))
     };
     let mut header = Header::default();
-    for line in text.lines().take_while(|l| l.starts_with('#')) {
-        if let Some(rest) = line.strip_prefix("# expand: ") {
-            let mut parts = rest.splitn(3, ' ');
-            let (token, count, string) = (parts.next(), parts.next(), parts.next());
-            let (Some(token), Some(count), Some(string)) = (token, count, string) else {
-                panic!("{file}: `# expand: @TOKEN@ <count> <JSON string>`");
-            };
-            header
-                .expands
-                .push((token.into(), count.parse().unwrap(), json(string)));
-        } else if let Some(rest) = line.strip_prefix("# template: ") {
-            let (name, string) = rest
-                .split_once(' ')
-                .unwrap_or_else(|| panic!("{file}: `# template: <name> <JSON string>`"));
-            header.templates.push((name.into(), json(string)));
-        } else if let Some(rest) = line.strip_prefix("# command: ") {
-            assert_eq!(rest, "render", "{file}: only `# command: render`");
-            header.render_only = true;
-        } else if let Some(rest) = line.strip_prefix("# expect: ") {
-            header.expect.push(rest.into());
+    for (key, rest) in support::fixtures::header(text) {
+        match key {
+            "expand" => {
+                let mut parts = rest.splitn(3, ' ');
+                let (token, count, string) = (parts.next(), parts.next(), parts.next());
+                let (Some(token), Some(count), Some(string)) = (token, count, string) else {
+                    panic!("{file}: `# expand: @TOKEN@ <count> <JSON string>`");
+                };
+                header
+                    .expands
+                    .push((token.into(), count.parse().unwrap(), json(string)));
+            }
+            "template" => {
+                let (name, string) = rest
+                    .split_once(' ')
+                    .unwrap_or_else(|| panic!("{file}: `# template: <name> <JSON string>`"));
+                header.templates.push((name.into(), json(string)));
+            }
+            "command" => {
+                assert_eq!(rest, "render", "{file}: only `# command: render`");
+                header.render_only = true;
+            }
+            "expect" => header.expect.push(rest.into()),
+            _ => {}
         }
     }
     assert!(!header.expect.is_empty(), "{file}: no `# expect:` line");

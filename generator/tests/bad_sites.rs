@@ -15,19 +15,8 @@ mod support;
 
 use support::{Run, Sandbox};
 
-macro_rules! bad_sites {
-    ($($test:ident => $file:literal),* $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                check_bad($file);
-            }
-        )*
-        const BAD: &[&str] = &[$($file),*];
-    };
-}
-
-bad_sites! {
+fixture_tests! {
+    check_bad, BAD;
     wrong_type_generation => "wrong-type-generation",
     acm_version_unsupported => "acm-version-unsupported",
     unknown_field_typo => "unknown-field-typo",
@@ -73,10 +62,7 @@ bad_sites! {
 
 #[test]
 fn every_bad_file_has_a_test() {
-    let on_disk = support::yaml_stems(&support::data("bad"));
-    let mut listed: Vec<String> = BAD.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(on_disk, listed, "add the new file to the bad_sites! macro");
+    support::fixtures::assert_listed(&support::data("bad"), |_| true, BAD, "fixture_tests!");
 }
 
 /// What a data file's header promises.
@@ -89,14 +75,11 @@ struct Expectation {
 fn expectation(text: &str, file: &str) -> Expectation {
     let mut at = Vec::new();
     let mut message = None;
-    for line in text.lines().take_while(|l| l.starts_with('#')) {
-        if let Some(rest) = line.strip_prefix("# expect: ") {
-            let (path, line) = rest
-                .rsplit_once(" @ ")
-                .unwrap_or_else(|| panic!("{file}: `# expect: <path> @ <line>`"));
-            at.push((path.to_string(), line.parse().unwrap()));
-        } else if let Some(rest) = line.strip_prefix("# expect-message: ") {
-            message = Some(rest.to_string());
+    for (key, value) in support::fixtures::header(text) {
+        match key {
+            "expect" => at.push(support::fixtures::expect_at(value, file)),
+            "expect-message" => message = Some(value.to_string()),
+            _ => {}
         }
     }
     assert!(!at.is_empty(), "{file}: no `# expect:` line");
@@ -240,20 +223,9 @@ fn check_report(run: &Run, file: &str, expect: &Expectation) {
     );
 }
 
-macro_rules! warning_sites {
-    ($($test:ident => $file:literal),* $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                check_warnings($file);
-            }
-        )*
-        const WARNINGS: &[&str] = &[$($file),*];
-    };
-}
-
 // Valid sites with warnings (`tests/data/warnings/*.yaml`), with the same header as the bad ones.
-warning_sites! {
+fixture_tests! {
+    check_warnings, WARNINGS;
     missing_api_server_with_managed_service_account_is_a_warning => "no-api-server",
     active_since_on_a_passive_hub_is_a_warning => "active-since-on-passive-hub",
     restore_sync_interval_without_passive_sync_is_a_warning => "restore-sync-interval-without-passive-sync",
@@ -264,13 +236,8 @@ warning_sites! {
 
 #[test]
 fn every_warning_file_has_a_test() {
-    let on_disk = support::yaml_stems(&support::data("warnings"));
-    let mut listed: Vec<String> = WARNINGS.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(
-        on_disk, listed,
-        "add the new file to the warning_sites! macro"
-    );
+    let dir = support::data("warnings");
+    support::fixtures::assert_listed(&dir, |_| true, WARNINGS, "fixture_tests!");
 }
 
 /// A warning does not stop the render; it names the field and its line, and has a fix.

@@ -19,19 +19,8 @@ mod support;
 
 use support::Sandbox;
 
-macro_rules! cred_sites {
-    ($($test:ident => $file:literal),* $(,)?) => {
-        $(
-            #[test]
-            fn $test() {
-                check_refused($file);
-            }
-        )*
-        const CRED: &[&str] = &[$($file),*];
-    };
-}
-
-cred_sites! {
+fixture_tests! {
+    check_refused, CRED;
     aws_keys_in_storage_config => "cred-aws-keys-in-storage-config",
     aws_keys_in_patches => "cred-aws-keys-in-patches",
     gcp_service_account_key => "cred-gcp-service-account-key",
@@ -49,13 +38,8 @@ cred_sites! {
 
 #[test]
 fn every_cred_file_has_a_test() {
-    let on_disk: Vec<String> = support::yaml_stems(&support::data("attacks"))
-        .into_iter()
-        .filter(|s| s.starts_with("cred-"))
-        .collect();
-    let mut listed: Vec<String> = CRED.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(on_disk, listed, "add the new file to the cred_sites! macro");
+    let keep = |s: &str| s.starts_with("cred-");
+    support::fixtures::assert_listed(&support::data("attacks"), keep, CRED, "fixture_tests!");
 }
 
 /// What a data file promises.
@@ -69,14 +53,11 @@ struct Expectation {
 fn expectation(text: &str, file: &str) -> Expectation {
     let mut at = Vec::new();
     let mut never_shown = Vec::new();
-    for line in text.lines().take_while(|l| l.starts_with('#')) {
-        if let Some(rest) = line.strip_prefix("# expect: ") {
-            let (path, line) = rest
-                .rsplit_once(" @ ")
-                .unwrap_or_else(|| panic!("{file}: `# expect: <path> @ <line>`"));
-            at.push((path.to_string(), line.parse().unwrap()));
-        } else if let Some(rest) = line.strip_prefix("# never-shown: ") {
-            never_shown.push(rest.to_string());
+    for (key, value) in support::fixtures::header(text) {
+        match key {
+            "expect" => at.push(support::fixtures::expect_at(value, file)),
+            "never-shown" => never_shown.push(value.to_string()),
+            _ => {}
         }
     }
     let (_, tail) = text

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 use serde_json::Value;
 
 use crate::changeset::{Action, ChangeSet};

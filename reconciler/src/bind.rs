@@ -2,9 +2,9 @@
 //! publishes, read from the destination cluster's status file and set into the object before
 //! it is applied. Until the value is known the object waits.
 
-use hubdr::network::{self, Network, ANNOTATION_LATE_BIND_NETWORK};
-use hubdr::render::desired::ANNOTATION_LATE_BIND;
-use hubdr::status::ClusterStatus;
+use hubdr_core::labels::ANNOTATION_LATE_BIND;
+use hubdr_core::network::{self, Network, ANNOTATION_LATE_BIND_NETWORK};
+use hubdr_core::status::ClusterStatus;
 use serde_json::Value;
 
 use crate::apply::REFUSED;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

@@ -81,7 +81,7 @@ pub struct AgentArgs {
     #[arg(long)]
     pub known_hosts: Option<PathBuf>,
     /// The branch status is written to.
-    #[arg(long, default_value = hubdr::status::STATUS_BRANCH)]
+    #[arg(long, default_value = hubdr_core::status::STATUS_BRANCH)]
     pub status_branch: String,
     /// Do not write status to git.
     #[arg(long)]
@@ -96,7 +96,7 @@ pub struct AgentArgs {
     pub allow_mass_prune: bool,
     /// A pass that would delete more than this share of the inventory, in percent, prunes
     /// nothing and reports PruneGuard (released objects do not count).
-    #[arg(long, default_value_t = hubdr::prune_guard::DEFAULT_MAX_PERCENT, value_parser = clap::value_parser!(u8).range(0..=100))]
+    #[arg(long, default_value_t = hubdr_core::prune_guard::DEFAULT_MAX_PERCENT, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub max_prune_percent: u8,
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -124,7 +124,7 @@ pub enum LogFormat {
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = hubdr::site::units::parse_duration(text)?;
+    let d = hubdr_core::units::parse_duration(text)?;
     if d.is_zero() {
         return Err("must be greater than zero".into());
     }

@@ -4,7 +4,7 @@
 //! an annotation); a hub that resumes as primary after an abort gets them back. Both writes are
 //! server-side applies as the fence's field manager; hubdr does not own the StatefulSet.
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 use kube::api::DynamicObject;
 use serde_json::{json, Value};
 

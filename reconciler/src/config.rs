@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use hubdr::kinds;
-use hubdr::render::ObjectId;
+use hubdr_core::kinds;
+use hubdr_core::object::ObjectId;
 use serde::Deserialize;
 
 /// A kind the agent may apply and prune, as `group/Kind` (`core/Namespace` for the core group).
@@ -56,7 +56,7 @@ impl std::fmt::Display for AllowedKind {
     }
 }
 
-/// Every kind `hubdr render` emits into a cluster directory (`hubdr::kinds::RENDERED`): the
+/// Every kind `hubdr render` emits into a cluster directory (`hubdr_core::kinds::RENDERED`): the
 /// default allowlist, as `group/Kind`.
 pub fn default_allowed() -> Vec<String> {
     kinds::RENDERED.iter().map(|k| k.allow_kind()).collect()
@@ -103,7 +103,7 @@ impl Allowlist {
             return Ok(self);
         }
         for ns in namespaces {
-            hubdr::site::units::check_dns1123_label(ns)?;
+            hubdr_core::units::check_dns1123_label(ns)?;
         }
         self.namespaces = Namespaces::Listed(namespaces.iter().cloned().collect());
         Ok(self)
@@ -247,7 +247,7 @@ mod tests {
         let defaults = allowlist(&[], &[], None).unwrap();
         assert!(defaults.allows("cluster.open-cluster-management.io/v1beta1", "Restore"));
         assert_eq!(defaults.namespaces(), &Namespaces::Unlisted);
-        assert_eq!(defaults.kinds().count(), hubdr::kinds::RENDERED.len());
+        assert_eq!(defaults.kinds().count(), hubdr_core::kinds::RENDERED.len());
     }
 
     #[test]

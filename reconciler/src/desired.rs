@@ -9,8 +9,8 @@
 
 use std::collections::BTreeSet;
 
-use hubdr::index::{RenderIndex, INDEX_PATH};
-use hubdr::limits::{self, bytes_text, size_text};
+use hubdr_core::index::{RenderIndex, INDEX_PATH};
+use hubdr_core::limits::{self, bytes_text, size_text};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -120,7 +120,7 @@ pub enum DesiredError {
     Set(#[from] SetError),
 }
 
-/// The size limits of a read (the defaults are `hubdr::limits`'; tests make them small).
+/// The size limits of a read (the defaults are `hubdr_core::limits`'; tests make them small).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadLimits {
     pub index: u64,
@@ -259,7 +259,7 @@ pub fn check_set(objects: &[DesiredObject]) -> Result<(), SetError> {
 /// One object file as JSON, which must at least name its apiVersion and kind. Read as
 /// untrusted YAML: at most a repository file's size, nesting and tags checked first.
 pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, String> {
-    let value = hubdr::untrusted_yaml::value_from_slice(bytes, limits::REPO_FILE_MAX_BYTES)
+    let value = hubdr_core::untrusted_yaml::value_from_slice(bytes, limits::REPO_FILE_MAX_BYTES)
         .map_err(|e| e.to_string())?;
     let has = |field: &str| {
         value

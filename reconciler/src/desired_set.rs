@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use hubdr::render::manifest::ANNOTATION_WAVE;
-use hubdr::render::ObjectId;
+use hubdr_core::labels::ANNOTATION_WAVE;
+use hubdr_core::object::ObjectId;
 use serde_json::Value;
 
 /// Why a cluster's objects are not a valid desired set.

@@ -34,8 +34,8 @@
 //! cluster-backup operator's own BackupCollision check (and the ReadOnly backup location
 //! rendered for fenced hubs) is the protection. A memory that cannot be read is reported.
 
-use hubdr::render::ObjectId;
-use hubdr::status::FenceObservation;
+use hubdr_core::object::ObjectId;
+use hubdr_core::status::FenceObservation;
 use serde_json::{json, Value};
 
 use crate::apply::Planned;
@@ -307,7 +307,7 @@ pub fn drop_repeats(changes: &mut ChangeSet) {
 mod tests {
     use super::*;
     use crate::managed_clusters::ManagedClusterState;
-    use hubdr::status::PhaseObservation;
+    use hubdr_core::status::PhaseObservation;
 
     fn schedule(name: &str) -> PhaseObservation {
         PhaseObservation {

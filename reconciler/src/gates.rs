@@ -1,5 +1,5 @@
 //! Gates: an object annotated `hubdr.io/wait-for` is created only when every condition holds
-//! (syntax in [`hubdr::gates`]). Gates guard CREATION, and the change of an object to another
+//! (syntax in [`hubdr_core::gates`]). Gates guard CREATION, and the change of an object to another
 //! failover generation: an object whose desired `hubdr.io/generation` differs from the live
 //! one's (a passive-sync Restore being switched to activate managed clusters) waits like a
 //! new one, and stays as it is meanwhile. Any other change of an existing object is applied
@@ -27,9 +27,9 @@
 
 use std::collections::BTreeMap;
 
-use hubdr::gates::{Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
-use hubdr::render::ObjectId;
-use hubdr::status::{ClusterStatus, GateStatus};
+use hubdr_core::gates::{Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
+use hubdr_core::object::ObjectId;
+use hubdr_core::status::{ClusterStatus, GateStatus};
 use kube::api::DynamicObject;
 use serde_json::Value;
 
@@ -82,7 +82,7 @@ pub fn needs_statuses(planned: &[Planned]) -> bool {
     planned
         .iter()
         .filter_map(|p| wait_for(&p.value))
-        .flat_map(|w| hubdr::gates::parse(w).unwrap_or_default())
+        .flat_map(|w| hubdr_core::gates::parse(w).unwrap_or_default())
         .any(|g| !matches!(g, Gate::RestoreFinished { .. }))
 }
 
@@ -131,7 +131,7 @@ pub async fn evaluate(
                 continue;
             }
         }
-        let gates = match hubdr::gates::parse(text) {
+        let gates = match hubdr_core::gates::parse(text) {
             Ok(gates) => gates,
             Err(message) => {
                 waits.push(wait(
@@ -545,7 +545,7 @@ pub fn schedule_verdict(cluster: &str, generation: u64, status: Option<&ClusterS
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hubdr::status::{HealthCheck, PassStatus, PhaseObservation, SourceStatus};
+    use hubdr_core::status::{HealthCheck, PassStatus, PhaseObservation, SourceStatus};
     use serde_json::json;
 
     fn restore(managed: &str, phase: &str) -> Value {
@@ -680,7 +680,7 @@ mod tests {
             },
             objects: vec![],
             gates: vec![],
-            observed: hubdr::status::Observed {
+            observed: hubdr_core::status::Observed {
                 backup_schedules: schedules
                     .iter()
                     .map(|n| PhaseObservation {
@@ -760,7 +760,7 @@ mod tests {
             Verdict::Holds
         );
         let mut activated = status(Some(3), "Applied", &[]);
-        activated.observed.managed_clusters = Some(hubdr::status::ManagedClustersObservation {
+        activated.observed.managed_clusters = Some(hubdr_core::status::ManagedClustersObservation {
             total: 2,
             ..Default::default()
         });

@@ -1,7 +1,7 @@
 //! Health checks equal to the ACM backup policies (`backup-restore-enabled`,
 //! `backup-restore-auto-import`), computed from what the agent observed. Pure.
 
-use hubdr::status::HealthCheck;
+use hubdr_core::status::HealthCheck;
 use jiff::Timestamp;
 
 use crate::observe::Observation;
@@ -201,7 +201,7 @@ pub fn hub_checks(o: &Observation, facts: &HubFacts) -> Vec<HealthCheck> {
         let interval = facts
             .schedule
             .as_deref()
-            .and_then(|s| hubdr::site::units::parse_cron(s).ok())
+            .and_then(|s| hubdr_core::units::parse_cron(s).ok())
             .and_then(|c| c.min_interval_minutes());
         let limit = interval.map(|m| std::time::Duration::from_secs(m.max(1) * 60 * 2));
         // The message names the newest backup's time, not its age, so an unchanged hub
@@ -233,7 +233,7 @@ pub fn hub_checks(o: &Observation, facts: &HubFacts) -> Vec<HealthCheck> {
     checks
 }
 
-fn describe(list: &[hubdr::status::PhaseObservation]) -> String {
+fn describe(list: &[hubdr_core::status::PhaseObservation]) -> String {
     if list.is_empty() {
         return "none found".into();
     }
@@ -260,13 +260,13 @@ fn age(timestamp: Option<&str>, now: Timestamp) -> Option<std::time::Duration> {
 }
 
 fn human(d: std::time::Duration) -> String {
-    hubdr::status::human_age(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    hubdr_core::status::human_age(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hubdr::status::{BackupObservation, PhaseObservation};
+    use hubdr_core::status::{BackupObservation, PhaseObservation};
 
     fn facts(role: &str) -> HubFacts {
         HubFacts {

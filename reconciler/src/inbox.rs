@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use hubdr::bundle::{self, Applied, BundleError, Expect, Limits, PublicKey, Verified};
+use hubdr_core::bundle::{self, Applied, BundleError, Expect, Limits, PublicKey, Verified};
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{DesiredObject, DesiredState, KUSTOMIZATION};
@@ -263,7 +263,7 @@ impl Inbox {
         if let Some(parent) = self.state_path.parent() {
             std::fs::create_dir_all(parent).map_err(error)?;
         }
-        hubdr::fsutil::write_atomic(&self.state_path, text.as_bytes()).map_err(error)
+        hubdr_core::fsutil::write_atomic(&self.state_path, text.as_bytes()).map_err(error)
     }
 
     /// Bundle files in the inbox (not hidden, named `*.tar.zst`, regular files).
@@ -371,12 +371,12 @@ fn desired_state(verified: &Verified, file: &str) -> Result<DesiredState, InboxE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hubdr::bundle::{create, CreateInput, SecretKey};
-    use hubdr::index::{ClusterEntry, RenderIndex};
+    use hubdr_core::bundle::{create, CreateInput, SecretKey};
+    use hubdr_core::index::{ClusterEntry, RenderIndex};
     use std::collections::BTreeMap;
 
     fn bundle(key: &SecretKey, cluster: &str, generation: u64, created: &str) -> Vec<u8> {
-        let mut files = hubdr::gitrepo::Tree::new();
+        let mut files = hubdr_core::tree::Tree::new();
         files.insert(
             format!("clusters/{cluster}/namespace.x.yaml"),
             b"apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n".to_vec(),

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 use serde::{Deserialize, Serialize};
 
 pub const INVENTORY_KEY: &str = "inventory.yaml";
@@ -142,7 +142,7 @@ impl Inventory {
 
     pub fn from_yaml(text: &str) -> Result<Self, String> {
         let list: Vec<Entry> =
-            hubdr::untrusted_yaml::from_str(text, hubdr::limits::API_OBJECT_MAX_BYTES)
+            hubdr_core::untrusted_yaml::from_str(text, hubdr_core::limits::API_OBJECT_MAX_BYTES)
                 .map_err(|e| format!("the inventory ConfigMap is corrupt: {e}"))?;
         let mut inventory = Inventory::default();
         for e in list {

@@ -1,9 +1,9 @@
 //! The agent's log output: tracing to stderr, as text or JSON lines, with the credentials of
-//! every URL hidden ([`hubdr::credentials::redact_urls`]) whatever logged it.
+//! every URL hidden ([`hubdr_core::redact::redact_urls`]) whatever logged it.
 
 use std::io::{self, Write};
 
-use hubdr::credentials::redact_urls;
+use hubdr_core::redact::redact_urls;
 
 use crate::cli::LogFormat;
 

@@ -4,8 +4,8 @@
 //! server-side apply as field manager [`FENCE_MANAGER`], apart from everyone else's fields, and
 //! released by an apply of nothing as that manager.
 
-use hubdr::render::ObjectId;
-use hubdr::status::ManagedClustersObservation;
+use hubdr_core::object::ObjectId;
+use hubdr_core::status::ManagedClustersObservation;
 use kube::api::DynamicObject;
 use serde_json::{json, Value};
 

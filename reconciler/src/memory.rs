@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 use serde_json::Value;
 
 use crate::inventory::{Inventory, INVENTORY_KEY};
@@ -101,7 +101,7 @@ impl Remembered {
         let word = |key: &str| -> Result<Option<String>, String> {
             text(key)?
                 .map(|s| {
-                    hubdr::site::units::check_dns1123_label(&s)
+                    hubdr_core::units::check_dns1123_label(&s)
                         .map(|_| s.clone())
                         .map_err(|e| {
                             format!("{place}: key {key} ({s:?}): {e}; fix or remove the key")

@@ -1,7 +1,7 @@
 //! Reading what the cluster reports: BackupSchedule / Restore phases, the DPA and storage
 //! location, the newest Velero backups, VolSync sync times. Read-only.
 
-use hubdr::status::{BackupObservation, Observed, PhaseObservation, SyncObservation};
+use hubdr_core::status::{BackupObservation, Observed, PhaseObservation, SyncObservation};
 use kube::api::DynamicObject;
 use serde_json::Value;
 

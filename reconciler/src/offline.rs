@@ -10,12 +10,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
-use hubdr::gitrepo::Tree;
-use hubdr::status::trust;
-use hubdr::status::{
+use hubdr_core::status::trust;
+use hubdr_core::status::{
     pin_path, signature_path, status_path, PIN_DIR, PIN_SUFFIX, SIGNATURE_SUFFIX, STATUS_BRANCH,
     STATUS_DIR, STATUS_SUFFIX,
 };
+use hubdr_core::tree::Tree;
 
 use crate::cli::AgentArgs;
 use crate::git::{Credentials, GitSource, Identity, StatusWriter};
@@ -70,7 +70,8 @@ pub fn inbox_parts(args: &AgentArgs, dir: &Path) -> Result<InboxParts, (u8, Stri
         2,
         "--source inbox:DIR needs --pub KEY.pub, the key bundles are signed with".to_string(),
     ))?;
-    let key = hubdr::bundle::PublicKey::read(key_path).map_err(|e| (2, format!("--pub: {e}")))?;
+    let key =
+        hubdr_core::bundle::PublicKey::read(key_path).map_err(|e| (2, format!("--pub: {e}")))?;
     std::fs::create_dir_all(dir).map_err(|e| {
         (
             2,
@@ -171,9 +172,10 @@ pub fn export(args: &ExportArgs) -> Result<String, (u8, String)> {
             ),
         ));
     }
-    let bytes = hubdr::bundle::transfer::pack(&files, Some(commit.clone()), jiff::Timestamp::now())
-        .map_err(|e| (1, format!("cannot pack the status: {e}")))?;
-    hubdr::fsutil::write_atomic(&args.out, &bytes)
+    let bytes =
+        hubdr_core::bundle::transfer::pack(&files, Some(commit.clone()), jiff::Timestamp::now())
+            .map_err(|e| (1, format!("cannot pack the status: {e}")))?;
+    hubdr_core::fsutil::write_atomic(&args.out, &bytes)
         .map_err(|e| (1, format!("cannot write {}: {e}", args.out.display())))?;
     let clusters: Vec<&str> = files
         .keys()

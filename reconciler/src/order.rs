@@ -1,7 +1,7 @@
 //! Apply order: waves first (`hubdr.io/wave`), then a fixed kind order (CRDs and Namespaces
 //! before everything else), ties broken by kind, namespace and name. Deletes run in reverse.
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 
 /// Kinds that other objects depend on, applied first within a wave and deleted last.
 const KIND_RANK: [&str; 6] = [

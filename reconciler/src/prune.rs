@@ -2,7 +2,7 @@
 //! in reverse apply order, is deleted or released.
 //!
 //! - **Deleted**: only objects the agent created (inventory `created: true`) that carry its
-//!   ownership label, and never the shared kinds of `hubdr::prune_guard::RELEASE_ONLY`
+//!   ownership label, and never the shared kinds of `hubdr_core::prune_guard::RELEASE_ONLY`
 //!   (MultiClusterHub, DataProtectionApplication, Namespace).
 //! - **Released**: everything else the agent owned (objects it adopted, shared kinds): a
 //!   server-side apply of an empty intent (apiVersion, kind, name, namespace) as field
@@ -13,9 +13,9 @@
 //! NotFound counts as done; `hubdr.io/prune: disabled` objects are left as they are; an
 //! object that cannot be read, deleted or released stays in the inventory for the next pass.
 
-use hubdr::prune_guard;
-use hubdr::render::manifest::{ANNOTATION_PRUNE, LABEL_CLUSTER};
-use hubdr::render::ObjectId;
+use hubdr_core::labels::{ANNOTATION_PRUNE, LABEL_CLUSTER};
+use hubdr_core::object::ObjectId;
+use hubdr_core::prune_guard;
 use kube::api::DynamicObject;
 use serde_json::{json, Value};
 

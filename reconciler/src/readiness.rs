@@ -3,8 +3,8 @@
 //! `spec.preserveOnDelete: true`, and the backups each Restore last restored. Read-only, and
 //! never fatal: what cannot be read is left out, and the preflight says it is unknown.
 
-use hubdr::render::ObjectId;
-use hubdr::status::{
+use hubdr_core::object::ObjectId;
+use hubdr_core::status::{
     ClusterDeploymentsObservation, Observed, PhaseObservation, TakeoverObservation,
 };
 use kube::api::DynamicObject;
@@ -84,7 +84,7 @@ pub fn takeover(
         r.metadata
             .annotations
             .as_ref()?
-            .get(hubdr::gates::ANNOTATION_GENERATION)?
+            .get(hubdr_core::gates::ANNOTATION_GENERATION)?
             .parse::<u64>()
             .ok()
     };

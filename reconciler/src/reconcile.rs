@@ -1,13 +1,13 @@
 //! One reconcile pass over a cluster: allowlist, inventory, apply, prune guard, prune. Only
 //! orchestrates; the verbs live in `apply.rs` and `prune.rs`, the decisions of the guard in
-//! `hubdr::prune_guard`, the inventory's storage in `memory.rs`.
+//! `hubdr_core::prune_guard`, the inventory's storage in `memory.rs`.
 
 use std::collections::HashMap;
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 use serde_json::Value;
 
-use hubdr::prune_guard::{Counts, Hold, Limit};
+use hubdr_core::prune_guard::{Counts, Hold, Limit};
 
 use crate::apply::{self, ApplyOptions, Planned};
 use crate::changeset::{Action, ChangeSet};
@@ -182,7 +182,7 @@ pub async fn pass(
                 .filter(|e| prune::disposal(e) == Disposal::Delete)
                 .count(),
         };
-        match hubdr::prune_guard::check(counts, config.prune) {
+        match hubdr_core::prune_guard::check(counts, config.prune) {
             Some(hold) => {
                 prune_guard = Some(held(&hold, &stale));
                 for entry in stale {

@@ -1,6 +1,6 @@
 //! Building the status file from a pass: a fixed set of reasons, every exit path covered.
 
-use hubdr::status::{
+use hubdr_core::status::{
     ClusterStatus, GateStatus, HealthCheck, ObjectResult, Observed, PassStatus, SourceStatus,
     STATUS_KIND,
 };
@@ -141,7 +141,7 @@ pub fn build(
         .collect();
     objects.sort();
     let status = ClusterStatus {
-        api_version: hubdr::site::API_VERSION.into(),
+        api_version: hubdr_core::API_VERSION.into(),
         kind: STATUS_KIND.into(),
         cluster: cluster.into(),
         agent_version: env!("CARGO_PKG_VERSION").into(),
@@ -171,7 +171,7 @@ pub fn build(
 mod tests {
     use super::*;
     use crate::changeset::Action;
-    use hubdr::render::ObjectId;
+    use hubdr_core::object::ObjectId;
 
     fn id(name: &str) -> ObjectId {
         ObjectId {

@@ -6,7 +6,7 @@
 //! takes its clusters back only once the aborted target is known not to have activated them.
 //! On an active hub with nothing fenced it finds nothing to release and writes nothing.
 
-use hubdr::render::ObjectId;
+use hubdr_core::object::ObjectId;
 use serde_json::json;
 
 use crate::changeset::{Action, ChangeSet};

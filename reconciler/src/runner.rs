@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hubdr::render::ObjectId;
-use hubdr::status::signature::AgentKey;
-use hubdr::status::trust::PinMemory;
-use hubdr::status::{ClusterStatus, GateStatus, SourceStatus};
+use hubdr_core::object::ObjectId;
+use hubdr_core::status::signature::AgentKey;
+use hubdr_core::status::trust::PinMemory;
+use hubdr_core::status::{ClusterStatus, GateStatus, SourceStatus};
 
 use crate::changeset::ChangeSet;
 use crate::git::{GitError, GitSource, Pin, Publish, StatusWriter};

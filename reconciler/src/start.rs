@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use hubdr::credentials::redact_urls;
+use hubdr_core::redact::redact_urls;
 
 use crate::cli::{AgentArgs, SourceArg};
 use crate::config::{self, ConfigFile};
@@ -59,7 +59,7 @@ async fn wait_for_signal() {
 }
 
 async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
-    hubdr::site::units::check_dns1123_label(&args.cluster)
+    hubdr_core::units::check_dns1123_label(&args.cluster)
         .map_err(|e| (2, format!("--cluster: {e}")))?;
     let file = match &args.config {
         Some(path) => Some(ConfigFile::read(path).map_err(|e| (2, e))?),
@@ -154,7 +154,7 @@ fn pass_config(args: &AgentArgs, allowlist: config::Allowlist) -> PassConfig {
             force_conflicts: args.force_conflicts,
             ..Default::default()
         },
-        prune: hubdr::prune_guard::Limit {
+        prune: hubdr_core::prune_guard::Limit {
             max_percent: args.max_prune_percent,
             allow_mass_prune: args.allow_mass_prune,
         },

@@ -9,9 +9,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hubdr::render::ObjectId;
-use hubdr::status::signature::AgentKey;
-use hubdr::status::status_key_secret;
+use hubdr_core::object::ObjectId;
+use hubdr_core::status::signature::AgentKey;
+use hubdr_core::status::status_key_secret;
 use serde_json::{json, Value};
 
 use crate::kubeapi::ClusterApi;

@@ -1,12 +1,12 @@
 //! Other clusters' status, as late binding and gates read it: every status file on the status
 //! branch, believed only when signed by the key trusted for its cluster and not from the future
-//! (`hubdr::status::trust`). Refused ones are kept with the reason, so the objects that needed
+//! (`hubdr_core::status::trust`). Refused ones are kept with the reason, so the objects that needed
 //! them can say why they wait.
 
 use std::collections::BTreeMap;
 
-use hubdr::status::trust::{self, PinMemory};
-use hubdr::status::{ClusterStatus, PIN_DIR, STATUS_DIR};
+use hubdr_core::status::trust::{self, PinMemory};
+use hubdr_core::status::{ClusterStatus, PIN_DIR, STATUS_DIR};
 
 use crate::git::GitSource;
 

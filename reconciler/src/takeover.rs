@@ -5,8 +5,8 @@
 //! (`hubdr.io/restarted-for-generation: N`) as the field manager `hubdr-takeover`, once per
 //! generation; the new primary's BackupSchedule waits for it (`observability-restarted:N`).
 
-use hubdr::gates::ANNOTATION_GENERATION;
-use hubdr::render::ObjectId;
+use hubdr_core::gates::ANNOTATION_GENERATION;
+use hubdr_core::object::ObjectId;
 use serde_json::{json, Value};
 
 use crate::apply::Planned;

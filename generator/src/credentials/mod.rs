@@ -7,7 +7,7 @@
 //! * [`redact`]: URLs with their user and password replaced, for logs, messages and status.
 
 pub mod detect;
-pub mod redact;
+pub use hubdr_core::redact;
 pub mod scan;
 pub mod text;
 

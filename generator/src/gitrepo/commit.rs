@@ -9,6 +9,7 @@ use std::path::Path;
 use git2::{IndexEntry, ObjectType, Oid, Repository, Signature};
 use rayon::prelude::*;
 
+use super::fsync::sync_dir;
 use super::paths::validate_path;
 use super::undo::{prune_empty_dirs, Undo};
 use super::{
@@ -610,18 +611,6 @@ fn sync_loose_objects(git_dir: &Path, ids: &[Oid]) -> io::Result<()> {
 
 fn sync_file(path: &Path) -> io::Result<()> {
     fs::File::open(path)?.sync_all()
-}
-
-pub(super) fn sync_dir(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        fs::File::open(path)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        Ok(())
-    }
 }
 
 /// The index entry of the file `path` from its blob id and stat data, so that `git status`

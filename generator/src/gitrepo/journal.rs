@@ -153,7 +153,7 @@ pub(super) fn write(git_dir: &Path, journal: &Journal) -> io::Result<()> {
         file.write_all(&journal.encode())?;
         file.sync_all()?;
         fs::rename(&tmp, &target)?;
-        super::commit::sync_dir(git_dir)
+        super::fsync::sync_dir(git_dir)
     })();
     if written.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -1,63 +1,12 @@
 //! A rendered Kubernetes object: identity, wave and content.
 
-use std::fmt;
-
 use serde_json::{Map, Value};
 
-pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const LABEL_SITE: &str = "hubdr.io/site";
-pub const LABEL_CLUSTER: &str = "hubdr.io/cluster";
-pub const ANNOTATION_WAVE: &str = "hubdr.io/wave";
-pub const ANNOTATION_ARGO_WAVE: &str = "argocd.argoproj.io/sync-wave";
-pub const ANNOTATION_PRUNE: &str = "hubdr.io/prune";
-
-/// Identity of an object inside one cluster, as `kind` + `namespace/name`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectId {
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
-        }
-    }
-}
-
-impl ObjectId {
-    /// Read the identity from an object, or say which field is missing.
-    pub fn of(value: &Value) -> Result<Self, String> {
-        let text = |pointer: &str| {
-            value
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let api_version = text("/apiVersion").ok_or("the object has no apiVersion")?;
-        let kind = text("/kind").ok_or("the object has no kind")?;
-        let name = text("/metadata/name").ok_or("the object has no metadata.name")?;
-        Ok(Self {
-            api_version,
-            kind,
-            namespace: text("/metadata/namespace"),
-            name,
-        })
-    }
-
-    /// The object's file name inside its cluster directory.
-    pub fn file_name(&self) -> String {
-        let kind = self.kind.to_ascii_lowercase();
-        match &self.namespace {
-            Some(ns) => format!("{kind}.{ns}.{}.yaml", self.name),
-            None => format!("{kind}.{}.yaml", self.name),
-        }
-    }
-}
+pub use hubdr_core::labels::{
+    ANNOTATION_ARGO_WAVE, ANNOTATION_PRUNE, ANNOTATION_WAVE, LABEL_CLUSTER, LABEL_MANAGED_BY,
+    LABEL_SITE,
+};
+pub use hubdr_core::object::ObjectId;
 
 /// An object while it is rendered: where it goes, and its content.
 #[derive(Debug, Clone)]

@@ -136,7 +136,7 @@ fn velero_sizing(spec: &SiteSpec, out: &mut Vec<Diagnostic>) {
 fn replica_pvcs(volsync: &VolSync, out: &mut Vec<Diagnostic>) {
     for (i, r) in volsync.replications.iter().enumerate() {
         for (path, d) in
-            super::validate::destinations(&format!("spec.volsync.replications[{i}]"), r)
+            super::destinations::destinations(&format!("spec.volsync.replications[{i}]"), r)
         {
             let copy_method = d.copy_method.as_deref().unwrap_or("Snapshot");
             if d.pvc.is_some() && copy_method != "Snapshot" {

@@ -224,15 +224,7 @@ fn canonical_hash(site: &Site, escaped: bool) -> (String, Option<bool>) {
     (format!("sha256:{}", hex(&digest)), suspect)
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
-}
+pub use hubdr_core::digest::hex;
 
 /// A document the guard refused, at the position it names.
 fn refused(refusal: &Refusal) -> Diagnostic {

@@ -1,5 +1,6 @@
 //! The site file: model, parsing and validation.
 pub mod credentials;
+pub mod destinations;
 pub mod diagnostic;
 pub mod domain_rules;
 pub mod edit;
@@ -8,8 +9,9 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod privileges;
+pub mod schedule_offset;
 pub mod strict_value;
-pub mod units;
+pub use hubdr_core::units;
 pub mod validate;
 mod validate_trust;
 

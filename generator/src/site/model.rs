@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-pub const API_VERSION: &str = "hubdr.io/v1alpha1";
+pub use hubdr_core::API_VERSION;
 pub const KIND: &str = "Site";
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -13,6 +13,8 @@ use std::time::SystemTime;
 
 use hubdr::gitrepo::Tree;
 
+pub mod fixtures;
+
 /// `generator/`.
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

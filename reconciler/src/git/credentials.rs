@@ -87,7 +87,7 @@ impl Credentials {
         match self {
             Credentials::Token { .. } => Some("the git token"),
             Credentials::SshKey { .. } => Some("the git credentials"),
-            Credentials::None if hubdr::credentials::redact_urls(url) != url => {
+            Credentials::None if hubdr_core::redact::redact_urls(url) != url => {
                 Some("the credentials in the URL")
             }
             Credentials::None => None,

@@ -158,7 +158,7 @@ impl GitError {
 }
 
 /// `url` as errors, logs and status show it: without its user and password
-/// ([`hubdr::credentials::redact_urls`]).
+/// ([`hubdr_core::redact::redact_urls`]).
 pub(crate) fn shown(url: &str) -> String {
-    hubdr::credentials::redact_urls(url).into_owned()
+    hubdr_core::redact::redact_urls(url).into_owned()
 }

@@ -19,9 +19,9 @@ use std::path::Path;
 
 use git2::{ObjectType, Odb, Oid, Repository};
 
+use super::attempt::{is_lost_race, Attempt};
 use super::commit::{self, Built};
 use super::error::shown;
-use super::remote::{is_lost_race, Attempt};
 use super::GitError;
 
 /// One attempt: build on the tip of `refname` in the bare repository at `remote_path` and

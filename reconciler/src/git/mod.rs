@@ -4,10 +4,12 @@
 //! refspec through an anonymous remote.
 //!
 //! Files: `cache.rs` (the local database, crash-safe init, re-init once when corrupt),
-//! `remote.rs` (fetch and push), `local.rs` (compare-and-swap for local remotes),
+//! `remote.rs` (fetch and push), `local.rs` (compare-and-swap for local remotes), `attempt.rs`
+//! (what one attempt at moving a branch came to),
 //! `commit.rs` (one file replaced in a commit), `credentials.rs` and `known_hosts.rs`
 //! (authentication), `lock.rs` (cache lock), `source.rs`, `status_branch.rs`.
 
+mod attempt;
 mod cache;
 mod commit;
 mod credentials;

@@ -8,6 +8,7 @@ use git2::{
     AutotagOption, Direction, ErrorClass, ErrorCode, FetchOptions, Oid, PushOptions, Repository,
 };
 
+pub(crate) use super::attempt::{is_lost_race, Attempt};
 use super::cache::Cache;
 use super::commit::{self, Built};
 use super::error::shown;
@@ -124,17 +125,6 @@ pub(crate) fn fetch_branch(
     }
 }
 
-/// One attempt at moving a branch to a commit built on its current tip.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Attempt {
-    /// `build` found nothing to change at this tip.
-    Unchanged(Oid),
-    /// The branch now points at this commit.
-    Landed(Oid),
-    /// Another writer moved the branch first: try again on the new tip.
-    Lost(String),
-}
-
 /// Read the tip of `branch` (`None`: no such branch yet), let `build` write a commit on it,
 /// and move the branch there unless someone else moved it in the meantime. Never forces.
 ///
@@ -248,14 +238,6 @@ fn push_over_transport(
             reason,
         }),
     }
-}
-
-/// Errors that mean "another writer got there first".
-pub(crate) fn is_lost_race(e: &git2::Error) -> bool {
-    matches!(
-        e.code(),
-        ErrorCode::NotFastForward | ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists
-    )
 }
 
 /// Server rejections of a ref update that a refetch can cure.

@@ -1,7 +1,7 @@
 //! The status branch: every agent owns one file, `clusters/<cluster>.yaml`, on a shared
 //! branch (`hubdr-status`) of the source remote. A signed publish also writes the signature
 //! beside it (`clusters/<cluster>.sig`) and, when the branch has none yet, pins the agent's
-//! key (`keys/<cluster>.pub`); a pin is never replaced (see `hubdr::status::trust`).
+//! key (`keys/<cluster>.pub`); a pin is never replaced (see `hubdr_core::status::trust`).
 //!
 //! A publish fetches the branch (or finds it missing and starts it as an orphan), writes a
 //! commit whose tree is the remote tree with only our file replaced (no working tree; the
@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use git2::{Oid, Repository, Signature};
-use hubdr::status::signature::{parse_pin, pin_text, AgentKey, StatusKey};
-use hubdr::status::{pin_path, signature_path, status_path};
+use hubdr_core::status::signature::{parse_pin, pin_text, AgentKey, StatusKey};
+use hubdr_core::status::{pin_path, signature_path, status_path};
 
 use super::cache::Cache;
 use super::commit::{self, FileWrite};
@@ -265,7 +265,7 @@ impl StatusWriter {
             url: shown(&self.url),
             cluster: cluster.to_string(),
             attempts,
-            last: hubdr::credentials::redact_urls(&last).into_owned(),
+            last: hubdr_core::redact::redact_urls(&last).into_owned(),
         })
     }
 }

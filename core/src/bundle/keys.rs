@@ -254,7 +254,7 @@ fn parse_line(
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    crate::site::load::hex(bytes)
+    crate::digest::hex(bytes)
 }
 
 pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {

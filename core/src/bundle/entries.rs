@@ -81,7 +81,7 @@ impl Entry<'_> {
             hasher.update(&chunk[..n]);
             bytes.extend_from_slice(&chunk[..n]);
         }
-        Ok((bytes, crate::site::load::hex(&hasher.finalize())))
+        Ok((bytes, crate::digest::hex(&hasher.finalize())))
     }
 }
 
@@ -208,7 +208,7 @@ fn read_entries<R: Read>(
                     ))
                 });
             }
-            if let Err(why) = super::archive::check_path(&path) {
+            if let Err(why) = check_path(&path) {
                 refusal = refusal.or_else(|| Some(unsafe_entry(&path, why)));
             }
             if seen.len() >= limits.max_entries {
@@ -249,4 +249,18 @@ fn describe(kind: tar::EntryType) -> &'static str {
         tar::EntryType::GNULongLink => "a GNU long link name",
         _ => "an entry of an unknown type",
     }
+}
+
+/// A relative path of plain components: no root, no `.` or `..`, no empty parts.
+pub fn check_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() || path.starts_with('/') || path.contains('\\') {
+        return Err("the path must be relative");
+    }
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err("the path must not contain empty, `.` or `..` parts");
+    }
+    Ok(())
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
-use crate::gitrepo::Tree;
 use crate::index::{RenderIndex, INDEX_PATH};
+use crate::tree::Tree;
 
 use super::entries::{self, Entry};
 use super::manifest::{BundleManifest, SignatureEntry, MANIFEST_ENTRY, SIGNATURE_ENTRY};

@@ -5,7 +5,7 @@
 //! the write calls of the unchanged passes. Exits 1 unless the unchanged passes made no
 //! write call other than dry runs.
 //!
-//! `cargo run --release -p hubdr-agent --features bench --bin agent-pass-bench -- --objects 500`
+//! `cargo run --release -p hubdr-e2e --bin agent-pass-bench -- --objects 500`
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -121,7 +121,7 @@ mod tests {
 
     fn manifest() -> BundleManifest {
         BundleManifest {
-            api_version: crate::site::API_VERSION.into(),
+            api_version: crate::API_VERSION.into(),
             kind: MANIFEST_KIND.into(),
             site: "s".into(),
             cluster: "hub-a".into(),

@@ -177,5 +177,5 @@ pub fn size_text(bytes: u64) -> String {
 /// `sha256` of `bytes` as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    crate::site::load::hex(&Sha256::digest(bytes))
+    crate::digest::hex(&Sha256::digest(bytes))
 }

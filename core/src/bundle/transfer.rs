@@ -9,8 +9,8 @@ use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
-use crate::gitrepo::Tree;
 use crate::status::ClusterStatus;
+use crate::tree::Tree;
 
 use super::{archive, entries, sha256_hex, BundleError, Limits};
 use crate::status::trust::cluster_of;
@@ -41,7 +41,7 @@ pub fn pack(
     exported_at: jiff::Timestamp,
 ) -> std::io::Result<Vec<u8>> {
     let header = StatusExport {
-        api_version: crate::site::API_VERSION.into(),
+        api_version: crate::API_VERSION.into(),
         kind: EXPORT_KIND.into(),
         exported_at: super::manifest::timestamp_text(exported_at),
         status_commit,
@@ -107,7 +107,7 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Unpacked, BundleError> {
         };
         let named = |dir: &str, suffix: &str| {
             cluster_of(&path, dir, suffix)
-                .filter(|c| crate::site::units::check_dns1123_label(c).is_ok())
+                .filter(|c| crate::units::check_dns1123_label(c).is_ok())
                 .map(str::to_string)
         };
         let signature = named(STATUS_DIR, SIGNATURE_SUFFIX);

@@ -51,6 +51,10 @@
 
 use serde_json::{Map, Value};
 
+mod yaml11;
+pub use yaml11::yaml11_reads_as_non_string;
+use yaml11::YAML11_WORDS;
+
 /// `value` as YAML, the same bytes as `serde_yaml::to_string(value).unwrap()`.
 pub fn to_string(value: &Value) -> String {
     let mut out = String::with_capacity(512);
@@ -497,108 +501,6 @@ fn has_unicode_break(s: &str) -> bool {
     s.contains(['\u{85}', '\u{2028}', '\u{2029}'])
 }
 
-/// YAML 1.1 booleans of go-yaml v2 (which sigs.k8s.io/yaml, hence kubectl, kustomize and Argo
-/// CD, reads manifests with) and PyYAML, beyond YAML 1.2's `true`/`false`; plus the merge key
-/// `<<` and PyYAML's value key `=`.
-const YAML11_WORDS: [&str; 18] = [
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
-    "OFF", "<<", "=",
-];
-
-/// Whether a YAML 1.1 reader (go-yaml v2 as used by sigs.k8s.io/yaml; PyYAML) reads the plain
-/// scalar `s` as anything but the same string: a YAML 1.1 boolean, the merge key, an integer
-/// or float once `_` is dropped (`1_000`, `0x_1F`, `0O17`, `0b1`, `017`, `1.`, `.5`), a
-/// sexagesimal number (`1:20`), infinity or NaN in any case and sign, or a timestamp
-/// (anything starting with four digits and `-`). Deliberately broad: a needless quote costs
-/// nothing, a missing one changes a manifest.
-pub fn yaml11_reads_as_non_string(s: &str) -> bool {
-    if YAML11_WORDS.contains(&s) {
-        return true;
-    }
-    let Some(&first) = s.as_bytes().first() else {
-        return false;
-    };
-    if !(first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) {
-        return false;
-    }
-    let bytes = s.as_bytes();
-    if bytes.len() >= 5 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-' {
-        return true;
-    }
-    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if matches!(
-        unsigned,
-        ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN"
-    ) {
-        return true;
-    }
-    let digits: String = unsigned.chars().filter(|&c| c != '_').collect();
-    let all = |text: &str, ok: fn(&u8) -> bool| !text.is_empty() && text.as_bytes().iter().all(ok);
-    for (prefixes, ok) in [
-        (["0x", "0X"], u8::is_ascii_hexdigit as fn(&u8) -> bool),
-        (
-            ["0o", "0O"],
-            (|b: &u8| (b'0'..=b'7').contains(b)) as fn(&u8) -> bool,
-        ),
-        (
-            ["0b", "0B"],
-            (|b: &u8| matches!(b, b'0' | b'1')) as fn(&u8) -> bool,
-        ),
-    ] {
-        for prefix in prefixes {
-            if let Some(rest) = digits.strip_prefix(prefix) {
-                if all(rest, ok) {
-                    return true;
-                }
-            }
-        }
-    }
-    yaml11_float(&digits) || sexagesimal(unsigned)
-}
-
-/// go-yaml v2's float pattern `[0-9]+(\.[0-9]*)?|\.[0-9]+` with an optional exponent (the
-/// sign is already dropped), which also covers the integers.
-fn yaml11_float(s: &str) -> bool {
-    let (mantissa, exponent) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = match mantissa.split_once('.') {
-        None => !mantissa.is_empty() && digits(mantissa),
-        Some((int, frac)) => digits(int) && digits(frac) && (!int.is_empty() || !frac.is_empty()),
-    };
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    mantissa_ok && exponent_ok
-}
-
-/// PyYAML's YAML 1.1 base-60 numbers: `1:20`, `190:20:30.15`.
-fn sexagesimal(s: &str) -> bool {
-    let mut parts = s.split(':');
-    let head = parts.next().unwrap_or("");
-    if head.is_empty()
-        || !head.as_bytes()[0].is_ascii_digit()
-        || !head.bytes().all(|b| b.is_ascii_digit() || b == b'_')
-    {
-        return false;
-    }
-    let rest: Vec<&str> = parts.collect();
-    if rest.is_empty() {
-        return false;
-    }
-    rest.iter().enumerate().all(|(i, part)| {
-        let part = if i + 1 == rest.len() {
-            part.split_once('.').map_or(*part, |(whole, _)| whole)
-        } else {
-            part
-        };
-        (1..=2).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
-    })
-}
-
 /// Strings that are certainly written plain: start with an ASCII letter, only
 /// `[A-Za-z0-9._/-]`, and not a word that reads back as null or a bool (in YAML 1.2 or 1.1).
 fn is_fast_plain(s: &str) -> bool {
@@ -867,98 +769,5 @@ fn analyze(s: &str) -> Analysis {
         chars,
     }
 }
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn same(value: &Value) {
-        let expected = serde_yaml::to_string(value).unwrap();
-        assert_eq!(to_string(value), expected, "value: {value}");
-    }
-
-    #[test]
-    fn yaml_layout_matches_serde_yaml() {
-        same(&json!(null));
-        same(&json!({}));
-        same(&json!([]));
-        same(&json!({"a": [], "b": {}, "c": [[], {}], "d": null}));
-        same(&json!({"key": ["a", "b"], "m": {"x": 1, "w": -2}}));
-        same(&json!([{"a": 1, "b": 2}, [1, [2, 3]], "s"]));
-        same(&json!({"k": "line1\nline2", "l": ["x\ny\n", " lead\n"], "t": "a\n\n"}));
-        same(&json!({"a\nb": 1, "x".repeat(129): {"c": [1]}}));
-        same(&json!({"f": 1.5, "g": -0.0, "h": 1e300, "t": "tab\there"}));
-    }
-
-    #[test]
-    fn yaml_quoting_matches_serde_yaml() {
-        for s in [
-            "", "null", "~", "true", "1", "01", "-01", "0x1F", "1e3", ".5", ".inf", "a: b", "a:b",
-            "- a", "-a", "#c", "a #c", "a#c", "*x", "it's", " x", "x ", "---", "...", "\u{feff}",
-            "a\tb",
-        ] {
-            same(&json!({ s: s }));
-            same(&json!([s]));
-        }
-    }
-
-    /// Strings that YAML 1.1 readers (go-yaml v2 under kubectl, kustomize and Argo CD; PyYAML)
-    /// read as something else are quoted, wherever serde_yaml (YAML 1.2) would not.
-    #[test]
-    fn yaml11_readings_are_quoted() {
-        for s in [
-            "y",
-            "Y",
-            "n",
-            "N",
-            "yes",
-            "No",
-            "on",
-            "OFF",
-            "<<",
-            "=",
-            "1_000",
-            "0x_1F",
-            "0O17",
-            "0o17",
-            "0b101",
-            "017",
-            "08",
-            "1.",
-            "+.5",
-            "1e3",
-            "-.INF",
-            ".NaN",
-            "1:20",
-            "190:20:30.15",
-            "2001-12-14",
-            "2001-12-14t21:59:43.10-05:00",
-        ] {
-            assert!(yaml11_reads_as_non_string(s), "{s}");
-            let text = to_string(&json!({ s: [s] }));
-            assert_eq!(text, format!("'{s}':\n- '{s}'\n"), "{s}");
-        }
-        for s in [
-            "a", "yess", "x1", "1a", "0x", "1:", "1:2:", "v1.2", "1-2", "10.0.0.1",
-        ] {
-            assert!(!yaml11_reads_as_non_string(s), "{s}");
-        }
-    }
-
-    /// NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR are escaped, never written raw; where libyaml
-    /// double-quotes too (a tab forces it), the bytes are libyaml's.
-    #[test]
-    fn unicode_line_breaks_are_escaped() {
-        assert_eq!(to_string(&json!("a\u{2028}b")), "\"a\\Lb\"\n");
-        assert_eq!(to_string(&json!(["x\u{85}"])), "- \"x\\N\"\n");
-        assert_eq!(to_string(&json!({"k": "\u{2029}"})), "k: \"\\P\"\n");
-        for s in [
-            "\t\u{2028}",
-            "a\u{85}\tb\"\\\u{1}\u{feff}\u{10ffff}",
-            "\u{2029}\t\n\u{0}",
-        ] {
-            same(&json!({ "k": s, "l": [s] }));
-        }
-    }
-}
+mod tests;

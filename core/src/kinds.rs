@@ -233,7 +233,7 @@ pub fn check_group(group: &str) -> Result<(), String> {
     if group.is_empty() || group == "core" {
         return Ok(());
     }
-    crate::site::units::check_dns1123_subdomain(group).map_err(|e| format!("not an API group: {e}"))
+    crate::units::check_dns1123_subdomain(group).map_err(|e| format!("not an API group: {e}"))
 }
 
 /// Checks an RBAC resource name (a plural such as `replicationsources`): lowercase letters and
@@ -244,8 +244,7 @@ pub fn check_resource(resource: &str) -> Result<(), String> {
             "{resource:?} names a subresource; give the resource (plural) alone, e.g. replicationsources"
         ));
     }
-    crate::site::units::check_dns1123_label(resource)
-        .map_err(|e| format!("not a resource (plural): {e}"))
+    crate::units::check_dns1123_label(resource).map_err(|e| format!("not a resource (plural): {e}"))
 }
 
 /// Namespaces that belong to Kubernetes or OpenShift: an agent uses one only when its own

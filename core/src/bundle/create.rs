@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::gitrepo::Tree;
 use crate::index::{RenderIndex, INDEX_PATH};
+use crate::tree::Tree;
 
 use super::keys::{hex, SecretKey};
 use super::manifest::{
@@ -102,7 +102,7 @@ pub fn create(
     let mut listed = digests;
     listed.insert(INDEX_PATH.to_string(), sha256_hex(&index_bytes));
     let manifest = BundleManifest {
-        api_version: crate::site::API_VERSION.into(),
+        api_version: crate::API_VERSION.into(),
         kind: MANIFEST_KIND.into(),
         site: input.index.site.clone(),
         cluster: cluster.into(),
@@ -167,7 +167,7 @@ pub(crate) mod tests {
             prerequisites: Vec::new(),
         };
         let index = RenderIndex {
-            api_version: crate::site::API_VERSION.into(),
+            api_version: crate::API_VERSION.into(),
             kind: crate::index::INDEX_KIND.into(),
             site: "prod".into(),
             site_hash: "sha256:abcd".into(),

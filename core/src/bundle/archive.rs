@@ -6,6 +6,7 @@ use std::io::Cursor;
 
 use zstd::zstd_safe;
 
+pub use super::entries::check_path;
 use super::{entries, frame, BundleError};
 
 /// Size limits applied before and while unpacking, so a hostile file cannot exhaust memory.
@@ -75,20 +76,6 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, Vec<u8>)>, B
         Ok(())
     })?;
     Ok(out)
-}
-
-/// A relative path of plain components: no root, no `.` or `..`, no empty parts.
-pub fn check_path(path: &str) -> Result<(), &'static str> {
-    if path.is_empty() || path.starts_with('/') || path.contains('\\') {
-        return Err("the path must be relative");
-    }
-    if path
-        .split('/')
-        .any(|part| part.is_empty() || part == "." || part == "..")
-    {
-        return Err("the path must not contain empty, `.` or `..` parts");
-    }
-    Ok(())
 }
 
 #[cfg(test)]
