@@ -67,6 +67,8 @@ bad_sites! {
     restic_shared_repository => "restic-shared-repository",
     bad_network => "bad-network",
     bad_status_keys => "bad-status-keys",
+    hosted_unknown_management_cluster => "hosted-unknown-management-cluster",
+    hosted_bad_fields => "hosted-bad-fields",
 }
 
 #[test]

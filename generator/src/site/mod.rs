@@ -3,6 +3,7 @@ pub mod credentials;
 pub mod diagnostic;
 pub mod domain_rules;
 pub mod edit;
+pub mod hosted;
 pub mod load;
 pub mod locate;
 pub mod model;
