@@ -4,6 +4,7 @@
 //! prove determinism, in memory and through the CLI into a git repository.
 
 mod agent_rules;
+mod hosted_rules;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 use hubdr::gates::Gate;
 use hubdr::gitrepo::Tree;
+use hubdr::site::hosted::HostedMethod;
 use hubdr::site::{Hub, HubRole, LoadedSite, Method, Replication, Site};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -37,6 +39,7 @@ matrix! {
     volsync_rsync => "volsync-rsync",
     volsync_restic_rclone => "volsync-restic-rclone",
     patches => "patches",
+    hosted_clusters => "hosted-clusters",
 }
 
 fn site_path(name: &str) -> PathBuf {
@@ -253,6 +256,7 @@ fn domain_rules(loaded: &LoadedSite, tree: &Tree) {
     managed_clusters(site, &view);
     replications(site, &view);
     applicationset(site, tree);
+    hosted_rules::check(site, tree);
 }
 
 /// No Secret, no Secret data, no key material anywhere in the repository.
@@ -920,6 +924,13 @@ fn gates(site: &Site, view: &View) {
 
 fn managed_clusters(site: &Site, view: &View) {
     for c in &site.spec.managed_clusters {
+        // A managed cluster that backs up hosted clusters with OADP holds its own DPA
+        // (checked by `hosted_rules`).
+        let oadp = site
+            .spec
+            .hosted_clusters
+            .iter()
+            .any(|h| h.management_cluster == c.name && h.method == HostedMethod::Oadp);
         for kind in [
             "MultiClusterHub",
             "DataProtectionApplication",
@@ -927,6 +938,9 @@ fn managed_clusters(site: &Site, view: &View) {
             "Restore",
             "ManagedClusterAddOn",
         ] {
+            if oadp && kind == "DataProtectionApplication" {
+                continue;
+            }
             assert!(
                 view.all(&c.name, kind).is_empty(),
                 "{}: a managed cluster holds no {kind}",

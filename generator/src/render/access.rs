@@ -63,6 +63,22 @@ pub const NAMESPACE_VERBS: [&str; 3] = ["get", "create", "patch"];
 /// `(API group, resource)` -> access.
 pub type Grants = BTreeMap<(String, String), Access>;
 
+/// hubdr's own grant of the rendered kind `kind` (for kinds a cluster gets beyond its side's).
+pub(super) fn fixed_kind(kind: &str) -> KindGrant {
+    let k = kinds::RENDERED
+        .iter()
+        .find(|k| k.kind == kind)
+        .expect("a kind of hubdr's fixed list");
+    KindGrant {
+        group: k.group.to_string(),
+        kind: k.kind.to_string(),
+        resource: k.resource.to_string(),
+        scope: k.scope,
+        deletable: k.deletable,
+        extra: false,
+    }
+}
+
 /// A kind an agent may manage.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KindGrant {
@@ -178,6 +194,7 @@ impl SiteAccess {
             let namespaces = places.remove(c.name.as_str()).unwrap_or_default();
             clusters.insert(c.name.clone(), ClusterAccess::managed(&namespaces, &extra));
         }
+        super::hosted::access::grant(site, &mut clusters);
         Self { clusters }
     }
 
@@ -186,7 +203,7 @@ impl SiteAccess {
     }
 }
 
-fn add(grants: &mut Grants, group: &str, resource: &str, access: Access) {
+pub(super) fn add(grants: &mut Grants, group: &str, resource: &str, access: Access) {
     let entry = grants
         .entry((group.to_string(), resource.to_string()))
         .or_insert(access);
@@ -245,7 +262,7 @@ impl ClusterAccess {
             .filter(|k| k.extra && k.scope == Scope::Namespaced)
     }
 
-    fn grant(&mut self, ns: &str, kind: &str, access: Option<Access>) {
+    pub(super) fn grant(&mut self, ns: &str, kind: &str, access: Option<Access>) {
         let k = grant_of(&self.kinds, kind);
         let (group, resource, access) = (
             k.group.clone(),
@@ -300,7 +317,7 @@ impl ClusterAccess {
     }
 
     /// The namespaced extra kinds in every namespace that has a Role.
-    fn add_extra_to_roles(&mut self) {
+    pub(super) fn add_extra_to_roles(&mut self) {
         let extra: Vec<(String, String, Access)> = self
             .extra_namespaced()
             .map(|k| (k.group.clone(), k.resource.clone(), Access::of(k)))

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 /// Every kind hubdr renders into a cluster directory: (API group, Kind, resource, namespaced,
 /// managed by hubs (else by managed clusters), deletable).
-pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 9] = [
+pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 10] = [
     (
         "operator.open-cluster-management.io",
         "MultiClusterHub",
@@ -78,6 +78,8 @@ pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 9] = [
         false,
         true,
     ),
+    // Only for the agents of management clusters (spec.hostedClusters), on either side.
+    ("velero.io", "Schedule", "schedules", true, false, true),
 ];
 
 /// What every agent only reads, cluster-wide: VolSync status (reconciler/src/observe.rs lists
@@ -441,6 +443,7 @@ pub fn places(site: &Site, cluster: &str, hub: bool) -> BTreeMap<String, Place> 
             }
         }
     }
+    hosted_places(site, cluster, hub, &mut out);
     for e in spec
         .agent
         .extra_kinds
@@ -452,6 +455,35 @@ pub fn places(site: &Site, cluster: &str, hub: bool) -> BTreeMap<String, Place> 
         }
     }
     out
+}
+
+/// What the agent of a management cluster needs for its hosted clusters (`spec.hostedClusters`).
+fn hosted_places(site: &Site, cluster: &str, hub: bool, out: &mut BTreeMap<String, Place>) {
+    use hubdr::site::hosted::HostedMethod;
+    let spec = &site.spec;
+    for h in spec
+        .hosted_clusters
+        .iter()
+        .filter(|h| h.management_cluster == cluster)
+    {
+        if h.method == HostedMethod::Oadp {
+            let velero = if hub {
+                spec.backup_namespace.clone()
+            } else {
+                "openshift-adp".to_string()
+            };
+            let place = out.entry(velero).or_default();
+            grant(place, "velero.io", "schedules", &MANAGE);
+            if !hub {
+                grant(
+                    place,
+                    "oadp.openshift.io",
+                    "dataprotectionapplications",
+                    &APPLY,
+                );
+            }
+        }
+    }
 }
 
 /// What `cluster`'s agent must be able to do, exactly.
@@ -502,7 +534,7 @@ fn what_cluster(what: &str) -> &str {
 
 /// The `--allow-kind` values `cluster`'s agent must get: hubdr's kinds for its side and the
 /// site's extra kinds.
-pub fn expected_kinds(site: &Site, hub: bool) -> BTreeSet<String> {
+pub fn expected_kinds(site: &Site, cluster: &str, hub: bool) -> BTreeSet<String> {
     let core = |g: &str| {
         if g.is_empty() {
             "core".to_string()
@@ -512,7 +544,8 @@ pub fn expected_kinds(site: &Site, hub: bool) -> BTreeSet<String> {
     };
     RENDERED_KINDS
         .iter()
-        .filter(|k| k.4 == hub)
+        // (Schedules only for management clusters, below.)
+        .filter(|k| k.4 == hub && k.1 != "Schedule")
         .map(|(g, k, ..)| format!("{}/{k}", core(g)))
         .chain(
             site.spec
@@ -520,6 +553,23 @@ pub fn expected_kinds(site: &Site, hub: bool) -> BTreeSet<String> {
                 .extra_kinds
                 .iter()
                 .map(|e| format!("{}/{}", core(e.api_group()), e.kind)),
+        )
+        // A cluster that backs up hosted clusters with OADP manages Velero Schedules (and a
+        // DataProtectionApplication when it is not a hub).
+        .chain(
+            site.spec
+                .hosted_clusters
+                .iter()
+                .filter(|h| {
+                    h.management_cluster == cluster
+                        && h.method == hubdr::site::hosted::HostedMethod::Oadp
+                })
+                .flat_map(|_| {
+                    [
+                        "velero.io/Schedule".to_string(),
+                        "oadp.openshift.io/DataProtectionApplication".to_string(),
+                    ]
+                }),
         )
         .collect()
 }
@@ -609,7 +659,7 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
         }
         let allowed_kinds: BTreeSet<String> = install.flag("--allow-kind").into_iter().collect();
         assert!(
-            allowed_kinds.is_subset(&expected_kinds(site, hub)),
+            allowed_kinds.is_subset(&expected_kinds(site, &cluster, hub)),
             "{what}: --allow-kind {allowed_kinds:?} beyond hubdr's kinds and spec.agent.extraKinds"
         );
         let check = |g: &str, r: &str, v: &Verbs, scope: &str| {
@@ -732,6 +782,11 @@ fn declared_namespaces(site: &Site) -> BTreeSet<String> {
         spec.multi_cluster_hub.namespace.clone(),
     ]);
     out.extend(spec.managed_clusters.iter().map(|c| c.name.clone()));
+    for h in &spec.hosted_clusters {
+        out.insert("openshift-adp".to_string());
+        out.insert(h.namespace.clone());
+        out.insert(format!("{}-{}", h.namespace, h.name));
+    }
     for r in spec.volsync.iter().flat_map(|v| &v.replications) {
         out.insert(r.source.namespace.clone());
         out.extend(
@@ -911,7 +966,7 @@ pub fn check_install(site: &Site, tree: &Tree) {
             "{what}"
         );
         for (flag, expected) in [
-            ("--allow-kind", expected_kinds(site, hub)),
+            ("--allow-kind", expected_kinds(site, &cluster, hub)),
             (
                 "--allow-namespace",
                 places(site, &cluster, hub).into_keys().collect(),

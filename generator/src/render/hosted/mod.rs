@@ -1,0 +1,36 @@
+//! Objects that protect HyperShift hosted clusters (`spec.hostedClusters`), on their
+//! management clusters. Pure: site in, object plans out.
+//!
+//! - `oadp`: Velero with the `hypershift` plugin. On a hub the hub's own DataProtectionApplication
+//!   gains the plugin and a backup location per hosted cluster (one DPA per Velero: never a
+//!   second one); on a managed cluster hubdr renders a DPA `hubdr-hcp` in `openshift-adp`. A
+//!   Velero Schedule per hosted cluster covers its two namespaces (`<ns>`, `<ns>-<name>`).
+//! - `etcd-snapshot`: nothing is rendered; the management cluster's agent runs the sequence
+//!   (see `hubdr_agent::hcp`).
+
+pub mod access;
+pub mod oadp;
+
+use serde_json::Value;
+
+use crate::site::Site;
+
+use super::desired::ObjectPlan;
+
+/// The namespace OADP installs Velero into on a cluster that is not a hub.
+pub const OADP_NAMESPACE: &str = "openshift-adp";
+/// The DataProtectionApplication hubdr renders on a managed cluster that hosts control planes.
+pub const MANAGED_DPA_NAME: &str = "hubdr-hcp";
+/// How long the Velero backups of a hosted cluster are kept.
+pub const SCHEDULE_TTL: &str = "168h0m0s";
+
+/// Every object of `spec.hostedClusters`.
+pub fn plan(site: &Site, out: &mut Vec<ObjectPlan>) {
+    oadp::plan(site, out);
+}
+
+/// The hub's DataProtectionApplication, with the `hypershift` plugin and a backup location per
+/// hosted cluster it backs up with OADP (none: left as it is, with no extra location).
+pub fn extend_hub_dpa(site: &Site, hub: &str, dpa: &mut Value) {
+    oadp::extend_dpa(site, hub, dpa);
+}
