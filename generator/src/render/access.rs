@@ -30,6 +30,9 @@ use super::manifest::Manifest;
 pub enum Access {
     /// Observe: get and list.
     Read,
+    /// Observe and change existing objects (get, list, patch): never create or delete. For
+    /// objects the agent does not own, e.g. scaling a hosted cluster's API servers.
+    Patch,
     /// Server-side apply (create or patch), never delete.
     Apply,
     /// Apply and prune.
@@ -42,6 +45,7 @@ impl Access {
     pub fn verbs(self) -> &'static [&'static str] {
         match self {
             Access::Read => &["get", "list"],
+            Access::Patch => &["get", "list", "patch"],
             Access::Apply => &["get", "list", "create", "patch"],
             Access::Manage => &["get", "list", "create", "patch", "delete"],
         }
@@ -122,6 +126,8 @@ pub struct ClusterAccess {
     pub namespace_objects: bool,
     /// Every namespace it may use, sorted.
     pub namespaces: BTreeMap<String, NamespaceGrant>,
+    /// The hosted clusters whose etcd it snapshots, as `--hcp-snapshot` values.
+    pub hcp_snapshots: Vec<String>,
 }
 
 /// Every cluster's access, by cluster name.
@@ -252,6 +258,7 @@ impl ClusterAccess {
             addon_role: Grants::new(),
             namespace_objects: false,
             namespaces: BTreeMap::new(),
+            hcp_snapshots: Vec::new(),
         }
     }
 

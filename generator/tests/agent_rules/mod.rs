@@ -103,6 +103,15 @@ pub const HUB_OBSERVED: [(&str, &str); 4] = [
 pub const READ: [&str; 2] = ["get", "list"];
 pub const APPLY: [&str; 4] = ["get", "list", "create", "patch"];
 pub const MANAGE: [&str; 5] = ["get", "list", "create", "patch", "delete"];
+pub const PATCH: [&str; 3] = ["get", "list", "patch"];
+/// What the agent of a management cluster needs for the etcd-snapshot sequence of its hosted
+/// clusters (pause, scale, snapshot Jobs and their pods' results).
+pub const HCP_SNAPSHOT: [(&str, &str, &[&str]); 4] = [
+    ("hypershift.openshift.io", "hostedclusters", &PATCH),
+    ("apps", "deployments", &PATCH),
+    ("batch", "jobs", &MANAGE),
+    ("", "pods", &READ),
+];
 /// Namespaces, by name: applied, never deleted.
 pub const NAMESPACE_VERBS: [&str; 3] = ["get", "create", "patch"];
 /// What the agent does with its inventory ConfigMap (get, then create or apply-patch).
@@ -466,6 +475,16 @@ fn hosted_places(site: &Site, cluster: &str, hub: bool, out: &mut BTreeMap<Strin
         .iter()
         .filter(|h| h.management_cluster == cluster)
     {
+        if h.method == HostedMethod::EtcdSnapshot {
+            let hc = out.entry(h.namespace.clone()).or_default();
+            grant(hc, "hypershift.openshift.io", "hostedclusters", &PATCH);
+            let cp = out
+                .entry(format!("{}-{}", h.namespace, h.name))
+                .or_default();
+            grant(cp, "apps", "deployments", &PATCH);
+            grant(cp, "batch", "jobs", &MANAGE);
+            grant(cp, "", "pods", &READ);
+        }
         if h.method == HostedMethod::Oadp {
             let velero = if hub {
                 spec.backup_namespace.clone()
@@ -673,6 +692,18 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
                         "{what}: {scope}: delete on {r}, which is never deleted"
                     );
                 }
+            } else if HCP_SNAPSHOT.iter().any(|(hg, hr, _)| *hg == g && *hr == r)
+                && !(read_only.contains(&key) && v.is_subset(&verbs(&READ)))
+            {
+                // The etcd-snapshot sequence of hosted clusters: never deletes what it patches.
+                let (_, _, allowed) = HCP_SNAPSHOT
+                    .iter()
+                    .find(|(hg, hr, _)| *hg == g && *hr == r)
+                    .unwrap();
+                assert!(
+                    v.is_subset(&verbs(allowed)) && site.spec.hosted_clusters.iter().any(|h| h.management_cluster == cluster && h.method == hubdr::site::hosted::HostedMethod::EtcdSnapshot),
+                    "{what}: {scope}: {v:?} on {g}/{r} beyond what the etcd-snapshot sequence needs"
+                );
             } else if !extra.contains_key(&key) {
                 assert!(
                     read_only.contains(&key) && v.is_subset(&verbs(&READ)),
@@ -818,7 +849,7 @@ pub fn git_credential_keys(site: &Site) -> Vec<String> {
 }
 
 /// The flags of `hubdr-agent` that take a value (reconciler/src/cli.rs), and whether they repeat.
-const AGENT_FLAGS: [(&str, bool); 13] = [
+const AGENT_FLAGS: [(&str, bool); 14] = [
     ("--repo", false),
     ("--branch", false),
     ("--cluster", false),
@@ -832,6 +863,7 @@ const AGENT_FLAGS: [(&str, bool); 13] = [
     ("--known-hosts", false),
     ("--allow-kind", true),
     ("--allow-namespace", true),
+    ("--hcp-snapshot", true),
 ];
 
 /// `agents/<cluster>.yaml` for every cluster, exactly: one file; the agent's namespace and
@@ -942,6 +974,26 @@ pub fn check_install(site: &Site, tree: &Tree) {
             values.push(value);
             assert!(known.1 || values.len() == 1, "{what}: {flag} given twice");
         }
+        // One --hcp-snapshot per hosted cluster it snapshots, naming it first.
+        let snapshots: Vec<String> = flags
+            .get("--hcp-snapshot")
+            .map(|v| {
+                v.iter()
+                    .map(|s| s.split(';').next().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected_snapshots: Vec<String> = site
+            .spec
+            .hosted_clusters
+            .iter()
+            .filter(|h| {
+                h.management_cluster == cluster
+                    && h.method == hubdr::site::hosted::HostedMethod::EtcdSnapshot
+            })
+            .map(|h| format!("{}/{}", h.namespace, h.name))
+            .collect();
+        assert_eq!(snapshots, expected_snapshots, "{what}: --hcp-snapshot");
         let one = |flag: &str| -> Option<&str> { flags.get(flag).map(|v| v[0]) };
         assert_eq!(one("--repo"), Some(url), "{what}");
         assert_eq!(

@@ -30,8 +30,10 @@
 //! `activeDeadlineSeconds` keeps a stuck snapshot from holding the API down.
 
 pub mod edge;
+pub mod flag;
 pub mod job;
 pub mod plan;
+pub mod report;
 pub mod state;
 
 /// The API-server Deployments scaled to 0 while etcd is snapshotted (seed 004 §4.1).

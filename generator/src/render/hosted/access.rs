@@ -3,10 +3,14 @@
 //!
 //! - `oadp`: manage the Velero Schedules in Velero's namespace (the hub's backup namespace, or
 //!   `openshift-adp`), and on a managed cluster apply the DataProtectionApplication there.
+//! - `etcd-snapshot`: patch (never create or delete) HostedClusters in `<ns>` (pausedUntil) and
+//!   Deployments in `<ns>-<name>` (replicas); manage its snapshot Jobs and read the pods there
+//!   (their termination messages). Nothing else: the Jobs mount the etcd client certificates
+//!   and the bucket credentials, the agent never reads a Secret.
 
 use std::collections::HashMap;
 
-use crate::render::access::{fixed_kind, ClusterAccess, KindGrant};
+use crate::render::access::{add, fixed_kind, Access, ClusterAccess, KindGrant};
 use crate::site::hosted::HostedMethod;
 use crate::site::Site;
 
@@ -35,6 +39,24 @@ pub fn grant(site: &Site, clusters: &mut HashMap<String, ClusterAccess>) {
                 ensure_kind(a, "DataProtectionApplication");
                 a.grant(ns, "DataProtectionApplication", None);
             }
+        }
+        if h.method == HostedMethod::EtcdSnapshot {
+            let hc = &mut a.namespaces.entry(h.namespace.clone()).or_default().role;
+            add(
+                hc,
+                "hypershift.openshift.io",
+                "hostedclusters",
+                Access::Patch,
+            );
+            let cp = &mut a
+                .namespaces
+                .entry(h.control_plane_namespace())
+                .or_default()
+                .role;
+            add(cp, "apps", "deployments", Access::Patch);
+            add(cp, "batch", "jobs", Access::Manage);
+            add(cp, "", "pods", Access::Read);
+            a.hcp_snapshots.push(super::snapshot_flag(h));
         }
         touched.push(h.management_cluster.as_str());
     }

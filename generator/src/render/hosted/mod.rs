@@ -34,3 +34,33 @@ pub fn plan(site: &Site, out: &mut Vec<ObjectPlan>) {
 pub fn extend_hub_dpa(site: &Site, hub: &str, dpa: &mut Value) {
     oadp::extend_dpa(site, hub, dpa);
 }
+
+/// The agent flag (`--hcp-snapshot`) that makes a management cluster's agent run the
+/// etcd-snapshot sequence of `h`: `<ns>/<name>;members=...;maxApiDown=<s>;interval=<s>;
+/// bucket=...;prefix=...;region=...;secret=...;key=...` (its own configuration, in its install
+/// file: the repository never widens what an agent does).
+pub fn snapshot_flag(h: &crate::site::hosted::HostedCluster) -> String {
+    let max_down =
+        crate::site::units::parse_duration(&h.max_api_downtime).map_or(600, |d| d.as_secs());
+    let interval = crate::site::units::parse_cron(&h.schedule)
+        .ok()
+        .and_then(|c| c.min_interval_minutes())
+        .map_or(86_400, |m| m.max(1) * 60);
+    let d = &h.destination;
+    let mut parts = vec![
+        format!("{}/{}", h.namespace, h.name),
+        format!("members={}", h.availability_policy.etcd_members().join(",")),
+        format!("maxApiDown={max_down}"),
+        format!("interval={interval}"),
+        format!("bucket={}", d.bucket),
+    ];
+    if let Some(p) = &d.prefix {
+        parts.push(format!("prefix={p}"));
+    }
+    if let Some(r) = &d.region {
+        parts.push(format!("region={r}"));
+    }
+    parts.push(format!("secret={}", d.credentials_secret.name));
+    parts.push(format!("key={}", d.credentials_secret.key));
+    parts.join(";")
+}
