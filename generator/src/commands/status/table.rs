@@ -57,6 +57,7 @@ pub fn render(fleet: &FleetView, now: i64) -> String {
         out.push('\n');
         out.push_str(&notes.join(""));
     }
+    out.push_str(&super::hosted::section(fleet));
     out
 }
 
