@@ -69,6 +69,7 @@ bad_sites! {
     bad_status_keys => "bad-status-keys",
     hosted_unknown_management_cluster => "hosted-unknown-management-cluster",
     hosted_bad_fields => "hosted-bad-fields",
+    hosted_restore_from_unsupported => "hosted-restore-from-unsupported",
 }
 
 #[test]

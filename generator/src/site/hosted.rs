@@ -205,6 +205,17 @@ pub fn validate(spec: &SiteSpec) -> Vec<Diagnostic> {
                 "list every hosted cluster once",
             ));
         }
+        if h.restore_from.is_some() && h.method == HostedMethod::EtcdSnapshot {
+            // Refused rather than ignored: the late-bound pre-signed URL is not implemented.
+            out.push(Diagnostic::error(
+                format!("{path}.restoreFrom"),
+                "restoreFrom: latest is not supported by this version of hubdr (the agent does not yet fill in a pre-signed restoreSnapshotURL)",
+                format!(
+                    "remove restoreFrom and follow `hubdr hcp restore-plan {}` to recreate the hosted cluster from its newest snapshot",
+                    h.name
+                ),
+            ));
+        }
         if h.restore_from.is_some() && h.method == HostedMethod::Oadp {
             out.push(Diagnostic::error(
                 format!("{path}.restoreFrom"),
