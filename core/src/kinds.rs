@@ -32,6 +32,9 @@ impl Scope {
 pub enum Agents {
     Hubs,
     ManagedClusters,
+    /// The agents of clusters (hubs or managed) that run hosted control planes
+    /// (`spec.hostedClusters[].managementCluster`), on top of their side's kinds.
+    ManagementClusters,
 }
 
 /// A kind hubdr renders into a cluster directory.
@@ -70,7 +73,7 @@ impl RenderedKind {
 }
 
 /// Every kind hubdr renders, in wave order of the objects that use them.
-pub const RENDERED: [RenderedKind; 9] = [
+pub const RENDERED: [RenderedKind; 10] = [
     RenderedKind {
         group: "operator.open-cluster-management.io",
         version: "v1",
@@ -150,6 +153,15 @@ pub const RENDERED: [RenderedKind; 9] = [
         resource: "persistentvolumeclaims",
         scope: Scope::Namespaced,
         agents: Agents::ManagedClusters,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "velero.io",
+        version: "v1",
+        kind: "Schedule",
+        resource: "schedules",
+        scope: Scope::Namespaced,
+        agents: Agents::ManagementClusters,
         deletable: true,
     },
 ];
@@ -280,6 +292,7 @@ mod tests {
         assert_eq!(allow_kind("", "Namespace"), "core/Namespace");
         assert_eq!(for_agents(Agents::Hubs).count(), 5);
         assert_eq!(for_agents(Agents::ManagedClusters).count(), 4);
+        assert_eq!(for_agents(Agents::ManagementClusters).count(), 1);
     }
 
     #[test]

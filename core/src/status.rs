@@ -155,6 +155,55 @@ pub struct Observed {
     /// The takeover this hub made (its activation Restore), for the recovery point and time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takeover: Option<TakeoverObservation>,
+    /// Hosted clusters this cluster snapshots (`spec.hostedClusters`, etcd-snapshot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosted_clusters: Vec<HostedClusterStatus>,
+}
+
+
+/// One hosted cluster's etcd snapshots, as its management cluster's agent reports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostedClusterStatus {
+    /// `namespace/name` of the HostedCluster.
+    pub name: String,
+    pub method: String,
+    /// The step of the run in progress (`pause`, `scale-down`, `snapshot etcd-1`, `resume`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// What the last pass did.
+    #[serde(default)]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<HostedRun>,
+    /// The newest good snapshot, one per etcd member.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_snapshots: Vec<HostedSnapshot>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostedRun {
+    pub started: String,
+    pub finished: String,
+    pub succeeded: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// How long the hosted cluster's API was down, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_down_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostedSnapshot {
+    pub member: String,
+    pub time: String,
+    pub revision: u64,
+    pub hash: u64,
+    pub size: u64,
+    /// The object key in the destination bucket (no URL, no credential).
+    pub object: String,
 }
 
 /// A new primary's takeover, as its agent observed it: times of events only, so an unchanged

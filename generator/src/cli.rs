@@ -127,6 +127,29 @@ pub enum Command {
     /// Where every cluster stands in the current failover, from the status branch (`--watch` to
     /// follow it); `hubdr status import`: status carried back from a disconnected site.
     Status(StatusArgs),
+    /// Hosted control planes (`spec.hostedClusters`).
+    #[command(subcommand)]
+    Hcp(HcpCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HcpCommand {
+    /// Print the steps to recreate a hosted cluster from its newest etcd snapshot.
+    RestorePlan {
+        /// The hosted cluster: `name` or `namespace/name`.
+        name: String,
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The rendered repository holding the status branch (a local path).
+        #[arg(long, default_value = ".")]
+        repo: String,
+        /// The status branch the agents report to.
+        #[arg(long, default_value = crate::status::STATUS_BRANCH)]
+        branch: String,
+        /// The branch holding the render.
+        #[arg(long, default_value = "main")]
+        source_branch: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -58,6 +58,9 @@ fixture_tests! {
     restore_run_not_an_id => "restore-run-not-an-id",
     bad_network => "bad-network",
     bad_status_keys => "bad-status-keys",
+    hosted_unknown_management_cluster => "hosted-unknown-management-cluster",
+    hosted_bad_fields => "hosted-bad-fields",
+    hosted_restore_from_unsupported => "hosted-restore-from-unsupported",
 }
 
 #[test]

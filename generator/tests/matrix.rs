@@ -4,6 +4,7 @@
 //! prove determinism, in memory and through the CLI into a git repository.
 
 mod agent_rules;
+mod hosted_rules;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 use hubdr::gates::Gate;
 use hubdr::gitrepo::Tree;
+use hubdr::site::hosted::HostedMethod;
 use hubdr::site::{Hub, HubRole, LoadedSite, Method, Replication, Site};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -37,6 +39,7 @@ matrix! {
     volsync_rsync => "volsync-rsync",
     volsync_restic_rclone => "volsync-restic-rclone",
     patches => "patches",
+    hosted_clusters => "hosted-clusters",
 }
 
 fn site_path(name: &str) -> PathBuf {

@@ -100,6 +100,16 @@ pub struct AgentArgs {
     pub max_prune_percent: u8,
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// A hosted cluster whose etcd this agent snapshots (rendered into its install file from
+    /// `spec.hostedClusters`); repeatable.
+    #[arg(long = "hcp-snapshot")]
+    pub hcp_snapshots: Vec<String>,
+    /// Image of the snapshot Jobs' etcdctl container.
+    #[arg(long, default_value = crate::hcp::flag::DEFAULT_ETCD_IMAGE)]
+    pub hcp_etcd_image: String,
+    /// Image of the snapshot Jobs' upload container (curl with --aws-sigv4).
+    #[arg(long, default_value = crate::hcp::flag::DEFAULT_UPLOAD_IMAGE)]
+    pub hcp_upload_image: String,
 }
 
 /// The value of `--source`.

@@ -10,6 +10,7 @@ pub mod desired_set;
 pub mod fence;
 pub mod gates;
 pub mod git;
+pub mod hcp;
 pub mod health;
 pub mod inbox;
 pub mod inventory;

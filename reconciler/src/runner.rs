@@ -73,6 +73,8 @@ pub struct Agent {
     pins: PinMemory,
     /// The status branch pins another key for this cluster (found by the last publish).
     pin_problem: Option<String>,
+    /// Hosted clusters whose etcd this agent snapshots (`--hcp-snapshot`).
+    hosted: Vec<crate::hcp::Target>,
 }
 
 impl Agent {
@@ -107,7 +109,15 @@ impl Agent {
             registered_keys: BTreeMap::new(),
             pins: PinMemory::default(),
             pin_problem: None,
+            hosted: Vec::new(),
         }
+    }
+
+    /// Snapshot these hosted clusters' etcd (each pass, whatever the repository's state: a run
+    /// in progress always gets resumed).
+    pub fn with_hosted_clusters(mut self, hosted: Vec<crate::hcp::Target>) -> Self {
+        self.hosted = hosted;
+        self
     }
 
     /// One full pass; returns the status it wrote (or would have written).
@@ -278,6 +288,7 @@ impl Agent {
         }
         self.observe(role.as_deref(), &backup_namespace, schedule, &mut facts)
             .await;
+        self.hosted_clusters(&mut facts).await;
         if let Err(problem) = self.ensure_status_key().await {
             facts.problems.push(problem);
         }
@@ -480,6 +491,29 @@ impl Agent {
             Err(e) => facts
                 .problems
                 .push(format!("cannot observe the cluster: {e}")),
+        }
+    }
+
+    /// One step of each hosted cluster's snapshot sequence, reported in the status.
+    async fn hosted_clusters(&mut self, facts: &mut PassFacts) {
+        let now = jiff::Timestamp::now().as_second();
+        for target in self.hosted.clone() {
+            let ns = self.config.namespace.clone();
+            match crate::hcp::edge::pass(&mut self.api, &ns, &target, now).await {
+                Ok(pass) => {
+                    let (status, checks) =
+                        crate::hcp::report::status(&target, &pass.state, &pass.report, now);
+                    facts.observed.hosted_clusters.push(status);
+                    facts.health.extend(checks);
+                    facts.problems.extend(pass.errors.into_iter().map(|e| {
+                        format!("hosted cluster {}/{}: {e}", target.namespace, target.name)
+                    }));
+                }
+                Err(e) => facts.problems.push(format!(
+                    "hosted cluster {}/{}: {e}; retrying next pass",
+                    target.namespace, target.name
+                )),
+            }
         }
     }
 

@@ -70,6 +70,7 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
     if let config::Namespaces::Unlisted = allowlist.namespaces() {
         tracing::warn!("no --allow-namespace given: every namespace but kube-*, openshift, openshift-* and default may be used; agents/<cluster>.yaml lists the site's namespaces");
     }
+    let hosted = hosted_clusters(args, &allowlist)?;
     let credentials = credentials(args)?;
     // A disconnected site reads signed bundles from an inbox and reports to a local repository.
     if let Some(SourceArg::Inbox(dir)) = &args.source {
@@ -86,7 +87,8 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
             args.interval,
             args.heartbeat,
             Some(parts.watch),
-        ));
+        )
+        .with_hosted_clusters(hosted));
     }
     let repo = args.repo.as_deref().ok_or((
         2,
@@ -142,7 +144,30 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
         args.interval,
         args.heartbeat,
         crate::watch::local_path(repo),
-    ))
+    )
+    .with_hosted_clusters(hosted))
+}
+
+/// The `--hcp-snapshot` hosted clusters, each in namespaces this agent may use.
+fn hosted_clusters(
+    args: &AgentArgs,
+    allowlist: &config::Allowlist,
+) -> Result<Vec<crate::hcp::Target>, (u8, String)> {
+    let mut out = Vec::new();
+    for value in &args.hcp_snapshots {
+        let t = crate::hcp::flag::parse(value, &args.hcp_etcd_image, &args.hcp_upload_image)
+            .map_err(|e| (2, e))?;
+        for ns in [t.namespace.clone(), t.control_plane_namespace()] {
+            if !allowlist.allows_namespace(&ns) {
+                return Err((
+                    2,
+                    format!("--hcp-snapshot {value:?}: namespace {ns} is not in --allow-namespace"),
+                ));
+            }
+        }
+        out.push(t);
+    }
+    Ok(out)
 }
 
 fn pass_config(args: &AgentArgs, allowlist: config::Allowlist) -> PassConfig {

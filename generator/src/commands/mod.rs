@@ -3,6 +3,7 @@
 
 pub mod bundle;
 mod failover;
+mod hcp;
 mod init;
 mod plan;
 mod plan_summary;
@@ -13,7 +14,7 @@ mod validate;
 
 use std::path::Path;
 
-use crate::cli::{Command, SiteArgs, StatusArgs, StatusCommand};
+use crate::cli::{Command, HcpCommand, SiteArgs, StatusArgs, StatusCommand};
 use crate::render::{RenderError, Rendered, Templates};
 use crate::site::{self, LoadedSite, SiteError};
 
@@ -128,6 +129,13 @@ pub fn run(
             out: repo,
             markdown,
         } => plan::run(site, repo, *markdown, out, err),
+        Command::Hcp(HcpCommand::RestorePlan {
+            name,
+            site,
+            repo,
+            branch,
+            source_branch,
+        }) => hcp::run(&site.site, repo, source_branch, branch, name, out, err),
     }
 }
 

@@ -38,6 +38,7 @@ pub fn run(
         "{}",
         plan_text(&rendered.index, &grouped, &grants, markdown)
     );
+    let _ = write!(out, "{}", super::hcp::plan_notes(&loaded.site, markdown));
     let _ = write!(
         out,
         "{}",

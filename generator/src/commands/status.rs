@@ -6,6 +6,7 @@
 //! Only local repositories are read (a path or a `file://` URL, bare or not): fetch a remote
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
+mod hosted;
 mod progress;
 mod recovery;
 mod table;

@@ -30,6 +30,9 @@ use super::manifest::Manifest;
 pub enum Access {
     /// Observe: get and list.
     Read,
+    /// Observe and change existing objects (get, list, patch): never create or delete. For
+    /// objects the agent does not own, e.g. scaling a hosted cluster's API servers.
+    Patch,
     /// Server-side apply (create or patch), never delete.
     Apply,
     /// Apply and prune.
@@ -42,6 +45,7 @@ impl Access {
     pub fn verbs(self) -> &'static [&'static str] {
         match self {
             Access::Read => &["get", "list"],
+            Access::Patch => &["get", "list", "patch"],
             Access::Apply => &["get", "list", "create", "patch"],
             Access::Manage => &["get", "list", "create", "patch", "delete"],
         }
@@ -62,6 +66,22 @@ pub const NAMESPACE_VERBS: [&str; 3] = ["get", "create", "patch"];
 
 /// `(API group, resource)` -> access.
 pub type Grants = BTreeMap<(String, String), Access>;
+
+/// hubdr's own grant of the rendered kind `kind` (for kinds a cluster gets beyond its side's).
+pub(super) fn fixed_kind(kind: &str) -> KindGrant {
+    let k = kinds::RENDERED
+        .iter()
+        .find(|k| k.kind == kind)
+        .expect("a kind of hubdr's fixed list");
+    KindGrant {
+        group: k.group.to_string(),
+        kind: k.kind.to_string(),
+        resource: k.resource.to_string(),
+        scope: k.scope,
+        deletable: k.deletable,
+        extra: false,
+    }
+}
 
 /// A kind an agent may manage.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -106,6 +126,8 @@ pub struct ClusterAccess {
     pub namespace_objects: bool,
     /// Every namespace it may use, sorted.
     pub namespaces: BTreeMap<String, NamespaceGrant>,
+    /// The hosted clusters whose etcd it snapshots, as `--hcp-snapshot` values.
+    pub hcp_snapshots: Vec<String>,
 }
 
 /// Every cluster's access, by cluster name.
@@ -178,6 +200,7 @@ impl SiteAccess {
             let namespaces = places.remove(c.name.as_str()).unwrap_or_default();
             clusters.insert(c.name.clone(), ClusterAccess::managed(&namespaces, &extra));
         }
+        super::hosted::access::grant(site, &mut clusters);
         Self { clusters }
     }
 
@@ -186,7 +209,7 @@ impl SiteAccess {
     }
 }
 
-fn add(grants: &mut Grants, group: &str, resource: &str, access: Access) {
+pub(super) fn add(grants: &mut Grants, group: &str, resource: &str, access: Access) {
     let entry = grants
         .entry((group.to_string(), resource.to_string()))
         .or_insert(access);
@@ -235,6 +258,7 @@ impl ClusterAccess {
             addon_role: Grants::new(),
             namespace_objects: false,
             namespaces: BTreeMap::new(),
+            hcp_snapshots: Vec::new(),
         }
     }
 
@@ -245,7 +269,7 @@ impl ClusterAccess {
             .filter(|k| k.extra && k.scope == Scope::Namespaced)
     }
 
-    fn grant(&mut self, ns: &str, kind: &str, access: Option<Access>) {
+    pub(super) fn grant(&mut self, ns: &str, kind: &str, access: Option<Access>) {
         let k = grant_of(&self.kinds, kind);
         let (group, resource, access) = (
             k.group.clone(),
@@ -300,7 +324,7 @@ impl ClusterAccess {
     }
 
     /// The namespaced extra kinds in every namespace that has a Role.
-    fn add_extra_to_roles(&mut self) {
+    pub(super) fn add_extra_to_roles(&mut self) {
         let extra: Vec<(String, String, Access)> = self
             .extra_namespaced()
             .map(|k| (k.group.clone(), k.resource.clone(), Access::of(k)))

@@ -31,7 +31,7 @@ pub struct ObjectPlan {
 }
 
 impl ObjectPlan {
-    pub(super) fn new(cluster: &str, template: &'static str, wave: i32, context: Value) -> Self {
+    pub(crate) fn new(cluster: &str, template: &'static str, wave: i32, context: Value) -> Self {
         Self {
             cluster: cluster.to_string(),
             template,
@@ -67,6 +67,7 @@ pub fn plan(site: &Site) -> Vec<ObjectPlan> {
         out.extend(replications);
         namespaces(site, &mut out);
     }
+    super::hosted::plan(site, &mut out);
     out
 }
 
@@ -91,11 +92,13 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
             "oadp_subscription_spec": oadp_subscription_spec,
         }),
     ));
+    let mut dpa = dpa_context(site, hub.role);
+    super::hosted::extend_hub_dpa(site, &hub.name, &mut dpa);
     out.push(ObjectPlan::new(
         &hub.name,
         "dataprotectionapplication.yaml.j2",
         1,
-        dpa_context(site, hub.role),
+        dpa,
     ));
     match hub.role {
         HubRole::Active => {

@@ -50,6 +50,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "restore.yaml.j2",
         include_str!("../../../templates/restore.yaml.j2"),
     ),
+    (
+        "velero-schedule.yaml.j2",
+        include_str!("../../../templates/velero-schedule.yaml.j2"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod domain_rules;
 pub mod edit;
 pub mod failover_rules;
+pub mod hosted;
 pub mod load;
 pub mod locate;
 pub mod model;

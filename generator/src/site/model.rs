@@ -61,6 +61,10 @@ pub struct SiteSpec {
     pub agent: AgentSettings,
     #[serde(default)]
     pub patches: Vec<Patch>,
+    /// HyperShift hosted clusters on hubs or managed clusters (left out of the serialized site
+    /// when empty, so sites without it keep their hash).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosted_clusters: Vec<super::hosted::HostedCluster>,
 }
 
 fn default_backup_namespace() -> String {

@@ -61,7 +61,7 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
         }
         let allowed_kinds: BTreeSet<String> = install.flag("--allow-kind").into_iter().collect();
         assert!(
-            allowed_kinds.is_subset(&expected_kinds(site, hub)),
+            allowed_kinds.is_subset(&expected_kinds(site, &cluster, hub)),
             "{what}: --allow-kind {allowed_kinds:?} beyond hubdr's kinds and spec.agent.extraKinds"
         );
         let check = |g: &str, r: &str, v: &Verbs, scope: &str| {
@@ -75,6 +75,18 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
                         "{what}: {scope}: delete on {r}, which is never deleted"
                     );
                 }
+            } else if HCP_SNAPSHOT.iter().any(|(hg, hr, _)| *hg == g && *hr == r)
+                && !(read_only.contains(&key) && v.is_subset(&verbs(&READ)))
+            {
+                // The etcd-snapshot sequence of hosted clusters: never deletes what it patches.
+                let (_, _, allowed) = HCP_SNAPSHOT
+                    .iter()
+                    .find(|(hg, hr, _)| *hg == g && *hr == r)
+                    .unwrap();
+                assert!(
+                    v.is_subset(&verbs(allowed)) && site.spec.hosted_clusters.iter().any(|h| h.management_cluster == cluster && h.method == hubdr::site::hosted::HostedMethod::EtcdSnapshot),
+                    "{what}: {scope}: {v:?} on {g}/{r} beyond what the etcd-snapshot sequence needs"
+                );
             } else if let Some(fixed) = FAILOVER_CLUSTER
                 .iter()
                 .find(|f| hub && scope == "cluster-wide" && (f.0, f.1) == (g, r))
@@ -208,6 +220,11 @@ pub(crate) fn declared_namespaces(site: &Site) -> BTreeSet<String> {
         spec.multi_cluster_hub.namespace.clone(),
     ]);
     out.extend(spec.managed_clusters.iter().map(|c| c.name.clone()));
+    for h in &spec.hosted_clusters {
+        out.insert("openshift-adp".to_string());
+        out.insert(h.namespace.clone());
+        out.insert(format!("{}-{}", h.namespace, h.name));
+    }
     for r in spec.volsync.iter().flat_map(|v| &v.replications) {
         out.insert(r.source.namespace.clone());
         out.extend(

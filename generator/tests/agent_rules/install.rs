@@ -20,7 +20,7 @@ pub fn git_credential_keys(site: &Site) -> Vec<String> {
 }
 
 /// The flags of `hubdr-agent` that take a value (reconciler/src/cli.rs), and whether they repeat.
-pub(crate) const AGENT_FLAGS: [(&str, bool); 13] = [
+pub(crate) const AGENT_FLAGS: [(&str, bool); 14] = [
     ("--repo", false),
     ("--branch", false),
     ("--cluster", false),
@@ -34,6 +34,7 @@ pub(crate) const AGENT_FLAGS: [(&str, bool); 13] = [
     ("--known-hosts", false),
     ("--allow-kind", true),
     ("--allow-namespace", true),
+    ("--hcp-snapshot", true),
 ];
 
 /// `agents/<cluster>.yaml` for every cluster, exactly: one file; the agent's namespace and
@@ -144,6 +145,26 @@ pub fn check_install(site: &Site, tree: &Tree) {
             values.push(value);
             assert!(known.1 || values.len() == 1, "{what}: {flag} given twice");
         }
+        // One --hcp-snapshot per hosted cluster it snapshots, naming it first.
+        let snapshots: Vec<String> = flags
+            .get("--hcp-snapshot")
+            .map(|v| {
+                v.iter()
+                    .map(|s| s.split(';').next().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected_snapshots: Vec<String> = site
+            .spec
+            .hosted_clusters
+            .iter()
+            .filter(|h| {
+                h.management_cluster == cluster
+                    && h.method == hubdr::site::hosted::HostedMethod::EtcdSnapshot
+            })
+            .map(|h| format!("{}/{}", h.namespace, h.name))
+            .collect();
+        assert_eq!(snapshots, expected_snapshots, "{what}: --hcp-snapshot");
         let one = |flag: &str| -> Option<&str> { flags.get(flag).map(|v| v[0]) };
         assert_eq!(one("--repo"), Some(url), "{what}");
         assert_eq!(
@@ -168,7 +189,7 @@ pub fn check_install(site: &Site, tree: &Tree) {
             "{what}"
         );
         for (flag, expected) in [
-            ("--allow-kind", expected_kinds(site, hub)),
+            ("--allow-kind", expected_kinds(site, &cluster, hub)),
             (
                 "--allow-namespace",
                 places(site, &cluster, hub).into_keys().collect(),

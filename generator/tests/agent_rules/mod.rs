@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 /// Every kind hubdr renders into a cluster directory: (API group, Kind, resource, namespaced,
 /// managed by hubs (else by managed clusters), deletable).
-pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 9] = [
+pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 10] = [
     (
         "operator.open-cluster-management.io",
         "MultiClusterHub",
@@ -78,6 +78,8 @@ pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 9] = [
         false,
         true,
     ),
+    // Only for the agents of management clusters (spec.hostedClusters), on either side.
+    ("velero.io", "Schedule", "schedules", true, false, true),
 ];
 
 /// What every agent only reads, cluster-wide: VolSync status (reconciler/src/observe.rs lists
@@ -143,6 +145,15 @@ pub const FAILOVER_NAMED: [(&str, &str, &str, &str, &[&str]); 2] = [
 pub const READ: [&str; 2] = ["get", "list"];
 pub const APPLY: [&str; 4] = ["get", "list", "create", "patch"];
 pub const MANAGE: [&str; 5] = ["get", "list", "create", "patch", "delete"];
+pub const PATCH: [&str; 3] = ["get", "list", "patch"];
+/// What the agent of a management cluster needs for the etcd-snapshot sequence of its hosted
+/// clusters (pause, scale, snapshot Jobs and their pods' results).
+pub const HCP_SNAPSHOT: [(&str, &str, &[&str]); 4] = [
+    ("hypershift.openshift.io", "hostedclusters", &PATCH),
+    ("apps", "deployments", &PATCH),
+    ("batch", "jobs", &MANAGE),
+    ("", "pods", &READ),
+];
 /// Namespaces, by name: applied, never deleted.
 pub const NAMESPACE_VERBS: [&str; 3] = ["get", "create", "patch"];
 /// What the agent does with its inventory ConfigMap (get, then create or apply-patch).
@@ -485,6 +496,7 @@ pub fn places(site: &Site, cluster: &str, hub: bool) -> BTreeMap<String, Place> 
             }
         }
     }
+    hosted_places(site, cluster, hub, &mut out);
     for e in spec
         .agent
         .extra_kinds
@@ -496,6 +508,45 @@ pub fn places(site: &Site, cluster: &str, hub: bool) -> BTreeMap<String, Place> 
         }
     }
     out
+}
+
+/// What the agent of a management cluster needs for its hosted clusters (`spec.hostedClusters`).
+fn hosted_places(site: &Site, cluster: &str, hub: bool, out: &mut BTreeMap<String, Place>) {
+    use hubdr::site::hosted::HostedMethod;
+    let spec = &site.spec;
+    for h in spec
+        .hosted_clusters
+        .iter()
+        .filter(|h| h.management_cluster == cluster)
+    {
+        if h.method == HostedMethod::EtcdSnapshot {
+            let hc = out.entry(h.namespace.clone()).or_default();
+            grant(hc, "hypershift.openshift.io", "hostedclusters", &PATCH);
+            let cp = out
+                .entry(format!("{}-{}", h.namespace, h.name))
+                .or_default();
+            grant(cp, "apps", "deployments", &PATCH);
+            grant(cp, "batch", "jobs", &MANAGE);
+            grant(cp, "", "pods", &READ);
+        }
+        if h.method == HostedMethod::Oadp {
+            let velero = if hub {
+                spec.backup_namespace.clone()
+            } else {
+                "openshift-adp".to_string()
+            };
+            let place = out.entry(velero).or_default();
+            grant(place, "velero.io", "schedules", &MANAGE);
+            if !hub {
+                grant(
+                    place,
+                    "oadp.openshift.io",
+                    "dataprotectionapplications",
+                    &APPLY,
+                );
+            }
+        }
+    }
 }
 
 /// What `cluster`'s agent must be able to do, exactly.
@@ -560,7 +611,7 @@ fn what_cluster(what: &str) -> &str {
 
 /// The `--allow-kind` values `cluster`'s agent must get: hubdr's kinds for its side and the
 /// site's extra kinds.
-pub fn expected_kinds(site: &Site, hub: bool) -> BTreeSet<String> {
+pub fn expected_kinds(site: &Site, cluster: &str, hub: bool) -> BTreeSet<String> {
     let core = |g: &str| {
         if g.is_empty() {
             "core".to_string()
@@ -570,7 +621,8 @@ pub fn expected_kinds(site: &Site, hub: bool) -> BTreeSet<String> {
     };
     RENDERED_KINDS
         .iter()
-        .filter(|k| k.4 == hub)
+        // (Schedules only for management clusters, below.)
+        .filter(|k| k.4 == hub && k.1 != "Schedule")
         .map(|(g, k, ..)| format!("{}/{k}", core(g)))
         .chain(
             site.spec
@@ -578,6 +630,23 @@ pub fn expected_kinds(site: &Site, hub: bool) -> BTreeSet<String> {
                 .extra_kinds
                 .iter()
                 .map(|e| format!("{}/{}", core(e.api_group()), e.kind)),
+        )
+        // A cluster that backs up hosted clusters with OADP manages Velero Schedules (and a
+        // DataProtectionApplication when it is not a hub).
+        .chain(
+            site.spec
+                .hosted_clusters
+                .iter()
+                .filter(|h| {
+                    h.management_cluster == cluster
+                        && h.method == hubdr::site::hosted::HostedMethod::Oadp
+                })
+                .flat_map(|_| {
+                    [
+                        "velero.io/Schedule".to_string(),
+                        "oadp.openshift.io/DataProtectionApplication".to_string(),
+                    ]
+                }),
         )
         .collect()
 }

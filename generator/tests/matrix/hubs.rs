@@ -452,6 +452,13 @@ pub(crate) fn gates(site: &Site, view: &View) {
 
 pub(crate) fn managed_clusters(site: &Site, view: &View) {
     for c in &site.spec.managed_clusters {
+        // A managed cluster that backs up hosted clusters with OADP holds its own DPA
+        // (checked by `hosted_rules`).
+        let oadp = site
+            .spec
+            .hosted_clusters
+            .iter()
+            .any(|h| h.management_cluster == c.name && h.method == HostedMethod::Oadp);
         for kind in [
             "MultiClusterHub",
             "DataProtectionApplication",
@@ -459,6 +466,9 @@ pub(crate) fn managed_clusters(site: &Site, view: &View) {
             "Restore",
             "ManagedClusterAddOn",
         ] {
+            if oadp && kind == "DataProtectionApplication" {
+                continue;
+            }
             assert!(
                 view.all(&c.name, kind).is_empty(),
                 "{}: a managed cluster holds no {kind}",

@@ -15,6 +15,7 @@ pub(crate) fn domain_rules(loaded: &LoadedSite, tree: &Tree) {
     managed_clusters(site, &view);
     replications(site, &view);
     applicationset(site, tree);
+    hosted_rules::check(site, tree);
 }
 
 /// No Secret, no Secret data, no key material anywhere in the repository.

@@ -61,6 +61,7 @@ pub fn render(fleet: &FleetView, now: i64) -> String {
         out.push('\n');
         out.push_str(&recovery);
     }
+    out.push_str(&super::hosted::section(fleet));
     out
 }
 

@@ -241,6 +241,9 @@ fn deployment(
     for namespace in names {
         args.extend(["--allow-namespace".into(), namespace.to_string()]);
     }
+    for h in &access.hcp_snapshots {
+        args.extend(["--hcp-snapshot".into(), h.clone()]);
+    }
     let mut volumes = vec![json!({"name": "cache", "emptyDir": {}})];
     let mut mounts = vec![json!({"name": "cache", "mountPath": "/var/cache/hubdr"})];
     if !secret_keys.is_empty() {
