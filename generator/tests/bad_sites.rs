@@ -67,6 +67,10 @@ bad_sites! {
     restic_shared_repository => "restic-shared-repository",
     bad_network => "bad-network",
     bad_status_keys => "bad-status-keys",
+    etcd_backup_not_openshift => "etcd-backup-not-openshift",
+    etcd_backup_keys_beside_snapshots => "etcd-backup-keys-beside-snapshots",
+    etcd_backup_missing_credentials => "etcd-backup-missing-credentials",
+    etcd_backup_never_fires => "etcd-backup-never-fires",
 }
 
 #[test]

@@ -3,6 +3,7 @@ pub mod credentials;
 pub mod diagnostic;
 pub mod domain_rules;
 pub mod edit;
+pub mod etcd_backup;
 pub mod load;
 pub mod locate;
 pub mod model;
@@ -10,8 +11,10 @@ pub mod privileges;
 pub mod strict_value;
 pub mod units;
 pub mod validate;
+mod validate_etcd;
 mod validate_trust;
 
 pub use diagnostic::{Diagnostic, Severity};
+pub use etcd_backup::{EtcdBackup, EtcdDestination, EtcdImages, EtcdRetention};
 pub use load::{load_file, load_str, LoadedSite, SiteError};
 pub use model::*;
