@@ -32,6 +32,9 @@ impl Scope {
 pub enum Agents {
     Hubs,
     ManagedClusters,
+    /// The agents of the clusters `spec.etcdBackup` covers (hubs or managed clusters), in its
+    /// namespace only.
+    EtcdBackup,
 }
 
 /// A kind hubdr renders into a cluster directory.
@@ -70,7 +73,7 @@ impl RenderedKind {
 }
 
 /// Every kind hubdr renders, in wave order of the objects that use them.
-pub const RENDERED: [RenderedKind; 9] = [
+pub const RENDERED: [RenderedKind; 13] = [
     RenderedKind {
         group: "operator.open-cluster-management.io",
         version: "v1",
@@ -150,6 +153,42 @@ pub const RENDERED: [RenderedKind; 9] = [
         resource: "persistentvolumeclaims",
         scope: Scope::Namespaced,
         agents: Agents::ManagedClusters,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "",
+        version: "v1",
+        kind: "ServiceAccount",
+        resource: "serviceaccounts",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "RoleBinding",
+        resource: "rolebindings",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "batch",
+        version: "v1",
+        kind: "CronJob",
+        resource: "cronjobs",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "batch",
+        version: "v1",
+        kind: "Job",
+        resource: "jobs",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
         deletable: true,
     },
 ];
@@ -268,7 +307,8 @@ mod tests {
             check_group(k.group).unwrap();
             check_resource(k.resource).unwrap();
             assert_eq!(k.resource, k.resource.to_ascii_lowercase());
-            assert!(k.resource.starts_with(&k.kind.to_ascii_lowercase()[..4]));
+            let kind = k.kind.to_ascii_lowercase();
+            assert!(k.resource.starts_with(&kind[..kind.len().min(4)]));
             assert_eq!(rendered(k.group, k.kind), Some(&k));
         }
         assert_eq!(rendered("", "Namespace").unwrap().api_version(), "v1");
@@ -281,6 +321,7 @@ mod tests {
         assert_eq!(allow_kind("", "Namespace"), "core/Namespace");
         assert_eq!(for_agents(Agents::Hubs).count(), 5);
         assert_eq!(for_agents(Agents::ManagedClusters).count(), 4);
+        assert_eq!(for_agents(Agents::EtcdBackup).count(), 4);
     }
 
     #[test]

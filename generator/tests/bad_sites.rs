@@ -262,6 +262,7 @@ warning_sites! {
     a_fenced_hub_beside_an_active_hub_without_active_since_is_a_warning => "hand-edited-failover",
     cleanup_none_on_a_passive_hub_is_a_warning => "cleanup-none-on-passive-hub",
     a_late_bound_destination_without_a_network_is_a_warning => "no-network-for-a-late-bound-address",
+    etcd_keys_beside_snapshots_without_declared_encryption_is_a_warning => "etcd-keys-beside-snapshots",
 }
 
 #[test]

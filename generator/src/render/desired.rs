@@ -29,7 +29,7 @@ pub struct ObjectPlan {
 }
 
 impl ObjectPlan {
-    fn new(cluster: &str, template: &'static str, wave: i32, context: Value) -> Self {
+    pub(crate) fn new(cluster: &str, template: &'static str, wave: i32, context: Value) -> Self {
         Self {
             cluster: cluster.to_string(),
             template,
@@ -65,6 +65,7 @@ pub fn plan(site: &Site) -> Vec<ObjectPlan> {
         out.extend(replications);
         namespaces(site, &mut out);
     }
+    super::etcd_backup::plan(site, &mut out);
     out
 }
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod agent;
 pub mod checks;
 pub mod desired;
+pub mod etcd_backup;
 pub mod manifest;
 pub mod patch;
 pub mod prereq;

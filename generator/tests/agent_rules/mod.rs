@@ -3,6 +3,8 @@
 //! here from the site and from the lists below, not from the renderer's code.
 #![allow(dead_code)]
 
+pub mod etcd;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use hubdr::gitrepo::Tree;
@@ -12,7 +14,7 @@ use serde_json::{json, Value};
 
 /// Every kind hubdr renders into a cluster directory: (API group, Kind, resource, namespaced,
 /// managed by hubs (else by managed clusters), deletable).
-pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 9] = [
+pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 13] = [
     (
         "operator.open-cluster-management.io",
         "MultiClusterHub",
@@ -78,6 +80,17 @@ pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 9] = [
         false,
         true,
     ),
+    ("", "ServiceAccount", "serviceaccounts", true, false, true),
+    (
+        "rbac.authorization.k8s.io",
+        "RoleBinding",
+        "rolebindings",
+        true,
+        false,
+        true,
+    ),
+    ("batch", "CronJob", "cronjobs", true, false, true),
+    ("batch", "Job", "jobs", true, false, true),
 ];
 
 /// What every agent only reads, cluster-wide: VolSync status (reconciler/src/observe.rs lists
@@ -321,6 +334,7 @@ pub fn effective(install: &Install, agent_ns: &str) -> Effective {
                     // The one named grant: the agent's own status key Secret.
                     assert!(
                         target.2.is_none()
+                            || etcd::is_scc_bind(&target)
                             || (ns == agent_ns
                                 && target.1 == "secrets"
                                 && target.2.as_deref()
@@ -339,11 +353,12 @@ pub fn effective(install: &Install, agent_ns: &str) -> Effective {
             }
         }
     }
-    assert_eq!(
-        used,
-        roles.keys().cloned().collect(),
-        "{what}: every role of the file is bound"
-    );
+    let bound: BTreeSet<_> = roles
+        .iter()
+        .filter(|(_, role)| !etcd::is_scc_role(role))
+        .map(|(key, _)| key.clone())
+        .collect();
+    assert_eq!(used, bound, "{what}: every role of the file is bound");
     out
 }
 
@@ -353,7 +368,7 @@ pub struct Place {
     pub grants: BTreeMap<(String, String), Verbs>,
 }
 
-fn grant(place: &mut Place, group: &str, resource: &str, list: &[&str]) {
+pub(crate) fn grant(place: &mut Place, group: &str, resource: &str, list: &[&str]) {
     place
         .grants
         .entry((group.to_string(), resource.to_string()))
@@ -441,6 +456,9 @@ pub fn places(site: &Site, cluster: &str, hub: bool) -> BTreeMap<String, Place> 
             }
         }
     }
+    if let Some(ns) = etcd::namespace(site, cluster) {
+        etcd::place(out.entry(ns).or_default());
+    }
     for e in spec
         .agent
         .extra_kinds
@@ -461,8 +479,19 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
     for (g, r) in OBSERVED_EVERYWHERE {
         out.cluster.insert((g.into(), r.into(), None), verbs(&READ));
     }
-    if !hub && !places.is_empty() {
-        let names: Vec<String> = places.keys().cloned().collect();
+    let etcd_ns = etcd::namespace(site, cluster);
+    if etcd_ns.is_some() {
+        for (g, r) in etcd::OBSERVED {
+            out.cluster.insert((g.into(), r.into(), None), verbs(&READ));
+        }
+    }
+    let applied: Vec<String> = if hub {
+        etcd_ns.into_iter().collect()
+    } else {
+        places.keys().cloned().collect()
+    };
+    if !applied.is_empty() {
+        let names = applied;
         out.cluster.insert(
             (String::new(), "namespaces".into(), Some(names)),
             verbs(&NAMESPACE_VERBS),
@@ -502,7 +531,9 @@ fn what_cluster(what: &str) -> &str {
 
 /// The `--allow-kind` values `cluster`'s agent must get: hubdr's kinds for its side and the
 /// site's extra kinds.
-pub fn expected_kinds(site: &Site, hub: bool) -> BTreeSet<String> {
+pub fn expected_kinds(site: &Site, cluster: &str, hub: bool) -> BTreeSet<String> {
+    let etcd_kinds = etcd::allow_kinds();
+    let etcd_on = etcd::namespace(site, cluster).is_some();
     let core = |g: &str| {
         if g.is_empty() {
             "core".to_string()
@@ -512,8 +543,12 @@ pub fn expected_kinds(site: &Site, hub: bool) -> BTreeSet<String> {
     };
     RENDERED_KINDS
         .iter()
-        .filter(|k| k.4 == hub)
-        .map(|(g, k, ..)| format!("{}/{k}", core(g)))
+        .map(|(g, k, _, _, h, _)| (format!("{}/{k}", core(g)), *h))
+        .filter(|(k, h)| {
+            let etcd_only = etcd_kinds.contains(k) && k != "core/Namespace";
+            (*h == hub && !etcd_only) || (etcd_on && etcd_kinds.contains(k))
+        })
+        .map(|(k, _)| k)
         .chain(
             site.spec
                 .agent
@@ -573,6 +608,7 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
     let read_only: BTreeSet<(String, String)> = OBSERVED_EVERYWHERE
         .iter()
         .chain(&HUB_OBSERVED)
+        .chain(&etcd::OBSERVED)
         .map(|(g, r)| (g.to_string(), r.to_string()))
         .collect();
     let declared = declared_namespaces(site);
@@ -609,7 +645,7 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
         }
         let allowed_kinds: BTreeSet<String> = install.flag("--allow-kind").into_iter().collect();
         assert!(
-            allowed_kinds.is_subset(&expected_kinds(site, hub)),
+            allowed_kinds.is_subset(&expected_kinds(site, &cluster, hub)),
             "{what}: --allow-kind {allowed_kinds:?} beyond hubdr's kinds and spec.agent.extraKinds"
         );
         let check = |g: &str, r: &str, v: &Verbs, scope: &str| {
@@ -677,6 +713,11 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
                     allowed_ns.contains(ns),
                     "{what}: grants in {ns}, outside --allow-namespace"
                 );
+                if g == "rbac.authorization.k8s.io" && r == "clusterroles" {
+                    // Only `bind`, and only of the SCC ClusterRole (checked in effective()).
+                    assert_eq!(v, &verbs(&["bind"]), "{what}: clusterroles in {ns}");
+                    continue;
+                }
                 if g.is_empty() && r == "persistentvolumeclaims" && v.contains("delete") {
                     assert!(
                         pvc_namespaces.contains(ns),
@@ -732,6 +773,7 @@ fn declared_namespaces(site: &Site) -> BTreeSet<String> {
         spec.multi_cluster_hub.namespace.clone(),
     ]);
     out.extend(spec.managed_clusters.iter().map(|c| c.name.clone()));
+    out.extend(spec.etcd_backup.iter().map(|e| e.namespace.clone()));
     for r in spec.volsync.iter().flat_map(|v| &v.replications) {
         out.insert(r.source.namespace.clone());
         out.extend(
@@ -911,7 +953,7 @@ pub fn check_install(site: &Site, tree: &Tree) {
             "{what}"
         );
         for (flag, expected) in [
-            ("--allow-kind", expected_kinds(site, hub)),
+            ("--allow-kind", expected_kinds(site, &cluster, hub)),
             (
                 "--allow-namespace",
                 places(site, &cluster, hub).into_keys().collect(),
