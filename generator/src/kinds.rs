@@ -73,7 +73,7 @@ impl RenderedKind {
 }
 
 /// Every kind hubdr renders, in wave order of the objects that use them.
-pub const RENDERED: [RenderedKind; 13] = [
+pub const RENDERED: [RenderedKind; 14] = [
     RenderedKind {
         group: "operator.open-cluster-management.io",
         version: "v1",
@@ -187,6 +187,17 @@ pub const RENDERED: [RenderedKind; 13] = [
         version: "v1",
         kind: "Job",
         resource: "jobs",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
+        deletable: true,
+    },
+    // Written by the agent, not rendered: the etcd backup's run-time variables (proxy,
+    // OpenShift version), read by the CronJob's and Jobs' containers.
+    RenderedKind {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        resource: "configmaps",
         scope: Scope::Namespaced,
         agents: Agents::EtcdBackup,
         deletable: true,
@@ -321,7 +332,7 @@ mod tests {
         assert_eq!(allow_kind("", "Namespace"), "core/Namespace");
         assert_eq!(for_agents(Agents::Hubs).count(), 5);
         assert_eq!(for_agents(Agents::ManagedClusters).count(), 4);
-        assert_eq!(for_agents(Agents::EtcdBackup).count(), 4);
+        assert_eq!(for_agents(Agents::EtcdBackup).count(), 5);
     }
 
     #[test]

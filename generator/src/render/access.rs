@@ -14,8 +14,8 @@
 //! - Every agent reads ReplicationSources and ReplicationDestinations cluster-wide (status).
 //! - With `spec.etcdBackup`, the agent of each cluster it covers uses its namespace: applies
 //!   that Namespace (by name), manages the ServiceAccount, RoleBinding (only to the SCC
-//!   ClusterRole of its install file, which it may `bind`), CronJob and after-upgrade Jobs
-//!   there, reads the pods (the backup's result), and reads ClusterVersion, Proxy and
+//!   ClusterRole of its install file, which it may `bind`), CronJob, after-upgrade Jobs and
+//!   the run-time variables' ConfigMap there, reads the pods (the backup's result), and reads ClusterVersion, Proxy and
 //!   APIServer (age, upgrades, proxy, encryption).
 //! - `spec.agent.extraKinds`: managed in every namespace of the cluster (namespaced kinds) or
 //!   cluster-wide (cluster-scoped kinds), on every cluster.
@@ -235,6 +235,8 @@ fn grant_of<'a>(kinds: &'a [KindGrant], kind: &str) -> &'a KindGrant {
     kinds
         .iter()
         .find(|k| !k.extra && k.kind == kind)
+        // An etcd backup kind the site also grants as an extra kind.
+        .or_else(|| kinds.iter().find(|k| k.kind == kind))
         .expect("a kind of hubdr's fixed list")
 }
 
@@ -335,14 +337,24 @@ impl ClusterAccess {
         let mut wanted: Vec<KindGrant> = fixed(Agents::EtcdBackup).collect();
         wanted.extend(fixed(Agents::ManagedClusters).filter(|k| k.kind == "Namespace"));
         for k in wanted {
-            if !fixed_kinds.contains(&k) {
+            let granted = fixed_kinds
+                .iter()
+                .chain(&extra)
+                .any(|g| g.group == k.group && g.kind == k.kind);
+            if !granted {
                 fixed_kinds.push(k);
             }
         }
         fixed_kinds.sort_by_key(KindGrant::allow_kind);
         fixed_kinds.extend(extra);
         self.kinds = fixed_kinds;
-        for kind in ["ServiceAccount", "RoleBinding", "CronJob", "Job"] {
+        for kind in [
+            "ServiceAccount",
+            "RoleBinding",
+            "CronJob",
+            "Job",
+            "ConfigMap",
+        ] {
             self.grant(ns, kind, None);
         }
         let grant = self.namespaces.entry(ns.to_string()).or_default();

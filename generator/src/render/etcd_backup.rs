@@ -13,6 +13,8 @@ use super::desired::ObjectPlan;
 /// Names of the objects in the backup namespace.
 pub const SERVICE_ACCOUNT: &str = "hubdr-etcd-backup";
 pub const CRONJOB: &str = "etcd-backup";
+/// The ConfigMap of run-time variables the agent writes (hubdr_agent::etcd_backup).
+pub const ENV_CONFIG_MAP: &str = "hubdr-etcd-backup-env";
 
 pub fn plan(site: &Site, out: &mut Vec<ObjectPlan>) {
     let Some(e) = &site.spec.etcd_backup else {
@@ -54,6 +56,7 @@ pub fn plan(site: &Site, out: &mut Vec<ObjectPlan>) {
                 "encryption": e.encryption.map(|on| on.to_string()),
                 "keys_apart": (!e.keys.same_place(&e.snapshots)).to_string(),
                 "service_account": SERVICE_ACCOUNT,
+                "env_config_map": ENV_CONFIG_MAP,
                 "backup_image": e.images.backup(),
                 "upload_image": e.images.upload(),
                 "snapshots": e.snapshots.target(c.name),

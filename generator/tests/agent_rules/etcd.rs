@@ -10,11 +10,12 @@ use serde_json::{json, Value};
 use super::{grant, Place, MANAGE, READ};
 
 /// The kinds of the etcd backup (group, Kind, resource), managed in its namespace.
-pub const KINDS: [(&str, &str, &str); 4] = [
+pub const KINDS: [(&str, &str, &str); 5] = [
     ("", "ServiceAccount", "serviceaccounts"),
     ("rbac.authorization.k8s.io", "RoleBinding", "rolebindings"),
     ("batch", "CronJob", "cronjobs"),
     ("batch", "Job", "jobs"),
+    ("", "ConfigMap", "configmaps"),
 ];
 
 /// The ClusterRole of the install file that grants `use` of the privileged SCC.

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 /// Every kind hubdr renders into a cluster directory: (API group, Kind, resource, namespaced,
 /// managed by hubs (else by managed clusters), deletable).
-pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 13] = [
+pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 14] = [
     (
         "operator.open-cluster-management.io",
         "MultiClusterHub",
@@ -91,6 +91,7 @@ pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 13] = [
     ),
     ("batch", "CronJob", "cronjobs", true, false, true),
     ("batch", "Job", "jobs", true, false, true),
+    ("", "ConfigMap", "configmaps", true, false, true),
 ];
 
 /// What every agent only reads, cluster-wide: VolSync status (reconciler/src/observe.rs lists
