@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod desired;
 pub mod desired_set;
+pub mod etcd_backup;
 pub mod fence;
 pub mod gates;
 pub mod git;

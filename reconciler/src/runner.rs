@@ -17,7 +17,7 @@ use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
 use crate::statuses::{self, Statuses};
-use crate::{bind, desired, fence, gates, health, memory, observe, status_key};
+use crate::{bind, desired, etcd_backup, fence, gates, health, memory, observe, status_key};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -69,6 +69,8 @@ pub struct Agent {
     pins: PinMemory,
     /// The status branch pins another key for this cluster (found by the last publish).
     pin_problem: Option<String>,
+    /// The etcd backup's facts and decisions of the last pass (seed 003).
+    etcd: Option<etcd_backup::EtcdRun>,
 }
 
 impl Agent {
@@ -101,6 +103,7 @@ impl Agent {
             registered_keys: BTreeMap::new(),
             pins: PinMemory::default(),
             pin_problem: None,
+            etcd: None,
         }
     }
 
@@ -217,6 +220,15 @@ impl Agent {
                         "{e}; the role and generation applied are not remembered"
                     )),
                 }
+                let etcd = etcd_backup::enforce(
+                    &mut self.api,
+                    &self.config.allowlist,
+                    &mut planned,
+                    jiff::Timestamp::now(),
+                )
+                .await;
+                fence_problems.extend(etcd.problems.iter().cloned());
+                self.etcd = Some(etcd);
                 let mut blocked = self.bind_late_values(&mut planned).await;
                 facts.gates = self.evaluate_gates(&planned, &mut blocked).await;
                 let report =
