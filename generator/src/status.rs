@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod etcd_backup;
 pub mod signature;
 pub mod trust;
 
@@ -132,6 +133,9 @@ pub struct Observed {
     pub replication_sources: Vec<SyncObservation>,
     #[serde(default)]
     pub replication_destinations: Vec<SyncObservation>,
+    /// The etcd backups of the cluster (seed 003), when the site backs its etcd up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_backup: Option<etcd_backup::EtcdBackupObservation>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -445,6 +445,14 @@ impl Agent {
                 .problems
                 .push(format!("cannot observe the cluster: {e}")),
         }
+
+        if let Some(run) = &self.etcd {
+            let (observed, checks, problems) =
+                etcd_backup::status(&mut self.api, run, jiff::Timestamp::now()).await;
+            facts.health.extend(checks);
+            facts.problems.extend(problems);
+            facts.observed.etcd_backup = observed;
+        }
     }
 
     async fn publish(&mut self, status: &ClusterStatus) {

@@ -42,6 +42,48 @@ fn jobs(server: &FakeApiServer) -> Vec<String> {
         .collect()
 }
 
+fn failing(status: &hubdr::status::ClusterStatus) -> Vec<&str> {
+    status
+        .health
+        .iter()
+        .filter(|h| !h.ok)
+        .map(|h| h.name.as_str())
+        .collect()
+}
+
+fn check<'a>(
+    status: &'a hubdr::status::ClusterStatus,
+    name: &str,
+) -> &'a hubdr::status::HealthCheck {
+    status
+        .health
+        .iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no {name} check: {:#?}", status.health))
+}
+
+/// A finished backup pod of Job `job` whose upload container reported `message`.
+fn backup_pod(server: &FakeApiServer, job: &str, message: &str) {
+    let name = format!("{job}-x7k2p");
+    server
+        .put_object(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": NS,
+                "labels": {"app.kubernetes.io/name": "hubdr-etcd-backup", "batch.kubernetes.io/job-name": job}},
+            "spec": {"containers": [{"name": "upload", "image": "rclone"}]}}))
+        .unwrap();
+    server
+        .set_status(&gvk_of("v1", "Pod"), Some(NS), &name, json!({"phase": "Succeeded",
+            "containerStatuses": [{"name": "upload", "state": {"terminated": {"exitCode": 0, "message": message}}}]}))
+        .unwrap();
+}
+
+fn result(time: Timestamp, version: &str) -> String {
+    json!({"time": time.round(jiff::Unit::Second).unwrap().to_string(), "version": version,
+        "snapshot": {"object": "s3:prod-emea-etcd-snapshots/west-1/snapshot_2026-01-10_023100.db", "size": 104857600},
+        "keys": {"object": "s3keys:prod-emea-etcd-keys/west-1/static_kuberesources_2026-01-10_023100.tar.gz", "size": 81234}})
+    .to_string()
+}
+
 fn job_creates(server: &FakeApiServer) -> usize {
     server
         .writes()
@@ -78,8 +120,17 @@ async fn a_cluster_installed_thirty_hours_ago_gets_the_backup_running() {
     let cache = tempfile::tempdir().unwrap();
     let mut agent = remote.agent(CLUSTER, &server, cache.path());
     let status = agent.pass_once().await;
-    assert_eq!(status.pass.outcome, "Succeeded", "{}", status.pass.message);
     assert_eq!(cronjob(&server)["spec"]["suspend"], false);
+    // Due, and none taken yet.
+    assert_eq!(
+        status.pass.reason, "HealthFailed",
+        "{}",
+        status.pass.message
+    );
+    assert_eq!(failing(&status), ["etcd-backup", "etcd-backup-z-stream"]);
+    assert!(check(&status, "etcd-backup")
+        .message
+        .contains("no etcd backup yet"));
     assert!(jobs(&server).is_empty(), "no upgrade, no after-upgrade Job");
     let env = server
         .get(
@@ -130,8 +181,14 @@ async fn a_completed_upgrade_gets_exactly_one_backup_job_also_after_a_restart() 
         ],
     );
     let status = agent.pass_once().await;
-    assert_eq!(status.pass.outcome, "Succeeded", "{}", status.pass.message);
     assert_eq!(jobs(&server), ["etcd-backup-after-upgrade-4-16-5"]);
+    assert!(
+        status.objects.iter().any(|o| o.object
+            == "Job hubdr-etcd-backup/etcd-backup-after-upgrade-4-16-5"
+            && o.result == "created"),
+        "{:#?}",
+        status.objects
+    );
     let job = server
         .get(
             &gvk_of("batch/v1", "Job"),
@@ -192,5 +249,82 @@ async fn without_a_cluster_version_the_backup_stays_suspended_and_says_why() {
             .contains("ClusterVersion version does not exist"),
         "{}",
         status.pass.message
+    );
+}
+
+#[tokio::test]
+async fn the_status_reports_the_newest_backup_and_each_health_condition() {
+    let (remote, server) = cluster(&[("Completed", "4.16.3", hours_ago(100))]).await;
+    let cache = tempfile::tempdir().unwrap();
+    let mut agent = remote.agent(CLUSTER, &server, cache.path());
+    agent.pass_once().await;
+
+    // A backup three days old (the schedule is daily: older than two periods).
+    backup_pod(
+        &server,
+        "etcd-backup-29001",
+        &result(hours_ago(72), "4.16.3"),
+    );
+    let status = agent.pass_once().await;
+    assert_eq!(failing(&status), ["etcd-backup-age"]);
+    // A fresh one.
+    backup_pod(
+        &server,
+        "etcd-backup-29002",
+        &result(hours_ago(3), "4.16.3"),
+    );
+    // A pod whose result breaks the contract is reported, not trusted.
+    backup_pod(&server, "etcd-backup-29003", "{\"time\": \"soon\"}");
+    let status = agent.pass_once().await;
+    assert!(failing(&status).is_empty(), "{:#?}", status.health);
+    assert!(
+        status
+            .pass
+            .message
+            .contains("etcd backup pod etcd-backup-29003-x7k2p"),
+        "{}",
+        status.pass.message
+    );
+    let etcd = status
+        .observed
+        .etcd_backup
+        .clone()
+        .expect("the etcd backup is observed");
+    let newest = etcd.newest.expect("the newest backup");
+    assert_eq!(newest.job, "etcd-backup-29002");
+    assert_eq!(newest.version, "4.16.3");
+    assert!(newest
+        .snapshot
+        .object
+        .ends_with("/west-1/snapshot_2026-01-10_023100.db"));
+    assert_eq!(newest.keys.size, 81234);
+    assert_eq!(etcd.current_version.as_deref(), Some("4.16.3"));
+    assert_eq!(etcd.encryption, Some(true), "declared in the example site");
+    assert!(!etcd.suspended);
+
+    // An upgrade completes: no backup of 4.16.5 until the after-upgrade Job reports.
+    set_cluster_version(
+        &server,
+        &[
+            ("Completed", "4.16.5", hours_ago(0)),
+            ("Completed", "4.16.3", hours_ago(100)),
+        ],
+    );
+    let status = agent.pass_once().await;
+    assert_eq!(failing(&status), ["etcd-backup-z-stream"]);
+    assert!(check(&status, "etcd-backup-z-stream")
+        .message
+        .contains("no etcd backup of 4.16.5"));
+    backup_pod(
+        &server,
+        "etcd-backup-after-upgrade-4-16-5",
+        &result(hours_ago(0), "4.16.5"),
+    );
+    let status = agent.pass_once().await;
+    assert!(failing(&status).is_empty(), "{:#?}", status.health);
+    let etcd = status.observed.etcd_backup.unwrap();
+    assert_eq!(
+        etcd.newest_at_current_version.unwrap().job,
+        "etcd-backup-after-upgrade-4-16-5"
     );
 }

@@ -71,7 +71,11 @@ async fn a_pass_publishes_its_status_and_an_unchanged_pass_publishes_nothing() {
             .iter()
             .cloned()
             .collect::<std::collections::BTreeSet<_>>(),
-        ids(&objects)
+        {
+            let mut owned = ids(&objects);
+            owned.insert("ConfigMap hubdr-etcd-backup/hubdr-etcd-backup-env".into());
+            owned
+        }
     );
     let destinations: Vec<&str> = published
         .observed

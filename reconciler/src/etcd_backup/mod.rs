@@ -1,11 +1,16 @@
 //! etcd backups at run time (seed 003): reads ClusterVersion, Proxy and APIServer and adjusts
 //! the desired etcd backup objects before they are applied ([`rules`] decides).
 
+pub mod health;
+pub mod observe;
 pub mod rules;
 
 use hubdr::render::ObjectId;
 use jiff::Timestamp;
 use serde_json::Value;
+
+use hubdr::status::etcd_backup::EtcdBackupObservation;
+use hubdr::status::HealthCheck;
 
 use crate::apply::Planned;
 use crate::config::Allowlist;
@@ -16,9 +21,41 @@ pub use rules::{ClusterFacts, Decision};
 /// What one pass decided and observed, for the status.
 #[derive(Debug, Clone, Default)]
 pub struct EtcdRun {
+    /// The desired CronJob's namespace, schedule and what the site declared.
+    pub cron: Option<CronInfo>,
     pub facts: Option<ClusterFacts>,
     pub decision: Option<Decision>,
     pub problems: Vec<String>,
+}
+
+/// What the desired CronJob says.
+#[derive(Debug, Clone)]
+pub struct CronInfo {
+    pub namespace: String,
+    pub schedule: String,
+    pub keys_apart: bool,
+    pub declared_encryption: Option<bool>,
+}
+
+impl CronInfo {
+    fn of(p: &Planned) -> Self {
+        let annotation = |key: &str| {
+            p.value
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        Self {
+            namespace: p.id.namespace.clone().unwrap_or_default(),
+            schedule: p.value["spec"]["schedule"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            keys_apart: annotation("hubdr.io/etcd-keys-apart").as_deref() != Some("false"),
+            declared_encryption: annotation("hubdr.io/etcd-encryption").map(|v| v == "true"),
+        }
+    }
 }
 
 fn config(kind: &str, name: &str) -> ObjectId {
@@ -47,9 +84,10 @@ pub async fn enforce(
     now: Timestamp,
 ) -> EtcdRun {
     let mut run = EtcdRun::default();
-    if !planned.iter().any(|p| p.id.kind == "CronJob") {
+    let Some(cron) = planned.iter().find(|p| rules::is_backup_cronjob(p)) else {
         return run;
-    }
+    };
+    run.cron = Some(CronInfo::of(cron));
     let facts = match read(api, &config("ClusterVersion", "version")).await {
         Ok(Some(cv)) => {
             let proxy = read(api, &config("Proxy", "cluster")).await;
@@ -88,4 +126,28 @@ pub async fn enforce(
     });
     run.facts = Some(facts);
     run
+}
+
+/// The etcd backup's observation and health checks after a pass that ran [`enforce`].
+pub async fn status(
+    api: &mut ClusterApi,
+    run: &EtcdRun,
+    now: Timestamp,
+) -> (Option<EtcdBackupObservation>, Vec<HealthCheck>, Vec<String>) {
+    let (Some(cron), Some(facts)) = (&run.cron, &run.facts) else {
+        return (None, Vec::new(), Vec::new());
+    };
+    let (results, problems) = match observe::results(api, &cron.namespace).await {
+        Ok(found) => found,
+        Err(e) => return (None, Vec::new(), vec![format!("etcd backup: {e}")]),
+    };
+    let suspended = run.decision.as_ref().is_none_or(|d| d.suspended);
+    let o = observe::observation(&results, facts, cron.declared_encryption, suspended);
+    let expectations = health::Expectations {
+        schedule: cron.schedule.clone(),
+        keys_apart: cron.keys_apart,
+        old_enough: facts.old_enough(now),
+    };
+    let checks = health::checks(&o, &expectations, now);
+    (Some(o), checks, problems)
 }

@@ -210,7 +210,7 @@ pub fn adjust(
     Some(decision)
 }
 
-fn is_backup_cronjob(p: &Planned) -> bool {
+pub(crate) fn is_backup_cronjob(p: &Planned) -> bool {
     p.id.kind == "CronJob"
         && p.id.api_version == "batch/v1"
         && p.value.pointer(&format!(
