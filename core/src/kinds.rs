@@ -35,6 +35,9 @@ pub enum Agents {
     /// The agents of clusters (hubs or managed) that run hosted control planes
     /// (`spec.hostedClusters[].managementCluster`), on top of their side's kinds.
     ManagementClusters,
+    /// The agents of the clusters `spec.etcdBackup` covers (hubs or managed clusters), in its
+    /// namespace only.
+    EtcdBackup,
 }
 
 /// A kind hubdr renders into a cluster directory.
@@ -73,7 +76,7 @@ impl RenderedKind {
 }
 
 /// Every kind hubdr renders, in wave order of the objects that use them.
-pub const RENDERED: [RenderedKind; 10] = [
+pub const RENDERED: [RenderedKind; 15] = [
     RenderedKind {
         group: "operator.open-cluster-management.io",
         version: "v1",
@@ -162,6 +165,53 @@ pub const RENDERED: [RenderedKind; 10] = [
         resource: "schedules",
         scope: Scope::Namespaced,
         agents: Agents::ManagementClusters,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "",
+        version: "v1",
+        kind: "ServiceAccount",
+        resource: "serviceaccounts",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "RoleBinding",
+        resource: "rolebindings",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "batch",
+        version: "v1",
+        kind: "CronJob",
+        resource: "cronjobs",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
+        deletable: true,
+    },
+    RenderedKind {
+        group: "batch",
+        version: "v1",
+        kind: "Job",
+        resource: "jobs",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
+        deletable: true,
+    },
+    // Written by the agent, not rendered: the etcd backup's run-time variables (proxy,
+    // OpenShift version), read by the CronJob's and Jobs' containers.
+    RenderedKind {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        resource: "configmaps",
+        scope: Scope::Namespaced,
+        agents: Agents::EtcdBackup,
         deletable: true,
     },
 ];
@@ -279,7 +329,8 @@ mod tests {
             check_group(k.group).unwrap();
             check_resource(k.resource).unwrap();
             assert_eq!(k.resource, k.resource.to_ascii_lowercase());
-            assert!(k.resource.starts_with(&k.kind.to_ascii_lowercase()[..4]));
+            let kind = k.kind.to_ascii_lowercase();
+            assert!(k.resource.starts_with(&kind[..kind.len().min(4)]));
             assert_eq!(rendered(k.group, k.kind), Some(&k));
         }
         assert_eq!(rendered("", "Namespace").unwrap().api_version(), "v1");
@@ -293,6 +344,7 @@ mod tests {
         assert_eq!(for_agents(Agents::Hubs).count(), 5);
         assert_eq!(for_agents(Agents::ManagedClusters).count(), 4);
         assert_eq!(for_agents(Agents::ManagementClusters).count(), 1);
+        assert_eq!(for_agents(Agents::EtcdBackup).count(), 5);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod etcd_backup;
 pub mod signature;
 pub mod trust;
 
@@ -158,6 +159,9 @@ pub struct Observed {
     /// Hosted clusters this cluster snapshots (`spec.hostedClusters`, etcd-snapshot).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosted_clusters: Vec<HostedClusterStatus>,
+    /// The etcd backups of the cluster (seed 003), when the site backs its etcd up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_backup: Option<etcd_backup::EtcdBackupObservation>,
 }
 
 

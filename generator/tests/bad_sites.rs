@@ -61,6 +61,10 @@ fixture_tests! {
     hosted_unknown_management_cluster => "hosted-unknown-management-cluster",
     hosted_bad_fields => "hosted-bad-fields",
     hosted_restore_from_unsupported => "hosted-restore-from-unsupported",
+    etcd_backup_not_openshift => "etcd-backup-not-openshift",
+    etcd_backup_keys_beside_snapshots => "etcd-backup-keys-beside-snapshots",
+    etcd_backup_missing_credentials => "etcd-backup-missing-credentials",
+    etcd_backup_never_fires => "etcd-backup-never-fires",
 }
 
 #[test]
@@ -235,6 +239,7 @@ fixture_tests! {
     a_fenced_hub_beside_an_active_hub_without_active_since_is_a_warning => "hand-edited-failover",
     cleanup_none_on_a_passive_hub_is_a_warning => "cleanup-none-on-passive-hub",
     a_late_bound_destination_without_a_network_is_a_warning => "no-network-for-a-late-bound-address",
+    etcd_keys_beside_snapshots_without_declared_encryption_is_a_warning => "etcd-keys-beside-snapshots",
 }
 
 #[test]

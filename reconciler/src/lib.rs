@@ -7,6 +7,7 @@ pub mod compactor;
 pub mod config;
 pub mod desired;
 pub mod desired_set;
+pub mod etcd_backup;
 pub mod fence;
 pub mod gates;
 pub mod git;

@@ -17,7 +17,10 @@ use crate::kubeapi::ClusterApi;
 use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
 use crate::statuses::{self, Statuses};
-use crate::{bind, desired, fence, gates, health, memory, observe, resume, status_key, takeover};
+use crate::{
+    bind, desired, etcd_backup, fence, gates, health, memory, observe, resume, status_key,
+    takeover,
+};
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -75,6 +78,8 @@ pub struct Agent {
     pin_problem: Option<String>,
     /// Hosted clusters whose etcd this agent snapshots (`--hcp-snapshot`).
     hosted: Vec<crate::hcp::Target>,
+    /// The etcd backup's facts and decisions of the last pass (seed 003).
+    etcd: Option<etcd_backup::EtcdRun>,
 }
 
 impl Agent {
@@ -110,6 +115,7 @@ impl Agent {
             pins: PinMemory::default(),
             pin_problem: None,
             hosted: Vec::new(),
+            etcd: None,
         }
     }
 
@@ -254,6 +260,15 @@ impl Agent {
                         "{e}; the role and generation applied are not remembered"
                     )),
                 }
+                let etcd = etcd_backup::enforce(
+                    &mut self.api,
+                    &self.config.allowlist,
+                    &mut planned,
+                    jiff::Timestamp::now(),
+                )
+                .await;
+                fence_problems.extend(etcd.problems.iter().cloned());
+                self.etcd = Some(etcd);
                 let mut blocked = self.bind_late_values(&mut planned).await;
                 let managed: Vec<String> = state
                     .index
@@ -491,6 +506,14 @@ impl Agent {
             Err(e) => facts
                 .problems
                 .push(format!("cannot observe the cluster: {e}")),
+        }
+
+        if let Some(run) = &self.etcd {
+            let (observed, checks, problems) =
+                etcd_backup::status(&mut self.api, run, jiff::Timestamp::now()).await;
+            facts.health.extend(checks);
+            facts.problems.extend(problems);
+            facts.observed.etcd_backup = observed;
         }
     }
 

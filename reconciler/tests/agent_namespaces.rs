@@ -84,7 +84,12 @@ async fn namespaces_outside_the_agents_list_are_refused_without_a_write() {
     objects.push(namespace_named(&rendered, "kube-public"));
     let mut config = pass_config("east-1");
     config.allowlist = Allowlist::default_kinds()
-        .with_namespaces(&["catalog".into(), "media".into(), "shop".into()])
+        .with_namespaces(&[
+            "catalog".into(),
+            "media".into(),
+            "shop".into(),
+            "hubdr-etcd-backup".into(),
+        ])
         .unwrap();
 
     let report = run_pass(&mut cluster_api(&server), &config, &objects).await;

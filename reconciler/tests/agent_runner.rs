@@ -58,7 +58,8 @@ async fn a_pass_publishes_its_status_and_an_unchanged_pass_publishes_nothing() {
     );
     assert_eq!(published.source.generation, Some(rendered.index.generation));
     assert!(!published.source.stale);
-    assert_eq!(published.objects.len(), objects.len());
+    // The rendered objects and the etcd backup's run-time ConfigMap the agent adds.
+    assert_eq!(published.objects.len(), objects.len() + 1);
     assert!(
         published.objects.iter().all(|o| o.result == "created"),
         "{:#?}",
@@ -70,7 +71,11 @@ async fn a_pass_publishes_its_status_and_an_unchanged_pass_publishes_nothing() {
             .iter()
             .cloned()
             .collect::<std::collections::BTreeSet<_>>(),
-        ids(&objects)
+        {
+            let mut owned = ids(&objects);
+            owned.insert("ConfigMap hubdr-etcd-backup/hubdr-etcd-backup-env".into());
+            owned
+        }
     );
     let destinations: Vec<&str> = published
         .observed

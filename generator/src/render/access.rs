@@ -12,6 +12,11 @@
 //!   ReplicationSources and ReplicationDestinations there, PersistentVolumeClaims only where a
 //!   replica PVC is rendered, and applies (never deletes) those Namespaces themselves.
 //! - Every agent reads ReplicationSources and ReplicationDestinations cluster-wide (status).
+//! - With `spec.etcdBackup`, the agent of each cluster it covers uses its namespace: applies
+//!   that Namespace (by name), manages the ServiceAccount, RoleBinding (only to the SCC
+//!   ClusterRole of its install file, which it may `bind`), CronJob, after-upgrade Jobs and
+//!   the run-time variables' ConfigMap there, reads the pods (the backup's result), and reads ClusterVersion, Proxy and
+//!   APIServer (age, upgrades, proxy, encryption).
 //! - `spec.agent.extraKinds`: managed in every namespace of the cluster (namespaced kinds) or
 //!   cluster-wide (cluster-scoped kinds), on every cluster.
 //!
@@ -109,7 +114,22 @@ pub struct NamespaceGrant {
     /// Whether the shared add-on ClusterRole is bound in the namespace (on hubs, each
     /// participating managed cluster's namespace).
     pub addons: bool,
+    /// The etcd backup namespace: the agent applies this Namespace and may bind the SCC
+    /// ClusterRole [`ETCD_SCC_CLUSTER_ROLE`] here.
+    pub etcd_backup: bool,
 }
+
+/// The ClusterRole (in the agent install file) allowing `use` of the privileged SCC, which the
+/// etcd backup's RoleBinding binds; the agent may bind only this one.
+pub const ETCD_SCC_CLUSTER_ROLE: &str = "hubdr-etcd-backup-scc";
+
+/// What the agent of a cluster with etcd backups reads cluster-wide: installation and upgrades,
+/// the proxy, whether etcd encryption is on.
+const ETCD_OBSERVED: [(&str, &str); 3] = [
+    ("config.openshift.io", "clusterversions"),
+    ("config.openshift.io", "proxies"),
+    ("config.openshift.io", "apiservers"),
+];
 
 /// What one cluster's agent may do.
 #[derive(Debug, Clone)]
@@ -201,6 +221,13 @@ impl SiteAccess {
             clusters.insert(c.name.clone(), ClusterAccess::managed(&namespaces, &extra));
         }
         super::hosted::access::grant(site, &mut clusters);
+        if let Some(etcd) = &spec.etcd_backup {
+            for c in crate::site::etcd_backup::selected(spec) {
+                if let Some(a) = clusters.get_mut(c.name) {
+                    a.etcd_backup(&etcd.namespace);
+                }
+            }
+        }
         Self { clusters }
     }
 
@@ -231,6 +258,8 @@ fn grant_of<'a>(kinds: &'a [KindGrant], kind: &str) -> &'a KindGrant {
     kinds
         .iter()
         .find(|k| !k.extra && k.kind == kind)
+        // An etcd backup kind the site also grants as an extra kind.
+        .or_else(|| kinds.iter().find(|k| k.kind == kind))
         .expect("a kind of hubdr's fixed list")
 }
 
@@ -323,6 +352,44 @@ impl ClusterAccess {
         a
     }
 
+    /// The etcd backup's kinds in `ns` (see the module notes).
+    fn etcd_backup(&mut self, ns: &str) {
+        let (mut fixed_kinds, extra): (Vec<KindGrant>, Vec<KindGrant>) =
+            std::mem::take(&mut self.kinds)
+                .into_iter()
+                .partition(|k| !k.extra);
+        let mut wanted: Vec<KindGrant> = fixed(Agents::EtcdBackup).collect();
+        wanted.extend(fixed(Agents::ManagedClusters).filter(|k| k.kind == "Namespace"));
+        for k in wanted {
+            let granted = fixed_kinds
+                .iter()
+                .chain(&extra)
+                .any(|g| g.group == k.group && g.kind == k.kind);
+            if !granted {
+                fixed_kinds.push(k);
+            }
+        }
+        fixed_kinds.sort_by_key(KindGrant::allow_kind);
+        fixed_kinds.extend(extra);
+        self.kinds = fixed_kinds;
+        for kind in [
+            "ServiceAccount",
+            "RoleBinding",
+            "CronJob",
+            "Job",
+            "ConfigMap",
+        ] {
+            self.grant(ns, kind, None);
+        }
+        let grant = self.namespaces.entry(ns.to_string()).or_default();
+        grant.etcd_backup = true;
+        add(&mut grant.role, "", "pods", Access::Read);
+        for (group, resource) in ETCD_OBSERVED {
+            add(&mut self.cluster, group, resource, Access::Read);
+        }
+        self.add_extra_to_roles();
+    }
+
     /// The namespaced extra kinds in every namespace that has a Role.
     pub(super) fn add_extra_to_roles(&mut self) {
         let extra: Vec<(String, String, Access)> = self
@@ -393,7 +460,12 @@ impl ClusterAccess {
             },
             (Scope::Cluster, None) => {
                 let namespace_object = group.is_empty() && m.id.kind == "Namespace";
+                let etcd = self
+                    .namespaces
+                    .get(&m.id.name)
+                    .is_some_and(|g| g.etcd_backup);
                 if namespace_object
+                    && !etcd
                     && (!self.namespace_objects || !self.namespaces.contains_key(&m.id.name))
                 {
                     return vec![self.outside(&format!("Namespace {}", m.id.name))];

@@ -68,6 +68,7 @@ pub fn plan(site: &Site) -> Vec<ObjectPlan> {
         namespaces(site, &mut out);
     }
     super::hosted::plan(site, &mut out);
+    super::etcd_backup::plan(site, &mut out);
     out
 }
 

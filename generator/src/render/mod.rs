@@ -6,6 +6,7 @@ pub mod agent;
 pub mod checks;
 pub mod desired;
 pub mod hosted;
+pub mod etcd_backup;
 pub mod manifest;
 pub mod patch;
 pub mod prereq;

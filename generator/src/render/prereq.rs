@@ -75,6 +75,24 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
             );
         }
     }
+    if let Some(e) = &spec.etcd_backup {
+        for c in crate::site::etcd_backup::selected(spec) {
+            for (what, d) in [("snapshots", &e.snapshots), ("key archives", &e.keys)] {
+                add(
+                    c.name,
+                    "Secret",
+                    &e.namespace,
+                    d.credentials_secret.as_deref().unwrap_or_default(),
+                    &["rclone.conf"],
+                    format!(
+                        "etcd backup {what}: rclone remote [{}]; bucket {} must exist",
+                        d.remote,
+                        d.bucket()
+                    ),
+                );
+            }
+        }
+    }
     let Some(volsync) = &spec.volsync else {
         return finish(out);
     };

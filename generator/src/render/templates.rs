@@ -23,6 +23,22 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/dataprotectionapplication.yaml.j2"),
     ),
     (
+        "etcd-cronjob.yaml.j2",
+        include_str!("../../../templates/etcd-cronjob.yaml.j2"),
+    ),
+    (
+        "etcd-namespace.yaml.j2",
+        include_str!("../../../templates/etcd-namespace.yaml.j2"),
+    ),
+    (
+        "etcd-rolebinding.yaml.j2",
+        include_str!("../../../templates/etcd-rolebinding.yaml.j2"),
+    ),
+    (
+        "etcd-serviceaccount.yaml.j2",
+        include_str!("../../../templates/etcd-serviceaccount.yaml.j2"),
+    ),
+    (
         "managedclusteraddon.yaml.j2",
         include_str!("../../../templates/managedclusteraddon.yaml.j2"),
     ),

@@ -6,6 +6,7 @@ pub mod domain_rules;
 pub mod edit;
 pub mod failover_rules;
 pub mod hosted;
+pub mod etcd_backup;
 pub mod load;
 pub mod locate;
 pub mod model;
@@ -14,8 +15,10 @@ pub mod schedule_offset;
 pub mod strict_value;
 pub use hubdr_core::units;
 pub mod validate;
+mod validate_etcd;
 mod validate_trust;
 
 pub use diagnostic::{Diagnostic, Severity};
+pub use etcd_backup::{EtcdBackup, EtcdDestination, EtcdImages, EtcdRetention};
 pub use load::{load_file, load_str, LoadedSite, SiteError};
 pub use model::*;

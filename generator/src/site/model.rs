@@ -65,6 +65,10 @@ pub struct SiteSpec {
     /// when empty, so sites without it keep their hash).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosted_clusters: Vec<super::hosted::HostedCluster>,
+    /// etcd backups of the OpenShift clusters (seed 003). Left out of the serialized site when
+    /// unset, so sites without it keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd_backup: Option<super::etcd_backup::EtcdBackup>,
 }
 
 fn default_backup_namespace() -> String {
@@ -383,6 +387,14 @@ pub struct ManagedCluster {
     /// outside them is refused by the source cluster's agent (see `network.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<ClusterNetwork>,
+    /// Whether the cluster runs OpenShift (default); `false` leaves it out of OpenShift-only
+    /// features such as `spec.etcdBackup`.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub openshift: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// `spec.managedClusters[].network`: CIDRs and DNS suffixes.

@@ -61,6 +61,7 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
     v.out.extend(super::domain_rules::check(spec));
     v.out.extend(super::validate_trust::validate(spec));
     v.out.extend(super::hosted::validate(spec));
+    v.out.extend(super::validate_etcd::validate(spec));
     v.out
 }
 

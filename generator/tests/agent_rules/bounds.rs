@@ -25,6 +25,7 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
     let read_only: BTreeSet<(String, String)> = OBSERVED_EVERYWHERE
         .iter()
         .chain(&HUB_OBSERVED)
+        .chain(&etcd::OBSERVED)
         .map(|(g, r)| (g.to_string(), r.to_string()))
         .collect();
     let declared = declared_namespaces(site);
@@ -150,6 +151,11 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
                     allowed_ns.contains(ns),
                     "{what}: grants in {ns}, outside --allow-namespace"
                 );
+                if g == "rbac.authorization.k8s.io" && r == "clusterroles" {
+                    // Only `bind`, and only of the SCC ClusterRole (checked in effective()).
+                    assert_eq!(v, &verbs(&["bind"]), "{what}: clusterroles in {ns}");
+                    continue;
+                }
                 if g.is_empty() && r == "persistentvolumeclaims" && v.contains("delete") {
                     assert!(
                         pvc_namespaces.contains(ns),
@@ -220,6 +226,7 @@ pub(crate) fn declared_namespaces(site: &Site) -> BTreeSet<String> {
         spec.multi_cluster_hub.namespace.clone(),
     ]);
     out.extend(spec.managed_clusters.iter().map(|c| c.name.clone()));
+    out.extend(spec.etcd_backup.iter().map(|e| e.namespace.clone()));
     for h in &spec.hosted_clusters {
         out.insert("openshift-adp".to_string());
         out.insert(h.namespace.clone());

@@ -3,6 +3,8 @@
 //! here from the site and from the lists below, not from the renderer's code.
 #![allow(dead_code)]
 
+pub mod etcd;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use hubdr::gitrepo::Tree;
@@ -12,7 +14,7 @@ use serde_json::{json, Value};
 
 /// Every kind hubdr renders into a cluster directory: (API group, Kind, resource, namespaced,
 /// managed by hubs (else by managed clusters), deletable).
-pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 10] = [
+pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 15] = [
     (
         "operator.open-cluster-management.io",
         "MultiClusterHub",
@@ -80,6 +82,19 @@ pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 10] = [
     ),
     // Only for the agents of management clusters (spec.hostedClusters), on either side.
     ("velero.io", "Schedule", "schedules", true, false, true),
+    // Only for the agents of clusters spec.etcdBackup covers, in its namespace.
+    ("", "ServiceAccount", "serviceaccounts", true, false, true),
+    (
+        "rbac.authorization.k8s.io",
+        "RoleBinding",
+        "rolebindings",
+        true,
+        false,
+        true,
+    ),
+    ("batch", "CronJob", "cronjobs", true, false, true),
+    ("batch", "Job", "jobs", true, false, true),
+    ("", "ConfigMap", "configmaps", true, false, true),
 ];
 
 /// What every agent only reads, cluster-wide: VolSync status (reconciler/src/observe.rs lists
@@ -376,10 +391,13 @@ pub fn effective(install: &Install, agent_ns: &str) -> Effective {
                 Some(ns) => {
                     // Named grants: the agent's own status key Secret (below), and the
                     // failover steps' fixed operations (checked by `check_bounds`).
-                    let own_key = ns == agent_ns
-                        && target.1 == "secrets"
-                        && target.2.as_deref()
-                            == Some(&["hubdr-status-key-".to_string() + what_cluster(what)][..]);
+                    let own_key = etcd::is_scc_bind(&target)
+                        || (ns == agent_ns
+                            && target.1 == "secrets"
+                            && target.2.as_deref()
+                                == Some(
+                                    &["hubdr-status-key-".to_string() + what_cluster(what)][..],
+                                ));
                     if target.2.is_some() && !own_key {
                         out.named.entry((ns.clone(), target)).or_default().extend(v);
                         continue;
@@ -394,11 +412,12 @@ pub fn effective(install: &Install, agent_ns: &str) -> Effective {
             }
         }
     }
-    assert_eq!(
-        used,
-        roles.keys().cloned().collect(),
-        "{what}: every role of the file is bound"
-    );
+    let bound: BTreeSet<_> = roles
+        .iter()
+        .filter(|(_, role)| !etcd::is_scc_role(role))
+        .map(|(key, _)| key.clone())
+        .collect();
+    assert_eq!(used, bound, "{what}: every role of the file is bound");
     out
 }
 
@@ -408,7 +427,7 @@ pub struct Place {
     pub grants: BTreeMap<(String, String), Verbs>,
 }
 
-fn grant(place: &mut Place, group: &str, resource: &str, list: &[&str]) {
+pub(crate) fn grant(place: &mut Place, group: &str, resource: &str, list: &[&str]) {
     place
         .grants
         .entry((group.to_string(), resource.to_string()))
@@ -497,6 +516,9 @@ pub fn places(site: &Site, cluster: &str, hub: bool) -> BTreeMap<String, Place> 
         }
     }
     hosted_places(site, cluster, hub, &mut out);
+    if let Some(ns) = etcd::namespace(site, cluster) {
+        etcd::place(out.entry(ns).or_default());
+    }
     for e in spec
         .agent
         .extra_kinds
@@ -556,8 +578,19 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
     for (g, r) in OBSERVED_EVERYWHERE {
         out.cluster.insert((g.into(), r.into(), None), verbs(&READ));
     }
-    if !hub && !places.is_empty() {
-        let names: Vec<String> = places.keys().cloned().collect();
+    let etcd_ns = etcd::namespace(site, cluster);
+    if etcd_ns.is_some() {
+        for (g, r) in etcd::OBSERVED {
+            out.cluster.insert((g.into(), r.into(), None), verbs(&READ));
+        }
+    }
+    let applied: Vec<String> = if hub {
+        etcd_ns.into_iter().collect()
+    } else {
+        places.keys().cloned().collect()
+    };
+    if !applied.is_empty() {
+        let names = applied;
         out.cluster.insert(
             (String::new(), "namespaces".into(), Some(names)),
             verbs(&NAMESPACE_VERBS),
@@ -612,6 +645,8 @@ fn what_cluster(what: &str) -> &str {
 /// The `--allow-kind` values `cluster`'s agent must get: hubdr's kinds for its side and the
 /// site's extra kinds.
 pub fn expected_kinds(site: &Site, cluster: &str, hub: bool) -> BTreeSet<String> {
+    let etcd_kinds = etcd::allow_kinds();
+    let etcd_on = etcd::namespace(site, cluster).is_some();
     let core = |g: &str| {
         if g.is_empty() {
             "core".to_string()
@@ -622,8 +657,13 @@ pub fn expected_kinds(site: &Site, cluster: &str, hub: bool) -> BTreeSet<String>
     RENDERED_KINDS
         .iter()
         // (Schedules only for management clusters, below.)
-        .filter(|k| k.4 == hub && k.1 != "Schedule")
-        .map(|(g, k, ..)| format!("{}/{k}", core(g)))
+        .filter(|k| k.1 != "Schedule")
+        .map(|(g, k, _, _, h, _)| (format!("{}/{k}", core(g)), *h))
+        .filter(|(k, h)| {
+            let etcd_only = etcd_kinds.contains(k) && k != "core/Namespace";
+            (*h == hub && !etcd_only) || (etcd_on && etcd_kinds.contains(k))
+        })
+        .map(|(k, _)| k)
         .chain(
             site.spec
                 .agent

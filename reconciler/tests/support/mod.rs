@@ -71,7 +71,78 @@ pub async fn fake() -> FakeApiServer {
         .load_crds_from_dir(crds_dir())
         .expect("the upstream CRDs load");
     server.ensure_namespace(AGENT_NAMESPACE);
+    // Installed an hour ago: the etcd backup is not due yet (its checks pass).
+    openshift(
+        &server,
+        &[(
+            "Completed",
+            "4.16.3",
+            jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1),
+        )],
+    );
     server
+}
+
+/// Make the fake an OpenShift cluster for the etcd backups: batch/v1 CronJob and Job and core
+/// Pods served, and ClusterVersion `version` with `history` (newest first: state, version,
+/// completion time).
+pub fn openshift(server: &FakeApiServer, history: &[(&str, &str, jiff::Timestamp)]) {
+    for (group, kind, plural) in [
+        ("batch", "CronJob", "cronjobs"),
+        ("batch", "Job", "jobs"),
+        ("", "Pod", "pods"),
+    ] {
+        server.register_resource(kubefake::ResourceInfo {
+            group: group.into(),
+            versions: vec![kubefake::VersionInfo {
+                name: "v1".into(),
+                storage: true,
+                status_subresource: true,
+                schema: None,
+                structure: None,
+            }],
+            kind: kind.into(),
+            plural: plural.into(),
+            singular: kind.to_lowercase(),
+            namespaced: true,
+            short_names: Vec::new(),
+            categories: Vec::new(),
+        });
+    }
+    set_cluster_version(server, history);
+}
+
+/// Replace ClusterVersion `version`'s history (newest first: state, version, completion time).
+pub fn set_cluster_version(server: &FakeApiServer, history: &[(&str, &str, jiff::Timestamp)]) {
+    let history: Vec<Value> = history
+        .iter()
+        .map(|(state, version, at)| {
+            serde_json::json!({"state": state, "version": version, "startedTime": (*at - jiff::SignedDuration::from_mins(40)).to_string(),
+                "completionTime": at.to_string(), "verified": true, "image": format!("quay.io/openshift-release-dev/ocp-release:{version}")})
+        })
+        .collect();
+    let gvk = gvk_of("config.openshift.io/v1", "ClusterVersion");
+    if server.get(&gvk, None, "version").is_none() {
+        server
+            .put_object(serde_json::json!({"apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion",
+                "metadata": {"name": "version"}, "spec": {"clusterID": "5c8e6f7a-1b2c-4d3e-8f90-a1b2c3d4e5f6"}}))
+            .expect("the ClusterVersion is stored");
+    }
+    server
+        .set_status(
+            &gvk,
+            None,
+            "version",
+            serde_json::json!({
+                "history": history,
+                "desired": {"version": history.first().and_then(|h| h["version"].as_str()),
+                    "image": history.first().and_then(|h| h["image"].as_str())},
+                "availableUpdates": null,
+                "observedGeneration": 1,
+                "versionHash": "x9Ut5zzvbzo=",
+            }),
+        )
+        .expect("the ClusterVersion status is set");
 }
 
 /// Create the namespaces `objects` live in that the repository does not render itself (on a

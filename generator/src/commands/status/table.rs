@@ -158,6 +158,26 @@ fn newest_backup(s: &ClusterStatus, now: i64) -> String {
     }
 }
 
+/// The newest etcd backup (seed 003), when the cluster reports its etcd backups.
+fn etcd_backup_line(s: &ClusterStatus, now: i64) -> Option<String> {
+    let etcd = s.observed.etcd_backup.as_ref()?;
+    Some(match &etcd.newest {
+        None if etcd.suspended => {
+            "etcd backup: none yet (not due: the cluster is younger than 24 h)".into()
+        }
+        None => "etcd backup: none yet".into(),
+        Some(b) => {
+            let age = epoch(&b.time)
+                .map(|t| format!(", {} ago", human(now - t)))
+                .unwrap_or_default();
+            format!(
+                "etcd backup: {} ({} bytes) and {} ({} bytes), OpenShift {}{age}",
+                b.snapshot.object, b.snapshot.size, b.keys.object, b.keys.size, b.version
+            )
+        }
+    })
+}
+
 /// What a row cannot say: waits, failed checks, failed passes, staleness.
 fn notes(c: &ClusterView, now: i64) -> Option<String> {
     let mut lines = Vec::new();
@@ -185,6 +205,9 @@ fn notes(c: &ClusterView, now: i64) -> Option<String> {
                     "waiting since {}{age}: {} for {}: {}",
                     g.since, g.object, g.condition, g.message
                 ));
+            }
+            if let Some(line) = etcd_backup_line(s, now) {
+                lines.push(line);
             }
             let failing: Vec<String> = s
                 .health
@@ -376,5 +399,47 @@ pub(super) mod tests {
             "status of east-1 ignored: signature does not match the key pinned for it: signed by key id 0123456789abcdef (ed25519:x), the trusted key has id fedcba9876543210".into(),
         );
         insta::assert_snapshot!(render(&f, NOW));
+    }
+
+    #[test]
+    fn the_newest_etcd_backup_and_its_failing_checks_are_shown() {
+        use crate::status::etcd_backup::{
+            EtcdBackupObject, EtcdBackupObservation, EtcdBackupResult,
+        };
+        let mut f = fleet(2, 2);
+        let east = f.clusters[3].status.as_mut().unwrap();
+        east.observed.etcd_backup = Some(EtcdBackupObservation {
+            newest: Some(EtcdBackupResult {
+                job: "etcd-backup-29002".into(),
+                time: "2026-01-10T02:31:07Z".into(),
+                version: "4.16.3".into(),
+                snapshot: EtcdBackupObject {
+                    object: "s3:etcd-snapshots/east-1/snapshot_2026-01-10_023100.db".into(),
+                    size: 104857600,
+                },
+                keys: EtcdBackupObject {
+                    object: "vault:etcd-keys/east-1/static_kuberesources_2026-01-10_023100.tar.gz"
+                        .into(),
+                    size: 81234,
+                },
+            }),
+            current_version: Some("4.16.5".into()),
+            ..Default::default()
+        });
+        east.health.push(HealthCheck {
+            name: "etcd-backup-z-stream".into(),
+            ok: false,
+            message: "no etcd backup of 4.16.5 yet: a restore needs a backup of the same z-stream"
+                .into(),
+        });
+        let text = render(&f, NOW);
+        assert!(
+            text.contains("etcd backup: s3:etcd-snapshots/east-1/snapshot_2026-01-10_023100.db (104857600 bytes) and vault:etcd-keys/east-1/static_kuberesources_2026-01-10_023100.tar.gz (81234 bytes), OpenShift 4.16.3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("failing checks: etcd-backup-z-stream (no etcd backup of 4.16.5 yet"),
+            "{text}"
+        );
     }
 }

@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 
 use crate::site::{AgentSettings, Site};
 
-use super::access::ClusterAccess;
+use super::access::{ClusterAccess, ETCD_SCC_CLUSTER_ROLE};
 
 pub use shapes::InstallFiles;
 
@@ -98,6 +98,16 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
             &role_name,
         ),
     ];
+    if access.namespaces.values().any(|g| g.etcd_backup) {
+        // Bound by the etcd backup's RoleBinding (rendered in the cluster's directory) to its
+        // ServiceAccount: `oc debug node` needs the privileged SCC.
+        objects.push(json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": ETCD_SCC_CLUSTER_ROLE, "labels": labels},
+            "rules": [{"apiGroups": ["security.openshift.io"], "resources": ["securitycontextconstraints"], "resourceNames": ["privileged"], "verbs": ["use"]}],
+        }));
+    }
     let has_addons = access.namespaces.values().any(|g| g.addons);
     if has_addons {
         // Bound only by the RoleBindings below, one per add-on namespace.
@@ -129,11 +139,16 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
     ));
     for (grant, namespace) in access.namespaces.values().zip(names) {
         if !grant.role.is_empty() {
+            let mut rules = rbac::rules(&grant.role);
+            if grant.etcd_backup {
+                // The RoleBinding of the etcd backup binds this ClusterRole, and only it.
+                rules.push(json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "resourceNames": [ETCD_SCC_CLUSTER_ROLE], "verbs": ["bind"]}));
+            }
             objects.push(json!({
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "Role",
                 "metadata": {"name": role_name, "namespace": namespace, "labels": labels},
-                "rules": rbac::rules(&grant.role),
+                "rules": rules,
             }));
             objects.push(binding(
                 "RoleBinding",

@@ -25,8 +25,20 @@ pub fn rules(grants: &Grants) -> Vec<Value> {
 /// (`names`, the namespaces of `access` in order), then its cluster-wide grants.
 pub fn cluster_rules(access: &ClusterAccess, names: &[&str]) -> Vec<Value> {
     let mut out = Vec::new();
+    // The Namespaces it applies: all of its namespaces, or only the etcd backup's.
+    let names: Vec<&str> = if access.namespace_objects {
+        names.to_vec()
+    } else {
+        access
+            .namespaces
+            .values()
+            .zip(names)
+            .filter(|(g, _)| g.etcd_backup)
+            .map(|(_, n)| *n)
+            .collect()
+    };
     // An empty resourceNames would mean every name: no rule at all without namespaces.
-    if access.namespace_objects && !names.is_empty() {
+    if !names.is_empty() {
         out.push(json!({
             "apiGroups": [""],
             "resources": ["namespaces"],
