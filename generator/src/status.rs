@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod refs;
 pub mod signature;
 pub mod trust;
 
