@@ -330,6 +330,9 @@ pub fn without_replication(site: &str, name: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Git
 
+/// A file to write (`Some`) or remove (`None`) when tampering with status.
+type TamperedFile<'a> = (&'a str, Option<Vec<u8>>);
+
 /// A bare repository the agent fetches from (`main`) and reports to (`hubdr-status`).
 pub struct Remote {
     pub dir: tempfile::TempDir,
@@ -487,7 +490,7 @@ impl Remote {
             let name = path.rsplit_once('/').map_or(path, |(_, n)| n);
             name.split_once('.').map_or(name, |(c, _)| c).to_string()
         };
-        let mut by_ref: BTreeMap<String, Vec<(&str, Option<Vec<u8>>)>> = BTreeMap::new();
+        let mut by_ref: BTreeMap<String, Vec<TamperedFile<'_>>> = BTreeMap::new();
         for (path, bytes) in files {
             let own = format!("refs/hubdr/status/{}", cluster_of(path));
             let refname = if self.repo.find_reference(&own).is_ok() {
@@ -507,7 +510,7 @@ impl Remote {
         last.expect("something to tamper with")
     }
 
-    fn tamper_ref(&self, refname: &str, files: &[(&str, Option<Vec<u8>>)]) -> Oid {
+    fn tamper_ref(&self, refname: &str, files: &[TamperedFile<'_>]) -> Oid {
         let parent = self
             .repo
             .find_reference(refname)
