@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod etcd_backup;
+pub mod refs;
 pub mod signature;
 pub mod trust;
 

@@ -43,7 +43,8 @@ pub struct AgentArgs {
     /// Run one pass and exit (status 0 when it succeeded, 1 otherwise).
     #[arg(long)]
     pub once: bool,
-    /// Publish the status at least this often even when nothing changed.
+    /// Replace the heartbeat ref (refs/hubdr/heartbeat/<cluster>) at least this often, even
+    /// when nothing changed (a status commit is made only when the status changed).
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub heartbeat: Duration,
     /// The agent's namespace (holds its inventory ConfigMap).

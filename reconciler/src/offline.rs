@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+use git2::Repository;
+use hubdr_core::tree::Tree;
 use hubdr_core::status::trust;
 use hubdr_core::status::{
     pin_path, signature_path, status_path, PIN_DIR, PIN_SUFFIX, SIGNATURE_SUFFIX, STATUS_BRANCH,
     STATUS_DIR, STATUS_SUFFIX,
 };
-use hubdr_core::tree::Tree;
 
 use crate::cli::AgentArgs;
 use crate::git::{Credentials, GitSource, Identity, StatusWriter};
@@ -217,57 +217,37 @@ pub fn trusted_files(files: &Tree, now: jiff::Timestamp) -> (Tree, Vec<String>) 
     (out, left_out)
 }
 
-/// `clusters/*.yaml`, `clusters/*.sig` and `keys/*.pub` at the tip of `branch` in the
-/// repository at `path`, and the tip.
+/// `clusters/*.yaml`, `clusters/*.sig` and `keys/*.pub` of the status refs and the shared
+/// `branch` in the repository at `path` (merged as `hubdr_core::status::refs` says), and the newest
+/// commit among them.
 pub fn status_files(path: &Path, branch: &str) -> Result<(Tree, String), (u8, String)> {
     let repo = Repository::open(path).map_err(|e| (2, format!("{} is not a status repository: {}; give --status-repo or --cache-dir as the agent has them", path.display(), e.message())))?;
-    let tip = repo
-        .find_reference(&format!("refs/heads/{branch}"))
-        .ok()
-        .and_then(|r| r.target())
-        .ok_or((
-            1,
-            format!(
-                "no status has been written to {} ({branch}) yet; run the agent first",
-                path.display()
-            ),
-        ))?;
     let read_error = |e: git2::Error| {
         (
             1,
             format!("cannot read {}: {}", path.display(), e.message()),
         )
     };
-    let tree = repo
-        .find_commit(tip)
-        .and_then(|c| c.tree())
+    let mut view =
+        hubdr_core::status::refs::read(&repo, &format!("refs/heads/{branch}")).map_err(read_error)?;
+    let newest = view.newest.ok_or((
+        1,
+        format!(
+            "no status has been written to {} (refs/hubdr/status/* or {branch}) yet; run the agent first",
+            path.display()
+        ),
+    ))?;
+    let all = view
+        .load(&repo, hubdr_core::limits::STATUS_FILE_MAX_BYTES)
         .map_err(read_error)?;
-    let mut files = Tree::new();
-    let mut failed = None;
-    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-        let Some(name) = entry.name() else {
-            return TreeWalkResult::Ok;
-        };
-        let path = format!("{dir}{name}");
-        let wanted = (dir == format!("{STATUS_DIR}/")
-            && (name.ends_with(STATUS_SUFFIX) || name.ends_with(SIGNATURE_SUFFIX)))
-            || (dir == format!("{PIN_DIR}/") && name.ends_with(PIN_SUFFIX));
-        if entry.kind() == Some(ObjectType::Blob) && wanted {
-            match repo.find_blob(entry.id()) {
-                Ok(blob) => {
-                    files.insert(path, blob.content().to_vec());
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    return TreeWalkResult::Abort;
-                }
-            }
-        }
-        TreeWalkResult::Ok
-    })
-    .map_err(read_error)?;
-    if let Some(e) = failed {
-        return Err(read_error(e));
-    }
-    Ok((files, tip.to_string()))
+    let files = all
+        .into_iter()
+        .filter(|(path, _)| {
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            (dir == STATUS_DIR
+                && (name.ends_with(STATUS_SUFFIX) || name.ends_with(SIGNATURE_SUFFIX)))
+                || (dir == PIN_DIR && name.ends_with(PIN_SUFFIX))
+        })
+        .collect();
+    Ok((files, newest.to_string()))
 }

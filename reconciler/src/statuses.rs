@@ -1,12 +1,12 @@
-//! Other clusters' status, as late binding and gates read it: every status file on the status
-//! branch, believed only when signed by the key trusted for its cluster and not from the future
+//! Other clusters' status, as late binding and gates read it: every status file of the status
+//! refs (one per cluster) and the shared status branch (`hubdr_core::status::refs`), believed only when signed by the key trusted for its cluster and not from the future
 //! (`hubdr_core::status::trust`). Refused ones are kept with the reason, so the objects that needed
 //! them can say why they wait.
 
 use std::collections::BTreeMap;
 
 use hubdr_core::status::trust::{self, PinMemory};
-use hubdr_core::status::{ClusterStatus, PIN_DIR, STATUS_DIR};
+use hubdr_core::status::ClusterStatus;
 
 use crate::git::GitSource;
 
@@ -32,19 +32,17 @@ pub fn read(
     registered: &BTreeMap<String, String>,
     memory: &mut PinMemory,
 ) -> Statuses {
-    let Ok(fetched) = source.fetch() else {
-        return Statuses::default();
-    };
-    let mut files = BTreeMap::new();
-    for dir in [STATUS_DIR, PIN_DIR] {
-        match fetched.files_under(dir) {
-            Ok(found) => files.extend(found),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read {dir}/ of the status branch");
-                return Statuses::default();
-            }
+    let fetched = match source.fetch_statuses() {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the status refs");
+            return Statuses::default();
         }
+    };
+    for why in &fetched.ignored {
+        tracing::warn!("status ignored: {why}");
     }
+    let files = fetched.files;
     let read = trust::read_branch(&files, registered, Some(memory), jiff::Timestamp::now());
     let refused: BTreeMap<String, String> = read
         .refused

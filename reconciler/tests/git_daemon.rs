@@ -81,21 +81,59 @@ fn publishes_status_over_the_network() {
     let b = writer(&url, &dir.path().join("cache-b"));
 
     let Publish::Committed { commit: first, .. } = a.publish("hub-a", b"a1\n").unwrap() else {
-        panic!("the first publish creates the branch");
+        panic!("the first publish creates the cluster's ref");
     };
     assert_eq!(remote.find_commit(first).unwrap().parent_count(), 0);
-    let Publish::Committed { commit: second, .. } = b.publish("hub-b", b"b1\n").unwrap() else {
+    let Publish::Committed { commit: b1, .. } = b.publish("hub-b", b"b1\n").unwrap() else {
         panic!("expected a commit");
     };
     assert_eq!(
         a.publish("hub-a", b"a1\n").unwrap(),
-        Publish::Unchanged { commit: second }
+        Publish::Unchanged { commit: first }
     );
-    // `a` builds on `b`'s commit, which it has not seen yet.
-    let Publish::Committed { commit: third, .. } = a.publish("hub-a", b"a2\n").unwrap() else {
+    let Publish::Committed {
+        commit: third,
+        attempts,
+    } = a.publish("hub-a", b"a2\n").unwrap()
+    else {
         panic!("expected a commit");
     };
-    assert_eq!(tip(&remote, BRANCH), Some(third));
+    assert_eq!(attempts, 1);
+    assert_eq!(
+        remote.find_commit(third).unwrap().parent_id(0).unwrap(),
+        first
+    );
+    assert_eq!(
+        remote.refname_to_id("refs/hubdr/status/hub-a").ok(),
+        Some(third)
+    );
+    assert_eq!(
+        remote.refname_to_id("refs/hubdr/status/hub-b").ok(),
+        Some(b1)
+    );
+    assert_eq!(tip(&remote, BRANCH), None);
+    // Heartbeats replace the heartbeat ref (a forced update over the network).
+    for _ in 0..2 {
+        assert_eq!(
+            a.heartbeat("hub-a", b"a2\n").unwrap(),
+            Publish::Unchanged { commit: third }
+        );
+        let beat = remote.refname_to_id("refs/hubdr/heartbeat/hub-a").unwrap();
+        assert_eq!(remote.find_commit(beat).unwrap().parent_count(), 0);
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    // A reader fetches every cluster's ref with one glob refspec.
+    let read = GitSource::new(&url, BRANCH, dir.path().join("cache-r"), Credentials::None)
+        .fetch_statuses()
+        .unwrap();
+    assert_eq!(
+        read.files,
+        [
+            ("clusters/hub-a.yaml".to_string(), b"a2\n".to_vec()),
+            ("clusters/hub-b.yaml".to_string(), b"b1\n".to_vec())
+        ]
+        .into()
+    );
     // Every ref the caches keep points at an object they have (none at a commit that only
     // ever lived in memory), so the next fetch negotiates without a cache reset.
     for cache in [a.cache_path(), b.cache_path()] {
@@ -110,13 +148,11 @@ fn publishes_status_over_the_network() {
             );
         }
     }
-    let files = files_at(&remote, third);
-    assert_eq!(files["clusters/hub-a.yaml"], b"a2\n");
-    assert_eq!(files["clusters/hub-b.yaml"], b"b1\n");
+    assert_eq!(files_at(&remote, third)["clusters/hub-a.yaml"], b"a2\n");
 }
 
 #[test]
-fn racing_network_writers_all_land() {
+fn network_writers_at_once_all_land_at_the_first_attempt() {
     sandbox();
     const WRITERS: usize = 8;
     let dir = tempfile::tempdir().unwrap();
@@ -152,16 +188,18 @@ fn racing_network_writers_all_land() {
         })
         .collect();
     let retries: u32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    // All start on the same (missing) tip, so all but one first attempt must be refused.
-    assert!(
-        retries >= 1,
-        "no push was ever refused: the race was not exercised"
-    );
-    let head = tip(&remote, BRANCH).unwrap();
-    let files = files_at(&remote, head);
-    assert_eq!(files.len(), WRITERS);
-    assert!(files.values().all(|v| v == b"2\n"), "{files:?}");
-    let mut walk = remote.revwalk().unwrap();
-    walk.push(head).unwrap();
-    assert_eq!(walk.count(), WRITERS * 2);
+    // Every writer owns its ref: no push is ever refused.
+    assert_eq!(retries, 0, "pushes were refused");
+    for i in 0..WRITERS {
+        let head = remote
+            .refname_to_id(&format!("refs/hubdr/status/w-{i}"))
+            .unwrap();
+        assert_eq!(
+            files_at(&remote, head)[&format!("clusters/w-{i}.yaml")],
+            b"2\n"
+        );
+        let mut walk = remote.revwalk().unwrap();
+        walk.push(head).unwrap();
+        assert_eq!(walk.count(), 2);
+    }
 }

@@ -1,4 +1,5 @@
-//! StatusWriter: one file per agent on the shared status branch, never losing an update.
+//! StatusWriter: one status ref per agent (`refs/hubdr/status/<cluster>`), never losing an
+//! update; readers merge them (and the older shared branch) into one view.
 
 mod git_common;
 
@@ -20,6 +21,17 @@ fn writer(remote: &Path, cache: &Path) -> StatusWriter {
         Credentials::None,
         Identity::new("agent", "agent@example.com"),
     )
+}
+
+fn status_tip(repo: &Repository, cluster: &str) -> Option<git2::Oid> {
+    repo.refname_to_id(&format!("refs/hubdr/status/{cluster}"))
+        .ok()
+}
+
+/// Every status file as readers see it.
+fn view(repo: &Repository) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut view = hubdr::status::refs::read(repo, &format!("refs/heads/{BRANCH}")).unwrap();
+    view.load(repo, u64::MAX).unwrap()
 }
 
 fn committed(publish: Publish) -> git2::Oid {
@@ -44,12 +56,12 @@ fn changed_paths(repo: &Repository, commit: git2::Oid) -> Vec<(Delta, String)> {
 }
 
 #[test]
-fn the_first_publish_creates_the_branch_as_an_orphan() {
+fn the_first_publish_creates_the_cluster_ref_as_an_orphan() {
     sandbox();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("remote.git");
     let remote = bare(&path);
-    // The rendered branch exists; the status branch must not share its history.
+    // The rendered branch exists; the status ref must not share its history.
     git_common::commit_files(
         &remote,
         "main",
@@ -61,7 +73,8 @@ fn the_first_publish_creates_the_branch_as_an_orphan() {
             .publish("hub-a", b"phase: ok\n")
             .unwrap(),
     );
-    assert_eq!(tip(&remote, BRANCH), Some(commit));
+    assert_eq!(status_tip(&remote, "hub-a"), Some(commit));
+    assert_eq!(tip(&remote, BRANCH), None);
     let commit = remote.find_commit(commit).unwrap();
     assert_eq!(commit.parent_count(), 0);
     assert_eq!(commit.author().name(), Some("agent"));
@@ -79,14 +92,14 @@ fn unchanged_content_makes_no_commit_and_changed_content_only_touches_our_file()
     let remote = bare(&path);
     let a = writer(&path, &dir.path().join("cache-a"));
     let b = writer(&path, &dir.path().join("cache-b"));
-    committed(a.publish("hub-a", b"a: 1\n").unwrap());
-    let before = committed(b.publish("hub-b", b"b: 1\n").unwrap());
+    let before = committed(a.publish("hub-a", b"a: 1\n").unwrap());
+    committed(b.publish("hub-b", b"b: 1\n").unwrap());
 
     assert_eq!(
         a.publish("hub-a", b"a: 1\n").unwrap(),
         Publish::Unchanged { commit: before }
     );
-    assert_eq!(tip(&remote, BRANCH), Some(before));
+    assert_eq!(status_tip(&remote, "hub-a"), Some(before));
 
     let after = committed(a.publish("hub-a", b"a: 2\n").unwrap());
     assert_eq!(
@@ -97,24 +110,9 @@ fn unchanged_content_makes_no_commit_and_changed_content_only_touches_our_file()
         changed_paths(&remote, after),
         [(Delta::Modified, "clusters/hub-a.yaml".to_string())]
     );
-    let files = files_at(&remote, after);
+    let files = view(&remote);
     assert_eq!(files["clusters/hub-a.yaml"], b"a: 2\n");
     assert_eq!(files["clusters/hub-b.yaml"], b"b: 1\n");
-}
-
-#[test]
-fn a_heartbeat_commits_even_when_nothing_changed() {
-    sandbox();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("remote.git");
-    let remote = bare(&path);
-    let w = writer(&path, &dir.path().join("cache"));
-    let first = committed(w.publish("hub-a", b"a\n").unwrap());
-    let beat = committed(w.heartbeat("hub-a", b"a\n").unwrap());
-    let beat = remote.find_commit(beat).unwrap();
-    assert_eq!(beat.parent_id(0).unwrap(), first);
-    assert_eq!(beat.tree_id(), remote.find_commit(first).unwrap().tree_id());
-    assert!(beat.message().unwrap().contains("heartbeat"));
 }
 
 #[test]
@@ -129,9 +127,10 @@ fn a_second_update_after_others_wrote_keeps_their_files() {
         let w = writer(&path, &dir.path().join(other));
         committed(w.publish(other, format!("{other}\n").as_bytes()).unwrap());
     }
-    // `me` still has the old tip cached; it must build on the new one.
+    // Nobody else writes `me`'s ref: it builds on its own previous commit.
     let mine = committed(me.publish("east-1", b"v2\n").unwrap());
-    let files = files_at(&remote, mine);
+    assert_eq!(remote.find_commit(mine).unwrap().parent_count(), 1);
+    let files = view(&remote);
     assert_eq!(files.len(), 4);
     assert_eq!(files["clusters/east-1.yaml"], b"v2\n");
     for other in ["hub-a", "hub-b", "west-1"] {
@@ -179,8 +178,7 @@ fn fifty_writers_at_once_all_land() {
     for h in handles {
         h.join().unwrap();
     }
-    let head = tip(&remote, BRANCH).unwrap();
-    let files = files_at(&remote, head);
+    let files = view(&remote);
     assert_eq!(files.len(), WRITERS);
     for i in 0..WRITERS {
         assert_eq!(
@@ -188,15 +186,16 @@ fn fifty_writers_at_once_all_land() {
             format!("agent: {i}\nupdate: {UPDATES}\n").as_bytes(),
             "agent-{i}"
         );
+        // Every update is one commit on the agent's linear history: none was dropped.
+        let mut walk = remote.revwalk().unwrap();
+        walk.push(status_tip(&remote, &format!("agent-{i}")).unwrap())
+            .unwrap();
+        let commits: Vec<_> = walk
+            .map(|c| remote.find_commit(c.unwrap()).unwrap())
+            .collect();
+        assert_eq!(commits.len(), UPDATES);
+        assert!(commits.iter().all(|c| c.parent_count() <= 1));
     }
-    // Every update is one commit on one linear history: none was dropped.
-    let mut walk = remote.revwalk().unwrap();
-    walk.push(head).unwrap();
-    let commits: Vec<_> = walk
-        .map(|c| remote.find_commit(c.unwrap()).unwrap())
-        .collect();
-    assert_eq!(commits.len(), WRITERS * UPDATES);
-    assert!(commits.iter().all(|c| c.parent_count() <= 1));
 }
 
 #[test]
@@ -221,7 +220,7 @@ fn writers_sharing_one_cache_dir_take_turns() {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(files_at(&remote, tip(&remote, BRANCH).unwrap()).len(), 8);
+    assert_eq!(view(&remote).len(), 8);
 }
 
 #[test]
@@ -248,13 +247,11 @@ fn a_non_bare_remote_is_refused_without_touching_it() {
     let w = writer(&path, &dir.path().join("cache"));
     let err = w.publish("hub-a", b"x").unwrap_err();
     assert!(matches!(err, GitError::Rejected { .. }), "{err:?}");
-    assert!(repo
-        .find_reference(&format!("refs/heads/{BRANCH}"))
-        .is_err());
+    assert!(repo.find_reference("refs/hubdr/status/hub-a").is_err());
 }
 
 #[test]
-fn writers_racing_to_create_the_branch_all_land() {
+fn writers_creating_their_refs_at_once_all_land() {
     sandbox();
     const WRITERS: usize = 12;
     for round in 0..10 {
@@ -283,7 +280,7 @@ fn writers_racing_to_create_the_branch_all_land() {
         for h in handles {
             h.join().unwrap();
         }
-        let files = files_at(&remote, tip(&remote, BRANCH).unwrap());
+        let files = view(&remote);
         assert_eq!(files.len(), WRITERS, "round {round}: {:?}", files.keys());
     }
 }

@@ -152,12 +152,12 @@ async fn a_forged_status_does_not_redirect_a_replication_source() {
     let real = west_agent.pass_once().await;
     let status = east_agent.pass_once().await;
     assert_eq!(result_of(&status, ORDERS_RS).0, "created");
-    let legit = remote.tip(STATUS_BRANCH).unwrap();
+    let legit = remote.status_snapshot();
     assert!(!hubdr_status(&remote).contains("ignored"));
 
     for forgery in forgeries(&real, &agent_key(&west, "west-1")) {
         // Someone with write access to the status branch rewrites west-1's status.
-        remote.reset(STATUS_BRANCH, legit);
+        remote.restore_status(&legit);
         remote.tamper_status_branch(&forgery.files);
         east.clear_writes();
         let status = east_agent.pass_once().await;
@@ -194,7 +194,7 @@ async fn a_forged_status_does_not_redirect_a_replication_source() {
     }
 
     // Back to the real status: bound again, nothing to change.
-    remote.reset(STATUS_BRANCH, legit);
+    remote.restore_status(&legit);
     east.clear_writes();
     let status = east_agent.pass_once().await;
     assert_eq!(result_of(&status, ORDERS_RS).0, "unchanged");

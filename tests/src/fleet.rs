@@ -527,20 +527,13 @@ impl Fleet {
         )
     }
 
-    /// `clusters/<cluster>.yaml` at the tip of the status branch.
+    /// `clusters/<cluster>.yaml` as readers see it: the cluster's status ref merged with the
+    /// status branch.
     pub fn status(&self, cluster: &str) -> Option<ClusterStatus> {
         let repo = git2::Repository::open(&self.repo).ok()?;
-        let tip = repo
-            .find_reference(&format!("refs/heads/{STATUS_BRANCH}"))
-            .ok()?
-            .peel_to_commit()
-            .ok()?;
-        let entry = tip
-            .tree()
-            .ok()?
-            .get_path(Path::new(&hubdr::status::status_path(cluster)))
-            .ok()?;
-        let blob = repo.find_blob(entry.id()).ok()?;
+        let view = hubdr::status::refs::read(&repo, &format!("refs/heads/{STATUS_BRANCH}")).ok()?;
+        let id = view.files.get(&hubdr::status::status_path(cluster))?;
+        let blob = repo.find_blob(*id).ok()?;
         Some(
             ClusterStatus::parse(std::str::from_utf8(blob.content()).ok()?)
                 .expect("a ClusterStatus"),

@@ -1,5 +1,6 @@
 //! `hubdr status`: where every cluster stands in the current failover, read from the status
-//! branch (each agent's `clusters/<cluster>.yaml`) and the rendered index on the source branch
+//! refs (each agent's `clusters/<cluster>.yaml` on `refs/hubdr/status/<cluster>`, merged with
+//! the older shared status branch, see `crate::status::refs`) and the rendered index on the source branch
 //! (roles, generation, what the new primary waits for). `--watch` re-reads until the failover
 //! at the current generation completes (exit 0) or stalls (exit 1).
 //!
@@ -15,12 +16,15 @@ mod view;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use git2::{Repository, Tree};
+use std::collections::BTreeMap;
+
+use git2::{Oid, Repository, Tree};
 
 use super::CommandError;
 use crate::cli::StatusShowArgs;
 use crate::index::{RenderIndex, INDEX_PATH};
 use crate::limits;
+use crate::status::refs;
 use crate::status::trust::{self, Anchors, Refusal};
 use crate::status::{pin_path, signature_path, status_path};
 
@@ -125,14 +129,15 @@ fn local_path(repo: &str) -> Result<PathBuf, CommandError> {
         || (path.contains('@') && path.contains(':') && !Path::new(path).exists());
     if remote {
         return Err(CommandError::BadInput(format!(
-            "error: --repo {}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository (with its status branch) and pass its path",
+            "error: --repo {}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository with its status (git fetch origin '+refs/hubdr/status/*:refs/hubdr/status/*' hubdr-status:hubdr-status) and pass its path",
             crate::credentials::redact_urls(repo)
         )));
     }
     Ok(PathBuf::from(path))
 }
 
-/// Read the index on `source_branch` and the status files on `status_branch`.
+/// Read the index on `source_branch` and the status files of the status refs and of the shared
+/// `status_branch`.
 pub fn read_fleet(
     path: &Path,
     source_branch: &str,
@@ -167,18 +172,14 @@ pub fn read_fleet(
         Some(a) => waited_for(&repo, &tree, &index, a)?,
         None => Vec::new(),
     };
-    let status_tree = repo
-        .find_reference(&format!("refs/heads/{status_branch}"))
-        .and_then(|r| r.peel_to_commit())
-        .and_then(|c| c.tree())
-        .ok();
+    // The shared status branch and every cluster's status ref, merged.
+    let status_files = refs::read(&repo, &format!("refs/heads/{status_branch}"))
+        .map(|view| view.files)
+        .map_err(|e| format!("cannot read the status refs: {}", e.message()))?;
     let now = jiff::Timestamp::now();
     let mut clusters = Vec::new();
     for (name, entry) in &index.clusters {
-        let (status, ignored) = match &status_tree {
-            Some(t) => read_status(&repo, t, &index, name, now)?,
-            None => (None, None),
-        };
+        let (status, ignored) = read_status(&repo, &status_files, &index, name, now)?;
         clusters.push(ClusterView {
             name: name.clone(),
             kind: entry.kind.clone(),
@@ -225,38 +226,28 @@ fn merged_at(repo: &Repository, tip: &git2::Commit<'_>, generation: u64) -> Opti
     merged
 }
 
-/// `cluster`'s status on the status branch `tree`, if it is trusted: signed by the key the
-/// index registers for it (or, when none is registered, the key pinned on the branch) and not
-/// from the future. Otherwise why it is ignored.
+/// `cluster`'s status among the status `files` (path -> blob), if it is trusted: signed by the
+/// key the index registers for it (or, when none is registered, the key pinned for it) and
+/// not from the future. Otherwise why it is ignored.
 fn read_status(
     repo: &Repository,
-    tree: &Tree<'_>,
+    files: &BTreeMap<String, Oid>,
     index: &RenderIndex,
     cluster: &str,
     now: jiff::Timestamp,
 ) -> Result<(Option<crate::status::ClusterStatus>, Option<String>), String> {
-    let Some(bytes) = blob(
-        repo,
-        tree,
-        &status_path(cluster),
-        limits::STATUS_FILE_MAX_BYTES,
-    )?
-    else {
+    let get = |path: String| -> Result<Option<Vec<u8>>, String> {
+        match files.get(&path) {
+            Some(id) => blob_by_id(repo, *id, &path, limits::STATUS_FILE_MAX_BYTES).map(Some),
+            None => Ok(None),
+        }
+    };
+    let Some(bytes) = get(status_path(cluster))? else {
         return Ok((None, None));
     };
-    let signature = blob(
-        repo,
-        tree,
-        &signature_path(cluster),
-        limits::STATUS_FILE_MAX_BYTES,
-    )?;
+    let signature = get(signature_path(cluster))?;
     let mut anchors = Anchors::registered(&index.status_keys);
-    if let Some(pin) = blob(
-        repo,
-        tree,
-        &pin_path(cluster),
-        limits::STATUS_FILE_MAX_BYTES,
-    )? {
+    if let Some(pin) = get(pin_path(cluster))? {
         anchors.pin(cluster, &pin);
     }
     Ok(
@@ -334,21 +325,25 @@ pub fn read_status_branch(
         )
     })?;
     let index = RenderIndex::parse(&index_text)?;
-    let tip = repo
-        .find_reference(&format!("refs/heads/{branch}"))
-        .or_else(|_| repo.find_reference(&format!("refs/remotes/origin/{branch}")))
-        .and_then(|r| r.peel_to_commit())
-        .map_err(|_| {
-            format!(
-                "{} has no status branch {branch:?} (nor origin/{branch}): fetch it with `git fetch origin {branch}:{branch}`",
-                path.display()
-            )
-        })?;
-    let tree = tip.tree().map_err(|e| e.message().to_string())?;
+    // The shared status branch (local, or as fetched from origin) and every cluster's status
+    // ref, merged as `hubdr status` reads them.
+    let legacy = if repo.find_reference(&format!("refs/heads/{branch}")).is_ok() {
+        format!("refs/heads/{branch}")
+    } else {
+        format!("refs/remotes/origin/{branch}")
+    };
+    let view = refs::read(&repo, &legacy)
+        .map_err(|e| format!("cannot read the status refs: {}", e.message()))?;
+    if view.files.is_empty() {
+        return Err(format!(
+            "{} has no status: neither a status branch {branch:?} (nor origin/{branch}) nor status refs refs/hubdr/status/*: fetch them with `git fetch origin {branch}:{branch} '+refs/hubdr/status/*:refs/hubdr/status/*'`",
+            path.display()
+        ));
+    }
     let now = jiff::Timestamp::now();
     let mut out = std::collections::BTreeMap::new();
     for name in index.clusters.keys() {
-        if let (Some(status), _) = read_status(&repo, &tree, &index, name, now)? {
+        if let (Some(status), _) = read_status(&repo, &view.files, &index, name, now)? {
             out.insert(name.clone(), status);
         }
     }
@@ -378,9 +373,14 @@ fn blob(
         Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
         Err(e) => return Err(format!("{path}: {}", e.message())),
     };
+    blob_by_id(repo, entry.id(), path, limit).map(Some)
+}
+
+/// The blob `id` (found at `path`), refused when it is larger than `limit`.
+fn blob_by_id(repo: &Repository, id: Oid, path: &str, limit: u64) -> Result<Vec<u8>, String> {
     let (size, _) = repo
         .odb()
-        .and_then(|odb| odb.read_header(entry.id()))
+        .and_then(|odb| odb.read_header(id))
         .map_err(|e| format!("{path}: {}", e.message()))?;
     if size as u64 > limit {
         return Err(format!(
@@ -390,9 +390,9 @@ fn blob(
         ));
     }
     let blob = repo
-        .find_blob(entry.id())
+        .find_blob(id)
         .map_err(|e| format!("{path}: {}", e.message()))?;
-    Ok(Some(blob.content().to_vec()))
+    Ok(blob.content().to_vec())
 }
 
 #[cfg(test)]

@@ -86,7 +86,16 @@ pub fn run(args: &ImportArgs<'_>, out: &mut dyn std::io::Write) -> Result<(), Co
             ),
             None => None,
         };
-        let read = |path: &str| blob(&repo, base.as_ref(), path);
+        // What readers see now: the status refs merged with the branch. The import writes the
+        // branch; readers take its status over a cluster ref's when its updatedAt is newer.
+        let view = crate::status::refs::read(&repo, &refname)
+            .map_err(|e| failed("cannot read the status refs", e))?;
+        let read = |path: &str| {
+            view.files
+                .get(path)
+                .and_then(|id| repo.find_blob(*id).ok())
+                .map(|b| b.content().to_vec())
+        };
         let (anchors, first_use) = anchors(&registered, &export, &read);
         refuse_untrusted(args.file, &export, &anchors, now)?;
         let mut update = TreeUpdateBuilder::new();

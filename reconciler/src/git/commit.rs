@@ -93,6 +93,17 @@ pub(crate) fn replace_files(
     Ok(Built::Commit(commit))
 }
 
+/// A commit with an empty tree and no parent: a heartbeat, which only says "alive at this
+/// time" (its committer time) and replaces the previous one, so heartbeats add no history.
+pub(crate) fn heartbeat(
+    repo: &Repository,
+    author: &Signature<'_>,
+    message: &str,
+) -> Result<Oid, git2::Error> {
+    let tree = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    repo.commit(None, author, author, message, &tree, &[])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! Updating a branch of a repository on the local filesystem, as a true compare-and-swap.
+//! Updating a ref of a repository on the local filesystem, as a true compare-and-swap.
 //!
 //! libgit2's local transport does not give push the semantics a git server has: after
 //! checking fast-forward against the tip it read when connecting, it writes the remote ref
@@ -24,15 +24,53 @@ use super::commit::{self, Built};
 use super::error::shown;
 use super::GitError;
 
-/// One attempt: build on the tip of `refname` in the bare repository at `remote_path` and
-/// compare-and-swap the ref to the result. No cache is involved: objects are read in place,
-/// and the new ones are kept in memory until the ref is locked and still at the tip.
-pub(crate) fn update_branch(
+/// One attempt: build on the tip of `refname` in the bare repository at `remote_path` (and,
+/// when it has none, the tip of `seed`) and compare-and-swap the ref to the result. No cache
+/// is involved: objects are read in place, and the new ones are kept in memory until the ref
+/// is locked and still at the tip.
+pub(crate) fn update_ref(
     remote_path: &Path,
     url: &str,
     refname: &str,
-    build: impl Fn(&Repository, Option<Oid>) -> Result<Built, GitError>,
+    seed: Option<&str>,
+    build: impl Fn(&Repository, Option<Oid>, Option<Oid>) -> Result<Built, GitError>,
 ) -> Result<Attempt, GitError> {
+    let (remote, scratch) = open_with_scratch(remote_path, url, refname)?;
+    let base = current_tip(&remote, refname).map_err(|e| push_error(url, refname, e))?;
+    let seeded = match (base, seed) {
+        (None, Some(seed)) => current_tip(&remote, seed).map_err(|e| push_error(url, seed, e))?,
+        _ => None,
+    };
+    let new = match build(&scratch, base, seeded)? {
+        Built::Unchanged(commit) => return Ok(Attempt::Unchanged(commit)),
+        Built::Commit(new) => new,
+    };
+    compare_and_swap(&scratch, &remote, url, refname, new, base)
+}
+
+/// Point `refname` at the commit `build` writes, whatever it pointed at (under its lock).
+pub(crate) fn replace_ref(
+    remote_path: &Path,
+    url: &str,
+    refname: &str,
+    build: impl Fn(&Repository) -> Result<Oid, GitError>,
+) -> Result<(), GitError> {
+    let (remote, scratch) = open_with_scratch(remote_path, url, refname)?;
+    let new = build(&scratch)?;
+    let push_error = |source| push_error(url, refname, source);
+    let mut tx = remote.transaction().map_err(push_error)?;
+    tx.lock_ref(refname).map_err(push_error)?;
+    copy_commit(&scratch, &remote, new).map_err(push_error)?;
+    tx.set_target(refname, new, None, "hubdr: heartbeat")
+        .map_err(push_error)?;
+    tx.commit().map_err(push_error)
+}
+
+fn open_with_scratch(
+    remote_path: &Path,
+    url: &str,
+    refname: &str,
+) -> Result<(Repository, Repository), GitError> {
     let remote = open_bare(remote_path, url, refname)?;
     let open_error = |source| GitError::Open {
         path: remote.path().to_path_buf(),
@@ -40,12 +78,7 @@ pub(crate) fn update_branch(
     };
     let scratch = Repository::open_bare(remote.path()).map_err(open_error)?;
     commit::keep_new_objects_in_memory(&scratch).map_err(open_error)?;
-    let base = current_tip(&remote, refname).map_err(|e| push_error(url, refname, e))?;
-    let new = match build(&scratch, base)? {
-        Built::Unchanged(commit) => return Ok(Attempt::Unchanged(commit)),
-        Built::Commit(new) => new,
-    };
-    compare_and_swap(&scratch, &remote, url, refname, new, base)
+    Ok((remote, scratch))
 }
 
 /// Move `refname` of `remote` from `expected` to `new`, copying `new`'s objects from

@@ -1,7 +1,8 @@
 //! Git, as a few nouns: the [`GitSource`] the agent applies from, and the [`StatusWriter`]
 //! it reports through. Both keep a bare cache repository per remote under the agent's cache
 //! directory (no working tree is ever checked out) and fetch one branch with an explicit
-//! refspec through an anonymous remote.
+//! refspec through an anonymous remote (status readers add one glob refspec for every
+//! cluster's status ref).
 //!
 //! Files: `cache.rs` (the local database, crash-safe init, re-init once when corrupt),
 //! `remote.rs` (fetch and push), `local.rs` (compare-and-swap for local remotes), `attempt.rs`
@@ -24,5 +25,5 @@ pub mod status_branch;
 pub use credentials::{Credentials, KnownHosts, Secret};
 pub use error::GitError;
 pub use git2::Oid;
-pub use source::{BlobEntry, Fetched, GitSource};
+pub use source::{BlobEntry, Fetched, GitSource, StatusFiles};
 pub use status_branch::{Identity, Pin, Publish, RetryPolicy, SignedPublish, StatusWriter};

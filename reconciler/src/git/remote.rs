@@ -1,5 +1,5 @@
-//! The remote: fetch one branch with an explicit refspec, and push one commit to one branch,
-//! both through an anonymous remote so no `[remote]` configuration is ever written.
+//! The remote: fetch one ref with an explicit refspec (plus, for status readers, a glob), and
+//! push one commit to one ref, both through an anonymous remote so no `[remote]` configuration is ever written.
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -66,8 +66,21 @@ pub(crate) fn fetch_branch(
     branch: &str,
     local_ref: &str,
 ) -> Result<Option<Oid>, GitError> {
+    fetch_ref(repo, endpoint, &branch_ref(branch)?, local_ref, &[])
+}
+
+/// Fetch the remote's `remote_ref` into `local_ref` of the cache (`None`: the remote has no
+/// such ref, and `local_ref` is deleted), and with it the `extra` refspecs (globs allowed; the
+/// refs they no longer match on the remote are pruned) in the same round trip.
+pub(crate) fn fetch_ref(
+    repo: &Repository,
+    endpoint: Endpoint<'_>,
+    remote_ref: &str,
+    local_ref: &str,
+    extra: &[&str],
+) -> Result<Option<Oid>, GitError> {
     let url = endpoint.url;
-    let remote_ref = branch_ref(branch)?;
+    let remote_ref = remote_ref.to_string();
     let credentials = endpoint.credentials.resolve(url)?;
     let mut remote = repo
         .remote_anonymous(url)
@@ -103,10 +116,15 @@ pub(crate) fn fetch_branch(
         .download_tags(AutotagOption::None)
         .update_fetchhead(false)
         .report_unchanged(true);
+    if !extra.is_empty() {
+        opts.prune(git2::FetchPrune::On);
+    }
     let refspec = format!("+{remote_ref}:{local_ref}");
+    let mut refspecs = vec![refspec.as_str()];
+    refspecs.extend_from_slice(extra);
     connection
         .remote()
-        .fetch(&[refspec.as_str()], Some(&mut opts), Some("hubdr: fetch"))
+        .fetch(&refspecs, Some(&mut opts), Some("hubdr: fetch"))
         .map_err(fetch_error)?;
     drop(opts);
     drop(connection);
@@ -125,39 +143,76 @@ pub(crate) fn fetch_branch(
     }
 }
 
-/// Read the tip of `branch` (`None`: no such branch yet), let `build` write a commit on it,
-/// and move the branch there unless someone else moved it in the meantime. Never forces.
+/// Read the tip of `refname` (`None`: no such ref yet; then also the tip of `seed`, the ref
+/// the first commit starts from), let `build(repo, base, seed)` write a commit on it, and move
+/// the ref there unless someone else moved it in the meantime. Never forces.
 ///
 /// `build` writes into a repository whose new objects stay in memory until they land, so a
 /// lost attempt leaves nothing behind. A local remote is used in place (see [`local`]);
 /// any other is fetched into the cache and pushed to.
-pub(crate) fn update_branch(
+pub(crate) fn update_ref(
     cache: &Cache,
     endpoint: Endpoint<'_>,
-    branch: &str,
-    build: impl Fn(&Repository, Option<Oid>) -> Result<Built, GitError>,
+    refname: &str,
+    seed: Option<&str>,
+    build: impl Fn(&Repository, Option<Oid>, Option<Oid>) -> Result<Built, GitError>,
 ) -> Result<Attempt, GitError> {
-    let refname = branch_ref(branch)?;
     if let Some(path) = local_path(endpoint.url) {
-        return local::update_branch(&path, endpoint.url, &refname, build);
+        return local::update_ref(&path, endpoint.url, refname, seed, build);
     }
-    let tracking = format!("refs/hubdr/update/{branch}");
+    let tracking = format!("refs/hubdr/update/{}", refname.trim_start_matches("refs/"));
     cache.with_repo(|repo| {
         commit::keep_new_objects_in_memory(&repo).map_err(|source| GitError::Open {
             path: repo.path().to_path_buf(),
             source,
         })?;
-        let base = fetch_branch(&repo, endpoint, branch, &tracking)?;
-        let new = match build(&repo, base)? {
+        let base = fetch_ref(&repo, endpoint, refname, &tracking, &[])?;
+        let seeded = match (base, seed) {
+            (None, Some(seed)) => {
+                let local = format!("refs/hubdr/seed/{}", seed.trim_start_matches("refs/"));
+                fetch_ref(&repo, endpoint, seed, &local, &[])?
+            }
+            _ => None,
+        };
+        let new = match build(&repo, base, seeded)? {
             Built::Unchanged(commit) => return Ok(Attempt::Unchanged(commit)),
             Built::Commit(new) => new,
         };
         Ok(
-            match push_over_transport(&repo, endpoint, &refname, new, base)? {
+            match push_over_transport(&repo, endpoint, refname, new, Some(base))? {
                 PushOutcome::Landed => Attempt::Landed(new),
                 PushOutcome::Lost(reason) => Attempt::Lost(reason),
             },
         )
+    })
+}
+
+/// Point `refname` at the commit `build` writes, whatever it pointed at before (a forced
+/// update): only for a ref one writer owns and whose history is meant to be dropped (the
+/// heartbeat).
+pub(crate) fn replace_ref(
+    cache: &Cache,
+    endpoint: Endpoint<'_>,
+    refname: &str,
+    build: impl Fn(&Repository) -> Result<Oid, GitError>,
+) -> Result<(), GitError> {
+    if let Some(path) = local_path(endpoint.url) {
+        return local::replace_ref(&path, endpoint.url, refname, build);
+    }
+    cache.with_repo(|repo| {
+        commit::keep_new_objects_in_memory(&repo).map_err(|source| GitError::Open {
+            path: repo.path().to_path_buf(),
+            source,
+        })?;
+        let new = build(&repo)?;
+        match push_over_transport(&repo, endpoint, refname, new, None)? {
+            PushOutcome::Landed => Ok(()),
+            PushOutcome::Lost(reason) => Err(GitError::Rejected {
+                url: shown(endpoint.url),
+                refname: refname.to_string(),
+                reason,
+            }),
+        }
     })
 }
 
@@ -166,7 +221,8 @@ fn push_over_transport(
     endpoint: Endpoint<'_>,
     refname: &str,
     new: Oid,
-    expected: Option<Oid>,
+    // `None`: force; `Some(tip)`: only if the remote ref is still at `tip` (`Some(None)`: absent).
+    expected: Option<Option<Oid>>,
 ) -> Result<PushOutcome, GitError> {
     let url = endpoint.url;
     let push_error = |source: git2::Error| -> GitError {
@@ -183,7 +239,7 @@ fn push_over_transport(
     // The source of a push refspec is a local reference.
     let outgoing = format!(
         "refs/hubdr/outgoing/{}",
-        refname.trim_start_matches("refs/heads/")
+        refname.trim_start_matches("refs/")
     );
     repo.reference(&outgoing, new, true, "hubdr: outgoing")
         .map_err(push_error)?;
@@ -193,6 +249,9 @@ fn push_over_transport(
     let mut callbacks = credentials.callbacks();
     // Compare-and-swap: refuse to send if the remote moved since we fetched.
     callbacks.push_negotiation(|updates| {
+        let Some(expected) = expected else {
+            return Ok(());
+        };
         for update in updates {
             if update.dst_refname() == Some(refname)
                 && Some(update.src()).filter(|o| !o.is_zero()) != expected
@@ -217,7 +276,8 @@ fn push_over_transport(
     let mut remote = repo
         .remote_anonymous(url)
         .map_err(|e| remote_error(url, e))?;
-    let refspec = format!("{outgoing}:{refname}");
+    let force = if expected.is_none() { "+" } else { "" };
+    let refspec = format!("{force}{outgoing}:{refname}");
     let pushed = remote.push(&[refspec.as_str()], Some(&mut opts));
     // The commit lives in memory only: a ref left pointing at it would break the next fetch.
     if let Ok(mut reference) = repo.find_reference(&outgoing) {

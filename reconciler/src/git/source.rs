@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
+use hubdr_core::status::refs::{self as status_refs, STATUS_REFSPEC, STATUS_REF_PREFIX};
+
 use super::cache::Cache;
 use super::error::shown;
 use super::remote::{self, Endpoint};
@@ -90,6 +92,46 @@ impl GitSource {
                     source,
                 })?;
             Ok(Fetched { repo, commit, tree })
+        })
+    }
+}
+
+/// Every cluster's status files, as `hubdr_core::status::refs::assemble` merges them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusFiles {
+    /// Path (as on the shared status branch: `clusters/<c>.yaml`, `.sig`, `keys/<c>.pub`) -> content.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Refs and files left out, with the reason.
+    pub ignored: Vec<String>,
+}
+
+impl GitSource {
+    /// Fetch the shared status branch (this source's branch) and, in the same round trip,
+    /// every cluster's status ref with one glob refspec (`refs/hubdr/status/*`, pruned), and
+    /// assemble the status files. Files above the status size limit are left out.
+    pub fn fetch_statuses(&self) -> Result<StatusFiles, GitError> {
+        let legacy = format!("refs/hubdr/source/{}", self.branch);
+        let endpoint = Endpoint {
+            url: &self.url,
+            credentials: &self.credentials,
+        };
+        let remote_ref = remote::branch_ref(&self.branch)?;
+        self.cache.with_repo(|repo| {
+            remote::fetch_ref(&repo, endpoint, &remote_ref, &legacy, &[STATUS_REFSPEC])?;
+            let error = |source| GitError::ReadTree {
+                commit: Oid::zero(),
+                path: STATUS_REF_PREFIX.into(),
+                cache: self.cache.path().to_path_buf(),
+                source,
+            };
+            let mut view = status_refs::read(&repo, &legacy).map_err(error)?;
+            let files = view
+                .load(&repo, hubdr_core::limits::STATUS_FILE_MAX_BYTES)
+                .map_err(error)?;
+            Ok(StatusFiles {
+                files,
+                ignored: view.ignored,
+            })
         })
     }
 }

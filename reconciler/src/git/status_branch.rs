@@ -1,15 +1,20 @@
-//! The status branch: every agent owns one file, `clusters/<cluster>.yaml`, on a shared
-//! branch (`hubdr-status`) of the source remote. A signed publish also writes the signature
-//! beside it (`clusters/<cluster>.sig`) and, when the branch has none yet, pins the agent's
-//! key (`keys/<cluster>.pub`); a pin is never replaced (see `hubdr_core::status::trust`).
+//! Publishing status: every agent owns one ref, `refs/hubdr/status/<cluster>` (see
+//! `hubdr_core::status::refs`), whose commit holds its status file `clusters/<cluster>.yaml` and,
+//! signed, the signature beside it (`clusters/<cluster>.sig`) and the agent's pinned key
+//! (`keys/<cluster>.pub`; a pin is never replaced, see `hubdr_core::status::trust`). Only that
+//! agent writes the ref, so a publish is one fast-forward push: it lands at the first attempt
+//! unless the agent's own previous push is still in flight (or someone else wrote the ref),
+//! in which case it refetches, rebuilds and retries after a jittered exponential backoff, up
+//! to [`RetryPolicy::max_attempts`]. A commit is written only when the status changed, so the
+//! ref's history is the cluster's timeline, one commit per change.
 //!
-//! A publish fetches the branch (or finds it missing and starts it as an orphan), writes a
-//! commit whose tree is the remote tree with only our file replaced (no working tree; the
-//! new objects stay in memory until they land) and pushes it without force, expecting the
-//! tip it fetched. When another agent moved the branch first, the push is refused, and we
-//! refetch, rebuild on the new tip and try again after a jittered exponential backoff, up
-//! to [`RetryPolicy::max_attempts`]. So no agent's update is lost and no agent's file is
-//! overwritten by another.
+//! Migration: the shared branch (`hubdr-status`, [`StatusWriter::branch`]) that older agents
+//! wrote is never written again; the first publish of a cluster without a ref starts its ref
+//! and carries over the pin the shared branch holds for it, and readers merge both.
+//!
+//! Heartbeats (the agent is alive, nothing changed) do not touch the status ref: they replace
+//! `refs/hubdr/heartbeat/<cluster>` with one parentless commit (the only forced update hubdr
+//! makes, of a ref only this agent writes), so they never grow any history.
 //!
 //! Over the network the remote's receive-pack does the compare-and-swap; for a bare
 //! repository on this machine (`file://` or a path) we do it ourselves under the ref's
@@ -20,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use git2::{Oid, Repository, Signature};
+use hubdr_core::status::refs::{heartbeat_ref, status_ref};
 use hubdr_core::status::signature::{parse_pin, pin_text, AgentKey, StatusKey};
 use hubdr_core::status::{pin_path, signature_path, status_path};
 
@@ -29,7 +35,7 @@ use super::error::shown;
 use super::remote::{self, Attempt, Endpoint};
 use super::{Credentials, GitError};
 
-/// Publishes this agent's status file to the status branch.
+/// Publishes this agent's status file to its status ref.
 #[derive(Clone)]
 pub struct StatusWriter {
     url: String,
@@ -75,9 +81,9 @@ pub struct RetryPolicy {
 #[must_use]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Publish {
-    /// The file already had this content on the branch at `commit`; nothing was pushed.
+    /// The file already had this content on the agent's ref at `commit`; no status was pushed.
     Unchanged { commit: Oid },
-    /// `commit` landed on the branch; `attempts` - 1 races were lost on the way.
+    /// `commit` landed on the agent's ref; `attempts` - 1 races were lost on the way.
     Committed { commit: Oid, attempts: u32 },
 }
 
@@ -137,17 +143,43 @@ impl StatusWriter {
         self.cache.path()
     }
 
-    /// Write `clusters/<cluster>.yaml` = `content` on the status branch, creating the branch
+    /// Write `clusters/<cluster>.yaml` = `content` on the cluster's status ref, creating the ref
     /// if the remote has none. Nothing is pushed when the file already has this content.
     /// Unsigned: readers ignore such a status (the agent uses [`publish_signed`](Self::publish_signed)).
     pub fn publish(&self, cluster: &str, content: &[u8]) -> Result<Publish, GitError> {
-        self.write(cluster, content, None, false).map(|(p, _)| p)
+        self.write(cluster, content, None).map(|(p, _)| p)
     }
 
-    /// Like [`publish`](Self::publish), but always commits, so readers can see the agent
-    /// is alive even when its status did not change.
+    /// Like [`publish`](Self::publish) (a commit only when the status changed), and then
+    /// replace the cluster's heartbeat ref, so readers can see the agent is alive even when its
+    /// status did not change. A heartbeat that cannot be written is logged, not an error.
     pub fn heartbeat(&self, cluster: &str, content: &[u8]) -> Result<Publish, GitError> {
-        self.write(cluster, content, None, true).map(|(p, _)| p)
+        let publish = self.publish(cluster, content)?;
+        self.beat_logged(cluster);
+        Ok(publish)
+    }
+
+    /// Replace `refs/hubdr/heartbeat/<cluster>` with a parentless commit made now.
+    pub fn beat(&self, cluster: &str) -> Result<(), GitError> {
+        let refname = heartbeat_ref(cluster).map_err(|_| GitError::InvalidCluster {
+            cluster: cluster.to_string(),
+        })?;
+        let endpoint = Endpoint {
+            url: &self.url,
+            credentials: &self.credentials,
+        };
+        remote::replace_ref(&self.cache, endpoint, &refname, |repo| {
+            let author = Signature::now(&self.identity.name, &self.identity.email)
+                .map_err(|source| commit_error(cluster, source))?;
+            commit::heartbeat(repo, &author, &format!("heartbeat: {cluster}"))
+                .map_err(|source| commit_error(cluster, source))
+        })
+    }
+
+    fn beat_logged(&self, cluster: &str) {
+        if let Err(e) = self.beat(cluster) {
+            tracing::warn!(error = %e, "cannot write the heartbeat ref (status is unaffected); does the forge refuse forced updates of refs/hubdr/heartbeat/*?");
+        }
     }
 
     /// [`publish`](Self::publish) with the signature of `content` by `key` beside it, and the
@@ -178,7 +210,10 @@ impl StatusWriter {
         key: &AgentKey,
         heartbeat: bool,
     ) -> Result<SignedPublish, GitError> {
-        let (publish, pin) = self.write(cluster, content, Some(key), heartbeat)?;
+        let (publish, pin) = self.write(cluster, content, Some(key))?;
+        if heartbeat {
+            self.beat_logged(cluster);
+        }
         Ok(SignedPublish {
             publish,
             pin: pin.unwrap_or(Pin::Ours),
@@ -190,54 +225,60 @@ impl StatusWriter {
         cluster: &str,
         content: &[u8],
         key: Option<&AgentKey>,
-        heartbeat: bool,
     ) -> Result<(Publish, Option<Pin>), GitError> {
-        if !is_dns_label(cluster) {
-            return Err(GitError::InvalidCluster {
-                cluster: cluster.to_string(),
-            });
-        }
+        let refname = status_ref(cluster).map_err(|_| GitError::InvalidCluster {
+            cluster: cluster.to_string(),
+        })?;
+        let legacy = remote::branch_ref(&self.branch)?;
         let path = status_path(cluster);
         let signature = key.map(|k| k.sign(cluster, content).to_text());
         let pin = key.map(|k| pin_text(cluster, &k.public()));
         let (sig_path, pin_path) = (signature_path(cluster), pin_path(cluster));
-        let mut files = vec![FileWrite {
-            path: &path,
-            content,
-            only_if_absent: false,
-        }];
-        if let (Some(signature), Some(pin)) = (&signature, &pin) {
-            files.push(FileWrite {
-                path: &sig_path,
-                content: signature.as_bytes(),
-                only_if_absent: false,
-            });
-            files.push(FileWrite {
-                path: &pin_path,
-                content: pin.as_bytes(),
-                only_if_absent: true,
-            });
-        }
-        // What the last attempt found pinned on the branch.
+        // What the last attempt found pinned (on the ref, or on the shared branch it started from).
         let pinned: RefCell<Option<Pin>> = RefCell::new(None);
-        let message = if heartbeat {
-            format!("status: {cluster} (heartbeat)")
-        } else {
-            format!("status: {cluster}")
-        };
+        let message = format!("status: {cluster}");
         let endpoint = Endpoint {
             url: &self.url,
             credentials: &self.credentials,
         };
-        let build = |repo: &git2::Repository, base: Option<Oid>| {
-            let author = Signature::now(&self.identity.name, &self.identity.email)
-                .map_err(|source| commit_error(cluster, source))?;
+        let build = |repo: &git2::Repository, base: Option<Oid>, seed: Option<Oid>| {
+            let error = |source| commit_error(cluster, source);
+            let author =
+                Signature::now(&self.identity.name, &self.identity.email).map_err(error)?;
+            // A new ref carries over the pin of the shared branch: a pin is never replaced.
+            let carried = match (base, seed) {
+                (None, Some(seed)) => blob_at(repo, seed, &pin_path).map_err(error)?,
+                _ => None,
+            };
             if let Some(key) = key {
-                *pinned.borrow_mut() = pin_on(repo, base, &pin_path, &key.public())
-                    .map_err(|source| commit_error(cluster, source))?;
+                let pinned_at = if carried.is_some() { seed } else { base };
+                *pinned.borrow_mut() =
+                    pin_on(repo, pinned_at, &pin_path, &key.public()).map_err(error)?;
             }
-            commit::replace_files(repo, base, &files, &author, &message, heartbeat)
-                .map_err(|source| commit_error(cluster, source))
+            let mut files = vec![FileWrite {
+                path: &path,
+                content,
+                only_if_absent: false,
+            }];
+            if let (Some(signature), Some(pin)) = (&signature, &pin) {
+                files.push(FileWrite {
+                    path: &sig_path,
+                    content: signature.as_bytes(),
+                    only_if_absent: false,
+                });
+                files.push(FileWrite {
+                    path: &pin_path,
+                    content: carried.as_deref().unwrap_or(pin.as_bytes()),
+                    only_if_absent: true,
+                });
+            } else if let Some(carried) = &carried {
+                files.push(FileWrite {
+                    path: &pin_path,
+                    content: carried,
+                    only_if_absent: true,
+                });
+            }
+            commit::replace_files(repo, base, &files, &author, &message, false).map_err(error)
         };
         let attempts = self.retry.max_attempts.max(1);
         let mut last = String::new();
@@ -245,7 +286,7 @@ impl StatusWriter {
             if attempt > 1 {
                 std::thread::sleep(self.retry.delay(attempt - 1));
             }
-            match remote::update_branch(&self.cache, endpoint, &self.branch, build)? {
+            match remote::update_ref(&self.cache, endpoint, &refname, Some(&legacy), build)? {
                 Attempt::Unchanged(commit) => {
                     return Ok((Publish::Unchanged { commit }, pinned.take()))
                 }
@@ -268,6 +309,15 @@ impl StatusWriter {
             last: hubdr_core::redact::redact_urls(&last).into_owned(),
         })
     }
+}
+
+/// The content of the file at `path` in `commit`, if any.
+fn blob_at(repo: &Repository, commit: Oid, path: &str) -> Result<Option<Vec<u8>>, git2::Error> {
+    let tree = repo.find_commit(commit)?.tree()?;
+    let Ok(entry) = tree.get_path(Path::new(path)) else {
+        return Ok(None);
+    };
+    Ok(Some(repo.find_blob(entry.id())?.content().to_vec()))
 }
 
 /// How the pin at `path` in `base` relates to `ours`: `None` when there is none (this publish
@@ -302,15 +352,6 @@ fn commit_error(cluster: &str, source: git2::Error) -> GitError {
         cluster: cluster.to_string(),
         source,
     }
-}
-
-fn is_dns_label(name: &str) -> bool {
-    (1..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
 }
 
 impl Identity {
@@ -370,15 +411,6 @@ mod tests {
             let third = policy.delay(3);
             assert!(third >= Duration::from_millis(20) && third <= Duration::from_millis(40));
             assert!(policy.delay(30) <= Duration::from_millis(100));
-        }
-    }
-
-    #[test]
-    fn cluster_names() {
-        assert!(is_dns_label("hub-a"));
-        assert!(is_dns_label("east-1"));
-        for bad in ["", "../x", "a/b", "Hub", "-a", "a-", "a.b"] {
-            assert!(!is_dns_label(bad), "{bad}");
         }
     }
 }

@@ -401,6 +401,9 @@ pub fn without_replication(site: &str, name: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Git
 
+/// A file to write (`Some`) or remove (`None`) when tampering with status.
+type TamperedFile<'a> = (&'a str, Option<Vec<u8>>);
+
 /// A bare repository the agent fetches from (`main`) and reports to (`hubdr-status`).
 pub struct Remote {
     pub dir: tempfile::TempDir,
@@ -459,24 +462,61 @@ impl Remote {
             .and_then(|r| r.target())
     }
 
-    /// Commits on `branch`, newest first.
+    /// Commits on `branch`, newest first. For the status branch: every status commit, of the
+    /// shared branch and of every cluster's status ref.
     pub fn history(&self, branch: &str) -> Vec<Oid> {
-        let Some(tip) = self.tip(branch) else {
-            return Vec::new();
-        };
         let mut walk = self.repo.revwalk().unwrap();
-        walk.push(tip).unwrap();
+        let mut any = false;
+        if let Some(tip) = self.tip(branch) {
+            walk.push(tip).unwrap();
+            any = true;
+        }
+        if branch == STATUS_BRANCH {
+            for (_, tip) in self.status_refs() {
+                walk.push(tip).unwrap();
+                any = true;
+            }
+        }
+        if !any {
+            return Vec::new();
+        }
         walk.map(Result::unwrap).collect()
     }
 
-    /// `clusters/<cluster>.yaml` at the tip of the status branch.
+    /// Every `refs/hubdr/status/*` ref and its target.
+    pub fn status_refs(&self) -> Vec<(String, Oid)> {
+        self.repo
+            .references_glob("refs/hubdr/status/*")
+            .unwrap()
+            .map(|r| {
+                let r = r.unwrap();
+                (r.name().unwrap().to_string(), r.target().unwrap())
+            })
+            .collect()
+    }
+
+    /// Where every status ref and the status branch point (see [`Remote::restore_status`]).
+    pub fn status_snapshot(&self) -> Vec<(String, Oid)> {
+        let mut refs = self.status_refs();
+        if let Some(tip) = self.tip(STATUS_BRANCH) {
+            refs.push((format!("refs/heads/{STATUS_BRANCH}"), tip));
+        }
+        refs
+    }
+
+    /// Move the status refs and branch back to a snapshot (undo a tampering).
+    pub fn restore_status(&self, snapshot: &[(String, Oid)]) {
+        for (name, oid) in snapshot {
+            self.repo.reference(name, *oid, true, "restore").unwrap();
+        }
+    }
+
+    /// `clusters/<cluster>.yaml` as readers see it (its status ref merged with the status branch).
     pub fn status_file(&self, cluster: &str) -> Option<ClusterStatus> {
-        let tip = self.tip(STATUS_BRANCH)?;
-        let tree = self.repo.find_commit(tip).unwrap().tree().unwrap();
-        let entry = tree
-            .get_path(Path::new(&hubdr::status::status_path(cluster)))
-            .ok()?;
-        let blob = self.repo.find_blob(entry.id()).unwrap();
+        let view =
+            hubdr::status::refs::read(&self.repo, &format!("refs/heads/{STATUS_BRANCH}")).unwrap();
+        let id = view.files.get(&hubdr::status::status_path(cluster))?;
+        let blob = self.repo.find_blob(*id).unwrap();
         Some(
             ClusterStatus::parse(std::str::from_utf8(blob.content()).unwrap())
                 .expect("a ClusterStatus"),
@@ -513,13 +553,38 @@ impl Remote {
             .expect("the status lands");
     }
 
-    /// Commit `files` onto the status branch as they are (`None` removes a file): what anyone
-    /// with write access to the branch can do.
+    /// Commit `files` as they are (`None` removes a file) where readers take them from: onto
+    /// the cluster's status ref when it has one, else onto the status branch. What anyone with
+    /// write access to the repository can do.
     pub fn tamper_status_branch(&self, files: &[(&str, Option<Vec<u8>>)]) -> Oid {
-        let refname = format!("refs/heads/{STATUS_BRANCH}");
+        let cluster_of = |path: &str| {
+            let name = path.rsplit_once('/').map_or(path, |(_, n)| n);
+            name.split_once('.').map_or(name, |(c, _)| c).to_string()
+        };
+        let mut by_ref: BTreeMap<String, Vec<TamperedFile<'_>>> = BTreeMap::new();
+        for (path, bytes) in files {
+            let own = format!("refs/hubdr/status/{}", cluster_of(path));
+            let refname = if self.repo.find_reference(&own).is_ok() {
+                own
+            } else {
+                format!("refs/heads/{STATUS_BRANCH}")
+            };
+            by_ref
+                .entry(refname)
+                .or_default()
+                .push((path, bytes.clone()));
+        }
+        let mut last = None;
+        for (refname, files) in by_ref {
+            last = Some(self.tamper_ref(&refname, &files));
+        }
+        last.expect("something to tamper with")
+    }
+
+    fn tamper_ref(&self, refname: &str, files: &[TamperedFile<'_>]) -> Oid {
         let parent = self
             .repo
-            .find_reference(&refname)
+            .find_reference(refname)
             .ok()
             .and_then(|r| r.peel_to_commit().ok());
         let base = match &parent {
@@ -543,7 +608,7 @@ impl Remote {
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
         let sig = Signature::now("mallory", "mallory@example.com").unwrap();
         self.repo
-            .commit(Some(&refname), &sig, &sig, "tamper", &tree, &parents)
+            .commit(Some(refname), &sig, &sig, "tamper", &tree, &parents)
             .unwrap()
     }
 
