@@ -120,7 +120,7 @@ pub struct StatusArgs {
 }
 
 /// `hubdr status` without a subcommand: every cluster's state in the current failover.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct StatusShowArgs {
     /// The rendered repository holding the status branch (a local path or file:// URL).
     #[arg(long, default_value = ".")]
@@ -131,6 +131,10 @@ pub struct StatusShowArgs {
     /// The branch holding the render (roles and generation).
     #[arg(long, default_value = "main")]
     pub source_branch: String,
+    /// `git fetch origin` first, then read the fetched (remote-tracking) branches. Without it
+    /// a branch missing locally is read from its remote-tracking branch (`origin/<branch>`).
+    #[arg(long)]
+    pub fetch: bool,
     /// Re-read until the failover at the current generation completes (exit 0) or stalls (exit 1).
     #[arg(long)]
     pub watch: bool,

@@ -161,6 +161,7 @@ fn hubdr_status(fleet: &Fleet, watch: bool) -> (Result<(), i32>, String) {
             interval: Duration::from_millis(10),
             // Short, so a broken stall check ends the watch quickly instead of hanging.
             stall_after: Duration::from_secs(2),
+            ..Default::default()
         },
     });
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -357,7 +358,7 @@ async fn a_failed_activation_creates_no_backup_schedule_and_says_why() {
 
     let (result, out) = hubdr_status(&fleet, false);
     println!("{out}");
-    assert_eq!(result, Ok(()), "{out}");
+    assert_eq!(result, Err(1), "a stalled fleet exits 1:\n{out}");
     for expected in [
         "restore-acm-passive-sync-g0 FinishedWithErrors",
         "hub-b:\n  waiting since",

@@ -7,6 +7,7 @@
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
 mod progress;
+mod source;
 mod table;
 mod view;
 
@@ -28,12 +29,26 @@ pub use view::{ClusterView, FleetView};
 
 pub fn run(args: &StatusShowArgs, out: &mut dyn std::io::Write) -> Result<(), CommandError> {
     let path = local_path(&args.repo)?;
-    let read = || read_fleet(&path, &args.source_branch, &args.branch);
+    let read = || {
+        if args.fetch {
+            source::fetch(&path)?;
+        }
+        read_fleet(&path, &args.source_branch, &args.branch, args.fetch)
+    };
     let stall_after = args.stall_after.as_secs() as i64;
     if !args.watch {
         let fleet = read().map_err(|e| CommandError::Failed(format!("error: {e}")))?;
+        if fleet.status_ref.is_none() {
+            return Err(CommandError::Failed(no_status_branch(&path, &args.branch)));
+        }
+        let p = progress(&fleet, now(), stall_after);
         let _ = write!(out, "{}", render(&fleet, now()));
-        let _ = writeln!(out, "\n{}", verdict(&progress(&fleet, now(), stall_after)));
+        let _ = writeln!(out, "\n{}", verdict(&p));
+        if let Progress::Stalled(_) = p {
+            return Err(CommandError::Failed(
+                "hubdr status: the failover is stalled (see above)".into(),
+            ));
+        }
         return Ok(());
     }
     watch(
@@ -43,6 +58,17 @@ pub fn run(args: &StatusShowArgs, out: &mut dyn std::io::Write) -> Result<(), Co
         args.interval,
         stall_after,
         out,
+    )
+}
+
+/// Why there is nothing to show: no status branch, locally or fetched.
+fn no_status_branch(path: &Path, branch: &str) -> String {
+    format!(
+        "error: {} has no status branch {branch:?} (looked for the branch and its remote-tracking branch {}/{branch}): no agent has reported yet, the branch name is misspelt, or the status was not fetched\n  fix: check --branch (the agents report to {:?} unless started with another), or add --fetch to fetch it from {}",
+        path.display(),
+        source::ORIGIN,
+        crate::status::STATUS_BRANCH,
+        source::ORIGIN,
     )
 }
 
@@ -130,11 +156,13 @@ fn local_path(repo: &str) -> Result<PathBuf, CommandError> {
     Ok(PathBuf::from(path))
 }
 
-/// Read the index on `source_branch` and the status files on `status_branch`.
+/// Read the index on `source_branch` and the status files on `status_branch` (each the local
+/// branch or its remote-tracking branch, see `source.rs`; `fetched`: prefer the latter).
 pub fn read_fleet(
     path: &Path,
     source_branch: &str,
     status_branch: &str,
+    fetched: bool,
 ) -> Result<FleetView, String> {
     let repo = Repository::open(path).map_err(|e| {
         format!(
@@ -143,15 +171,13 @@ pub fn read_fleet(
             e.message()
         )
     })?;
-    let tip = repo
-        .find_reference(&format!("refs/heads/{source_branch}"))
-        .and_then(|r| r.peel_to_commit())
-        .map_err(|_| {
-            format!(
-                "{} has no branch {source_branch:?}: point --repo at the rendered repository",
-                path.display()
-            )
-        })?;
+    let (_, tip) = source::resolve(&repo, source_branch, fetched).ok_or_else(|| {
+        format!(
+            "{} has no branch {source_branch:?} (nor {}/{source_branch}): point --repo at the rendered repository",
+            path.display(),
+            source::ORIGIN
+        )
+    })?;
     let tree = tip.tree().map_err(|e| e.message().to_string())?;
     let index_text = file(&repo, &tree, INDEX_PATH, limits::INDEX_MAX_BYTES)?
         .ok_or_else(|| format!("{source_branch} has no {INDEX_PATH}: point --repo at a repository written by `hubdr render`"))?;
@@ -165,11 +191,11 @@ pub fn read_fleet(
         Some(a) => waited_for(&repo, &tree, &index, a)?,
         None => Vec::new(),
     };
-    let status_tree = repo
-        .find_reference(&format!("refs/heads/{status_branch}"))
-        .and_then(|r| r.peel_to_commit())
-        .and_then(|c| c.tree())
-        .ok();
+    let status = source::resolve(&repo, status_branch, fetched);
+    let status_tree = match &status {
+        Some((_, commit)) => Some(commit.tree().map_err(|e| e.message().to_string())?),
+        None => None,
+    };
     let now = jiff::Timestamp::now();
     let mut clusters = Vec::new();
     for (name, entry) in &index.clusters {
@@ -186,6 +212,10 @@ pub fn read_fleet(
         });
     }
     clusters.sort_by_key(|c| (c.kind != "hub", c.name.clone()));
+    let unknown = match &status_tree {
+        Some(t) => unknown_clusters(&repo, t, &index),
+        None => Vec::new(),
+    };
     Ok(FleetView {
         site: index.site.clone(),
         generation: index.generation,
@@ -193,7 +223,27 @@ pub fn read_fleet(
         active,
         waited_for,
         clusters,
+        rendered_at: tip.time().seconds(),
+        unknown,
+        status_ref: status.map(|(name, _)| name),
     })
+}
+
+/// Clusters with a status file on the status branch that the index does not list.
+fn unknown_clusters(repo: &Repository, tree: &Tree<'_>, index: &RenderIndex) -> Vec<String> {
+    use crate::status::{STATUS_DIR, STATUS_SUFFIX};
+    let Some(dir) = tree
+        .get_name(STATUS_DIR)
+        .and_then(|e| e.to_object(repo).ok())
+        .and_then(|o| o.into_tree().ok())
+    else {
+        return Vec::new();
+    };
+    dir.iter()
+        .filter_map(|e| e.name().map(str::to_string))
+        .filter_map(|n| n.strip_suffix(STATUS_SUFFIX).map(str::to_string))
+        .filter(|n| !index.clusters.contains_key(n))
+        .collect()
 }
 
 /// `cluster`'s status on the status branch `tree`, if it is trusted: signed by the key the

@@ -17,6 +17,14 @@ pub struct FleetView {
     /// fenced hubs not listed were declared unreachable and are not waited for.
     pub waited_for: Vec<String>,
     pub clusters: Vec<ClusterView>,
+    /// When the source commit was made (seconds since the epoch): an agent that has not
+    /// reported `--stall-after` later counts as stalled.
+    pub rendered_at: i64,
+    /// Clusters with a status on the status branch that the rendered site does not name (an
+    /// agent started with a misspelt `--cluster`).
+    pub unknown: Vec<String>,
+    /// The ref the statuses were read from; `None` when there is no status branch.
+    pub status_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
