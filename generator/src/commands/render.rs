@@ -29,6 +29,9 @@ pub fn run(
         err,
     )?;
     // Skipped by the render stamp, or rendered with nothing to commit.
+    if let Some(c) = &outcome.committed {
+        report_forced(c, err);
+    }
     let Some((committed, commit)) = outcome
         .committed
         .and_then(|c| c.commit.map(|commit| (c, commit)))
@@ -53,6 +56,26 @@ pub fn run(
             .unwrap_or("")
     );
     Ok(())
+}
+
+/// What `--force` did to files in the way: every overwritten file, every file left in place.
+fn report_forced(c: &Committed, err: &mut dyn std::io::Write) {
+    if !c.overwritten.is_empty() {
+        let _ = writeln!(
+            err,
+            "--force: overwrote {} hand-edited rendered file(s):\n  {}",
+            c.overwritten.len(),
+            c.overwritten.join("\n  ")
+        );
+    }
+    if !c.left.is_empty() {
+        let _ = writeln!(
+            err,
+            "--force: left {} file(s) hubdr did not write in place:\n  {}",
+            c.left.len(),
+            c.left.join("\n  ")
+        );
+    }
 }
 
 /// What [`render_to_repo`] did, and how long each phase took.
@@ -190,6 +213,61 @@ pub struct Committed {
     pub commit: Option<Oid>,
     /// The commit message (empty when nothing was committed).
     pub message: String,
+    /// Hand-edited rendered files `--force` put back to their rendered content (or removed).
+    pub overwritten: Vec<String>,
+    /// Files under the managed paths that hubdr did not write, left in place by `--force`.
+    pub left: Vec<String>,
+}
+
+/// Uncommitted changes under the managed paths, split by who wrote the file.
+struct HandEdits {
+    /// Files the last render wrote (listed in `HEAD`'s index) or this render writes.
+    rendered: Vec<String>,
+    /// Files neither lists: notes, runbooks. Never overwritten nor deleted.
+    foreign: Vec<String>,
+}
+
+/// Split `edited` by the index of the last render at `HEAD` and the new render.
+fn classify_edits(
+    repo: &OutputRepo,
+    rendered: &Rendered,
+    edited: Vec<String>,
+) -> Result<HandEdits, CommandError> {
+    use crate::index::{RenderIndex, INDEX_PATH};
+    let head = repo.head_files(&[INDEX_PATH]).map_err(git_error)?;
+    let known = head
+        .get(INDEX_PATH)
+        .and_then(|bytes| RenderIndex::parse(&String::from_utf8_lossy(bytes)).ok())
+        .map(|index| index.files)
+        .unwrap_or_default();
+    let (rendered, foreign) = edited.into_iter().partition(|p| {
+        known.contains_key(p) || rendered.tree.contains_key(p) || p.starts_with(".hubdr/")
+    });
+    Ok(HandEdits { rendered, foreign })
+}
+
+impl HandEdits {
+    /// The error without `--force`: each group named for what it is.
+    fn refusal(&self, repo_dir: &Path) -> String {
+        let mut text = format!("error: {} has uncommitted changes:", repo_dir.display());
+        if !self.rendered.is_empty() {
+            text.push_str(&format!(
+                "\n  hand edits of rendered files (--force overwrites them with the render):\n    {}",
+                self.rendered.join("\n    ")
+            ));
+        }
+        if !self.foreign.is_empty() {
+            text.push_str(&format!(
+                "\n  files hubdr did not write (never deleted, also not with --force):\n    {}",
+                self.foreign.join("\n    ")
+            ));
+        }
+        text.push_str(&format!(
+            "\n  fix: change the site file instead of rendered files, and commit or revert the edits (or pass --force); keep other files outside {}",
+            MANAGED_PREFIXES.join(", ")
+        ));
+        text
+    }
 }
 
 /// Take the render lock of the output repository at `repo_dir` for `what` (e.g. `hubdr
@@ -247,22 +325,25 @@ pub fn commit_locked(
     let edited = repo
         .uncommitted_changes(&MANAGED_PREFIXES)
         .map_err(git_error)?;
+    let mut overwritten = Vec::new();
+    let mut left = Vec::new();
     if !edited.is_empty() {
+        let hand = classify_edits(&repo, rendered, edited)?;
         if !force {
-            return Err(CommandError::BadInput(format!(
-                "error: rendered files in {} have uncommitted changes:\n  {}\n  fix: commit or revert them (rendered files are overwritten; change the site file instead), or pass --force",
-                repo_dir.display(),
-                edited.join("\n  ")
-            )));
+            return Err(CommandError::BadInput(hand.refusal(repo_dir)));
         }
         // The commit below only writes files that differ from HEAD: put the rendered content
-        // back over the hand edits first, as --force promises.
-        repo.discard_edits(&rendered.tree, &edited).map_err(|e| {
-            CommandError::Failed(format!(
-                "error: cannot overwrite hand edits in {}: {e}",
-                repo_dir.display()
-            ))
-        })?;
+        // back over the hand edits first, as --force promises. Files hubdr did not write are
+        // never touched.
+        repo.discard_edits(&rendered.tree, &hand.rendered)
+            .map_err(|e| {
+                CommandError::Failed(format!(
+                    "error: cannot overwrite hand edits in {}: {e}",
+                    repo_dir.display()
+                ))
+            })?;
+        overwritten = hand.rendered;
+        left = hand.foreign;
     }
     let diff = repo
         .diff(&rendered.tree, &MANAGED_PREFIXES)
@@ -272,6 +353,8 @@ pub fn commit_locked(
             changes: diff,
             commit: None,
             message: String::new(),
+            overwritten,
+            left,
         });
     }
     let removed: Vec<&str> = diff
@@ -300,6 +383,8 @@ pub fn commit_locked(
         changes: diff,
         commit,
         message,
+        overwritten,
+        left,
     })
 }
 
