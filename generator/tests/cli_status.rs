@@ -178,3 +178,32 @@ fn an_agent_that_never_reported_stalls_a_watch_after_stall_after() {
         .expect_code(1)
         .expect_stdout("stalled: hub-b has not reported yet");
 }
+
+#[test]
+fn status_prints_json_and_filters_clusters() {
+    let sandbox = rendered_and_cloned();
+    let mut files = status_files("hub-a", 0, "Applied");
+    files.extend(status_files("hub-b", 0, "Applied"));
+    push_status(&sandbox.join("origin"), &files);
+    let run = sandbox.hubdr(&["status", "--repo", "origin", "-o", "json"]);
+    run.expect_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["apiVersion"], "hubdr.io/v1alpha1", "{run}");
+    assert_eq!(doc["kind"], "StatusResult");
+    assert_eq!(doc["progress"]["state"], "Complete");
+    assert_eq!(doc["statusRef"], "refs/heads/hubdr-status");
+    assert_eq!(doc["clusters"].as_array().unwrap().len(), 4);
+
+    let run = sandbox.hubdr(&["status", "--repo", "origin", "--changed-only"]);
+    run.expect_code(0)
+        .expect_stdout("east-1")
+        .expect_stdout("west-1");
+    assert!(!run.stdout.contains("hub-a "), "{run}");
+    let run = sandbox.hubdr(&["status", "--repo", "origin", "--cluster", "hub-b"]);
+    run.expect_code(0).expect_stdout("hub-b ");
+    assert!(!run.stdout.contains("east-1 "), "{run}");
+    sandbox
+        .hubdr(&["status", "--repo", "origin", "--cluster", "hub-z"])
+        .expect_code(2)
+        .expect_stderr("--cluster hub-z: the rendered site has no such cluster");
+}

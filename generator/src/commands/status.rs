@@ -7,6 +7,7 @@
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
 mod progress;
+mod select;
 mod source;
 mod table;
 mod view;
@@ -16,8 +17,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use git2::{Repository, Tree};
 
+use super::json;
 use super::CommandError;
-use crate::cli::StatusShowArgs;
+use crate::cli::{OutputFormat, StatusShowArgs};
 use crate::index::{RenderIndex, INDEX_PATH};
 use crate::limits;
 use crate::status::trust::{self, Anchors, Refusal};
@@ -36,14 +38,38 @@ pub fn run(args: &StatusShowArgs, out: &mut dyn std::io::Write) -> Result<(), Co
         read_fleet(&path, &args.source_branch, &args.branch, args.fetch)
     };
     let stall_after = args.stall_after.as_secs() as i64;
+    let show = |fleet: &FleetView, now: i64, p: &Progress| {
+        let shown = select::filtered(fleet, &args.filter);
+        match args.output {
+            OutputFormat::Json => {
+                let mut text = Vec::new();
+                json::print(&mut text, "StatusResult", select::json(&shown, p));
+                String::from_utf8_lossy(&text).into_owned()
+            }
+            OutputFormat::Text => render(&shown, now),
+        }
+    };
+    if let Some(unknown) = args
+        .filter
+        .clusters
+        .iter()
+        .find(|c| c.contains(['/', ' ']) || c.is_empty())
+    {
+        return Err(CommandError::BadInput(format!(
+            "error: --cluster {unknown:?} is not a cluster name"
+        )));
+    }
     if !args.watch {
         let fleet = read().map_err(|e| CommandError::Failed(format!("error: {e}")))?;
         if fleet.status_ref.is_none() {
             return Err(CommandError::Failed(no_status_branch(&path, &args.branch)));
         }
+        select::check_names(&fleet, &args.filter)?;
         let p = progress(&fleet, now(), stall_after);
-        let _ = write!(out, "{}", render(&fleet, now()));
-        let _ = writeln!(out, "\n{}", verdict(&p));
+        let _ = write!(out, "{}", show(&fleet, now(), &p));
+        if args.output == OutputFormat::Text {
+            let _ = writeln!(out, "\n{}", verdict(&p));
+        }
         if let Progress::Stalled(_) = p {
             return Err(CommandError::Failed(
                 "hubdr status: the failover is stalled (see above)".into(),
@@ -51,12 +77,14 @@ pub fn run(args: &StatusShowArgs, out: &mut dyn std::io::Write) -> Result<(), Co
         }
         return Ok(());
     }
-    watch(
+    watch_with(
         read,
         now,
         std::thread::sleep,
         args.interval,
         stall_after,
+        &show,
+        args.output == OutputFormat::Text,
         out,
     )
 }
@@ -84,11 +112,35 @@ pub fn verdict(p: &Progress) -> String {
 /// Re-read every `interval` until the failover completes or stalls. The table is printed
 /// again whenever a status or the source commit changed.
 pub fn watch(
+    read: impl FnMut() -> Result<FleetView, String>,
+    now: impl FnMut() -> i64,
+    sleep: impl FnMut(Duration),
+    interval: Duration,
+    stall_after_secs: i64,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    watch_with(
+        read,
+        now,
+        sleep,
+        interval,
+        stall_after_secs,
+        &|fleet, t, _| render(fleet, t),
+        true,
+        out,
+    )
+}
+
+/// [`watch`] printing each change with `show`; `verdicts`: also the verdict lines (text).
+#[allow(clippy::too_many_arguments)]
+fn watch_with(
     mut read: impl FnMut() -> Result<FleetView, String>,
     mut now: impl FnMut() -> i64,
     mut sleep: impl FnMut(Duration),
     interval: Duration,
     stall_after_secs: i64,
+    show: &dyn Fn(&FleetView, i64, &Progress) -> String,
+    verdicts: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let mut shown = String::new();
@@ -99,19 +151,23 @@ pub fn watch(
                 let p = progress(&fleet, t, stall_after_secs);
                 let key = format!("{}|{p:?}", fleet.key());
                 if key != shown {
-                    let _ = write!(out, "{}", render(&fleet, t));
-                    if let Progress::Pending(_) = p {
+                    let _ = write!(out, "{}", show(&fleet, t, &p));
+                    if let (Progress::Pending(_), true) = (&p, verdicts) {
                         let _ = writeln!(out, "\n{}\n", verdict(&p));
                     }
                     shown = key;
                 }
                 match p {
                     Progress::Complete => {
-                        let _ = writeln!(out, "\nfailover complete");
+                        if verdicts {
+                            let _ = writeln!(out, "\nfailover complete");
+                        }
                         return Ok(());
                     }
                     Progress::Stalled(why) => {
-                        let _ = writeln!(out, "\nstalled: {why}");
+                        if verdicts {
+                            let _ = writeln!(out, "\nstalled: {why}");
+                        }
                         return Err(CommandError::Failed(
                             "hubdr status: the failover is stalled (see above)".into(),
                         ));
