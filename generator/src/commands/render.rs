@@ -39,6 +39,7 @@ pub fn run(
         let _ = writeln!(out, "{}: up to date, nothing to commit", repo_dir.display());
         return Ok(());
     };
+    site_note(&args.site, repo_dir, err);
     let _ = writeln!(
         out,
         "{}: committed {}: {} file(s) changed",
@@ -56,6 +57,22 @@ pub fn run(
             .unwrap_or("")
     );
     Ok(())
+}
+
+/// The render commits the rendered files only: say where the site file stands.
+fn site_note(site: &Path, repo_dir: &Path, err: &mut dyn std::io::Write) {
+    let inside = match (site.canonicalize(), repo_dir.canonicalize()) {
+        (Ok(site), Ok(repo)) => site.starts_with(repo),
+        _ => false,
+    };
+    if !inside {
+        let _ = writeln!(
+            err,
+            "note: only the rendered files were committed; the site file {} is not in {} and is not committed by hubdr: keep it under version control yourself (it is the source of truth, and `hubdr failover` edits it)",
+            site.display(),
+            repo_dir.display()
+        );
+    }
 }
 
 /// What `--force` did to files in the way: every overwritten file, every file left in place.

@@ -1,0 +1,74 @@
+//! Site file input as a newcomer meets it, with the real binary: unquoted cron, standard
+//! input, and what `render` says about the site file it does not commit.
+
+mod support;
+
+use std::fs;
+use std::io::Write;
+use std::process::Stdio;
+
+use support::Sandbox;
+
+fn starter() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.hubdr(&["init"]).expect_code(0);
+    sandbox
+}
+
+#[test]
+fn an_unquoted_cron_expression_gets_a_hint_to_quote_it() {
+    let sandbox = starter();
+    let path = sandbox.join("site.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("schedule: "))
+        .unwrap()
+        .to_string();
+    let indent = &line[..line.len() - line.trim_start().len()];
+    fs::write(
+        &path,
+        text.replacen(&line, &format!("{indent}schedule: */5 * * * *"), 1),
+    )
+    .unwrap();
+    sandbox
+        .hubdr(&["validate"])
+        .expect_code(2)
+        .expect_stderr("is a YAML alias or anchor: quote it, e.g. schedule: \"*/5 * * * *\"");
+}
+
+#[test]
+fn site_dash_reads_standard_input() {
+    let sandbox = starter();
+    let text = fs::read(sandbox.join("site.yaml")).unwrap();
+    fs::remove_file(sandbox.join("site.yaml")).unwrap();
+    for args in [
+        vec!["validate", "--site", "-"],
+        vec!["render", "--site", "-", "--out", "repo"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hubdr"))
+            .args(&args)
+            .current_dir(sandbox.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", sandbox.join(".home/gitconfig"))
+            .env("HOME", sandbox.join(".home"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&text).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    assert!(sandbox.join("repo/clusters/hub-a").is_dir());
+}
+
+#[test]
+fn render_says_the_site_file_is_not_committed() {
+    let sandbox = starter();
+    sandbox
+        .hubdr(&["render", "--out", "repo"])
+        .expect_code(0)
+        .expect_stderr("note: only the rendered files were committed; the site file site.yaml is not in repo and is not committed by hubdr");
+}
