@@ -70,5 +70,32 @@ fn render_says_the_site_file_is_not_committed() {
     sandbox
         .hubdr(&["render", "--out", "repo"])
         .expect_code(0)
-        .expect_stderr("note: only the rendered files were committed; the site file site.yaml is not in repo and is not committed by hubdr");
+        .expect_stdout("note: only the rendered files were committed; the site file site.yaml is not in repo and is not committed by hubdr");
+    // Said once, when the repository is created.
+    let path = sandbox.join("site.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replacen("generation: 0", "generation: 1", 1)).unwrap();
+    let run = sandbox.hubdr(&["render", "--out", "repo"]);
+    run.expect_code(0).expect_stdout("committed");
+    assert!(!run.stdout.contains("note:"), "{run}");
+}
+
+#[test]
+fn validate_warns_about_a_replication_to_its_own_cluster() {
+    let sandbox = starter();
+    let path = sandbox.join("site.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        text.replacen(
+            "destination: {cluster: west-1,",
+            "destination: {cluster: east-1,",
+            1,
+        ),
+    )
+    .unwrap();
+    let run = sandbox.hubdr(&["validate"]);
+    run.expect_code(0)
+        .expect_stderr("warning: spec.volsync.replications[0].destination.cluster: replication db copies shop/db-data to its own cluster east-1")
+        .expect_stdout("2 warning(s)");
 }

@@ -21,6 +21,7 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let author = parse_author(author)?;
+    let created = !repo_dir.join(".git").exists();
     let outcome = render_to_repo(
         args,
         repo_dir,
@@ -39,7 +40,6 @@ pub fn run(
         let _ = writeln!(out, "{}: up to date, nothing to commit", repo_dir.display());
         return Ok(());
     };
-    site_note(&args.site, repo_dir, err);
     let _ = writeln!(
         out,
         "{}: committed {}: {} file(s) changed",
@@ -56,19 +56,23 @@ pub fn run(
             .map(|(_, rest)| rest.trim_start_matches('\n'))
             .unwrap_or("")
     );
+    if created {
+        site_note(&args.site, repo_dir, out);
+    }
     Ok(())
 }
 
-/// The render commits the rendered files only: say where the site file stands.
-fn site_note(site: &Path, repo_dir: &Path, err: &mut dyn std::io::Write) {
+/// The render commits the rendered files only: when it creates the repository, say where the
+/// site file stands.
+fn site_note(site: &Path, repo_dir: &Path, out: &mut dyn std::io::Write) {
     let inside = match (site.canonicalize(), repo_dir.canonicalize()) {
         (Ok(site), Ok(repo)) => site.starts_with(repo),
         _ => false,
     };
     if !inside {
         let _ = writeln!(
-            err,
-            "note: only the rendered files were committed; the site file {} is not in {} and is not committed by hubdr: keep it under version control yourself (it is the source of truth, and `hubdr failover` edits it)",
+            out,
+            "\nnote: only the rendered files were committed; the site file {} is not in {} and is not committed by hubdr: keep it under version control yourself (it is the source of truth, and `hubdr failover` edits it)",
             site.display(),
             repo_dir.display()
         );
