@@ -99,3 +99,45 @@ fn validate_warns_about_a_replication_to_its_own_cluster() {
         .expect_stderr("warning: spec.volsync.replications[0].destination.cluster: replication db copies shop/db-data to its own cluster east-1")
         .expect_stdout("2 warning(s)");
 }
+
+#[test]
+fn render_creates_the_repository_on_the_sites_branch() {
+    let sandbox = starter();
+    let path = sandbox.join("site.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        text.replacen("    branch: main", "    branch: dr-prod", 1),
+    )
+    .unwrap();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    let head = fs::read_to_string(sandbox.join("repo/.git/HEAD")).unwrap();
+    assert_eq!(head, "ref: refs/heads/dr-prod\n");
+    assert!(sandbox.join("repo/.git/refs/heads/dr-prod").is_file());
+}
+
+#[test]
+fn failover_warns_when_it_commits_onto_the_branch_the_agents_pull() {
+    let sandbox = starter();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    sandbox
+        .hubdr(&["failover", "--to", "hub-b", "--out", "repo"])
+        .expect_code(0)
+        .expect_stderr(
+            "warning: hubdr failover commits onto main in repo, the branch the agents pull",
+        )
+        .expect_stderr("git -C repo switch -c failover");
+    // On a review branch: no warning.
+    let sandbox = starter();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    sandbox
+        .run_in(
+            "git",
+            &sandbox.join("repo"),
+            &["switch", "-q", "-c", "failover-to-hub-b"],
+        )
+        .expect_code(0);
+    let run = sandbox.hubdr(&["failover", "--to", "hub-b", "--out", "repo"]);
+    run.expect_code(0);
+    assert!(!run.stderr.contains("the branch the agents pull"), "{run}");
+}

@@ -62,6 +62,40 @@ pub fn run(
     Ok(())
 }
 
+/// Before a command commits a change that should be reviewed (`failover`): warn when the
+/// repository's current branch is `site_branch`, the branch the agents pull, because the change
+/// then takes effect as soon as it is pushed, without a pull request.
+pub fn warn_review_branch(
+    repo_dir: &Path,
+    site_branch: &str,
+    what: &str,
+    err: &mut dyn std::io::Write,
+) {
+    let Ok(repo) = git2::Repository::open(repo_dir) else {
+        return;
+    };
+    let current = repo
+        .head()
+        .ok()
+        .and_then(|h| h.shorthand().map(str::to_string))
+        .or_else(|| {
+            // An unborn branch: HEAD names it all the same.
+            repo.find_reference("HEAD").ok().and_then(|h| {
+                h.symbolic_target()
+                    .map(|t| t.trim_start_matches("refs/heads/").to_string())
+            })
+        });
+    if current.as_deref() == Some(site_branch) {
+        let _ = writeln!(
+            err,
+            "warning: {what} commits onto {site_branch} in {}, the branch the agents pull (spec.git.branch): pushed as it is, it takes effect without review\n  to review it in a pull request, first create a branch (`git -C {} switch -c {}`), then push that branch and open the pull request against {site_branch}\n",
+            repo_dir.display(),
+            repo_dir.display(),
+            what.replace(' ', "-").trim_start_matches("hubdr-"),
+        );
+    }
+}
+
 /// The render commits the rendered files only: when it creates the repository, say where the
 /// site file stands.
 fn site_note(site: &Path, repo_dir: &Path, out: &mut dyn std::io::Write) {
@@ -342,7 +376,8 @@ pub fn commit_locked(
     author: (&str, &str),
     _held: &RenderLock,
 ) -> Result<Committed, CommandError> {
-    let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
+    let repo =
+        OutputRepo::open_or_init_on(repo_dir, &loaded.site.spec.git.branch).map_err(git_error)?;
     let edited = repo
         .uncommitted_changes(&MANAGED_PREFIXES)
         .map_err(git_error)?;
