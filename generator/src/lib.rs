@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod limits;
 pub mod network;
 pub mod par;
+pub mod plain_sync;
 pub mod prune_guard;
 pub mod render;
 pub mod site;

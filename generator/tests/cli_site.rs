@@ -141,3 +141,72 @@ fn failover_warns_when_it_commits_onto_the_branch_the_agents_pull() {
     run.expect_code(0);
     assert!(!run.stderr.contains("the branch the agents pull"), "{run}");
 }
+
+/// `render --no-git` keeps the README's "Safe" promise without git: a hand edit (found by the
+/// digests of the last render's index) stops it unless --force; a file hubdr did not write is
+/// never deleted.
+#[test]
+fn render_no_git_refuses_hand_edits_and_keeps_foreign_files() {
+    let sandbox = starter();
+    sandbox
+        .hubdr(&["render", "--out", "out", "--no-git"])
+        .expect_code(0);
+    let dir = sandbox.join("out/clusters/hub-b");
+    let edited = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap() != "kustomization.yaml")
+        .unwrap();
+    let original = fs::read_to_string(&edited).unwrap();
+    fs::write(&edited, "kind: HandEdited\n").unwrap();
+    let notes = sandbox.join("out/clusters/RUNBOOK.md");
+    fs::write(&notes, "# call the on-call\n").unwrap();
+    let name = format!(
+        "clusters/hub-b/{}",
+        edited.file_name().unwrap().to_string_lossy()
+    );
+
+    let run = sandbox.hubdr(&["render", "--out", "out", "--no-git"]);
+    run.expect_code(2)
+        .expect_stderr("files changed since the last render")
+        .expect_stderr(&format!(
+            "hand edits of rendered files (--force overwrites them with the render):\n    {name}\n"
+        ))
+        .expect_stderr("--force");
+    assert_eq!(fs::read_to_string(&edited).unwrap(), "kind: HandEdited\n");
+
+    let run = sandbox.hubdr(&["render", "--out", "out", "--no-git", "--force"]);
+    run.expect_code(0)
+        .expect_stderr(&format!(
+            "--force: overwrote 1 hand-edited rendered file(s):\n  {name}\n"
+        ))
+        .expect_stderr(
+            "--force: left 1 file(s) hubdr did not write in place:\n  clusters/RUNBOOK.md\n",
+        );
+    assert_eq!(fs::read_to_string(&edited).unwrap(), original);
+    assert_eq!(fs::read_to_string(&notes).unwrap(), "# call the on-call\n");
+
+    // A site change that removes objects still removes only hubdr's files.
+    let path = sandbox.join("site.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        text.replacen(
+            "name: hub-a\n      role: active",
+            "name: hub-a\n      role: fenced",
+            1,
+        )
+        .replacen(
+            "name: hub-b\n      role: passive",
+            "name: hub-b\n      role: active",
+            1,
+        )
+        .replacen("generation: 0", "generation: 1", 1),
+    )
+    .unwrap();
+    sandbox
+        .hubdr(&["render", "--out", "out", "--no-git"])
+        .expect_code(0)
+        .expect_stdout("removed");
+    assert!(notes.is_file());
+}

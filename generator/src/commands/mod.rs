@@ -124,8 +124,9 @@ pub fn run(
             site,
             out: repo,
             no_git: true,
+            force,
             ..
-        } => render::run_plain(site, repo, out, err),
+        } => render::run_plain(site, repo, *force, out, err),
         Command::Render {
             site,
             out: repo,

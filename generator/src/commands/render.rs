@@ -303,8 +303,8 @@ fn classify_edits(
 
 impl HandEdits {
     /// The error without `--force`: each group named for what it is.
-    fn refusal(&self, repo_dir: &Path) -> String {
-        let mut text = format!("error: {} has uncommitted changes:", repo_dir.display());
+    fn refusal(&self, repo_dir: &Path, what: &str) -> String {
+        let mut text = format!("error: {} has {what}:", repo_dir.display());
         if !self.rendered.is_empty() {
             text.push_str(&format!(
                 "\n  hand edits of rendered files (--force overwrites them with the render):\n    {}",
@@ -386,7 +386,9 @@ pub fn commit_locked(
     if !edited.is_empty() {
         let hand = classify_edits(&repo, rendered, edited)?;
         if !force {
-            return Err(CommandError::BadInput(hand.refusal(repo_dir)));
+            return Err(CommandError::BadInput(
+                hand.refusal(repo_dir, "uncommitted changes"),
+            ));
         }
         // The commit below only writes files that differ from HEAD: put the rendered content
         // back over the hand edits first, as --force promises. Files hubdr did not write are
@@ -448,6 +450,7 @@ pub fn commit_locked(
 pub fn run_plain(
     args: &SiteArgs,
     dir: &Path,
+    force: bool,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
@@ -462,14 +465,36 @@ pub fn run_plain(
     })
     .map_err(git_error)?;
     let (_, rendered) = load_and_render(args, err)?;
-    let (written, removed) = crate::fsutil::sync_dir(dir, &rendered.tree, &MANAGED_PREFIXES)
-        .map_err(|e| {
-            CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display()))
-        })?;
+    let cannot = |e: std::io::Error| {
+        CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display()))
+    };
+    let plan = crate::plain_sync::plan(dir, &rendered.tree, &MANAGED_PREFIXES).map_err(cannot)?;
+    let hand = HandEdits {
+        rendered: plan.edited.clone(),
+        foreign: plan.foreign_overwritten.clone(),
+    };
+    if plan.needs_force() && !force {
+        let mut text = hand.refusal(dir, "files changed since the last render");
+        text.push_str("\n  (without git, hand edits are found by the digests the last render recorded in .hubdr/index.yaml)");
+        return Err(CommandError::BadInput(text));
+    }
+    crate::plain_sync::apply(dir, &rendered.tree, &plan).map_err(cannot)?;
+    report_forced(
+        &Committed {
+            changes: Default::default(),
+            commit: None,
+            message: String::new(),
+            overwritten: [plan.edited.clone(), plan.foreign_overwritten.clone()].concat(),
+            left: plan.foreign.clone(),
+        },
+        err,
+    );
     let _ = writeln!(
         out,
-        "{}: {written} file(s) written, {removed} removed",
-        dir.display()
+        "{}: {} file(s) written, {} removed",
+        dir.display(),
+        plan.write.len(),
+        plan.remove.len()
     );
     Ok(())
 }
