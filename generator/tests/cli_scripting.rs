@@ -181,3 +181,57 @@ fn quiet_drops_warnings_and_verbose_adds_timing() {
         .expect_code(2)
         .expect_stderr("cannot read site file");
 }
+
+/// The starter with `n` more managed clusters, each replicating a volume to the next.
+fn fleet_site(sandbox: &Sandbox, n: usize) {
+    let path = sandbox.join("site.yaml");
+    let mut text = fs::read_to_string(&path).unwrap();
+    let mut clusters = String::from("  managedClusters:\n");
+    let mut replications = String::from("    replications:\n");
+    for i in 0..n {
+        let _ = std::fmt::Write::write_fmt(
+            &mut clusters,
+            format_args!(
+                "    - name: m-{i:04}\n      apiServer: https://api.m-{i:04}.example.com:6443\n      network: {{addresses: [10.0.0.0/16]}}\n"
+            ),
+        );
+        let _ = std::fmt::Write::write_fmt(
+            &mut replications,
+            format_args!(
+                "      - name: r-{i:04}\n        method: rsync-tls\n        schedule: \"*/15 * * * *\"\n        pskSecret: db-psk\n        source: {{cluster: m-{i:04}, namespace: shop, pvc: db-{i:04}}}\n        destination: {{cluster: m-{:04}, namespace: shop, capacity: 10Gi}}\n",
+                (i + 1) % n
+            ),
+        );
+    }
+    text = text.replacen("  managedClusters:\n", &clusters, 1);
+    text = text.replacen("    replications:\n", &replications, 1);
+    fs::write(&path, text).unwrap();
+}
+
+#[test]
+fn plan_markdown_at_fleet_size_fits_a_pull_request_and_writes_the_full_plan_beside_the_site() {
+    let sandbox = starter();
+    fleet_site(&sandbox, 800);
+    let run = sandbox.hubdr(&["plan", "--out", "repo", "--markdown"]);
+    run.expect_code(0)
+        .expect_stdout("summary")
+        .expect_stdout("| managed clusters | 802 of 802 | ReplicationSource | 801 | 0 | 0 |")
+        .expect_stdout("### Preflight")
+        .expect_stdout("`site.plan.md`");
+    assert!(
+        run.stdout.chars().count() <= 65_536,
+        "{} characters",
+        run.stdout.chars().count()
+    );
+    let full = fs::read_to_string(sandbox.join("site.plan.md")).unwrap();
+    assert!(full.len() > 65_536, "{}", full.len());
+    assert!(
+        full.contains("- `+` ReplicationSource shop/r-0799"),
+        "the full list"
+    );
+    // A small plan stays whole.
+    let small = starter();
+    let run = small.hubdr(&["plan", "--out", "repo", "--markdown"]);
+    run.expect_code(0).expect_stdout("### hub-a (hub, active)");
+    assert!(!small.join("site.plan.md").exists());
+}

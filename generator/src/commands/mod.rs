@@ -6,6 +6,7 @@ mod failover;
 mod init;
 pub mod json;
 mod plan;
+mod plan_summary;
 pub mod render;
 pub mod status;
 mod status_import;

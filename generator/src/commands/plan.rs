@@ -51,13 +51,36 @@ pub fn run(
         );
         return Ok(changed);
     }
-    let _ = write!(
-        out,
-        "{}",
-        plan_text(&index, &grouped, &grants, options.markdown)
-    );
-    let _ = write!(out, "{}", guard_text(&held, options.markdown));
+    let text = plan_text(&index, &grouped, &grants, options.markdown);
+    let guard = guard_text(&held, options.markdown);
+    if options.markdown && text.len() + guard.len() > super::plan_summary::LIMIT {
+        let full = full_plan_path(&args.site);
+        crate::fsutil::write_atomic(&full, format!("{text}{guard}").as_bytes()).map_err(|e| {
+            CommandError::Failed(format!(
+                "error: cannot write the full plan to {}: {e}",
+                full.display()
+            ))
+        })?;
+        let _ = write!(
+            out,
+            "{}",
+            super::plan_summary::summary(&index, &grouped, &guard, &full.display().to_string())
+        );
+        return Ok(changed);
+    }
+    let _ = write!(out, "{text}{guard}");
     Ok(changed)
+}
+
+/// Where `plan --markdown` writes the full plan when the description is a summary: beside the
+/// site file (`site.yaml` -> `site.plan.md`), in the change that the pull request reviews.
+fn full_plan_path(site: &Path) -> std::path::PathBuf {
+    let stem = site
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty() && s != "-")
+        .unwrap_or_else(|| "site".into());
+    site.with_file_name(format!("{stem}.plan.md"))
 }
 
 /// Uncommitted changes under the managed paths make the next `hubdr render` refuse: say so.
