@@ -96,14 +96,12 @@ pub fn summary(index: &RenderIndex, grouped: &ByCluster, guard: &str, full: &str
         text,
         "\n### Preflight: prerequisites (must exist in the clusters; hubdr never renders them)\n"
     );
-    let mut shown = 0;
-    for (line, n) in &needed {
+    for (shown, (line, n)) in needed.iter().enumerate() {
         if text.len() > LIMIT - 4_000 {
             let _ = writeln!(text, "- ... {} more, see `{full}`", needed.len() - shown);
             break;
         }
         let _ = writeln!(text, "- {line} (in {n} cluster(s))");
-        shown += 1;
     }
     if !guard.is_empty() {
         let _ = writeln!(text);

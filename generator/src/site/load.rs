@@ -97,8 +97,9 @@ pub const STDIN: &str = "-";
 /// Standard input, read once (bounded like a file) and kept: `render` reads the site twice
 /// (for its stamp and to load it). `None` when it is over the limit.
 fn stdin_bytes() -> std::io::Result<Option<Vec<u8>>> {
-    static READ: std::sync::OnceLock<Result<Option<Vec<u8>>, (std::io::ErrorKind, String)>> =
-        std::sync::OnceLock::new();
+    /// The bytes (`None`: over the limit), or the read error's kind and text.
+    type Read = Result<Option<Vec<u8>>, (std::io::ErrorKind, String)>;
+    static READ: std::sync::OnceLock<Read> = std::sync::OnceLock::new();
     READ.get_or_init(|| {
         read_at_most(std::io::stdin().lock(), SITE_FILE_MAX_BYTES)
             .map_err(|e| (e.kind(), e.to_string()))
