@@ -7,12 +7,35 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "hubdr",
-    version,
+    version = VERSION,
     about = "Disaster recovery of ACM hub fleets as a GitOps workflow"
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print only results and errors (no warnings, notes or progress on stderr).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print how long each phase took (on stderr).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `hubdr --version`: the package version and the git commit it was built from (`unknown`
+/// when built outside a git checkout; see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("HUBDR_GIT_COMMIT"),
+    ")"
+);
+
+/// `-o/--output`: text for people, JSON (schema `hubdr.io/v1alpha1`, see docs) for scripts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,7 +50,7 @@ pub enum Command {
         force: bool,
     },
     /// Check a site file (and that it renders), without writing anything.
-    Validate(SiteArgs),
+    Validate(ValidateArgs),
     /// Render the site into a git repository and commit the changes.
     Render {
         #[command(flatten)]
@@ -54,8 +77,17 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Print Markdown, for a pull request description.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "output")]
         markdown: bool,
+        /// Exit 0 when nothing would change, 1 when something would, 2 on an error (like
+        /// `git diff --exit-code`).
+        #[arg(long)]
+        exit_code: bool,
+        #[command(flatten)]
+        filter: ClusterFilter,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t)]
+        output: OutputFormat,
     },
     /// Fail over to a passive hub: edit the site, re-render, commit, print the plan for the pull request.
     Failover {
@@ -130,6 +162,13 @@ pub enum Command {
     /// Hosted control planes (`spec.hostedClusters`).
     #[command(subcommand)]
     Hcp(HcpCommand),
+    /// Print a shell completion script: `hubdr completion bash > /etc/bash_completion.d/hubdr`,
+    /// `hubdr completion zsh > "${fpath[1]}/_hubdr"`, `hubdr completion fish > ~/.config/fish/completions/hubdr.fish`.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +191,27 @@ pub enum HcpCommand {
     },
 }
 
+/// `hubdr validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// Which clusters a command shows.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ClusterFilter {
+    /// Show only this cluster (repeatable).
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub clusters: Vec<String>,
+    /// Show only clusters with something to report (changes; for status: not done yet).
+    #[arg(long)]
+    pub changed_only: bool,
+}
+
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct StatusArgs {
@@ -162,7 +222,7 @@ pub struct StatusArgs {
 }
 
 /// `hubdr status` without a subcommand: every cluster's state in the current failover.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct StatusShowArgs {
     /// The rendered repository holding the status branch (a local path or file:// URL).
     #[arg(long, default_value = ".")]
@@ -173,6 +233,15 @@ pub struct StatusShowArgs {
     /// The branch holding the render (roles and generation).
     #[arg(long, default_value = "main")]
     pub source_branch: String,
+    /// `git fetch origin` first, then read the fetched (remote-tracking) branches. Without it
+    /// a branch missing locally is read from its remote-tracking branch (`origin/<branch>`).
+    #[arg(long)]
+    pub fetch: bool,
+    #[command(flatten)]
+    pub filter: ClusterFilter,
+    /// Output format (JSON: one document per read; with --watch, one per change).
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
     /// Re-read until the failover at the current generation completes (exit 0) or stalls (exit 1).
     #[arg(long)]
     pub watch: bool,

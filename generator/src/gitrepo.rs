@@ -144,13 +144,19 @@ impl OutputRepo {
     /// `main`) when missing or empty. If `dir` exists, is non-empty and is not a git repository,
     /// fail without touching it.
     pub fn open_or_init(dir: &Path) -> Result<Self, GitRepoError> {
+        Self::open_or_init_on(dir, "main")
+    }
+
+    /// [`open_or_init`](Self::open_or_init) with `branch` as the initial branch of a new
+    /// repository (the site's `spec.git.branch`, which the agents pull).
+    pub fn open_or_init_on(dir: &Path, branch: &str) -> Result<Self, GitRepoError> {
         match fs::symlink_metadata(dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs::create_dir_all(dir).map_err(|source| GitRepoError::CreateDir {
                     path: dir.to_path_buf(),
                     source,
                 })?;
-                return Self::init(dir);
+                return Self::init(dir, branch);
             }
             Err(source) => {
                 return Err(GitRepoError::ReadDir {
@@ -172,7 +178,7 @@ impl OutputRepo {
             source,
         })?;
         if fresh {
-            return Self::init(dir);
+            return Self::init(dir, branch);
         }
         match Repository::open(dir) {
             Ok(repo) => Self::from_repo(repo, dir),
@@ -196,9 +202,9 @@ impl OutputRepo {
         Self::from_repo(repo, dir)
     }
 
-    fn init(dir: &Path) -> Result<Self, GitRepoError> {
+    fn init(dir: &Path, branch: &str) -> Result<Self, GitRepoError> {
         let mut opts = RepositoryInitOptions::new();
-        opts.initial_head("main")
+        opts.initial_head(branch)
             .no_reinit(true)
             .mkdir(false)
             // Do not copy hook samples etc. from the user's template directory.

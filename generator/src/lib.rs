@@ -14,6 +14,7 @@ pub use hubdr_core::limits;
 pub use hubdr_core::network;
 pub use hubdr_core::par;
 pub use hubdr_core::prune_guard;
+pub mod plain_sync;
 pub mod render;
 pub mod site;
 pub mod stamp;

@@ -7,10 +7,22 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = hubdr::cli::Cli::parse();
+    hubdr::commands::set_verbosity(cli.verbose);
+    let started = std::time::Instant::now();
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    if let Err(e) = hubdr::commands::run(&cli.command, &mut out, &mut err) {
-        use std::io::Write;
-        let _ = writeln!(err, "{e}");
+    // -q: warnings, notes and progress go nowhere; the error below is still printed.
+    let mut quiet = std::io::sink();
+    let notes: &mut dyn std::io::Write = if cli.quiet { &mut quiet } else { &mut err };
+    let result = hubdr::commands::run(&cli.command, &mut out, notes);
+    use std::io::Write;
+    if cli.verbose > 0 {
+        let _ = writeln!(err, "hubdr: took {:.2} s", started.elapsed().as_secs_f64());
+    }
+    if let Err(e) = result {
+        let message = e.to_string();
+        if !message.is_empty() {
+            let _ = writeln!(err, "{message}");
+        }
         std::process::exit(e.exit_code());
     }
 }

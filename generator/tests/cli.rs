@@ -226,35 +226,41 @@ fn render_refuses_hand_edited_files_and_force_overrides_them() {
     run.expect_code(2)
         .expect_stderr("uncommitted changes")
         .expect_stderr(
-            "clusters/hub-b/restore.open-cluster-management-backup.restore-acm-passive-sync-g0.yaml",
+            "hand edits of rendered files (--force overwrites them with the render):\n    clusters/hub-b/restore.open-cluster-management-backup.restore-acm-passive-sync-g0.yaml\n",
         )
-        .expect_stderr("clusters/hub-a/extra.yaml")
+        .expect_stderr(
+            "files hubdr did not write (never deleted, also not with --force):\n    clusters/hub-a/extra.yaml\n",
+        )
         .expect_stderr("--force");
     assert_eq!(fs::read_to_string(&edited).unwrap(), hand, "not touched");
     assert!(extra.is_file(), "not touched");
     assert_eq!(support::commits(&repo), commits);
 
     let run = sandbox.hubdr(&["render", "--out", "repo", "--force"]);
-    run.expect_code(0);
+    run.expect_code(0)
+        .expect_stderr("--force: overwrote 1 hand-edited rendered file(s):\n  clusters/hub-b/restore.open-cluster-management-backup.restore-acm-passive-sync-g0.yaml\n")
+        .expect_stderr("--force: left 1 file(s) hubdr did not write in place:\n  clusters/hub-a/extra.yaml\n");
     assert_eq!(
         fs::read_to_string(&edited).unwrap(),
         original,
         "--force overwrites the hand edit\n{run}"
     );
-    assert!(
-        !extra.exists(),
-        "--force removes files hubdr does not render\n{run}"
+    assert_eq!(
+        fs::read_to_string(&extra).unwrap(),
+        "kind: ConfigMap\n",
+        "--force never deletes a file hubdr did not write\n{run}"
     );
+    let status = support::git_status(&repo);
     assert!(
-        support::git_status(&repo).is_empty(),
-        "{:?}",
-        support::git_status(&repo)
+        status.len() == 1 && status[0].ends_with(" clusters/hub-a/extra.yaml"),
+        "only the file hubdr did not write is left uncommitted: {status:?}"
     );
     assert_eq!(
         support::commits(&repo),
         commits,
         "the render equals HEAD: no commit"
     );
+    fs::remove_file(&extra).unwrap();
 
     // With a site change, --force also commits.
     fs::write(&edited, &hand).unwrap();

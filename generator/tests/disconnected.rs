@@ -124,6 +124,9 @@ fn the_catalog_source_is_a_prerequisite_of_every_disconnected_hub() {
         },
         out: dir.path().join("no-repo-yet"),
         markdown: false,
+        exit_code: false,
+        filter: Default::default(),
+        output: Default::default(),
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     hubdr::commands::run(&command, &mut out, &mut err).unwrap();

@@ -463,7 +463,7 @@ fn hand_edits_survive_a_killed_render_and_its_recovery() {
     assert!(refused.stderr.contains("left as they are"), "{refused}");
     assert!(
         refused.stderr.contains(&format!(
-            "uncommitted changes:\n  {touched}\n  {untouched}\n"
+            "uncommitted changes:\n  hand edits of rendered files (--force overwrites them with the render):\n    {touched}\n    {untouched}\n"
         )),
         "{refused}"
     );

@@ -640,7 +640,7 @@ impl Agent {
             .and_then(|path| crate::watch::watch_commits(&path, tx).ok());
         loop {
             let status = self.pass_once().await;
-            tracing::info!(outcome = %status.pass.outcome, reason = %status.pass.reason, message = %status.pass.message, "pass finished");
+            log_pass(&status.pass);
             if *shutdown.borrow() {
                 break;
             }
@@ -660,4 +660,15 @@ fn now_text() -> String {
         .round(jiff::Unit::Second)
         .unwrap_or_else(|_| jiff::Timestamp::now())
         .to_string()
+}
+
+/// "pass finished" at INFO when it succeeded, WARN when it is waiting or held, ERROR when it
+/// failed, so a failed pass stands out in the log and in log alerts.
+fn log_pass(pass: &hubdr_core::status::PassStatus) {
+    let (outcome, reason, message) = (&pass.outcome, &pass.reason, &pass.message);
+    match outcome.as_str() {
+        "Failed" => tracing::error!(%outcome, %reason, %message, "pass finished"),
+        "Succeeded" => tracing::info!(%outcome, %reason, %message, "pass finished"),
+        _ => tracing::warn!(%outcome, %reason, %message, "pass finished"),
+    }
 }

@@ -17,8 +17,8 @@ pub async fn run(args: AgentArgs) -> ExitCode {
     let agent = match build(&args).await {
         Ok(agent) => agent,
         Err((code, message)) => {
+            // Once, as a command-line error: the log is stderr too, so no second copy there.
             let message = redact_urls(&message);
-            tracing::error!("{message}");
             eprintln!("error: {message}");
             return ExitCode::from(code);
         }

@@ -52,6 +52,7 @@ fn hubdr_status(remote: &Remote) -> String {
             watch: false,
             interval: Duration::from_millis(10),
             stall_after: Duration::from_secs(900),
+            ..Default::default()
         },
     });
     let (mut out, mut err) = (Vec::new(), Vec::new());

@@ -39,6 +39,12 @@ pub fn run(
         .map_err(|e| bad(&e, "choose a passive hub (see spec.hubs)"))?;
     let (preflight, note) = preflight(args, &before.site, &plan)?;
     ensure_no_drift(args.repo, &previous.tree)?;
+    super::render::warn_review_branch(
+        args.repo,
+        &before.site.spec.git.branch,
+        "hubdr failover",
+        err,
+    );
     let text = failover::apply(&before.text, &before.site, &plan)
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
     let after = change_site(args.site, &text, err)?;

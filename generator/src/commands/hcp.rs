@@ -179,7 +179,7 @@ pub fn run(
                 if known.is_empty() { "none".to_string() } else { known.join(", ") }
             ))
         })?;
-    let fleet = super::status::read_fleet(Path::new(repo), source_branch, status_branch)
+    let fleet = super::status::read_fleet(Path::new(repo), source_branch, status_branch, false)
         .map_err(|e| CommandError::BadInput(format!("error: {e}")))?;
     let wanted = format!("{}/{}", found.namespace, found.name);
     let snapshots: Vec<HostedSnapshot> = fleet

@@ -5,7 +5,9 @@ pub mod bundle;
 mod failover;
 mod hcp;
 mod init;
+pub mod json;
 mod plan;
+mod plan_markdown;
 mod plan_summary;
 pub mod render;
 pub mod status;
@@ -27,6 +29,22 @@ pub enum CommandError {
     BadInput(String),
     #[error("{0}")]
     Failed(String),
+    /// Exit with this status without a message (`plan --exit-code` when there are changes).
+    #[error("")]
+    Exit(i32),
+}
+
+/// `-v`: how much more to print on stderr (0: the default).
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Set by `main` from `-v`.
+pub fn set_verbosity(level: u8) {
+    VERBOSITY.store(level, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The `-v` level.
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl CommandError {
@@ -34,6 +52,7 @@ impl CommandError {
         match self {
             CommandError::BadInput(_) => 2,
             CommandError::Failed(_) => 1,
+            CommandError::Exit(code) => *code,
         }
     }
 }
@@ -110,13 +129,20 @@ pub fn run(
             command: None,
             show,
         }) => status::run(show, out),
-        Command::Validate(args) => validate::run(args, out, err),
+        Command::Validate(args) => validate::run(&args.site, args.output, out, err),
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            let mut command = crate::cli::Cli::command();
+            clap_complete::generate(*shell, &mut command, "hubdr", out);
+            Ok(())
+        }
         Command::Render {
             site,
             out: repo,
             no_git: true,
+            force,
             ..
-        } => render::run_plain(site, repo, out, err),
+        } => render::run_plain(site, repo, *force, out, err),
         Command::Render {
             site,
             out: repo,
@@ -128,7 +154,29 @@ pub fn run(
             site,
             out: repo,
             markdown,
-        } => plan::run(site, repo, *markdown, out, err),
+            exit_code,
+            filter,
+            output,
+        } => {
+            let result = plan::run(
+                site,
+                repo,
+                &plan::PlanOptions {
+                    markdown: *markdown,
+                    filter,
+                    output: *output,
+                },
+                out,
+                err,
+            );
+            match (result, *exit_code) {
+                (Ok(changes), true) if changes => Err(CommandError::Exit(1)),
+                (Ok(_), _) => Ok(()),
+                // Errors are 2 with --exit-code, so 1 always means "changes".
+                (Err(CommandError::Failed(m)), true) => Err(CommandError::BadInput(m)),
+                (Err(e), _) => Err(e),
+            }
+        }
         Command::Hcp(HcpCommand::RestorePlan {
             name,
             site,

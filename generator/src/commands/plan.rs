@@ -3,7 +3,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::changes::{self, Action, ByCluster};
-use crate::cli::SiteArgs;
+use crate::cli::{ClusterFilter, OutputFormat, SiteArgs};
 use crate::gitrepo::{OutputRepo, Tree};
 use crate::index::RenderIndex;
 use crate::prune_guard::{self, Counts, Hold, Limit};
@@ -14,37 +14,194 @@ use crate::site::Site;
 use super::render::git_error;
 use super::{load_and_render, CommandError};
 
+/// How `hubdr plan` prints.
+pub struct PlanOptions<'a> {
+    pub markdown: bool,
+    pub filter: &'a ClusterFilter,
+    pub output: OutputFormat,
+}
+
+/// Print the plan; `Ok(true)` when the render would change something (for `--exit-code`).
 pub fn run(
     args: &SiteArgs,
     repo_dir: &Path,
-    markdown: bool,
+    options: &PlanOptions<'_>,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
-) -> Result<(), CommandError> {
+) -> Result<bool, CommandError> {
     let (loaded, rendered) = load_and_render(args, err)?;
     let old: Tree = if repo_dir.exists() {
-        OutputRepo::open(repo_dir)
-            .map_err(git_error)?
-            .head_files(&MANAGED_PREFIXES)
-            .map_err(git_error)?
+        let repo = OutputRepo::open(repo_dir).map_err(git_error)?;
+        warn_hand_edits(&repo, repo_dir, err)?;
+        repo.head_files(&MANAGED_PREFIXES).map_err(git_error)?
     } else {
         Tree::new()
     };
     let diff = changes::diff_trees(&old, &rendered.tree);
+    let changed = !diff.is_empty();
     let grouped = changes::by_cluster_rendered(&diff, &rendered, &|p| old.get(p).cloned());
     let grants = grants(&loaded.site);
-    let _ = write!(
-        out,
-        "{}",
-        plan_text(&rendered.index, &grouped, &grants, markdown)
+    let (index, grouped) = filtered(&rendered.index, grouped, options.filter)?;
+    let held = guards(&index, &old, &rendered.tree);
+    if options.output == OutputFormat::Json {
+        super::json::print(
+            out,
+            "PlanResult",
+            plan_json(&index, &grouped, &held, changed),
+        );
+        return Ok(changed);
+    }
+    let text = format!(
+        "{}{}",
+        plan_text(&index, &grouped, &grants, options.markdown),
+        super::hcp::plan_notes(&loaded.site, options.markdown)
     );
-    let _ = write!(out, "{}", super::hcp::plan_notes(&loaded.site, markdown));
-    let _ = write!(
-        out,
-        "{}",
-        guard_text(&guards(&rendered.index, &old, &rendered.tree), markdown)
-    );
+    let guard = guard_text(&held, options.markdown);
+    if options.markdown && text.len() + guard.len() > super::plan_markdown::LIMIT {
+        let full = full_plan_path(&args.site);
+        crate::fsutil::write_atomic(&full, format!("{text}{guard}").as_bytes()).map_err(|e| {
+            CommandError::Failed(format!(
+                "error: cannot write the full plan to {}: {e}",
+                full.display()
+            ))
+        })?;
+        let _ = write!(
+            out,
+            "{}",
+            super::plan_markdown::summary(&index, &grouped, &guard, &full.display().to_string())
+        );
+        return Ok(changed);
+    }
+    let _ = write!(out, "{text}{guard}");
+    Ok(changed)
+}
+
+/// Where `plan --markdown` writes the full plan when the description is a summary: beside the
+/// site file (`site.yaml` -> `site.plan.md`), in the change that the pull request reviews.
+fn full_plan_path(site: &Path) -> std::path::PathBuf {
+    let stem = site
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty() && s != "-")
+        .unwrap_or_else(|| "site".into());
+    site.with_file_name(format!("{stem}.plan.md"))
+}
+
+/// Uncommitted changes under the managed paths make the next `hubdr render` refuse: say so.
+fn warn_hand_edits(
+    repo: &OutputRepo,
+    repo_dir: &Path,
+    err: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    let edited = repo
+        .uncommitted_changes(&MANAGED_PREFIXES)
+        .map_err(git_error)?;
+    if !edited.is_empty() {
+        let _ = writeln!(
+            err,
+            "warning: {} has {} uncommitted change(s) under the rendered paths; the next `hubdr render` refuses until they are committed or reverted (or --force):\n  {}\n  (the plan compares with the last commit)\n",
+            repo_dir.display(),
+            edited.len(),
+            edited.join("\n  ")
+        );
+    }
     Ok(())
+}
+
+/// The index and changes restricted to `--cluster` and `--changed-only`.
+fn filtered(
+    index: &RenderIndex,
+    mut grouped: ByCluster,
+    filter: &ClusterFilter,
+) -> Result<(RenderIndex, ByCluster), CommandError> {
+    if let Some(unknown) = filter
+        .clusters
+        .iter()
+        .find(|c| !index.clusters.contains_key(*c))
+    {
+        return Err(CommandError::BadInput(format!(
+            "error: --cluster {unknown}: the site has no such cluster\n  fix: name one of: {}",
+            index
+                .clusters
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if filter.clusters.is_empty() && !filter.changed_only {
+        return Ok((index.clone(), grouped));
+    }
+    let has_objects = |grouped: &ByCluster, name: &str| {
+        grouped
+            .get(name)
+            .is_some_and(|v| v.iter().any(|c| !c.what.ends_with(".yaml")))
+    };
+    let mut index = index.clone();
+    index.clusters.retain(|name, _| {
+        (filter.clusters.is_empty() || filter.clusters.contains(name))
+            && (!filter.changed_only || has_objects(&grouped, name))
+    });
+    grouped.retain(|name, _| index.clusters.contains_key(name));
+    Ok((index, grouped))
+}
+
+/// The `PlanResult` document (after `apiVersion` and `kind`).
+fn plan_json(
+    index: &RenderIndex,
+    grouped: &ByCluster,
+    held: &[(String, Hold)],
+    changed: bool,
+) -> serde_json::Value {
+    let action = |a: Action| match a {
+        Action::Create => "create",
+        Action::Change => "change",
+        Action::Remove => "remove",
+    };
+    let clusters: Vec<serde_json::Value> = index
+        .clusters
+        .iter()
+        .map(|(name, entry)| {
+            let changes: Vec<serde_json::Value> = grouped
+                .get(name)
+                .map(|v| {
+                    v.iter()
+                        .filter(|c| !c.what.ends_with(".yaml"))
+                        .map(|c| serde_json::json!({"action": action(c.action), "object": c.what}))
+                        .collect()
+                })
+                .unwrap_or_default();
+            serde_json::json!({
+                "name": name,
+                "kind": entry.kind,
+                "role": entry.role,
+                "changes": changes,
+                "prerequisites": entry.prerequisites,
+            })
+        })
+        .collect();
+    let count = |a: Action| {
+        grouped
+            .values()
+            .flatten()
+            .filter(|c| c.action == a && !c.what.ends_with(".yaml"))
+            .count()
+    };
+    serde_json::json!({
+        "site": index.site,
+        "generation": index.generation,
+        "changed": changed,
+        "summary": {
+            "create": count(Action::Create),
+            "change": count(Action::Change),
+            "remove": count(Action::Remove),
+        },
+        "clusters": clusters,
+        "pruneGuard": held
+            .iter()
+            .map(|(cluster, hold)| serde_json::json!({"cluster": cluster, "reason": hold.to_string()}))
+            .collect::<Vec<_>>(),
+    })
 }
 
 /// Clusters whose agent would hold pruning (`hubdr::prune_guard`) after this render, compared

@@ -23,6 +23,7 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let author = parse_author(author)?;
+    let created = !repo_dir.join(".git").exists();
     let outcome = render_to_repo(
         args,
         repo_dir,
@@ -31,6 +32,9 @@ pub fn run(
         err,
     )?;
     // Skipped by the render stamp, or rendered with nothing to commit.
+    if let Some(c) = &outcome.committed {
+        report_forced(c, err);
+    }
     let Some((committed, commit)) = outcome
         .committed
         .and_then(|c| c.commit.map(|commit| (c, commit)))
@@ -54,7 +58,81 @@ pub fn run(
             .map(|(_, rest)| rest.trim_start_matches('\n'))
             .unwrap_or("")
     );
+    if created {
+        site_note(&args.site, repo_dir, out);
+    }
     Ok(())
+}
+
+/// Before a command commits a change that should be reviewed (`failover`): warn when the
+/// repository's current branch is `site_branch`, the branch the agents pull, because the change
+/// then takes effect as soon as it is pushed, without a pull request.
+pub fn warn_review_branch(
+    repo_dir: &Path,
+    site_branch: &str,
+    what: &str,
+    err: &mut dyn std::io::Write,
+) {
+    let Ok(repo) = git2::Repository::open(repo_dir) else {
+        return;
+    };
+    let current = repo
+        .head()
+        .ok()
+        .and_then(|h| h.shorthand().map(str::to_string))
+        .or_else(|| {
+            // An unborn branch: HEAD names it all the same.
+            repo.find_reference("HEAD").ok().and_then(|h| {
+                h.symbolic_target()
+                    .map(|t| t.trim_start_matches("refs/heads/").to_string())
+            })
+        });
+    if current.as_deref() == Some(site_branch) {
+        let _ = writeln!(
+            err,
+            "warning: {what} commits onto {site_branch} in {}, the branch the agents pull (spec.git.branch): pushed as it is, it takes effect without review\n  to review it in a pull request, first create a branch (`git -C {} switch -c {}`), then push that branch and open the pull request against {site_branch}\n",
+            repo_dir.display(),
+            repo_dir.display(),
+            what.replace(' ', "-").trim_start_matches("hubdr-"),
+        );
+    }
+}
+
+/// The render commits the rendered files only: when it creates the repository, say where the
+/// site file stands.
+fn site_note(site: &Path, repo_dir: &Path, out: &mut dyn std::io::Write) {
+    let inside = match (site.canonicalize(), repo_dir.canonicalize()) {
+        (Ok(site), Ok(repo)) => site.starts_with(repo),
+        _ => false,
+    };
+    if !inside {
+        let _ = writeln!(
+            out,
+            "\nnote: only the rendered files were committed; the site file {} is not in {} and is not committed by hubdr: keep it under version control yourself (it is the source of truth, and `hubdr failover` edits it)",
+            site.display(),
+            repo_dir.display()
+        );
+    }
+}
+
+/// What `--force` did to files in the way: every overwritten file, every file left in place.
+fn report_forced(c: &Committed, err: &mut dyn std::io::Write) {
+    if !c.overwritten.is_empty() {
+        let _ = writeln!(
+            err,
+            "--force: overwrote {} hand-edited rendered file(s):\n  {}",
+            c.overwritten.len(),
+            c.overwritten.join("\n  ")
+        );
+    }
+    if !c.left.is_empty() {
+        let _ = writeln!(
+            err,
+            "--force: left {} file(s) hubdr did not write in place:\n  {}",
+            c.left.len(),
+            c.left.join("\n  ")
+        );
+    }
 }
 
 /// What [`render_to_repo`] did, and how long each phase took.
@@ -192,6 +270,61 @@ pub struct Committed {
     pub commit: Option<Oid>,
     /// The commit message (empty when nothing was committed).
     pub message: String,
+    /// Hand-edited rendered files `--force` put back to their rendered content (or removed).
+    pub overwritten: Vec<String>,
+    /// Files under the managed paths that hubdr did not write, left in place by `--force`.
+    pub left: Vec<String>,
+}
+
+/// Uncommitted changes under the managed paths, split by who wrote the file.
+struct HandEdits {
+    /// Files the last render wrote (listed in `HEAD`'s index) or this render writes.
+    rendered: Vec<String>,
+    /// Files neither lists: notes, runbooks. Never overwritten nor deleted.
+    foreign: Vec<String>,
+}
+
+/// Split `edited` by the index of the last render at `HEAD` and the new render.
+fn classify_edits(
+    repo: &OutputRepo,
+    rendered: &Rendered,
+    edited: Vec<String>,
+) -> Result<HandEdits, CommandError> {
+    use crate::index::{RenderIndex, INDEX_PATH};
+    let head = repo.head_files(&[INDEX_PATH]).map_err(git_error)?;
+    let known = head
+        .get(INDEX_PATH)
+        .and_then(|bytes| RenderIndex::parse(&String::from_utf8_lossy(bytes)).ok())
+        .map(|index| index.files)
+        .unwrap_or_default();
+    let (rendered, foreign) = edited.into_iter().partition(|p| {
+        known.contains_key(p) || rendered.tree.contains_key(p) || p.starts_with(".hubdr/")
+    });
+    Ok(HandEdits { rendered, foreign })
+}
+
+impl HandEdits {
+    /// The error without `--force`: each group named for what it is.
+    fn refusal(&self, repo_dir: &Path, what: &str) -> String {
+        let mut text = format!("error: {} has {what}:", repo_dir.display());
+        if !self.rendered.is_empty() {
+            text.push_str(&format!(
+                "\n  hand edits of rendered files (--force overwrites them with the render):\n    {}",
+                self.rendered.join("\n    ")
+            ));
+        }
+        if !self.foreign.is_empty() {
+            text.push_str(&format!(
+                "\n  files hubdr did not write (never deleted, also not with --force):\n    {}",
+                self.foreign.join("\n    ")
+            ));
+        }
+        text.push_str(&format!(
+            "\n  fix: change the site file instead of rendered files, and commit or revert the edits (or pass --force); keep other files outside {}",
+            MANAGED_PREFIXES.join(", ")
+        ));
+        text
+    }
 }
 
 /// Take the render lock of the output repository at `repo_dir` for `what` (e.g. `hubdr
@@ -285,27 +418,33 @@ pub fn commit_locked_as(
     note: Option<&str>,
     _held: &RenderLock,
 ) -> Result<Committed, CommandError> {
-    let repo = OutputRepo::open_or_init(repo_dir).map_err(git_error)?;
+    let repo =
+        OutputRepo::open_or_init_on(repo_dir, &loaded.site.spec.git.branch).map_err(git_error)?;
     check_transition(&repo, rendered, verb)?;
     let edited = repo
         .uncommitted_changes(&MANAGED_PREFIXES)
         .map_err(git_error)?;
+    let mut overwritten = Vec::new();
+    let mut left = Vec::new();
     if !edited.is_empty() {
+        let hand = classify_edits(&repo, rendered, edited)?;
         if !force {
-            return Err(CommandError::BadInput(format!(
-                "error: rendered files in {} have uncommitted changes:\n  {}\n  fix: commit or revert them (rendered files are overwritten; change the site file instead), or pass --force",
-                repo_dir.display(),
-                edited.join("\n  ")
-            )));
+            return Err(CommandError::BadInput(
+                hand.refusal(repo_dir, "uncommitted changes"),
+            ));
         }
         // The commit below only writes files that differ from HEAD: put the rendered content
-        // back over the hand edits first, as --force promises.
-        repo.discard_edits(&rendered.tree, &edited).map_err(|e| {
-            CommandError::Failed(format!(
-                "error: cannot overwrite hand edits in {}: {e}",
-                repo_dir.display()
-            ))
-        })?;
+        // back over the hand edits first, as --force promises. Files hubdr did not write are
+        // never touched.
+        repo.discard_edits(&rendered.tree, &hand.rendered)
+            .map_err(|e| {
+                CommandError::Failed(format!(
+                    "error: cannot overwrite hand edits in {}: {e}",
+                    repo_dir.display()
+                ))
+            })?;
+        overwritten = hand.rendered;
+        left = hand.foreign;
     }
     let diff = repo
         .diff(&rendered.tree, &MANAGED_PREFIXES)
@@ -315,6 +454,8 @@ pub fn commit_locked_as(
             changes: diff,
             commit: None,
             message: String::new(),
+            overwritten,
+            left,
         });
     }
     let removed: Vec<&str> = diff
@@ -346,6 +487,8 @@ pub fn commit_locked_as(
         changes: diff,
         commit,
         message,
+        overwritten,
+        left,
     })
 }
 
@@ -372,6 +515,7 @@ fn check_transition(
 pub fn run_plain(
     args: &SiteArgs,
     dir: &Path,
+    force: bool,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
@@ -397,14 +541,36 @@ pub fn run_plain(
         transition::check(&previous, &Roles::of(&rendered.index), Verb::Render)
             .map_err(|e| CommandError::BadInput(format!("error: {e}\nnothing was written")))?;
     }
-    let (written, removed) = crate::fsutil::sync_dir(dir, &rendered.tree, &MANAGED_PREFIXES)
-        .map_err(|e| {
-            CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display()))
-        })?;
+    let cannot = |e: std::io::Error| {
+        CommandError::Failed(format!("error: cannot write into {}: {e}", dir.display()))
+    };
+    let plan = crate::plain_sync::plan(dir, &rendered.tree, &MANAGED_PREFIXES).map_err(cannot)?;
+    let hand = HandEdits {
+        rendered: plan.edited.clone(),
+        foreign: plan.foreign_overwritten.clone(),
+    };
+    if plan.needs_force() && !force {
+        let mut text = hand.refusal(dir, "files changed since the last render");
+        text.push_str("\n  (without git, hand edits are found by the digests the last render recorded in .hubdr/index.yaml)");
+        return Err(CommandError::BadInput(text));
+    }
+    crate::plain_sync::apply(dir, &rendered.tree, &plan).map_err(cannot)?;
+    report_forced(
+        &Committed {
+            changes: Default::default(),
+            commit: None,
+            message: String::new(),
+            overwritten: [plan.edited.clone(), plan.foreign_overwritten.clone()].concat(),
+            left: plan.foreign.clone(),
+        },
+        err,
+    );
     let _ = writeln!(
         out,
-        "{}: {written} file(s) written, {removed} removed",
-        dir.display()
+        "{}: {} file(s) written, {} removed",
+        dir.display(),
+        plan.write.len(),
+        plan.remove.len()
     );
     Ok(())
 }

@@ -10,6 +10,8 @@
 mod hosted;
 mod progress;
 mod recovery;
+mod select;
+mod source;
 mod table;
 mod view;
 
@@ -20,8 +22,9 @@ use std::collections::BTreeMap;
 
 use git2::{Oid, Repository, Tree};
 
+use super::json;
 use super::CommandError;
-use crate::cli::StatusShowArgs;
+use crate::cli::{OutputFormat, StatusShowArgs};
 use crate::index::{RenderIndex, INDEX_PATH};
 use crate::limits;
 use crate::status::refs;
@@ -34,21 +37,72 @@ pub use view::{ClusterView, FleetView};
 
 pub fn run(args: &StatusShowArgs, out: &mut dyn std::io::Write) -> Result<(), CommandError> {
     let path = local_path(&args.repo)?;
-    let read = || read_fleet(&path, &args.source_branch, &args.branch);
+    let read = || {
+        if args.fetch {
+            source::fetch(&path)?;
+        }
+        read_fleet(&path, &args.source_branch, &args.branch, args.fetch)
+    };
     let stall_after = args.stall_after.as_secs() as i64;
+    let show = |fleet: &FleetView, now: i64, p: &Progress| {
+        let shown = select::filtered(fleet, &args.filter);
+        match args.output {
+            OutputFormat::Json => {
+                let mut text = Vec::new();
+                json::print(&mut text, "StatusResult", select::json(&shown, p));
+                String::from_utf8_lossy(&text).into_owned()
+            }
+            OutputFormat::Text => render(&shown, now),
+        }
+    };
+    if let Some(unknown) = args
+        .filter
+        .clusters
+        .iter()
+        .find(|c| c.contains(['/', ' ']) || c.is_empty())
+    {
+        return Err(CommandError::BadInput(format!(
+            "error: --cluster {unknown:?} is not a cluster name"
+        )));
+    }
     if !args.watch {
         let fleet = read().map_err(|e| CommandError::Failed(format!("error: {e}")))?;
-        let _ = write!(out, "{}", render(&fleet, now()));
-        let _ = writeln!(out, "\n{}", verdict(&progress(&fleet, now(), stall_after)));
+        if fleet.status_ref.is_none() {
+            return Err(CommandError::Failed(no_status_branch(&path, &args.branch)));
+        }
+        select::check_names(&fleet, &args.filter)?;
+        let p = progress(&fleet, now(), stall_after);
+        let _ = write!(out, "{}", show(&fleet, now(), &p));
+        if args.output == OutputFormat::Text {
+            let _ = writeln!(out, "\n{}", verdict(&p));
+        }
+        if let Progress::Stalled(_) = p {
+            return Err(CommandError::Failed(
+                "hubdr status: the failover is stalled (see above)".into(),
+            ));
+        }
         return Ok(());
     }
-    watch(
+    watch_with(
         read,
         now,
         std::thread::sleep,
         args.interval,
         stall_after,
+        &show,
+        args.output == OutputFormat::Text,
         out,
+    )
+}
+
+/// Why there is nothing to show: no status branch, locally or fetched.
+fn no_status_branch(path: &Path, branch: &str) -> String {
+    format!(
+        "error: {} has no status branch {branch:?} (looked for the branch and its remote-tracking branch {}/{branch}): no agent has reported yet, the branch name is misspelt, or the status was not fetched\n  fix: check --branch (the agents report to {:?} unless started with another), or add --fetch to fetch it from {}",
+        path.display(),
+        source::ORIGIN,
+        crate::status::STATUS_BRANCH,
+        source::ORIGIN,
     )
 }
 
@@ -64,11 +118,35 @@ pub fn verdict(p: &Progress) -> String {
 /// Re-read every `interval` until the failover completes or stalls. The table is printed
 /// again whenever a status or the source commit changed.
 pub fn watch(
+    read: impl FnMut() -> Result<FleetView, String>,
+    now: impl FnMut() -> i64,
+    sleep: impl FnMut(Duration),
+    interval: Duration,
+    stall_after_secs: i64,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CommandError> {
+    watch_with(
+        read,
+        now,
+        sleep,
+        interval,
+        stall_after_secs,
+        &|fleet, t, _| render(fleet, t),
+        true,
+        out,
+    )
+}
+
+/// [`watch`] printing each change with `show`; `verdicts`: also the verdict lines (text).
+#[allow(clippy::too_many_arguments)]
+fn watch_with(
     mut read: impl FnMut() -> Result<FleetView, String>,
     mut now: impl FnMut() -> i64,
     mut sleep: impl FnMut(Duration),
     interval: Duration,
     stall_after_secs: i64,
+    show: &dyn Fn(&FleetView, i64, &Progress) -> String,
+    verdicts: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
     let mut shown = String::new();
@@ -79,19 +157,23 @@ pub fn watch(
                 let p = progress(&fleet, t, stall_after_secs);
                 let key = format!("{}|{p:?}", fleet.key());
                 if key != shown {
-                    let _ = write!(out, "{}", render(&fleet, t));
-                    if let Progress::Pending(_) = p {
+                    let _ = write!(out, "{}", show(&fleet, t, &p));
+                    if let (Progress::Pending(_), true) = (&p, verdicts) {
                         let _ = writeln!(out, "\n{}\n", verdict(&p));
                     }
                     shown = key;
                 }
                 match p {
                     Progress::Complete => {
-                        let _ = writeln!(out, "\nfailover complete");
+                        if verdicts {
+                            let _ = writeln!(out, "\nfailover complete");
+                        }
                         return Ok(());
                     }
                     Progress::Stalled(why) => {
-                        let _ = writeln!(out, "\nstalled: {why}");
+                        if verdicts {
+                            let _ = writeln!(out, "\nstalled: {why}");
+                        }
                         return Err(CommandError::Failed(
                             "hubdr status: the failover is stalled (see above)".into(),
                         ));
@@ -137,11 +219,13 @@ fn local_path(repo: &str) -> Result<PathBuf, CommandError> {
 }
 
 /// Read the index on `source_branch` and the status files of the status refs and of the shared
-/// `status_branch`.
+/// `status_branch` (the local branch or its remote-tracking branch, see `source.rs`;
+/// `fetched`: prefer the latter).
 pub fn read_fleet(
     path: &Path,
     source_branch: &str,
     status_branch: &str,
+    fetched: bool,
 ) -> Result<FleetView, String> {
     let repo = Repository::open(path).map_err(|e| {
         format!(
@@ -150,15 +234,13 @@ pub fn read_fleet(
             e.message()
         )
     })?;
-    let tip = repo
-        .find_reference(&format!("refs/heads/{source_branch}"))
-        .and_then(|r| r.peel_to_commit())
-        .map_err(|_| {
-            format!(
-                "{} has no branch {source_branch:?}: point --repo at the rendered repository",
-                path.display()
-            )
-        })?;
+    let (_, tip) = source::resolve(&repo, source_branch, fetched).ok_or_else(|| {
+        format!(
+            "{} has no branch {source_branch:?} (nor {}/{source_branch}): point --repo at the rendered repository",
+            path.display(),
+            source::ORIGIN
+        )
+    })?;
     let tree = tip.tree().map_err(|e| e.message().to_string())?;
     let index_text = file(&repo, &tree, INDEX_PATH, limits::INDEX_MAX_BYTES)?
         .ok_or_else(|| format!("{source_branch} has no {INDEX_PATH}: point --repo at a repository written by `hubdr render`"))?;
@@ -172,10 +254,21 @@ pub fn read_fleet(
         Some(a) => waited_for(&repo, &tree, &index, a)?,
         None => Vec::new(),
     };
-    // The shared status branch and every cluster's status ref, merged.
-    let status_files = refs::read(&repo, &format!("refs/heads/{status_branch}"))
+    // The shared status branch (local or remote-tracking) and every cluster's status ref,
+    // merged.
+    let status = source::resolve(&repo, status_branch, fetched);
+    let legacy_ref = match &status {
+        Some((name, _)) => name.clone(),
+        None => format!("refs/heads/{status_branch}"),
+    };
+    let status_files = refs::read(&repo, &legacy_ref)
         .map(|view| view.files)
         .map_err(|e| format!("cannot read the status refs: {}", e.message()))?;
+    let status_ref = match &status {
+        Some((name, _)) => Some(name.clone()),
+        None if !status_files.is_empty() => Some(refs::STATUS_REF_PREFIX.to_string() + "*"),
+        None => None,
+    };
     let now = jiff::Timestamp::now();
     let mut clusters = Vec::new();
     for (name, entry) in &index.clusters {
@@ -189,6 +282,7 @@ pub fn read_fleet(
         });
     }
     clusters.sort_by_key(|c| (c.kind != "hub", c.name.clone()));
+    let unknown = unknown_clusters(&status_files, &index);
     Ok(FleetView {
         site: index.site.clone(),
         generation: index.generation,
@@ -197,7 +291,23 @@ pub fn read_fleet(
         waited_for,
         clusters,
         merged_at: merged_at(&repo, &tip, index.generation),
+        rendered_at: tip.time().seconds(),
+        unknown,
+        status_ref,
     })
+}
+
+/// Clusters with a status file (on the status branch or a status ref) that the index does
+/// not list.
+fn unknown_clusters(files: &BTreeMap<String, Oid>, index: &RenderIndex) -> Vec<String> {
+    use crate::status::{STATUS_DIR, STATUS_SUFFIX};
+    files
+        .keys()
+        .filter_map(|p| p.strip_prefix(STATUS_DIR)?.strip_prefix('/'))
+        .filter_map(|n| n.strip_suffix(STATUS_SUFFIX))
+        .filter(|n| !n.contains('/') && !index.clusters.contains_key(*n))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The committer time of the first commit at `generation` on the first-parent history of `tip`

@@ -23,6 +23,7 @@ pub fn check(spec: &SiteSpec) -> Vec<Diagnostic> {
     if let Some(volsync) = &spec.volsync {
         replica_pvcs(volsync, &mut out);
         restic_repositories(volsync, &mut out);
+        same_cluster(spec, volsync, &mut out);
     }
     out
 }
@@ -125,6 +126,38 @@ fn velero_sizing(spec: &SiteSpec, out: &mut Vec<Diagnostic>) {
                         "{text} is below what {clusters} managed clusters need (about {needed_mib}Mi)"
                     ),
                     fix,
+                ));
+            }
+        }
+    }
+}
+
+/// A destination on the source's own cluster protects against losing the volume, not the
+/// cluster: usually a copy-paste slip in a disaster-recovery site. (A name used twice is an
+/// error of its own, and then it is not known which cluster is meant.)
+fn same_cluster(spec: &SiteSpec, volsync: &VolSync, out: &mut Vec<Diagnostic>) {
+    let unique = |name: &str| {
+        spec.managed_clusters
+            .iter()
+            .filter(|c| c.name == name)
+            .count()
+            == 1
+    };
+    for (i, r) in volsync.replications.iter().enumerate() {
+        if !unique(&r.source.cluster) {
+            continue;
+        }
+        for (path, d) in
+            super::validate::destinations(&format!("spec.volsync.replications[{i}]"), r)
+        {
+            if d.cluster == r.source.cluster {
+                out.push(Diagnostic::warning(
+                    format!("{path}.cluster"),
+                    format!(
+                        "replication {} copies {}/{} to its own cluster {}: the copy is lost with the cluster",
+                        r.name, r.source.namespace, r.source.pvc, d.cluster
+                    ),
+                    "name another managed cluster as the destination (for disaster recovery, one in another site)",
                 ));
             }
         }

@@ -76,6 +76,11 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, SiteError> {
         path: path.to_path_buf(),
         size,
     };
+    if path == Path::new(STDIN) {
+        return stdin_bytes()
+            .map_err(read_error)?
+            .ok_or_else(|| too_large(None));
+    }
     let file = std::fs::File::open(path).map_err(read_error)?;
     let size = file.metadata().map_err(read_error)?.len();
     if size > SITE_FILE_MAX_BYTES {
@@ -84,6 +89,23 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, SiteError> {
     read_at_most(file, SITE_FILE_MAX_BYTES)
         .map_err(read_error)?
         .ok_or_else(|| too_large(None))
+}
+
+/// `--site -`: the site file is read from standard input.
+pub const STDIN: &str = "-";
+
+/// Standard input, read once (bounded like a file) and kept: `render` reads the site twice
+/// (for its stamp and to load it). `None` when it is over the limit.
+fn stdin_bytes() -> std::io::Result<Option<Vec<u8>>> {
+    /// The bytes (`None`: over the limit), or the read error's kind and text.
+    type Read = Result<Option<Vec<u8>>, (std::io::ErrorKind, String)>;
+    static READ: std::sync::OnceLock<Read> = std::sync::OnceLock::new();
+    READ.get_or_init(|| {
+        read_at_most(std::io::stdin().lock(), SITE_FILE_MAX_BYTES)
+            .map_err(|e| (e.kind(), e.to_string()))
+    })
+    .clone()
+    .map_err(|(kind, message)| std::io::Error::new(kind, message))
 }
 
 /// Parse and validate `text`; `path` is only used in messages.
@@ -264,6 +286,10 @@ fn from_serde(error: &serde_yaml::Error, locator: &Locator) -> Diagnostic {
         "use one of the values listed above"
     } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
         "give the value the type shown above (quote strings such as cron expressions and durations)"
+    } else if message.contains("while scanning an alias")
+        || message.contains("while scanning an anchor")
+    {
+        "a value starting with `*` or `&` is a YAML alias or anchor: quote it, e.g. schedule: \"*/5 * * * *\""
     } else {
         "fix the YAML syntax at the position shown"
     };

@@ -87,7 +87,7 @@ async fn a_failed_activation_creates_no_backup_schedule_and_says_why() {
 
     let (result, out) = hubdr_status(&fleet, false);
     println!("{out}");
-    assert_eq!(result, Ok(()), "{out}");
+    assert_eq!(result, Err(1), "a stalled fleet exits 1:\n{out}");
     for expected in [
         "restore-acm-passive-sync-g0 FinishedWithErrors",
         "hub-b:\n  waiting since",

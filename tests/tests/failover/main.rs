@@ -264,6 +264,7 @@ pub fn hubdr_status(fleet: &Fleet, watch: bool) -> (Result<(), i32>, String) {
             interval: Duration::from_millis(10),
             // Short, so a broken stall check ends the watch quickly instead of hanging.
             stall_after: Duration::from_secs(2),
+            ..Default::default()
         },
     });
     let (mut out, mut err) = (Vec::new(), Vec::new());

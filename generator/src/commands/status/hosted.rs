@@ -96,6 +96,9 @@ mod tests {
             generation: 1,
             commit: "c".into(),
             merged_at: None,
+            rendered_at: 0,
+            unknown: Vec::new(),
+            status_ref: Some("refs/heads/hubdr-status".into()),
             active: None,
             waited_for: Vec::new(),
             clusters: vec![ClusterView {

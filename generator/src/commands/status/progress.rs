@@ -25,10 +25,20 @@ pub fn progress(fleet: &FleetView, now: i64, stall_after_secs: i64) -> Progress 
     let mut pending = Vec::new();
     for hub in fleet.reachable_hubs() {
         let Some(status) = &hub.status else {
-            pending.push(match &hub.ignored {
+            let why = match &hub.ignored {
                 Some(why) => why.clone(),
                 None => format!("{} has not reported yet", hub.name),
-            });
+            };
+            let silent = now - fleet.rendered_at;
+            if silent > stall_after_secs {
+                return Progress::Stalled(format!(
+                    "{why}, {} after the render (commit {}): check that its agent runs, reaches the repository and was started with --cluster {}",
+                    human(silent),
+                    fleet.commit,
+                    hub.name
+                ));
+            }
+            pending.push(why);
             continue;
         };
         if STALLED_REASONS.contains(&status.pass.reason.as_str()) {
@@ -188,6 +198,22 @@ mod tests {
         assert!(matches!(progress(&f, NOW, 900), Progress::Pending(_)));
         f.waited_for.clear();
         assert_eq!(progress(&f, NOW, 900), Progress::Complete);
+    }
+
+    #[test]
+    fn a_hub_that_never_reported_stalls_after_stall_after() {
+        let mut f = fleet(2, 2);
+        f.clusters[0].status = None;
+        f.rendered_at = NOW - 901;
+        let Progress::Stalled(why) = progress(&f, NOW, 900) else {
+            panic!("{:?}", progress(&f, NOW, 900))
+        };
+        assert_eq!(
+            why,
+            "hub-a has not reported yet, 15m after the render (commit 0123456789ab): check that its agent runs, reaches the repository and was started with --cluster hub-a"
+        );
+        f.rendered_at = NOW - 899;
+        assert!(matches!(progress(&f, NOW, 900), Progress::Pending(_)));
     }
 
     #[test]

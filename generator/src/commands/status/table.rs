@@ -62,6 +62,13 @@ pub fn render(fleet: &FleetView, now: i64) -> String {
         out.push_str(&recovery);
     }
     out.push_str(&super::hosted::section(fleet));
+    if !fleet.unknown.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nstatus from clusters the site does not name (an agent started with a misspelt --cluster?): {}",
+            fleet.unknown.join(", ")
+        );
+    }
     out
 }
 
@@ -345,6 +352,9 @@ pub(super) mod tests {
                 view("hub-c", "hub", Some("passive"), c),
                 view("east-1", "managed", None, managed),
             ],
+            rendered_at: NOW - 600,
+            unknown: vec![],
+            status_ref: Some("refs/heads/hubdr-status".into()),
         }
     }
 

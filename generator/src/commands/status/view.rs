@@ -20,6 +20,14 @@ pub struct FleetView {
     /// When the current generation was merged: the committer time (seconds since the epoch)
     /// of the first commit of the source branch at it, following first parents.
     pub merged_at: Option<i64>,
+    /// When the source commit was made (seconds since the epoch): an agent that has not
+    /// reported `--stall-after` later counts as stalled.
+    pub rendered_at: i64,
+    /// Clusters with a status on the status branch that the rendered site does not name (an
+    /// agent started with a misspelt `--cluster`).
+    pub unknown: Vec<String>,
+    /// The ref the statuses were read from; `None` when there is no status branch.
+    pub status_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
