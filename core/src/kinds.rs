@@ -54,7 +54,7 @@ pub struct RenderedKind {
     /// permissions) or every managed cluster's.
     pub agents: Agents,
     /// Whether an agent may ever delete objects of this kind. Namespaces are never pruned; a
-    /// MultiClusterHub and a DataProtectionApplication are shared singletons, released by
+    /// MultiClusterHub, a MultiClusterEngine and a DataProtectionApplication are shared singletons, released by
     /// server-side apply (their fields dropped), never deleted.
     pub deletable: bool,
 }
@@ -76,13 +76,22 @@ impl RenderedKind {
 }
 
 /// Every kind hubdr renders, in wave order of the objects that use them.
-pub const RENDERED: [RenderedKind; 15] = [
+pub const RENDERED: [RenderedKind; 16] = [
     RenderedKind {
         group: "operator.open-cluster-management.io",
         version: "v1",
         kind: "MultiClusterHub",
         resource: "multiclusterhubs",
         scope: Scope::Namespaced,
+        agents: Agents::Hubs,
+        deletable: false,
+    },
+    RenderedKind {
+        group: "multicluster.openshift.io",
+        version: "v1",
+        kind: "MultiClusterEngine",
+        resource: "multiclusterengines",
+        scope: Scope::Cluster,
         agents: Agents::Hubs,
         deletable: false,
     },

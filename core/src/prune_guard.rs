@@ -18,12 +18,13 @@ use std::fmt;
 /// The share of the inventory a pass may delete without `--allow-mass-prune`, in percent.
 pub const DEFAULT_MAX_PERCENT: u8 = 50;
 
-/// Kinds shared with the rest of the cluster (a hub's MultiClusterHub and
+/// Kinds shared with the rest of the cluster (a hub's MultiClusterHub, MultiClusterEngine and
 /// DataProtectionApplication, Namespaces that hold applications): when they leave the
 /// repository they are released, never deleted, even when hubdr created them. As
 /// `(group, kind)`, the core group empty.
-pub const RELEASE_ONLY: [(&str, &str); 3] = [
+pub const RELEASE_ONLY: [(&str, &str); 4] = [
     ("operator.open-cluster-management.io", "MultiClusterHub"),
+    ("multicluster.openshift.io", "MultiClusterEngine"),
     ("oadp.openshift.io", "DataProtectionApplication"),
     ("", "Namespace"),
 ];

@@ -165,7 +165,6 @@ pub struct Observed {
     pub etcd_backup: Option<etcd_backup::EtcdBackupObservation>,
 }
 
-
 /// One hosted cluster's etcd snapshots, as its management cluster's agent reports them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -760,10 +760,11 @@ mod tests {
             Verdict::Holds
         );
         let mut activated = status(Some(3), "Applied", &[]);
-        activated.observed.managed_clusters = Some(hubdr_core::status::ManagedClustersObservation {
-            total: 2,
-            ..Default::default()
-        });
+        activated.observed.managed_clusters =
+            Some(hubdr_core::status::ManagedClustersObservation {
+                total: 2,
+                ..Default::default()
+            });
         assert!(waits(not_activated_verdict("hub-b", 3, Some(&activated)))
             .contains("holds 2 ManagedCluster(s): it activated them"));
         let mut restoring = status(Some(3), "Applied", &[]);

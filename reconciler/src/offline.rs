@@ -10,12 +10,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use git2::Repository;
-use hubdr_core::tree::Tree;
 use hubdr_core::status::trust;
 use hubdr_core::status::{
     pin_path, signature_path, status_path, PIN_DIR, PIN_SUFFIX, SIGNATURE_SUFFIX, STATUS_BRANCH,
     STATUS_DIR, STATUS_SUFFIX,
 };
+use hubdr_core::tree::Tree;
 
 use crate::cli::AgentArgs;
 use crate::git::{Credentials, GitSource, Identity, StatusWriter};
@@ -228,8 +228,8 @@ pub fn status_files(path: &Path, branch: &str) -> Result<(Tree, String), (u8, St
             format!("cannot read {}: {}", path.display(), e.message()),
         )
     };
-    let mut view =
-        hubdr_core::status::refs::read(&repo, &format!("refs/heads/{branch}")).map_err(read_error)?;
+    let mut view = hubdr_core::status::refs::read(&repo, &format!("refs/heads/{branch}"))
+        .map_err(read_error)?;
     let newest = view.newest.ok_or((
         1,
         format!(

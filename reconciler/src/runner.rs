@@ -18,8 +18,7 @@ use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
 use crate::statuses::{self, Statuses};
 use crate::{
-    bind, desired, etcd_backup, fence, gates, health, memory, observe, resume, status_key,
-    takeover,
+    bind, desired, etcd_backup, fence, gates, health, memory, observe, resume, status_key, takeover,
 };
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";

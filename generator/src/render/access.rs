@@ -313,6 +313,11 @@ impl ClusterAccess {
         let spec = &site.spec;
         let mut a = Self::new(true, extra);
         a.grant(&spec.multi_cluster_hub.namespace, "MultiClusterHub", None);
+        if spec.backup.use_managed_service_account {
+            // Cluster-scoped: its managed-service-account component for auto-import.
+            let k = grant_of(&a.kinds, "MultiClusterEngine").clone();
+            add(&mut a.cluster, &k.group, &k.resource, Access::of(&k));
+        }
         let backup = spec.backup_namespace.as_str();
         for kind in ["DataProtectionApplication", "BackupSchedule", "Restore"] {
             a.grant(backup, kind, None);

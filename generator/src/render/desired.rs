@@ -1,7 +1,7 @@
 //! What each cluster should hold, as template contexts. Pure: site in, object plans out.
 //!
 //! Waves order the objects inside a cluster (lower first; deletes run in reverse):
-//! hub: 0 MultiClusterHub, 1 DataProtectionApplication, 2 BackupSchedule / Restore,
+//! hub: 0 MultiClusterHub / MultiClusterEngine, 1 DataProtectionApplication, 2 BackupSchedule / Restore,
 //! 3 ManagedClusterAddOn; managed cluster: 0 Namespace, 1 ReplicationDestination /
 //! ReplicationSource, 2 PersistentVolumeClaim filled from a replica.
 
@@ -93,6 +93,17 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
             "oadp_subscription_spec": oadp_subscription_spec,
         }),
     ));
+    if spec.backup.use_managed_service_account {
+        out.push(ObjectPlan::new(
+            &hub.name,
+            "multiclusterengine.yaml.j2",
+            0,
+            json!({
+                "name": spec.multi_cluster_engine.as_ref().map_or_else(crate::site::model::default_mce_name, |m| m.name.clone()),
+                "component": spec.acm().managed_service_account_component(),
+            }),
+        ));
+    }
     let mut dpa = dpa_context(site, hub.role);
     super::hosted::extend_hub_dpa(site, &hub.name, &mut dpa);
     out.push(ObjectPlan::new(

@@ -47,6 +47,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/multiclusterhub.yaml.j2"),
     ),
     (
+        "multiclusterengine.yaml.j2",
+        include_str!("../../../templates/multiclusterengine.yaml.j2"),
+    ),
+    (
         "namespace.yaml.j2",
         include_str!("../../../templates/namespace.yaml.j2"),
     ),

@@ -42,6 +42,16 @@ impl AcmVersion {
         Ok(AcmVersion { minor })
     }
 
+    /// The MultiClusterEngine component that provides managed service accounts:
+    /// `managedserviceaccount-preview` in ACM 2.8, `managedserviceaccount` from 2.9 on.
+    pub fn managed_service_account_component(self) -> &'static str {
+        if self.minor <= 8 {
+            "managedserviceaccount-preview"
+        } else {
+            "managedserviceaccount"
+        }
+    }
+
     /// Whether a BackupSchedule can be paused (2.12+) rather than deleted.
     pub fn can_pause(self) -> bool {
         self.minor >= PAUSE_MINOR

@@ -39,6 +39,11 @@ pub struct SiteSpec {
     pub acm_version: Option<String>,
     #[serde(default)]
     pub multi_cluster_hub: MultiClusterHubRef,
+    /// The hubs' MultiClusterEngine, where auto-import's managed service account component is
+    /// enabled (`backup.useManagedServiceAccount`). Default name `multiclusterengine`, the one
+    /// ACM creates. Not written into the canonical model while unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_cluster_engine: Option<MultiClusterEngineRef>,
     /// Where the repository lives, for Argo CD and the agents.
     #[serde(default)]
     pub git: GitSource,
@@ -91,6 +96,18 @@ impl Default for MultiClusterHubRef {
             namespace: default_mch_namespace(),
         }
     }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MultiClusterEngineRef {
+    #[serde(default = "default_mce_name")]
+    pub name: String,
+}
+
+/// The name ACM gives the MultiClusterEngine it installs.
+pub fn default_mce_name() -> String {
+    "multiclusterengine".into()
 }
 
 fn default_mch_name() -> String {

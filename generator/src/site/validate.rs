@@ -34,6 +34,9 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
         "spec.multiClusterHub.namespace",
         &spec.multi_cluster_hub.namespace,
     );
+    if let Some(mce) = &spec.multi_cluster_engine {
+        v.subdomain("spec.multiClusterEngine.name", &mce.name);
+    }
     v.git(&spec.git);
     v.storage(&spec.storage);
     v.velero(&spec.velero);

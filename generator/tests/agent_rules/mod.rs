@@ -14,12 +14,21 @@ use serde_json::{json, Value};
 
 /// Every kind hubdr renders into a cluster directory: (API group, Kind, resource, namespaced,
 /// managed by hubs (else by managed clusters), deletable).
-pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 15] = [
+pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 16] = [
     (
         "operator.open-cluster-management.io",
         "MultiClusterHub",
         "multiclusterhubs",
         true,
+        true,
+        false,
+    ),
+    // Cluster-scoped, on hubs: its managed-service-account component for auto-import.
+    (
+        "multicluster.openshift.io",
+        "MultiClusterEngine",
+        "multiclusterengines",
+        false,
         true,
         false,
     ),
@@ -614,6 +623,18 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
     if hub {
         for (g, r, v) in FAILOVER_CLUSTER {
             out.cluster.insert((g.into(), r.into(), None), verbs(v));
+        }
+        // Auto-import: the MultiClusterEngine's managed-service-account component (applied,
+        // never deleted).
+        if site.spec.backup.use_managed_service_account {
+            out.cluster
+                .entry((
+                    "multicluster.openshift.io".into(),
+                    "multiclusterengines".into(),
+                    None,
+                ))
+                .or_default()
+                .extend(verbs(&APPLY));
         }
         for (ns, g, r, name, v) in FAILOVER_NAMED {
             out.named.insert(
