@@ -350,7 +350,7 @@ mod tests {
             "volsync.backube/ReplicationSource"
         );
         assert_eq!(allow_kind("", "Namespace"), "core/Namespace");
-        assert_eq!(for_agents(Agents::Hubs).count(), 5);
+        assert_eq!(for_agents(Agents::Hubs).count(), 6);
         assert_eq!(for_agents(Agents::ManagedClusters).count(), 4);
         assert_eq!(for_agents(Agents::ManagementClusters).count(), 1);
         assert_eq!(for_agents(Agents::EtcdBackup).count(), 5);

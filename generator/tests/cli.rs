@@ -156,7 +156,7 @@ fn render_creates_the_repository_with_one_commit_listing_changes_per_cluster() {
     assert_eq!(commits.len(), 1, "{run}");
     let message = &commits[0].1;
     assert!(
-        message.starts_with("hubdr render: my-site generation 0: 10 object(s) in 4 cluster(s)\n"),
+        message.starts_with("hubdr render: my-site generation 0: 12 object(s) in 4 cluster(s)\n"),
         "{message}"
     );
     assert_eq!(
@@ -167,6 +167,7 @@ fn render_creates_the_repository_with_one_commit_listing_changes_per_cluster() {
             "  + kustomization.yaml",
             "  + ManagedClusterAddOn east-1/volsync",
             "  + ManagedClusterAddOn west-1/volsync",
+            "  + MultiClusterEngine multiclusterengine",
             "  + MultiClusterHub open-cluster-management/multiclusterhub",
         ],
         "{message}"

@@ -46,6 +46,9 @@ fn test_sites() -> Vec<PathBuf> {
     sites
 }
 
+/// Templates rendered once per cluster at most, whose output the subset parser does not take.
+const SLOW_PATH_TEMPLATES: [&str; 1] = ["etcd-cronjob.yaml.j2"];
+
 #[test]
 fn template_outputs_take_the_fast_path_and_match_serde_yaml() {
     let templates = Templates::embedded();
@@ -58,7 +61,12 @@ fn template_outputs_take_the_fast_path_and_match_serde_yaml() {
                 .render(plan.template, &plan.context)
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
             let what = format!("{what}: {} for {}", plan.template, plan.cluster);
-            assert!(check(&text, &what), "{what}: not on the fast path:\n{text}");
+            let fast = check(&text, &what);
+            // One CronJob per cluster, whose shell script is a block scalar (outside the
+            // subset): read by serde_yaml, as `check` proved equal; not worth a fast path.
+            if !SLOW_PATH_TEMPLATES.contains(&plan.template) {
+                assert!(fast, "{what}: not on the fast path:\n{text}");
+            }
             texts += 1;
         }
         // The rendered files: the emitter's output, which the subset covers too.
@@ -70,7 +78,8 @@ fn template_outputs_take_the_fast_path_and_match_serde_yaml() {
             let fast = check(text, &what);
             // The objects' files must stay on the fast path; agents' install files hold
             // several documents and fall back.
-            if path.starts_with("clusters/") || path.starts_with("argocd/") {
+            let slow = path.contains("/cronjob.") && path.contains(".etcd-backup.");
+            if (path.starts_with("clusters/") || path.starts_with("argocd/")) && !slow {
                 assert!(fast, "{what}: not on the fast path:\n{text}");
             }
             files += 1;

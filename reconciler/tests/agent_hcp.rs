@@ -68,7 +68,13 @@ async fn management_cluster() -> FakeApiServer {
                 "pullSecret": {"name": "pull-secret"},
                 "platform": {"type": "None"},
                 "networking": {"networkType": "OVNKubernetes"},
-                "services": [{"service": "APIServer", "servicePublishingStrategy": {"type": "LoadBalancer"}}],
+                // The CRD's CEL rules want the four services of a non-IBMCloud platform.
+                "services": [
+                    {"service": "APIServer", "servicePublishingStrategy": {"type": "LoadBalancer"}},
+                    {"service": "OAuthServer", "servicePublishingStrategy": {"type": "Route"}},
+                    {"service": "Konnectivity", "servicePublishingStrategy": {"type": "Route"}},
+                    {"service": "Ignition", "servicePublishingStrategy": {"type": "Route"}},
+                ],
                 "etcd": {"managementType": "Managed", "managed": {"storage": {"type": "PersistentVolume"}}},
                 "secretEncryption": {"type": "aescbc", "aescbc": {"activeKey": {"name": "tenant-b-etcd-encryption-key"}}},
             },

@@ -300,8 +300,11 @@ impl Fleet {
             .remote_anonymous(&self.repo.to_string_lossy())
             .expect("a remote");
         let branch = format!("+refs/heads/{STATUS_BRANCH}:refs/heads/{STATUS_BRANCH}");
-        // No status branch yet (no agent reported): the command says what it misses.
+        let refs = format!("+{p}*:{p}*", p = hubdr::status::refs::STATUS_REF_PREFIX);
+        // No status yet (no agent reported): the command says what it misses. Each refspec
+        // on its own, so a missing shared branch does not stop the status refs.
         let _ = remote.fetch(&[branch.as_str()], None, None);
+        let _ = remote.fetch(&[refs.as_str()], None, None);
         let site_arg = site_path.to_string_lossy().into_owned();
         let out_arg = self.workdir.to_string_lossy().into_owned();
         let mut argv = vec!["hubdr"];

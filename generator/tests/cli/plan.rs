@@ -104,7 +104,7 @@ pub(crate) fn plan_without_a_repository_shows_everything_new_and_creates_nothing
     let sandbox = starter();
     let run = sandbox.hubdr(&["plan", "--out", "missing"]);
     run.expect_code(0).expect_stdout(
-        "Plan for site my-site (generation 0): 10 to create, 0 to change, 0 to remove\n",
+        "Plan for site my-site (generation 0): 12 to create, 0 to change, 0 to remove\n",
     );
     assert!(
         !run.stdout.contains("  ~ ") && !run.stdout.contains("  - "),
