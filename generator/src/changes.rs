@@ -98,7 +98,8 @@ fn group(
             };
             let (cluster, what) = match action {
                 Action::Remove => describe_removed(path, old(path).as_deref()),
-                _ => describe_new(path),
+                Action::Change => note_one_time_restore(describe_new(path)),
+                Action::Create => describe_new(path),
             };
             (cluster, ObjectChange { action, what })
         })
@@ -113,6 +114,20 @@ fn group(
         out.entry(cluster).or_default().extend(run);
     }
     out
+}
+
+/// A changed one-time Restore: the cluster-backup operator runs a Restore once, so editing
+/// one that already ran (its cleanup, its backup names) changes nothing on the hub. Only the
+/// passive-sync Restore (`syncRestoreWithNewBackups`) reads its spec again.
+fn note_one_time_restore((cluster, what): (String, String)) -> (String, String) {
+    let one_time = what
+        .strip_prefix("Restore ")
+        .is_some_and(|name| !name.contains("passive-sync"));
+    if one_time {
+        let note = "(a Restore runs once: if this one already ran, the change has no effect; a new restore needs a new Restore, e.g. a new failover generation or `hubdr failover --retry`)";
+        return (cluster, format!("{what} {note}"));
+    }
+    (cluster, what)
 }
 
 /// The cluster of an object file `clusters/<cluster>/<file>` (not its kustomization).
@@ -254,6 +269,44 @@ mod tests {
         assert!(
             message.contains("\nhub-a:\n  - Restore ns/r\n"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn a_changed_one_time_restore_says_the_change_has_no_effect_once_it_ran() {
+        let restore = |name: &str| {
+            format!("apiVersion: cluster.open-cluster-management.io/v1beta1\nkind: Restore\nmetadata:\n  name: {name}\n  namespace: open-cluster-management-backup\n").into_bytes()
+        };
+        let mut new = Tree::new();
+        let one_time =
+            "clusters/hub-b/restore.open-cluster-management-backup.restore-acm-activate-g3.yaml";
+        let sync = "clusters/hub-b/restore.open-cluster-management-backup.restore-acm-passive-sync-g2.yaml";
+        new.insert(one_time.into(), restore("restore-acm-activate-g3"));
+        new.insert(sync.into(), restore("restore-acm-passive-sync-g2"));
+        let changes = Changes {
+            changes: vec![
+                FileChange::Modified(one_time.into()),
+                FileChange::Modified(sync.into()),
+                FileChange::Added(one_time.replace("-g3", "-g4")),
+            ],
+        };
+        new.insert(
+            one_time.replace("-g3", "-g4"),
+            restore("restore-acm-activate-g4"),
+        );
+        let grouped = by_cluster(&changes, &new, &|_: &str| None);
+        let what: Vec<&str> = grouped["hub-b"].iter().map(|c| c.what.as_str()).collect();
+        assert!(
+            what[0].starts_with("Restore open-cluster-management-backup/restore-acm-activate-g3 (a Restore runs once: if this one already ran, the change has no effect"),
+            "{what:?}"
+        );
+        assert_eq!(
+            what[1], "Restore open-cluster-management-backup/restore-acm-passive-sync-g2",
+            "the passive-sync Restore reads its spec again"
+        );
+        assert_eq!(
+            what[2], "Restore open-cluster-management-backup/restore-acm-activate-g4",
+            "a new Restore needs no note"
         );
     }
 }

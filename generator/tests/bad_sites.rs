@@ -66,6 +66,7 @@ bad_sites! {
     several_errors => "several-errors",
     replica_pvc_without_snapshot => "replica-pvc-without-snapshot",
     restic_shared_repository => "restic-shared-repository",
+    restore_run_not_an_id => "restore-run-not-an-id",
     bad_network => "bad-network",
     bad_status_keys => "bad-status-keys",
 }

@@ -725,19 +725,14 @@ fn the_benchmark_runs_on_a_small_fleet() {
     }
 }
 
-/// An object annotated `hubdr.io/prune: disabled` (here the replica PVC, by a site patch) that
+/// The replica PVC, rendered `hubdr.io/prune: disabled` because it holds data (seed §1.2.2),
 /// leaves the site: the plan says it stays in the cluster.
 #[test]
-fn plan_says_an_object_its_agent_never_deletes_is_kept() {
+fn plan_says_the_replica_pvc_is_kept_when_it_leaves_the_site() {
     let sandbox = Sandbox::new();
     let example = support::manifest_dir().join("../repos-example/site.yaml");
     let text = fs::read_to_string(&example).unwrap();
-    const KEEP: &str = "  patches:\n    - target: {cluster: west-1, kind: PersistentVolumeClaim, name: orders-db-replica}\n      merge: {metadata: {annotations: {hubdr.io/prune: disabled}}}\n";
-    fs::write(
-        sandbox.join("site.yaml"),
-        text.replacen("  patches:\n", KEEP, 1),
-    )
-    .unwrap();
+    fs::write(sandbox.join("site.yaml"), &text).unwrap();
     sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
     // The replication keeps its destination but no longer asks for a replica PVC.
     let start = text

@@ -1217,17 +1217,31 @@ fn replications(site: &Site, view: &View) {
                     );
                 }
                 if let Some(restore) = &r.restore {
+                    let name = format!("{}-restore", r.name);
+                    let Some(run) = &restore.run else {
+                        assert!(
+                            view.find(
+                                &restore.cluster,
+                                "ReplicationDestination",
+                                &restore.namespace,
+                                &name
+                            )
+                            .is_none(),
+                            "{what}: a restore without a requested run renders nothing"
+                        );
+                        continue;
+                    };
                     let rd = view.get(
                         &restore.cluster,
                         "ReplicationDestination",
                         &restore.namespace,
-                        &format!("{}-restore", r.name),
+                        &name,
                     );
                     let w = rd.describe();
                     assert_eq!(
                         rd.at("/spec/trigger"),
-                        &json!({"manual": restore.trigger}),
-                        "{w}: a restore runs once, on a manual trigger"
+                        &json!({"manual": run}),
+                        "{w}: a restore runs once per requested run id, on a manual trigger"
                     );
                     assert_eq!(rd.at("/spec/restic/repository"), repo, "{w}");
                     assert_eq!(

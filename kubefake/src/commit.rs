@@ -11,7 +11,7 @@ use crate::schema;
 use crate::ssa::{self, Actor, ManagedEntry};
 use crate::state::State;
 use crate::store::Record;
-use crate::{crd, lifecycle};
+use crate::{celrules, crd, immutable, lifecycle, values};
 
 /// Where a write goes.
 #[derive(Debug, Clone)]
@@ -251,13 +251,38 @@ pub fn commit(
         }
     }
 
-    let warnings = prune(&mut new, t, p.strict, true)?;
+    let mut warnings = prune(&mut new, t, p.strict, true)?;
+    let mut rule_warnings = Vec::new();
     if let Some(schema) = t.schema() {
-        let causes = schema::validate(&new, schema);
+        let mut causes = schema::validate(&new, schema);
+        if causes.is_empty() {
+            let old_obj = old.map(|o| &o.object);
+            causes = values::validate(&new, schema);
+            let rules = celrules::validate(&new, old_obj, schema);
+            causes.extend(rules.causes);
+            // Validation ratcheting (Kubernetes 1.30+): unchanged values may stay invalid.
+            if let Some(old_obj) = old_obj {
+                causes.retain(|c| !values::unchanged(old_obj, &new, &c.field));
+            }
+            for rule in rules.unevaluated {
+                let warning = format!("kubefake did not evaluate the validation rule {rule}");
+                if !st.unevaluated_rules.contains(&warning) {
+                    st.unevaluated_rules.push(warning.clone());
+                }
+                rule_warnings.push(warning);
+            }
+        }
         if !causes.is_empty() {
             return Err(ApiError::invalid(&info.kind, &info.group, &name, causes));
         }
     }
+    if let Some(old) = old.filter(|_| !t.status) {
+        let causes = immutable::check(info, &old.object, &new);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(&info.kind, &info.group, &name, causes));
+        }
+    }
+    warnings.append(&mut rule_warnings);
     if lifecycle::is_crd(info) {
         crd::resource_info(&new).map_err(|e| {
             ApiError::invalid(

@@ -50,6 +50,11 @@ impl FieldSet {
         self.0.insert(path);
     }
 
+    /// Whether `path` itself is a member.
+    pub fn contains(&self, path: &Path) -> bool {
+        self.0.contains(path)
+    }
+
     /// Whether some member starts with `prefix` (and is longer than it).
     pub fn has_descendant(&self, prefix: &Path) -> bool {
         self.0
@@ -231,6 +236,8 @@ fn collect(value: &Value, schema: Option<&Value>, prefix: &mut Path, set: &mut F
                 prefix.pop();
             }
         }
+        // An empty map-list or set owns nothing (structured-merge-diff has no path for it).
+        Value::Array(list) if list.is_empty() && schema::list_type(schema) != ListType::Atomic => {}
         Value::Array(list) if !list.is_empty() => match schema::list_type(schema) {
             ListType::Map(keys) if list.iter().all(|i| item_key(i, &keys).is_some()) => {
                 let item_schema = schema::items(schema);
@@ -287,58 +294,78 @@ pub fn get_path<'a>(value: &'a Value, path: &Path) -> Option<&'a Value> {
 
 /// Removes the value at `path`; containers along the path that become empty are removed too.
 /// Returns whether something was removed.
+///
+/// Like the engine: a map emptied by the removal goes too, up the chain; a list emptied by
+/// it becomes null (dropped when stored), which leaves its parent map in place.
 pub fn remove_path(value: &mut Value, path: &Path) -> bool {
-    fn go(cur: &mut Value, path: &[PathElement]) -> bool {
-        let Some((first, rest)) = path.split_first() else {
-            return false;
-        };
-        if rest.is_empty() {
-            return match (first, cur) {
-                (PathElement::Field(f), Value::Object(m)) => m.remove(f).is_some(),
-                (PathElement::Key(k), Value::Array(a)) => {
-                    let before = a.len();
-                    a.retain(|i| !key_matches(i, k));
-                    a.len() != before
-                }
-                (PathElement::Value(v), Value::Array(a)) => {
-                    let before = a.len();
-                    a.retain(|i| !value_matches(i, v));
-                    a.len() != before
-                }
-                _ => false,
-            };
-        }
-        let (removed, now_empty, field) = match (first, &mut *cur) {
-            (PathElement::Field(f), Value::Object(m)) => match m.get_mut(f) {
-                Some(child) => {
-                    let removed = go(child, rest);
-                    (removed, is_empty_container(child), Some(f.clone()))
-                }
-                None => (false, false, None),
-            },
-            (PathElement::Key(k), Value::Array(a)) => {
-                match a.iter_mut().find(|i| key_matches(i, k)) {
-                    Some(child) => (go(child, rest), false, None),
-                    None => (false, false, None),
-                }
-            }
-            _ => (false, false, None),
-        };
-        if removed && now_empty {
-            if let (Some(f), Value::Object(m)) = (field, cur) {
-                m.remove(&f);
-            }
-        }
-        removed
-    }
-    go(value, path)
+    go(value, path) != Removal::None
 }
 
-fn is_empty_container(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
+#[derive(Debug, PartialEq, Eq)]
+enum Removal {
+    None,
+    /// Removed; an emptied parent map goes too.
+    Cascade,
+    /// Removed; the parent map stays even if it is empty now.
+    Stop,
+}
+
+fn go(cur: &mut Value, path: &[PathElement]) -> Removal {
+    let Some((first, rest)) = path.split_first() else {
+        return Removal::None;
+    };
+    let flag = |removed: bool| {
+        if removed {
+            Removal::Cascade
+        } else {
+            Removal::None
+        }
+    };
+    if rest.is_empty() {
+        return match (first, cur) {
+            (PathElement::Field(f), Value::Object(m)) => flag(m.remove(f).is_some()),
+            (PathElement::Key(k), Value::Array(a)) => {
+                let before = a.len();
+                a.retain(|i| !key_matches(i, k));
+                flag(a.len() != before)
+            }
+            (PathElement::Value(v), Value::Array(a)) => {
+                let before = a.len();
+                a.retain(|i| !value_matches(i, v));
+                flag(a.len() != before)
+            }
+            _ => Removal::None,
+        };
+    }
+    match (first, cur) {
+        (PathElement::Field(f), Value::Object(m)) => {
+            let Some(child) = m.get_mut(f) else {
+                return Removal::None;
+            };
+            let below = go(child, rest);
+            if below == Removal::None {
+                return below;
+            }
+            match child {
+                Value::Array(a) if a.is_empty() => {
+                    m.remove(f);
+                    Removal::Stop
+                }
+                Value::Object(o) if o.is_empty() && below == Removal::Cascade => {
+                    m.remove(f);
+                    Removal::Cascade
+                }
+                _ => Removal::Stop,
+            }
+        }
+        (PathElement::Key(k), Value::Array(a)) => match a.iter_mut().find(|i| key_matches(i, k)) {
+            Some(child) => match go(child, rest) {
+                Removal::None => Removal::None,
+                _ => Removal::Stop,
+            },
+            None => Removal::None,
+        },
+        _ => Removal::None,
     }
 }
 

@@ -18,7 +18,7 @@ use crate::observe::{WriteOutcome, WriteRecord, WriteVerb};
 use crate::ops::{self, PatchKind};
 use crate::route::{self, ResourcePath, Route};
 use crate::selector::Selector;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::{discovery, lifecycle, watch};
 
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -295,6 +295,7 @@ async fn resource_call(shared: &Arc<Shared>, call: &Call, path: &ResourcePath) -
         st.writes.push(rec);
     }
     lifecycle::schedule_pending_crds(shared);
+    lifecycle::schedule_pending_namespaces(shared);
     match result {
         Ok(Reply::Stream(resp)) => resp,
         _ => response,

@@ -21,15 +21,20 @@
 //! ```
 
 mod apierror;
+mod celrules;
 mod commit;
 mod crd;
 mod discovery;
 mod error;
 mod faults;
 mod fieldset;
+mod formats;
 mod http;
+mod immutable;
 mod lifecycle;
+mod listorder;
 mod meta;
+mod namespaces;
 mod observe;
 mod ops;
 mod resources;
@@ -37,9 +42,12 @@ mod route;
 mod schema;
 mod selector;
 mod server;
+mod shared;
 mod ssa;
 mod state;
 mod store;
+mod typecheck;
+mod values;
 mod watch;
 
 pub use apierror::{ApiError, Cause, Details};

@@ -8,9 +8,10 @@ use serde_json::Value;
 
 use crate::crd;
 use crate::meta;
+use crate::namespaces;
 use crate::observe::ChangeKind;
 use crate::resources::{ResKey, ResourceInfo};
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::ssa::{self, Actor};
 use crate::state::State;
 use crate::store::Record;
@@ -121,6 +122,9 @@ pub fn remove(st: &mut State, info: &ResourceInfo, ns: Option<&str>, name: &str)
     if let Some(event) = st.store.remove(info, ns, name) {
         st.emit(event);
     }
+    if let Some(ns) = ns {
+        finalize_namespace_if_ready(st, ns);
+    }
     if info.group.is_empty() && info.plural == "namespaces" {
         let kinds: Vec<ResourceInfo> = st
             .registry
@@ -164,6 +168,114 @@ fn remove_all(st: &mut State, kind: &ResourceInfo, ns: Option<&str>) {
     for (ns, name) in names {
         if let Some(event) = st.store.remove(kind, ns.as_deref(), &name) {
             st.emit(event);
+        }
+    }
+}
+
+/// DELETE of a Namespace: marks it Terminating, deletes its content (objects with
+/// finalizers are only marked, as an API delete does), and removes it once empty unless a
+/// finalization delay is set. Returns the Terminating Namespace as the API answers it.
+pub fn terminate_namespace(st: &mut State, info: &ResourceInfo, name: &str) -> Option<Value> {
+    let newly = namespaces::mark(st, info, name);
+    let marked = st.store.get(&ResKey::of(info), None, name)?.render("v1");
+    if !newly {
+        return Some(marked);
+    }
+    let kinds: Vec<ResourceInfo> = st
+        .registry
+        .visible()
+        .filter(|r| r.namespaced)
+        .cloned()
+        .collect();
+    for kind in kinds {
+        delete_content(st, &kind, name);
+    }
+    if st.options.namespace_finalize_delay > Duration::ZERO {
+        st.namespaces_waiting.push(name.to_string());
+        st.pending_namespaces.push(name.to_string());
+    }
+    finalize_namespace_if_ready(st, name);
+    Some(marked)
+}
+
+/// The namespace controller's content deletion: objects without finalizers go, the others
+/// get a deletionTimestamp and go when their finalizers are removed.
+fn delete_content(st: &mut State, kind: &ResourceInfo, ns: &str) {
+    let key = ResKey::of(kind);
+    let objects: Vec<(String, Record)> = st
+        .store
+        .list(&key, Some(ns))
+        .map(|r| {
+            (
+                meta::meta_str(&r.object, "name")
+                    .unwrap_or_default()
+                    .to_string(),
+                r.clone(),
+            )
+        })
+        .collect();
+    for (name, mut record) in objects {
+        let finalizers = record.object["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        if !finalizers {
+            if let Some(event) = st.store.remove(kind, Some(ns), &name) {
+                st.emit(event);
+            }
+        } else if record.object["metadata"].get("deletionTimestamp").is_none() {
+            record.object["metadata"]["deletionTimestamp"] = Value::String(meta::now());
+            record.object["metadata"]["deletionGracePeriodSeconds"] = serde_json::json!(0);
+            let event = st
+                .store
+                .put(kind, Some(ns), &name, record, ChangeKind::Modified);
+            st.emit(event);
+        }
+    }
+}
+
+/// The finalization step: removes a terminating namespace that is empty and not waiting.
+pub fn finalize_namespace_if_ready(st: &mut State, ns: &str) {
+    if !namespaces::ready_to_finalize(st, ns) {
+        return;
+    }
+    let info = st
+        .registry
+        .by_key(&ResKey {
+            group: String::new(),
+            plural: "namespaces".into(),
+        })
+        .cloned();
+    if let Some(info) = info {
+        if let Some(event) = st.store.remove(&info, None, ns) {
+            st.emit(event);
+        }
+    }
+}
+
+/// Runs the finalization step of terminating namespaces after the configured delay, in
+/// tokio tasks (immediately when no runtime is running).
+pub fn schedule_pending_namespaces(shared: &Arc<Shared>) {
+    let (pending, delay) = {
+        let mut st = shared.state();
+        (
+            std::mem::take(&mut st.pending_namespaces),
+            st.options.namespace_finalize_delay,
+        )
+    };
+    for name in pending {
+        let finish = move |st: &mut State| {
+            st.namespaces_waiting.retain(|n| *n != name);
+            finalize_namespace_if_ready(st, &name);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let shared = Arc::clone(shared);
+                rt.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    finish(&mut shared.state());
+                });
+            }
+            Err(_) => finish(&mut shared.state()),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::apierror::ApiError;
 use crate::commit::{commit, prune, Ownership, Target, WriteParams, Written};
 use crate::lifecycle;
 use crate::meta;
+use crate::namespaces;
 use crate::observe::{ChangeKind, WriteOutcome};
 use crate::resources::ResKey;
 use crate::selector::Selector;
@@ -48,7 +49,7 @@ fn check_namespace(st: &State, t: &Target) -> Result<(), ApiError> {
     if st.store.get(&key, None, ns).is_none() {
         return Err(ApiError::not_found("", "namespaces", ns));
     }
-    Ok(())
+    namespaces::refuse_new_content(st, &t.info, ns, name_of(t))
 }
 
 /// Checks that the body names the same object as the URL.
@@ -257,6 +258,12 @@ fn apply(st: &mut State, t: &Target, body: &[u8], p: &WriteParams) -> Result<Wri
     }
     let mut config = parse_config(body)?;
     check_identity(t, &config, true)?;
+    if config
+        .pointer("/metadata/managedFields")
+        .is_some_and(|m| !m.is_null())
+    {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
     if let Some(m) = config.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("managedFields");
         m.insert("name".into(), Value::String(name_of(t).to_string()));
@@ -264,6 +271,26 @@ fn apply(st: &mut State, t: &Target, body: &[u8], p: &WriteParams) -> Result<Wri
             m.insert("namespace".into(), Value::String(ns.to_string()));
         }
     }
+    if p.strict {
+        // fieldValidation=Strict reports undeclared fields as a 400 first.
+        prune(&mut config.clone(), t, true, false)?;
+    }
+    // The engine's typed conversion: rejected configurations never reach the merge.
+    let declared = t.schema().is_some();
+    let defaulted =
+        crate::typecheck::check_apply(&mut config, t.schema().or(t.structure()), declared)
+            .map_err(|e| {
+                ApiError::new(
+                    500,
+                    format!(
+                        "failed to create typed patch object ({}/{}; {}, Kind={}): {e}",
+                        t.ns().unwrap_or_default(),
+                        name_of(t),
+                        t.api_version(),
+                        t.info.kind
+                    ),
+                )
+            })?;
     let mut warnings = prune(&mut config, t, p.strict, false)?;
     if t.has_status() {
         let obj = config.as_object_mut().expect("checked object");
@@ -299,6 +326,7 @@ fn apply(st: &mut State, t: &Target, body: &[u8], p: &WriteParams) -> Result<Wri
         old.as_ref().map(|o| &o.object),
         old.as_ref().map(|o| o.managed.as_slice()).unwrap_or(&[]),
         &config,
+        &defaulted.into_iter().collect(),
         t.structure(),
         &actor,
         p.force,
@@ -317,13 +345,31 @@ fn apply(st: &mut State, t: &Target, body: &[u8], p: &WriteParams) -> Result<Wri
     Ok(written)
 }
 
+/// kube-apiserver's wording: Update managers are named with their apiVersion, appliers not.
+fn conflict_with(c: &ssa::Conflict) -> String {
+    let sub = if c.subresource.is_empty() {
+        String::new()
+    } else {
+        format!(" with subresource \"{}\"", c.subresource)
+    };
+    match c.operation {
+        ssa::Operation::Update => {
+            format!(
+                "conflict with \"{}\"{sub} using {}",
+                c.manager, c.api_version
+            )
+        }
+        ssa::Operation::Apply => format!("conflict with \"{}\"{sub}", c.manager),
+    }
+}
+
 fn conflict_error(t: &Target, conflicts: Vec<ssa::Conflict>) -> ApiError {
     let causes: Vec<crate::apierror::Cause> = conflicts
         .iter()
         .map(|c| {
             crate::apierror::Cause::new(
                 "FieldManagerConflict",
-                format!("conflict with \"{}\" using {}", c.manager, c.api_version),
+                conflict_with(c),
                 crate::fieldset::path_string(&c.path),
             )
         })
@@ -364,6 +410,22 @@ pub fn delete(st: &mut State, t: &Target, dry_run: bool) -> Result<Written, ApiE
     }
     let old = existing(st, t)?.clone();
     let api_version = t.api_version();
+    if namespaces::is_namespace(&t.info) {
+        let object = if dry_run {
+            let mut marked = old.render(&api_version);
+            marked["status"] = json!({"phase": "Terminating"});
+            marked
+        } else {
+            lifecycle::terminate_namespace(st, &t.info, name_of(t))
+                .unwrap_or_else(|| old.render(&api_version))
+        };
+        return Ok(Written {
+            object,
+            code: 200,
+            outcome: WriteOutcome::Deleted,
+            warnings: Vec::new(),
+        });
+    }
     let has_finalizers = old.object["metadata"]["finalizers"]
         .as_array()
         .is_some_and(|f| !f.is_empty());

@@ -219,10 +219,13 @@ fn map_list(keys: &[&str], item_props: Value) -> Value {
 fn pod_spec_structure() -> Value {
     let container = json!({
         "env": map_list(&["name"], json!({})),
-        "ports": map_list(&["containerPort", "protocol"], json!({})),
+        // The key includes protocol, which defaults to TCP (also for an applied port).
+        "ports": map_list(&["containerPort", "protocol"],
+            json!({"protocol": {"type": "string", "default": "TCP"}})),
         "volumeMounts": map_list(&["mountPath"], json!({})),
     });
     json!({"type": "object", "properties": {
+        "nodeSelector": {"type": "object", "x-kubernetes-map-type": "atomic"},
         "containers": map_list(&["name"], container.clone()),
         "initContainers": map_list(&["name"], container),
         "volumes": map_list(&["name"], json!({})),
@@ -232,8 +235,11 @@ fn pod_spec_structure() -> Value {
 
 /// The built-in kinds: core v1, rbac, apps/v1 Deployment and CRDs.
 pub fn builtins() -> Vec<ResourceInfo> {
+    // LabelSelector is atomic: a second applier of the selector conflicts.
     let deployment = json!({"type": "object", "properties": {"spec": {"type": "object",
-        "properties": {"template": {"type": "object", "properties": {"spec": pod_spec_structure()}}}}}});
+        "properties": {
+            "selector": {"type": "object", "x-kubernetes-map-type": "atomic"},
+            "template": {"type": "object", "properties": {"spec": pod_spec_structure()}}}}}});
     let b = ResourceInfo::builtin;
     let mut list = vec![
         b("", "v1", "Namespace", "namespaces", false, true, None),
@@ -319,6 +325,16 @@ pub fn builtins() -> Vec<ResourceInfo> {
         if !short.is_empty() {
             info.short_names.push(short.to_string());
         }
+    }
+    // ConfigMap's schema is small enough to declare whole, so an apply with a field it
+    // does not have is rejected like kube-apiserver does.
+    let config_map = json!({"type": "object", "properties": {
+        "data": {"type": "object", "additionalProperties": {"type": "string"}},
+        "binaryData": {"type": "object", "additionalProperties": {"type": "string"}},
+        "immutable": {"type": "boolean"}}});
+    if let Some(cm) = list.iter_mut().find(|i| i.kind == "ConfigMap") {
+        cm.versions[0].schema = Some(config_map.clone());
+        cm.versions[0].structure = Some(config_map);
     }
     list
 }

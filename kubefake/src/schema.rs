@@ -102,6 +102,13 @@ fn preserves_unknown(schema: &Value) -> bool {
         .unwrap_or(false)
 }
 
+fn nullable(schema: &Value) -> bool {
+    schema
+        .get("nullable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
 fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_string()
@@ -144,6 +151,11 @@ impl Pruner<'_> {
                         .and_then(|p| p.get(&key))
                         .or(additional.filter(|a| a.is_object()));
                     match sub {
+                        // A null in a field that is not nullable is dropped (and defaulted
+                        // below), as kube-apiserver does for custom resources.
+                        Some(sub) if map[&key].is_null() && !nullable(sub) => {
+                            map.remove(&key);
+                        }
                         Some(sub) => {
                             if let Some(child) = map.get_mut(&key) {
                                 self.walk(child, sub, &join(path, &key), false);

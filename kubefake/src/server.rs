@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
@@ -18,28 +18,12 @@ use crate::error::Error;
 use crate::faults::Fault;
 use crate::observe::{ChangeEvent, WriteRecord};
 use crate::resources::{ResKey, ResourceInfo};
+use crate::shared::Shared;
 use crate::state::State;
 use crate::{crd, http, lifecycle, ops};
 
 /// Field manager used by the programmatic API.
 pub const FIXTURE_MANAGER: &str = "kubefake";
-
-/// State shared by the HTTP handlers and every [`ServerHandle`].
-#[derive(Debug)]
-pub struct Shared {
-    state: Mutex<State>,
-    /// The bound loopback address.
-    pub addr: SocketAddr,
-    /// Flips to `true` when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
-}
-
-impl Shared {
-    /// Locks the state (a panic in another holder does not poison it for tests).
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
 
 /// A running fake API server on `127.0.0.1:<random port>`. Dropping it stops the server.
 ///
@@ -67,11 +51,7 @@ impl FakeApiServer {
         let addr = listener.local_addr().map_err(Error::Bind)?;
         let (stop, stop_rx) = watch::channel(false);
         let (events, _) = broadcast::channel(4096);
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(events)),
-            addr,
-            shutdown: stop_rx.clone(),
-        });
+        let shared = Arc::new(Shared::new(State::new(events), addr, stop_rx.clone()));
         let handle = ServerHandle {
             shared: Arc::clone(&shared),
         };
@@ -224,6 +204,20 @@ impl ServerHandle {
     /// Delay before a CRD created through the API becomes Established and served (default 0).
     pub fn set_crd_establish_delay(&self, delay: Duration) {
         self.state().options.crd_establish_delay = delay;
+    }
+
+    /// How long a deleted Namespace stays Terminating at least (default 0: it goes as soon
+    /// as its content is gone; objects with finalizers keep it Terminating until removed).
+    pub fn set_namespace_finalize_delay(&self, delay: Duration) {
+        self.state().options.namespace_finalize_delay = delay;
+    }
+
+    /// The CEL validation rules (`x-kubernetes-validations`) writes met that kubefake could
+    /// not parse or evaluate, as `kubefake did not evaluate the validation rule <path>:
+    /// <rule>: <why>` (each once). They were not taken as passing or failing; each write that
+    /// met one also got it as a `Warning`.
+    pub fn unevaluated_rules(&self) -> Vec<String> {
+        self.state().unevaluated_rules.clone()
     }
 
     /// Whether namespaced creates need an existing Namespace (default true, as on a real server).
@@ -383,9 +377,12 @@ impl ServerHandle {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<(), Error> {
-        let mut st = self.state();
-        let t = target_for(&st, &gvk.group, &gvk.version, &gvk.kind, namespace, name)?;
-        ops::delete(&mut st, &t, false)?;
+        {
+            let mut st = self.state();
+            let t = target_for(&st, &gvk.group, &gvk.version, &gvk.kind, namespace, name)?;
+            ops::delete(&mut st, &t, false)?;
+        }
+        lifecycle::schedule_pending_namespaces(&self.shared);
         Ok(())
     }
 

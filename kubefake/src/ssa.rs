@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::fieldset::{self, FieldSet, Path, PathElement};
+use crate::listorder;
 use crate::schema::{self, ListType};
 
 /// `Apply` or `Update`, as in `managedFields[].operation`.
@@ -73,6 +74,10 @@ pub struct Conflict {
     pub manager: String,
     /// The other manager's apiVersion.
     pub api_version: String,
+    /// The other manager's operation.
+    pub operation: Operation,
+    /// The other manager's subresource (`""` or `"status"`).
+    pub subresource: String,
     /// The contested field.
     pub path: Path,
 }
@@ -95,24 +100,18 @@ pub fn merge(dst: &mut Value, src: &Value, schema: Option<&Value>, root: bool) {
         (Value::Array(d), Value::Array(s)) => match schema::list_type(schema) {
             ListType::Map(keys) => {
                 let item_schema = schema::items(schema);
-                for item in s {
-                    let key = fieldset::item_key(item, &keys);
-                    let slot = key.as_ref().and_then(|key| {
-                        d.iter_mut()
-                            .find(|i| fieldset::item_key(i, &keys).as_ref() == Some(key))
-                    });
-                    match slot {
-                        Some(existing) => merge(existing, item, item_schema, false),
-                        None => d.push(item.clone()),
+                let key = |v: &Value| fieldset::item_key(v, &keys).unwrap_or_else(|| v.to_string());
+                *d = listorder::merge(d, s, key, |live, item| match live {
+                    Some(live) => {
+                        let mut merged = live.clone();
+                        merge(&mut merged, item, item_schema, false);
+                        merged
                     }
-                }
+                    None => item.clone(),
+                });
             }
             ListType::Set => {
-                for item in s {
-                    if !d.contains(item) {
-                        d.push(item.clone());
-                    }
-                }
+                *d = listorder::merge(d, s, Value::to_string, |_, item| item.clone());
             }
             ListType::Atomic => *d = s.clone(),
         },
@@ -159,16 +158,17 @@ pub struct Applied {
 
 /// Server-side apply of `config` (already limited to the fields this endpoint may change)
 /// onto `live`. With `force`, conflicting fields move to this manager; without it the
-/// conflicts are returned.
+/// conflicts are returned. `defaulted` are key fields the server filled in: not owned.
 pub fn apply(
     live: Option<&Value>,
     managed: &[ManagedEntry],
     config: &Value,
+    defaulted: &FieldSet,
     schema: Option<&Value>,
     actor: &Actor<'_>,
     force: bool,
 ) -> Result<Applied, Vec<Conflict>> {
-    let config_set = fieldset::fields_of(config, schema);
+    let config_set = fieldset::fields_of(config, schema).difference(defaulted);
     let mut object = live.cloned().unwrap_or_else(|| json!({}));
     merge(&mut object, config, schema, true);
 
@@ -182,6 +182,8 @@ pub fn apply(
                 conflicts.push(Conflict {
                     manager: entry.manager.clone(),
                     api_version: entry.api_version.clone(),
+                    operation: entry.operation,
+                    subresource: entry.subresource.clone(),
                     path: path.clone(),
                 });
             }
@@ -210,8 +212,15 @@ pub fn apply(
     let to_remove = previous.difference(&config_set).difference(&others);
     // Shorter paths first: removing a map-list item takes its fields along. A path that
     // still has owned fields below it (e.g. `spec: {}` grown into `spec: {a: 1}`) stays.
+    // A map-list or set item stays only if another manager owns the item itself: fields
+    // another manager merely edited inside it go with it, as in structured-merge-diff.
     for path in to_remove.iter() {
-        if others.has_descendant(path) || config_set.has_descendant(path) || is_key_field(path) {
+        let kept_by_others = if is_item_node(path) {
+            others.contains(path)
+        } else {
+            others.has_descendant(path)
+        };
+        if kept_by_others || config_set.has_descendant(path) || is_key_field(path) {
             continue;
         }
         fieldset::remove_path(&mut object, path);
@@ -251,11 +260,17 @@ pub fn update(
     let old_set = old
         .map(|o| fieldset::fields_of(o, schema))
         .unwrap_or_default();
-    let changed_set: FieldSet = new_set
+    let mut changed_set: FieldSet = new_set
         .iter()
         .filter(|p| changed(old, new, p))
         .cloned()
         .collect();
+    // Like the engine's comparison, an Update also owns each map it created (`".": {}`).
+    let mut created = Vec::new();
+    created_maps(old, new, schema, &mut Vec::new(), true, &mut created);
+    for path in created {
+        changed_set.insert(path);
+    }
     let removed = old_set.difference(&new_set);
     if changed_set.is_empty() && removed.is_empty() {
         return managed.to_vec();
@@ -288,21 +303,92 @@ pub fn update(
     prune_entries(managed, new, schema)
 }
 
-/// Drops paths that no longer exist in `object` and entries left empty.
+/// Paths of the granular maps (objects that are not atomic, below the root, outside
+/// `metadata`) present in `new` and absent in `old`, including those inside map-list items.
+fn created_maps(
+    old: Option<&Value>,
+    new: &Value,
+    schema: Option<&Value>,
+    path: &mut Path,
+    root: bool,
+    out: &mut Vec<Path>,
+) {
+    if let Value::Object(map) = new {
+        for (k, child) in map {
+            if root && matches!(k.as_str(), "apiVersion" | "kind" | "status") {
+                continue;
+            }
+            let sub = schema::child_at(schema, k, root);
+            let old_child = old.and_then(|o| o.get(k));
+            path.push(PathElement::Field(k.clone()));
+            if child.is_object() && !schema::map_is_atomic(sub) {
+                let is_root_meta = root && k == "metadata";
+                if !old_child.is_some_and(Value::is_object) && !is_root_meta {
+                    out.push(path.clone());
+                }
+                created_maps(old_child, child, sub, path, false, out);
+            } else if let (Value::Array(items), ListType::Map(keys)) =
+                (child, schema::list_type(sub))
+            {
+                let item_schema = schema::items(sub);
+                for item in items {
+                    let Some(key) = fieldset::item_key(item, &keys) else {
+                        continue;
+                    };
+                    let old_item = old_child.and_then(Value::as_array).and_then(|l| {
+                        l.iter()
+                            .find(|i| fieldset::item_key(i, &keys).as_ref() == Some(&key))
+                    });
+                    path.push(PathElement::Key(key));
+                    created_maps(old_item, item, item_schema, path, false, out);
+                    path.pop();
+                }
+            }
+            path.pop();
+        }
+    }
+}
+
+/// Drops paths that no longer exist in `object` and entries left empty. A path that still
+/// exists stays owned even if it is no longer a leaf (e.g. `spec: {}` that gained defaults).
 fn prune_entries(
     managed: Vec<ManagedEntry>,
     object: &Value,
-    schema: Option<&Value>,
+    _schema: Option<&Value>,
 ) -> Vec<ManagedEntry> {
-    let present = fieldset::fields_of(object, schema);
     managed
         .into_iter()
         .map(|mut e| {
-            e.fields = e.fields.intersection(&present);
+            e.fields = e
+                .fields
+                .iter()
+                .filter(|p| fieldset::get_path(object, p).is_some())
+                .cloned()
+                .collect();
             e
         })
         .filter(|e| !e.fields.is_empty())
         .collect()
+}
+
+/// Entries in kube-apiserver's order: operation (`Apply` first), time, manager,
+/// apiVersion, subresource.
+pub fn sorted(managed: &[ManagedEntry]) -> Vec<&ManagedEntry> {
+    let op = |e: &ManagedEntry| match e.operation {
+        Operation::Apply => 0,
+        Operation::Update => 1,
+    };
+    let mut v: Vec<&ManagedEntry> = managed.iter().collect();
+    v.sort_by(|a, b| {
+        (op(a), &a.time, &a.manager, &a.api_version, &a.subresource).cmp(&(
+            op(b),
+            &b.time,
+            &b.manager,
+            &b.api_version,
+            &b.subresource,
+        ))
+    });
+    v
 }
 
 /// Compares two managed-field lists ignoring timestamps.
@@ -350,6 +436,7 @@ mod tests {
             None,
             &[],
             &cfg(json!({"a": "1"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -368,6 +455,7 @@ mod tests {
             None,
             &[],
             &cfg(json!({"a": "1"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -377,6 +465,7 @@ mod tests {
             Some(&first.object),
             &first.managed,
             &cfg(json!({"a": "2"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m2"),
             false,
@@ -390,6 +479,7 @@ mod tests {
             Some(&first.object),
             &first.managed,
             &cfg(json!({"a": "2"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m2"),
             true,
@@ -407,6 +497,7 @@ mod tests {
             None,
             &[],
             &cfg(json!({"a": "1"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -416,6 +507,7 @@ mod tests {
             Some(&first.object),
             &first.managed,
             &cfg(json!({"a": "1"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m2"),
             false,
@@ -431,6 +523,7 @@ mod tests {
             None,
             &[],
             &cfg(json!({"a": "1", "b": "2"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -440,6 +533,7 @@ mod tests {
             Some(&one.object),
             &one.managed,
             &cfg(json!({"b": "2"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m2"),
             false,
@@ -449,6 +543,7 @@ mod tests {
             Some(&shared.object),
             &shared.managed,
             &cfg(json!({})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -461,11 +556,21 @@ mod tests {
     #[test]
     fn an_empty_object_that_gains_fields_is_not_removed() {
         let s = schema();
-        let empty = apply(None, &[], &cfg(json!({})), Some(&s), &actor("m1"), false).unwrap();
+        let empty = apply(
+            None,
+            &[],
+            &cfg(json!({})),
+            &FieldSet::new(),
+            Some(&s),
+            &actor("m1"),
+            false,
+        )
+        .unwrap();
         let grown = apply(
             Some(&empty.object),
             &empty.managed,
             &cfg(json!({"a": "1"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -481,6 +586,7 @@ mod tests {
             None,
             &[],
             &cfg(json!({"components": [{"name": "x", "enabled": true}]})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -490,6 +596,7 @@ mod tests {
             Some(&a.object),
             &a.managed,
             &cfg(json!({"components": [{"name": "y", "enabled": false}]})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m2"),
             false,
@@ -501,6 +608,7 @@ mod tests {
             Some(&b.object),
             &b.managed,
             &cfg(json!({"components": []})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -519,6 +627,7 @@ mod tests {
             None,
             &[],
             &cfg(json!({"a": "1", "b": "1"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,
@@ -541,6 +650,7 @@ mod tests {
             Some(&edited),
             &managed,
             &cfg(json!({"a": "1", "b": "1"})),
+            &FieldSet::new(),
             Some(&s),
             &actor("m1"),
             false,

@@ -16,6 +16,9 @@ pub struct Options {
     pub require_namespaces: bool,
     /// How long after a CRD is created through the API it becomes Established and served.
     pub crd_establish_delay: Duration,
+    /// How long a terminating Namespace waits for the fake's finalization step before it
+    /// can be removed (once empty). Zero: removed as soon as it is empty.
+    pub namespace_finalize_delay: Duration,
 }
 
 impl Default for Options {
@@ -23,6 +26,7 @@ impl Default for Options {
         Options {
             require_namespaces: true,
             crd_establish_delay: Duration::ZERO,
+            namespace_finalize_delay: Duration::ZERO,
         }
     }
 }
@@ -42,6 +46,12 @@ pub struct State {
     pub options: Options,
     /// CRDs written through the API that still wait for establishment.
     pub pending_crds: Vec<String>,
+    /// Terminating namespaces whose finalization delay has not passed yet.
+    pub namespaces_waiting: Vec<String>,
+    /// Terminating namespaces whose finalization delay still has to be scheduled.
+    pub pending_namespaces: Vec<String>,
+    /// CEL validation rules kubefake could not evaluate (each once).
+    pub unevaluated_rules: Vec<String>,
     /// Change notifications.
     pub events: broadcast::Sender<ChangeEvent>,
 }
@@ -56,6 +66,9 @@ impl State {
             writes: Vec::new(),
             options: Options::default(),
             pending_crds: Vec::new(),
+            namespaces_waiting: Vec::new(),
+            pending_namespaces: Vec::new(),
+            unevaluated_rules: Vec::new(),
             events,
         }
     }

@@ -27,7 +27,10 @@ impl Record {
         let mut v = self.object.clone();
         v["apiVersion"] = Value::String(api_version.to_string());
         if !self.managed.is_empty() {
-            let fields: Vec<Value> = self.managed.iter().map(ManagedEntry::to_json).collect();
+            let fields: Vec<Value> = crate::ssa::sorted(&self.managed)
+                .into_iter()
+                .map(ManagedEntry::to_json)
+                .collect();
             v["metadata"]["managedFields"] = Value::Array(fields);
         }
         v

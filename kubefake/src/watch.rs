@@ -18,7 +18,7 @@ use crate::commit::Target;
 use crate::observe::{ChangeEvent, ChangeKind};
 use crate::resources::ResKey;
 use crate::selector::Selector;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 struct Filter {
     target: Target,

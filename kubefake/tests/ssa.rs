@@ -289,7 +289,7 @@ async fn dry_run_apply_returns_the_result_without_storing_it() {
 }
 
 #[tokio::test]
-async fn schema_prunes_unknown_fields_rejects_them_when_strict_and_checks_types() {
+async fn apply_rejects_undeclared_fields_and_wrong_types_like_the_engine() {
     let server = server_with_acm_crds().await;
     let (api, _) = dyn_api(&server, &mch_gvk(), "ns").await;
     let mch = |spec: Value| {
@@ -298,15 +298,23 @@ async fn schema_prunes_unknown_fields_rejects_them_when_strict_and_checks_types(
             "metadata": {"name": "multiclusterhub", "namespace": "ns"}, "spec": spec}),
         )
     };
-    let pruned = api
-        .patch(
+    // kube-apiserver's typed conversion fails (500), it does not prune an applied field.
+    let err = api_status(
+        api.patch(
             "multiclusterhub",
             &PatchParams::apply("hubdr"),
             &Patch::Apply(&mch(json!({"bogus": 1}))),
         )
         .await
-        .unwrap();
-    assert!(pruned.data["spec"].get("bogus").is_none());
+        .unwrap_err(),
+    );
+    assert_eq!(err.code, 500);
+    assert!(
+        err.message
+            .contains(".spec.bogus: field not declared in schema"),
+        "{}",
+        err.message
+    );
 
     let strict = PatchParams::apply("hubdr").validation_strict();
     let err = api_status(
@@ -335,9 +343,10 @@ async fn schema_prunes_unknown_fields_rejects_them_when_strict_and_checks_types(
         .await
         .unwrap_err(),
     );
-    assert_eq!(err.code, 422);
+    assert_eq!(err.code, 500);
     assert!(
-        err.message.contains("must be of type boolean"),
+        err.message
+            .contains(".spec.disableHubSelfManagement: expected boolean, got \"yes\""),
         "{}",
         err.message
     );

@@ -205,8 +205,17 @@ fn failure(error: CallError, options: &ApplyOptions) -> Action {
             "the API server refuses to change an immutable field: {message}; delete the object so it can be recreated"
         )),
         CallError::Invalid(message) => Action::Failed(format!("rejected by the API server: {message}")),
+        CallError::SchemaRejected(message) => Action::Failed(format!(
+            "rejected by the installed schema (not retried): {message}; the object has a field or value this cluster's CRD or API version does not accept (an older operator?), or a list with a missing or duplicate key: upgrade the operator or fix the site"
+        )),
         CallError::NotFound(message) => Action::Failed(format!(
             "the API server answered NotFound: {message}; if the object's namespace does not exist, create it first"
+        )),
+        error @ CallError::Forbidden(_) if error.is_namespace_terminating() => Action::Waiting(format!(
+            "its namespace is being deleted (Terminating) and refuses new objects: {error}; the agent creates it again once the namespace is gone"
+        )),
+        CallError::Forbidden(message) => Action::Failed(format!(
+            "forbidden by the API server (not retried): {message}; check the agent's access (RBAC) to this kind and namespace"
         )),
         other => Action::Failed(other.to_string()),
     }

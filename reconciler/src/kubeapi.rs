@@ -29,11 +29,28 @@ pub enum CallError {
     /// 422 / 400: the server refuses the object (validation, immutable field).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The server's apply engine cannot convert the object to its schema (a field the
+    /// installed schema does not declare, a wrong type, a list item without its key or with
+    /// a duplicate key). kube-apiserver answers 500, but retrying never helps.
+    #[error("rejected by the schema: {0}")]
+    SchemaRejected(String),
     /// Still failing after retries (5xx, 429, timeouts, connection errors).
     #[error("{0} (gave up after {1} attempts)")]
     Unavailable(String, u32),
     #[error("{0}")]
     Other(String),
+    /// 403: refused by authorization or admission, e.g. new content in a namespace that is
+    /// being deleted (Terminating). Retrying at once never helps.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+impl CallError {
+    /// Whether a 403 says the object's namespace is Terminating (the NamespaceLifecycle
+    /// admission plugin): it goes away once the namespace is gone.
+    pub fn is_namespace_terminating(&self) -> bool {
+        matches!(self, CallError::Forbidden(m) if m.contains("because it is being terminated"))
+    }
 }
 
 /// Retry policy for transient failures.
@@ -303,6 +320,19 @@ where
     }
 }
 
+/// Whether a 500's message is one of structured-merge-diff's typed-conversion errors.
+fn is_schema_rejection(message: &str) -> bool {
+    [
+        "failed to create typed patch object",
+        "failed to create typed live object",
+        "field not declared in schema",
+        "duplicate entries for key",
+        "omits key field",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
 /// Sort a kube error into what the agent does about it.
 pub fn classify(error: &kube::Error) -> CallError {
     match error {
@@ -313,9 +343,11 @@ pub fn classify(error: &kube::Error) -> CallError {
                 status.message.clone()
             };
             match status.code {
+                403 => CallError::Forbidden(message),
                 404 => CallError::NotFound(message),
                 409 => CallError::Conflict(message),
                 400 | 422 => CallError::Invalid(message),
+                500 if is_schema_rejection(&message) => CallError::SchemaRejected(message),
                 429 | 500..=599 => {
                     CallError::Unavailable(format!("{} {}", status.code, message), 0)
                 }

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use crate::changeset::{Action, ChangeSet};
 use crate::inventory::{Entry, Inventory};
-use crate::kubeapi::{ClusterApi, FIELD_MANAGER};
+use crate::kubeapi::{CallError, ClusterApi, FIELD_MANAGER};
 
 /// What pruning does with a stale entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +119,39 @@ async fn release(api: &mut ClusterApi, id: &ObjectId, live: &DynamicObject) -> A
         return Action::Released;
     }
     let intent = release_intent(id, live.metadata.resource_version.as_deref());
+    match api.apply(id, &intent, false, false).await {
+        Ok(_) => Action::Released,
+        Err(CallError::Invalid(message)) if message.contains("immutable") => {
+            hand_over_then_release(api, id, live).await
+        }
+        Err(e) => Action::Failed(format!("release failed, kept in the inventory: {e}")),
+    }
+}
+
+/// Field manager that keeps the fields the API server does not let the agent drop.
+pub const RELEASED_MANAGER: &str = "hubdr-released";
+
+/// Dropping hubdr's fields would change what the API server keeps immutable (a claim's
+/// `spec`): the fields are first applied, unchanged, by [`RELEASED_MANAGER`], so hubdr's
+/// release leaves them in place, owned by that manager.
+async fn hand_over_then_release(
+    api: &mut ClusterApi,
+    id: &ObjectId,
+    live: &DynamicObject,
+) -> Action {
+    let mut keep = release_intent(id, None);
+    if let Some(spec) = live.data.get("spec") {
+        keep["spec"] = spec.clone();
+    }
+    let handed = match api.apply_as(id, &keep, RELEASED_MANAGER, false).await {
+        Ok(o) => o,
+        Err(e) => {
+            return Action::Failed(format!(
+                "release failed, kept in the inventory: the API server refuses to drop its immutable fields, and handing them to {RELEASED_MANAGER} failed: {e}"
+            ))
+        }
+    };
+    let intent = release_intent(id, handed.metadata.resource_version.as_deref());
     match api.apply(id, &intent, false, false).await {
         Ok(_) => Action::Released,
         Err(e) => Action::Failed(format!("release failed, kept in the inventory: {e}")),

@@ -12,8 +12,26 @@ use support::*;
 
 /// A server where `cluster` was applied from the example site.
 async fn applied(cluster: &str) -> (FakeApiServer, Vec<Value>) {
+    applied_objects(cluster, cluster_objects(&render(EXAMPLE_SITE), cluster)).await
+}
+
+/// As [`applied`], but the replica PVC is applied without its rendered
+/// `hubdr.io/prune: disabled`, as an object of an older render would be: the
+/// tests of prune order and prune failures need two prunable objects of
+/// different waves, and the RD with its PVC is the example's only such pair.
+async fn applied_with_prunable_replica(cluster: &str) -> (FakeApiServer, Vec<Value>) {
+    let mut objects = cluster_objects(&render(EXAMPLE_SITE), cluster);
+    for object in &mut objects {
+        if object["kind"] == "PersistentVolumeClaim" {
+            let annotations = object["metadata"]["annotations"].as_object_mut().unwrap();
+            assert!(annotations.remove("hubdr.io/prune").is_some());
+        }
+    }
+    applied_objects(cluster, objects).await
+}
+
+async fn applied_objects(cluster: &str, objects: Vec<Value>) -> (FakeApiServer, Vec<Value>) {
     let server = fake().await;
-    let objects = cluster_objects(&render(EXAMPLE_SITE), cluster);
     ensure_prerequisite_namespaces(&server, &objects);
     let report = run_pass(&mut cluster_api(&server), &pass_config(cluster), &objects).await;
     assert_eq!(
@@ -40,7 +58,7 @@ const PVC_ORDERS: &str = "PersistentVolumeClaim shop/orders-db-replica";
 
 #[tokio::test]
 async fn a_removed_replication_is_pruned_in_reverse_apply_order() {
-    let (server, before) = applied("west-1").await;
+    let (server, before) = applied_with_prunable_replica("west-1").await;
     let config = pass_config("west-1");
     let after = cluster_objects(
         &render(&without_replication(EXAMPLE_SITE, "orders-db")),
@@ -99,7 +117,7 @@ async fn a_removed_replication_is_pruned_in_reverse_apply_order() {
 
 #[tokio::test]
 async fn an_object_already_gone_counts_as_pruned() {
-    let (server, _) = applied("west-1").await;
+    let (server, _) = applied_with_prunable_replica("west-1").await;
     let config = pass_config("west-1");
     server
         .delete_object(
@@ -125,7 +143,7 @@ async fn an_object_already_gone_counts_as_pruned() {
     assert!(!stored_inventory(&server, &config).contains(RD_ORDERS));
 
     // Also when the object vanishes between the read and the delete (NotFound on DELETE).
-    let (server, _) = applied("west-1").await;
+    let (server, _) = applied_with_prunable_replica("west-1").await;
     server.inject(
         Fault::error(
             404,
@@ -137,6 +155,33 @@ async fn an_object_already_gone_counts_as_pruned() {
     let report = run_pass(&mut cluster_api(&server), &config, &after).await;
     assert_eq!(action(&report.changes, RD_ORDERS), &Action::Pruned);
     assert!(!stored_inventory(&server, &config).contains(RD_ORDERS));
+}
+
+#[tokio::test]
+async fn the_replica_pvc_holds_data_and_is_never_pruned() {
+    let (server, _) = applied("west-1").await;
+    let config = pass_config("west-1");
+    let after = cluster_objects(
+        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
+        "west-1",
+    );
+
+    let report = run_pass(&mut cluster_api(&server), &config, &after).await;
+
+    assert_eq!(action(&report.changes, RD_ORDERS), &Action::Pruned);
+    let Action::Skipped(message) = action(&report.changes, PVC_ORDERS) else {
+        panic!("the replica PVC is skipped:\n{}", describe(&report.changes))
+    };
+    assert!(message.contains("hubdr.io/prune: disabled"), "{message}");
+    assert_eq!(deletes(&server), ["ReplicationDestination orders-db"]);
+    assert!(server
+        .get(
+            &gvk_of("v1", "PersistentVolumeClaim"),
+            Some("shop"),
+            "orders-db-replica"
+        )
+        .is_some());
+    assert!(!stored_inventory(&server, &config).contains(PVC_ORDERS));
 }
 
 #[tokio::test]
@@ -216,7 +261,7 @@ async fn prune_disabled_and_unowned_objects_are_left_in_place() {
 
 #[tokio::test]
 async fn a_failed_delete_stays_in_the_inventory_and_is_retried_next_pass() {
-    let (server, _) = applied("west-1").await;
+    let (server, _) = applied_with_prunable_replica("west-1").await;
     let config = pass_config("west-1");
     let after = cluster_objects(
         &render(&without_replication(EXAMPLE_SITE, "orders-db")),
@@ -280,7 +325,7 @@ async fn a_failed_delete_stays_in_the_inventory_and_is_retried_next_pass() {
 
 #[tokio::test]
 async fn a_failed_read_before_the_delete_keeps_the_entry_and_is_never_reported_pruned() {
-    let (server, _) = applied("west-1").await;
+    let (server, _) = applied_with_prunable_replica("west-1").await;
     let config = pass_config("west-1");
     let after = cluster_objects(
         &render(&without_replication(EXAMPLE_SITE, "orders-db")),

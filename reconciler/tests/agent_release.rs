@@ -14,14 +14,29 @@ use support::*;
 const PVC: &str = "PersistentVolumeClaim shop/orders-db-replica";
 const NS_MEDIA: &str = "Namespace media";
 
-/// The example site, with west-1's Namespaces rendered without `hubdr.io/prune: disabled`
-/// (a site patch), so only the adoption rule keeps them.
+/// The example site, with west-1's Namespaces and replica PVC rendered without
+/// `hubdr.io/prune: disabled` (site patches), so only the adoption rule keeps them.
 fn site_without_prune_annotations() -> String {
     edit(
         EXAMPLE_SITE,
         "  patches:\n",
-        "  patches:\n    - target: {cluster: west-1, kind: Namespace}\n      merge: {metadata: {annotations: {hubdr.io/prune: null}}}\n",
+        &format!("  patches:\n    - target: {{cluster: west-1, kind: Namespace}}\n      merge: {{metadata: {{annotations: {{hubdr.io/prune: null}}}}}}\n{PVC_PATCH}"),
     )
+}
+
+/// The patch that makes the replica PVC prunable; it must go with the PVC (a patch that
+/// matches nothing is an error).
+const PVC_PATCH: &str = "    - target: {cluster: west-1, kind: PersistentVolumeClaim}\n      merge: {metadata: {annotations: {hubdr.io/prune: null}}}\n";
+
+/// `site` without the replication `name`, and without the PVC patch when that was the
+/// replication that put the replica PVC on west-1.
+fn without(site: &str, name: &str) -> String {
+    let site = without_replication(site, name);
+    if name == "orders-db" {
+        site.replacen(PVC_PATCH, "", 1)
+    } else {
+        site
+    }
 }
 
 /// west-1 where the application's Namespace `media` and the replica PVC existed before the
@@ -32,7 +47,7 @@ async fn adopted() -> (FakeApiServer, String) {
     let objects = cluster_objects(&render(&site), "west-1");
     assert!(objects
         .iter()
-        .filter(|o| o["kind"] == "Namespace")
+        .filter(|o| o["kind"] == "Namespace" || o["kind"] == "PersistentVolumeClaim")
         .all(|o| !prune_disabled(o)));
     ensure_prerequisite_namespaces(&server, &objects);
     server
@@ -64,7 +79,7 @@ async fn adopted() -> (FakeApiServer, String) {
 
 /// The site without the replications that put the PVC and Namespace media on west-1.
 fn smaller(site: &str) -> Vec<Value> {
-    let site = without_replication(&without_replication(site, "orders-db"), "media-fanout");
+    let site = without(&without(site, "orders-db"), "media-fanout");
     let objects = cluster_objects(&render(&site), "west-1");
     let wanted = ids(&objects);
     assert!(!wanted.contains(PVC) && !wanted.contains(NS_MEDIA));
@@ -181,7 +196,8 @@ async fn an_inventory_written_before_created_was_recorded_only_releases() {
     // The agent created everything, but its inventory has the old format (no `created`).
     let server = fake().await;
     let config = pass_config("west-1");
-    let objects = cluster_objects(&render(EXAMPLE_SITE), "west-1");
+    let site = site_without_prune_annotations();
+    let objects = cluster_objects(&render(&site), "west-1");
     ensure_prerequisite_namespaces(&server, &objects);
     let first = run_pass(&mut cluster_api(&server), &config, &objects).await;
     assert_eq!(first.changes.count("created"), objects.len());
@@ -200,10 +216,7 @@ async fn an_inventory_written_before_created_was_recorded_only_releases() {
     server.put_object(stored).unwrap();
     server.clear_writes();
 
-    let after = cluster_objects(
-        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
-        "west-1",
-    );
+    let after = cluster_objects(&render(&without(&site, "orders-db")), "west-1");
     let report = run_pass(&mut cluster_api(&server), &config, &after).await;
 
     assert_eq!(action(&report.changes, PVC).name(), "released");
@@ -216,7 +229,15 @@ async fn an_inventory_written_before_created_was_recorded_only_releases() {
         "{:#?}",
         server.writes()
     );
-    assert!(pvc(&server).is_some());
+    // A claim's spec is immutable, so hubdr cannot drop its fields: they are handed to
+    // another manager and stay as they were.
+    let claim = pvc(&server).unwrap();
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "20Gi");
+    let owners = managers(&claim);
+    assert!(
+        !owners.contains(&"hubdr".to_string()) && owners.contains(&"hubdr-released".to_string()),
+        "{owners:?}"
+    );
 }
 
 #[tokio::test]

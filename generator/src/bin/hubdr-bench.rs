@@ -701,7 +701,7 @@ spec:
                 if i % 8 == 2 {
                     let _ = writeln!(
                         y,
-                        "        restore: {{cluster: {dest}, namespace: {ns}, destinationPVC: {name}-restored}}"
+                        "        restore: {{cluster: {dest}, namespace: {ns}, destinationPVC: {name}-restored, run: r1}}"
                     );
                 }
             }

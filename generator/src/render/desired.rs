@@ -497,7 +497,11 @@ fn replication_objects(
         }
     }
 
-    if let Some(restore) = &r.restore {
+    if let Some((restore, run)) = r
+        .restore
+        .as_ref()
+        .and_then(|restore| Some((restore, restore.run.as_ref()?)))
+    {
         out.push(ObjectPlan::new(
             &restore.cluster,
             "replicationdestination.yaml.j2",
@@ -507,7 +511,7 @@ fn replication_objects(
                 "namespace": restore.namespace,
                 "method": "restic",
                 "schedule": null,
-                "manual_trigger": restore.trigger,
+                "manual_trigger": run,
                 "key_secret": null,
                 "ssh_keys": null,
                 "service_type": null,

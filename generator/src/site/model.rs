@@ -545,13 +545,12 @@ pub struct ResticRestore {
     /// An existing PVC the backup is restored into.
     #[serde(rename = "destinationPVC")]
     pub destination_pvc: String,
-    /// The manual trigger value; change it to restore again.
-    #[serde(default = "default_restore_trigger")]
-    pub trigger: String,
-}
-
-fn default_restore_trigger() -> String {
-    "restore-once".into()
+    /// A restore run, requested: the destination is rendered only when this is set, with
+    /// `trigger.manual: <run>`. VolSync runs each distinct value once; set a new id to
+    /// restore again. Unset, nothing is rendered (a restore declared but not requested must
+    /// not run on the first render, before the first backup). `trigger` is its former name.
+    #[serde(default, alias = "trigger")]
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -706,4 +705,21 @@ fn default_agent_interval() -> String {
 }
 fn default_agent_heartbeat() -> String {
     "10m".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ResticRestore;
+
+    #[test]
+    fn a_restore_run_is_read_under_its_former_name_trigger_too() {
+        let old: ResticRestore = serde_yaml::from_str(
+            "{cluster: c, namespace: n, destinationPVC: p, trigger: restore-2024-06-01}",
+        )
+        .unwrap();
+        assert_eq!(old.run.as_deref(), Some("restore-2024-06-01"));
+        let unrequested: ResticRestore =
+            serde_yaml::from_str("{cluster: c, namespace: n, destinationPVC: p}").unwrap();
+        assert_eq!(unrequested.run, None);
+    }
 }

@@ -157,6 +157,23 @@ impl Validator {
         }
     }
 
+    /// A restore run id: the value of a ReplicationDestination's `trigger.manual`, compared
+    /// by VolSync with its `status.lastManualSync`.
+    fn restore_run(&mut self, path: impl fmt::Display, value: &str) {
+        let fine = (1..=63).contains(&value.len())
+            && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+        if !fine {
+            self.error(
+                path.to_string(),
+                format!("{value:?} is not a restore run id"),
+                "use 1 to 63 letters, digits, '-', '.' or '_', starting with a letter or digit (e.g. 2026-12-07-1); a new id runs the restore again",
+            );
+        }
+    }
+
     fn non_empty(&mut self, path: impl fmt::Display, value: &str) {
         if value.trim().is_empty() {
             self.error(path.to_string(), "must not be empty", "give it a value");
@@ -582,7 +599,10 @@ impl Validator {
                 format_args!("{rpath}.destinationPVC"),
                 &restore.destination_pvc,
             );
-            self.non_empty(format_args!("{rpath}.trigger"), &restore.trigger);
+            let Some(run) = &restore.run else {
+                return objects;
+            };
+            self.restore_run(format_args!("{rpath}.run"), run);
             let key = (
                 restore.cluster.as_str(),
                 restore.namespace.as_str(),
