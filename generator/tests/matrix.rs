@@ -860,7 +860,10 @@ fn hubs(site: &Site, view: &View) {
                     schedules.is_empty(),
                     "{h}: a decommissioned hub has no BackupSchedule"
                 );
-                assert!(restores.is_empty(), "{h}: a decommissioned hub has no Restore");
+                assert!(
+                    restores.is_empty(),
+                    "{h}: a decommissioned hub has no Restore"
+                );
                 assert_eq!(
                     location["accessMode"], "ReadOnly",
                     "{h}: a decommissioned hub keeps its storage location, read-only"
