@@ -174,6 +174,31 @@ async fn decommission_waits_for_available_clusters_and_preserved_deployments_the
         "{out}"
     );
     assert_eq!(role_of(&fleet, "hub-a"), "decommissioned");
+    // Only the decommissioned hub's install file may delete ManagedClusters.
+    let install = |hub: &str| {
+        std::fs::read_to_string(fleet.workdir.join(format!("agents/{hub}.yaml"))).unwrap()
+    };
+    let deletes_managed_clusters = |text: &str| {
+        let docs: Vec<serde_json::Value> = text
+            .split("\n---\n")
+            .filter_map(|d| serde_yaml::from_str(d).ok())
+            .collect();
+        docs.iter()
+            .filter(|d| d["kind"] == "ClusterRole")
+            .flat_map(|d| d["rules"].as_array().cloned().unwrap_or_default())
+            .any(|r| {
+                r["resources"] == serde_json::json!(["managedclusters"])
+                    && r["verbs"]
+                        .as_array()
+                        .is_some_and(|v| v.iter().any(|v| v == "delete"))
+            })
+    };
+    assert!(
+        deletes_managed_clusters(&install("hub-a")),
+        "{}",
+        install("hub-a")
+    );
+    assert!(!deletes_managed_clusters(&install("hub-b")));
     fleet
         .run_until(&ORDER, 4, "hub-a detaches its managed clusters", |f| {
             f.managed_cluster("hub-a", "east-1").is_none()
