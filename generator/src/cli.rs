@@ -169,6 +169,24 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Take a fenced former primary out of the site for good: detach its ManagedClusters and
+    /// remove its ACM backup objects (never its storage). Refused until the status branch shows
+    /// every managed cluster Available on the active hub and every ClusterDeployment preserved.
+    Decommission {
+        /// The fenced former primary.
+        hub: String,
+        /// The status branch the agents report to (the local branch, else origin's).
+        #[arg(long, default_value = crate::status::STATUS_BRANCH)]
+        status_branch: String,
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The rendered git repository (must hold the committed render of the current site).
+        #[arg(long)]
+        out: PathBuf,
+        /// Commit author as "Name <email>".
+        #[arg(long, default_value = "hubdr <hubdr@localhost>")]
+        author: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -67,7 +67,7 @@ impl Roles {
 }
 
 /// The commands that change roles, for messages.
-pub const ROLE_COMMANDS: &str = "`hubdr failover --to HUB` (a takeover), `hubdr failover --abort` (back before the activation finished) or `hubdr unfence HUB`";
+pub const ROLE_COMMANDS: &str = "`hubdr failover --to HUB` (a takeover), `hubdr failover --abort` (back before the activation finished), `hubdr unfence HUB` or `hubdr decommission HUB`";
 
 /// Whether `next` may be committed over `previous` by `verb`.
 pub fn check(previous: &Roles, next: &Roles, verb: Verb) -> Result<(), String> {
@@ -96,6 +96,12 @@ pub fn check(previous: &Roles, next: &Roles, verb: Verb) -> Result<(), String> {
         .collect();
     if changed.is_empty() {
         return Ok(());
+    }
+    if changed.iter().any(|c| c.contains("decommissioned")) {
+        return Err(format!(
+            "hub roles differ from the committed render (.hubdr/index.yaml): {}; `hubdr render` does not decommission a hub nor bring a decommissioned one back, because that skips the checks that every managed cluster is Available on the active hub and every ClusterDeployment is preserved\n  fix: put the roles back in the site file; decommission a fenced former primary with `hubdr decommission HUB`; a decommissioned hub does not come back: reinstall it and add it as a new passive hub",
+            changed.join(", ")
+        ));
     }
     Err(format!(
         "hub roles differ from the committed render (.hubdr/index.yaml): {}; `hubdr render` does not change roles, because a role change rendered by hand skips the gates that sequence a failover (fence first, activate, verify, then back up)\n  fix: put the roles back in the site file and run {ROLE_COMMANDS} instead",
@@ -156,6 +162,22 @@ mod tests {
             .clusters
             .insert("east-1".into(), ClusterRole { role: None });
         assert_eq!(check(&before, &grown, Verb::Render), Ok(()));
+    }
+
+    #[test]
+    fn a_hand_made_decommission_names_the_command() {
+        let before = roles(2, &[("hub-a", "fenced"), ("hub-b", "active")]);
+        let gone = roles(2, &[("hub-a", "decommissioned"), ("hub-b", "active")]);
+        let e = check(&before, &gone, Verb::Render).unwrap_err();
+        assert!(e.contains("hub-a: fenced -> decommissioned"), "{e}");
+        assert!(e.contains("`hubdr decommission HUB`"), "{e}");
+        let e = check(&gone, &before, Verb::Render).unwrap_err();
+        assert!(e.contains("hub-a: decommissioned -> fenced"), "{e}");
+        assert!(e.contains("does not come back"), "{e}");
+        assert_eq!(
+            check(&before, &gone, Verb::Sequenced("hubdr decommission")),
+            Ok(())
+        );
     }
 
     #[test]

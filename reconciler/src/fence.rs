@@ -50,6 +50,12 @@ const ACM: &str = "cluster.open-cluster-management.io/v1beta1";
 pub const FENCED: &str = "fenced";
 pub const PASSIVE: &str = "passive";
 
+/// Whether a hub of `role` is fenced: a fenced former primary, or a decommissioned one
+/// ([`crate::decommission`]).
+pub fn fences(role: Option<&str>) -> bool {
+    matches!(role, Some(FENCED | crate::decommission::DECOMMISSIONED))
+}
+
 /// How a fenced hub's BackupSchedules are stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Mode {

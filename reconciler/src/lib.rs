@@ -5,6 +5,7 @@ pub mod changeset;
 pub mod cli;
 pub mod compactor;
 pub mod config;
+pub mod decommission;
 pub mod desired;
 pub mod desired_set;
 pub mod etcd_backup;

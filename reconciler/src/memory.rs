@@ -149,7 +149,7 @@ impl Remembered {
 
 /// The backup namespace to fence in, when the remembered role is `fenced`.
 pub fn fenced_in(remembered: &Remembered, default_namespace: &str) -> Option<String> {
-    (remembered.role.as_deref() == Some(crate::fence::FENCED)).then(|| {
+    crate::fence::fences(remembered.role.as_deref()).then(|| {
         remembered
             .backup_namespace
             .clone()

@@ -220,13 +220,17 @@ impl Agent {
                     .map(str::to_string);
                 // A fenced hub is fenced, and a passive one loses stray BackupSchedules, before
                 // anything is applied.
-                self.fenced_in =
-                    (role.as_deref() == Some(fence::FENCED)).then(|| backup_namespace.clone());
+                self.fenced_in = fence::fences(role.as_deref()).then(|| backup_namespace.clone());
                 let mut fence_problems = Vec::new();
                 if let Some(ns) = self.fenced_in.clone() {
                     self.fence_mode = fence::Mode::of(&planned);
                     fence_problems =
                         fence::fence_hub(&mut self.api, &ns, self.fence_mode, &mut changes).await;
+                    if role.as_deref() == Some(crate::decommission::DECOMMISSIONED) {
+                        fence_problems.extend(
+                            crate::decommission::detach(&mut self.api, &ns, &mut changes).await,
+                        );
+                    }
                 } else if role.as_deref() == Some(fence::PASSIVE) {
                     let (removed, problems) =
                         fence::remove_strays(&mut self.api, &backup_namespace, &mut changes).await;

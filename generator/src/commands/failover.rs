@@ -371,7 +371,10 @@ pub fn unfence(
 }
 
 /// The repository must hold exactly the render of the current site, committed.
-fn ensure_no_drift(repo_dir: &Path, tree: &crate::gitrepo::Tree) -> Result<(), CommandError> {
+pub(super) fn ensure_no_drift(
+    repo_dir: &Path,
+    tree: &crate::gitrepo::Tree,
+) -> Result<(), CommandError> {
     let repo = OutputRepo::open(repo_dir).map_err(|e| {
         CommandError::BadInput(format!(
             "error: {e}\n  fix: render the current site into {} first",
@@ -395,7 +398,7 @@ fn ensure_no_drift(repo_dir: &Path, tree: &crate::gitrepo::Tree) -> Result<(), C
 }
 
 /// Validate the edited text, then replace the site file atomically.
-fn change_site(
+pub(super) fn change_site(
     site: &SiteArgs,
     text: &str,
     err: &mut dyn std::io::Write,
@@ -412,6 +415,6 @@ fn change_site(
     load(&site.site, err)
 }
 
-fn bad(message: &str, fix: &str) -> CommandError {
+pub(super) fn bad(message: &str, fix: &str) -> CommandError {
     CommandError::BadInput(format!("error: {message}\n  fix: {fix}"))
 }

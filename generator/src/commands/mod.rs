@@ -2,6 +2,7 @@
 //! without a process, and an `Outcome` that maps to the exit status.
 
 pub mod bundle;
+mod decommission;
 mod failover;
 mod hcp;
 mod init;
@@ -102,6 +103,13 @@ pub fn run(
             yes,
             author,
         } => failover::unfence(site, repo, hub, *yes, author, out, err),
+        Command::Decommission {
+            hub,
+            status_branch,
+            site,
+            out: repo,
+            author,
+        } => decommission::run(site, repo, hub, status_branch, author, out, err),
         Command::Init { out: path, force } => init::run(path, *force, out),
         Command::Keygen { out: path, force } => bundle::keygen(path, *force, out),
         Command::Bundle(command) => bundle::run(command, out),

@@ -2,6 +2,7 @@
 //! will take). Pure: text in, text out.
 
 pub mod abort;
+pub mod decommission;
 pub mod preflight;
 pub mod retry;
 mod steps;

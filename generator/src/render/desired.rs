@@ -161,6 +161,10 @@ fn hub_objects(site: &Site, hub: &crate::site::Hub, out: &mut Vec<ObjectPlan>) {
             }
             addons(site, &hub.name, &[], out)
         }
+        // A decommissioned former primary: no BackupSchedule (the agent deletes every one,
+        // and prunes the one hubdr rendered), no Restore; its storage objects stay as they
+        // were (the DataProtectionApplication above, read-only like a fenced hub's).
+        HubRole::Decommissioned => addons(site, &hub.name, &[], out),
     }
 }
 
@@ -266,7 +270,7 @@ fn dpa_context(site: &Site, role: HubRole) -> Value {
             "provider": s.provider,
             "default": s.default,
             // A fenced hub cannot write a backup even if a stale Velero schedule survived.
-            "access_mode": (role == HubRole::Fenced).then_some("ReadOnly"),
+            "access_mode": matches!(role, HubRole::Fenced | HubRole::Decommissioned).then_some("ReadOnly"),
             "bucket": s.bucket,
             "prefix": s.prefix,
             "config": config,

@@ -286,6 +286,9 @@ pub enum HubRole {
     Active,
     Passive,
     Fenced,
+    /// A former primary taken out of the site's disaster recovery by `hubdr decommission`:
+    /// its ManagedClusters detached, its ACM backup objects removed, its storage untouched.
+    Decommissioned,
 }
 
 impl HubRole {
@@ -294,6 +297,7 @@ impl HubRole {
             HubRole::Active => "active",
             HubRole::Passive => "passive",
             HubRole::Fenced => "fenced",
+            HubRole::Decommissioned => "decommissioned",
         }
     }
 }
@@ -337,6 +341,10 @@ pub struct Hub {
     pub disconnected: Option<bool>,
     #[serde(default)]
     pub argocd_cluster: Option<String>,
+    /// Set by `hubdr decommission`: the generation at which this former primary was
+    /// decommissioned. Not written into the canonical model while unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decommissioned_since: Option<u64>,
 }
 
 fn default_cleanup() -> String {

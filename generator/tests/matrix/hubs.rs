@@ -247,6 +247,20 @@ pub(crate) fn hubs(site: &Site, view: &View) {
                     "{h}: a fenced hub's backup location is read-only"
                 );
             }
+            HubRole::Decommissioned => {
+                assert!(
+                    schedules.is_empty(),
+                    "{h}: a decommissioned hub has no BackupSchedule"
+                );
+                assert!(
+                    restores.is_empty(),
+                    "{h}: a decommissioned hub has no Restore"
+                );
+                assert_eq!(
+                    location["accessMode"], "ReadOnly",
+                    "{h}: a decommissioned hub keeps its storage location, read-only"
+                );
+            }
         }
         for kind in [
             "ReplicationSource",
@@ -298,7 +312,7 @@ pub(crate) fn addons(site: &Site, view: &View) {
         match hub.role {
             // A fenced former primary keeps its add-ons: deleting them on a hub that may still
             // reach the managed clusters would uninstall VolSync there.
-            HubRole::Active | HubRole::Fenced => assert_eq!(
+            HubRole::Active | HubRole::Fenced | HubRole::Decommissioned => assert_eq!(
                 found,
                 participating,
                 "{}: one volsync add-on per participating cluster on the {} hub",

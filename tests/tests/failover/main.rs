@@ -8,6 +8,7 @@
 
 mod abort;
 mod activation;
+mod decommission;
 mod disaster;
 mod failback;
 mod planned;

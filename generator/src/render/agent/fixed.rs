@@ -13,7 +13,9 @@
 //!   `observability-thanos-compact` (its replicas, fence and abort) and the Deployment
 //!   `observability-observatorium-api` (restarted after an activation), by name: get, patch.
 //!
-//! The same whatever role the hub has, so a failover needs no new permissions.
+//! The same whatever role the hub has, so a failover needs no new permissions; but for one:
+//! a decommissioned hub's agent may also delete ManagedClusters ([`detach_rule`]), to detach
+//! them (`hubdr decommission`). No other hub's install file grants it.
 
 use serde_json::{json, Value};
 
@@ -57,6 +59,20 @@ pub const NAMED_RULES: [(&str, &str, &str, &str, &[&str]); 2] = [
         &["get", "patch"],
     ),
 ];
+
+/// Whether `cluster` is a decommissioned hub of the site.
+pub fn decommissioned(site: &crate::site::Site, cluster: &str) -> bool {
+    site.spec
+        .hubs
+        .iter()
+        .any(|h| h.name == cluster && h.role == crate::site::HubRole::Decommissioned)
+}
+
+/// A decommissioned hub's extra rule: delete ManagedClusters (its agent detaches the managed
+/// clusters the active hub now holds; never `local-cluster`).
+pub fn detach_rule() -> Value {
+    json!({"apiGroups": ["cluster.open-cluster-management.io"], "resources": ["managedclusters"], "verbs": ["delete"]})
+}
 
 /// The cluster-wide rules of a hub.
 pub fn cluster_rules() -> Vec<Value> {

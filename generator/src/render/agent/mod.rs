@@ -88,7 +88,7 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": role_name, "labels": labels},
-            "rules": cluster_rules(access, names),
+            "rules": cluster_rules(access, names, fixed::decommissioned(site, cluster)),
         }),
         binding(
             "ClusterRoleBinding",
@@ -203,10 +203,13 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
 
 /// The ClusterRole's rules: what [`rbac::cluster_rules`] gives, and on hubs the failover steps'
 /// cluster-wide fixed operations.
-fn cluster_rules(access: &ClusterAccess, names: &[&str]) -> Vec<Value> {
+fn cluster_rules(access: &ClusterAccess, names: &[&str], decommissioned: bool) -> Vec<Value> {
     let mut rules = rbac::cluster_rules(access, names);
     if access.hub {
         rules.extend(fixed::cluster_rules());
+        if decommissioned {
+            rules.push(fixed::detach_rule());
+        }
     }
     rules
 }

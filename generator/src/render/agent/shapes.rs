@@ -62,7 +62,9 @@ impl<'a> InstallFiles<'a> {
     /// The same bytes as [`super::install_file`].
     pub fn file(&self, cluster: &str, access: &ClusterAccess) -> String {
         let names: Vec<&str> = access.namespace_names().collect();
+        // A decommissioned hub's file has a rule of its own (a shape is built for no name).
         if !written_as_is(cluster)
+            || super::fixed::decommissioned(self.site, cluster)
             || names.len() > MAX_NAMESPACES
             || !names.iter().all(|n| written_as_is(n))
         {
