@@ -2,14 +2,12 @@
 
 use std::path::Path;
 
-use crate::changes;
 use crate::cli::SiteArgs;
 use crate::failover::decommission;
-use crate::transition::Verb;
 
-use super::failover::{bad, change_site, ensure_no_drift};
-use super::render::{commit_locked_as, lock_repository, parse_author};
-use super::{load_and_render, plan_text, render_loaded, CommandError};
+use super::failover::{bad, ensure_no_drift, SequencedEdit};
+use super::render::{lock_repository, parse_author};
+use super::{load_and_render, CommandError};
 
 pub fn run(
     site: &SiteArgs,
@@ -42,27 +40,16 @@ pub fn run(
     ensure_no_drift(repo, &previous.tree)?;
     let text = decommission::apply(&before.text, &before.site, &d)
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
-    let after = change_site(site, &text, err)?;
-    let rendered = render_loaded(site, &after)?;
-    let committed = commit_locked_as(
-        &after,
-        &rendered,
+    SequencedEdit {
+        site,
         repo,
-        false,
-        (author.0.as_str(), author.1.as_str()),
-        Verb::Sequenced("hubdr decommission"),
-        None,
-        &lock,
-    )?;
-    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
-        previous.tree.get(p).cloned()
-    });
-    let grants = super::plan::grants(&after.site);
-    let _ = write!(
-        out,
-        "{}",
-        plan_text(&rendered.index, &grouped, &grants, false)
-    );
+        author: (&author.0, &author.1),
+        verb: "hubdr decommission",
+        markdown: false,
+        previous: &previous,
+        lock: &lock,
+    }
+    .commit(&text, out, err)?;
     let _ = writeln!(
         out,
         "{hub} is decommissioned at generation {}: after the merge its agent deletes its BackupSchedules and detaches its ManagedClusters (never local-cluster); its storage location, DataProtectionApplication and bucket are left as they are.\nCommit {} and the render in a pull request.",

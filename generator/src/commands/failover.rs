@@ -197,31 +197,16 @@ pub fn retry(
     ensure_no_drift(args.repo, &previous.tree)?;
     let text = failover::retry::apply(&before.text, &retry)
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
-    let after = change_site(args.site, &text, err)?;
-    let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_locked_as(
-        &after,
-        &rendered,
-        args.repo,
-        false,
-        (author.0.as_str(), author.1.as_str()),
-        Verb::Sequenced("hubdr failover --retry"),
-        None,
-        &lock,
-    )?;
-    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
-        previous.tree.get(p).cloned()
-    });
-    let _ = write!(
-        out,
-        "{}",
-        plan_text(
-            &rendered.index,
-            &grouped,
-            &super::plan::grants(&after.site),
-            args.markdown
-        )
-    );
+    let after = SequencedEdit {
+        site: args.site,
+        repo: args.repo,
+        author: (&author.0, &author.1),
+        verb: "hubdr failover --retry",
+        markdown: args.markdown,
+        previous: &previous,
+        lock: &lock,
+    }
+    .commit(&text, out, err)?;
     let ns = &after.site.spec.backup_namespace;
     let _ = writeln!(
         out,
@@ -281,31 +266,16 @@ pub fn abort(
     ensure_no_drift(args.repo, &previous.tree)?;
     let text = failover::abort::apply(&before.text, &before.site, &abort)
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
-    let after = change_site(args.site, &text, err)?;
-    let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_locked_as(
-        &after,
-        &rendered,
-        args.repo,
-        false,
-        (author.0.as_str(), author.1.as_str()),
-        Verb::Sequenced("hubdr failover --abort"),
-        None,
-        &lock,
-    )?;
-    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
-        previous.tree.get(p).cloned()
-    });
-    let _ = write!(
-        out,
-        "{}",
-        plan_text(
-            &rendered.index,
-            &grouped,
-            &super::plan::grants(&after.site),
-            args.markdown
-        )
-    );
+    let after = SequencedEdit {
+        site: args.site,
+        repo: args.repo,
+        author: (&author.0, &author.1),
+        verb: "hubdr failover --abort",
+        markdown: args.markdown,
+        previous: &previous,
+        lock: &lock,
+    }
+    .commit(&text, out, err)?;
     let _ = write!(
         out,
         "{}",
@@ -341,27 +311,16 @@ pub fn unfence(
     }
     let lock = lock_repository(repo, "hubdr unfence", err)?;
     ensure_no_drift(repo, &previous.tree)?;
-    let after = change_site(site, &text, err)?;
-    let rendered = render_loaded(site, &after)?;
-    let committed = commit_locked_as(
-        &after,
-        &rendered,
+    SequencedEdit {
+        site,
         repo,
-        false,
-        (author.0.as_str(), author.1.as_str()),
-        Verb::Sequenced("hubdr unfence"),
-        None,
-        &lock,
-    )?;
-    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
-        previous.tree.get(p).cloned()
-    });
-    let grants = super::plan::grants(&after.site);
-    let _ = write!(
-        out,
-        "{}",
-        plan_text(&rendered.index, &grouped, &grants, false)
-    );
+        author: (&author.0, &author.1),
+        verb: "hubdr unfence",
+        markdown: false,
+        previous: &previous,
+        lock: &lock,
+    }
+    .commit(&text, out, err)?;
     let _ = writeln!(
         out,
         "{hub} is passive again: commit {} and the render in a pull request.",
@@ -395,6 +354,53 @@ pub(super) fn ensure_no_drift(
         )));
     }
     Ok(())
+}
+
+/// A sequenced edit of the site (`failover --retry`, `--abort`, `unfence`, `decommission`), its
+/// checks passed and the render lock held: the site file rewritten, rendered, the render
+/// committed under `verb`, and its plan printed.
+pub(super) struct SequencedEdit<'a> {
+    pub site: &'a SiteArgs,
+    pub repo: &'a Path,
+    pub author: (&'a str, &'a str),
+    pub verb: &'static str,
+    pub markdown: bool,
+    /// The render of the site before the edit, which the plan compares with.
+    pub previous: &'a crate::render::Rendered,
+    pub lock: &'a crate::gitrepo::RenderLock,
+}
+
+impl SequencedEdit<'_> {
+    /// Commit the site `text`; the edited site, loaded.
+    pub fn commit(
+        &self,
+        text: &str,
+        out: &mut dyn std::io::Write,
+        err: &mut dyn std::io::Write,
+    ) -> Result<crate::site::LoadedSite, CommandError> {
+        let after = change_site(self.site, text, err)?;
+        let rendered = render_loaded(self.site, &after)?;
+        let committed = commit_locked_as(
+            &after,
+            &rendered,
+            self.repo,
+            false,
+            self.author,
+            Verb::Sequenced(self.verb),
+            None,
+            self.lock,
+        )?;
+        let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
+            self.previous.tree.get(p).cloned()
+        });
+        let grants = super::plan::grants(&after.site);
+        let _ = write!(
+            out,
+            "{}",
+            plan_text(&rendered.index, &grouped, &grants, self.markdown)
+        );
+        Ok(after)
+    }
 }
 
 /// Validate the edited text, then replace the site file atomically.
