@@ -162,6 +162,9 @@ pub enum Command {
     /// Hosted control planes (`spec.hostedClusters`).
     #[command(subcommand)]
     Hcp(HcpCommand),
+    /// etcd backups of the site's OpenShift clusters (`spec.etcdBackup`).
+    #[command(subcommand)]
+    Etcd(EtcdCommand),
     /// Print a shell completion script: `hubdr completion bash > /etc/bash_completion.d/hubdr`,
     /// `hubdr completion zsh > "${fpath[1]}/_hubdr"`, `hubdr completion fish > ~/.config/fish/completions/hubdr.fish`.
     Completion {
@@ -186,6 +189,27 @@ pub enum Command {
         /// Commit author as "Name <email>".
         #[arg(long, default_value = "hubdr <hubdr@localhost>")]
         author: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EtcdCommand {
+    /// Print the steps to restore a cluster's etcd from its newest backup of the same
+    /// z-stream, filled with that backup's files. Never runs them.
+    RestorePlan {
+        /// The cluster (a hub or OpenShift managed cluster spec.etcdBackup covers).
+        cluster: String,
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The rendered repository holding the status refs (a local path).
+        #[arg(long, default_value = ".")]
+        repo: String,
+        /// The status branch the agents report to.
+        #[arg(long, default_value = crate::status::STATUS_BRANCH)]
+        branch: String,
+        /// The branch holding the render.
+        #[arg(long, default_value = "main")]
+        source_branch: String,
     },
 }
 

@@ -3,6 +3,7 @@
 
 pub mod bundle;
 mod decommission;
+mod etcd;
 mod failover;
 mod hcp;
 mod init;
@@ -17,7 +18,7 @@ mod validate;
 
 use std::path::Path;
 
-use crate::cli::{Command, HcpCommand, SiteArgs, StatusArgs, StatusCommand};
+use crate::cli::{Command, EtcdCommand, HcpCommand, SiteArgs, StatusArgs, StatusCommand};
 use crate::render::{RenderError, Rendered, Templates};
 use crate::site::{self, LoadedSite, SiteError};
 
@@ -192,6 +193,13 @@ pub fn run(
             branch,
             source_branch,
         }) => hcp::run(&site.site, repo, source_branch, branch, name, out, err),
+        Command::Etcd(EtcdCommand::RestorePlan {
+            cluster,
+            site,
+            repo,
+            branch,
+            source_branch,
+        }) => etcd::run(&site.site, repo, source_branch, branch, cluster, out, err),
     }
 }
 
