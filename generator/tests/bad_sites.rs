@@ -240,6 +240,7 @@ fixture_tests! {
     cleanup_none_on_a_passive_hub_is_a_warning => "cleanup-none-on-passive-hub",
     a_late_bound_destination_without_a_network_is_a_warning => "no-network-for-a-late-bound-address",
     etcd_keys_beside_snapshots_without_declared_encryption_is_a_warning => "etcd-keys-beside-snapshots",
+    a_managed_service_account_ttl_shorter_than_the_backup_ttl_is_a_warning => "msa-ttl-shorter-than-backup-ttl",
 }
 
 #[test]
