@@ -19,6 +19,7 @@ fixture_tests! {
     check_bad, BAD;
     wrong_type_generation => "wrong-type-generation",
     acm_version_unsupported => "acm-version-unsupported",
+    kopia_before_oadp_1_3 => "kopia-before-oadp-1-3",
     unknown_field_typo => "unknown-field-typo",
     bad_cron => "bad-cron",
     bad_duration_days => "bad-duration-days",

@@ -10,6 +10,7 @@ pub mod hosted;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod oadp;
 pub mod privileges;
 pub mod schedule_offset;
 pub mod strict_value;
