@@ -15,6 +15,7 @@ pub mod privileges;
 pub mod schedule_offset;
 pub mod strict_value;
 pub use hubdr_core::units;
+pub mod api_server;
 pub mod validate;
 mod validate_etcd;
 mod validate_trust;
