@@ -39,57 +39,65 @@ pub fn lines(fleet: &FleetView) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::table::tests::fleet;
+    use super::super::view::ClusterView;
     use super::*;
-    use crate::status::ManagedClustersObservation;
+    use crate::status::{ClusterStatus, ManagedClustersObservation};
+
+    /// hub-b, active, reporting its ManagedCluster east-1 at `url`.
+    fn fleet(url: Option<&str>) -> FleetView {
+        let mut status = ClusterStatus::parse(
+            "apiVersion: hubdr.io/v1alpha1\nkind: ClusterStatus\ncluster: hub-b\nagentVersion: '0'\nupdatedAt: '2026-11-18T10:00:00Z'\nsource: {generation: 3}\npass: {outcome: Succeeded, reason: Applied}\n",
+        )
+        .unwrap();
+        status.observed.managed_clusters = url.map(|u| ManagedClustersObservation {
+            total: 1,
+            client_configs: [("east-1".to_string(), vec![u.to_string()])].into(),
+            ..Default::default()
+        });
+        FleetView {
+            site: "s".into(),
+            generation: 3,
+            commit: "c".into(),
+            active: Some("hub-b".into()),
+            waited_for: Vec::new(),
+            clusters: vec![ClusterView {
+                name: "hub-b".into(),
+                kind: "hub".into(),
+                role: Some("active".into()),
+                status: Some(status),
+                ignored: None,
+            }],
+            merged_at: None,
+            rendered_at: 0,
+            unknown: Vec::new(),
+            status_ref: Some("refs/heads/hubdr-status".into()),
+            api_servers: [(
+                "east-1".to_string(),
+                "https://api.east-1.example:6443".to_string(),
+            )]
+            .into(),
+        }
+    }
 
     #[test]
     fn a_managed_cluster_whose_url_differs_from_the_sites_is_flagged_with_the_fix() {
-        let mut fleet = fleet(3, 3);
-        assert_eq!(section(&fleet), "", "nothing expected, nothing to say");
-        fleet.api_servers = [(
-            "east-1".to_string(),
-            "https://api.east-1.example:6443".to_string(),
-        )]
-        .into();
-        assert_eq!(section(&fleet), "", "nothing reported, nothing to say");
-        let hub_b = fleet
-            .clusters
-            .iter_mut()
-            .find(|c| c.name == "hub-b")
-            .unwrap();
-        hub_b.status.as_mut().unwrap().observed.managed_clusters =
-            Some(ManagedClustersObservation {
-                total: 1,
-                client_configs: [(
-                    "east-1".to_string(),
-                    vec!["https://api.east-1.example:443".to_string()],
-                )]
-                .into(),
-                ..Default::default()
-            });
-        let text = super::super::render(&fleet, super::super::table::tests::NOW);
+        assert_eq!(
+            section(&fleet(None)),
+            "",
+            "nothing reported, nothing to say"
+        );
+        let mut quiet = fleet(Some("https://api.east-1.example:443"));
+        quiet.api_servers.clear();
+        assert_eq!(section(&quiet), "", "nothing expected, nothing to say");
+        let text = super::super::render(&fleet(Some("https://api.east-1.example:443")), 0);
         assert!(
             text.contains("auto-import (useManagedServiceAccount): site apiServer vs ManagedCluster spec.managedClusterClientConfigs:\n  managedClusters[east-1].apiServer is https://api.east-1.example:6443, but its ManagedCluster on hub-b has spec.managedClusterClientConfigs url https://api.east-1.example:443: auto-import connects to the ManagedCluster's URL; put apiServer: https://api.east-1.example:443 in site.yaml"),
             "{text}"
         );
-        let hub_b = fleet
-            .clusters
-            .iter_mut()
-            .find(|c| c.name == "hub-b")
-            .unwrap();
-        let seen = hub_b
-            .status
-            .as_mut()
-            .unwrap()
-            .observed
-            .managed_clusters
-            .as_mut()
-            .unwrap();
-        seen.client_configs.insert(
-            "east-1".into(),
-            vec!["https://API.east-1.example:6443/".into()],
+        assert_eq!(
+            section(&fleet(Some("https://API.east-1.example:6443/"))),
+            "",
+            "the same URL, normalized"
         );
-        assert_eq!(section(&fleet), "", "the same URL, normalized");
     }
 }
