@@ -52,6 +52,30 @@ pub struct Prerequisite {
     /// Who needs it.
     #[serde(rename = "for")]
     pub for_: String,
+    /// A ManagedCluster: the URL one of its `spec.managedClusterClientConfigs[].url` must be
+    /// (the site's `apiServer`; `hubdr status` checks it against the hub agent's report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Prerequisite {
+    /// One line for `hubdr plan`: `Kind namespace/name keys [..] url ..: for`.
+    pub fn line(&self) -> String {
+        let mut line = self.kind.clone();
+        line.push(' ');
+        if !self.namespace.is_empty() {
+            line.push_str(&self.namespace);
+            line.push('/');
+        }
+        line.push_str(&self.name);
+        if !self.keys.is_empty() {
+            line.push_str(&format!(" keys [{}]", self.keys.join(", ")));
+        }
+        if let Some(url) = &self.url {
+            line.push_str(&format!(" url {url}"));
+        }
+        format!("{line}: {}", self.for_)
+    }
 }
 
 impl RenderIndex {
@@ -252,6 +276,7 @@ fn write_cluster(out: &mut String, name: &str, entry: &ClusterEntry) -> Option<(
             name,
             keys,
             for_,
+            url,
         } = prerequisite;
         field(out, "    - ", "kind", Some(kind))?;
         field(out, "      ", "namespace", Some(namespace))?;
@@ -265,6 +290,9 @@ fn write_cluster(out: &mut String, name: &str, entry: &ClusterEntry) -> Option<(
             }
         }
         field(out, "      ", "for", Some(for_))?;
+        if let Some(url) = url {
+            field(out, "      ", "url", Some(url))?;
+        }
     }
     Some(())
 }
@@ -309,6 +337,7 @@ mod tests {
                 keys: vec!["a".into()],
                 for_: "a long description that a YAML emitter may want to fold at some column"
                     .into(),
+                url: None,
             }],
         };
         RenderIndex {
@@ -470,6 +499,7 @@ mod tests {
             name: s.into(),
             keys,
             for_: format!("replication {s} (rsync-tls): the volume to protect"),
+            url: Some(s.into()),
         };
         let expected = |index: &RenderIndex| {
             let value = serde_json::to_value(index).unwrap();

@@ -2,6 +2,7 @@
 //! write — object ids, the index format, the status format, gate and late-binding syntax,
 //! label and annotation names, the bundle format and its verification, and the YAML and
 //! size limits they are read with. No rendering and no git-writing code.
+pub mod api_url;
 pub mod bundle;
 pub mod digest;
 pub mod fsutil;

@@ -3,6 +3,8 @@
 //! it (no ages), so an unchanged cluster gives an unchanged file. Each agent signs its file
 //! (`signature.rs`); readers believe only signed files (`trust.rs`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub mod etcd_backup;
@@ -277,10 +279,24 @@ pub struct ManagedClustersObservation {
     /// Joined but not Available.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_available: Vec<String>,
+    /// Each ManagedCluster's `spec.managedClusterClientConfigs[].url` (what auto-import connects
+    /// to; an empty list when it has none), as [`crate::api_url::ApiUrl::report`] writes them:
+    /// never a caBundle, never user info. At most [`Self::URLS_PER_CLUSTER`] per cluster and
+    /// [`Self::URL_BYTES`] in all; `clientConfigsOmitted` counts the clusters left out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_configs: BTreeMap<String, Vec<String>>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub client_configs_omitted: usize,
 }
 
 impl ManagedClustersObservation {
     pub const NAMES: usize = 50;
+    pub const URLS_PER_CLUSTER: usize = 4;
+    pub const URL_BYTES: usize = 1 << 20;
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What the agent of a fenced hub observed of its fence. `fencedAt` is set only when every

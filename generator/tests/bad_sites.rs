@@ -19,6 +19,7 @@ fixture_tests! {
     check_bad, BAD;
     wrong_type_generation => "wrong-type-generation",
     acm_version_unsupported => "acm-version-unsupported",
+    kopia_before_oadp_1_3 => "kopia-before-oadp-1-3",
     unknown_field_typo => "unknown-field-typo",
     bad_cron => "bad-cron",
     bad_duration_days => "bad-duration-days",
@@ -240,6 +241,7 @@ fixture_tests! {
     cleanup_none_on_a_passive_hub_is_a_warning => "cleanup-none-on-passive-hub",
     a_late_bound_destination_without_a_network_is_a_warning => "no-network-for-a-late-bound-address",
     etcd_keys_beside_snapshots_without_declared_encryption_is_a_warning => "etcd-keys-beside-snapshots",
+    a_managed_service_account_ttl_shorter_than_the_backup_ttl_is_a_warning => "msa-ttl-shorter-than-backup-ttl",
 }
 
 #[test]

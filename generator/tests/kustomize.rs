@@ -169,6 +169,11 @@ fn the_applicationset_uses_go_templates_and_keeps_resources_on_deletion() {
         );
     }
     let template = &a["spec"]["template"];
+    // ACM backs up argoproj.io resources (issue 17.6): a passive hub must not restore hubdr's
+    // ApplicationSet or its Applications.
+    for labels in [&a["metadata"]["labels"], &template["metadata"]["labels"]] {
+        assert_eq!(labels["velero.io/exclude-from-backup"], "true", "{a}");
+    }
     assert_eq!(template["metadata"]["name"], "hubdr-{{ .cluster }}");
     assert_eq!(
         template["spec"]["source"]["path"],

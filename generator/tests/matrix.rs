@@ -40,6 +40,8 @@ matrix! {
     volsync_restic_rclone => "volsync-restic-rclone",
     patches => "patches",
     hosted_clusters => "hosted-clusters",
+    oadp_1_2_restic => "oadp-1-2-restic",
+    oadp_1_3_node_agent => "oadp-1-3-node-agent",
 }
 
 fn site_path(name: &str) -> PathBuf {

@@ -4,6 +4,7 @@
 //! server-side apply as field manager [`FENCE_MANAGER`], apart from everyone else's fields, and
 //! released by an apply of nothing as that manager.
 
+use hubdr_core::api_url::{ApiUrl, UNUSABLE};
 use hubdr_core::object::ObjectId;
 use hubdr_core::status::ManagedClustersObservation;
 use kube::api::DynamicObject;
@@ -32,6 +33,9 @@ pub struct ManagedClusterState {
     pub joined: Option<bool>,
     /// `ManagedClusterConditionAvailable`.
     pub available: Option<bool>,
+    /// `spec.managedClusterClientConfigs[].url`, as [`ApiUrl::report`] writes them (the first
+    /// [`ManagedClustersObservation::URLS_PER_CLUSTER`]; nothing else of the client configs).
+    pub client_config_urls: Vec<String>,
 }
 
 impl ManagedClusterState {
@@ -58,6 +62,7 @@ impl ManagedClusterState {
             fence_owned: fence_owned(object),
             joined: condition("ManagedClusterJoined"),
             available: condition("ManagedClusterConditionAvailable"),
+            client_config_urls: client_config_urls(&object.data),
             name,
         }
     }
@@ -75,6 +80,24 @@ impl ManagedClusterState {
             name: self.name.clone(),
         }
     }
+}
+
+/// The URLs of a ManagedCluster's client configs, bounded: an API response is untrusted.
+fn client_config_urls(data: &Value) -> Vec<String> {
+    let Some(configs) = data
+        .pointer("/spec/managedClusterClientConfigs")
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    configs
+        .iter()
+        .take(ManagedClustersObservation::URLS_PER_CLUSTER)
+        .map(|c| match c.get("url").and_then(Value::as_str) {
+            Some(url) => ApiUrl::report(url),
+            None => format!("{UNUSABLE}no url string)"),
+        })
+        .collect()
 }
 
 /// Whether the fence's field manager owns fields of `object`.
@@ -176,11 +199,25 @@ pub fn summary(clusters: &[ManagedClusterState]) -> Option<ManagedClustersObserv
             .map(|c| c.name.clone())
             .collect()
     };
+    let mut client_configs = std::collections::BTreeMap::new();
+    let mut bytes = 0;
+    let mut omitted = 0;
+    for c in &remote {
+        let size = c.name.len() + c.client_config_urls.iter().map(String::len).sum::<usize>();
+        if bytes + size > ManagedClustersObservation::URL_BYTES {
+            omitted += 1;
+            continue;
+        }
+        bytes += size;
+        client_configs.insert(c.name.clone(), c.client_config_urls.clone());
+    }
     Some(ManagedClustersObservation {
         total: remote.len(),
         available: remote.iter().filter(|c| c.is_ready()).count(),
         pending_import: names(&|c| c.joined != Some(true)),
         not_available: names(&|c| c.joined == Some(true) && c.available != Some(true)),
+        client_configs,
+        client_configs_omitted: omitted,
     })
 }
 
@@ -278,6 +315,7 @@ mod tests {
                 fence_owned: true,
                 joined: Some(true),
                 available: Some(false),
+                client_config_urls: vec![],
             }
         );
         let local = ManagedClusterState::of(&object(json!({
@@ -318,6 +356,8 @@ mod tests {
                 available: 2,
                 pending_import: vec!["b".into()],
                 not_available: vec!["c".into()],
+                client_configs: ["a", "b", "c", "e"].map(|n| (n.to_string(), vec![])).into(),
+                client_configs_omitted: 0,
             })
         );
         let back = [
@@ -327,6 +367,26 @@ mod tests {
         assert_eq!(all_available(&back, &["a".to_string()]), Ok(()));
         assert_eq!(all_available(&[], &[]), Ok(()));
         assert_eq!(summary(&back[1..]), None);
+    }
+
+    #[test]
+    fn the_reported_urls_are_bounded_in_all() {
+        let url = format!("https://{}.example", "a".repeat(490));
+        let clusters: Vec<ManagedClusterState> = (0..600)
+            .map(|i| ManagedClusterState {
+                client_config_urls: vec![url.clone(); ManagedClustersObservation::URLS_PER_CLUSTER],
+                ..state(&format!("c{i:03}"), Some(true), Some(true))
+            })
+            .collect();
+        let seen = summary(&clusters).unwrap();
+        let bytes: usize = seen
+            .client_configs
+            .iter()
+            .map(|(n, u)| n.len() + u.iter().map(String::len).sum::<usize>())
+            .sum();
+        assert!(bytes <= ManagedClustersObservation::URL_BYTES, "{bytes}");
+        assert!(seen.client_configs_omitted > 0);
+        assert_eq!(seen.client_configs.len() + seen.client_configs_omitted, 600);
     }
 
     #[test]

@@ -356,12 +356,7 @@ pub fn plan_text(
                 if markdown { "\n" } else { "  " }
             );
             for p in &entry.prerequisites {
-                let keys = if p.keys.is_empty() {
-                    String::new()
-                } else {
-                    format!(" keys [{}]", p.keys.join(", "))
-                };
-                let line = format!("{} {}/{}{keys}: {}", p.kind, p.namespace, p.name, p.for_);
+                let line = p.line();
                 if markdown {
                     let _ = writeln!(text, "- {line}");
                 } else {

@@ -79,17 +79,7 @@ pub fn summary(index: &RenderIndex, grouped: &ByCluster, guard: &str, full: &str
     let mut needed: BTreeMap<String, usize> = BTreeMap::new();
     for entry in index.clusters.values() {
         for p in &entry.prerequisites {
-            let keys = if p.keys.is_empty() {
-                String::new()
-            } else {
-                format!(" keys [{}]", p.keys.join(", "))
-            };
-            *needed
-                .entry(format!(
-                    "{} {}/{}{keys}: {}",
-                    p.kind, p.namespace, p.name, p.for_
-                ))
-                .or_default() += 1;
+            *needed.entry(p.line()).or_default() += 1;
         }
     }
     let _ = writeln!(

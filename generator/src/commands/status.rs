@@ -7,6 +7,7 @@
 //! Only local repositories are read (a path or a `file://` URL, bare or not): fetch a remote
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
+mod auto_import;
 mod hosted;
 mod progress;
 mod recovery;
@@ -294,6 +295,7 @@ pub fn read_fleet(
         rendered_at: tip.time().seconds(),
         unknown,
         status_ref,
+        api_servers: crate::site::api_server::expected_in_index(&index),
     })
 }
 

@@ -180,6 +180,7 @@ mod tests {
             available,
             pending_import: Vec::new(),
             not_available: Vec::new(),
+            ..Default::default()
         });
         s.observed.cluster_deployments = Some(ClusterDeploymentsObservation::default());
         s

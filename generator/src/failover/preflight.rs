@@ -126,6 +126,16 @@ pub fn run(
         newest_backup(site, statuses.get(evidence), now),
     );
     check("passive-sync", to, passive_sync(site, to, statuses.get(to)));
+    // The old primary holds the ManagedClusters the takeover restores; its last report counts
+    // even when it is unreachable now.
+    let expected = crate::site::api_server::expected(&site.spec);
+    if !expected.is_empty() {
+        check(
+            "api-server",
+            &failover.from,
+            api_servers(&expected, &failover.from, statuses.get(&failover.from)),
+        );
+    }
     for hub in &involved {
         check("preserve-on-delete", hub, preserved(statuses.get(*hub)));
         check("no-backup-stuck", hub, not_stuck(statuses.get(*hub)));
@@ -255,6 +265,35 @@ fn versions(
         ));
     }
     Ok(format!("{from} and {to}: ACM {to_acm}, MCE {to_mce}"))
+}
+
+/// The site's `apiServer` of each managed cluster against the URLs its ManagedCluster holds
+/// (auto-import on the new primary connects to those).
+fn api_servers(
+    expected: &BTreeMap<String, String>,
+    hub: &str,
+    status: Option<&ClusterStatus>,
+) -> Result<String, String> {
+    let seen = status
+        .and_then(|s| s.observed.managed_clusters.as_ref())
+        .filter(|m| !m.client_configs.is_empty());
+    let Some(seen) = seen else {
+        return Ok(format!(
+            "{hub}'s agent reports no ManagedCluster client-config URLs: the site's apiServer values are not checked"
+        ));
+    };
+    let wrong = crate::site::api_server::mismatches(expected, hub, seen);
+    if wrong.is_empty() {
+        let checked = expected
+            .keys()
+            .filter(|c| seen.client_configs.contains_key(*c))
+            .count();
+        return Ok(format!(
+            "{checked} of {} managed cluster(s) checked: each ManagedCluster holds the site's apiServer",
+            expected.len()
+        ));
+    }
+    Err(wrong.join("; "))
 }
 
 fn newest_backup(site: &Site, status: Option<&ClusterStatus>, now: i64) -> Result<String, String> {
@@ -484,6 +523,44 @@ mod tests {
         assert!(p
             .table(true)
             .contains("| ok | acm-version | hub-b | hub-a and hub-b: ACM 2.15.1, MCE 2.10.1 |"));
+    }
+
+    #[test]
+    fn an_api_server_the_managed_cluster_does_not_hold_fails_with_the_fix() {
+        let good_b = || hub("hub-b", &["acm-resources-schedule-1"]);
+        let reporting = |west: &str| {
+            let mut a = hub("hub-a", &[]);
+            a.observed.managed_clusters = Some(crate::status::ManagedClustersObservation {
+                total: 2,
+                available: 2,
+                client_configs: [
+                    ("east-1", "https://API.east-1.example.com:6443/"),
+                    ("west-1", west),
+                ]
+                .map(|(c, u)| (c.to_string(), vec![u.to_string()]))
+                .into(),
+                ..Default::default()
+            });
+            a
+        };
+        let p = preflight(&[reporting("https://api.west-1.example.com:6443"), good_b()]);
+        assert!(p.failed().is_empty(), "{}", p.table(false));
+        assert!(
+            p.table(false).contains(
+                "2 of 3 managed cluster(s) checked: each ManagedCluster holds the site's apiServer"
+            ),
+            "{}",
+            p.table(false)
+        );
+        let p = preflight(&[reporting("https://10.0.0.7:6443"), good_b()]);
+        assert_eq!(failed(&p), [("api-server", "hub-a")]);
+        assert!(
+            p.failed()[0].detail.contains(
+                "managedClusters[west-1].apiServer is https://api.west-1.example.com:6443, but its ManagedCluster on hub-a has spec.managedClusterClientConfigs url https://10.0.0.7:6443"
+            ) && p.failed()[0].detail.contains("put apiServer: https://10.0.0.7:6443 in site.yaml"),
+            "{}",
+            p.table(false)
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
 use crate::network::{Network, ANNOTATION_LATE_BIND_NETWORK};
+use crate::site::oadp::NodeAgentField;
 use crate::site::validate::destination_specs;
 
 pub use crate::site::schedule_offset::rclone_offset_schedule;
@@ -264,7 +265,9 @@ fn dpa_context(site: &Site, role: HubRole) -> Value {
         "namespace": spec.backup_namespace,
         "default_plugins": spec.velero.default_plugins,
         "resources": resources,
-        "node_agent": spec.velero.node_agent.as_ref().map(|a| json!({"enable": a.enable, "uploader_type": a.uploader_type})),
+        // OADP 1.3 renamed `restic` to `nodeAgent`: which one by the OADP the ACM release installs.
+        "node_agent": spec.velero.node_agent.as_ref().filter(|_| spec.node_agent_field() == NodeAgentField::NodeAgent).map(|a| json!({"enable": a.enable, "uploader_type": a.uploader_type})),
+        "restic": spec.velero.node_agent.as_ref().filter(|_| spec.node_agent_field() == NodeAgentField::Restic).map(|a| json!({"enable": a.enable})),
         "location": {
             "name": s.location_name,
             "provider": s.provider,

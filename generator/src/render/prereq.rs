@@ -8,6 +8,9 @@ use crate::site::{Method, Site};
 pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
     let mut out: BTreeMap<String, BTreeSet<Prerequisite>> = BTreeMap::new();
     let spec = &site.spec;
+    for (hub, p) in crate::site::api_server::prerequisites(spec) {
+        out.entry(hub).or_default().insert(p);
+    }
     let mut add =
         |cluster: &str, kind: &str, namespace: &str, name: &str, keys: &[&str], for_: String| {
             out.entry(cluster.to_string())
@@ -18,6 +21,7 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
                     name: name.into(),
                     keys: keys.iter().map(|k| k.to_string()).collect(),
                     for_,
+                    url: None,
                 });
         };
     let git_keys = super::agent::credential_keys(spec.git.url.as_deref().unwrap_or_default());

@@ -40,6 +40,7 @@ pub fn validate(site: &Site) -> Vec<Diagnostic> {
     v.git(&spec.git);
     v.storage(&spec.storage);
     v.velero(&spec.velero);
+    v.out.extend(super::oadp::check(spec));
     v.backup(&spec.backup);
     v.hubs(spec);
     v.out.extend(super::failover_rules::check(spec));

@@ -62,6 +62,9 @@ pub(crate) fn plan_lists_changes_and_prerequisites_per_cluster_and_writes_nothin
             "  - Restore open-cluster-management-backup/restore-acm-passive-sync-g0",
             "  prerequisites (must exist in the cluster; hubdr never renders them):",
             "    CatalogSource openshift-marketplace/redhat-operator-index: OADP operator install on a disconnected hub",
+            // The new primary holds the ManagedClusters: auto-import reaches each by its URL.
+            "    ManagedCluster east-1 url https://api.east-1.example.com:6443: auto-import: its spec.managedClusterClientConfigs[].url must be this URL (hubdr status and the failover preflight check it)",
+            "    ManagedCluster west-1 url https://api.west-1.example.com:6443: auto-import: its spec.managedClusterClientConfigs[].url must be this URL (hubdr status and the failover preflight check it)",
             GIT_SECRET,
             "    Secret open-cluster-management-backup/cloud-credentials keys [cloud]: DataProtectionApplication backup location credentials",
         ],

@@ -99,6 +99,7 @@ mod tests {
             rendered_at: 0,
             unknown: Vec::new(),
             status_ref: Some("refs/heads/hubdr-status".into()),
+            api_servers: Default::default(),
             active: None,
             waited_for: Vec::new(),
             clusters: vec![ClusterView {

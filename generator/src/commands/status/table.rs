@@ -62,6 +62,7 @@ pub fn render(fleet: &FleetView, now: i64) -> String {
         out.push_str(&recovery);
     }
     out.push_str(&super::hosted::section(fleet));
+    out.push_str(&super::auto_import::section(fleet));
     if !fleet.unknown.is_empty() {
         let _ = writeln!(
             out,
@@ -355,6 +356,7 @@ pub(super) mod tests {
             rendered_at: NOW - 600,
             unknown: vec![],
             status_ref: Some("refs/heads/hubdr-status".into()),
+            api_servers: Default::default(),
         }
     }
 

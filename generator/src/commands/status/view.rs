@@ -28,6 +28,9 @@ pub struct FleetView {
     pub unknown: Vec<String>,
     /// The ref the statuses were read from; `None` when there is no status branch.
     pub status_ref: Option<String>,
+    /// Managed cluster -> the site's `apiServer`, from the index's ManagedCluster
+    /// prerequisites (auto-import on): checked against the hubs' reports.
+    pub api_servers: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -110,6 +110,7 @@ pub fn plan(site: &Site, out: &mut Vec<ObjectPlan>) {
                 "default_plugins": with_plugin(&["openshift".to_string(), "aws".to_string(), "csi".to_string()]),
                 "resources": null,
                 "node_agent": null,
+                "restic": null,
                 "location": location(first, true),
                 "extra_locations": extra,
                 "snapshot_locations": [],
