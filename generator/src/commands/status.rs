@@ -7,6 +7,8 @@
 //! Only local repositories are read (a path or a `file://` URL, bare or not): fetch a remote
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
+#[cfg(test)]
+mod fixtures;
 mod hosted;
 mod progress;
 mod recovery;
@@ -507,7 +509,7 @@ fn blob_by_id(repo: &Repository, id: Oid, path: &str, limit: u64) -> Result<Vec<
 
 #[cfg(test)]
 mod tests {
-    use super::table::tests::{fleet, gate, NOW};
+    use super::fixtures::{fleet, gate, NOW};
     use super::*;
 
     fn run_watch(reads: Vec<FleetView>) -> (Result<(), CommandError>, String, usize) {

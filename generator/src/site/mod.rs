@@ -12,6 +12,7 @@ pub mod locate;
 pub mod model;
 pub mod privileges;
 pub mod schedule_offset;
+pub mod secret_key_ref;
 pub mod strict_value;
 pub use hubdr_core::units;
 pub mod validate;
