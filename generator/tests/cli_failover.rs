@@ -263,6 +263,10 @@ fn a_fleet_failover_plan_fits_a_pull_request_with_the_full_list_beside_it() {
         "### hub-b (hub, active)",
         "and 4982 more (4981 `+`, 1 `~`)",
         "5000 managed clusters: 5000 unchanged, 0 with changes.",
+        // The same summary as `plan --markdown`: per cluster group and kind, the prerequisites.
+        "### Changes per cluster group and kind",
+        "| active hubs | 1 of 1 | ManagedClusterAddOn | 5000 | 0 | 0 |",
+        "### Prerequisites",
         "## Preflight (from the agents' status branch)",
         "Preflight skipped: no agents in this test",
         "must be re-imported (or given an auto-import-secret): c-0, c-1,",

@@ -217,8 +217,11 @@ fn plan_markdown_at_fleet_size_fits_a_pull_request_and_writes_the_full_plan_besi
     run.expect_code(0)
         .expect_stdout("summary")
         .expect_stdout("| managed clusters | 802 of 802 | ReplicationSource | 801 | 0 | 0 |")
-        .expect_stdout("### Preflight")
-        .expect_stdout("`site.plan.md`");
+        .expect_stdout("### Prerequisites")
+        .expect_stdout("`site.plan.md`")
+        // The same summary as `failover --markdown`: every hub, the managed clusters as counts.
+        .expect_stdout("### hub-a (hub, active)")
+        .expect_stdout("### Managed clusters");
     assert!(
         run.stdout.chars().count() <= 65_536,
         "{} characters",

@@ -1,5 +1,5 @@
-//! No import cycles between modules, in every crate of the workspace but `kubefake` (its own
-//! cycles are being removed on its own branch; add it to `CRATES` once they are).
+//! No import cycles between modules, in every crate of the workspace (the members listed in the
+//! workspace's `Cargo.toml`, each one's `src`).
 //!
 //! A module is a source file (`a.rs` and `a/mod.rs` are module `a`, `a/b.rs` is `a::b`). An
 //! edge `a -> b` is any path `crate::b::...`, `super::...` or `self::...` in `a` (in `use`
@@ -11,7 +11,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const CRATES: &[&str] = &["generator/src", "reconciler/src", "tests/src", "core/src"];
+/// The members of the workspace whose `Cargo.toml` is `manifest` (`members = [...]`).
+fn workspace_members(manifest: &str) -> Vec<String> {
+    let start = manifest
+        .find("members")
+        .and_then(|i| manifest[i..].find('[').map(|j| i + j + 1))
+        .expect("the workspace Cargo.toml lists its members");
+    let end = start + manifest[start..].find(']').expect("the members list ends");
+    manifest[start..end]
+        .split(',')
+        .map(|m| m.trim().trim_matches('"').to_string())
+        .filter(|m| !m.is_empty())
+        .collect()
+}
 
 type Module = Vec<String>;
 
@@ -244,46 +256,54 @@ fn cycles(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<String>> {
     s.out
 }
 
-/// The import cycles still to be broken (see the test below).
-const KNOWN_CYCLES: [&str; 5] = [
-    "generator/src: site::etcd_backup <-> site::hosted <-> site::model",
-    "generator/src: site::domain_rules <-> site::validate",
-    "generator/src: render::access <-> render::desired <-> render::etcd_backup <-> render::hosted <-> render::hosted::access <-> render::takeover",
-    "generator/src: commands::status::recovery <-> commands::status::table",
-    "reconciler/src: apply <-> fence <-> gates <-> memory <-> observe <-> readiness <-> takeover",
-];
+/// The edges between the modules of `scc`, as `a -> b` lines (what to look at to break it).
+fn cycle_edges(edges: &BTreeMap<Module, BTreeSet<Module>>, scc: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (from, to) in edges {
+        let from = from.join("::");
+        if !scc.contains(&from) {
+            continue;
+        }
+        for to in to.iter().map(|t| t.join("::")).filter(|t| scc.contains(t)) {
+            out.push(format!("    {from} -> {to}"));
+        }
+    }
+    out
+}
 
 #[test]
 fn no_crate_has_an_import_cycle() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut found = Vec::new();
-    let mut checked = 0;
-    for krate in CRATES {
-        let src = root.join(krate);
-        if !src.is_dir() {
-            continue;
-        }
-        checked += 1;
-        for scc in cycles(&graph(&src)) {
-            found.push(format!("{krate}: {}", scc.join(" <-> ")));
-        }
-    }
-    assert!(checked >= 3, "the crates to check were not found");
-    // Cycles that came in with this round's merges (failover v2, etcd backups, hosted control
-    // planes, fleet status): listed here to be removed, so that no NEW cycle gets in meanwhile.
-    // A listed cycle that is gone must be taken off the list.
-    for known in KNOWN_CYCLES {
-        let at = found.iter().position(|f| f == known);
+    let members = workspace_members(&fs::read_to_string(root.join("Cargo.toml")).unwrap());
+    for expected in ["core", "generator", "reconciler", "kubefake", "tests"] {
         assert!(
-            at.is_some(),
-            "{known}: no longer a cycle: take it off KNOWN_CYCLES"
+            members.iter().any(|m| m == expected),
+            "workspace member {expected} not found in {members:?}"
         );
-        found.remove(at.unwrap());
+    }
+    let mut found = Vec::new();
+    for member in &members {
+        let src = root.join(member).join("src");
+        assert!(src.is_dir(), "{}: no such directory", src.display());
+        let edges = graph(&src);
+        for scc in cycles(&edges) {
+            found.push(format!("{member}/src: {}", scc.join(" <-> ")));
+            found.extend(cycle_edges(&edges, &scc));
+        }
     }
     assert!(
         found.is_empty(),
         "import cycles between modules (move what both sides need into a module of its own):\n{}",
         found.join("\n")
+    );
+}
+
+#[test]
+fn the_workspace_members_are_read() {
+    let manifest = "[workspace]\nresolver = \"2\"\nmembers = [\"core\", \"generator\",\n  \"kubefake\"]\n\n[workspace.package]\nversion = \"0.1.0\"\n";
+    assert_eq!(
+        workspace_members(manifest),
+        ["core", "generator", "kubefake"]
     );
 }
 

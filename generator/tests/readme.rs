@@ -1,147 +1,265 @@
-//! The README's commands cannot rot: every `hubdr` command in its `sh` blocks parses with
-//! today's command line, and the render of "The two commands" is run for real.
+//! The README's commands cannot rot. Every `hubdr` and `hubdr-agent` command it shows (the
+//! lines of its `sh` blocks and the first column of its command table):
+//!
+//! - `hubdr` commands parse with today's command line ([`every_hubdr_command_parses`]);
+//! - each is run: here, in a sandbox with the starter site rendered, as written (placeholders
+//!   such as `REPO` or `HUB` filled in) ([`every_hubdr_command_runs_as_written`]), or, when it
+//!   needs running agents, a status branch or a disconnected site, by the test named for it in
+//!   [`ELSEWHERE`], which the test checks exists and runs it ([`every_command_is_exercised`]).
+//!
+//! Other programs in the README (`git`, `cargo install`, `podman`, `cp`) are not checked.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
+#[path = "readme/commands.rs"]
+mod commands;
+
+use std::path::Path;
 
 use clap::Parser;
 use hubdr::cli::Cli;
+use support::Sandbox;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use commands::{args_of, sh_commands, table_commands};
 
 fn readme() -> String {
-    std::fs::read_to_string(root().join("README.md")).unwrap()
+    std::fs::read_to_string(support::manifest_dir().join("../README.md")).unwrap()
 }
 
-/// The command lines of the README's ```sh blocks, continuation lines joined, comments cut.
-fn sh_commands(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut in_sh = false;
-    let mut pending = String::new();
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_sh = !in_sh && line.trim() == "```sh";
-            continue;
-        }
-        if !in_sh {
-            continue;
-        }
-        let line = match line.find(" #").or(line.starts_with('#').then_some(0)) {
-            Some(i) => &line[..i],
-            None => line,
-        };
-        let line = line.trim();
-        if let Some(head) = line.strip_suffix('\\') {
-            pending.push_str(head.trim_end());
-            pending.push(' ');
-            continue;
-        }
-        pending.push_str(line);
-        let cmd = std::mem::take(&mut pending).trim().to_string();
-        if !cmd.is_empty() {
-            out.extend(cmd.split("&&").map(|c| c.trim().to_string()));
-        }
-    }
-    out
-}
-
-/// Splits on whitespace, keeping single- and double-quoted words whole (enough for the README).
-fn words(cmd: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote = None;
-    for c in cmd.chars() {
-        match (quote, c) {
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, c) if c.is_whitespace() => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            (_, c) => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-/// The `hubdr` argument vector of a README command: `hubdr ...` or `cargo run ... -p hubdr -- ...`.
-fn hubdr_args(cmd: &str) -> Option<Vec<String>> {
-    // The command before any redirection, pipe or `||` / `&&` / `;`.
-    let first = [" > ", " | ", " || ", " && ", "; "]
-        .iter()
-        .fold(cmd, |c, sep| c.split(sep).next().unwrap());
-    let w = words(first);
-    if w.first().map(String::as_str) == Some("hubdr") {
-        return Some(w);
-    }
-    if w.starts_with(&["cargo".into(), "run".into()])
-        && w.windows(2).any(|p| p[0] == "-p" && p[1] == "hubdr")
-        && !w.iter().any(|a| a == "--bin")
-    {
-        let dash = w.iter().position(|a| a == "--")?;
-        let mut args = vec!["hubdr".to_string()];
-        args.extend(w[dash + 1..].iter().cloned());
-        return Some(args);
-    }
-    None
-}
-
-#[test]
-fn every_hubdr_command_in_the_readme_parses() {
-    let commands: Vec<Vec<String>> = sh_commands(&readme())
-        .iter()
-        .filter_map(|c| hubdr_args(c))
-        .collect();
-    // The render of "The two commands", failover, keygen, bundle create/verify, status import.
-    assert!(commands.len() >= 6, "README commands found: {commands:?}");
-    for args in &commands {
-        match Cli::try_parse_from(args) {
-            Ok(_) => {}
-            // `--version` and `--help` answer by "failing" with their text.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    clap::error::ErrorKind::DisplayVersion | clap::error::ErrorKind::DisplayHelp
-                ) => {}
-            Err(e) => panic!("README command `{}` does not parse: {e}", args.join(" ")),
-        }
-    }
-}
-
-#[test]
-fn the_two_commands_are_there_and_the_render_runs() {
+/// Every `hubdr` / `hubdr-agent` command of the README, as written.
+fn readme_commands() -> Vec<String> {
     let text = readme();
-    let render = "cargo run --release -p hubdr -- render --site repos-example/site.yaml --out /tmp/hubdr-example";
-    assert!(text.contains(render), "the README lost its render command");
+    let mut all = sh_commands(&text);
+    all.extend(table_commands(&text));
+    all.into_iter()
+        .filter(|c| args_of(c, "hubdr").is_some() || args_of(c, "hubdr-agent").is_some())
+        .collect()
+}
+
+/// README commands run by another test: (what the command contains, the test file from the
+/// workspace root, what that file contains where it runs the command).
+const ELSEWHERE: &[(&str, &str, &str)] = &[
+    // The agents' status and a second run: the fleet tests run the whole failover.
+    (
+        "hubdr failover --retry",
+        "tests/tests/failover/activation.rs",
+        "\"--retry\"",
+    ),
+    (
+        "hubdr failover --abort",
+        "tests/tests/failover/abort.rs",
+        "\"--abort\"",
+    ),
+    (
+        "hubdr decommission",
+        "tests/tests/failover/decommission.rs",
+        "\"decommission\"",
+    ),
+    // `--watch` waits for agents (none report in the sandbox); `--fetch` needs an origin.
+    (
+        "hubdr status --repo REPO --fetch --watch",
+        "generator/tests/cli_status.rs",
+        "\"--watch\"",
+    ),
+    // A signed status export of a disconnected site.
+    (
+        "hubdr status import",
+        "reconciler/tests/agent_inbox.rs",
+        "\"import\"",
+    ),
+    // The agent against a (fake) cluster.
+    (
+        "hubdr-agent --repo",
+        "reconciler/tests/agent_redaction.rs",
+        "\"--token-file\"",
+    ),
+    (
+        "hubdr-agent --source inbox:",
+        "reconciler/tests/agent_inbox.rs",
+        "inbox:",
+    ),
+    (
+        "hubdr-agent export-status",
+        "reconciler/tests/agent_binary.rs",
+        "\"export-status\"",
+    ),
+];
+
+/// The README command with its placeholders filled in for the sandbox.
+fn concrete(cmd: &str) -> Vec<String> {
+    let cmd = cmd.replace(
+        "render ... --no-git",
+        "render --site site.yaml --out plain --no-git",
+    );
+    let mut args = args_of(&cmd, "hubdr").expect("a hubdr command");
+    // The hub `unfence` turns back: the one the sandbox's failover fenced.
+    let hub = if args.get(1).is_some_and(|a| a == "unfence") {
+        "hub-a"
+    } else {
+        "hub-b"
+    };
+    for a in args.iter_mut() {
+        *a = match a.as_str() {
+            "REPO" | "CENTRAL" => "repo".into(),
+            "HUB" | "NAME" => hub.into(),
+            "KEY" => "keys/bundles".into(),
+            "KEY.pub" => "keys/bundles.pub".into(),
+            "FILE" => "hub-b.tar.zst".into(),
+            "REASON" => "no agents run in this sandbox".into(),
+            // The starter site's generation.
+            "N" => "0".into(),
+            _ => a.clone(),
+        };
+    }
+    args
+}
+
+fn elsewhere(cmd: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
+    ELSEWHERE.iter().find(|(pattern, ..)| cmd.contains(pattern))
+}
+
+#[test]
+fn every_hubdr_command_parses() {
+    let commands: Vec<String> = readme_commands()
+        .into_iter()
+        .filter(|c| args_of(c, "hubdr").is_some())
+        .collect();
+    assert!(commands.len() >= 20, "{commands:#?}");
+    for c in &commands {
+        if let Err(e) = Cli::try_parse_from(concrete(c)) {
+            // --version and --help print and "fail" by design.
+            if !matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayVersion | clap::error::ErrorKind::DisplayHelp
+            ) {
+                panic!("README command {c:?} is refused:\n{e}");
+            }
+        }
+    }
+}
+
+/// A sandbox with the starter site rendered into `repo` and `acm-dr`, a bundle key pair in
+/// `keys/bundles` and hub-b's bundle in `hub-b.tar.zst`.
+fn sandbox() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.hubdr(&["init"]).expect_code(0);
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    sandbox.hubdr(&["render", "--out", "acm-dr"]).expect_code(0);
+    sandbox
+        .hubdr(&["keygen", "-o", "keys/bundles"])
+        .expect_code(0);
+    sandbox
+        .hubdr(&[
+            "bundle",
+            "create",
+            "--repo",
+            "repo",
+            "--cluster",
+            "hub-b",
+            "--key",
+            "keys/bundles",
+            "-o",
+            "hub-b.tar.zst",
+        ])
+        .expect_code(0);
+    sandbox
+}
+
+#[test]
+fn every_hubdr_command_runs_as_written() {
+    let root = support::manifest_dir().join("..");
+    let mut ran = Vec::new();
+    for c in readme_commands() {
+        if elsewhere(&c).is_some() || args_of(&c, "hubdr").is_none() {
+            continue;
+        }
+        let sandbox = sandbox();
+        let mut args = concrete(&c);
+        // The example render of "The two commands": from the workspace root, into the sandbox.
+        let cwd = if args.iter().any(|a| a == "repos-example/site.yaml") {
+            let out = sandbox.join("example").display().to_string();
+            let at = args.iter().position(|a| a == "--out").unwrap() + 1;
+            args[at] = out;
+            root.clone()
+        } else if args.windows(2).any(|w| w == ["--out", "."]) {
+            // `--out .`: run in the repository, with the site file in it.
+            std::fs::copy(sandbox.join("site.yaml"), sandbox.join("repo/site.yaml")).unwrap();
+            sandbox.join("repo")
+        } else {
+            sandbox.path().to_path_buf()
+        };
+        if args[1] == "keygen" {
+            // As on a new machine: no key yet.
+            std::fs::remove_dir_all(sandbox.join("keys")).unwrap();
+        }
+        if args[1] == "unfence" {
+            // A fenced hub to turn back: hub-a, after the failover to hub-b.
+            sandbox
+                .hubdr(&[
+                    "failover",
+                    "--to",
+                    "hub-b",
+                    "--out",
+                    "repo",
+                    "--skip-preflight",
+                    "no agents",
+                ])
+                .expect_code(0);
+        }
+        let words: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+        let run = sandbox.hubdr_in(&cwd, &words);
+        match words.first() {
+            // No agent has reported in the sandbox: a clear error, not a crash.
+            Some(&"status") => {
+                run.expect_code(1).expect_stderr("status branch");
+            }
+            // Without --skip-preflight a failover needs the agents' status: refused, saying so.
+            Some(&"failover") if !words.contains(&"--skip-preflight") => {
+                run.expect_code(2)
+                    .expect_stderr("Preflight (from the agents' status branch)");
+            }
+            _ => {
+                run.expect_code(0);
+            }
+        }
+        if words.contains(&"repos-example/site.yaml") {
+            assert!(sandbox.join("example/.hubdr/index.yaml").is_file());
+        }
+        ran.push(c);
+    }
+    assert!(ran.len() >= 15, "{ran:#?}");
+}
+
+#[test]
+fn every_command_is_exercised() {
+    let root = support::manifest_dir().join("..");
+    let commands = readme_commands();
+    for (pattern, file, needle) in ELSEWHERE {
+        assert!(
+            commands.iter().any(|c| c.contains(pattern)),
+            "ELSEWHERE names {pattern:?}, which the README no longer shows: take it off"
+        );
+        let text = std::fs::read_to_string(root.join(file))
+            .unwrap_or_else(|e| panic!("{file} (runs {pattern:?}): {e}"));
+        assert!(
+            text.contains(needle),
+            "{file} no longer runs {pattern:?} (no {needle} in it)"
+        );
+    }
+    // An agent command not run elsewhere would run nowhere: the sandbox has no cluster.
+    for c in commands
+        .iter()
+        .filter(|c| args_of(c, "hubdr-agent").is_some())
+    {
+        assert!(
+            elsewhere(c).is_some(),
+            "README command {c:?}: no test runs it; add one and name it in ELSEWHERE"
+        );
+    }
+    let text = readme();
     assert!(
         text.contains("cargo test --workspace"),
         "the README lost its test command"
     );
-    let out = tempfile::tempdir().unwrap();
-    let mut args = hubdr_args(render).unwrap();
-    *args.last_mut().unwrap() = out.path().join("repo").display().to_string();
-    let status = Command::new(env!("CARGO_BIN_EXE_hubdr"))
-        .args(&args[1..])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    assert!(out.path().join("repo/.hubdr/index.yaml").is_file());
-}
-
-#[test]
-fn a_bad_command_would_be_caught() {
-    let cmds = sh_commands("```sh\nhubdr render --sight x \\\n  --out y   # comment\n```\n");
-    assert_eq!(cmds, ["hubdr render --sight x --out y"]);
-    assert!(Cli::try_parse_from(hubdr_args(&cmds[0]).unwrap()).is_err());
+    assert!(Path::new(&root).join("repos-example/site.yaml").is_file());
 }

@@ -17,13 +17,7 @@ use crate::kubeapi::{CallError, ClusterApi};
 use crate::memory::Ledger;
 use crate::order;
 
-/// An object to apply, with its wave.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    pub id: ObjectId,
-    pub wave: i32,
-    pub value: Value,
-}
+pub use crate::planned::Planned;
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {

@@ -38,7 +38,6 @@ use hubdr_core::object::ObjectId;
 use hubdr_core::status::FenceObservation;
 use serde_json::{json, Value};
 
-use crate::apply::Planned;
 use crate::changeset::{Action, ChangeSet};
 use crate::kubeapi::ClusterApi;
 use crate::managed_clusters::{self, shown, DISABLE_AUTO_IMPORT, FENCE_MANAGER};
@@ -47,40 +46,7 @@ use crate::{compactor, compactor::CompactorState};
 
 const ACM: &str = "cluster.open-cluster-management.io/v1beta1";
 
-pub const FENCED: &str = "fenced";
-pub const PASSIVE: &str = "passive";
-
-/// Whether a hub of `role` is fenced: a fenced former primary, or a decommissioned one
-/// ([`crate::decommission`]).
-pub fn fences(role: Option<&str>) -> bool {
-    matches!(role, Some(FENCED | crate::decommission::DECOMMISSIONED))
-}
-
-/// How a fenced hub's BackupSchedules are stopped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Deleted (ACM before 2.12; also the choice when nothing says otherwise).
-    #[default]
-    Delete,
-    /// Paused with `spec.paused: true` (ACM 2.12+).
-    Pause,
-}
-
-impl Mode {
-    /// The mode the render chose: it keeps a fenced hub's BackupSchedule, paused, exactly when
-    /// the site's ACM can pause one.
-    pub fn of(planned: &[Planned]) -> Self {
-        let paused = planned.iter().any(|p| {
-            p.id.kind == "BackupSchedule"
-                && p.value.pointer("/spec/paused") == Some(&Value::Bool(true))
-        });
-        if paused {
-            Mode::Pause
-        } else {
-            Mode::Delete
-        }
-    }
-}
+pub use crate::fence_mode::{fences, Mode, FENCED, PASSIVE};
 
 /// Fence the hub (see the module documentation). Returns problems that stopped part of it.
 pub async fn fence_hub(

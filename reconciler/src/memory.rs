@@ -149,7 +149,7 @@ impl Remembered {
 
 /// The backup namespace to fence in, when the remembered role is `fenced`.
 pub fn fenced_in(remembered: &Remembered, default_namespace: &str) -> Option<String> {
-    crate::fence::fences(remembered.role.as_deref()).then(|| {
+    crate::fence_mode::fences(remembered.role.as_deref()).then(|| {
         remembered
             .backup_namespace
             .clone()
@@ -159,18 +159,18 @@ pub fn fenced_in(remembered: &Remembered, default_namespace: &str) -> Option<Str
 
 /// How a remembered fenced role fences: paused on ACM 2.12+ renders, deleted otherwise (and
 /// when nothing was remembered, as by agents that did not store the mode).
-pub fn fence_mode(remembered: &Remembered) -> crate::fence::Mode {
+pub fn fence_mode(remembered: &Remembered) -> crate::fence_mode::Mode {
     match remembered.fence_mode.as_deref() {
-        Some("pause") => crate::fence::Mode::Pause,
-        _ => crate::fence::Mode::Delete,
+        Some("pause") => crate::fence_mode::Mode::Pause,
+        _ => crate::fence_mode::Mode::Delete,
     }
 }
 
 /// The `fenceMode` value of `mode`.
-pub fn fence_mode_key(mode: crate::fence::Mode) -> String {
+pub fn fence_mode_key(mode: crate::fence_mode::Mode) -> String {
     match mode {
-        crate::fence::Mode::Pause => "pause".into(),
-        crate::fence::Mode::Delete => "delete".into(),
+        crate::fence_mode::Mode::Pause => "pause".into(),
+        crate::fence_mode::Mode::Delete => "delete".into(),
     }
 }
 
@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn the_fence_mode_is_remembered_as_pause_or_delete() {
-        use crate::fence::Mode;
+        use crate::fence_mode::Mode;
         for mode in [Mode::Pause, Mode::Delete] {
             let r = Remembered {
                 fence_mode: Some(fence_mode_key(mode)),

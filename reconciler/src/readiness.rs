@@ -10,8 +10,8 @@ use hubdr_core::status::{
 use kube::api::DynamicObject;
 use serde_json::Value;
 
-use crate::gates::velero_restore_names;
 use crate::kubeapi::ClusterApi;
+use crate::restore_gate::velero_restore_names;
 
 const NAMES: usize = 50;
 

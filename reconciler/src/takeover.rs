@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use crate::apply::Planned;
 use crate::changeset::{Action, ChangeSet};
-use crate::gates::{restore_gate, Verdict};
 use crate::kubeapi::{CallError, ClusterApi};
+use crate::restore_gate::{restore_gate, Verdict};
 
 pub const NAMESPACE: &str = "open-cluster-management-observability";
 pub const API_DEPLOYMENT: &str = "observability-observatorium-api";

@@ -8,7 +8,6 @@ use crate::failover;
 use crate::gitrepo::OutputRepo;
 use crate::render::MANAGED_PREFIXES;
 
-use super::plan_summary::PR_DESCRIPTION_LIMIT;
 use super::render::{commit_locked_as, git_error, lock_repository, parse_author};
 use super::{load, load_and_render, plan_text, render_loaded, CommandError};
 use crate::transition::Verb;
@@ -78,7 +77,7 @@ pub fn run(
         &super::plan::grants(&after.site),
         args.markdown,
     );
-    if !args.markdown || full.len() + rest.len() <= PR_DESCRIPTION_LIMIT {
+    if !args.markdown || !super::plan_summary::too_long(full.len() + rest.len()) {
         let _ = write!(out, "{full}{rest}");
         return Ok(());
     }
@@ -101,8 +100,8 @@ pub fn run(
     );
     let _ = write!(
         out,
-        "{}{rest}",
-        super::plan_summary::summary(&rendered.index, &grouped, &name)
+        "{}",
+        super::plan_summary::summary(&rendered.index, &grouped, &name, &rest)
     );
     Ok(())
 }

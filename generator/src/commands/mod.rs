@@ -9,7 +9,6 @@ mod hcp;
 mod init;
 pub mod json;
 mod plan;
-mod plan_markdown;
 mod plan_summary;
 pub mod render;
 pub mod status;

@@ -57,7 +57,7 @@ pub fn run(
         super::hcp::plan_notes(&loaded.site, options.markdown)
     );
     let guard = guard_text(&held, options.markdown);
-    if options.markdown && text.len() + guard.len() > super::plan_markdown::LIMIT {
+    if options.markdown && super::plan_summary::too_long(text.len() + guard.len()) {
         let full = full_plan_path(&args.site);
         crate::fsutil::write_atomic(&full, format!("{text}{guard}").as_bytes()).map_err(|e| {
             CommandError::Failed(format!(
@@ -65,10 +65,14 @@ pub fn run(
                 full.display()
             ))
         })?;
+        let name = full.file_name().map_or_else(
+            || full.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let _ = write!(
             out,
             "{}",
-            super::plan_markdown::summary(&index, &grouped, &guard, &full.display().to_string())
+            super::plan_summary::summary(&index, &grouped, &name, &guard)
         );
         return Ok(changed);
     }

@@ -8,6 +8,8 @@
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
 mod auto_import;
+#[cfg(test)]
+mod fixtures;
 mod hosted;
 mod progress;
 mod recovery;
@@ -509,7 +511,7 @@ fn blob_by_id(repo: &Repository, id: Oid, path: &str, limit: u64) -> Result<Vec<
 
 #[cfg(test)]
 mod tests {
-    use super::table::tests::{fleet, gate, NOW};
+    use super::fixtures::{fleet, gate, NOW};
     use super::*;
 
     fn run_watch(reads: Vec<FleetView>) -> (Result<(), CommandError>, String, usize) {

@@ -16,37 +16,14 @@ use crate::site::oadp::NodeAgentField;
 use crate::site::validate::destination_specs;
 
 pub use crate::site::schedule_offset::rclone_offset_schedule;
-use crate::site::{Hub, HubRole, Method, Replication, ReplicationDestinationSpec, Site};
+use crate::site::{HubRole, Method, Replication, ReplicationDestinationSpec, Site};
 
 pub use hubdr_core::labels::ANNOTATION_LATE_BIND;
 
-/// One object to render: which template, with what context, where and in which wave.
-#[derive(Debug, Clone)]
-pub struct ObjectPlan {
-    pub cluster: String,
-    pub template: &'static str,
-    pub context: Value,
-    pub wave: i32,
-    /// Extra annotations the renderer adds (late binding, gates).
-    pub annotations: Vec<(String, String)>,
-}
-
-impl ObjectPlan {
-    pub(crate) fn new(cluster: &str, template: &'static str, wave: i32, context: Value) -> Self {
-        Self {
-            cluster: cluster.to_string(),
-            template,
-            context,
-            wave,
-            annotations: Vec::new(),
-        }
-    }
-}
-
-/// Name of a hub's passive-sync Restore; stable while the hub stays passive.
-pub fn passive_sync_restore_name(passive_since: u64) -> String {
-    format!("restore-acm-passive-sync-g{passive_since}")
-}
+pub use super::object_plan::ObjectPlan;
+pub use super::participating::participating_clusters;
+use super::passive_restore::passive_restore;
+pub use super::passive_restore::passive_sync_restore_name;
 
 pub fn plan(site: &Site) -> Vec<ObjectPlan> {
     let mut out = Vec::new();
@@ -188,30 +165,6 @@ fn backup_schedule(site: &Site, hub: &str, wave: i32, paused: bool) -> ObjectPla
     )
 }
 
-/// A passive hub's Restore: continuous sync (the default) or a one-time passive restore.
-pub(super) fn passive_restore(site: &Site, hub: &Hub) -> ObjectPlan {
-    let name = if hub.passive_sync {
-        passive_sync_restore_name(hub.passive_since)
-    } else {
-        format!("restore-acm-passive-g{}", hub.passive_since)
-    };
-    ObjectPlan::new(
-        &hub.name,
-        "restore.yaml.j2",
-        2,
-        json!({
-            "name": name,
-            "namespace": site.spec.backup_namespace,
-            "cleanup_before_restore": hub.cleanup_before_restore,
-            "sync": hub.passive_sync,
-            "restore_sync_interval": hub.restore_sync_interval,
-            "managed_clusters_backup": "skip",
-            "credentials_backup": "latest",
-            "resources_backup": "latest",
-        }),
-    )
-}
-
 fn dpa_context(site: &Site, role: HubRole) -> Value {
     let spec = &site.spec;
     let s = &spec.storage;
@@ -309,29 +262,6 @@ fn addons(site: &Site, hub: &str, gates: &[Gate], out: &mut Vec<ObjectPlan>) {
         })
         .collect();
     out.extend(addons);
-}
-
-/// Managed clusters that run a VolSync mover, in site order.
-pub fn participating_clusters(site: &Site) -> Vec<&str> {
-    let Some(volsync) = &site.spec.volsync else {
-        return Vec::new();
-    };
-    let mut used = std::collections::HashSet::new();
-    for r in &volsync.replications {
-        used.insert(r.source.cluster.as_str());
-        for d in destination_specs(r) {
-            used.insert(d.cluster.as_str());
-        }
-        if let Some(restore) = &r.restore {
-            used.insert(restore.cluster.as_str());
-        }
-    }
-    site.spec
-        .managed_clusters
-        .iter()
-        .map(|c| c.name.as_str())
-        .filter(|c| used.contains(c))
-        .collect()
 }
 
 /// Namespaces annotated for privileged movers, once per cluster and namespace.

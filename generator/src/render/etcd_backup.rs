@@ -7,8 +7,8 @@ use serde_json::json;
 use crate::site::etcd_backup::selected;
 use crate::site::Site;
 
-use super::access::ETCD_SCC_CLUSTER_ROLE;
-use super::desired::ObjectPlan;
+use super::access::grants::ETCD_SCC_CLUSTER_ROLE;
+use super::object_plan::ObjectPlan;
 
 /// Names of the objects in the backup namespace.
 pub const SERVICE_ACCOUNT: &str = "hubdr-etcd-backup";

@@ -9,7 +9,8 @@
 
 use serde_json::json;
 
-use super::desired::{passive_restore, passive_sync_restore_name, ObjectPlan};
+use super::object_plan::ObjectPlan;
+use super::passive_restore::{passive_restore, passive_sync_restore_name};
 use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
 use crate::site::{Hub, HubRole, Site};
 

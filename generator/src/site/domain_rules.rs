@@ -148,7 +148,7 @@ fn same_cluster(spec: &SiteSpec, volsync: &VolSync, out: &mut Vec<Diagnostic>) {
             continue;
         }
         for (path, d) in
-            super::validate::destinations(&format!("spec.volsync.replications[{i}]"), r)
+            super::destinations::destinations(&format!("spec.volsync.replications[{i}]"), r)
         {
             if d.cluster == r.source.cluster {
                 out.push(Diagnostic::warning(

@@ -13,6 +13,7 @@ pub mod model;
 pub mod oadp;
 pub mod privileges;
 pub mod schedule_offset;
+pub mod secret_key_ref;
 pub mod strict_value;
 pub use hubdr_core::units;
 pub mod api_server;

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+pub use super::secret_key_ref::SecretKeyRef;
+
 pub use hubdr_core::API_VERSION;
 pub const KIND: &str = "Site";
 
@@ -69,11 +71,11 @@ pub struct SiteSpec {
     /// HyperShift hosted clusters on hubs or managed clusters (left out of the serialized site
     /// when empty, so sites without it keep their hash).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub hosted_clusters: Vec<super::hosted::HostedCluster>,
+    pub hosted_clusters: Vec<super::hosted::types::HostedCluster>,
     /// etcd backups of the OpenShift clusters (seed 003). Left out of the serialized site when
     /// unset, so sites without it keep their hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etcd_backup: Option<super::etcd_backup::EtcdBackup>,
+    pub etcd_backup: Option<super::etcd_backup::types::EtcdBackup>,
 }
 
 fn default_backup_namespace() -> String {
@@ -172,19 +174,6 @@ fn default_location_name() -> String {
 }
 fn default_true() -> bool {
     true
-}
-
-/// A Secret referenced by name and key; its data never appears in git.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SecretKeyRef {
-    pub name: String,
-    #[serde(default = "default_cloud_key")]
-    pub key: String,
-}
-
-fn default_cloud_key() -> String {
-    "cloud".into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -110,7 +110,7 @@ pub fn progress(fleet: &FleetView, now: i64, stall_after_secs: i64) -> Progress 
 
 #[cfg(test)]
 mod tests {
-    use super::super::table::tests::{fleet, gate};
+    use super::super::fixtures::{fleet, gate};
     use super::*;
 
     const NOW: i64 = 1_795_000_000;

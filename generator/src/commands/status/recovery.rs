@@ -78,7 +78,7 @@ fn at(epoch_seconds: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::table::tests::{fleet, NOW};
+    use super::super::fixtures::{fleet, NOW};
     use super::*;
     use crate::status::TakeoverObservation;
 

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::render::access::{add, fixed_kind, Access, ClusterAccess, KindGrant};
+use crate::render::access::grants::{add, fixed_kind, Access, ClusterAccess, KindGrant};
 use crate::site::hosted::HostedMethod;
 use crate::site::Site;
 

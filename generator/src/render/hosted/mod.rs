@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::site::Site;
 
-use super::desired::ObjectPlan;
+use super::object_plan::ObjectPlan;
 
 /// The namespace OADP installs Velero into on a cluster that is not a hub.
 pub const OADP_NAMESPACE: &str = "openshift-adp";
