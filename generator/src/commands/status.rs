@@ -7,6 +7,7 @@
 //! Only local repositories are read (a path or a `file://` URL, bare or not): fetch a remote
 //! one first. The table and the verdict are pure functions (`table.rs`, `progress.rs`).
 
+mod heartbeat;
 mod hosted;
 mod progress;
 mod recovery;
@@ -32,6 +33,9 @@ use crate::status::trust::{self, Anchors, Refusal};
 use crate::status::{pin_path, signature_path, status_path};
 
 pub use progress::{progress, Progress};
+
+/// A gate waiting longer than this counts as stalled unless `--stall-after` says otherwise.
+const DEFAULT_STALL_AFTER_SECS: i64 = 15 * 60;
 pub use table::render;
 pub use view::{ClusterView, FleetView};
 
@@ -41,15 +45,21 @@ pub fn run(args: &StatusShowArgs, out: &mut dyn std::io::Write) -> Result<(), Co
         if args.fetch {
             source::fetch(&path)?;
         }
-        read_fleet(&path, &args.source_branch, &args.branch, args.fetch)
+        let mut fleet = read_fleet(&path, &args.source_branch, &args.branch, args.fetch)?;
+        if let Some(limit) = args.stall_after {
+            fleet.heartbeat_stall_after = limit.as_secs() as i64;
+        }
+        Ok(fleet)
     };
-    let stall_after = args.stall_after.as_secs() as i64;
+    let stall_after = args
+        .stall_after
+        .map_or(DEFAULT_STALL_AFTER_SECS, |d| d.as_secs() as i64);
     let show = |fleet: &FleetView, now: i64, p: &Progress| {
         let shown = select::filtered(fleet, &args.filter);
         match args.output {
             OutputFormat::Json => {
                 let mut text = Vec::new();
-                json::print(&mut text, "StatusResult", select::json(&shown, p));
+                json::print(&mut text, "StatusResult", select::json(&shown, p, now));
                 String::from_utf8_lossy(&text).into_owned()
             }
             OutputFormat::Text => render(&shown, now),
@@ -279,8 +289,26 @@ pub fn read_fleet(
             role: entry.role.clone(),
             status,
             ignored,
+            heartbeat: heartbeat::read(&repo, name, now.as_second()),
         });
     }
+    // The agents' heartbeat interval, as rendered into their Deployments (one site setting).
+    let interval = index
+        .clusters
+        .keys()
+        .next()
+        .and_then(|c| {
+            file(
+                &repo,
+                &tree,
+                &format!("agents/{c}.yaml"),
+                limits::REPO_FILE_MAX_BYTES,
+            )
+            .ok()
+            .flatten()
+        })
+        .and_then(|text| heartbeat::interval_in_agent_manifest(&text))
+        .unwrap_or(heartbeat::DEFAULT_INTERVAL_SECS);
     clusters.sort_by_key(|c| (c.kind != "hub", c.name.clone()));
     let unknown = unknown_clusters(&status_files, &index);
     Ok(FleetView {
@@ -294,6 +322,7 @@ pub fn read_fleet(
         rendered_at: tip.time().seconds(),
         unknown,
         status_ref,
+        heartbeat_stall_after: heartbeat::INTERVALS_BEFORE_STALL * interval,
     })
 }
 

@@ -264,7 +264,7 @@ pub fn hubdr_status(fleet: &Fleet, watch: bool) -> (Result<(), i32>, String) {
             watch,
             interval: Duration::from_millis(10),
             // Short, so a broken stall check ends the watch quickly instead of hanging.
-            stall_after: Duration::from_secs(2),
+            stall_after: Some(Duration::from_secs(2)),
             ..Default::default()
         },
     });

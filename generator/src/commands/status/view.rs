@@ -2,6 +2,7 @@
 //! source branch (roles, generation, what the active hub's BackupSchedule waits for) and
 //! every cluster's status file. Plain data; reading it is in `status.rs`.
 
+pub use super::heartbeat::Heartbeat;
 use crate::status::ClusterStatus;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,9 @@ pub struct FleetView {
     pub unknown: Vec<String>,
     /// The ref the statuses were read from; `None` when there is no status branch.
     pub status_ref: Option<String>,
+    /// A heartbeat older than this (seconds) counts as stalled: `--stall-after`, or by default
+    /// three of the agents' heartbeat intervals (see `heartbeat.rs`).
+    pub heartbeat_stall_after: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +46,8 @@ pub struct ClusterView {
     pub status: Option<ClusterStatus>,
     /// Why its status file is ignored (`status of <cluster> ignored: ...`), when it is.
     pub ignored: Option<String>,
+    /// Its agent's last heartbeat (`refs/hubdr/heartbeat/<cluster>`), if it has a heartbeat ref.
+    pub heartbeat: Option<Heartbeat>,
 }
 
 impl ClusterView {
