@@ -218,8 +218,10 @@ fn beat(repo: &Path, cluster: &str, age_secs: i64) {
         .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
         .unwrap();
     let refname = format!("refs/hubdr/heartbeat/{cluster}");
-    repo.commit(Some(&refname), &sig, &sig, "heartbeat", &tree, &[])
+    let commit = repo
+        .commit(None, &sig, &sig, "heartbeat", &tree, &[])
         .unwrap();
+    repo.reference(&refname, commit, true, "heartbeat").unwrap();
 }
 
 #[test]
@@ -258,5 +260,14 @@ fn a_complete_cluster_whose_heartbeat_is_old_is_stalled() {
     sandbox
         .hubdr(&["status", "--repo", "origin", "--stall-after", "3h"])
         .expect_code(0)
+        .expect_stdout("failover complete");
+
+    // In a clone, `--fetch` brings the heartbeats too: hub-a beats again and is no longer stalled.
+    clone(&sandbox);
+    beat(&sandbox.join("origin"), "hub-a", 180);
+    sandbox
+        .hubdr(&["status", "--repo", "clone", "--fetch"])
+        .expect_code(0)
+        .expect_stdout("3m ago")
         .expect_stdout("failover complete");
 }

@@ -221,7 +221,7 @@ fn local_path(repo: &str) -> Result<PathBuf, CommandError> {
         || (path.contains('@') && path.contains(':') && !Path::new(path).exists());
     if remote {
         return Err(CommandError::BadInput(format!(
-            "error: --repo {}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository with its status (git fetch origin '+refs/hubdr/status/*:refs/hubdr/status/*' hubdr-status:hubdr-status) and pass its path",
+            "error: --repo {}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository with its status (git fetch origin '+refs/hubdr/status/*:refs/hubdr/status/*' '+refs/hubdr/heartbeat/*:refs/hubdr/heartbeat/*' hubdr-status:hubdr-status) and pass its path",
             crate::credentials::redact_urls(repo)
         )));
     }
