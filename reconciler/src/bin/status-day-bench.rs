@@ -154,7 +154,7 @@ fn run(args: &Args) -> Result<()> {
         totals.beats += simulated.beats;
         let hour_done = (round + 1) % rounds_per_hour == 0;
         let hour = (round + 1) / rounds_per_hour;
-        if hour_done && args.gc_every_hours > 0 && hour % args.gc_every_hours == 0 {
+        if hour_done && args.gc_every_hours > 0 && hour.is_multiple_of(args.gc_every_hours) {
             let t = Instant::now();
             gc(&remote_path)?;
             gc_time += t.elapsed();
@@ -213,7 +213,7 @@ fn run(args: &Args) -> Result<()> {
     for agent in agents.iter_mut().step_by(100) {
         agent.version += 1;
     }
-    let one_percent = |c: usize| c % 100 == 0;
+    let one_percent = |c: usize| c.is_multiple_of(100);
     simulate_round(&remote_path, &mut agents, 0, &one_percent)?;
     let (after_one_percent, files) = timed(|| hub.fetch_statuses())?;
     let first = &agents[0];
@@ -331,7 +331,6 @@ fn simulate_round(
         writer.write_all(&pack)?;
         writer.commit()?;
     }
-    drop(mempack);
     drop(odb);
     let repo = Repository::open_bare(remote)?;
     let mut tx = repo.transaction()?;
