@@ -290,9 +290,11 @@ pub struct StatusShowArgs {
     /// How often --watch re-reads.
     #[arg(long, default_value = "5s", value_parser = crate::site::units::parse_duration)]
     pub interval: std::time::Duration,
-    /// A gate waiting longer than this counts as stalled.
-    #[arg(long, default_value = "15m", value_parser = crate::site::units::parse_duration)]
-    pub stall_after: std::time::Duration,
+    /// A gate waiting longer than this counts as stalled (default 15m), and so does a cluster
+    /// whose agent's last heartbeat is older (default: 3 of the render's heartbeat intervals,
+    /// 30m with the default `spec.agent.heartbeat` of 10m).
+    #[arg(long, value_parser = crate::site::units::parse_duration)]
+    pub stall_after: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Subcommand)]

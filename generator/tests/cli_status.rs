@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::path::Path;
+
 use support::status::push_status;
 use support::Sandbox;
 
@@ -155,4 +157,68 @@ fn status_prints_json_and_filters_clusters() {
         .hubdr(&["status", "--repo", "origin", "--cluster", "hub-z"])
         .expect_code(2)
         .expect_stderr("--cluster hub-z: the rendered site has no such cluster");
+}
+
+/// Replace `refs/hubdr/heartbeat/<cluster>` of the repository at `repo` with a parentless
+/// commit made `age_secs` ago, as the agent's heartbeat does.
+fn beat(repo: &Path, cluster: &str, age_secs: i64) {
+    let repo = git2::Repository::open(repo).unwrap();
+    let at = jiff::Timestamp::now().as_second() - age_secs;
+    let sig = git2::Signature::new("agent", "agent@localhost", &git2::Time::new(at, 0)).unwrap();
+    let tree = repo
+        .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
+        .unwrap();
+    let refname = format!("refs/hubdr/heartbeat/{cluster}");
+    let commit = repo
+        .commit(None, &sig, &sig, "heartbeat", &tree, &[])
+        .unwrap();
+    repo.reference(&refname, commit, true, "heartbeat").unwrap();
+}
+
+#[test]
+fn a_complete_cluster_whose_heartbeat_is_old_is_stalled() {
+    let sandbox = rendered_and_cloned();
+    let mut files = status_files("hub-a", 0, "Applied");
+    files.extend(status_files("hub-b", 0, "Applied"));
+    push_status(&sandbox.join("origin"), &files);
+    beat(&sandbox.join("origin"), "hub-a", 2 * 3600);
+    beat(&sandbox.join("origin"), "hub-b", 120);
+
+    // The default: three of the rendered heartbeat intervals (10m): hub-a's 2h is too old.
+    let run = sandbox.hubdr(&["status", "--repo", "origin"]);
+    run.expect_code(1)
+        .expect_stdout("HEARTBEAT")
+        .expect_stdout("2h ago (stalled)")
+        .expect_stdout("2m ago")
+        .expect_stdout("stalled: hub-a: its agent's last heartbeat was 2h ago (allowed: 30m)");
+    let run = sandbox.hubdr(&["status", "--repo", "origin", "-o", "json"]);
+    run.expect_code(1);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["progress"]["state"], "Stalled", "{run}");
+    assert_eq!(doc["heartbeatStallAfterSeconds"], 1800, "{run}");
+    let clusters = doc["clusters"].as_array().unwrap();
+    let hub = |name: &str| clusters.iter().find(|c| c["name"] == name).unwrap().clone();
+    assert_eq!(hub("hub-a")["heartbeat"]["stalled"], true, "{run}");
+    assert!(hub("hub-a")["heartbeat"]["ageSeconds"].as_i64().unwrap() >= 7200);
+    assert_eq!(hub("hub-b")["heartbeat"]["stalled"], false, "{run}");
+    assert!(hub("hub-b")["heartbeat"]["at"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    assert!(hub("east-1")["heartbeat"].is_null(), "{run}");
+
+    // `--stall-after` sets the limit: 3h allows hub-a's 2h.
+    sandbox
+        .hubdr(&["status", "--repo", "origin", "--stall-after", "3h"])
+        .expect_code(0)
+        .expect_stdout("failover complete");
+
+    // In a clone, `--fetch` brings the heartbeats too: hub-a beats again and is no longer stalled.
+    clone(&sandbox);
+    beat(&sandbox.join("origin"), "hub-a", 180);
+    sandbox
+        .hubdr(&["status", "--repo", "clone", "--fetch"])
+        .expect_code(0)
+        .expect_stdout("3m ago")
+        .expect_stdout("failover complete");
 }

@@ -51,7 +51,7 @@ fn hubdr_status(remote: &Remote) -> String {
             source_branch: "main".into(),
             watch: false,
             interval: Duration::from_millis(10),
-            stall_after: Duration::from_secs(900),
+            stall_after: Some(Duration::from_secs(900)),
             ..Default::default()
         },
     });

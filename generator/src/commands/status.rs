@@ -10,6 +10,7 @@
 mod auto_import;
 #[cfg(test)]
 mod fixtures;
+mod heartbeat;
 mod hosted;
 mod progress;
 mod recovery;
@@ -35,6 +36,9 @@ use crate::status::trust::{self, Anchors, Refusal};
 use crate::status::{pin_path, signature_path, status_path};
 
 pub use progress::{progress, Progress};
+
+/// A gate waiting longer than this counts as stalled unless `--stall-after` says otherwise.
+const DEFAULT_STALL_AFTER_SECS: i64 = 15 * 60;
 pub use table::render;
 pub use view::{ClusterView, FleetView};
 
@@ -44,15 +48,21 @@ pub fn run(args: &StatusShowArgs, out: &mut dyn std::io::Write) -> Result<(), Co
         if args.fetch {
             source::fetch(&path)?;
         }
-        read_fleet(&path, &args.source_branch, &args.branch, args.fetch)
+        let mut fleet = read_fleet(&path, &args.source_branch, &args.branch, args.fetch)?;
+        if let Some(limit) = args.stall_after {
+            fleet.heartbeat_stall_after = limit.as_secs() as i64;
+        }
+        Ok(fleet)
     };
-    let stall_after = args.stall_after.as_secs() as i64;
+    let stall_after = args
+        .stall_after
+        .map_or(DEFAULT_STALL_AFTER_SECS, |d| d.as_secs() as i64);
     let show = |fleet: &FleetView, now: i64, p: &Progress| {
         let shown = select::filtered(fleet, &args.filter);
         match args.output {
             OutputFormat::Json => {
                 let mut text = Vec::new();
-                json::print(&mut text, "StatusResult", select::json(&shown, p));
+                json::print(&mut text, "StatusResult", select::json(&shown, p, now));
                 String::from_utf8_lossy(&text).into_owned()
             }
             OutputFormat::Text => render(&shown, now),
@@ -214,7 +224,7 @@ fn local_path(repo: &str) -> Result<PathBuf, CommandError> {
         || (path.contains('@') && path.contains(':') && !Path::new(path).exists());
     if remote {
         return Err(CommandError::BadInput(format!(
-            "error: --repo {}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository with its status (git fetch origin '+refs/hubdr/status/*:refs/hubdr/status/*' hubdr-status:hubdr-status) and pass its path",
+            "error: --repo {}: only local repositories (a path or a file:// URL) can be read\n  fix: clone or fetch the repository with its status (git fetch origin '+refs/hubdr/status/*:refs/hubdr/status/*' '+refs/hubdr/heartbeat/*:refs/hubdr/heartbeat/*' hubdr-status:hubdr-status) and pass its path",
             crate::credentials::redact_urls(repo)
         )));
     }
@@ -282,8 +292,26 @@ pub fn read_fleet(
             role: entry.role.clone(),
             status,
             ignored,
+            heartbeat: heartbeat::read(&repo, name, now.as_second()),
         });
     }
+    // The agents' heartbeat interval, as rendered into their Deployments (one site setting).
+    let interval = index
+        .clusters
+        .keys()
+        .next()
+        .and_then(|c| {
+            file(
+                &repo,
+                &tree,
+                &format!("agents/{c}.yaml"),
+                limits::REPO_FILE_MAX_BYTES,
+            )
+            .ok()
+            .flatten()
+        })
+        .and_then(|text| heartbeat::interval_in_agent_manifest(&text))
+        .unwrap_or(heartbeat::DEFAULT_INTERVAL_SECS);
     clusters.sort_by_key(|c| (c.kind != "hub", c.name.clone()));
     let unknown = unknown_clusters(&status_files, &index);
     Ok(FleetView {
@@ -298,6 +326,7 @@ pub fn read_fleet(
         unknown,
         status_ref,
         api_servers: crate::site::api_server::expected_in_index(&index),
+        heartbeat_stall_after: heartbeat::INTERVALS_BEFORE_STALL * interval,
     })
 }
 

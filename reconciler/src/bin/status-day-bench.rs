@@ -1,22 +1,36 @@
-//! status-day-bench: a day of status for a fleet, compressed: every cluster's agent heartbeats
-//! every `--heartbeat-minutes` (its status unchanged) and changes its status
-//! `--changes-per-day` times, all through the real `StatusWriter` into one local bare
-//! repository. Every simulated hour the repository is garbage-collected as a forge's
-//! maintenance would (`git gc --prune=now`; needs `git`). Prints the commits and the size of
-//! the repository after the day, and the time a hub agent takes to fetch every cluster's
-//! status (cold: a new cache; warm: after one more round of changes).
+//! status-day-bench: a full day of status for a fleet. Every cluster's agent heartbeats every
+//! `--heartbeat-minutes` (10: 144 rounds a day), changes its status `--changes-per-day` times
+//! spread over the day, and `--failover-changes` times in a row at `--failover-hour` (a
+//! failover, when every cluster's status changes a few times). Prints the repository's size
+//! (objects, pack size, refs) and a hub agent's fetch of every cluster's status: cold (a new
+//! cache), after one heartbeat round, after 1% of the clusters changed, and with no change.
+//!
+//! What is real and what is simulated (see docs/performance.md):
+//! - real: every commit is built by the agent's own code (`StatusWriter::build_status_commit`
+//!   and `build_heartbeat_commit`, the functions its publishes use), signed status (file,
+//!   signature, pinned key), one commit per status change, a heartbeat commit replacing the
+//!   heartbeat ref when the status did not change (as the agent's runner does); a sample of
+//!   `--real-sample` clusters publishes every round through the real `StatusWriter` into the
+//!   same bare repository (the agent's local compare-and-swap push); `git gc` every simulated
+//!   hour, as a forge's maintenance; the hub agent's fetches are real (`GitSource`, `file://`).
+//! - simulated: the other clusters' pushes. Their commits are written straight into the bare
+//!   repository, one pack per round (the objects a push would send), and their refs moved in
+//!   one ref transaction per round instead of one push each. Commit times are the wall clock
+//!   of the run, not the simulated time.
 //!
 //! `cargo run --release -p hubdr-agent --bin status-day-bench -- --clusters 5000`
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, ExitCode};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use git2::Repository;
+use git2::{Oid, Repository};
 use hubdr_agent::git::{Credentials, GitSource, Identity, StatusWriter};
+use hubdr_core::status::refs::{heartbeat_ref, status_ref, STATUS_REFSPEC};
+use hubdr_core::status::signature::AgentKey;
 
 #[derive(Parser)]
 #[command(about = "Simulate a day of status heartbeats and changes for a fleet")]
@@ -28,12 +42,21 @@ struct Args {
     hours: usize,
     #[arg(long, default_value_t = 10)]
     heartbeat_minutes: usize,
-    /// Status changes per cluster per simulated day.
+    /// Status changes per cluster per simulated day, spread evenly (besides the failover).
     #[arg(long, default_value_t = 4)]
     changes_per_day: usize,
-    /// Worker threads (agents publish concurrently, each cluster from one thread).
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
+    /// The simulated hour of the failover (past `--hours`: none).
+    #[arg(long, default_value_t = 12)]
+    failover_hour: usize,
+    /// Status changes of every cluster during the failover, one per heartbeat round.
+    #[arg(long, default_value_t = 3)]
+    failover_changes: usize,
+    /// Clusters that publish through the real `StatusWriter` (a real push each) every round.
+    #[arg(long, default_value_t = 20)]
+    real_sample: usize,
+    /// `git gc --prune=now` every this many simulated hours (0: only at the end).
+    #[arg(long, default_value_t = 1)]
+    gc_every_hours: usize,
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
 }
@@ -48,6 +71,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// One simulated cluster: its agent's writer, key, status version and status ref tip.
+struct Agent {
+    name: String,
+    writer: StatusWriter,
+    key: AgentKey,
+    version: usize,
+    tip: Option<Oid>,
+}
+
 fn run(args: &Args) -> Result<()> {
     let dir = match &args.dir {
         Some(parent) => tempfile::tempdir_in(parent),
@@ -55,132 +87,272 @@ fn run(args: &Args) -> Result<()> {
     }
     .context("creating a temporary directory")?;
     let remote_path = dir.path().join("status.git");
-    let remote = Repository::init_bare(&remote_path).context("creating the bare repository")?;
+    Repository::init_bare(&remote_path).context("creating the bare repository")?;
     let url = format!("file://{}", remote_path.display());
-    let writer = |cluster: usize| {
-        StatusWriter::new(
-            url.clone(),
-            StatusWriter::DEFAULT_BRANCH,
-            dir.path().join("cache"),
-            Credentials::None,
-            Identity::new(format!("agent-{cluster}"), "bench@localhost"),
-        )
-    };
-    let ticks_per_hour = (60 / args.heartbeat_minutes.max(1)).max(1);
-    let ticks = args.hours * ticks_per_hour;
-    let ticks_per_day = 24 * ticks_per_hour;
-    let mut version = vec![0usize; args.clusters];
-    let (mut beats, mut changes) = (0usize, 0usize);
+    let mut agents: Vec<Agent> = (0..args.clusters)
+        .map(|c| Agent {
+            name: format!("agent-{c}"),
+            writer: StatusWriter::new(
+                url.clone(),
+                StatusWriter::DEFAULT_BRANCH,
+                dir.path().join("cache"),
+                Credentials::None,
+                Identity::new(format!("agent-{c}"), "bench@localhost"),
+            ),
+            key: AgentKey::from_seed(seed(c)),
+            version: 0,
+            tip: None,
+        })
+        .collect();
+    let sample = args.real_sample.min(args.clusters);
+    let rounds_per_hour = (60 / args.heartbeat_minutes.max(1)).max(1);
+    let rounds = args.hours * rounds_per_hour;
+    let rounds_per_day = 24 * rounds_per_hour;
+    let failover_round = args.failover_hour * rounds_per_hour;
+    let mut totals = Totals::default();
+    let mut real_times: Vec<Duration> = Vec::new();
     let start = Instant::now();
-    for tick in 0..ticks {
-        // Clusters whose status changes at this tick: spread evenly over the day.
-        let changing: Vec<bool> = (0..args.clusters)
-            .map(|c| {
-                (0..args.changes_per_day).any(|k| {
-                    (c + k * ticks_per_day / args.changes_per_day.max(1)) % ticks_per_day
-                        == tick % ticks_per_day
-                })
-            })
-            .collect();
-        for (c, change) in changing.iter().enumerate() {
-            if *change {
-                version[c] += 1;
+    let mut gc_time = Duration::ZERO;
+    for round in 0..rounds {
+        let changes = |c: usize| {
+            let spread = (0..args.changes_per_day).any(|k| {
+                (c + k * rounds_per_day / args.changes_per_day.max(1)) % rounds_per_day
+                    == round % rounds_per_day
+            });
+            let failover =
+                (failover_round..failover_round + args.failover_changes).contains(&round);
+            // The first round is every agent's first publish.
+            round == 0 || spread || failover
+        };
+        for (c, agent) in agents.iter_mut().enumerate() {
+            if changes(c) {
+                agent.version += 1;
             }
         }
-        let next = AtomicUsize::new(0);
-        let changed = AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..args.threads.max(1) {
-                scope.spawn(|| loop {
-                    let c = next.fetch_add(1, Ordering::Relaxed);
-                    if c >= args.clusters {
-                        break;
-                    }
-                    let content = status(c, version[c]);
-                    let w = writer(c);
-                    let cluster = format!("agent-{c}");
-                    match w.heartbeat(&cluster, content.as_bytes()) {
-                        Ok(hubdr_agent::git::Publish::Committed { .. }) => {
-                            changed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(_) => {}
-                        Err(e) => panic!("{cluster}: {e}"),
-                    }
-                });
+        // The real sample: each through the agent's own publish, as its runner calls it.
+        for (c, agent) in agents.iter_mut().enumerate().take(sample) {
+            let content = status(c, agent.version);
+            let t = Instant::now();
+            let result = if changes(c) {
+                agent
+                    .writer
+                    .publish_signed(&agent.name, content.as_bytes(), &agent.key)
+            } else {
+                agent
+                    .writer
+                    .heartbeat_signed(&agent.name, content.as_bytes(), &agent.key)
+            };
+            real_times.push(t.elapsed());
+            match result?.publish {
+                hubdr_agent::git::Publish::Committed { .. } => totals.status += 1,
+                hubdr_agent::git::Publish::Unchanged { .. } => totals.beats += 1,
             }
-        });
-        beats += args.clusters;
-        changes += changed.into_inner();
-        if (tick + 1) % ticks_per_hour == 0 {
+        }
+        // The rest: the same commits, written in one pack and one ref transaction.
+        let simulated = simulate_round(&remote_path, &mut agents[sample..], sample, &changes)?;
+        totals.status += simulated.status;
+        totals.beats += simulated.beats;
+        let hour_done = (round + 1) % rounds_per_hour == 0;
+        let hour = (round + 1) / rounds_per_hour;
+        if hour_done && args.gc_every_hours > 0 && hour.is_multiple_of(args.gc_every_hours) {
+            let t = Instant::now();
             gc(&remote_path)?;
+            gc_time += t.elapsed();
+        }
+        if hour_done {
             eprintln!(
-                "hour {:>2}: {beats} heartbeats, {changes} status commits, {:.0?} so far",
-                (tick + 1) / ticks_per_hour,
-                start.elapsed()
+                "hour {hour:>2}: {} heartbeats, {} status commits, {:.0?} so far ({:.0?} in git gc)",
+                totals.beats,
+                totals.status,
+                start.elapsed(),
+                gc_time
             );
         }
     }
-    let simulated = start.elapsed();
-    let loose_before = size(&remote_path)?;
+    let simulated_in = start.elapsed();
+    // The sample's refs were moved by real publishes: continue from where they are.
+    let repo = Repository::open_bare(&remote_path)?;
+    for agent in agents.iter_mut().take(sample) {
+        agent.tip = repo
+            .refname_to_id(&status_ref(&agent.name).map_err(anyhow::Error::msg)?)
+            .ok();
+    }
+    drop(repo);
     gc(&remote_path)?;
-    let packed = size(&remote_path)?;
-    let commits = count_commits(&remote)?;
-    let refs = remote.references()?.count();
+    let size = repo_size(&remote_path)?;
 
-    // A hub agent's read: every cluster's status with one glob refspec.
-    let reader = |cache: &str| {
-        GitSource::new(
-            url.clone(),
-            StatusWriter::DEFAULT_BRANCH,
-            dir.path().join(cache),
-            Credentials::None,
-        )
-    };
-    let hub = reader("hub-cache");
-    let t = Instant::now();
-    let files = hub.fetch_statuses()?.files;
-    let cold = t.elapsed();
-    if files.len() != args.clusters {
+    // A hub agent's read: every cluster's status with one glob refspec (no heartbeats).
+    let hub = GitSource::new(
+        url.clone(),
+        StatusWriter::DEFAULT_BRANCH,
+        dir.path().join("hub-cache"),
+        Credentials::None,
+    );
+    let (cold, files) = timed(|| hub.fetch_statuses())?;
+    let statuses = files.files.keys().filter(|p| p.ends_with(".yaml")).count();
+    if statuses != args.clusters {
         bail!(
-            "the hub read {} status files for {} clusters",
-            files.len(),
+            "the hub read {statuses} status files for {} clusters",
             args.clusters
         );
     }
-    // One more round in which 1% of the clusters change.
-    for c in (0..args.clusters).step_by(100) {
-        version[c] += 1;
-        let _ = writer(c).publish(&format!("agent-{c}"), status(c, version[c]).as_bytes())?;
+    // Of which reading the fetched refs into the status view (no network, no fetch).
+    let (read_view, _) = timed(|| -> Result<()> {
+        let cache = Repository::open_bare(hub.cache_path())?;
+        let legacy = format!("refs/hubdr/source/{}", StatusWriter::DEFAULT_BRANCH);
+        let mut view = hubdr_core::status::refs::read(&cache, &legacy)?;
+        view.load(&cache, hubdr_core::limits::STATUS_FILE_MAX_BYTES)?;
+        Ok(())
+    })?;
+    let (nothing_changed, _) = timed(|| hub.fetch_statuses())?;
+    // One heartbeat round of every cluster (no status change): nothing new for this reader.
+    let none = |_: usize| false;
+    simulate_round(&remote_path, &mut agents, 0, &none)?;
+    let (after_heartbeats, _) = timed(|| hub.fetch_statuses())?;
+    // One round in which 1% of the clusters change.
+    for agent in agents.iter_mut().step_by(100) {
+        agent.version += 1;
     }
-    let t = Instant::now();
-    let files = hub.fetch_statuses()?.files;
-    let warm = t.elapsed();
-    let t = Instant::now();
-    hub.fetch_statuses()?;
-    let idle = t.elapsed();
-    if files[&format!("clusters/agent-{}.yaml", 0)] != status(0, version[0]).as_bytes() {
+    let one_percent = |c: usize| c.is_multiple_of(100);
+    simulate_round(&remote_path, &mut agents, 0, &one_percent)?;
+    let (after_one_percent, files) = timed(|| hub.fetch_statuses())?;
+    let first = &agents[0];
+    if files.files[&format!("clusters/{}.yaml", first.name)] != status(0, first.version).as_bytes()
+    {
         bail!("the hub did not see the last change");
     }
+    // For scale: git's own fetch (protocol v2) of the same refs into a new repository, and of
+    // the heartbeat refs (which only `hubdr status --fetch` reads) after a heartbeat round.
+    let git_cold = git_fetch(dir.path(), &url, "git-cold.git", &[STATUS_REFSPEC]);
+    let heartbeats = "+refs/hubdr/heartbeat/*:refs/hubdr/heartbeat/*";
+    let git_beats_cold = git_fetch(dir.path(), &url, "git-beats.git", &[heartbeats]);
+    simulate_round(&remote_path, &mut agents, 0, &none)?;
+    let git_beats_round = git_fetch(dir.path(), &url, "git-beats.git", &[heartbeats]);
 
-    println!("clusters:            {}", args.clusters);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("clusters:              {}", args.clusters);
     println!(
-        "simulated:           {} h, heartbeat every {} min, {} changes per cluster per day",
-        args.hours, args.heartbeat_minutes, args.changes_per_day
-    );
-    println!("heartbeats written:  {beats} (in {simulated:.1?})");
-    println!("status commits:      {changes} (history reachable: {commits} commits, {refs} refs)");
-    println!(
-        "repository size:     {} before the last gc, {} after `git gc`",
-        mb(loose_before),
-        mb(packed)
+        "simulated:             {} h, heartbeat every {} min, {} changes per cluster per day + {} in the failover at hour {}",
+        args.hours, args.heartbeat_minutes, args.changes_per_day, args.failover_changes, args.failover_hour
     );
     println!(
-        "hub fetch:           cold {} ms, after 1% changed {} ms, nothing changed {} ms",
+        "written:               {} heartbeats, {} status commits in {simulated_in:.1?} ({gc_time:.1?} of it git gc)",
+        totals.beats, totals.status
+    );
+    println!(
+        "real publishes:        {} by {sample} clusters, p50 {} ms, p95 {} ms, max {} ms",
+        real_times.len(),
+        percentile(&mut real_times, 50),
+        percentile(&mut real_times, 95),
+        percentile(&mut real_times, 100)
+    );
+    println!(
+        "repository after gc:   {} objects ({} commits reachable), pack {}, {} refs ({} status, {} heartbeat)",
+        size.objects,
+        count_commits(&remote_path)?,
+        mb(size.pack_bytes),
+        size.refs,
+        size.status_refs,
+        size.heartbeat_refs
+    );
+    println!(
+        "hub fetch (hubdr):     cold {} ms (reading the view: {} ms), nothing changed {} ms, after a heartbeat round {} ms, after 1% changed {} ms",
         cold.as_millis(),
-        warm.as_millis(),
-        idle.as_millis()
+        read_view.as_millis(),
+        nothing_changed.as_millis(),
+        after_heartbeats.as_millis(),
+        after_one_percent.as_millis()
     );
+    println!(
+        "for scale (git fetch): status refs cold {}, heartbeat refs cold {}, heartbeat refs after a round {}",
+        ms(git_cold),
+        ms(git_beats_cold),
+        ms(git_beats_round)
+    );
+    println!("load average:          {}", load.trim());
     Ok(())
+}
+
+#[derive(Default)]
+struct Totals {
+    beats: usize,
+    status: usize,
+}
+
+/// One round for `agents` (`offset`: the index of the first, for `changes`): a status commit
+/// for those whose status changes, else a heartbeat commit, all built by the agent's code into
+/// memory, then written to the repository as one pack and the refs moved in one transaction.
+fn simulate_round(
+    remote: &Path,
+    agents: &mut [Agent],
+    offset: usize,
+    changes: &dyn Fn(usize) -> bool,
+) -> Result<Totals> {
+    let repo = Repository::open_bare(remote)?;
+    let odb = repo.odb()?;
+    let mempack = odb.add_new_mempack_backend(1000)?;
+    let mut updates: Vec<(String, Oid)> = Vec::with_capacity(agents.len());
+    let mut totals = Totals::default();
+    let mut built: Vec<Option<Oid>> = Vec::with_capacity(agents.len());
+    for (i, agent) in agents.iter().enumerate() {
+        let c = offset + i;
+        let new = if changes(c) {
+            let content = status(c, agent.version);
+            agent.writer.build_status_commit(
+                &repo,
+                agent.tip,
+                &agent.name,
+                content.as_bytes(),
+                Some(&agent.key),
+            )?
+        } else {
+            None
+        };
+        match new {
+            Some(commit) => {
+                updates.push((status_ref(&agent.name).map_err(anyhow::Error::msg)?, commit));
+                totals.status += 1;
+            }
+            None => {
+                let beat = agent.writer.build_heartbeat_commit(&repo, &agent.name)?;
+                updates.push((
+                    heartbeat_ref(&agent.name).map_err(anyhow::Error::msg)?,
+                    beat,
+                ));
+                totals.beats += 1;
+            }
+        }
+        built.push(new);
+    }
+    let mut pack = git2::Buf::new();
+    mempack.dump(&repo, &mut pack)?;
+    {
+        let mut writer = odb.packwriter()?;
+        writer.write_all(&pack)?;
+        writer.commit()?;
+    }
+    drop(odb);
+    let repo = Repository::open_bare(remote)?;
+    let mut tx = repo.transaction()?;
+    for (name, _) in &updates {
+        tx.lock_ref(name)?;
+    }
+    for (name, id) in &updates {
+        tx.set_target(name, *id, None, "status-day-bench")?;
+    }
+    tx.commit()?;
+    for (agent, new) in agents.iter_mut().zip(built) {
+        if new.is_some() {
+            agent.tip = new;
+        }
+    }
+    Ok(totals)
+}
+
+fn seed(cluster: usize) -> [u8; 32] {
+    let mut seed = [7u8; 32];
+    seed[..8].copy_from_slice(&(cluster as u64).to_le_bytes());
+    seed
 }
 
 fn status(cluster: usize, version: usize) -> String {
@@ -206,6 +378,32 @@ fn status(cluster: usize, version: usize) -> String {
     s
 }
 
+fn timed<T, E: Into<anyhow::Error>>(
+    f: impl FnOnce() -> std::result::Result<T, E>,
+) -> Result<(Duration, T)> {
+    let t = Instant::now();
+    let value = f().map_err(Into::into)?;
+    Ok((t.elapsed(), value))
+}
+
+/// `git fetch` of `refspecs` from `url` into the bare repository `name` under `dir` (created
+/// when missing); `None` when git cannot be run or fails.
+fn git_fetch(dir: &Path, url: &str, name: &str, refspecs: &[&str]) -> Option<Duration> {
+    let path = dir.join(name);
+    if !path.exists() {
+        Repository::init_bare(&path).ok()?;
+    }
+    let t = Instant::now();
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(&path)
+        .args(["fetch", "--quiet", "--no-tags", url])
+        .args(refspecs)
+        .output()
+        .ok()?;
+    out.status.success().then(|| t.elapsed())
+}
+
 fn gc(repo: &Path) -> Result<()> {
     let out = Command::new("git")
         .arg("--git-dir")
@@ -219,24 +417,72 @@ fn gc(repo: &Path) -> Result<()> {
     Ok(())
 }
 
-fn size(path: &Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(path)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            size(&entry.path())?
-        } else {
-            meta.len()
-        };
-    }
-    Ok(total)
+struct Size {
+    objects: u64,
+    pack_bytes: u64,
+    refs: usize,
+    status_refs: usize,
+    heartbeat_refs: usize,
 }
 
-fn count_commits(repo: &Repository) -> Result<usize> {
-    let mut walk = repo.revwalk()?;
-    walk.push_glob("refs/*")?;
-    Ok(walk.count())
+fn repo_size(path: &Path) -> Result<Size> {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(path)
+        .args(["count-objects", "-v"])
+        .output()
+        .context("running git count-objects")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)?
+                    .strip_prefix(": ")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    let repo = Repository::open_bare(path)?;
+    let count = |glob: &str| -> Result<usize> { Ok(repo.references_glob(glob)?.count()) };
+    let refs = repo.references()?.count();
+    let size = Size {
+        objects: field("count") + field("in-pack"),
+        pack_bytes: (field("size-pack") + field("size")) * 1024,
+        refs,
+        status_refs: count("refs/hubdr/status/*")?,
+        heartbeat_refs: count("refs/hubdr/heartbeat/*")?,
+    };
+    Ok(size)
+}
+
+/// Commits reachable from any ref (`git rev-list --all --count`: libgit2's revwalk inserts
+/// 10,000 tips one by one in date order, quadratic).
+fn count_commits(path: &Path) -> Result<usize> {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(path)
+        .args(["rev-list", "--all", "--count"])
+        .output()
+        .context("running git rev-list")?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .context("reading git rev-list --count")
+}
+
+fn percentile(times: &mut [Duration], p: usize) -> u128 {
+    if times.is_empty() {
+        return 0;
+    }
+    times.sort();
+    let i = ((times.len() * p).div_ceil(100)).clamp(1, times.len()) - 1;
+    times[i].as_millis()
+}
+
+fn ms(d: Option<Duration>) -> String {
+    d.map_or("n/a (no git)".into(), |d| format!("{} ms", d.as_millis()))
 }
 
 fn mb(bytes: u64) -> String {

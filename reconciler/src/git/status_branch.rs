@@ -30,7 +30,7 @@ use hubdr_core::status::signature::{parse_pin, pin_text, AgentKey, StatusKey};
 use hubdr_core::status::{pin_path, signature_path, status_path};
 
 use super::cache::Cache;
-use super::commit::{self, FileWrite};
+use super::commit::{self, Built, FileWrite};
 use super::error::shown;
 use super::remote::{self, Attempt, Endpoint};
 use super::{Credentials, GitError};
@@ -169,10 +169,7 @@ impl StatusWriter {
             credentials: &self.credentials,
         };
         remote::replace_ref(&self.cache, endpoint, &refname, |repo| {
-            let author = Signature::now(&self.identity.name, &self.identity.email)
-                .map_err(|source| commit_error(cluster, source))?;
-            commit::heartbeat(repo, &author, &format!("heartbeat: {cluster}"))
-                .map_err(|source| commit_error(cluster, source))
+            self.build_heartbeat_commit(repo, cluster)
         })
     }
 
@@ -230,55 +227,16 @@ impl StatusWriter {
             cluster: cluster.to_string(),
         })?;
         let legacy = remote::branch_ref(&self.branch)?;
-        let path = status_path(cluster);
-        let signature = key.map(|k| k.sign(cluster, content).to_text());
-        let pin = key.map(|k| pin_text(cluster, &k.public()));
-        let (sig_path, pin_path) = (signature_path(cluster), pin_path(cluster));
         // What the last attempt found pinned (on the ref, or on the shared branch it started from).
         let pinned: RefCell<Option<Pin>> = RefCell::new(None);
-        let message = format!("status: {cluster}");
         let endpoint = Endpoint {
             url: &self.url,
             credentials: &self.credentials,
         };
         let build = |repo: &git2::Repository, base: Option<Oid>, seed: Option<Oid>| {
-            let error = |source| commit_error(cluster, source);
-            let author =
-                Signature::now(&self.identity.name, &self.identity.email).map_err(error)?;
-            // A new ref carries over the pin of the shared branch: a pin is never replaced.
-            let carried = match (base, seed) {
-                (None, Some(seed)) => blob_at(repo, seed, &pin_path).map_err(error)?,
-                _ => None,
-            };
-            if let Some(key) = key {
-                let pinned_at = if carried.is_some() { seed } else { base };
-                *pinned.borrow_mut() =
-                    pin_on(repo, pinned_at, &pin_path, &key.public()).map_err(error)?;
-            }
-            let mut files = vec![FileWrite {
-                path: &path,
-                content,
-                only_if_absent: false,
-            }];
-            if let (Some(signature), Some(pin)) = (&signature, &pin) {
-                files.push(FileWrite {
-                    path: &sig_path,
-                    content: signature.as_bytes(),
-                    only_if_absent: false,
-                });
-                files.push(FileWrite {
-                    path: &pin_path,
-                    content: carried.as_deref().unwrap_or(pin.as_bytes()),
-                    only_if_absent: true,
-                });
-            } else if let Some(carried) = &carried {
-                files.push(FileWrite {
-                    path: &pin_path,
-                    content: carried,
-                    only_if_absent: true,
-                });
-            }
-            commit::replace_files(repo, base, &files, &author, &message, false).map_err(error)
+            let (built, pin) = self.build(repo, base, seed, cluster, content, key)?;
+            *pinned.borrow_mut() = pin;
+            Ok(built)
         };
         let attempts = self.retry.max_attempts.max(1);
         let mut last = String::new();
@@ -308,6 +266,99 @@ impl StatusWriter {
             attempts,
             last: hubdr_core::redact::redact_urls(&last).into_owned(),
         })
+    }
+}
+
+impl StatusWriter {
+    /// The commit a publish of `content` puts on the cluster's ref whose tip is `base` (`seed`:
+    /// the shared branch's tip, for a first publish), written into `repo`, and what it found
+    /// pinned. The one place status commits are built.
+    fn build(
+        &self,
+        repo: &Repository,
+        base: Option<Oid>,
+        seed: Option<Oid>,
+        cluster: &str,
+        content: &[u8],
+        key: Option<&AgentKey>,
+    ) -> Result<(Built, Option<Pin>), GitError> {
+        let error = |source| commit_error(cluster, source);
+        let path = status_path(cluster);
+        let signature = key.map(|k| k.sign(cluster, content).to_text());
+        let pin = key.map(|k| pin_text(cluster, &k.public()));
+        let (sig_path, pin_path) = (signature_path(cluster), pin_path(cluster));
+        let message = format!("status: {cluster}");
+        let author = Signature::now(&self.identity.name, &self.identity.email).map_err(error)?;
+        // A new ref carries over the pin of the shared branch: a pin is never replaced.
+        let carried = match (base, seed) {
+            (None, Some(seed)) => blob_at(repo, seed, &pin_path).map_err(error)?,
+            _ => None,
+        };
+        let mut pinned = None;
+        if let Some(key) = key {
+            let pinned_at = if carried.is_some() { seed } else { base };
+            pinned = pin_on(repo, pinned_at, &pin_path, &key.public()).map_err(error)?;
+        }
+        let mut files = vec![FileWrite {
+            path: &path,
+            content,
+            only_if_absent: false,
+        }];
+        if let (Some(signature), Some(pin)) = (&signature, &pin) {
+            files.push(FileWrite {
+                path: &sig_path,
+                content: signature.as_bytes(),
+                only_if_absent: false,
+            });
+            files.push(FileWrite {
+                path: &pin_path,
+                content: carried.as_deref().unwrap_or(pin.as_bytes()),
+                only_if_absent: true,
+            });
+        } else if let Some(carried) = &carried {
+            files.push(FileWrite {
+                path: &pin_path,
+                content: carried,
+                only_if_absent: true,
+            });
+        }
+        let built =
+            commit::replace_files(repo, base, &files, &author, &message, false).map_err(error)?;
+        Ok((built, pinned))
+    }
+
+    /// For benchmarks that simulate many agents without pushing: write into `repo` the status
+    /// commit a publish of `content` (signed with `key`, if given) would push on top of `base`,
+    /// exactly as [`publish`](Self::publish) builds it; `None` when the status is unchanged
+    /// (no commit). Moving the ref is the caller's business.
+    #[doc(hidden)]
+    pub fn build_status_commit(
+        &self,
+        repo: &Repository,
+        base: Option<Oid>,
+        cluster: &str,
+        content: &[u8],
+        key: Option<&AgentKey>,
+    ) -> Result<Option<Oid>, GitError> {
+        Ok(
+            match self.build(repo, base, None, cluster, content, key)?.0 {
+                Built::Unchanged(_) => None,
+                Built::Commit(id) => Some(id),
+            },
+        )
+    }
+
+    /// For benchmarks: write into `repo` the heartbeat commit [`beat`](Self::beat) would push.
+    #[doc(hidden)]
+    pub fn build_heartbeat_commit(
+        &self,
+        repo: &Repository,
+        cluster: &str,
+    ) -> Result<Oid, GitError> {
+        let author = Signature::now(&self.identity.name, &self.identity.email)
+            .map_err(|source| commit_error(cluster, source))?;
+        commit::heartbeat(repo, &author, &format!("heartbeat: {cluster}"))
+            .map_err(|source| commit_error(cluster, source))
     }
 }
 

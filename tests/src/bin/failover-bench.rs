@@ -74,7 +74,7 @@ async fn main() {
             source_branch: "main".into(),
             watch: false,
             interval: Duration::from_millis(10),
-            stall_after: Duration::from_secs(60),
+            stall_after: Some(Duration::from_secs(60)),
             ..Default::default()
         },
     });

@@ -95,6 +95,7 @@ pub fn fleet(generation: u64, a_generation: u64) -> FleetView {
         role: role.map(str::to_string),
         status: Some(s),
         ignored: None,
+        heartbeat: None,
     };
     FleetView {
         site: "prod-emea".into(),
@@ -113,5 +114,6 @@ pub fn fleet(generation: u64, a_generation: u64) -> FleetView {
         unknown: vec![],
         status_ref: Some("refs/heads/hubdr-status".into()),
         api_servers: Default::default(),
+        heartbeat_stall_after: 1800,
     }
 }

@@ -108,7 +108,9 @@ mod tests {
                 role: None,
                 status: Some(status),
                 ignored: None,
+                heartbeat: None,
             }],
+            heartbeat_stall_after: 1800,
         };
         let text = section(&fleet);
         assert!(

@@ -101,6 +101,10 @@ pub fn progress(fleet: &FleetView, now: i64, stall_after_secs: i64) -> Progress 
         }
         None => {}
     }
+    // A cluster whose agent stopped beating may show a "complete" status that no longer holds.
+    if let Some(why) = super::heartbeat::stalled(fleet, now) {
+        return Progress::Stalled(why);
+    }
     if pending.is_empty() {
         Progress::Complete
     } else {
@@ -214,6 +218,22 @@ mod tests {
         );
         f.rendered_at = NOW - 899;
         assert!(matches!(progress(&f, NOW, 900), Progress::Pending(_)));
+    }
+
+    #[test]
+    fn a_complete_failover_whose_agent_stopped_beating_is_stalled() {
+        let mut f = fleet(2, 2);
+        f.heartbeat_stall_after = 1800;
+        f.clusters[3].heartbeat = Some(super::super::heartbeat::Heartbeat::At(NOW - 4000));
+        let Progress::Stalled(why) = progress(&f, NOW, 900) else {
+            panic!("{:?}", progress(&f, NOW, 900))
+        };
+        assert!(
+            why.starts_with("east-1: its agent's last heartbeat was 66m ago"),
+            "{why}"
+        );
+        f.clusters[3].heartbeat = Some(super::super::heartbeat::Heartbeat::At(NOW - 60));
+        assert_eq!(progress(&f, NOW, 900), Progress::Complete);
     }
 
     #[test]

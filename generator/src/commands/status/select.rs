@@ -47,7 +47,7 @@ pub fn check_names(fleet: &FleetView, filter: &ClusterFilter) -> Result<(), Comm
 }
 
 /// The `StatusResult` document (after `apiVersion` and `kind`).
-pub fn json(fleet: &FleetView, progress: &Progress) -> serde_json::Value {
+pub fn json(fleet: &FleetView, progress: &Progress, now: i64) -> serde_json::Value {
     let (state, reasons) = match progress {
         Progress::Complete => ("Complete", vec![]),
         Progress::Pending(left) => ("Pending", left.clone()),
@@ -65,6 +65,7 @@ pub fn json(fleet: &FleetView, progress: &Progress) -> serde_json::Value {
                 "ignored": c.ignored,
                 "done": done(c, fleet.generation),
                 "status": c.status,
+                "heartbeat": super::heartbeat::json(c.heartbeat.as_ref(), now, fleet.heartbeat_stall_after),
             })
         })
         .collect();
@@ -77,5 +78,6 @@ pub fn json(fleet: &FleetView, progress: &Progress) -> serde_json::Value {
         "progress": {"state": state, "reasons": reasons},
         "clusters": clusters,
         "unknownClusters": fleet.unknown,
+        "heartbeatStallAfterSeconds": fleet.heartbeat_stall_after,
     })
 }

@@ -43,19 +43,24 @@ pub fn resolve<'r>(
 /// The remote `--fetch` fetches from and whose tracking branches are read.
 pub const ORIGIN: &str = "origin";
 
-/// `git fetch origin` (branches and status refs) in `path` (the git command, so the user's credential helpers and SSH
+/// `git fetch origin` (branches, status and heartbeat refs) in `path` (the git command, so the user's credential helpers and SSH
 /// agent apply). An error names the command and git's own message.
 pub fn fetch(path: &Path) -> Result<(), String> {
     let output = std::process::Command::new("git")
         .arg("-C")
         .arg(path)
         .args(["fetch", "--quiet", ORIGIN])
-        // The branches as a plain `git fetch origin` would, and every cluster's status ref
-        // (`refs/hubdr/status/*`, which no default refspec fetches).
+        // The branches as a plain `git fetch origin` would, and every cluster's status and
+        // heartbeat ref (`refs/hubdr/status/*`, `refs/hubdr/heartbeat/*`, which no default
+        // refspec fetches; the heartbeats are shown, and judged, by `hubdr status`).
         .arg(format!("+refs/heads/*:refs/remotes/{ORIGIN}/*"))
         .arg(format!(
             "+{p}*:{p}*",
             p = crate::status::refs::STATUS_REF_PREFIX
+        ))
+        .arg(format!(
+            "+{p}*:{p}*",
+            p = crate::status::refs::HEARTBEAT_REF_PREFIX
         ))
         .output()
         .map_err(|e| format!("cannot run `git fetch {ORIGIN}` (--fetch needs git on PATH): {e}"))?;

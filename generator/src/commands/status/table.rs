@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::view::{epoch, human, ClusterView, FleetView};
 use crate::status::{ClusterStatus, PhaseObservation};
 
-const HEADERS: [&str; 7] = [
+const HEADERS: [&str; 8] = [
     "CLUSTER",
     "ROLE",
     "GENERATION",
@@ -13,6 +13,7 @@ const HEADERS: [&str; 7] = [
     "BACKUPSCHEDULE",
     "RESTORE",
     "NEWEST BACKUP",
+    "HEARTBEAT",
 ];
 
 pub fn render(fleet: &FleetView, now: i64) -> String {
@@ -22,10 +23,15 @@ pub fn render(fleet: &FleetView, now: i64) -> String {
         "site {}: generation {} (commit {})\n",
         fleet.site, fleet.generation, fleet.commit
     );
-    let rows: Vec<[String; 7]> = fleet
+    let rows: Vec<[String; 8]> = fleet
         .clusters
         .iter()
-        .map(|c| row(c, fleet.generation, now))
+        .map(|c| {
+            let [a, b, c2, d, e, f, g] = row(c, fleet.generation, now);
+            let beat =
+                super::heartbeat::cell(c.heartbeat.as_ref(), now, fleet.heartbeat_stall_after);
+            [a, b, c2, d, e, f, g, beat]
+        })
         .collect();
     let mut widths = HEADERS.map(str::len);
     for r in &rows {
@@ -234,6 +240,9 @@ fn notes(c: &ClusterView, now: i64) -> Option<String> {
             }
         }
     }
+    if let Some(super::heartbeat::Heartbeat::Ignored(why)) = &c.heartbeat {
+        lines.push(format!("heartbeat ignored: {why}"));
+    }
     if lines.is_empty() {
         return None;
     }
@@ -252,7 +261,13 @@ mod tests {
 
     #[test]
     fn a_completed_failover() {
-        insta::assert_snapshot!(render(&fleet(2, 2), NOW));
+        let mut f = fleet(2, 2);
+        f.clusters[1].heartbeat = Some(super::super::heartbeat::Heartbeat::At(NOW - 120));
+        f.clusters[3].heartbeat = Some(super::super::heartbeat::Heartbeat::At(NOW - 7200));
+        f.clusters[2].heartbeat = Some(super::super::heartbeat::Heartbeat::Ignored(
+            "refs/hubdr/heartbeat/hub-c is dated 2h in the future".into(),
+        ));
+        insta::assert_snapshot!(render(&f, NOW));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! source branch (roles, generation, what the active hub's BackupSchedule waits for) and
 //! every cluster's status file. Plain data; reading it is in `status.rs`.
 
+pub use super::heartbeat::Heartbeat;
 use crate::status::ClusterStatus;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,9 @@ pub struct FleetView {
     /// Managed cluster -> the site's `apiServer`, from the index's ManagedCluster
     /// prerequisites (auto-import on): checked against the hubs' reports.
     pub api_servers: std::collections::BTreeMap<String, String>,
+    /// A heartbeat older than this (seconds) counts as stalled: `--stall-after`, or by default
+    /// three of the agents' heartbeat intervals (see `heartbeat.rs`).
+    pub heartbeat_stall_after: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +49,8 @@ pub struct ClusterView {
     pub status: Option<ClusterStatus>,
     /// Why its status file is ignored (`status of <cluster> ignored: ...`), when it is.
     pub ignored: Option<String>,
+    /// Its agent's last heartbeat (`refs/hubdr/heartbeat/<cluster>`), if it has a heartbeat ref.
+    pub heartbeat: Option<Heartbeat>,
 }
 
 impl ClusterView {
