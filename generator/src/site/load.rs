@@ -123,7 +123,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
         let locator = Locator::new(text);
         let first = match e {
             ParseError::Refused(refusal) => refused(&refusal),
-            ParseError::Yaml(e) => from_serde(&e, &locator),
+            ParseError::Yaml(e) => from_serde(&e, &locator, text),
         };
         invalid(credentials::unparsed(text, first, &locator))
     })?;
@@ -260,8 +260,11 @@ fn refused(refusal: &Refusal) -> Diagnostic {
 
 /// Turn a serde_yaml error ("spec.hubs[0]: unknown field `rol`, expected ... at line 5 column 7")
 /// into a diagnostic with path, location and a fix.
-fn from_serde(error: &serde_yaml::Error, locator: &Locator) -> Diagnostic {
+fn from_serde(error: &serde_yaml::Error, locator: &Locator, source: &str) -> Diagnostic {
     let text = strip_positions(&error.to_string());
+    if let Some(diagnostic) = super::yaml_positions::positioned(&text, source) {
+        return diagnostic;
+    }
     let mut location = error.location().map(|l| Location {
         line: l.line(),
         column: l.column(),

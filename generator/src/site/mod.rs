@@ -17,6 +17,7 @@ pub use hubdr_core::units;
 pub mod validate;
 mod validate_etcd;
 mod validate_trust;
+pub mod yaml_positions;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use etcd_backup::{EtcdBackup, EtcdDestination, EtcdImages, EtcdRetention};
