@@ -111,3 +111,86 @@ fn unfence_of_a_hub_that_is_not_fenced_refuses_before_any_caution() {
         assert!(!run.stderr.contains("Before unfencing"), "{run}");
     }
 }
+
+/// The starter site with each (old, new) applied once, written as `name`.
+fn with_edits(sandbox: &Sandbox, name: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = fs::read_to_string(sandbox.join("site.yaml")).unwrap();
+    for (old, new) in edits {
+        assert!(text.contains(old), "site.yaml lacks {old:?}");
+        text = text.replacen(old, new, 1);
+    }
+    fs::write(sandbox.join(name), &text).unwrap();
+    text
+}
+
+/// A site with five mistakes reports all five, each with its field path and line.
+#[test]
+fn every_schema_error_is_reported_at_once() {
+    let sandbox = starter();
+    let text = with_edits(
+        &sandbox,
+        "five.yaml",
+        &[
+            ("kind: Site\n", "kind: Site\nfoo: bar\n"),
+            ("    provider: aws\n", "    provider: aws\n    extra: 1\n"),
+            ("    region: eu-west-1\n", "    regoin: eu-west-1\n"),
+            (
+                "name: hub-b\n      role: passive",
+                "name: hub-b\n      role: primary",
+            ),
+            ("generation: 0", "generation: x"),
+        ],
+    );
+    let run = sandbox.hubdr(&["validate", "--site", "five.yaml"]);
+    run.expect_code(2)
+        .expect_stderr("five.yaml has 5 error(s); nothing was written");
+    for (path, message, line_start) in [
+        ("foo", "unknown field `foo`", "foo: bar"),
+        ("spec.storage.extra", "unknown field `extra`", "extra: 1"),
+        ("spec.storage.regoin", "unknown field `regoin`", "regoin:"),
+        (
+            "spec.hubs[1].role",
+            "unknown variant `primary`",
+            "role: primary",
+        ),
+        (
+            "spec.failover.generation",
+            "invalid type: string \"x\"",
+            "generation: x",
+        ),
+    ] {
+        let line = line_of(&text, line_start, 0);
+        let shown = format!("error: {path}: {message}");
+        let at = run
+            .stderr
+            .find(&shown)
+            .unwrap_or_else(|| panic!("no {shown:?} in:\n{run}"));
+        let location = run.stderr[at..].lines().nth(1).unwrap();
+        assert!(
+            location.starts_with(&format!("  --> five.yaml:{line}:")),
+            "{path}: {location}\n{run}"
+        );
+    }
+    assert_eq!(run.stderr.matches("\nerror: ").count() + 1, 5, "{run}");
+}
+
+/// Past 50 errors the rest are counted, not listed.
+#[test]
+fn at_most_fifty_errors_are_listed_and_the_rest_counted() {
+    let sandbox = starter();
+    let fields: String = (0..60).map(|i| format!("extra{i}: 1\n")).collect();
+    with_edits(
+        &sandbox,
+        "many.yaml",
+        &[("kind: Site\n", &format!("kind: Site\n{fields}"))],
+    );
+    let run = sandbox.hubdr(&["validate", "--site", "many.yaml"]);
+    run.expect_code(2)
+        .expect_stderr("many.yaml has 50 error(s)")
+        .expect_stderr("and 10 more error(s) not listed");
+    assert_eq!(
+        run.stderr.matches("unknown field `extra").count(),
+        50,
+        "{run}"
+    );
+}

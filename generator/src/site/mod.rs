@@ -14,6 +14,7 @@ pub mod privileges;
 pub mod schedule_offset;
 pub mod strict_value;
 pub use hubdr_core::units;
+mod all_errors;
 pub mod validate;
 mod validate_etcd;
 mod validate_trust;
