@@ -127,6 +127,17 @@ pub enum Command {
         /// Commit author as "Name <email>".
         #[arg(long, default_value = "hubdr <hubdr@localhost>")]
         author: String,
+        /// Show only this cluster's part of the printed plan (repeatable). Filters the output
+        /// only: the failover changes every cluster it must.
+        #[arg(long = "cluster", value_name = "NAME", conflicts_with_all = ["retry", "abort"])]
+        clusters: Vec<String>,
+        /// Show only the clusters the failover changes in the printed plan. Filters the output
+        /// only, never the change.
+        #[arg(long, conflicts_with_all = ["retry", "abort"])]
+        changed_only: bool,
+        /// Output format (`json`: a `FailoverResult` document, see README "Scripting").
+        #[arg(short, long, value_enum, default_value_t, conflicts_with_all = ["markdown", "retry", "abort"])]
+        output: OutputFormat,
     },
     /// Turn a fenced former primary back into a passive hub (asks for --yes after the cautions).
     Unfence {
@@ -330,6 +341,10 @@ pub enum BundleCommand {
         /// Refuse a bundle whose generation is lower (no rollback).
         #[arg(long)]
         min_generation: Option<u64>,
+        /// Output format (`json`: a `BundleVerifyResult` document, also for a refused bundle;
+        /// see README "Scripting").
+        #[arg(short, long, value_enum, default_value_t)]
+        output: OutputFormat,
     },
 }
 

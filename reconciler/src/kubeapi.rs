@@ -74,6 +74,8 @@ pub struct ClusterApi {
     client: Client,
     retry: Retry,
     kinds: HashMap<(String, String), Option<(ApiResource, ApiCapabilities)>>,
+    /// `scheme://host:port` of the API server, named when it cannot be reached.
+    server: Option<String>,
 }
 
 impl ClusterApi {
@@ -82,7 +84,26 @@ impl ClusterApi {
             client,
             retry,
             kinds: HashMap::new(),
+            server: None,
         }
+    }
+
+    /// Name `server` (`scheme://host:port`, see [`crate::api_server`]) in the errors of calls
+    /// that cannot reach it.
+    pub fn with_server(mut self, server: String) -> Self {
+        self.server = Some(server);
+        self
+    }
+
+    /// [`with_retry`], naming the API server when it could not be reached.
+    async fn call<T, F, Fut>(&self, call: F) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        with_retry(self.retry, call)
+            .await
+            .map_err(|e| name_server(e, self.server.as_deref()))
     }
 
     pub fn client(&self) -> &Client {
@@ -110,7 +131,7 @@ impl ClusterApi {
         };
         let gvk = GroupVersionKind::gvk(group, version, kind);
         let client = self.client.clone();
-        let found = match with_retry(self.retry, || discovery::pinned_kind(&client, &gvk)).await {
+        let found = match self.call(|| discovery::pinned_kind(&client, &gvk)).await {
             Ok(found) => Some(found),
             Err(CallError::NotFound(_)) => None,
             Err(CallError::Other(message))
@@ -139,7 +160,7 @@ impl ClusterApi {
 
     pub async fn get(&mut self, id: &ObjectId) -> Result<Option<DynamicObject>, CallError> {
         let api = self.api(id).await?;
-        match with_retry(self.retry, || api.get(&id.name)).await {
+        match self.call(|| api.get(&id.name)).await {
             Ok(object) => Ok(Some(object)),
             Err(CallError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
@@ -164,7 +185,7 @@ impl ClusterApi {
         if let Some(l) = labels {
             params = params.labels(l);
         }
-        Ok(with_retry(self.retry, || api.list(&params)).await?.items)
+        Ok(self.call(|| api.list(&params)).await?.items)
     }
 
     /// Server-side apply `object` as field manager `hubdr`.
@@ -184,7 +205,7 @@ impl ClusterApi {
             params = params.dry_run();
         }
         let patch = Patch::Apply(object);
-        with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
+        self.call(|| api.patch(&id.name, &params, &patch)).await
     }
 
     /// Server-side apply `object` as field manager `manager`: fields hubdr sets on objects it
@@ -204,7 +225,7 @@ impl ClusterApi {
             params = params.force();
         }
         let patch = Patch::Apply(object);
-        with_retry(self.retry, || api.patch(&id.name, &params, &patch)).await
+        self.call(|| api.patch(&id.name, &params, &patch)).await
     }
 
     /// Create `object`; `Ok(None)` when an object of that name already exists.
@@ -220,7 +241,7 @@ impl ClusterApi {
             field_manager: Some(FIELD_MANAGER.into()),
             ..Default::default()
         };
-        match with_retry(self.retry, || api.create(&params, &object)).await {
+        match self.call(|| api.create(&params, &object)).await {
             Ok(created) => Ok(Some(created)),
             Err(CallError::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
@@ -236,7 +257,7 @@ impl ClusterApi {
             Err(e) => return Err(e),
         };
         let params = DeleteParams::background();
-        match with_retry(self.retry, || api.delete(&id.name, &params)).await {
+        match self.call(|| api.delete(&id.name, &params)).await {
             Ok(_) => Ok(true),
             Err(CallError::NotFound(_)) => Ok(false),
             Err(e) => Err(e),
@@ -284,7 +305,7 @@ impl ClusterApi {
         let api = self.api(&id).await?;
         let params = PatchParams::apply(manager).force();
         let patch = Patch::Apply(&object);
-        with_retry(self.retry, || api.patch(name, &params, &patch)).await?;
+        self.call(|| api.patch(name, &params, &patch)).await?;
         Ok(true)
     }
 }
@@ -317,6 +338,22 @@ where
                 attempt += 1;
             }
         }
+    }
+}
+
+/// A transport failure (no HTTP status: connection refused, DNS, TLS, timeout) names the
+/// server it could not reach; an answer of the server (5xx, 429) needs no name.
+fn name_server(error: CallError, server: Option<&str>) -> CallError {
+    match (error, server) {
+        (CallError::Unavailable(message, attempts), Some(server))
+            if !message.starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            CallError::Unavailable(
+                format!("cannot reach the API server {server}: {message}"),
+                attempts,
+            )
+        }
+        (error, _) => error,
     }
 }
 

@@ -1,8 +1,10 @@
 //! hubdr-agent: pulls the rendered repository, applies this cluster's directory, reports status.
+pub mod api_server;
 pub mod apply;
 pub mod bind;
 pub mod changeset;
 pub mod cli;
+pub mod cluster_check;
 pub mod compactor;
 pub mod config;
 pub mod decommission;

@@ -75,9 +75,9 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
     // A disconnected site reads signed bundles from an inbox and reports to a local repository.
     if let Some(SourceArg::Inbox(dir)) = &args.source {
         let parts = crate::offline::inbox_parts(args, dir)?;
-        let client = kube_client(args).await.map_err(|e| (3, e))?;
+        let (client, server) = kube_client(args).await.map_err(|e| (3, e))?;
         let config = pass_config(args, allowlist);
-        let api = ClusterApi::new(client, Retry::default());
+        let api = ClusterApi::new(client, Retry::default()).with_server(server);
         return Ok(Agent::new(
             config,
             parts.source,
@@ -110,6 +110,10 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
         args.cache_dir.join("source"),
         credentials.clone(),
     );
+    // A misspelt --cluster is refused before anything is written (status, cluster objects).
+    crate::cluster_check::refuse_unknown(&source, &args.cluster)
+        .await
+        .map_err(|e| (2, e))?;
     let (status_source, writer) = if args.no_status {
         (None, None)
     } else {
@@ -133,14 +137,14 @@ async fn build(args: &AgentArgs) -> Result<Agent, (u8, String)> {
             )),
         )
     };
-    let client = kube_client(args).await.map_err(|e| (3, e))?;
+    let (client, server) = kube_client(args).await.map_err(|e| (3, e))?;
     let config = pass_config(args, allowlist);
     Ok(Agent::new(
         config,
         source,
         status_source,
         writer,
-        ClusterApi::new(client, Retry::default()),
+        ClusterApi::new(client, Retry::default()).with_server(server),
         args.interval,
         args.heartbeat,
         crate::watch::local_path(repo),
@@ -213,7 +217,8 @@ fn credentials(args: &AgentArgs) -> Result<Credentials, (u8, String)> {
     }
 }
 
-async fn kube_client(args: &AgentArgs) -> Result<kube::Client, String> {
+/// The client and the server it talks to (`scheme://host:port`, see [`crate::api_server`]).
+async fn kube_client(args: &AgentArgs) -> Result<(kube::Client, String), String> {
     let mut config = match &args.kubeconfig {
         Some(path) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(path)
@@ -233,5 +238,9 @@ async fn kube_client(args: &AgentArgs) -> Result<kube::Client, String> {
     // `kubeapi::with_retry` retries 429/5xx itself; kube's own retry of 429/503/504 (15
     // retries, exponential backoff) stacked under it would stall a pass for minutes per object.
     config.default_retry = false;
-    kube::Client::try_from(config).map_err(|e| format!("cannot build the Kubernetes client: {e}"))
+    let server = crate::api_server::of_config(&config);
+    tracing::info!(%server, "Kubernetes API server");
+    let client = kube::Client::try_from(config)
+        .map_err(|e| format!("cannot build the Kubernetes client for {server}: {e}"))?;
+    Ok((client, server))
 }

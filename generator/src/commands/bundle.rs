@@ -24,6 +24,7 @@ pub fn run(command: &BundleCommand, out: &mut dyn std::io::Write) -> Result<(), 
             public_key,
             cluster,
             min_generation,
+            output,
         } => verify(
             file,
             public_key,
@@ -32,6 +33,7 @@ pub fn run(command: &BundleCommand, out: &mut dyn std::io::Write) -> Result<(), 
                 min_generation: *min_generation,
                 not_older_than: None,
             },
+            *output,
             out,
         ),
     }
@@ -176,15 +178,60 @@ fn verify(
     file: &Path,
     public_key: &Path,
     expect: &Expect,
+    output: crate::cli::OutputFormat,
     out: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
-    let key =
-        PublicKey::read(public_key).map_err(|e| CommandError::BadInput(format!("error: {e}")))?;
-    let verified = bundle::verify_file(file, &key, expect, &Limits::default()).map_err(|e| {
-        CommandError::BadInput(format!("error: bundle {} refused: {e}", file.display()))
-    })?;
-    let _ = write!(out, "{}", describe(file, &verified));
+    let json = output == crate::cli::OutputFormat::Json;
+    let refused = |error: String, out: &mut dyn std::io::Write| {
+        if json {
+            super::json::print(
+                out,
+                "BundleVerifyResult",
+                serde_json::json!({"file": file.display().to_string(), "verified": false, "error": error}),
+            );
+        }
+        CommandError::BadInput(format!("error: {error}"))
+    };
+    let key = match PublicKey::read(public_key) {
+        Ok(key) => key,
+        Err(e) => return Err(refused(e.to_string(), out)),
+    };
+    let verified = match bundle::verify_file(file, &key, expect, &Limits::default()) {
+        Ok(verified) => verified,
+        Err(e) => {
+            return Err(refused(
+                format!("bundle {} refused: {e}", file.display()),
+                out,
+            ))
+        }
+    };
+    if json {
+        super::json::print(out, "BundleVerifyResult", verified_json(file, &verified));
+    } else {
+        let _ = write!(out, "{}", describe(file, &verified));
+    }
     Ok(())
+}
+
+/// The `BundleVerifyResult` fields of a good bundle.
+fn verified_json(file: &Path, verified: &bundle::Verified) -> serde_json::Value {
+    let m = &verified.manifest;
+    let files: Vec<serde_json::Value> = m
+        .files
+        .iter()
+        .map(|(path, digest)| serde_json::json!({"path": path, "sha256": digest}))
+        .collect();
+    serde_json::json!({
+        "file": file.display().to_string(),
+        "verified": true,
+        "keyId": verified.key_id.to_string(),
+        "site": m.site,
+        "cluster": m.cluster,
+        "generation": m.generation,
+        "commit": m.source_commit,
+        "created": m.created_at.to_string(),
+        "files": files,
+    })
 }
 
 /// What `bundle verify` prints for a good bundle.

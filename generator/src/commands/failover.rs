@@ -24,6 +24,9 @@ pub struct FailoverArgs<'a> {
     pub skip_preflight: Option<&'a str>,
     /// Where the full plan goes when the Markdown is too long for a pull request.
     pub plan_file: Option<&'a Path>,
+    /// `--cluster` and `--changed-only`: what the printed plan shows (never what changes).
+    pub filter: &'a crate::cli::ClusterFilter,
+    pub output: crate::cli::OutputFormat,
 }
 
 pub fn run(
@@ -34,6 +37,8 @@ pub fn run(
     let author = parse_author(args.author)?;
     let lock = lock_repository(args.repo, "hubdr failover", err)?;
     let (before, previous) = load_and_render(args.site, err)?;
+    // A misspelt --cluster is refused before anything changes.
+    super::plan::filtered(&previous.index, Default::default(), args.filter)?;
     let plan = failover::plan(&before.site, args.to, args.old_primary_unreachable)
         .map_err(|e| bad(&e, "choose a passive hub (see spec.hubs)"))?;
     let (preflight, note) = preflight(args, &before.site, &plan)?;
@@ -61,6 +66,20 @@ pub fn run(
     let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
         previous.tree.get(p).cloned()
     });
+    let (index, grouped) = super::plan::filtered(&rendered.index, grouped, args.filter)?;
+    if args.output == crate::cli::OutputFormat::Json {
+        let result = super::failover_json::Result {
+            failover: &plan,
+            index: &index,
+            grouped: &grouped,
+            preflight: &preflight,
+            skipped: args.skip_preflight.filter(|_| note.is_some()),
+            commit: committed.commit.map(|c| c.to_string()),
+            steps: &failover::steps(&after.site, &plan, false),
+        };
+        super::json::print(out, "FailoverResult", result.json());
+        return Ok(());
+    }
     let mut rest = preflight.table(args.markdown);
     if let Some(note) = &note {
         rest.push_str(&format!("{note}\n\n"));
@@ -72,7 +91,7 @@ pub fn run(
         args.repo.display()
     ));
     let full = plan_text(
-        &rendered.index,
+        &index,
         &grouped,
         &super::plan::grants(&after.site),
         args.markdown,
@@ -101,7 +120,7 @@ pub fn run(
     let _ = write!(
         out,
         "{}",
-        super::plan_summary::summary(&rendered.index, &grouped, &name, &rest)
+        super::plan_summary::summary(&index, &grouped, &name, &rest)
     );
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod bundle;
 mod decommission;
 mod etcd;
 mod failover;
+mod failover_json;
 mod hcp;
 mod init;
 pub mod json;
@@ -76,7 +77,14 @@ pub fn run(
             out: repo,
             markdown,
             author,
+            clusters,
+            changed_only,
+            output,
         } => {
+            let filter = crate::cli::ClusterFilter {
+                clusters: clusters.clone(),
+                changed_only: *changed_only,
+            };
             let args = failover::FailoverArgs {
                 site,
                 repo,
@@ -87,6 +95,8 @@ pub fn run(
                 status_branch,
                 skip_preflight: skip_preflight.as_deref(),
                 plan_file: plan_file.as_deref(),
+                filter: &filter,
+                output: *output,
             };
             if *retry {
                 failover::retry(&args, out, err)

@@ -113,7 +113,7 @@ fn warn_hand_edits(
 }
 
 /// The index and changes restricted to `--cluster` and `--changed-only`.
-fn filtered(
+pub(super) fn filtered(
     index: &RenderIndex,
     mut grouped: ByCluster,
     filter: &ClusterFilter,
@@ -151,7 +151,7 @@ fn filtered(
 }
 
 /// The `PlanResult` document (after `apiVersion` and `kind`).
-fn plan_json(
+pub(super) fn plan_json(
     index: &RenderIndex,
     grouped: &ByCluster,
     held: &[(String, Hold)],

@@ -78,6 +78,24 @@ pub fn unparsed(text: &str, parse_error: Diagnostic, locator: &Locator) -> Vec<D
     out
 }
 
+/// [`unparsed`] for several parse errors (every schema error of the file): each is shown with
+/// its quoted parts hidden, unless key material was found at its path.
+pub fn unparsed_all(text: &str, errors: Vec<Diagnostic>, locator: &Locator) -> Vec<Diagnostic> {
+    let mut errors = errors.into_iter();
+    let Some(first) = errors.next() else {
+        return Vec::new();
+    };
+    let mut out = unparsed(text, first, locator);
+    for mut d in errors {
+        if !out.iter().any(|o| o.path == d.path) {
+            d.path = hide_quoted(&d.path);
+            d.message = hide_quoted(&d.message);
+            out.push(d);
+        }
+    }
+    out
+}
+
 /// `text` with every quoted part (`"..."` or `` `...` ``) and every path segment that is key
 /// material replaced by `***`.
 fn hide_quoted(text: &str) -> String {

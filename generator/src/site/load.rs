@@ -121,11 +121,11 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedSite, SiteError> {
     // needs it.
     let site = parse(text).map_err(|e| {
         let locator = Locator::new(text);
-        let first = match e {
-            ParseError::Refused(refusal) => refused(&refusal),
-            ParseError::Yaml(e) => from_serde(&e, &locator),
+        let errors = match e {
+            ParseError::Refused(refusal) => vec![refused(&refusal)],
+            ParseError::Yaml(e) => every_error(&e, &locator, text),
         };
-        invalid(credentials::unparsed(text, first, &locator))
+        invalid(credentials::unparsed_all(text, errors, &locator))
     })?;
     // The canonical hash and the first pass of the search for key material (over the text, or
     // over the canonical form when the text has escapes) do not depend on the checks: made
@@ -258,10 +258,37 @@ fn refused(refusal: &Refusal) -> Diagnostic {
     diagnostic
 }
 
+/// serde_yaml's first error and every schema error after it (see `all_errors`), with a note
+/// when some are not listed.
+fn every_error(error: &serde_yaml::Error, locator: &Locator, text: &str) -> Vec<Diagnostic> {
+    use super::all_errors::{more_errors, MAX_ERRORS};
+    let first = from_serde(error, locator, text);
+    let (more, extra) = more_errors(text, &first, locator, &|e| from_serde(e, locator, text));
+    let mut all = vec![first];
+    all.extend(more);
+    let note = match extra {
+        Some(0) => None,
+        Some(n) => Some(format!("and {n} more error(s) not listed")),
+        None if all.len() >= MAX_ERRORS => Some("and possibly more errors not listed".into()),
+        None => None,
+    };
+    if let Some(note) = note {
+        all.push(Diagnostic::warning(
+            "",
+            note,
+            "fix the errors listed, then validate again",
+        ));
+    }
+    all
+}
+
 /// Turn a serde_yaml error ("spec.hubs[0]: unknown field `rol`, expected ... at line 5 column 7")
 /// into a diagnostic with path, location and a fix.
-fn from_serde(error: &serde_yaml::Error, locator: &Locator) -> Diagnostic {
+fn from_serde(error: &serde_yaml::Error, locator: &Locator, source: &str) -> Diagnostic {
     let text = strip_positions(&error.to_string());
+    if let Some(diagnostic) = super::yaml_positions::positioned(&text, source) {
+        return diagnostic;
+    }
     let mut location = error.location().map(|l| Location {
         line: l.line(),
         column: l.column(),

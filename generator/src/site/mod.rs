@@ -17,9 +17,11 @@ pub mod secret_key_ref;
 pub mod strict_value;
 pub use hubdr_core::units;
 pub mod api_server;
+mod all_errors;
 pub mod validate;
 mod validate_etcd;
 mod validate_trust;
+pub mod yaml_positions;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use etcd_backup::{EtcdBackup, EtcdDestination, EtcdImages, EtcdRetention};
