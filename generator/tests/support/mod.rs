@@ -14,6 +14,7 @@ use std::time::SystemTime;
 use hubdr::gitrepo::Tree;
 
 pub mod fixtures;
+pub mod starter;
 
 /// `generator/`.
 pub fn manifest_dir() -> PathBuf {
