@@ -580,20 +580,9 @@ async fn status_export_imported_twice_gives_the_same_central_branch() {
     other.cluster = "east-1".into();
     central.publish_status(&other);
     let import = |file: &Path| {
-        use clap::Parser;
-        let args = [
-            "hubdr",
-            "status",
-            "import",
-            file.to_str().unwrap(),
-            "--repo",
-            central.path.to_str().unwrap(),
-        ];
-        let cli = hubdr::cli::Cli::try_parse_from(args).unwrap();
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        hubdr::commands::run(&cli.command, &mut out, &mut err)
-            .unwrap_or_else(|e| panic!("import: {e}"));
-        String::from_utf8(out).unwrap()
+        let (result, out) = status_import(&central, file);
+        assert_eq!(result, Ok(()), "import: {out}");
+        out
     };
 
     let first = import(&export);
