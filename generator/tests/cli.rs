@@ -6,58 +6,13 @@ mod support;
 use std::fs;
 use std::path::Path;
 
+use support::starter::{edit_site, lines, section, starter, FAILOVER};
 use support::Sandbox;
-
-/// A sandbox holding the starter site (`hubdr init`).
-fn starter() -> Sandbox {
-    let sandbox = Sandbox::new();
-    sandbox.hubdr(&["init"]).expect_code(0);
-    sandbox
-}
-
-/// Edit the site file in the sandbox: each (old, new) must occur.
-fn edit_site(sandbox: &Sandbox, edits: &[(&str, &str)]) {
-    let path = sandbox.join("site.yaml");
-    let mut text = fs::read_to_string(&path).unwrap();
-    for (old, new) in edits {
-        assert!(text.contains(old), "site.yaml lacks {old:?}");
-        text = text.replacen(old, new, 1);
-    }
-    fs::write(&path, text).unwrap();
-}
-
-/// The starter after a failover: hub-a fenced, hub-b active, generation 1.
-const FAILOVER: &[(&str, &str)] = &[
-    (
-        "name: hub-a\n      role: active",
-        "name: hub-a\n      role: fenced",
-    ),
-    (
-        "name: hub-b\n      role: passive",
-        "name: hub-b\n      role: active",
-    ),
-    ("generation: 0", "generation: 1"),
-];
 
 const DISCONNECTED: &[(&str, &str)] = &[(
     "  managedClusters:",
     "  disconnected:\n    catalogSource: redhat-operator-index\n  managedClusters:",
 )];
-
-fn section<'a>(message: &'a str, cluster: &str) -> &'a str {
-    let start = message
-        .find(&format!("\n{cluster}:\n"))
-        .unwrap_or_else(|| panic!("no section {cluster} in:\n{message}"));
-    let rest = &message[start + cluster.len() + 3..];
-    match rest.find("\n\n") {
-        Some(end) => &rest[..end + 1],
-        None => rest,
-    }
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.lines().map(str::trim_end).collect()
-}
 
 // ---------------------------------------------------------------------------------------------
 // init and validate

@@ -7,52 +7,8 @@ mod support;
 use std::fmt::Write as _;
 use std::fs;
 
+use support::starter::{edit_site, failover_without_agents, lines, section, starter, FAILOVER};
 use support::Sandbox;
-
-fn starter() -> Sandbox {
-    let sandbox = Sandbox::new();
-    sandbox.hubdr(&["init"]).expect_code(0);
-    sandbox
-}
-
-/// Edit the site file in the sandbox: each (old, new) must occur.
-fn edit_site(sandbox: &Sandbox, edits: &[(&str, &str)]) {
-    let path = sandbox.join("site.yaml");
-    let mut text = fs::read_to_string(&path).unwrap();
-    for (old, new) in edits {
-        assert!(text.contains(old), "site.yaml lacks {old:?}");
-        text = text.replacen(old, new, 1);
-    }
-    fs::write(&path, text).unwrap();
-}
-
-/// The starter after a failover made by hand: hub-a fenced, hub-b active, generation 1.
-const FAILOVER: &[(&str, &str)] = &[
-    (
-        "name: hub-a\n      role: active",
-        "name: hub-a\n      role: fenced",
-    ),
-    (
-        "name: hub-b\n      role: passive",
-        "name: hub-b\n      role: active",
-    ),
-    ("generation: 0", "generation: 1"),
-];
-
-fn section<'a>(message: &'a str, cluster: &str) -> &'a str {
-    let start = message
-        .find(&format!("\n{cluster}:\n"))
-        .unwrap_or_else(|| panic!("no section {cluster} in:\n{message}"));
-    let rest = &message[start + cluster.len() + 3..];
-    match rest.find("\n\n") {
-        Some(end) => &rest[..end + 1],
-        None => rest,
-    }
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.lines().map(str::trim_end).collect()
-}
 
 /// Swapping roles by hand (or lowering the generation, as a `git revert` of a failover's site
 /// change does) is refused by `hubdr render`, naming the commands that sequence the change;
@@ -80,17 +36,7 @@ fn render_refuses_a_hand_edited_failover_and_a_lower_generation() {
 
     // A real failover, then its site change undone (git revert): a lower generation.
     fs::write(sandbox.join("site.yaml"), &original).unwrap();
-    sandbox
-        .hubdr(&[
-            "failover",
-            "--to",
-            "hub-b",
-            "--out",
-            "repo",
-            "--skip-preflight",
-            "no agents in this test",
-        ])
-        .expect_code(0);
+    failover_without_agents(&sandbox, &[]).expect_code(0);
     let commits = support::commits(&repo);
     fs::write(sandbox.join("site.yaml"), &original).unwrap();
     sandbox
@@ -240,16 +186,7 @@ fn a_fleet_failover_plan_fits_a_pull_request_with_the_full_list_beside_it() {
     let sandbox = Sandbox::new();
     fs::write(sandbox.join("site.yaml"), fleet_site(5000)).unwrap();
     sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
-    let run = sandbox.hubdr(&[
-        "failover",
-        "--to",
-        "hub-b",
-        "--out",
-        "repo",
-        "--markdown",
-        "--skip-preflight",
-        "no agents in this test",
-    ]);
+    let run = failover_without_agents(&sandbox, &["--markdown"]);
     run.expect_code(0);
     let description = &run.stdout;
     assert!(

@@ -5,35 +5,11 @@ mod support;
 
 use std::fs;
 
+use support::starter::{edit_site, starter, FAILOVER};
 use support::Sandbox;
-
-fn starter() -> Sandbox {
-    let sandbox = Sandbox::new();
-    sandbox.hubdr(&["init"]).expect_code(0);
-    sandbox
-}
 
 fn json(run: &support::Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"))
-}
-
-/// hub-a fenced, hub-b active: a change for the hubs only.
-fn fail_over(sandbox: &Sandbox) {
-    let path = sandbox.join("site.yaml");
-    let text = fs::read_to_string(&path).unwrap();
-    let text = text
-        .replacen(
-            "name: hub-a\n      role: active",
-            "name: hub-a\n      role: fenced",
-            1,
-        )
-        .replacen(
-            "name: hub-b\n      role: passive",
-            "name: hub-b\n      role: active",
-            1,
-        )
-        .replacen("generation: 0", "generation: 1", 1);
-    fs::write(&path, text).unwrap();
 }
 
 #[test]
@@ -52,7 +28,7 @@ fn plan_exit_code_is_0_without_changes_1_with_and_2_on_error() {
         .hubdr(&["plan", "--out", "notarepo", "--exit-code"])
         .expect_code(2);
     // Without --exit-code, changes are not an error.
-    fail_over(&sandbox);
+    edit_site(&sandbox, FAILOVER);
     sandbox.hubdr(&["plan", "--out", "repo"]).expect_code(0);
 }
 
@@ -60,7 +36,7 @@ fn plan_exit_code_is_0_without_changes_1_with_and_2_on_error() {
 fn plan_filters_clusters_and_prints_json() {
     let sandbox = starter();
     sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
-    fail_over(&sandbox);
+    edit_site(&sandbox, FAILOVER);
     let run = sandbox.hubdr(&["plan", "--out", "repo", "--changed-only"]);
     run.expect_code(0)
         .expect_stdout("hub-a (hub, fenced)")
@@ -169,7 +145,7 @@ fn quiet_drops_warnings_and_verbose_adds_timing() {
         .expect_code(0)
         .expect_stderr("hubdr: took ");
     // A hand-edited failover validates with a warning.
-    fail_over(&sandbox);
+    edit_site(&sandbox, FAILOVER);
     let loud = sandbox.hubdr(&["validate"]);
     loud.expect_code(0).expect_stderr("warning:");
     let quiet = sandbox.hubdr(&["validate", "-q"]);

@@ -7,13 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::process::Stdio;
 
-use support::Sandbox;
-
-fn starter() -> Sandbox {
-    let sandbox = Sandbox::new();
-    sandbox.hubdr(&["init"]).expect_code(0);
-    sandbox
-}
+use support::starter::{failover_without_agents, starter};
 
 #[test]
 fn an_unquoted_cron_expression_gets_a_hint_to_quote_it() {
@@ -120,16 +114,7 @@ fn render_creates_the_repository_on_the_sites_branch() {
 fn failover_warns_when_it_commits_onto_the_branch_the_agents_pull() {
     let sandbox = starter();
     sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
-    sandbox
-        .hubdr(&[
-            "failover",
-            "--to",
-            "hub-b",
-            "--out",
-            "repo",
-            "--skip-preflight",
-            "no agents run in this test",
-        ])
+    failover_without_agents(&sandbox, &[])
         .expect_code(0)
         .expect_stderr(
             "warning: hubdr failover commits onto main in repo, the branch the agents pull",
@@ -145,15 +130,7 @@ fn failover_warns_when_it_commits_onto_the_branch_the_agents_pull() {
             &["switch", "-q", "-c", "failover-to-hub-b"],
         )
         .expect_code(0);
-    let run = sandbox.hubdr(&[
-        "failover",
-        "--to",
-        "hub-b",
-        "--out",
-        "repo",
-        "--skip-preflight",
-        "no agents run in this test",
-    ]);
+    let run = failover_without_agents(&sandbox, &[]);
     run.expect_code(0);
     assert!(!run.stderr.contains("the branch the agents pull"), "{run}");
 }

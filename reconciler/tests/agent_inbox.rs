@@ -378,6 +378,25 @@ async fn bundles_for_another_cluster_are_refused() {
     .await;
 }
 
+/// The pass refused g1.tar.zst as older than the applied generation 2 and wrote nothing.
+fn assert_older_generation_refused(status: &ClusterStatus, server: &FakeApiServer) {
+    assert_eq!(
+        outcome(status),
+        ("Failed", "VerifyFailed"),
+        "{}",
+        status.pass.message
+    );
+    assert!(
+        status
+            .pass
+            .message
+            .starts_with("bundle g1.tar.zst refused: the bundle has generation 1, older than 2"),
+        "{}",
+        status.pass.message
+    );
+    assert!(server.writes().is_empty(), "{:?}", server.writes());
+}
+
 #[tokio::test]
 async fn an_older_generation_than_the_applied_one_is_refused() {
     let site = Site::new();
@@ -400,21 +419,7 @@ async fn an_older_generation_than_the_applied_one_is_refused() {
     server.clear_writes();
     let status = agent.pass_once().await;
 
-    assert_eq!(
-        outcome(&status),
-        ("Failed", "VerifyFailed"),
-        "{}",
-        status.pass.message
-    );
-    assert!(
-        status
-            .pass
-            .message
-            .starts_with("bundle g1.tar.zst refused: the bundle has generation 1, older than 2"),
-        "{}",
-        status.pass.message
-    );
-    assert!(server.writes().is_empty(), "{:?}", server.writes());
+    assert_older_generation_refused(&status, &server);
     assert_eq!(
         status.source.generation,
         Some(2),
@@ -456,21 +461,7 @@ async fn a_replayed_bundle_is_refused_after_the_cache_directory_is_lost() {
     server.clear_writes();
     let status = site.agent(&server).pass_once().await;
 
-    assert_eq!(
-        outcome(&status),
-        ("Failed", "VerifyFailed"),
-        "{}",
-        status.pass.message
-    );
-    assert!(
-        status
-            .pass
-            .message
-            .starts_with("bundle g1.tar.zst refused: the bundle has generation 1, older than 2"),
-        "{}",
-        status.pass.message
-    );
-    assert!(server.writes().is_empty(), "{:?}", server.writes());
+    assert_older_generation_refused(&status, &server);
     assert!(
         !site.cache.join(offline::INBOX_STATE_FILE).exists(),
         "the refused bundle is not recorded as applied"
@@ -580,20 +571,9 @@ async fn status_export_imported_twice_gives_the_same_central_branch() {
     other.cluster = "east-1".into();
     central.publish_status(&other);
     let import = |file: &Path| {
-        use clap::Parser;
-        let args = [
-            "hubdr",
-            "status",
-            "import",
-            file.to_str().unwrap(),
-            "--repo",
-            central.path.to_str().unwrap(),
-        ];
-        let cli = hubdr::cli::Cli::try_parse_from(args).unwrap();
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        hubdr::commands::run(&cli.command, &mut out, &mut err)
-            .unwrap_or_else(|e| panic!("import: {e}"));
-        String::from_utf8(out).unwrap()
+        let (result, out) = status_import(&central, file);
+        assert_eq!(result, Ok(()), "import: {out}");
+        out
     };
 
     let first = import(&export);

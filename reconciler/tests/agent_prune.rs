@@ -53,6 +53,14 @@ fn deletes(server: &FakeApiServer) -> Vec<String> {
         .collect()
 }
 
+/// west-1's objects once the example site no longer has the orders-db replication.
+fn west_1_without_orders_db() -> Vec<Value> {
+    cluster_objects(
+        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
+        "west-1",
+    )
+}
+
 const RD_ORDERS: &str = "ReplicationDestination shop/orders-db";
 const PVC_ORDERS: &str = "PersistentVolumeClaim shop/orders-db-replica";
 
@@ -60,10 +68,7 @@ const PVC_ORDERS: &str = "PersistentVolumeClaim shop/orders-db-replica";
 async fn a_removed_replication_is_pruned_in_reverse_apply_order() {
     let (server, before) = applied_with_prunable_replica("west-1").await;
     let config = pass_config("west-1");
-    let after = cluster_objects(
-        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
-        "west-1",
-    );
+    let after = west_1_without_orders_db();
     let wanted = ids(&after);
     let gone: Vec<&Value> = before
         .iter()
@@ -126,10 +131,7 @@ async fn an_object_already_gone_counts_as_pruned() {
             "orders-db",
         )
         .unwrap();
-    let after = cluster_objects(
-        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
-        "west-1",
-    );
+    let after = west_1_without_orders_db();
 
     let report = run_pass(&mut cluster_api(&server), &config, &after).await;
 
@@ -161,10 +163,7 @@ async fn an_object_already_gone_counts_as_pruned() {
 async fn the_replica_pvc_holds_data_and_is_never_pruned() {
     let (server, _) = applied("west-1").await;
     let config = pass_config("west-1");
-    let after = cluster_objects(
-        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
-        "west-1",
-    );
+    let after = west_1_without_orders_db();
 
     let report = run_pass(&mut cluster_api(&server), &config, &after).await;
 
@@ -272,10 +271,7 @@ async fn prune_disabled_and_unowned_objects_are_left_in_place() {
 async fn a_failed_delete_stays_in_the_inventory_and_is_retried_next_pass() {
     let (server, _) = applied_with_prunable_replica("west-1").await;
     let config = pass_config("west-1");
-    let after = cluster_objects(
-        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
-        "west-1",
-    );
+    let after = west_1_without_orders_db();
     server.inject(
         Fault::error(500, "etcd is sad")
             .verb(Verb::Delete)
@@ -336,10 +332,7 @@ async fn a_failed_delete_stays_in_the_inventory_and_is_retried_next_pass() {
 async fn a_failed_read_before_the_delete_keeps_the_entry_and_is_never_reported_pruned() {
     let (server, _) = applied_with_prunable_replica("west-1").await;
     let config = pass_config("west-1");
-    let after = cluster_objects(
-        &render(&without_replication(EXAMPLE_SITE, "orders-db")),
-        "west-1",
-    );
+    let after = west_1_without_orders_db();
     server.inject(
         Fault::error(500, "etcd is sad")
             .verb(Verb::Get)

@@ -7,27 +7,8 @@ mod support;
 use std::time::Duration;
 
 use hubdr::status::{ClusterStatus, STATUS_BRANCH};
-use kubefake::FakeApiServer;
 use serde_json::json;
 use support::*;
-
-const ORDERS_RS: &str = "ReplicationSource shop/orders-db";
-
-fn result_of<'a>(status: &'a ClusterStatus, object: &str) -> (&'a str, &'a str) {
-    let found = status
-        .objects
-        .iter()
-        .find(|o| o.object == object)
-        .unwrap_or_else(|| panic!("{object} in {:#?}", status.objects));
-    (found.result.as_str(), found.message.as_str())
-}
-
-/// A fake cluster with the namespaces `cluster`'s objects need but the repository does not render.
-async fn cluster_for(rendered: &hubdr::render::Rendered, cluster: &str) -> FakeApiServer {
-    let server = fake().await;
-    ensure_prerequisite_namespaces(&server, &cluster_objects(rendered, cluster));
-    server
-}
 
 #[tokio::test]
 async fn a_pass_publishes_its_status_and_an_unchanged_pass_publishes_nothing() {
@@ -249,13 +230,13 @@ async fn a_late_bound_address_waits_for_the_destination_agent_then_is_applied() 
     let remote = Remote::new();
     let rendered = render(EXAMPLE_SITE);
     remote.commit(&rendered.tree, "render");
-    let (east, west) = (
-        cluster_for(&rendered, "east-1").await,
-        cluster_for(&rendered, "west-1").await,
-    );
-    let (east_cache, west_cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut east_agent = remote.agent("east-1", &east, east_cache.path());
-    let mut west_agent = remote.agent("west-1", &west, west_cache.path());
+    let EastWest {
+        east,
+        west,
+        mut east_agent,
+        mut west_agent,
+        caches: _caches,
+    } = east_west(&remote, &rendered).await;
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
 
     // The destination has not published an address yet.

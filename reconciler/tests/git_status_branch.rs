@@ -3,42 +3,16 @@
 
 mod git_common;
 
-use std::path::Path;
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use git2::{Delta, Repository};
-use git_common::{bare, file_url, files_at, sandbox, tip};
-use hubdr_agent::git::{Credentials, GitError, Identity, Publish, RetryPolicy, StatusWriter};
-
-const BRANCH: &str = StatusWriter::DEFAULT_BRANCH;
-
-fn writer(remote: &Path, cache: &Path) -> StatusWriter {
-    StatusWriter::new(
-        file_url(remote),
-        BRANCH,
-        cache,
-        Credentials::None,
-        Identity::new("agent", "agent@example.com"),
-    )
-}
-
-fn status_tip(repo: &Repository, cluster: &str) -> Option<git2::Oid> {
-    repo.refname_to_id(&format!("refs/hubdr/status/{cluster}"))
-        .ok()
-}
+use git_common::*;
+use hubdr_agent::git::{GitError, Publish, RetryPolicy, StatusWriter};
 
 /// Every status file as readers see it.
 fn view(repo: &Repository) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut view = hubdr::status::refs::read(repo, &format!("refs/heads/{BRANCH}")).unwrap();
     view.load(repo, u64::MAX).unwrap()
-}
-
-fn committed(publish: Publish) -> git2::Oid {
-    match publish {
-        Publish::Committed { commit, .. } => commit,
-        other => panic!("expected a commit, got {other:?}"),
-    }
 }
 
 fn changed_paths(repo: &Repository, commit: git2::Oid) -> Vec<(Delta, String)> {
@@ -73,7 +47,7 @@ fn the_first_publish_creates_the_cluster_ref_as_an_orphan() {
             .publish("hub-a", b"phase: ok\n")
             .unwrap(),
     );
-    assert_eq!(status_tip(&remote, "hub-a"), Some(commit));
+    assert_eq!(status_ref(&remote, "hub-a"), Some(commit));
     assert_eq!(tip(&remote, BRANCH), None);
     let commit = remote.find_commit(commit).unwrap();
     assert_eq!(commit.parent_count(), 0);
@@ -99,7 +73,7 @@ fn unchanged_content_makes_no_commit_and_changed_content_only_touches_our_file()
         a.publish("hub-a", b"a: 1\n").unwrap(),
         Publish::Unchanged { commit: before }
     );
-    assert_eq!(status_tip(&remote, "hub-a"), Some(before));
+    assert_eq!(status_ref(&remote, "hub-a"), Some(before));
 
     let after = committed(a.publish("hub-a", b"a: 2\n").unwrap());
     assert_eq!(
@@ -149,35 +123,22 @@ fn fifty_writers_at_once_all_land() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("remote.git");
     let remote = bare(&path);
-    let barrier = Arc::new(Barrier::new(WRITERS));
-    let handles: Vec<_> = (0..WRITERS)
-        .map(|i| {
-            let (path, cache, barrier) = (
-                path.clone(),
-                dir.path().join(format!("cache-{i}")),
-                barrier.clone(),
-            );
-            std::thread::spawn(move || {
-                let retry = RetryPolicy {
-                    max_attempts: 200,
-                    base_delay: Duration::from_millis(5),
-                    max_delay: Duration::from_millis(500),
-                };
-                let w = writer(&path, &cache).with_retry(retry);
-                barrier.wait();
-                for update in 1..=UPDATES {
-                    let content = format!("agent: {i}\nupdate: {update}\n");
-                    committed(
-                        w.publish(&format!("agent-{i}"), content.as_bytes())
-                            .unwrap(),
-                    );
-                }
-            })
+    let patient = |w: StatusWriter| {
+        w.with_retry(RetryPolicy {
+            max_attempts: 200,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(500),
         })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
+    };
+    writers_at_once(&path, dir.path(), WRITERS, patient, |i, w| {
+        for update in 1..=UPDATES {
+            let content = format!("agent: {i}\nupdate: {update}\n");
+            committed(
+                w.publish(&format!("agent-{i}"), content.as_bytes())
+                    .unwrap(),
+            );
+        }
+    });
     let files = view(&remote);
     assert_eq!(files.len(), WRITERS);
     for i in 0..WRITERS {
@@ -188,7 +149,7 @@ fn fifty_writers_at_once_all_land() {
         );
         // Every update is one commit on the agent's linear history: none was dropped.
         let mut walk = remote.revwalk().unwrap();
-        walk.push(status_tip(&remote, &format!("agent-{i}")).unwrap())
+        walk.push(status_ref(&remote, &format!("agent-{i}")).unwrap())
             .unwrap();
         let commits: Vec<_> = walk
             .map(|c| remote.find_commit(c.unwrap()).unwrap())
@@ -258,28 +219,16 @@ fn writers_creating_their_refs_at_once_all_land() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("remote.git");
         let remote = bare(&path);
-        let barrier = Arc::new(Barrier::new(WRITERS));
-        let handles: Vec<_> = (0..WRITERS)
-            .map(|i| {
-                let (path, cache, barrier) = (
-                    path.clone(),
-                    dir.path().join(format!("cache-{i}")),
-                    barrier.clone(),
-                );
-                std::thread::spawn(move || {
-                    let w = writer(&path, &cache).with_retry(RetryPolicy {
-                        max_attempts: 100,
-                        base_delay: Duration::from_millis(2),
-                        max_delay: Duration::from_millis(100),
-                    });
-                    barrier.wait();
-                    committed(w.publish(&format!("w-{i}"), b"ok\n").unwrap());
-                })
+        let patient = |w: StatusWriter| {
+            w.with_retry(RetryPolicy {
+                max_attempts: 100,
+                base_delay: Duration::from_millis(2),
+                max_delay: Duration::from_millis(100),
             })
-            .collect();
-        for h in handles {
-            h.join().unwrap();
-        }
+        };
+        writers_at_once(&path, dir.path(), WRITERS, patient, |i, w| {
+            committed(w.publish(&format!("w-{i}"), b"ok\n").unwrap())
+        });
         let files = view(&remote);
         assert_eq!(files.len(), WRITERS, "round {round}: {:?}", files.keys());
     }

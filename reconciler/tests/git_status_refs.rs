@@ -6,30 +6,12 @@ mod git_common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Barrier};
 
-use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository, Signature};
-use git_common::{bare, file_url, files_at, sandbox, tip};
+use git2::{Oid, Repository, Signature};
+use git_common::*;
 use hubdr::status::signature::{parse_pin, pin_text, AgentKey};
 use hubdr::status::trust::PinMemory;
-use hubdr_agent::git::{Credentials, GitSource, Identity, Pin, Publish, StatusWriter};
-
-const BRANCH: &str = StatusWriter::DEFAULT_BRANCH;
-
-fn writer(remote: &Path, cache: &Path) -> StatusWriter {
-    StatusWriter::new(
-        file_url(remote),
-        BRANCH,
-        cache,
-        Credentials::None,
-        Identity::new("agent", "agent@example.com"),
-    )
-}
-
-fn status_ref(repo: &Repository, cluster: &str) -> Option<Oid> {
-    repo.refname_to_id(&format!("refs/hubdr/status/{cluster}"))
-        .ok()
-}
+use hubdr_agent::git::{Credentials, GitSource, Pin, Publish};
 
 fn history(repo: &Repository, tip: Oid) -> Vec<Oid> {
     let mut walk = repo.revwalk().unwrap();
@@ -47,16 +29,7 @@ fn status(cluster: &str, at: &str, message: &str) -> Vec<u8> {
 
 /// A commit on the old shared status branch holding exactly `files`, as older agents wrote it.
 fn old_branch(repo: &Repository, files: &[(String, Vec<u8>)]) -> Oid {
-    let empty = repo
-        .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
-        .unwrap();
-    let mut update = TreeUpdateBuilder::new();
-    for (path, bytes) in files {
-        update.upsert(path.as_str(), repo.blob(bytes).unwrap(), FileMode::Blob);
-    }
-    let tree = repo
-        .find_tree(update.create_updated(repo, &empty).unwrap())
-        .unwrap();
+    let tree = tree_of(repo, files.iter().map(|(p, b)| (p, b)));
     let sig = Signature::now("old agent", "old@example.com").unwrap();
     repo.commit(
         Some(&format!("refs/heads/{BRANCH}")),
@@ -95,25 +68,19 @@ fn agents_publishing_at_once_each_land_with_one_push_attempt_on_their_own_ref() 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("remote.git");
     let remote = bare(&path);
-    let barrier = Arc::new(Barrier::new(AGENTS));
-    let handles: Vec<_> = (0..AGENTS)
-        .map(|i| {
-            let (path, cache, barrier) = (
-                path.clone(),
-                dir.path().join(format!("cache-{i}")),
-                barrier.clone(),
-            );
-            std::thread::spawn(move || {
-                let w = writer(&path, &cache);
-                barrier.wait();
-                w.publish(&format!("agent-{i}"), format!("agent: {i}\n").as_bytes())
-                    .unwrap()
-            })
-        })
-        .collect();
-    let attempts: Vec<u32> = handles
+    let publishes = writers_at_once(
+        &path,
+        dir.path(),
+        AGENTS,
+        |w| w,
+        |i, w| {
+            w.publish(&format!("agent-{i}"), format!("agent: {i}\n").as_bytes())
+                .unwrap()
+        },
+    );
+    let attempts: Vec<u32> = publishes
         .into_iter()
-        .map(|h| match h.join().unwrap() {
+        .map(|publish| match publish {
             Publish::Committed { attempts, .. } => attempts,
             other => panic!("expected a commit, got {other:?}"),
         })
@@ -261,16 +228,7 @@ fn a_status_ref_speaks_only_for_its_own_cluster() {
 
 /// A root commit with `files`, on no ref.
 fn old_branch_free_commit(repo: &Repository, files: &[(String, Vec<u8>)]) -> Oid {
-    let empty = repo
-        .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
-        .unwrap();
-    let mut update = TreeUpdateBuilder::new();
-    for (path, bytes) in files {
-        update.upsert(path.as_str(), repo.blob(bytes).unwrap(), FileMode::Blob);
-    }
-    let tree = repo
-        .find_tree(update.create_updated(repo, &empty).unwrap())
-        .unwrap();
+    let tree = tree_of(repo, files.iter().map(|(p, b)| (p, b)));
     let sig = Signature::now("mallory", "m@example.com").unwrap();
     repo.commit(None, &sig, &sig, "forge", &tree, &[]).unwrap()
 }

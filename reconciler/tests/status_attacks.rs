@@ -9,28 +9,11 @@ use std::time::Duration;
 
 use hubdr::status::signature::{pin_text, AgentKey};
 use hubdr::status::{ClusterStatus, STATUS_BRANCH};
-use kubefake::FakeApiServer;
 use serde_json::json;
 use support::*;
 
-const ORDERS_RS: &str = "ReplicationSource shop/orders-db";
 const GOOD_ADDRESS: &str = "10.0.0.7";
 const EVIL_ADDRESS: &str = "203.0.113.66";
-
-async fn cluster_for(rendered: &hubdr::render::Rendered, cluster: &str) -> FakeApiServer {
-    let server = fake().await;
-    ensure_prerequisite_namespaces(&server, &cluster_objects(rendered, cluster));
-    server
-}
-
-fn result_of<'a>(status: &'a ClusterStatus, object: &str) -> (&'a str, &'a str) {
-    let found = status
-        .objects
-        .iter()
-        .find(|o| o.object == object)
-        .unwrap_or_else(|| panic!("{object} in {:#?}", status.objects));
-    (found.result.as_str(), found.message.as_str())
-}
 
 /// west-1's status with its destination's address replaced by the attacker's.
 fn forged(real: &ClusterStatus) -> ClusterStatus {
@@ -131,13 +114,13 @@ async fn a_forged_status_does_not_redirect_a_replication_source() {
     let remote = Remote::new();
     let rendered = render(EXAMPLE_SITE);
     remote.commit(&rendered.tree, "render");
-    let (east, west) = (
-        cluster_for(&rendered, "east-1").await,
-        cluster_for(&rendered, "west-1").await,
-    );
-    let (east_cache, west_cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut east_agent = remote.agent("east-1", &east, east_cache.path());
-    let mut west_agent = remote.agent("west-1", &west, west_cache.path());
+    let EastWest {
+        east,
+        west,
+        mut east_agent,
+        mut west_agent,
+        caches: _caches,
+    } = east_west(&remote, &rendered).await;
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
     let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
 
@@ -238,29 +221,6 @@ async fn the_first_signed_status_pins_its_key_and_the_agent_never_replaces_a_pin
     );
 }
 
-/// `hubdr status import FILE --repo CENTRAL`: the exit code on failure, and the output.
-fn import(central: &Remote, file: &std::path::Path) -> (Result<(), i32>, String) {
-    use clap::Parser;
-    let args = [
-        "hubdr",
-        "status",
-        "import",
-        file.to_str().unwrap(),
-        "--repo",
-        central.path.to_str().unwrap(),
-    ];
-    let cli = hubdr::cli::Cli::try_parse_from(args).unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let result = hubdr::commands::run(&cli.command, &mut out, &mut err).map_err(|e| {
-        err.extend_from_slice(e.to_string().as_bytes());
-        e.exit_code()
-    });
-    (
-        result,
-        String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
-    )
-}
-
 /// An export holding `files`, written where `dir` is.
 fn export_of(dir: &std::path::Path, name: &str, files: Vec<(&str, Vec<u8>)>) -> std::path::PathBuf {
     let files: hubdr::gitrepo::Tree = files.into_iter().map(|(p, b)| (p.to_string(), b)).collect();
@@ -324,7 +284,7 @@ async fn a_forged_status_export_is_refused() {
     for (name, files, refusal) in cases {
         let file = export_of(cache.path(), "forged.tar.zst", files);
 
-        let (result, out) = import(&central, &file);
+        let (result, out) = status_import(&central, &file);
 
         assert_eq!(result, Err(2), "{name}: {out}");
         assert!(
@@ -358,7 +318,7 @@ async fn a_forged_status_export_is_refused() {
             ("keys/west-1.pub", pin(&west_key)),
         ],
     );
-    let (result, out) = import(&central, &file);
+    let (result, out) = status_import(&central, &file);
     assert_eq!(result, Ok(()), "{out}");
     assert!(
         out.contains("~ clusters/west-1.yaml (replaces the central status: status of west-1 ignored: its updatedAt 2099-01-01T00:00:00Z is in the future"),
@@ -372,13 +332,13 @@ async fn a_late_bound_address_outside_the_declared_network_is_refused() {
     let remote = Remote::new();
     let rendered = render(EXAMPLE_SITE);
     remote.commit(&rendered.tree, "render");
-    let (east, west) = (
-        cluster_for(&rendered, "east-1").await,
-        cluster_for(&rendered, "west-1").await,
-    );
-    let (east_cache, west_cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut east_agent = remote.agent("east-1", &east, east_cache.path());
-    let mut west_agent = remote.agent("west-1", &west, west_cache.path());
+    let EastWest {
+        east,
+        west,
+        mut east_agent,
+        mut west_agent,
+        caches: _caches,
+    } = east_west(&remote, &rendered).await;
     let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
     west_agent.pass_once().await;
@@ -456,19 +416,19 @@ async fn a_key_registered_in_the_site_wins_over_any_pin() {
         "keys/west-1.pub",
         Some(pin_text("west-1", &squatter.public()).into_bytes()),
     )]);
-    let (east, west) = (
-        cluster_for(&rendered, "east-1").await,
-        cluster_for(&rendered, "west-1").await,
-    );
+    let EastWest {
+        east,
+        west,
+        mut east_agent,
+        mut west_agent,
+        caches: _caches,
+    } = east_west(&remote, &rendered).await;
     west.put_object(hubdr_agent::status_key::secret(
         AGENT_NAMESPACE,
         "west-1",
         &west_key,
     ))
     .unwrap();
-    let (east_cache, west_cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut east_agent = remote.agent("east-1", &east, east_cache.path());
-    let mut west_agent = remote.agent("west-1", &west, west_cache.path());
     let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
 
     west_agent.pass_once().await;

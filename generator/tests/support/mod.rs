@@ -15,6 +15,7 @@ use hubdr::gitrepo::Tree;
 
 pub mod fixtures;
 pub mod status;
+pub mod starter;
 
 /// `generator/`.
 pub fn manifest_dir() -> PathBuf {

@@ -9,6 +9,10 @@ use std::sync::OnceLock;
 use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, Oid, Repository, Signature};
 
+mod status;
+#[allow(unused_imports)] // Not every test binary uses them.
+pub use status::*;
+
 /// Point HOME and the XDG config at an empty directory, before libgit2 first reads them, so
 /// the user's git configuration cannot leak into the tests. Call first in every test.
 pub fn sandbox() {
@@ -44,16 +48,7 @@ pub fn commit_files(
     message: &str,
 ) -> Oid {
     let refname = format!("refs/heads/{branch}");
-    let empty = repo
-        .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
-        .unwrap();
-    let mut update = TreeUpdateBuilder::new();
-    for (path, bytes) in files {
-        update.upsert(path.as_str(), repo.blob(bytes).unwrap(), FileMode::Blob);
-    }
-    let tree = repo
-        .find_tree(update.create_updated(repo, &empty).unwrap())
-        .unwrap();
+    let tree = tree_of(repo, files);
     let parent = repo
         .find_reference(&refname)
         .ok()
@@ -61,6 +56,22 @@ pub fn commit_files(
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
     let sig = Signature::now("test", "test@example.com").unwrap();
     repo.commit(Some(&refname), &sig, &sig, message, &tree, &parents)
+        .unwrap()
+}
+
+/// A tree holding exactly `files` (paths with `/`), written into `repo`.
+pub fn tree_of<'r, 'f>(
+    repo: &'r Repository,
+    files: impl IntoIterator<Item = (&'f String, &'f Vec<u8>)>,
+) -> git2::Tree<'r> {
+    let empty = repo
+        .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
+        .unwrap();
+    let mut update = TreeUpdateBuilder::new();
+    for (path, bytes) in files {
+        update.upsert(path.as_str(), repo.blob(bytes).unwrap(), FileMode::Blob);
+    }
+    repo.find_tree(update.create_updated(repo, &empty).unwrap())
         .unwrap()
 }
 

@@ -26,6 +26,10 @@ use kube::core::GroupVersionKind;
 use kubefake::{FakeApiServer, WriteRecord};
 use serde_json::Value;
 
+mod agents;
+#[allow(unused_imports)] // Not every test binary uses them.
+pub use agents::*;
+
 /// The agent's own namespace in these tests (holds the inventory ConfigMap).
 pub const AGENT_NAMESPACE: &str = "hubdr-agent";
 
