@@ -66,11 +66,13 @@ mod tests {
                 role: Some("active".into()),
                 status: Some(status),
                 ignored: None,
+                heartbeat: None,
             }],
             merged_at: None,
             rendered_at: 0,
             unknown: Vec::new(),
             status_ref: Some("refs/heads/hubdr-status".into()),
+            heartbeat_stall_after: 1800,
             api_servers: [(
                 "east-1".to_string(),
                 "https://api.east-1.example:6443".to_string(),

@@ -142,7 +142,7 @@ pub fn json(heartbeat: Option<&Heartbeat>, now: i64, limit: i64) -> serde_json::
 
 #[cfg(test)]
 mod tests {
-    use super::super::table::tests::fleet;
+    use super::super::fixtures::fleet;
     use super::*;
 
     const NOW: i64 = 1_795_000_000;
