@@ -23,6 +23,9 @@
 //! - `no-backup-schedule:<cluster>@<N>` (older renders): `<cluster>`'s status file says it applied
 //!   generation N or later, observed its cluster in that pass, and saw no BackupSchedule.
 //!
+//! - implicitly, on every ACM Restore that does not exist yet: no other Restore in its
+//!   namespace is active ([`crate::one_restore`]).
+//!
 //! The verdicts are pure functions; [`evaluate`] only reads the cluster.
 
 use std::collections::BTreeMap;
@@ -115,21 +118,38 @@ pub async fn evaluate(
 ) -> Vec<Wait> {
     let mut waits = Vec::new();
     for p in planned {
-        let Some(text) = wait_for(&p.value) else {
-            continue;
+        let one_restore = crate::one_restore::is_acm_restore(&p.id);
+        let text = match wait_for(&p.value) {
+            Some(text) => text,
+            None if one_restore => "",
+            None => continue,
         };
         let wait = |condition: &str, message: String| Wait {
             object: p.id.clone(),
             condition: condition.to_string(),
             message,
         };
-        match api.get(&p.id).await {
+        let exists = match api.get(&p.id).await {
             Ok(Some(live)) if !changes_generation(&p.value, &live) => continue,
-            Ok(_) => {}
+            Ok(live) => live.is_some(),
             Err(e) => {
-                waits.push(wait(text, format!("cannot tell whether it exists yet ({e}); it is not created until that is known")));
+                let condition = if text.is_empty() {
+                    crate::one_restore::CONDITION
+                } else {
+                    text
+                };
+                waits.push(wait(condition, format!("cannot tell whether it exists yet ({e}); it is not created until that is known")));
                 continue;
             }
+        };
+        // A new ACM Restore only when no other one is active (see `one_restore`).
+        if one_restore && !exists {
+            if let Verdict::Waits(message) = crate::one_restore::evaluate(api, &p.id).await {
+                waits.push(wait(crate::one_restore::CONDITION, message));
+            }
+        }
+        if text.is_empty() {
+            continue;
         }
         let gates = match hubdr_core::gates::parse(text) {
             Ok(gates) => gates,

@@ -22,6 +22,7 @@ pub mod managed_clusters;
 pub mod memory;
 pub mod observe;
 pub mod offline;
+pub mod one_restore;
 pub mod order;
 pub mod prune;
 pub mod readiness;

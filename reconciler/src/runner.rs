@@ -423,7 +423,9 @@ impl Agent {
         managed: &[String],
         blocked: &mut HashMap<ObjectId, String>,
     ) -> Vec<GateStatus> {
-        if !planned.iter().any(|p| gates::wait_for(&p.value).is_some()) {
+        if !planned.iter().any(|p| {
+            gates::wait_for(&p.value).is_some() || crate::one_restore::is_acm_restore(&p.id)
+        }) {
             return Vec::new();
         }
         let statuses = if gates::needs_statuses(planned) || self.last_status.is_none() {

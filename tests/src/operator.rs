@@ -21,6 +21,9 @@
 //!   [`Behaviour::pending_import`] or [`Behaviour::unavailable`] name them).
 //! - Velero's backup sync: every tick, backups in the storage show up as `Backup` objects on
 //!   every hub.
+//! - One Restore at a time: a new Restore while another one is in any phase but `Finished` or
+//!   `FinishedWithErrors` is set `FinishedWithErrors` ("Restore instance <other> is currently
+//!   running, ignoring this request.", recorded as `RestoreIgnored`) and never runs.
 //! - BackupSchedule `spec.paused: true` (ACM 2.12+): `Paused`, no backups; unpaused: `Enabled`.
 //! - StatefulSets (the observability compactor): on every tick `status.replicas` follows
 //!   `spec.replicas` (pods take a while to stop or start).
@@ -53,6 +56,9 @@ pub struct Behaviour {
     pub pending_import: Vec<String>,
     /// Managed clusters that join this hub after an activation but never become Available.
     pub unavailable: Vec<String>,
+    /// The activation cannot start: the Restore goes to phase `Error` (as when no managed
+    /// clusters backup is found), which the operator does not count as ended.
+    pub activation_error: bool,
     /// The ACM version the MultiClusterHub reports (default [`crate::fixtures::ACM_VERSION`]).
     pub acm_version: Option<String>,
 }
@@ -417,6 +423,21 @@ impl Operator {
 
     fn reconcile_restore(&self, api: &ServerHandle, restore: &Value) {
         let phase = text(restore, "/status/phase");
+        if phase.is_empty() {
+            if let Some(other) = self.other_restore_running(api, &name(restore)) {
+                // The real restore controller's words (Reconcile, isOtherRestoresRunning).
+                let message = format!(
+                    "Restore instance {other} is currently running, ignoring this request."
+                );
+                self.timeline.record(Event::RestoreIgnored {
+                    hub: self.hub.clone(),
+                    restore: name(restore),
+                    running: other,
+                });
+                self.finish(api, restore, "FinishedWithErrors", &message, Vec::new());
+                return;
+            }
+        }
         if matches!(
             phase,
             "Finished" | "FinishedWithErrors" | "Error" | "Running"
@@ -444,6 +465,19 @@ impl Operator {
                 names,
             );
         }
+    }
+
+    /// Another Restore of the backup namespace that the operator considers running: any phase
+    /// but Finished and FinishedWithErrors (an Enabled passive sync, a Running or Error one).
+    fn other_restore_running(&self, api: &ServerHandle, restore: &str) -> Option<String> {
+        api.list(
+            &gvk("cluster.open-cluster-management.io/v1beta1", "Restore"),
+            Some(BACKUP_NS),
+        )
+        .iter()
+        .filter(|r| name(r) != restore)
+        .find(|r| !matches!(text(r, "/status/phase"), "Finished" | "FinishedWithErrors"))
+        .map(name)
     }
 
     /// Restore the newest credentials and resources backups; the Velero restores' names by
@@ -523,7 +557,8 @@ impl Operator {
     /// The activation starts: the managed clusters' Velero restore runs (`Running`); it
     /// completes on the next tick, as a real restore takes a while.
     fn start_activation(&self, api: &ServerHandle, restore: &Value) {
-        let Some(backup) = self.storage.latest("acm-managed-clusters-schedule") else {
+        let backup = self.storage.latest("acm-managed-clusters-schedule");
+        let Some(backup) = backup.filter(|_| !self.behaviour().activation_error) else {
             self.finish(
                 api,
                 restore,
