@@ -23,6 +23,8 @@
 //! - `no-backup-schedule:<cluster>@<N>` (older renders): `<cluster>`'s status file says it applied
 //!   generation N or later, observed its cluster in that pass, and saw no BackupSchedule.
 //!
+//! - `auto-import-strategy:<s>` and `auto-import-restored:<N>`: the ACM 2.14+ auto-import
+//!   strategy step of a takeover ([`crate::auto_import`]).
 //! - implicitly, on every ACM Restore that does not exist yet: no other Restore in its
 //!   namespace is active ([`crate::one_restore`]).
 //!
@@ -115,6 +117,7 @@ pub async fn evaluate(
     planned: &[Planned],
     statuses: &Statuses,
     managed: &[String],
+    auto_import: &crate::auto_import::State,
 ) -> Vec<Wait> {
     let mut waits = Vec::new();
     for p in planned {
@@ -198,6 +201,12 @@ pub async fn evaluate(
                 } => refused(statuses, cluster).unwrap_or_else(|| {
                     schedule_verdict(cluster, *generation, statuses.trusted.get(cluster))
                 }),
+                Gate::AutoImportStrategy { strategy } => {
+                    crate::auto_import::strategy_verdict(api, strategy).await
+                }
+                Gate::AutoImportRestored { generation } => {
+                    crate::auto_import::restored_verdict(auto_import, *generation)
+                }
             };
             if let Verdict::Waits(message) = verdict {
                 waits.push(wait(&gate.to_string(), message));

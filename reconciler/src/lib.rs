@@ -1,5 +1,6 @@
 //! hubdr-agent: pulls the rendered repository, applies this cluster's directory, reports status.
 pub mod apply;
+pub mod auto_import;
 pub mod bind;
 pub mod changeset;
 pub mod cli;
