@@ -30,6 +30,9 @@ use std::fmt;
 pub const ANNOTATION_WAIT_FOR: &str = "hubdr.io/wait-for";
 /// The failover generation a one-shot object belongs to.
 pub const ANNOTATION_GENERATION: &str = "hubdr.io/generation";
+/// On an activation Restore (ACM 2.14+): the auto-import strategy the takeover needs while it
+/// runs (`ImportAndSync`), which the new primary's agent sets and later puts back.
+pub const ANNOTATION_AUTO_IMPORT_STRATEGY: &str = "hubdr.io/auto-import-strategy";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {

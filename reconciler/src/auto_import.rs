@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 
 use crate::apply::Planned;
 use crate::changeset::{Action, ChangeSet};
-use crate::gates::{restore_gate, Verdict};
+use crate::gates::{restore_gate, AutoImportFacts, Verdict};
 use crate::kubeapi::ClusterApi;
 use crate::managed_clusters;
 use crate::memory::Place;
@@ -46,7 +46,7 @@ pub const CONFIG_MAP: &str = "import-controller-config";
 pub const KEY: &str = "autoImportStrategy";
 pub const IMPORT_AND_SYNC: &str = "ImportAndSync";
 /// On the activation Restore: the strategy the takeover needs while it runs.
-pub const ANNOTATION: &str = "hubdr.io/auto-import-strategy";
+pub const ANNOTATION: &str = hubdr_core::gates::ANNOTATION_AUTO_IMPORT_STRATEGY;
 pub const MANAGER: &str = "hubdr-auto-import";
 /// Memory keys: the generation whose takeover set the strategy, the value before it (absent:
 /// there was none), the generation whose change was undone.
@@ -241,8 +241,31 @@ async fn verified(api: &mut ClusterApi, restore: &ObjectId, managed: &[String]) 
     }
 }
 
-/// One pass of the step (see the module). Returns the state after it and problems.
+/// One pass of the step (see the module), and what the gates read after it.
 pub async fn reconcile(
+    api: &mut ClusterApi,
+    place: &Place,
+    planned: &[Planned],
+    managed: &[String],
+    changes: &mut ChangeSet,
+) -> (AutoImportFacts, Vec<String>) {
+    let (state, problems) = step_once(api, place, planned, managed, changes).await;
+    let mut facts = AutoImportFacts {
+        prior: state.prior,
+        restored_for: state.restored_for,
+        ..AutoImportFacts::default()
+    };
+    // The live value only matters to a takeover's gate (one read, no write).
+    if takeover(planned).is_some() {
+        match live_strategy(api).await {
+            Ok(live) => facts.live = live,
+            Err(e) => facts.unreadable = Some(e),
+        }
+    }
+    (facts, problems)
+}
+
+async fn step_once(
     api: &mut ClusterApi,
     place: &Place,
     planned: &[Planned],
@@ -329,29 +352,6 @@ pub async fn reconcile(
     tracing::info!(object = %id(), result = action.name(), message = action.message(), "auto-import strategy: {what}");
     changes.push(id(), action);
     (state, Vec::new())
-}
-
-/// `auto-import-strategy:<strategy>`: the live value is `strategy`.
-pub async fn strategy_verdict(api: &mut ClusterApi, strategy: &str) -> Verdict {
-    match live_strategy(api).await {
-        Ok(Some(v)) if v == strategy => Verdict::Holds,
-        Ok(v) => Verdict::Waits(format!(
-            "{NAMESPACE}/{CONFIG_MAP} has {KEY} {}, not {strategy}: the managed clusters imported before would not be imported by this hub (ACM 2.14+); its agent sets it before the activation",
-            v.as_deref().unwrap_or("unset (ImportOnly)")
-        )),
-        Err(e) => Verdict::Waits(e),
-    }
-}
-
-/// `auto-import-restored:<N>`: the agent put the strategy back after the takeover of N.
-pub fn restored_verdict(state: &State, generation: u64) -> Verdict {
-    if state.restored_for.is_some_and(|r| r >= generation) {
-        return Verdict::Holds;
-    }
-    Verdict::Waits(format!(
-        "{KEY} is still {IMPORT_AND_SYNC} for the takeover of generation {generation}: its agent puts back {} once the activation finished and every managed cluster is Available and Joined",
-        state.prior.as_deref().unwrap_or("the default (ImportOnly)")
-    ))
 }
 
 #[cfg(test)]

@@ -91,16 +91,35 @@ fn only_an_annotated_activation_restore_asks_for_the_step() {
 }
 
 #[test]
-fn the_restored_gate_names_what_is_put_back() {
-    assert_eq!(
-        restored_verdict(&state(Some(2), None, Some(2)), 2),
-        Verdict::Holds
-    );
-    let Verdict::Waits(why) = restored_verdict(&state(Some(2), Some("ImportOnly"), None), 2) else {
+fn the_gates_read_the_facts_of_the_pass() {
+    let facts = AutoImportFacts {
+        live: Some("ImportAndSync".into()),
+        prior: Some("ImportOnly".into()),
+        restored_for: Some(1),
+        ..AutoImportFacts::default()
+    };
+    assert_eq!(facts.strategy_verdict("ImportAndSync"), Verdict::Holds);
+    let Verdict::Waits(why) = facts.restored_verdict(2) else {
         panic!("waits");
     };
     assert!(
         why.contains("puts back ImportOnly once the activation finished"),
         "{why}"
+    );
+    assert_eq!(facts.restored_verdict(1), Verdict::Holds);
+    let unset = AutoImportFacts::default();
+    let Verdict::Waits(why) = unset.strategy_verdict("ImportAndSync") else {
+        panic!("waits");
+    };
+    assert!(
+        why.contains("autoImportStrategy unset (ImportOnly), not ImportAndSync"),
+        "{why}"
+    );
+    let unreadable = AutoImportFacts {
+        unreadable: Some("cannot read multicluster-engine/import-controller-config: 403".into()),
+        ..AutoImportFacts::default()
+    };
+    assert!(
+        matches!(unreadable.strategy_verdict("ImportAndSync"), Verdict::Waits(w) if w.contains("403"))
     );
 }

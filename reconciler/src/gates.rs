@@ -117,7 +117,7 @@ pub async fn evaluate(
     planned: &[Planned],
     statuses: &Statuses,
     managed: &[String],
-    auto_import: &crate::auto_import::State,
+    auto_import: &AutoImportFacts,
 ) -> Vec<Wait> {
     let mut waits = Vec::new();
     for p in planned {
@@ -147,7 +147,7 @@ pub async fn evaluate(
         };
         // A new ACM Restore only when no other one is active (see `one_restore`).
         if one_restore && !exists {
-            if let Verdict::Waits(message) = crate::one_restore::evaluate(api, &p.id).await {
+            if let Some(message) = crate::one_restore::evaluate(api, &p.id).await {
                 waits.push(wait(crate::one_restore::CONDITION, message));
             }
         }
@@ -201,11 +201,9 @@ pub async fn evaluate(
                 } => refused(statuses, cluster).unwrap_or_else(|| {
                     schedule_verdict(cluster, *generation, statuses.trusted.get(cluster))
                 }),
-                Gate::AutoImportStrategy { strategy } => {
-                    crate::auto_import::strategy_verdict(api, strategy).await
-                }
+                Gate::AutoImportStrategy { strategy } => auto_import.strategy_verdict(strategy),
                 Gate::AutoImportRestored { generation } => {
-                    crate::auto_import::restored_verdict(auto_import, *generation)
+                    auto_import.restored_verdict(*generation)
                 }
             };
             if let Verdict::Waits(message) = verdict {
@@ -214,6 +212,48 @@ pub async fn evaluate(
         }
     }
     waits
+}
+
+/// What the auto-import strategy gates read, computed each pass by `crate::auto_import` before
+/// the gates are evaluated (kept here so that this module does not depend on it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutoImportFacts {
+    /// The live `autoImportStrategy` of `multicluster-engine/import-controller-config` after this
+    /// pass's step (`None`: absent).
+    pub live: Option<String>,
+    /// Why the live value is not known (it could not be read).
+    pub unreadable: Option<String>,
+    /// The value recorded before the takeover (`None`: there was none).
+    pub prior: Option<String>,
+    /// The generation whose change was undone.
+    pub restored_for: Option<u64>,
+}
+
+impl AutoImportFacts {
+    /// `auto-import-strategy:<strategy>`: the live value is `strategy`.
+    pub fn strategy_verdict(&self, strategy: &str) -> Verdict {
+        if let Some(why) = &self.unreadable {
+            return Verdict::Waits(why.clone());
+        }
+        if self.live.as_deref() == Some(strategy) {
+            return Verdict::Holds;
+        }
+        Verdict::Waits(format!(
+            "multicluster-engine/import-controller-config has autoImportStrategy {}, not {strategy}: the managed clusters imported before would not be imported by this hub (ACM 2.14+); its agent sets it before the activation",
+            self.live.as_deref().unwrap_or("unset (ImportOnly)")
+        ))
+    }
+
+    /// `auto-import-restored:<N>`: the agent put the strategy back after the takeover of N.
+    pub fn restored_verdict(&self, generation: u64) -> Verdict {
+        if self.restored_for.is_some_and(|r| r >= generation) {
+            return Verdict::Holds;
+        }
+        Verdict::Waits(format!(
+            "autoImportStrategy is still ImportAndSync for the takeover of generation {generation}: its agent puts back {} once the activation finished and every managed cluster is Available and Joined",
+            self.prior.as_deref().unwrap_or("the default (ImportOnly)")
+        ))
+    }
 }
 
 /// The verdict on a gate that reads `cluster`'s status when that status was refused (not

@@ -15,12 +15,12 @@
 //! the same pass, so the new one is created on the next pass; one made by hand must be removed
 //! by a person, and the message says so.
 //!
-//! The verdict is pure ([`verdict`]); [`evaluate`] only lists the Restores.
+//! The verdict is pure ([`verdict`]: `None` when the Restore may be created, else why it
+//! waits); [`evaluate`] only lists the Restores.
 
 use hubdr_core::object::ObjectId;
 use serde_json::Value;
 
-use crate::gates::Verdict;
 use crate::kubeapi::ClusterApi;
 
 pub const ACM_RESTORE: &str = "cluster.open-cluster-management.io/v1beta1";
@@ -36,13 +36,13 @@ pub fn is_acm_restore(id: &ObjectId) -> bool {
 
 /// Whether the new Restore `name` may be created beside the live Restores `live` of its
 /// namespace `namespace` (`(name, phase)` pairs, in any order).
-pub fn verdict(namespace: &str, name: &str, live: &[(String, String)]) -> Verdict {
+pub fn verdict(namespace: &str, name: &str, live: &[(String, String)]) -> Option<String> {
     let mut active: Vec<&(String, String)> = live
         .iter()
         .filter(|(other, phase)| other != name && !FINAL_PHASES.contains(&phase.as_str()))
         .collect();
     if active.is_empty() {
-        return Verdict::Holds;
+        return None;
     }
     active.sort();
     let named: Vec<String> = active
@@ -56,7 +56,7 @@ pub fn verdict(namespace: &str, name: &str, live: &[(String, String)]) -> Verdic
             format!("{namespace}/{other} ({phase})")
         })
         .collect();
-    Verdict::Waits(format!(
+    Some(format!(
         "Restore {} is active on this hub, and the cluster-backup operator runs one Restore at a time: \
          created now, {namespace}/{name} would be ignored (FinishedWithErrors: \"Restore instance ... is currently running, ignoring this request\") and never run. \
          It is created once {} is gone or Finished (hubdr removes a Restore of its own that the render dropped; delete one made by hand)",
@@ -67,7 +67,7 @@ pub fn verdict(namespace: &str, name: &str, live: &[(String, String)]) -> Verdic
 
 /// The gate for the planned ACM Restore `id`, which does not exist yet: lists the live
 /// Restores of its namespace.
-pub async fn evaluate(api: &mut ClusterApi, id: &ObjectId) -> Verdict {
+pub async fn evaluate(api: &mut ClusterApi, id: &ObjectId) -> Option<String> {
     let namespace = id.namespace.clone().unwrap_or_default();
     let live = match api
         .list(ACM_RESTORE, "Restore", Some(&namespace), None)
@@ -75,7 +75,7 @@ pub async fn evaluate(api: &mut ClusterApi, id: &ObjectId) -> Verdict {
     {
         Ok(live) => live,
         Err(e) => {
-            return Verdict::Waits(format!(
+            return Some(format!(
                 "cannot list the Restores in {namespace} ({e}); a new Restore is created only when none other is active"
             ))
         }
@@ -108,14 +108,14 @@ mod tests {
 
     #[test]
     fn only_finished_restores_let_a_new_one_be_created() {
-        assert_eq!(verdict("ns", "new", &[]), Verdict::Holds);
+        assert_eq!(verdict("ns", "new", &[]), None);
         assert_eq!(
             verdict(
                 "ns",
                 "new",
                 &live(&[("a", "Finished"), ("b", "FinishedWithErrors")])
             ),
-            Verdict::Holds
+            None
         );
         for phase in [
             "Enabled",
@@ -126,7 +126,7 @@ mod tests {
             "",
             "EnabledWithErrors",
         ] {
-            let Verdict::Waits(why) = verdict("ns", "new", &live(&[("old", phase)])) else {
+            let Some(why) = verdict("ns", "new", &live(&[("old", phase)])) else {
                 panic!("{phase:?} must block");
             };
             assert!(why.starts_with("Restore ns/old ("), "{why}");
@@ -136,11 +136,8 @@ mod tests {
 
     #[test]
     fn the_restore_itself_does_not_block_and_every_blocker_is_named() {
-        assert_eq!(
-            verdict("ns", "new", &live(&[("new", "Running")])),
-            Verdict::Holds
-        );
-        let Verdict::Waits(why) = verdict(
+        assert_eq!(verdict("ns", "new", &live(&[("new", "Running")])), None);
+        let Some(why) = verdict(
             "ns",
             "new",
             &live(&[("z", "Enabled"), ("a", "Error"), ("f", "Finished")]),

@@ -432,7 +432,7 @@ impl Agent {
         &mut self,
         planned: &[crate::apply::Planned],
         managed: &[String],
-        auto_import: &crate::auto_import::State,
+        auto_import: &gates::AutoImportFacts,
         blocked: &mut HashMap<ObjectId, String>,
     ) -> Vec<GateStatus> {
         if !planned.iter().any(|p| {

@@ -18,7 +18,10 @@
 //!   Restore never runs again.
 //!   The activation restores the managed clusters' ManagedClusters (no conditions yet); on the
 //!   next tick their klusterlets join and they become Available (unless
-//!   [`Behaviour::pending_import`] or [`Behaviour::unavailable`] name them).
+//!   [`Behaviour::pending_import`] or [`Behaviour::unavailable`] name them). On ACM 2.14+ (the
+//!   version the hub reports) the import controller's ConfigMap
+//!   `multicluster-engine/import-controller-config` must say `autoImportStrategy: ImportAndSync`
+//!   for a restored cluster to join (with the default ImportOnly it stays Pending Import).
 //! - Velero's backup sync: every tick, backups in the storage show up as `Backup` objects on
 //!   every hub.
 //! - One Restore at a time: a new Restore while another one is in any phase but `Finished` or
@@ -40,6 +43,9 @@ use crate::storage::{Storage, StoredBackup};
 use crate::timeline::{Event, Timeline};
 
 pub const BACKUP_NS: &str = "open-cluster-management-backup";
+/// The import controller's namespace and ConfigMap (ACM 2.14+).
+pub const MCE_NS: &str = "multicluster-engine";
+pub const IMPORT_CONFIG: &str = "import-controller-config";
 const ACM_GROUP: &str = "cluster.open-cluster-management.io";
 
 /// How the fake operator misbehaves, per hub.
@@ -359,6 +365,10 @@ impl Operator {
     fn join_managed_clusters(&self, api: &ServerHandle) {
         let behaviour = self.behaviour();
         let kind = gvk(crate::fixtures::MANAGED_CLUSTER_API, "ManagedCluster");
+        let import_and_sync = !self.has_auto_import_strategy()
+            || api
+                .get(&gvk("v1", "ConfigMap"), Some(MCE_NS), IMPORT_CONFIG)
+                .is_some_and(|cm| text(&cm, "/data/autoImportStrategy") == "ImportAndSync");
         for cluster in api.list(&kind, None) {
             let cluster_name = name(&cluster);
             let condition = |kind: &str| {
@@ -368,7 +378,10 @@ impl Operator {
                     .and_then(|c| c.iter().find(|c| c["type"] == kind))
                     .map(|c| c["status"] == "True")
             };
-            let wanted = if behaviour.pending_import.contains(&cluster_name) {
+            // ACM 2.14+: the import controller imports a managed cluster that was imported
+            // before (here: restored by an activation) only with ImportAndSync.
+            let import_only = !import_and_sync && condition("ManagedClusterJoined") != Some(true);
+            let wanted = if behaviour.pending_import.contains(&cluster_name) || import_only {
                 (None, None)
             } else {
                 (
@@ -385,6 +398,20 @@ impl Operator {
                 let _ = api.set_status(&kind, None, &cluster_name, fresh["status"].clone());
             }
         }
+    }
+
+    /// Whether this hub's ACM (2.14+) has an auto-import strategy.
+    fn has_auto_import_strategy(&self) -> bool {
+        let version = self
+            .behaviour()
+            .acm_version
+            .unwrap_or_else(|| crate::fixtures::ACM_VERSION.to_string());
+        let minor = version
+            .split('.')
+            .nth(1)
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(0);
+        minor >= 14
     }
 
     /// The StatefulSet controller: pods follow `spec.replicas`.
