@@ -18,13 +18,21 @@
 //!   Restore): the target of an aborted failover did not take the managed clusters;
 //! - `no-backup-schedule:<cluster>@<generation>`: `<cluster>`'s status file reports it applied
 //!   generation `<generation>` or later and observes no BackupSchedule (written by earlier
-//!   versions; still understood).
+//!   versions; still understood);
+//! - `auto-import-strategy:<strategy>`: on this cluster (ACM 2.14+), the import controller's
+//!   ConfigMap `multicluster-engine/import-controller-config` has `autoImportStrategy:
+//!   <strategy>` (`ImportAndSync` during an activation);
+//! - `auto-import-restored:<generation>`: on this cluster, the agent put the auto-import strategy
+//!   back to what it was before the takeover of generation `<generation>`.
 
 use std::fmt;
 
 pub const ANNOTATION_WAIT_FOR: &str = "hubdr.io/wait-for";
 /// The failover generation a one-shot object belongs to.
 pub const ANNOTATION_GENERATION: &str = "hubdr.io/generation";
+/// On an activation Restore (ACM 2.14+): the auto-import strategy the takeover needs while it
+/// runs (`ImportAndSync`), which the new primary's agent sets and later puts back.
+pub const ANNOTATION_AUTO_IMPORT_STRATEGY: &str = "hubdr.io/auto-import-strategy";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
@@ -34,6 +42,8 @@ pub enum Gate {
     ObservabilityRestarted { generation: u64 },
     NotActivated { cluster: String, generation: u64 },
     NoBackupSchedule { cluster: String, generation: u64 },
+    AutoImportStrategy { strategy: String },
+    AutoImportRestored { generation: u64 },
 }
 
 const MANAGED_CLUSTERS_AVAILABLE: &str = "managed-clusters-available";
@@ -60,6 +70,10 @@ impl fmt::Display for Gate {
                 cluster,
                 generation,
             } => write!(f, "no-backup-schedule:{cluster}@{generation}"),
+            Gate::AutoImportStrategy { strategy } => write!(f, "auto-import-strategy:{strategy}"),
+            Gate::AutoImportRestored { generation } => {
+                write!(f, "auto-import-restored:{generation}")
+            }
         }
     }
 }
@@ -84,7 +98,7 @@ pub fn parse(text: &str) -> Result<Vec<Gate>, String> {
 fn parse_one(condition: &str) -> Result<Gate, String> {
     let bad = || {
         format!(
-            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation>, managed-clusters-available, observability-restarted:<generation>, not-activated:<cluster>@<generation> or no-backup-schedule:<cluster>@<generation>"
+            "{ANNOTATION_WAIT_FOR} condition {condition:?} is not restore-finished:<namespace>/<name>, fenced:<cluster>@<generation>, managed-clusters-available, observability-restarted:<generation>, not-activated:<cluster>@<generation>, no-backup-schedule:<cluster>@<generation>, auto-import-strategy:<strategy> or auto-import-restored:<generation>"
         )
     };
     if condition == MANAGED_CLUSTERS_AVAILABLE {
@@ -95,6 +109,14 @@ fn parse_one(condition: &str) -> Result<Gate, String> {
         "observability-restarted" => Ok(Gate::ObservabilityRestarted {
             generation: argument.parse().map_err(|_| bad())?,
         }),
+        "auto-import-restored" => Ok(Gate::AutoImportRestored {
+            generation: argument.parse().map_err(|_| bad())?,
+        }),
+        "auto-import-strategy" if matches!(argument, "ImportAndSync" | "ImportOnly") => {
+            Ok(Gate::AutoImportStrategy {
+                strategy: argument.into(),
+            })
+        }
         "restore-finished" => {
             let (namespace, name) = argument.split_once('/').ok_or_else(bad)?;
             if namespace.is_empty() || name.is_empty() {
@@ -156,9 +178,13 @@ mod tests {
                 cluster: "hub-c".into(),
                 generation: 2,
             },
+            Gate::AutoImportStrategy {
+                strategy: "ImportAndSync".into(),
+            },
+            Gate::AutoImportRestored { generation: 2 },
         ];
         let text = format(&gates);
-        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; managed-clusters-available; observability-restarted:3; not-activated:hub-b@4; no-backup-schedule:hub-c@2");
+        assert_eq!(text, "restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; fenced:hub-a@3; managed-clusters-available; observability-restarted:3; not-activated:hub-b@4; no-backup-schedule:hub-c@2; auto-import-strategy:ImportAndSync; auto-import-restored:2");
         assert_eq!(parse(&text).unwrap(), gates);
     }
 
@@ -174,6 +200,8 @@ mod tests {
             "observability-restarted:x",
             "sometime:later",
             "restore-finished:/x",
+            "auto-import-strategy:Sometimes",
+            "auto-import-restored:x",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

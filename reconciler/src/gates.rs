@@ -23,6 +23,11 @@
 //! - `no-backup-schedule:<cluster>@<N>` (older renders): `<cluster>`'s status file says it applied
 //!   generation N or later, observed its cluster in that pass, and saw no BackupSchedule.
 //!
+//! - `auto-import-strategy:<s>` and `auto-import-restored:<N>`: the ACM 2.14+ auto-import
+//!   strategy step of a takeover ([`crate::auto_import`]).
+//! - implicitly, on every ACM Restore that does not exist yet: no other Restore in its
+//!   namespace is active ([`crate::one_restore`]).
+//!
 //! The verdicts are pure functions; [`evaluate`] only reads the cluster.
 
 use std::collections::BTreeMap;
@@ -94,24 +99,42 @@ pub async fn evaluate(
     planned: &[Planned],
     statuses: &Statuses,
     managed: &[String],
+    auto_import: &AutoImportFacts,
 ) -> Vec<Wait> {
     let mut waits = Vec::new();
     for p in planned {
-        let Some(text) = wait_for(&p.value) else {
-            continue;
+        let one_restore = crate::one_restore::is_acm_restore(&p.id);
+        let text = match wait_for(&p.value) {
+            Some(text) => text,
+            None if one_restore => "",
+            None => continue,
         };
         let wait = |condition: &str, message: String| Wait {
             object: p.id.clone(),
             condition: condition.to_string(),
             message,
         };
-        match api.get(&p.id).await {
+        let exists = match api.get(&p.id).await {
             Ok(Some(live)) if !changes_generation(&p.value, &live) => continue,
-            Ok(_) => {}
+            Ok(live) => live.is_some(),
             Err(e) => {
-                waits.push(wait(text, format!("cannot tell whether it exists yet ({e}); it is not created until that is known")));
+                let condition = if text.is_empty() {
+                    crate::one_restore::CONDITION
+                } else {
+                    text
+                };
+                waits.push(wait(condition, format!("cannot tell whether it exists yet ({e}); it is not created until that is known")));
                 continue;
             }
+        };
+        // A new ACM Restore only when no other one is active (see `one_restore`).
+        if one_restore && !exists {
+            if let Some(message) = crate::one_restore::evaluate(api, &p.id).await {
+                waits.push(wait(crate::one_restore::CONDITION, message));
+            }
+        }
+        if text.is_empty() {
+            continue;
         }
         let gates = match hubdr_core::gates::parse(text) {
             Ok(gates) => gates,
@@ -160,6 +183,10 @@ pub async fn evaluate(
                 } => refused(statuses, cluster).unwrap_or_else(|| {
                     schedule_verdict(cluster, *generation, statuses.trusted.get(cluster))
                 }),
+                Gate::AutoImportStrategy { strategy } => auto_import.strategy_verdict(strategy),
+                Gate::AutoImportRestored { generation } => {
+                    auto_import.restored_verdict(*generation)
+                }
             };
             if let Verdict::Waits(message) = verdict {
                 waits.push(wait(&gate.to_string(), message));
@@ -167,6 +194,48 @@ pub async fn evaluate(
         }
     }
     waits
+}
+
+/// What the auto-import strategy gates read, computed each pass by `crate::auto_import` before
+/// the gates are evaluated (kept here so that this module does not depend on it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutoImportFacts {
+    /// The live `autoImportStrategy` of `multicluster-engine/import-controller-config` after this
+    /// pass's step (`None`: absent).
+    pub live: Option<String>,
+    /// Why the live value is not known (it could not be read).
+    pub unreadable: Option<String>,
+    /// The value recorded before the takeover (`None`: there was none).
+    pub prior: Option<String>,
+    /// The generation whose change was undone.
+    pub restored_for: Option<u64>,
+}
+
+impl AutoImportFacts {
+    /// `auto-import-strategy:<strategy>`: the live value is `strategy`.
+    pub fn strategy_verdict(&self, strategy: &str) -> Verdict {
+        if let Some(why) = &self.unreadable {
+            return Verdict::Waits(why.clone());
+        }
+        if self.live.as_deref() == Some(strategy) {
+            return Verdict::Holds;
+        }
+        Verdict::Waits(format!(
+            "multicluster-engine/import-controller-config has autoImportStrategy {}, not {strategy}: the managed clusters imported before would not be imported by this hub (ACM 2.14+); its agent sets it before the activation",
+            self.live.as_deref().unwrap_or("unset (ImportOnly)")
+        ))
+    }
+
+    /// `auto-import-restored:<N>`: the agent put the strategy back after the takeover of N.
+    pub fn restored_verdict(&self, generation: u64) -> Verdict {
+        if self.restored_for.is_some_and(|r| r >= generation) {
+            return Verdict::Holds;
+        }
+        Verdict::Waits(format!(
+            "autoImportStrategy is still ImportAndSync for the takeover of generation {generation}: its agent puts back {} once the activation finished and every managed cluster is Available and Joined",
+            self.prior.as_deref().unwrap_or("the default (ImportOnly)")
+        ))
+    }
 }
 
 /// The verdict on a gate that reads `cluster`'s status when that status was refused (not

@@ -1,6 +1,7 @@
 //! hubdr-agent: pulls the rendered repository, applies this cluster's directory, reports status.
 pub mod api_server;
 pub mod apply;
+pub mod auto_import;
 pub mod bind;
 pub mod changeset;
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod managed_clusters;
 pub mod memory;
 pub mod observe;
 pub mod offline;
+pub mod one_restore;
 pub mod order;
 pub mod planned;
 pub mod prune;

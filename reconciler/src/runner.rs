@@ -280,7 +280,18 @@ impl Agent {
                     .filter(|(_, c)| c.kind == "managed")
                     .map(|(name, _)| name.clone())
                     .collect();
-                facts.gates = self.evaluate_gates(&planned, &managed, &mut blocked).await;
+                let (auto_import, problems) = crate::auto_import::reconcile(
+                    &mut self.api,
+                    &place,
+                    &planned,
+                    &managed,
+                    &mut changes,
+                )
+                .await;
+                fence_problems.extend(problems);
+                facts.gates = self
+                    .evaluate_gates(&planned, &managed, &auto_import, &mut blocked)
+                    .await;
                 // An active hub releases what a fence set (after an abort) once its
                 // BackupSchedule may go ahead.
                 if role.as_deref() == Some("active")
@@ -421,9 +432,12 @@ impl Agent {
         &mut self,
         planned: &[crate::apply::Planned],
         managed: &[String],
+        auto_import: &gates::AutoImportFacts,
         blocked: &mut HashMap<ObjectId, String>,
     ) -> Vec<GateStatus> {
-        if !planned.iter().any(|p| gates::wait_for(&p.value).is_some()) {
+        if !planned.iter().any(|p| {
+            gates::wait_for(&p.value).is_some() || crate::one_restore::is_acm_restore(&p.id)
+        }) {
             return Vec::new();
         }
         let statuses = if gates::needs_statuses(planned) || self.last_status.is_none() {
@@ -431,7 +445,7 @@ impl Agent {
         } else {
             Statuses::default()
         };
-        let waits = gates::evaluate(&mut self.api, planned, &statuses, managed).await;
+        let waits = gates::evaluate(&mut self.api, planned, &statuses, managed, auto_import).await;
         for (id, message) in gates::blocked_messages(&waits) {
             blocked
                 .entry(id)

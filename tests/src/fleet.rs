@@ -205,6 +205,8 @@ impl Fleet {
             // What exists on a hub before hubdr: ACM, OADP and Velero running, the namespaces.
             server.ensure_namespace("open-cluster-management");
             server.ensure_namespace(BACKUP_NS);
+            // Where the import controller reads its ConfigMap (ACM 2.14+).
+            server.ensure_namespace(crate::operator::MCE_NS);
             for pod in [
                 "cluster-backup-chart-clusterbackup-7d9f",
                 "openshift-adp-controller-manager-5b8c",

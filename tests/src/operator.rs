@@ -18,9 +18,15 @@
 //!   Restore never runs again.
 //!   The activation restores the managed clusters' ManagedClusters (no conditions yet); on the
 //!   next tick their klusterlets join and they become Available (unless
-//!   [`Behaviour::pending_import`] or [`Behaviour::unavailable`] name them).
+//!   [`Behaviour::pending_import`] or [`Behaviour::unavailable`] name them). On ACM 2.14+ (the
+//!   version the hub reports) the import controller's ConfigMap
+//!   `multicluster-engine/import-controller-config` must say `autoImportStrategy: ImportAndSync`
+//!   for a restored cluster to join (with the default ImportOnly it stays Pending Import).
 //! - Velero's backup sync: every tick, backups in the storage show up as `Backup` objects on
 //!   every hub.
+//! - One Restore at a time: a new Restore while another one is in any phase but `Finished` or
+//!   `FinishedWithErrors` is set `FinishedWithErrors` ("Restore instance <other> is currently
+//!   running, ignoring this request.", recorded as `RestoreIgnored`) and never runs.
 //! - BackupSchedule `spec.paused: true` (ACM 2.12+): `Paused`, no backups; unpaused: `Enabled`.
 //! - StatefulSets (the observability compactor): on every tick `status.replicas` follows
 //!   `spec.replicas` (pods take a while to stop or start).
@@ -37,6 +43,9 @@ use crate::storage::{Storage, StoredBackup};
 use crate::timeline::{Event, Timeline};
 
 pub const BACKUP_NS: &str = "open-cluster-management-backup";
+/// The import controller's namespace and ConfigMap (ACM 2.14+).
+pub const MCE_NS: &str = "multicluster-engine";
+pub const IMPORT_CONFIG: &str = "import-controller-config";
 const ACM_GROUP: &str = "cluster.open-cluster-management.io";
 
 /// How the fake operator misbehaves, per hub.
@@ -53,6 +62,9 @@ pub struct Behaviour {
     pub pending_import: Vec<String>,
     /// Managed clusters that join this hub after an activation but never become Available.
     pub unavailable: Vec<String>,
+    /// The activation cannot start: the Restore goes to phase `Error` (as when no managed
+    /// clusters backup is found), which the operator does not count as ended.
+    pub activation_error: bool,
     /// The ACM version the MultiClusterHub reports (default [`crate::fixtures::ACM_VERSION`]).
     pub acm_version: Option<String>,
 }
@@ -353,6 +365,10 @@ impl Operator {
     fn join_managed_clusters(&self, api: &ServerHandle) {
         let behaviour = self.behaviour();
         let kind = gvk(crate::fixtures::MANAGED_CLUSTER_API, "ManagedCluster");
+        let import_and_sync = !self.has_auto_import_strategy()
+            || api
+                .get(&gvk("v1", "ConfigMap"), Some(MCE_NS), IMPORT_CONFIG)
+                .is_some_and(|cm| text(&cm, "/data/autoImportStrategy") == "ImportAndSync");
         for cluster in api.list(&kind, None) {
             let cluster_name = name(&cluster);
             let condition = |kind: &str| {
@@ -362,7 +378,10 @@ impl Operator {
                     .and_then(|c| c.iter().find(|c| c["type"] == kind))
                     .map(|c| c["status"] == "True")
             };
-            let wanted = if behaviour.pending_import.contains(&cluster_name) {
+            // ACM 2.14+: the import controller imports a managed cluster that was imported
+            // before (here: restored by an activation) only with ImportAndSync.
+            let import_only = !import_and_sync && condition("ManagedClusterJoined") != Some(true);
+            let wanted = if behaviour.pending_import.contains(&cluster_name) || import_only {
                 (None, None)
             } else {
                 (
@@ -379,6 +398,20 @@ impl Operator {
                 let _ = api.set_status(&kind, None, &cluster_name, fresh["status"].clone());
             }
         }
+    }
+
+    /// Whether this hub's ACM (2.14+) has an auto-import strategy.
+    fn has_auto_import_strategy(&self) -> bool {
+        let version = self
+            .behaviour()
+            .acm_version
+            .unwrap_or_else(|| crate::fixtures::ACM_VERSION.to_string());
+        let minor = version
+            .split('.')
+            .nth(1)
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(0);
+        minor >= 14
     }
 
     /// The StatefulSet controller: pods follow `spec.replicas`.
@@ -417,6 +450,21 @@ impl Operator {
 
     fn reconcile_restore(&self, api: &ServerHandle, restore: &Value) {
         let phase = text(restore, "/status/phase");
+        if phase.is_empty() {
+            if let Some(other) = self.other_restore_running(api, &name(restore)) {
+                // The real restore controller's words (Reconcile, isOtherRestoresRunning).
+                let message = format!(
+                    "Restore instance {other} is currently running, ignoring this request."
+                );
+                self.timeline.record(Event::RestoreIgnored {
+                    hub: self.hub.clone(),
+                    restore: name(restore),
+                    running: other,
+                });
+                self.finish(api, restore, "FinishedWithErrors", &message, Vec::new());
+                return;
+            }
+        }
         if matches!(
             phase,
             "Finished" | "FinishedWithErrors" | "Error" | "Running"
@@ -444,6 +492,19 @@ impl Operator {
                 names,
             );
         }
+    }
+
+    /// Another Restore of the backup namespace that the operator considers running: any phase
+    /// but Finished and FinishedWithErrors (an Enabled passive sync, a Running or Error one).
+    fn other_restore_running(&self, api: &ServerHandle, restore: &str) -> Option<String> {
+        api.list(
+            &gvk("cluster.open-cluster-management.io/v1beta1", "Restore"),
+            Some(BACKUP_NS),
+        )
+        .iter()
+        .filter(|r| name(r) != restore)
+        .find(|r| !matches!(text(r, "/status/phase"), "Finished" | "FinishedWithErrors"))
+        .map(name)
     }
 
     /// Restore the newest credentials and resources backups; the Velero restores' names by
@@ -523,7 +584,8 @@ impl Operator {
     /// The activation starts: the managed clusters' Velero restore runs (`Running`); it
     /// completes on the next tick, as a real restore takes a while.
     fn start_activation(&self, api: &ServerHandle, restore: &Value) {
-        let Some(backup) = self.storage.latest("acm-managed-clusters-schedule") else {
+        let backup = self.storage.latest("acm-managed-clusters-schedule");
+        let Some(backup) = backup.filter(|_| !self.behaviour().activation_error) else {
             self.finish(
                 api,
                 restore,

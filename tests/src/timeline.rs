@@ -54,6 +54,12 @@ pub enum Event {
     },
     /// A note from the test (a step began, a hub went down).
     Mark(String),
+    /// Hub `hub`'s operator ignored the new Restore `restore` because `running` was active.
+    RestoreIgnored {
+        hub: String,
+        restore: String,
+        running: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +167,14 @@ impl fmt::Display for Entry {
                 if *failed { " WITH ERRORS" } else { "" }
             ),
             Event::Collision { hub, schedule, .. } => write!(f, "{hub:<7} COLLISION {schedule}"),
+            Event::RestoreIgnored {
+                hub,
+                restore,
+                running,
+            } => write!(
+                f,
+                "{hub:<7} IGNORED Restore {restore} ({running} is running)"
+            ),
             Event::Mark(text) => write!(f, "------- {text}"),
         }
     }
@@ -249,6 +263,14 @@ impl Timeline {
             }
         }
         max
+    }
+
+    /// Restores the operator ignored because another one was running.
+    pub fn ignored_restores(&self) -> Vec<Entry> {
+        self.entries()
+            .into_iter()
+            .filter(|e| matches!(e.event, Event::RestoreIgnored { .. }))
+            .collect()
     }
 
     pub fn collisions(&self) -> Vec<Entry> {

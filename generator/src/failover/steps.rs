@@ -33,6 +33,12 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
             failover.from
         )
     };
+    let auto_import = spec.acm().has_auto_import_strategy();
+    let import_wait = if auto_import {
+        ", and autoImportStrategy ImportAndSync in place (step before)"
+    } else {
+        ""
+    };
     let mut steps = vec![
         format!(
             "**{}** (fenced): first thing, before applying anything else (also when its agent starts after an outage), its agent {} every BackupSchedule (ACM {}), annotates every ManagedCluster but local-cluster import.open-cluster-management.io/disable-auto-import (so it does not try to take the clusters back) and scales the observability compactor to 0 when observability is installed; its backup location becomes ReadOnly. It reports \"fenced at generation {n}\" only once it observes all of that in place. Waits for: nothing.",
@@ -40,14 +46,32 @@ pub fn steps(after: &Site, failover: &Failover, markdown: bool) -> String {
             if spec.acm().can_pause() { "pauses (spec.paused: true)" } else { "deletes" },
             spec.acm(),
         ),
-        format!("**{}** (new primary): {restore}. Waits for: {fence_wait}.", failover.to),
+        format!("**{}** (new primary): {restore}. Waits for: {fence_wait}{import_wait}.", failover.to),
         format!(
-            "**{}**: BackupSchedule {ns}/{} is created: \"failover complete\". Waits for: the activation Restore is Finished{}, and every ManagedCluster on it is Available and Joined (verified; the stragglers are named, Pending Import apart), and its observability API restarted (when installed).",
+            "**{}**: BackupSchedule {ns}/{} is created: \"failover complete\". Waits for: the activation Restore is Finished{}, and every ManagedCluster on it is Available and Joined (verified; the stragglers are named, Pending Import apart), and its observability API restarted (when installed){}.",
             failover.to,
             spec.backup.name,
-            if failover.old_primary_unreachable { String::new() } else { format!(", and {} reports \"fenced at generation {n}\"", failover.from) }
+            if failover.old_primary_unreachable { String::new() } else { format!(", and {} reports \"fenced at generation {n}\"", failover.from) },
+            if auto_import { ", and the auto-import strategy put back (step before)" } else { "" },
         ),
     ];
+    if auto_import {
+        steps.insert(
+            1,
+            format!(
+                "**{}** (new primary, ACM {}: auto-import strategy): its agent records the autoImportStrategy of ConfigMap multicluster-engine/import-controller-config (absent means the default, ImportOnly) in its memory ConfigMap, then sets ImportAndSync (that one key, by server-side apply; the ConfigMap is never deleted), so that managed clusters imported before are imported by this hub. Waits for: nothing.",
+                failover.to,
+                spec.acm()
+            ),
+        );
+        steps.insert(
+            3,
+            format!(
+                "**{}**: its agent puts autoImportStrategy back to the value it recorded (or releases the key, back to the default ImportOnly); an abort does the same. Waits for: the activation Restore is Finished, and every ManagedCluster on it is Available and Joined.",
+                failover.to
+            ),
+        );
+    }
     if spec
         .volsync
         .as_ref()
@@ -182,6 +206,43 @@ mod tests {
         assert!(
             text.contains("every managed cluster has its apiServer URL"),
             "{text}"
+        );
+        // ACM 2.15 (the default): the auto-import strategy step, before the activation and
+        // put back before the BackupSchedule.
+        let set = text.find("2. hub-b (new primary, ACM 2.15: auto-import strategy): its agent records the autoImportStrategy of ConfigMap multicluster-engine/import-controller-config").expect(&text);
+        let activation = text
+            .find("3. hub-b (new primary): its passive-sync Restore")
+            .expect(&text);
+        let back = text
+            .find("4. hub-b: its agent puts autoImportStrategy back")
+            .expect(&text);
+        let schedule = text.find("5. hub-b: BackupSchedule").expect(&text);
+        assert!(
+            set < activation && activation < back && back < schedule,
+            "{text}"
+        );
+        assert!(
+            text.contains("and autoImportStrategy ImportAndSync in place (step before)."),
+            "{text}"
+        );
+        assert!(
+            text.contains("and the auto-import strategy put back (step before)."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_auto_import_step_before_acm_2_14() {
+        let text = SITE.replacen("spec:\n", "spec:\n  acmVersion: \"2.13\"\n", 1);
+        let site = load(&text);
+        let f = plan(&site, "hub-b", false).unwrap();
+        let after = load(&apply(&text, &site, &f).unwrap());
+        let steps = steps(&after, &f, false);
+        assert!(!steps.contains("autoImportStrategy"), "{steps}");
+        assert!(!steps.contains("auto-import strategy"), "{steps}");
+        assert!(
+            steps.contains("2. hub-b (new primary): its passive-sync Restore"),
+            "{steps}"
         );
     }
 }

@@ -6,12 +6,27 @@
 //! at generation N" (`fenced:<old>@N`), unless the site declares the old primary unreachable;
 //! the BackupSchedule waits for the activation to finish (and, to be safe, for the fence too)
 //! and for every managed cluster to be Available and Joined on this hub.
+//!
+//! On ACM 2.14+ the takeover also needs the import controller's auto-import strategy at
+//! `ImportAndSync` while it runs (with the default, `ImportOnly`, managed clusters imported
+//! before are not imported by the new hub; stolostron/managedcluster-import-controller, and the
+//! ACM switchover runbooks, e.g. the rh-acm-switchover project, set it before the activation and
+//! put it back once every managed cluster is Available). The activation Restore carries
+//! `hubdr.io/auto-import-strategy: ImportAndSync` (the agent records the value it finds and sets
+//! that one key of `multicluster-engine/import-controller-config`) and waits for
+//! `auto-import-strategy:ImportAndSync`; the BackupSchedule waits for `auto-import-restored:N`
+//! (the agent put the recorded value back after the verification).
 
 use serde_json::json;
 
 use super::object_plan::ObjectPlan;
 use super::passive_restore::{passive_restore, passive_sync_restore_name};
-use crate::gates::{self, Gate, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR};
+use crate::gates::{
+    self, Gate, ANNOTATION_AUTO_IMPORT_STRATEGY, ANNOTATION_GENERATION, ANNOTATION_WAIT_FOR,
+};
+
+/// The auto-import strategy a takeover needs on ACM 2.14+.
+pub const IMPORT_AND_SYNC: &str = "ImportAndSync";
 use crate::site::{Hub, HubRole, Site};
 
 /// What a new primary (`activeSince: N`) renders beyond an active hub's objects.
@@ -31,10 +46,21 @@ pub fn plan(site: &Site, hub: &Hub, generation: u64) -> Takeover {
     let mut restore = activation_restore(site, hub, generation);
     let name = activation_restore_name(hub, generation, site.spec.failover.attempt);
     let fence = fence_gates(site, generation);
-    if !fence.is_empty() {
+    let auto_import = site.spec.acm().has_auto_import_strategy();
+    let mut restore_gates = fence.clone();
+    if auto_import {
+        restore.annotations.push((
+            ANNOTATION_AUTO_IMPORT_STRATEGY.into(),
+            IMPORT_AND_SYNC.into(),
+        ));
+        restore_gates.push(Gate::AutoImportStrategy {
+            strategy: IMPORT_AND_SYNC.into(),
+        });
+    }
+    if !restore_gates.is_empty() {
         restore
             .annotations
-            .push((ANNOTATION_WAIT_FOR.into(), gates::format(&fence)));
+            .push((ANNOTATION_WAIT_FOR.into(), gates::format(&restore_gates)));
     }
     let finished = Gate::RestoreFinished {
         namespace: ns.clone(),
@@ -46,6 +72,9 @@ pub fn plan(site: &Site, hub: &Hub, generation: u64) -> Takeover {
     // observability API restarted (it serves stale tenant data after an activation).
     schedule_gates.push(Gate::ManagedClustersAvailable);
     schedule_gates.push(Gate::ObservabilityRestarted { generation });
+    if auto_import {
+        schedule_gates.push(Gate::AutoImportRestored { generation });
+    }
     Takeover {
         restore,
         schedule_gates,

@@ -10,6 +10,9 @@ pub const OLDEST_MINOR: u32 = 8;
 pub const NEWEST_MINOR: u32 = 15;
 /// From this minor on a BackupSchedule can be paused (`spec.paused`) instead of deleted.
 pub const PAUSE_MINOR: u32 = 12;
+/// From this minor on the import controller has an auto-import strategy (`ImportOnly` by
+/// default), which a takeover sets to `ImportAndSync` while it runs.
+pub const AUTO_IMPORT_STRATEGY_MINOR: u32 = 14;
 
 /// An ACM version, `2.<minor>` (a patch level is accepted and ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,6 +53,12 @@ impl AcmVersion {
         } else {
             "managedserviceaccount"
         }
+    }
+
+    /// Whether the import controller reads an auto-import strategy (2.14+: the ConfigMap
+    /// `multicluster-engine/import-controller-config`, key `autoImportStrategy`).
+    pub fn has_auto_import_strategy(self) -> bool {
+        self.minor >= AUTO_IMPORT_STRATEGY_MINOR
     }
 
     /// Whether a BackupSchedule can be paused (2.12+) rather than deleted.

@@ -147,6 +147,14 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
                     );
                     continue;
                 }
+                if hub && ns == MCE_NAMESPACE && g.is_empty() && r == "configmaps" {
+                    assert_eq!(
+                        v,
+                        &verbs(&["create"]),
+                        "{what}: ConfigMaps in {ns}: only create (the rest by name)"
+                    );
+                    continue;
+                }
                 assert!(
                     allowed_ns.contains(ns),
                     "{what}: grants in {ns}, outside --allow-namespace"

@@ -146,8 +146,9 @@ pub const FAILOVER_CLUSTER: [(&str, &str, &[&str]); 4] = [
 
 /// The fixed operations of a hub's failover steps by name: (namespace, group, resource, name,
 /// verbs): the observability compactor's replicas (fence, abort) and the observability API's
-/// restart (takeover.rs).
-pub const FAILOVER_NAMED: [(&str, &str, &str, &str, &[&str]); 2] = [
+/// restart (takeover.rs), the import controller's auto-import strategy (ACM 2.14+,
+/// auto_import.rs).
+pub const FAILOVER_NAMED: [(&str, &str, &str, &str, &[&str]); 3] = [
     (
         "open-cluster-management-observability",
         "apps",
@@ -162,7 +163,19 @@ pub const FAILOVER_NAMED: [(&str, &str, &str, &str, &[&str]); 2] = [
         "observability-observatorium-api",
         &["get", "patch"],
     ),
+    (
+        MCE_NAMESPACE,
+        "",
+        "configmaps",
+        "import-controller-config",
+        &["get", "patch"],
+    ),
 ];
+
+/// The import controller's namespace: besides the named grant, a hub's agent may create
+/// ConfigMaps there (import-controller-config is absent until a strategy is set; create cannot
+/// be limited to a name), and nothing else.
+pub const MCE_NAMESPACE: &str = "multicluster-engine";
 
 /// What reconciler/src does: get/list (read, observe), server-side apply (a patch that may
 /// create), prune (delete). No watch, no update, and never `*`.
@@ -636,6 +649,10 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
                 .or_default()
                 .extend(verbs(&APPLY));
         }
+        out.namespaced
+            .entry(MCE_NAMESPACE.into())
+            .or_default()
+            .insert((String::new(), "configmaps".into()), verbs(&["create"]));
         for (ns, g, r, name, v) in FAILOVER_NAMED {
             out.named.insert(
                 (

@@ -459,6 +459,16 @@ pub(crate) fn gates(site: &Site, view: &View) {
                 Gate::NoBackupSchedule { .. } => {
                     panic!("{what}: renders the fence gate, not the older no-backup-schedule one")
                 }
+                Gate::AutoImportStrategy { strategy } => {
+                    assert_eq!(o.kind(), "Restore", "{what}");
+                    assert_eq!(strategy, "ImportAndSync", "{what}");
+                    assert!(site.spec.acm().has_auto_import_strategy(), "{what}");
+                }
+                Gate::AutoImportRestored { generation } => {
+                    assert_eq!(o.kind(), "BackupSchedule", "{what}");
+                    assert_eq!(Some(*generation), hub.active_since, "{what}");
+                    assert!(site.spec.acm().has_auto_import_strategy(), "{what}");
+                }
             }
         }
     }

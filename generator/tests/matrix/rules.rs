@@ -353,22 +353,34 @@ pub(crate) fn expected_schedule_gates(site: &Site, hub: &Hub, generation: u64) -
     // before it backs up.
     gates.push(Gate::ManagedClustersAvailable);
     gates.push(Gate::ObservabilityRestarted { generation });
+    // ACM 2.14+: the auto-import strategy put back after the verification.
+    if site.spec.acm().has_auto_import_strategy() {
+        gates.push(Gate::AutoImportRestored { generation });
+    }
     gates
 }
 
 /// What a new primary's activation Restore waits for: the hubs fenced at its generation,
 /// unless the old primary is declared unreachable (the seeds: fence before activating).
 pub(crate) fn expected_restore_gates(site: &Site, generation: u64) -> Vec<Gate> {
-    if site.spec.failover.old_primary_unreachable {
-        return Vec::new();
+    let mut gates: Vec<Gate> = if site.spec.failover.old_primary_unreachable {
+        Vec::new()
+    } else {
+        site.spec
+            .hubs
+            .iter()
+            .filter(|h| gates_on_fenced(h, generation))
+            .map(|h| Gate::Fenced {
+                cluster: h.name.clone(),
+                generation,
+            })
+            .collect()
+    };
+    // ACM 2.14+: ImportAndSync in place before the activation.
+    if site.spec.acm().has_auto_import_strategy() {
+        gates.push(Gate::AutoImportStrategy {
+            strategy: "ImportAndSync".into(),
+        });
     }
-    site.spec
-        .hubs
-        .iter()
-        .filter(|h| gates_on_fenced(h, generation))
-        .map(|h| Gate::Fenced {
-            cluster: h.name.clone(),
-            generation,
-        })
-        .collect()
+    gates
 }

@@ -257,7 +257,7 @@ pub(crate) fn a_retry_activates_with_a_restore_of_its_own() {
     let schedule = view.get("hub-b", "BackupSchedule", ns, "schedule-acm");
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g3-a2; managed-clusters-available; observability-restarted:3")
+        Some("restore-finished:open-cluster-management-backup/restore-acm-activate-g3-a2; managed-clusters-available; observability-restarted:3; auto-import-restored:3")
     );
 }
 
@@ -294,7 +294,7 @@ pub(crate) fn failover_activates_the_new_primary_before_its_backup_schedule() {
     );
     assert_eq!(
         schedule.annotation(WAIT_FOR),
-        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; managed-clusters-available; observability-restarted:3"),
+        Some("restore-finished:open-cluster-management-backup/restore-acm-passive-sync-g0; managed-clusters-available; observability-restarted:3; auto-import-restored:3"),
         "hub-a is declared unreachable, so hub-b does not wait for it"
     );
 
@@ -537,7 +537,8 @@ spec:
             activation.clone(),
             no_schedule("hub-b"),
             Gate::ManagedClustersAvailable,
-            Gate::ObservabilityRestarted { generation: 2 }
+            Gate::ObservabilityRestarted { generation: 2 },
+            Gate::AutoImportRestored { generation: 2 }
         ],
         "only hub-b, fenced at generation 2, is waited for\n{second}"
     );
@@ -554,7 +555,8 @@ spec:
             no_schedule("hub-a"),
             no_schedule("hub-b"),
             Gate::ManagedClustersAvailable,
-            Gate::ObservabilityRestarted { generation: 2 }
+            Gate::ObservabilityRestarted { generation: 2 },
+            Gate::AutoImportRestored { generation: 2 }
         ],
         "{unrecorded}"
     );
@@ -567,7 +569,8 @@ spec:
         [
             activation,
             Gate::ManagedClustersAvailable,
-            Gate::ObservabilityRestarted { generation: 2 }
+            Gate::ObservabilityRestarted { generation: 2 },
+            Gate::AutoImportRestored { generation: 2 }
         ],
         "{unreachable}"
     );

@@ -56,6 +56,21 @@ async fn an_abort_before_the_activation_gives_the_role_back_in_order() {
         fleet.restore("hub-b", PASSIVE_SYNC_G0).is_none(),
         "the activation Restore is removed"
     );
+    // One active Restore per hub: the new passive-sync Restore waits for the old one, still
+    // Enabled when the pass began, and is created on the next pass.
+    assert!(fleet
+        .restore("hub-b", "restore-acm-passive-sync-g3")
+        .is_none());
+    assert_eq!(
+        waits_of(
+            &b,
+            "Restore open-cluster-management-backup/restore-acm-passive-sync-g3"
+        ),
+        ["one-active-restore"],
+        "{}",
+        b.to_yaml()
+    );
+    fleet.pass("hub-b").await;
     assert!(fleet
         .restore("hub-b", "restore-acm-passive-sync-g3")
         .is_some());

@@ -218,3 +218,70 @@ async fn a_failed_activation_is_retried_with_a_restore_of_its_own() {
     assert_eq!(result, Ok(()), "{out}");
     assert!(out.trim_end().ends_with("failover complete"), "{out}");
 }
+
+/// One active Restore per hub (issue 17 point 3): the activation ends in phase `Error`, which
+/// the cluster-backup operator does not count as ended, so a Restore created beside it is
+/// ignored (`FinishedWithErrors`, "Restore instance ... is currently running") and never runs.
+/// The retry's Restore must wait until the failed one is gone, then run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_waits_until_the_failed_restore_is_gone() {
+    let Some(mut fleet) = Fleet::start(SITE).await else {
+        return;
+    };
+    steady(&mut fleet).await;
+    fleet.set_behaviour(
+        "hub-b",
+        Behaviour {
+            activation_error: true,
+            ..Behaviour::default()
+        },
+    );
+    let merged = fleet.timeline.mark("failover to hub-b merged");
+    fleet.failover("hub-b", false);
+    fleet
+        .run_until(
+            &["hub-b", "hub-a", "hub-c", "east-1"],
+            4,
+            "hub-b's activation ends in Error",
+            |f| restore_phase(f, "hub-b", PASSIVE_SYNC_G0) == "Error",
+        )
+        .await;
+    fleet.pass("hub-b").await;
+    fleet.set_behaviour("hub-b", Behaviour::default());
+    let (result, out) = fleet.hubdr(&["failover", "--retry"]);
+    assert_eq!(result, Ok(()), "{out}");
+    let retried = "restore-acm-activate-g2-a2";
+    // The first pass after the retry: the failed Restore is still there, so the new one waits
+    // and names it; the failed one, dropped by the render, is pruned.
+    let b = fleet.pass("hub-b").await;
+    let object = format!("Restore open-cluster-management-backup/{retried}");
+    let gate = b
+        .gates
+        .iter()
+        .find(|g| g.object == object && g.condition == "one-active-restore")
+        .unwrap_or_else(|| panic!("{}", b.to_yaml()));
+    assert!(
+        gate.message.starts_with(
+            "Restore open-cluster-management-backup/restore-acm-passive-sync-g0 (Error) is active"
+        ),
+        "{}",
+        gate.message
+    );
+    assert!(fleet.restore("hub-b", PASSIVE_SYNC_G0).is_none(), "pruned");
+    fleet
+        .run_until(
+            &["hub-b", "hub-a", "hub-c", "east-1"],
+            6,
+            "hub-b backs up after the retry",
+            |f| enabled(f, "hub-b"),
+        )
+        .await;
+    assert!(
+        fleet.timeline.ignored_restores().is_empty(),
+        "no Restore was created beside an active one:\n{}",
+        fleet.timeline.render()
+    );
+    assert_eq!(restore_phase(&fleet, "hub-b", retried), "Finished");
+    assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", retried);
+    assert_one_schedule_at_a_time(&fleet);
+}

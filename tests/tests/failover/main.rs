@@ -8,6 +8,7 @@
 
 mod abort;
 mod activation;
+mod auto_import;
 mod decommission;
 mod disaster;
 mod failback;

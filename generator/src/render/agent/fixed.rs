@@ -11,7 +11,11 @@
 //!   for the preflight);
 //! - in `open-cluster-management-observability`: the StatefulSet
 //!   `observability-thanos-compact` (its replicas, fence and abort) and the Deployment
-//!   `observability-observatorium-api` (restarted after an activation), by name: get, patch.
+//!   `observability-observatorium-api` (restarted after an activation), by name: get, patch;
+//! - in `multicluster-engine`: the ConfigMap `import-controller-config` (its
+//!   `autoImportStrategy`, ACM 2.14+, set to ImportAndSync during a takeover and put back), by
+//!   name: get, patch; and create ConfigMaps there, as it is absent until someone sets a
+//!   strategy (Kubernetes cannot limit create to a name).
 //!
 //! The same whatever role the hub has, so a failover needs no new permissions; but for one:
 //! a decommissioned hub's agent may also delete ManagedClusters ([`detach_rule`]), to detach
@@ -43,7 +47,7 @@ pub const CLUSTER_RULES: [(&str, &str, &[&str]); 4] = [
 ];
 
 /// By name in one namespace: (namespace, API group, resource, name, verbs).
-pub const NAMED_RULES: [(&str, &str, &str, &str, &[&str]); 2] = [
+pub const NAMED_RULES: [(&str, &str, &str, &str, &[&str]); 3] = [
     (
         OBSERVABILITY_NAMESPACE,
         "apps",
@@ -58,7 +62,17 @@ pub const NAMED_RULES: [(&str, &str, &str, &str, &[&str]); 2] = [
         "observability-observatorium-api",
         &["get", "patch"],
     ),
+    (
+        MCE_NAMESPACE,
+        "",
+        "configmaps",
+        "import-controller-config",
+        &["get", "patch"],
+    ),
 ];
+
+/// The namespace of the import controller's configuration (fixed by the multicluster engine).
+pub const MCE_NAMESPACE: &str = "multicluster-engine";
 
 /// Whether `cluster` is a decommissioned hub of the site.
 pub fn decommissioned(site: &crate::site::Site, cluster: &str) -> bool {
@@ -93,6 +107,9 @@ pub fn named_rules() -> Vec<(&'static str, Vec<Value>)> {
             Some((_, rules)) => rules.push(rule),
             None => out.push((ns, vec![rule])),
         }
+    }
+    if let Some((_, rules)) = out.iter_mut().find(|(n, _)| *n == MCE_NAMESPACE) {
+        rules.push(json!({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]}));
     }
     out
 }
