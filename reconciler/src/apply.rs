@@ -103,7 +103,9 @@ async fn apply_stage(
     let mut to_write = Vec::new();
     for p in stage {
         if let Some(reason) = blocked.get(&p.id) {
-            let action = if reason.starts_with(REFUSED) {
+            let action = if let Some(why) = reason.strip_prefix(crate::hcp::restore::SKIPPED) {
+                Action::Skipped(why.to_string())
+            } else if reason.starts_with(REFUSED) {
                 Action::Failed(reason.clone())
             } else {
                 Action::Waiting(reason.clone())
@@ -111,7 +113,14 @@ async fn apply_stage(
             changes.push(p.id.clone(), action);
             continue;
         }
+        let restore = crate::hcp::restore::is_restore(&p.value);
         match dry_run(api, p, options).await {
+            // A HostedCluster created from a snapshot: only ever created (see hcp::restore).
+            Ok(Plan::Unchanged | Plan::Configure) if restore => changes.push(
+                p.id.clone(),
+                Action::Failed(format!("{REFUSED}it already exists: a snapshot restores only when the HostedCluster is created; nothing was applied")),
+            ),
+            Err(action) if restore => changes.push(p.id.clone(), scrub(action, p)),
             Ok(Plan::Unchanged) => changes.push(p.id.clone(), Action::Unchanged),
             Ok(plan) => to_write.push((p, plan)),
             Err(action) => changes.push(p.id.clone(), action),
@@ -138,6 +147,16 @@ async fn apply_stage(
         }
     }
     for (p, plan) in to_write {
+        if crate::hcp::restore::is_restore(&p.value) {
+            let action = match api.create(&p.id, &p.value).await {
+                Ok(Some(_)) => Action::Created,
+                Ok(None) => Action::Failed(format!("{REFUSED}it was created meanwhile: a snapshot restores only when the HostedCluster is created; nothing was applied")),
+                Err(e) => scrub(failure(e, options), p),
+            };
+            tracing::info!(object = %p.id, result = action.name(), message = action.message(), "create from snapshot");
+            changes.push(p.id.clone(), action);
+            continue;
+        }
         let action = match api
             .apply(&p.id, &p.value, false, options.force_conflicts)
             .await
@@ -150,6 +169,17 @@ async fn apply_stage(
         };
         tracing::info!(object = %p.id, result = action.name(), message = action.message(), "apply");
         changes.push(p.id.clone(), action);
+    }
+}
+
+/// `action` without the pre-signed URL `p` carries (an API error may quote it).
+fn scrub(action: Action, p: &Planned) -> Action {
+    use crate::hcp::restore::scrub as clean;
+    match action {
+        Action::Failed(m) => Action::Failed(clean(&m, &p.value)),
+        Action::Waiting(m) => Action::Waiting(clean(&m, &p.value)),
+        Action::Skipped(m) => Action::Skipped(clean(&m, &p.value)),
+        other => other,
     }
 }
 

@@ -388,6 +388,24 @@ impl Agent {
                     continue;
                 }
             };
+            if binding.kind == hubdr_core::labels::LATE_BIND_HOSTED_SNAPSHOT {
+                let trusted: Vec<&ClusterStatus> = statuses.trusted.values().collect();
+                let bound = crate::hcp::restore::bind(
+                    &mut self.api,
+                    &self.config.namespace,
+                    &self.config.cluster,
+                    &self.hosted,
+                    &trusted,
+                    &mut p.value,
+                    &binding,
+                    &jiff::Timestamp::now(),
+                )
+                .await;
+                if let Err(message) = bound {
+                    blocked.insert(p.id.clone(), message);
+                }
+                continue;
+            }
             match bind::lookup(&binding, statuses.trusted.get(&binding.cluster)) {
                 Some(value) => {
                     let bound = bind::check_address(&p.value, &binding, &value)
