@@ -684,6 +684,23 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
             verbs(&["get"]),
         );
     }
+    // Hubs and management clusters list every HostedCluster (hub DR: which are not backed up).
+    if hub
+        || site
+            .spec
+            .hosted_clusters
+            .iter()
+            .any(|h| h.management_cluster == cluster)
+    {
+        out.cluster.insert(
+            (
+                "hypershift.openshift.io".into(),
+                "hostedclusters".into(),
+                None,
+            ),
+            verbs(&READ),
+        );
+    }
     let agent_ns = site.spec.agent.namespace.clone();
     let inventory = out.namespaced.entry(agent_ns).or_default();
     inventory.insert(

@@ -35,6 +35,7 @@ pub mod job;
 pub mod plan;
 pub mod report;
 pub mod restore;
+pub mod seen;
 pub mod state;
 
 /// The API-server Deployments scaled to 0 while etcd is snapshotted (seed 004 §4.1).

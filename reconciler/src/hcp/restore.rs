@@ -30,15 +30,13 @@ use hubdr_core::status::ClusterStatus;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use serde_json::{json, Value};
 
-use crate::apply::REFUSED;
+use crate::apply::{REFUSED, SKIPPED};
 use crate::bind::Binding;
 use crate::kubeapi::ClusterApi;
 
 use super::state::SequenceState;
 use super::Target;
 
-/// A `blocked` reason starting with this skips the object (reported `skipped`, not failed).
-pub const SKIPPED: &str = "skipped: ";
 /// The most of a credentials Secret value the agent reads.
 pub const CREDENTIALS_MAX_BYTES: usize = 64 * 1024;
 
@@ -49,11 +47,6 @@ pub struct Restore {
     pub expiry_secs: u64,
     /// The Secret (in the HostedCluster's namespace) with the etcd encryption key.
     pub encryption_key_secret: String,
-}
-
-/// Whether `object` is a HostedCluster to create from a snapshot.
-pub fn is_restore(object: &Value) -> bool {
-    matches!(crate::bind::binding_of(object), Some(Ok(b)) if b.kind == LATE_BIND_HOSTED_SNAPSHOT)
 }
 
 /// Bucket credentials from an AWS credentials file; never printed.
@@ -351,27 +344,6 @@ async fn read_keys(api: &mut ClusterApi, target: &Target) -> Result<S3Keys, Stri
         .map_err(|_| bad("not base64"))?;
     let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text"))?;
     parse_credentials(&text).map_err(|e| bad(&e))
-}
-
-/// `message` without the URL set into `object` (an API error may quote the object).
-pub fn scrub(message: &str, object: &Value) -> String {
-    let mut out = message.to_string();
-    if let Some(urls) = object
-        .pointer("/spec/etcd/managed/storage/restoreSnapshotURL")
-        .and_then(Value::as_array)
-    {
-        for url in urls.iter().filter_map(Value::as_str) {
-            out = out.replace(url, "[pre-signed URL]");
-            if let Some((base, _)) = url.split_once('?') {
-                out = out.replace(&url[base.len()..], "?[signature]");
-            }
-        }
-    }
-    if let Some(i) = out.find("X-Amz-") {
-        out.truncate(i);
-        out.push_str("[redacted]");
-    }
-    out
 }
 
 #[cfg(test)]

@@ -80,6 +80,13 @@ pub fn grant(site: &Site, clusters: &mut HashMap<String, ClusterAccess>) {
             add(cp, "", "pods", Access::Read);
             a.hcp_snapshots.push(super::snapshot_flag(h));
         }
+        // Every HostedCluster on it: the agent reports those no backup covers.
+        add(
+            &mut a.cluster,
+            "hypershift.openshift.io",
+            "hostedclusters",
+            Access::Read,
+        );
         touched.push(h.management_cluster.as_str());
     }
     for cluster in touched {
