@@ -47,8 +47,7 @@ pub fn coverage(
     }
     let control_plane = format!("{namespace}-{name}");
     scheduled
-        .iter()
-        .any(|n| *n == control_plane)
+        .contains(&control_plane)
         .then(|| "oadp".to_string())
 }
 
