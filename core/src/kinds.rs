@@ -76,7 +76,7 @@ impl RenderedKind {
 }
 
 /// Every kind hubdr renders, in wave order of the objects that use them.
-pub const RENDERED: [RenderedKind; 16] = [
+pub const RENDERED: [RenderedKind; 17] = [
     RenderedKind {
         group: "operator.open-cluster-management.io",
         version: "v1",
@@ -211,6 +211,17 @@ pub const RENDERED: [RenderedKind; 16] = [
         scope: Scope::Namespaced,
         agents: Agents::EtcdBackup,
         deletable: true,
+    },
+    // `restoreFrom: latest`: created by the management cluster's agent from the newest
+    // snapshot, never deleted (released: a hosted cluster outlives its restore).
+    RenderedKind {
+        group: "hypershift.openshift.io",
+        version: "v1beta1",
+        kind: "HostedCluster",
+        resource: "hostedclusters",
+        scope: Scope::Namespaced,
+        agents: Agents::ManagementClusters,
+        deletable: false,
     },
     // Written by the agent, not rendered: the etcd backup's run-time variables (proxy,
     // OpenShift version), read by the CronJob's and Jobs' containers.
@@ -352,7 +363,7 @@ mod tests {
         assert_eq!(allow_kind("", "Namespace"), "core/Namespace");
         assert_eq!(for_agents(Agents::Hubs).count(), 6);
         assert_eq!(for_agents(Agents::ManagedClusters).count(), 4);
-        assert_eq!(for_agents(Agents::ManagementClusters).count(), 1);
+        assert_eq!(for_agents(Agents::ManagementClusters).count(), 2);
         assert_eq!(for_agents(Agents::EtcdBackup).count(), 5);
     }
 

@@ -19,14 +19,16 @@ use std::fmt;
 pub const DEFAULT_MAX_PERCENT: u8 = 50;
 
 /// Kinds shared with the rest of the cluster (a hub's MultiClusterHub, MultiClusterEngine and
-/// DataProtectionApplication, Namespaces that hold applications): when they leave the
+/// DataProtectionApplication, Namespaces that hold applications, a HostedCluster created from
+/// a snapshot): when they leave the
 /// repository they are released, never deleted, even when hubdr created them. As
 /// `(group, kind)`, the core group empty.
-pub const RELEASE_ONLY: [(&str, &str); 4] = [
+pub const RELEASE_ONLY: [(&str, &str); 5] = [
     ("operator.open-cluster-management.io", "MultiClusterHub"),
     ("multicluster.openshift.io", "MultiClusterEngine"),
     ("oadp.openshift.io", "DataProtectionApplication"),
     ("", "Namespace"),
+    ("hypershift.openshift.io", "HostedCluster"),
 ];
 
 /// Whether objects of this kind are only ever released (see [`RELEASE_ONLY`]).

@@ -165,6 +165,22 @@ pub struct Observed {
     /// The etcd backups of the cluster (seed 003), when the site backs its etcd up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etcd_backup: Option<etcd_backup::EtcdBackupObservation>,
+    /// Every HostedCluster found on this cluster (a hub or a management cluster), and which
+    /// hubdr backup covers it, if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosted_clusters_seen: Vec<SeenHostedCluster>,
+}
+
+/// A HostedCluster whose control plane runs on the reporting cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeenHostedCluster {
+    /// `namespace/name`.
+    pub name: String,
+    /// `etcd-snapshot` or `oadp` (declared in `spec.hostedClusters`); None: no hubdr backup
+    /// covers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covered_by: Option<String>,
 }
 
 /// One hosted cluster's etcd snapshots, as its management cluster's agent reports them.

@@ -61,7 +61,7 @@ fixture_tests! {
     bad_status_keys => "bad-status-keys",
     hosted_unknown_management_cluster => "hosted-unknown-management-cluster",
     hosted_bad_fields => "hosted-bad-fields",
-    hosted_restore_from_unsupported => "hosted-restore-from-unsupported",
+    hosted_restore_without_spec => "hosted-restore-without-spec",
     etcd_backup_not_openshift => "etcd-backup-not-openshift",
     etcd_backup_keys_beside_snapshots => "etcd-backup-keys-beside-snapshots",
     etcd_backup_missing_credentials => "etcd-backup-missing-credentials",

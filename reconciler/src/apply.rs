@@ -38,6 +38,23 @@ impl Default for ApplyOptions {
 
 /// A `blocked` reason starting with this is a refusal: reported as failed, not as waiting.
 pub const REFUSED: &str = "refused: ";
+/// A `blocked` reason starting with this skips the object (reported `skipped`, not failed).
+pub const SKIPPED: &str = "skipped: ";
+
+/// Whether `object` is a HostedCluster to create from a snapshot (`restoreFrom: latest`, see
+/// `hcp::restore`): only ever created, never applied to an existing one.
+pub fn is_restore(object: &Value) -> bool {
+    object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(hubdr_core::labels::ANNOTATION_LATE_BIND))
+        .and_then(Value::as_str)
+        .is_some_and(|b| {
+            b.contains(&format!(
+                "/{}/",
+                hubdr_core::labels::LATE_BIND_HOSTED_SNAPSHOT
+            ))
+        })
+}
 
 /// Apply `objects` (any order) and record each result in `changes`. Objects listed in
 /// `blocked` are reported as waiting with the given reason (failed when it starts with
@@ -97,7 +114,9 @@ async fn apply_stage(
     let mut to_write = Vec::new();
     for p in stage {
         if let Some(reason) = blocked.get(&p.id) {
-            let action = if reason.starts_with(REFUSED) {
+            let action = if let Some(why) = reason.strip_prefix(SKIPPED) {
+                Action::Skipped(why.to_string())
+            } else if reason.starts_with(REFUSED) {
                 Action::Failed(reason.clone())
             } else {
                 Action::Waiting(reason.clone())
@@ -105,7 +124,14 @@ async fn apply_stage(
             changes.push(p.id.clone(), action);
             continue;
         }
+        let restore = is_restore(&p.value);
         match dry_run(api, p, options).await {
+            // A HostedCluster created from a snapshot: only ever created (see hcp::restore).
+            Ok(Plan::Unchanged | Plan::Configure) if restore => changes.push(
+                p.id.clone(),
+                Action::Failed(format!("{REFUSED}it already exists: a snapshot restores only when the HostedCluster is created; nothing was applied")),
+            ),
+            Err(action) if restore => changes.push(p.id.clone(), scrub(action, p)),
             Ok(Plan::Unchanged) => changes.push(p.id.clone(), Action::Unchanged),
             Ok(plan) => to_write.push((p, plan)),
             Err(action) => changes.push(p.id.clone(), action),
@@ -132,6 +158,16 @@ async fn apply_stage(
         }
     }
     for (p, plan) in to_write {
+        if is_restore(&p.value) {
+            let action = match api.create(&p.id, &p.value).await {
+                Ok(Some(_)) => Action::Created,
+                Ok(None) => Action::Failed(format!("{REFUSED}it was created meanwhile: a snapshot restores only when the HostedCluster is created; nothing was applied")),
+                Err(e) => scrub(failure(e, options), p),
+            };
+            tracing::info!(object = %p.id, result = action.name(), message = action.message(), "create from snapshot");
+            changes.push(p.id.clone(), action);
+            continue;
+        }
         let action = match api
             .apply(&p.id, &p.value, false, options.force_conflicts)
             .await
@@ -145,6 +181,38 @@ async fn apply_stage(
         tracing::info!(object = %p.id, result = action.name(), message = action.message(), "apply");
         changes.push(p.id.clone(), action);
     }
+}
+
+/// `action` without the pre-signed URL `p` carries (an API error may quote it).
+fn scrub(action: Action, p: &Planned) -> Action {
+    let clean = scrub_url;
+    match action {
+        Action::Failed(m) => Action::Failed(clean(&m, &p.value)),
+        Action::Waiting(m) => Action::Waiting(clean(&m, &p.value)),
+        Action::Skipped(m) => Action::Skipped(clean(&m, &p.value)),
+        other => other,
+    }
+}
+
+/// `message` without the URL set into `object` (an API error may quote the object).
+pub fn scrub_url(message: &str, object: &Value) -> String {
+    let mut out = message.to_string();
+    if let Some(urls) = object
+        .pointer("/spec/etcd/managed/storage/restoreSnapshotURL")
+        .and_then(Value::as_array)
+    {
+        for url in urls.iter().filter_map(Value::as_str) {
+            out = out.replace(url, "[pre-signed URL]");
+            if let Some((base, _)) = url.split_once('?') {
+                out = out.replace(&url[base.len()..], "?[signature]");
+            }
+        }
+    }
+    if let Some(i) = out.find("X-Amz-") {
+        out.truncate(i);
+        out.push_str("[redacted]");
+    }
+    out
 }
 
 async fn dry_run(

@@ -79,6 +79,8 @@ pub struct Agent {
     hosted: Vec<crate::hcp::Target>,
     /// The etcd backup's facts and decisions of the last pass (seed 003).
     etcd: Option<etcd_backup::EtcdRun>,
+    /// The namespaces the desired Velero Schedules back up (hosted clusters' coverage).
+    hcp_scheduled: Vec<String>,
 }
 
 impl Agent {
@@ -115,6 +117,7 @@ impl Agent {
             pin_problem: None,
             hosted: Vec::new(),
             etcd: None,
+            hcp_scheduled: Vec::new(),
         }
     }
 
@@ -272,6 +275,7 @@ impl Agent {
                 .await;
                 fence_problems.extend(etcd.problems.iter().cloned());
                 self.etcd = Some(etcd);
+                self.hcp_scheduled = crate::hcp::seen::scheduled_namespaces(&planned);
                 let mut blocked = self.bind_late_values(&mut planned).await;
                 let managed: Vec<String> = state
                     .index
@@ -318,6 +322,7 @@ impl Agent {
         self.observe(role.as_deref(), &backup_namespace, schedule, &mut facts)
             .await;
         self.hosted_clusters(&mut facts).await;
+        self.hosted_clusters_seen(role.is_some(), &mut facts).await;
         if let Err(problem) = self.ensure_status_key().await {
             facts.problems.push(problem);
         }
@@ -399,6 +404,24 @@ impl Agent {
                     continue;
                 }
             };
+            if binding.kind == hubdr_core::labels::LATE_BIND_HOSTED_SNAPSHOT {
+                let trusted: Vec<&ClusterStatus> = statuses.trusted.values().collect();
+                let bound = crate::hcp::restore::bind(
+                    &mut self.api,
+                    &self.config.namespace,
+                    &self.config.cluster,
+                    &self.hosted,
+                    &trusted,
+                    &mut p.value,
+                    &binding,
+                    &jiff::Timestamp::now(),
+                )
+                .await;
+                if let Err(message) = bound {
+                    blocked.insert(p.id.clone(), message);
+                }
+                continue;
+            }
             match bind::lookup(&binding, statuses.trusted.get(&binding.cluster)) {
                 Some(value) => {
                     let bound = bind::check_address(&p.value, &binding, &value)
@@ -554,6 +577,25 @@ impl Agent {
                     target.namespace, target.name
                 )),
             }
+        }
+    }
+
+    /// The HostedClusters on a hub or a management cluster, and whether a backup covers each.
+    async fn hosted_clusters_seen(&mut self, hub: bool, facts: &mut PassFacts) {
+        if !hub && self.hosted.is_empty() && self.hcp_scheduled.is_empty() {
+            return;
+        }
+        match crate::hcp::seen::list(&mut self.api).await {
+            Ok(found) => {
+                let (seen, checks) =
+                    crate::hcp::seen::report(&found, &self.hosted, &self.hcp_scheduled, hub);
+                facts.observed.hosted_clusters_seen = seen;
+                facts.health.extend(checks);
+            }
+            Err(e) => facts.problems.push(format!(
+                "cannot list the HostedClusters on this cluster ({e}): whether a hubdr backup covers each is unknown; re-apply the agent's install file (agents/{}.yaml) to grant it",
+                self.config.cluster
+            )),
         }
     }
 

@@ -30,6 +30,7 @@ fn target(members: &[&str]) -> Target {
         credentials_key: "cloud".into(),
         etcd_image: "quay.io/example/etcd:v3.5".into(),
         upload_image: "quay.io/example/curl:8".into(),
+        restore: None,
     }
 }
 

@@ -134,6 +134,14 @@ pub fn plan_notes(site: &crate::site::Site, markdown: bool) -> String {
                     h.destination.credentials_secret.name
                 ),
             };
+            let secrets = if h.restore_from.is_some() {
+                format!(
+                    "{secrets} and Secret {}/{} (the same credentials, for the agent to pre-sign the restore URL: restoreFrom latest creates the HostedCluster from its newest snapshot when it does not exist)",
+                    h.namespace, h.destination.credentials_secret.name
+                )
+            } else {
+                secrets
+            };
             let _ = writeln!(
                 out,
                 "{bullet}  {}/{}: {} to s3://{}, schedule {:?}; needs {secrets} and keeps Secret {}/{} (the etcd encryption key)",

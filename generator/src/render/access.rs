@@ -202,6 +202,14 @@ impl ClusterAccess {
             let k = grant_of(&a.kinds, "MultiClusterEngine").clone();
             add(&mut a.cluster, &k.group, &k.resource, Access::of(&k));
         }
+        // Hub DR: the HostedClusters on the hub, which ACM's hub backups do not include (the
+        // agent warns about those no spec.hostedClusters backup covers).
+        add(
+            &mut a.cluster,
+            "hypershift.openshift.io",
+            "hostedclusters",
+            Access::Read,
+        );
         let backup = spec.backup_namespace.as_str();
         for kind in ["DataProtectionApplication", "BackupSchedule", "Restore"] {
             a.grant(backup, kind, None);

@@ -39,6 +39,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/etcd-serviceaccount.yaml.j2"),
     ),
     (
+        "hostedcluster.yaml.j2",
+        include_str!("../../../templates/hostedcluster.yaml.j2"),
+    ),
+    (
         "managedclusteraddon.yaml.j2",
         include_str!("../../../templates/managedclusteraddon.yaml.j2"),
     ),

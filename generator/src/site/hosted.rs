@@ -102,15 +102,7 @@ pub fn validate(spec: &SiteSpec) -> Vec<Diagnostic> {
             ));
         }
         if h.restore_from.is_some() && h.method == HostedMethod::EtcdSnapshot {
-            // Refused rather than ignored: the late-bound pre-signed URL is not implemented.
-            out.push(Diagnostic::error(
-                format!("{path}.restoreFrom"),
-                "restoreFrom: latest is not supported by this version of hubdr (the agent does not yet fill in a pre-signed restoreSnapshotURL)",
-                format!(
-                    "remove restoreFrom and follow `hubdr hcp restore-plan {}` to recreate the hosted cluster from its newest snapshot",
-                    h.name
-                ),
-            ));
+            out.extend(validate_restore(h, &path));
         }
         if h.restore_from.is_some() && h.method == HostedMethod::Oadp {
             out.push(Diagnostic::error(
@@ -119,6 +111,83 @@ pub fn validate(spec: &SiteSpec) -> Vec<Diagnostic> {
                 "remove restoreFrom, or use method: etcd-snapshot",
             ));
         }
+    }
+    out
+}
+
+/// `restoreFrom: latest`: the spec to create the HostedCluster from, and the URL's expiry.
+fn validate_restore(h: &HostedCluster, path: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    match units::parse_duration(&h.restore_url_expiry) {
+        Ok(d) if d.is_zero() || d.as_secs() > MAX_RESTORE_URL_EXPIRY_SECS => {
+            out.push(Diagnostic::error(
+                format!("{path}.restoreUrlExpiry"),
+                format!(
+                    "{:?} is outside 1s..168h (S3 pre-signed URLs last at most 7 days)",
+                    h.restore_url_expiry
+                ),
+                "use a short expiry such as \"1h\": the URL embeds a credential",
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => out.push(Diagnostic::error(
+            format!("{path}.restoreUrlExpiry"),
+            e,
+            "write a Go duration such as \"1h\"",
+        )),
+    }
+    let Some(spec) = &h.hosted_cluster_spec else {
+        out.push(Diagnostic::error(
+            format!("{path}.restoreFrom"),
+            "restoreFrom: latest creates the HostedCluster from its newest snapshot, but the site has no hostedClusterSpec to create it from",
+            format!(
+                "add hostedClusterSpec: the HostedCluster's original spec (`oc get hostedcluster -n {} {} -o jsonpath='{{.spec}}'`, kept from before the loss), or remove restoreFrom and follow `hubdr hcp restore-plan {}`",
+                h.namespace, h.name, h.name
+            ),
+        ));
+        return out;
+    };
+    let field = |f: &str| format!("{path}.hostedClusterSpec.{f}");
+    if !spec.is_object() {
+        out.push(Diagnostic::error(
+            format!("{path}.hostedClusterSpec"),
+            "must be a mapping (the HostedCluster's spec)",
+            "write the spec's fields (release, pullSecret, platform, networking, services, ...)",
+        ));
+        return out;
+    }
+    if spec
+        .pointer("/etcd/managed/storage/restoreSnapshotURL")
+        .is_some()
+    {
+        out.push(Diagnostic::error(
+            field("etcd.managed.storage.restoreSnapshotURL"),
+            "is set by the agent at creation (a pre-signed URL that expires and embeds a credential: never in the site or git)",
+            "remove restoreSnapshotURL from hostedClusterSpec",
+        ));
+    }
+    if let Some(t) = spec
+        .pointer("/etcd/managementType")
+        .and_then(|v| v.as_str())
+    {
+        if t != "Managed" {
+            out.push(Diagnostic::error(
+                field("etcd.managementType"),
+                format!("{t:?}: a snapshot restores only into managed etcd"),
+                "use managementType: Managed (or leave it out)",
+            ));
+        }
+    }
+    let key = spec.pointer("/secretEncryption/aescbc/activeKey/name");
+    if key.is_some_and(|k| k.as_str() != Some(h.encryption_key_secret.as_str())) {
+        out.push(Diagnostic::error(
+            field("secretEncryption.aescbc.activeKey.name"),
+            format!(
+                "is not the encryptionKeySecret {:?}: a snapshot restores only with the key it was taken with",
+                h.encryption_key_secret
+            ),
+            "leave secretEncryption out (hubdr sets it) or name the same Secret as encryptionKeySecret",
+        ));
     }
     out
 }
@@ -143,6 +212,51 @@ mod tests {
         assert_eq!(
             AvailabilityPolicy::HighlyAvailable.etcd_members(),
             ["etcd-0", "etcd-1", "etcd-2"]
+        );
+    }
+
+    fn restore_diagnostics(extra: &str) -> Vec<String> {
+        let h: HostedCluster = serde_yaml::from_str(&format!(
+            "{{name: t, managementCluster: hub-a, method: etcd-snapshot, schedule: '0 * * * *', destination: {{bucket: b, credentialsSecret: {{name: s3}}}}, encryptionKeySecret: t-key, restoreFrom: latest{extra}}}"
+        ))
+        .unwrap();
+        validate_restore(&h, "spec.hostedClusters[0]")
+            .into_iter()
+            .map(|d| format!("{d:?}"))
+            .collect()
+    }
+
+    #[test]
+    fn restore_from_latest_needs_a_spec_without_url_and_with_the_same_key() {
+        assert!(restore_diagnostics(", hostedClusterSpec: {platform: {type: None}}").is_empty());
+        let says = |extra: &str, field: &str| {
+            let d = restore_diagnostics(extra);
+            assert!(
+                d.len() == 1 && d[0].contains(field),
+                "{extra}: {d:?} should name {field}"
+            );
+        };
+        says("", "restoreFrom");
+        says(", hostedClusterSpec: [1]", "hostedClusterSpec");
+        says(
+            ", hostedClusterSpec: {etcd: {managed: {storage: {restoreSnapshotURL: ['https://x']}}}}",
+            "restoreSnapshotURL",
+        );
+        says(
+            ", hostedClusterSpec: {etcd: {managementType: Unmanaged}}",
+            "managementType",
+        );
+        says(
+            ", hostedClusterSpec: {secretEncryption: {aescbc: {activeKey: {name: other}}}}",
+            "activeKey",
+        );
+        says(
+            ", hostedClusterSpec: {}, restoreUrlExpiry: 8d",
+            "restoreUrlExpiry",
+        );
+        says(
+            ", hostedClusterSpec: {}, restoreUrlExpiry: 0s",
+            "restoreUrlExpiry",
         );
     }
 }

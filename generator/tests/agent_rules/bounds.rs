@@ -173,8 +173,31 @@ pub fn check_bounds(site: &Site, tree: &Tree) {
                 check(g, r, v, ns);
             }
         }
-        // Named grants: only the failover steps' fixed operations, on hubs.
+        // Named grants: only the failover steps' fixed operations, on hubs, and the two Secrets
+        // of a hosted cluster restored from its newest snapshot (read only, in its namespace).
         for ((ns, (g, r, names)), v) in &eff.named {
+            let restore_secrets: Option<BTreeSet<String>> = site
+                .spec
+                .hosted_clusters
+                .iter()
+                .filter(|h| h.management_cluster == cluster && h.restore_from.is_some())
+                .filter(|h| &h.namespace == ns)
+                .map(|h| {
+                    BTreeSet::from([
+                        h.destination.credentials_secret.name.clone(),
+                        h.encryption_key_secret.clone(),
+                    ])
+                })
+                .reduce(|a, b| a.union(&b).cloned().collect());
+            if let (Some(allowed), true) = (&restore_secrets, g.is_empty() && r == "secrets") {
+                let named: BTreeSet<String> =
+                    names.clone().unwrap_or_default().into_iter().collect();
+                assert!(
+                    !named.is_empty() && named.is_subset(allowed) && v.is_subset(&verbs(&["get"])),
+                    "{what}: {v:?} on Secrets {names:?} in {ns}, beyond the restore's {allowed:?}"
+                );
+                continue;
+            }
             let fixed = FAILOVER_NAMED.iter().find(|f| {
                 hub && (f.0, f.1, f.2) == (ns.as_str(), g.as_str(), r.as_str())
                     && names.as_deref() == Some(&[f.3.to_string()][..])

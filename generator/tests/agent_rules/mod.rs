@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 /// Every kind hubdr renders into a cluster directory: (API group, Kind, resource, namespaced,
 /// managed by hubs (else by managed clusters), deletable).
-pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 16] = [
+pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 17] = [
     (
         "operator.open-cluster-management.io",
         "MultiClusterHub",
@@ -103,6 +103,16 @@ pub const RENDERED_KINDS: [(&str, &str, &str, bool, bool, bool); 16] = [
     ),
     ("batch", "CronJob", "cronjobs", true, false, true),
     ("batch", "Job", "jobs", true, false, true),
+    // Only for the agents of management clusters of a `restoreFrom: latest` hosted cluster;
+    // never deleted.
+    (
+        "hypershift.openshift.io",
+        "HostedCluster",
+        "hostedclusters",
+        true,
+        false,
+        false,
+    ),
     ("", "ConfigMap", "configmaps", true, false, true),
 ];
 
@@ -565,7 +575,13 @@ fn hosted_places(site: &Site, cluster: &str, hub: bool, out: &mut BTreeMap<Strin
     {
         if h.method == HostedMethod::EtcdSnapshot {
             let hc = out.entry(h.namespace.clone()).or_default();
-            grant(hc, "hypershift.openshift.io", "hostedclusters", &PATCH);
+            // restoreFrom: latest creates it (from the newest snapshot), never deletes it.
+            let access: &[&str] = if h.restore_from.is_some() {
+                &APPLY
+            } else {
+                &PATCH
+            };
+            grant(hc, "hypershift.openshift.io", "hostedclusters", access);
             let cp = out
                 .entry(format!("{}-{}", h.namespace, h.name))
                 .or_default();
@@ -663,6 +679,45 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
             );
         }
     }
+    // restoreFrom: latest: the bucket credentials (to pre-sign the snapshot's URL) and the
+    // encryption key (checked to exist), by name, read only, in the hosted cluster's namespace.
+    for h in site
+        .spec
+        .hosted_clusters
+        .iter()
+        .filter(|h| h.management_cluster == cluster && h.restore_from.is_some())
+    {
+        let mut names = vec![
+            h.destination.credentials_secret.name.clone(),
+            h.encryption_key_secret.clone(),
+        ];
+        names.sort();
+        names.dedup();
+        out.named.insert(
+            (
+                h.namespace.clone(),
+                (String::new(), "secrets".into(), Some(names)),
+            ),
+            verbs(&["get"]),
+        );
+    }
+    // Hubs and management clusters list every HostedCluster (hub DR: which are not backed up).
+    if hub
+        || site
+            .spec
+            .hosted_clusters
+            .iter()
+            .any(|h| h.management_cluster == cluster)
+    {
+        out.cluster.insert(
+            (
+                "hypershift.openshift.io".into(),
+                "hostedclusters".into(),
+                None,
+            ),
+            verbs(&READ),
+        );
+    }
     let agent_ns = site.spec.agent.namespace.clone();
     let inventory = out.namespaced.entry(agent_ns).or_default();
     inventory.insert(
@@ -694,8 +749,8 @@ pub fn expected_kinds(site: &Site, cluster: &str, hub: bool) -> BTreeSet<String>
     };
     RENDERED_KINDS
         .iter()
-        // (Schedules only for management clusters, below.)
-        .filter(|k| k.1 != "Schedule")
+        // (Schedules and HostedClusters only for management clusters, below.)
+        .filter(|k| k.1 != "Schedule" && k.1 != "HostedCluster")
         .map(|(g, k, _, _, h, _)| (format!("{}/{k}", core(g)), *h))
         .filter(|(k, h)| {
             let etcd_only = etcd_kinds.contains(k) && k != "core/Namespace";
@@ -725,6 +780,14 @@ pub fn expected_kinds(site: &Site, cluster: &str, hub: bool) -> BTreeSet<String>
                         "oadp.openshift.io/DataProtectionApplication".to_string(),
                     ]
                 }),
+        )
+        // One restored from its newest snapshot (restoreFrom: latest): its HostedCluster.
+        .chain(
+            site.spec
+                .hosted_clusters
+                .iter()
+                .filter(|h| h.management_cluster == cluster && h.restore_from.is_some())
+                .map(|_| "hypershift.openshift.io/HostedCluster".to_string()),
         )
         .collect()
 }

@@ -2,7 +2,10 @@
 //! - `oadp`: a Velero Schedule per hosted cluster in Velero's namespace on its management
 //!   cluster, covering exactly `<ns>` and `<ns>-<name>`, writing to a backup location of the one
 //!   DataProtectionApplication there, which enables the `hypershift` plugin;
-//! - `etcd-snapshot`: nothing rendered (the agent runs the sequence);
+//! - `etcd-snapshot`: nothing rendered (the agent runs the sequence), except with
+//!   `restoreFrom: latest` the HostedCluster: managed etcd, the encryption key Secret, NO
+//!   `restoreSnapshotURL` in git but a late binding the management cluster's agent fills with
+//!   one pre-signed URL, which the CRD's CEL rules accept (reproduced here);
 //! - never more than one DPA per Velero namespace.
 
 use std::collections::BTreeMap;
@@ -41,6 +44,7 @@ pub fn check(site: &Site, tree: &Tree) {
                 "{}: etcd-snapshot renders no Schedule",
                 h.name
             );
+            restore_rules(h, tree);
             continue;
         }
         assert_eq!(mine.len(), 1, "{}: one Velero Schedule", h.name);
@@ -78,6 +82,73 @@ pub fn check(site: &Site, tree: &Tree) {
         assert_eq!(
             l["credential"]["name"],
             h.destination.credentials_secret.name.as_str()
+        );
+    }
+}
+
+/// The CRD's CEL rules on `spec.etcd.managed.storage.restoreSnapshotURL`
+/// (`shared/crds/hypershift.openshift.io/hostedclusters.yaml`): at most one URL, `https://` or
+/// `s3://`. (`self == oldSelf`, immutable, is why it is only ever set at creation.)
+fn restore_url_cel(urls: &Value) -> Result<(), String> {
+    let urls = urls.as_array().ok_or("restoreSnapshotURL is a list")?;
+    if urls.len() > 1 {
+        return Err("RestoreSnapshotURL shouldn't contain more than 1 entry".into());
+    }
+    if urls.iter().any(|u| {
+        let u = u.as_str().unwrap_or_default();
+        !(u.starts_with("https://") || u.starts_with("s3://"))
+    }) {
+        return Err("restoreSnapshotURL must be a valid URL with https or s3 scheme".into());
+    }
+    Ok(())
+}
+
+fn restore_rules(h: &hubdr::site::hosted::HostedCluster, tree: &Tree) {
+    let rendered: Vec<Value> = objects(tree, &h.management_cluster, "HostedCluster")
+        .into_iter()
+        .filter(|o| o["metadata"]["name"] == h.name.as_str())
+        .collect();
+    if h.restore_from.is_none() {
+        assert!(
+            rendered.is_empty(),
+            "{}: no HostedCluster without restoreFrom",
+            h.name
+        );
+        return;
+    }
+    assert_eq!(rendered.len(), 1, "{}: one HostedCluster", h.name);
+    let hc = &rendered[0];
+    assert_eq!(hc["metadata"]["namespace"], h.namespace.as_str());
+    assert_eq!(hc["spec"]["etcd"]["managementType"], "Managed");
+    assert_eq!(
+        hc["spec"]["secretEncryption"]["aescbc"]["activeKey"]["name"],
+        h.encryption_key_secret.as_str(),
+        "{}: restored with the same encryption key",
+        h.name
+    );
+    assert!(
+        hc.pointer("/spec/etcd/managed/storage/restoreSnapshotURL")
+            .is_none(),
+        "{}: the pre-signed URL is never in git",
+        h.name
+    );
+    assert_eq!(
+        hc["metadata"]["annotations"]["hubdr.io/late-bind"],
+        format!(
+            "spec.etcd.managed.storage.restoreSnapshotURL={}/HostedClusterSnapshot/{}/{}#presignedURL",
+            h.management_cluster, h.namespace, h.name
+        )
+    );
+    // What the agent sets passes the CEL rules; what the seed's example sets (three URLs) not.
+    let url = "https://b.s3.eu-west-1.amazonaws.com/k?X-Amz-Signature=0";
+    restore_url_cel(&json!([url])).unwrap();
+    assert!(restore_url_cel(&json!([url, url, url])).is_err());
+    assert!(restore_url_cel(&json!(["ftp://x"])).is_err());
+    for (path, bytes) in tree.iter() {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains("X-Amz-") && !text.contains("restoreSnapshotURL:"),
+            "{path}: no pre-signed URL in the rendered tree"
         );
     }
 }

@@ -10,7 +10,8 @@ fn label(what: &str, v: &str) -> Result<(), String> {
     hubdr_core::units::check_dns1123_label(v).map_err(|e| format!("{what}: {e}"))
 }
 
-/// Parse `<ns>/<name>;members=a,b;maxApiDown=<s>;interval=<s>;bucket=..;prefix=..;region=..;secret=..;key=..`.
+/// Parse `<ns>/<name>;members=a,b;maxApiDown=<s>;interval=<s>;bucket=..;prefix=..;region=..;secret=..;key=..`
+/// and, with `restoreFrom: latest`, `;restoreExpiry=<s>;encryptionKeySecret=..`.
 pub fn parse(value: &str, etcd_image: &str, upload_image: &str) -> Result<Target, String> {
     let bad = |why: String| format!("--hcp-snapshot {value:?}: {why}");
     let mut parts = value.split(';');
@@ -33,7 +34,10 @@ pub fn parse(value: &str, etcd_image: &str, upload_image: &str) -> Result<Target
         credentials_key: "cloud".into(),
         etcd_image: etcd_image.into(),
         upload_image: upload_image.into(),
+        restore: None,
     };
+    let mut restore_expiry = None;
+    let mut encryption_key_secret = None;
     let number = |k: &str, v: &str| -> Result<i64, String> {
         v.parse::<i64>()
             .ok()
@@ -60,9 +64,27 @@ pub fn parse(value: &str, etcd_image: &str, upload_image: &str) -> Result<Target
             "region" => t.region = Some(v.into()),
             "secret" => t.credentials_secret = v.into(),
             "key" => t.credentials_key = v.into(),
+            "restoreExpiry" => restore_expiry = Some(number(k, v)? as u64),
+            "encryptionKeySecret" => {
+                hubdr_core::units::check_dns1123_subdomain(v)
+                    .map_err(|e| bad(format!("encryptionKeySecret: {e}")))?;
+                encryption_key_secret = Some(v.to_string());
+            }
             _ => return Err(bad(format!("unknown key {k:?}"))),
         }
     }
+    t.restore = match (restore_expiry, encryption_key_secret) {
+        (Some(expiry_secs), Some(encryption_key_secret)) => Some(super::restore::Restore {
+            expiry_secs,
+            encryption_key_secret,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(bad(
+                "restoreExpiry and encryptionKeySecret go together (restoreFrom: latest)".into(),
+            ))
+        }
+    };
     if t.members.is_empty() || t.bucket.is_empty() || t.credentials_secret.is_empty() {
         return Err(bad("members, bucket and secret are required".into()));
     }

@@ -34,6 +34,8 @@ pub mod flag;
 pub mod job;
 pub mod plan;
 pub mod report;
+pub mod restore;
+pub mod seen;
 pub mod state;
 
 /// The API-server Deployments scaled to 0 while etcd is snapshotted (seed 004 §4.1).
@@ -64,6 +66,9 @@ pub struct Target {
     /// Images of the Job: etcdctl, and an uploader with `curl --aws-sigv4`.
     pub etcd_image: String,
     pub upload_image: String,
+    /// `restoreFrom: latest`: this agent may create the HostedCluster from the newest
+    /// snapshot (see [`restore`]); None: it never reads a Secret.
+    pub restore: Option<restore::Restore>,
 }
 
 impl Target {

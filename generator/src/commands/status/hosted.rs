@@ -1,5 +1,7 @@
 //! The hosted-clusters part of `hubdr status`: per hosted cluster, its management cluster,
-//! method, step in progress, last snapshot and last run, and failing health checks. Pure.
+//! method, step in progress, last snapshot and last run, and failing health checks; then, per
+//! hub or management cluster, the HostedClusters its agent found there: on a hub, that ACM's
+//! hub backups do not include them, and a warning for each no hubdr backup covers. Pure.
 
 use std::fmt::Write;
 
@@ -55,6 +57,31 @@ pub fn section(fleet: &FleetView) -> String {
                     check.message
                 );
             }
+        }
+    }
+    for c in &fleet.clusters {
+        let Some(s) = &c.status else { continue };
+        let seen = &s.observed.hosted_clusters_seen;
+        if seen.is_empty() {
+            continue;
+        }
+        if out.is_empty() {
+            out.push_str("\nhosted clusters:\n");
+        }
+        if c.kind == "hub" {
+            let _ = writeln!(
+                out,
+                "  {} (hub) also hosts {} control plane(s): ACM hub backups do not include hypershift.openshift.io objects, so restoring this hub does not bring them back; only spec.hostedClusters backups do",
+                c.name,
+                seen.len()
+            );
+        }
+        for h in seen.iter().filter(|h| h.covered_by.is_none()) {
+            let _ = writeln!(
+                out,
+                "  WARNING: HostedCluster {} on {} is not covered by any backup: declare it in spec.hostedClusters",
+                h.name, c.name
+            );
         }
     }
     out
@@ -123,5 +150,66 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("check failed: has a snapshot"), "{text}");
+    }
+
+    #[test]
+    fn a_hub_hosting_control_planes_says_so_and_warns_about_uncovered_ones() {
+        use crate::status::SeenHostedCluster;
+        let mut status: ClusterStatus = serde_yaml::from_str(
+            "{apiVersion: v, kind: k, cluster: hub-a, agentVersion: x, updatedAt: t, source: {}, pass: {outcome: o, reason: Applied, message: m}}",
+        )
+        .unwrap();
+        status.observed.hosted_clusters_seen = vec![
+            SeenHostedCluster {
+                name: "clusters/tenant-a".into(),
+                covered_by: None,
+            },
+            SeenHostedCluster {
+                name: "clusters/tenant-b".into(),
+                covered_by: Some("etcd-snapshot".into()),
+            },
+        ];
+        let cluster = |kind: &str, status: Option<ClusterStatus>| ClusterView {
+            name: "hub-a".into(),
+            kind: kind.into(),
+            role: None,
+            status,
+            ignored: None,
+            heartbeat: None,
+        };
+        let fleet = |c: ClusterView| FleetView {
+            site: "s".into(),
+            generation: 1,
+            commit: "c".into(),
+            merged_at: None,
+            rendered_at: 0,
+            unknown: Vec::new(),
+            status_ref: None,
+            active: None,
+            waited_for: Vec::new(),
+            clusters: vec![c],
+            api_servers: Default::default(),
+            heartbeat_stall_after: 1800,
+        };
+        let text = section(&fleet(cluster("hub", Some(status.clone()))));
+        assert!(
+            text.contains("hub-a (hub) also hosts 2 control plane(s): ACM hub backups do not include hypershift.openshift.io objects"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "WARNING: HostedCluster clusters/tenant-a on hub-a is not covered by any backup"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("clusters/tenant-b on hub-a is not covered"),
+            "{text}"
+        );
+        let managed = section(&fleet(cluster("managed", Some(status))));
+        assert!(
+            !managed.contains("ACM hub backups") && managed.contains("WARNING"),
+            "{managed}"
+        );
     }
 }

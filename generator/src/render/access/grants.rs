@@ -91,6 +91,9 @@ pub struct NamespaceGrant {
     /// The etcd backup namespace: the agent applies this Namespace and may bind the SCC
     /// ClusterRole [`ETCD_SCC_CLUSTER_ROLE`] here.
     pub etcd_backup: bool,
+    /// Secrets it may read here, by name (`restoreFrom: latest`: the bucket credentials and
+    /// the etcd encryption key of a hosted cluster).
+    pub read_secrets: Vec<String>,
 }
 
 /// The ClusterRole (in the agent install file) allowing `use` of the privileged SCC, which the

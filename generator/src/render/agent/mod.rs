@@ -140,6 +140,9 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
     for (grant, namespace) in access.namespaces.values().zip(names) {
         if !grant.role.is_empty() {
             let mut rules = rbac::rules(&grant.role);
+            if !grant.read_secrets.is_empty() {
+                rules.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": grant.read_secrets, "verbs": ["get"]}));
+            }
             if grant.etcd_backup {
                 // The RoleBinding of the etcd backup binds this ClusterRole, and only it.
                 rules.push(json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "resourceNames": [ETCD_SCC_CLUSTER_ROLE], "verbs": ["bind"]}));

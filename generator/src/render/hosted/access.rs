@@ -7,6 +7,9 @@
 //!   Deployments in `<ns>-<name>` (replicas); manage its snapshot Jobs and read the pods there
 //!   (their termination messages). Nothing else: the Jobs mount the etcd client certificates
 //!   and the bucket credentials, the agent never reads a Secret.
+//! - `etcd-snapshot` with `restoreFrom: latest`: also create HostedClusters in `<ns>` and read
+//!   two Secrets there by name: the bucket credentials (to pre-sign the snapshot's URL) and
+//!   the encryption key (only checked to exist).
 
 use std::collections::HashMap;
 
@@ -46,8 +49,27 @@ pub fn grant(site: &Site, clusters: &mut HashMap<String, ClusterAccess>) {
                 hc,
                 "hypershift.openshift.io",
                 "hostedclusters",
-                Access::Patch,
+                if h.restore_from.is_some() {
+                    Access::Apply
+                } else {
+                    Access::Patch
+                },
             );
+            if h.restore_from.is_some() {
+                // restoreFrom: latest: create the HostedCluster from a URL the agent pre-signs
+                // with the bucket credentials, checking the encryption key Secret is there.
+                ensure_kind(a, "HostedCluster");
+                let ns = a.namespaces.entry(h.namespace.clone()).or_default();
+                for secret in [
+                    &h.destination.credentials_secret.name,
+                    &h.encryption_key_secret,
+                ] {
+                    if !ns.read_secrets.contains(secret) {
+                        ns.read_secrets.push(secret.clone());
+                    }
+                }
+                ns.read_secrets.sort();
+            }
             let cp = &mut a
                 .namespaces
                 .entry(h.control_plane_namespace())
@@ -58,6 +80,13 @@ pub fn grant(site: &Site, clusters: &mut HashMap<String, ClusterAccess>) {
             add(cp, "", "pods", Access::Read);
             a.hcp_snapshots.push(super::snapshot_flag(h));
         }
+        // Every HostedCluster on it: the agent reports those no backup covers.
+        add(
+            &mut a.cluster,
+            "hypershift.openshift.io",
+            "hostedclusters",
+            Access::Read,
+        );
         touched.push(h.management_cluster.as_str());
     }
     for cluster in touched {

@@ -6,10 +6,12 @@
 //!   second one); on a managed cluster hubdr renders a DPA `hubdr-hcp` in `openshift-adp`. A
 //!   Velero Schedule per hosted cluster covers its two namespaces (`<ns>`, `<ns>-<name>`).
 //! - `etcd-snapshot`: nothing is rendered; the management cluster's agent runs the sequence
-//!   (see `hubdr_agent::hcp`).
+//!   (see `hubdr_agent::hcp`). With `restoreFrom: latest`, the HostedCluster itself, created
+//!   by the agent from the newest snapshot (`restore`).
 
 pub mod access;
 pub mod oadp;
+pub mod restore;
 
 use serde_json::Value;
 
@@ -27,6 +29,7 @@ pub const SCHEDULE_TTL: &str = "168h0m0s";
 /// Every object of `spec.hostedClusters`.
 pub fn plan(site: &Site, out: &mut Vec<ObjectPlan>) {
     oadp::plan(site, out);
+    restore::plan(site, out);
 }
 
 /// The hub's DataProtectionApplication, with the `hypershift` plugin and a backup location per
@@ -62,5 +65,13 @@ pub fn snapshot_flag(h: &crate::site::hosted::HostedCluster) -> String {
     }
     parts.push(format!("secret={}", d.credentials_secret.name));
     parts.push(format!("key={}", d.credentials_secret.key));
+    if h.restore_from.is_some() {
+        // Only with these may the agent read the bucket credentials (in `<ns>`) and create
+        // the HostedCluster from a pre-signed URL.
+        let expiry =
+            crate::site::units::parse_duration(&h.restore_url_expiry).map_or(3600, |d| d.as_secs());
+        parts.push(format!("restoreExpiry={expiry}"));
+        parts.push(format!("encryptionKeySecret={}", h.encryption_key_secret));
+    }
     parts.join(";")
 }

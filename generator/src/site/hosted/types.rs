@@ -31,6 +31,16 @@ pub struct HostedCluster {
     /// pre-signed URL); only ever applied to a HostedCluster that does not exist yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_from: Option<RestoreFrom>,
+    /// `restoreFrom: latest`: how long the pre-signed URL the agent fills in stays valid.
+    #[serde(
+        default = "default_restore_url_expiry",
+        skip_serializing_if = "is_default_restore_url_expiry"
+    )]
+    pub restore_url_expiry: String,
+    /// `restoreFrom: latest`: the HostedCluster's spec to create it from (its original spec,
+    /// without status); hubdr sets the etcd restore and the encryption key into it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_cluster_spec: Option<serde_json::Value>,
 }
 
 impl HostedCluster {
@@ -47,6 +57,17 @@ pub fn default_hosted_namespace() -> String {
 fn default_max_api_downtime() -> String {
     "10m".into()
 }
+
+fn default_restore_url_expiry() -> String {
+    "1h".into()
+}
+
+fn is_default_restore_url_expiry(v: &str) -> bool {
+    v == default_restore_url_expiry()
+}
+
+/// The longest a pre-signed restore URL may stay valid (S3 refuses more than 7 days).
+pub const MAX_RESTORE_URL_EXPIRY_SECS: u64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum AvailabilityPolicy {

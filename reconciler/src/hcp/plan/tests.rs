@@ -14,6 +14,7 @@ fn target(members: &[&str]) -> Target {
         credentials_key: "cloud".into(),
         etcd_image: "etcd".into(),
         upload_image: "curl".into(),
+        restore: None,
     }
 }
 
