@@ -64,8 +64,14 @@ const ELSEWHERE: &[(&str, &str, &str)] = &[
     // A signed status export of a disconnected site.
     (
         "hubdr status import",
-        "reconciler/tests/agent_inbox.rs",
+        "reconciler/tests/support/agents.rs",
         "\"import\"",
+    ),
+    // A status that reports etcd backups (the sandbox's starter site declares none).
+    (
+        "hubdr etcd restore-plan",
+        "generator/tests/cli_etcd.rs",
+        "\"restore-plan\"",
     ),
     // The agent against a (fake) cluster.
     (

@@ -8,6 +8,7 @@
 //! | `role`, `backupNamespace`, `generation` | `hubdr-memory` | the role and generation of the repository state applied last, and the backup namespace it fences in |
 //! | `bundleGeneration` | `hubdr-memory` | with the inbox source: the highest bundle generation applied |
 //! | `fenceMode` | `hubdr-memory` | a fenced hub: `pause` (ACM 2.12+) or `delete`, how its BackupSchedules are fenced |
+//! | `autoImportSetFor`, `autoImportPrior`, `autoImportRestoredFor` | `hubdr-auto-import` | ACM 2.14+ takeover: the generation whose takeover set `autoImportStrategy: ImportAndSync`, the value found before (absent: none), the generation whose change was put back (`auto_import.rs`) |
 //!
 //! Each writer applies only its own keys with server-side apply, so neither overwrites the
 //! other, and writes only when its keys changed (an unchanged pass makes no write call).

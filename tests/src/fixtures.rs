@@ -45,7 +45,12 @@ pub fn managed_cluster(name: &str, joined: Option<bool>, available: Option<bool>
     json!({
         "apiVersion": MANAGED_CLUSTER_API, "kind": "ManagedCluster",
         "metadata": {"name": name, "labels": labels},
-        "spec": {"hubAcceptsClient": true},
+        // The registration agent reports the cluster's API server here; the site's apiServer
+        // names the same URL (tests/fixtures/site.yaml), as the preflight checks.
+        "spec": {
+            "hubAcceptsClient": true,
+            "managedClusterClientConfigs": [{"url": format!("https://api.{name}.example.com:6443")}],
+        },
         "status": {"conditions": conditions},
     })
 }

@@ -14,8 +14,8 @@ use std::time::SystemTime;
 use hubdr::gitrepo::Tree;
 
 pub mod fixtures;
-pub mod status;
 pub mod starter;
+pub mod status;
 
 /// `generator/`.
 pub fn manifest_dir() -> PathBuf {

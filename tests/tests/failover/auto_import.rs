@@ -11,7 +11,8 @@ use super::*;
 
 const IMPORT_CONFIG: &str = "import-controller-config";
 
-fn on_version(fleet: &Fleet, version: &str) {
+/// The fake hubs run ACM `version` (the site's `acmVersion` must match: the preflight checks).
+pub(crate) fn on_version(fleet: &Fleet, version: &str) {
     for hub in ["hub-a", "hub-b", "hub-c"] {
         fleet.set_behaviour(
             hub,
@@ -164,4 +165,40 @@ async fn an_abort_puts_the_auto_import_strategy_back() {
     );
     let memory = memory(&fleet, "hub-b");
     assert_eq!(memory["data"]["autoImportRestoredFor"], "2", "{memory}");
+}
+
+/// The gate, not the order of calls in a pass, holds the activation: while ImportAndSync
+/// cannot be set on the new primary (here its `multicluster-engine` namespace is gone, so the
+/// write fails), the activation Restore is not applied and the status says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_activation_waits_while_import_and_sync_cannot_be_set() {
+    let Some(mut fleet) = Fleet::start(&site_acm("2.14")).await else {
+        return;
+    };
+    on_version(&fleet, "2.14.2");
+    steady(&mut fleet).await;
+    let namespace = kube::core::GroupVersionKind::gvk("", "v1", "Namespace");
+    fleet
+        .member("hub-b")
+        .server
+        .handle()
+        .delete_object(&namespace, None, "multicluster-engine")
+        .unwrap();
+    let merged = fleet.timeline.mark("failover to hub-b merged");
+    fleet.failover("hub-b", false);
+    fleet
+        .rounds(&["hub-b", "hub-a", "hub-c", "east-1"], 4)
+        .await;
+    assert!(
+        activation_started(&fleet, merged, "hub-b", PASSIVE_SYNC_G0).is_none(),
+        "activated without ImportAndSync\n{}",
+        fleet.timeline.render()
+    );
+    let b = fleet.status("hub-b").unwrap();
+    assert!(
+        waits_of(&b, RESTORE_G0).contains(&"auto-import-strategy:ImportAndSync".to_string()),
+        "{}",
+        b.to_yaml()
+    );
+    assert!(fleet.schedule("hub-b").is_none());
 }

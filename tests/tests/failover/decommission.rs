@@ -81,10 +81,11 @@ async fn decommission_waits_for_available_clusters_and_preserved_deployments_the
     fleet.failover("hub-b", false);
     fleet
         .run_until(&ORDER, 6, "hub-b waits for its managed clusters", |f| {
-            f.status("hub-b")
-                .is_some_and(|s| gate_conditions(&s) == ["managed-clusters-available"])
-                && f.status("hub-a")
-                    .is_some_and(|s| s.source.generation == Some(2))
+            f.status("hub-b").is_some_and(|s| {
+                gate_conditions(&s) == ["managed-clusters-available", "auto-import-restored:2"]
+            }) && f
+                .status("hub-a")
+                .is_some_and(|s| s.source.generation == Some(2))
         })
         .await;
     let generation = fleet.generation();

@@ -325,7 +325,8 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
             restore_gate.as_str(),
             "fenced:hub-a@2",
             "managed-clusters-available",
-            "observability-restarted:2"
+            "observability-restarted:2",
+            "auto-import-restored:2"
         ],
         "{}",
         second.to_yaml()
@@ -414,7 +415,8 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
         [
             restore_gate.as_str(),
             "managed-clusters-available",
-            "observability-restarted:2"
+            "observability-restarted:2",
+            "auto-import-restored:2"
         ],
         "{}",
         running.to_yaml()
@@ -432,7 +434,7 @@ pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
     let fourth = fleet.pass("hub-b").await;
     assert_eq!(
         gate_conditions(&fourth),
-        ["managed-clusters-available"],
+        ["managed-clusters-available", "auto-import-restored:2"],
         "{}",
         fourth.to_yaml()
     );

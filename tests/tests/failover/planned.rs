@@ -155,7 +155,8 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
             restore_gate.clone(),
             "fenced:hub-c@3".to_string(),
             "managed-clusters-available".to_string(),
-            "observability-restarted:3".to_string()
+            "observability-restarted:3".to_string(),
+            "auto-import-restored:3".to_string()
         ]
     );
 
@@ -196,7 +197,8 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
         [
             restore_gate.as_str(),
             "managed-clusters-available",
-            "observability-restarted:3"
+            "observability-restarted:3",
+            "auto-import-restored:3"
         ],
         "{}",
         still.to_yaml()
@@ -245,6 +247,7 @@ async fn concurrent_agents_keep_the_takeover_order() {
     let Some(mut fleet) = Fleet::start(&site_acm("2.11")).await else {
         return;
     };
+    super::auto_import::on_version(&fleet, "2.11.3");
     steady(&mut fleet).await;
     let merged = fleet.timeline.mark("failover to hub-b merged");
     fleet.failover("hub-b", false);
@@ -378,6 +381,7 @@ async fn planned_failover_on_acm_2_11_deletes_the_old_primarys_backup_schedule()
     let Some(mut fleet) = Fleet::start(&site_acm("2.11")).await else {
         return;
     };
+    super::auto_import::on_version(&fleet, "2.11.3");
     steady(&mut fleet).await;
     let merged = fleet.timeline.mark("failover to hub-b merged");
     fleet.failover("hub-b", false);

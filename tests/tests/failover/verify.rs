@@ -33,9 +33,9 @@ async fn straggling_managed_clusters_hold_the_backup_schedule_and_are_named() {
             6,
             "hub-b waits only for its managed clusters",
             |f| {
-                f.status("hub-b")
-                    .is_some_and(|s| gate_conditions(&s) == ["managed-clusters-available"])
-                    && restore_phase(f, "hub-b", PASSIVE_SYNC_G0) == "Finished"
+                f.status("hub-b").is_some_and(|s| {
+                    gate_conditions(&s) == ["managed-clusters-available", "auto-import-restored:2"]
+                }) && restore_phase(f, "hub-b", PASSIVE_SYNC_G0) == "Finished"
             },
         )
         .await;
@@ -47,7 +47,11 @@ async fn straggling_managed_clusters_hold_the_backup_schedule_and_are_named() {
         "no BackupSchedule before the clusters are back"
     );
     let b = fleet.status("hub-b").unwrap();
-    assert_eq!(gate_conditions(&b), ["managed-clusters-available"]);
+    // ACM 2.14+: the auto-import strategy is put back only once the clusters are back too.
+    assert_eq!(
+        gate_conditions(&b),
+        ["managed-clusters-available", "auto-import-restored:2"]
+    );
     for expected in [
         "0 of 2 ManagedCluster(s) Available and Joined",
         "Pending Import (1): east-1",

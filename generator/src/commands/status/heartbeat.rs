@@ -9,6 +9,7 @@
 
 use git2::Repository;
 
+pub use super::view::Heartbeat;
 use super::view::{human, FleetView};
 use crate::status::refs::{heartbeat_ref, status_ref};
 
@@ -18,15 +19,6 @@ pub const DEFAULT_INTERVAL_SECS: i64 = 600;
 /// A heartbeat older than this many intervals counts as stalled (unless `--stall-after` is
 /// given).
 pub const INTERVALS_BEFORE_STALL: i64 = 3;
-
-/// A cluster's last heartbeat, as read from its heartbeat ref.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Heartbeat {
-    /// The committer time of the heartbeat commit, seconds since the epoch.
-    At(i64),
-    /// The ref exists but cannot be used; why.
-    Ignored(String),
-}
 
 /// The last sign of life of `cluster`'s agent in `repo`: the newer of its heartbeat commit
 /// and the tip of its status ref (an agent whose status changes publishes a status commit

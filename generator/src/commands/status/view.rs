@@ -2,7 +2,6 @@
 //! source branch (roles, generation, what the active hub's BackupSchedule waits for) and
 //! every cluster's status file. Plain data; reading it is in `status.rs`.
 
-pub use super::heartbeat::Heartbeat;
 use crate::status::ClusterStatus;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,4 +115,13 @@ mod tests {
             ["5s", "10m", "4h", "3d"]
         );
     }
+}
+
+/// A cluster's last heartbeat, as read from its heartbeat ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// The committer time of the heartbeat commit, seconds since the epoch.
+    At(i64),
+    /// The ref exists but cannot be used; why.
+    Ignored(String),
 }

@@ -15,7 +15,8 @@
 //! - in `multicluster-engine`: the ConfigMap `import-controller-config` (its
 //!   `autoImportStrategy`, ACM 2.14+, set to ImportAndSync during a takeover and put back), by
 //!   name: get, patch; and create ConfigMaps there, as it is absent until someone sets a
-//!   strategy (Kubernetes cannot limit create to a name).
+//!   strategy (Kubernetes cannot limit create to a name). Only when `spec.acmVersion` is 2.14
+//!   or later: older import controllers do not read it.
 //!
 //! The same whatever role the hub has, so a failover needs no new permissions; but for one:
 //! a decommissioned hub's agent may also delete ManagedClusters ([`detach_rule`]), to detach
@@ -98,10 +99,16 @@ pub fn cluster_rules() -> Vec<Value> {
         .collect()
 }
 
-/// The named rules of a hub, by namespace (in order of first appearance).
-pub fn named_rules() -> Vec<(&'static str, Vec<Value>)> {
+/// The named rules of a hub, by namespace (in order of first appearance). The import
+/// controller's ConfigMap is granted only where the site's ACM reads it (2.14+): least privilege.
+pub fn named_rules(
+    acm: crate::site::failover_rules::AcmVersion,
+) -> Vec<(&'static str, Vec<Value>)> {
     let mut out: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for (ns, group, resource, name, verbs) in NAMED_RULES {
+    let rules = NAMED_RULES
+        .into_iter()
+        .filter(|(ns, ..)| *ns != MCE_NAMESPACE || acm.has_auto_import_strategy());
+    for (ns, group, resource, name, verbs) in rules {
         let rule = json!({"apiGroups": [group], "resources": [resource], "resourceNames": [name], "verbs": verbs});
         match out.iter_mut().find(|(n, _)| *n == ns) {
             Some((_, rules)) => rules.push(rule),

@@ -174,7 +174,7 @@ fn build(site: &Site, cluster: &str, access: &ClusterAccess, names: &[&str]) -> 
     if access.hub {
         // The failover steps' fixed operations by name (see [`fixed`]).
         let failover_name = format!("hubdr-agent-{cluster}-failover");
-        for (namespace, rules) in fixed::named_rules() {
+        for (namespace, rules) in fixed::named_rules(site.spec.acm()) {
             objects.push(json!({
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "Role",
