@@ -184,7 +184,7 @@ pub const FAILOVER_NAMED: [(&str, &str, &str, &str, &[&str]); 3] = [
 
 /// The import controller's namespace: besides the named grant, a hub's agent may create
 /// ConfigMaps there (import-controller-config is absent until a strategy is set; create cannot
-/// be limited to a name), and nothing else.
+/// be limited to a name), and nothing else; on ACM 2.14+ only (older ones do not read it).
 pub const MCE_NAMESPACE: &str = "multicluster-engine";
 
 /// What reconciler/src does: get/list (read, observe), server-side apply (a patch that may
@@ -665,11 +665,18 @@ pub fn expected(site: &Site, cluster: &str, hub: bool) -> Effective {
                 .or_default()
                 .extend(verbs(&APPLY));
         }
-        out.namespaced
-            .entry(MCE_NAMESPACE.into())
-            .or_default()
-            .insert((String::new(), "configmaps".into()), verbs(&["create"]));
+        // The import controller's configuration: only where ACM reads it (2.14+).
+        let auto_import = site.spec.acm().has_auto_import_strategy();
+        if auto_import {
+            out.namespaced
+                .entry(MCE_NAMESPACE.into())
+                .or_default()
+                .insert((String::new(), "configmaps".into()), verbs(&["create"]));
+        }
         for (ns, g, r, name, v) in FAILOVER_NAMED {
+            if ns == MCE_NAMESPACE && !auto_import {
+                continue;
+            }
             out.named.insert(
                 (
                     ns.into(),
