@@ -88,3 +88,56 @@ async fn hosted_clusters_no_backup_covers_are_reported_by_hubs_and_management_cl
     // What `hubdr status` reads is what was published.
     assert_eq!(remote.status_file("hub-a").unwrap(), status);
 }
+
+/// The namespaces `cluster`'s install file lets its agent use (`--allow-namespace`).
+fn allowed_namespaces(rendered: &hubdr::render::Rendered, cluster: &str) -> Vec<String> {
+    let install =
+        String::from_utf8(rendered.tree[&format!("agents/{cluster}.yaml")].clone()).unwrap();
+    let lines: Vec<&str> = install.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0] == "- --allow-namespace")
+        .map(|w| w[1].trim_start_matches("- ").to_string())
+        .collect()
+}
+
+/// A managed cluster that is a management cluster (mgmt-1): its OADP-covered hosted cluster is
+/// reported with its method, one the site does not declare fails its check, and no hub note.
+#[tokio::test]
+async fn a_managed_management_cluster_reports_oadp_coverage_and_undeclared_hosted_clusters() {
+    let remote = Remote::new();
+    let rendered = render(SITE);
+    remote.commit(&rendered.tree, "render");
+
+    let mgmt = fake().await;
+    let objects = cluster_objects(&rendered, "mgmt-1");
+    ensure_prerequisite_namespaces(&mgmt, &objects);
+    mgmt.ensure_namespace("tenants");
+    mgmt.put_object(hosted_cluster(&rendered, "tenants", "tenant-c"))
+        .unwrap();
+    mgmt.put_object(hosted_cluster(&rendered, "tenants", "stray"))
+        .unwrap();
+    let mut config = pass_config("mgmt-1");
+    let namespaces = allowed_namespaces(&rendered, "mgmt-1");
+    assert!(
+        namespaces.contains(&"openshift-adp".to_string()),
+        "{namespaces:?}"
+    );
+    config.allowlist = hubdr_agent::config::Allowlist::default_kinds()
+        .with_namespaces(&namespaces)
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut agent = remote.agent_with(config, &mgmt, cache.path());
+    let status = agent.pass_once().await;
+    assert_eq!(
+        seen(&status),
+        [
+            ("tenants/stray".to_string(), None),
+            ("tenants/tenant-c".to_string(), Some("oadp".to_string())),
+        ],
+        "{}",
+        status.to_yaml()
+    );
+    assert!(!check(&status, "hosted-cluster tenants/stray: backed up").ok);
+    assert!(status.health.iter().all(|c| c.name != HUB_CHECK));
+}
