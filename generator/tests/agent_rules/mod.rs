@@ -15,7 +15,6 @@ use serde_json::{json, Value};
 mod lists;
 pub use lists::*;
 
-
 pub type Verbs = BTreeSet<String>;
 
 pub fn verbs(list: &[&str]) -> Verbs {
