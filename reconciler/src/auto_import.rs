@@ -65,24 +65,8 @@ pub struct State {
 impl State {
     /// Read from the memory ConfigMap's `data` (`Value::Null`: none).
     pub fn from_data(data: &Value, place: &Place) -> Result<Self, String> {
-        let text = |key: &str| -> Result<Option<String>, String> {
-            match data.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(format!(
-                    "{place}: key {key} is not a string ({other}); fix or remove the key"
-                )),
-            }
-        };
-        let number = |key: &str| -> Result<Option<u64>, String> {
-            text(key)?
-                .map(|s| {
-                    s.trim().parse::<u64>().map_err(|_| {
-                        format!("{place}: key {key} is not a whole number ({s:?}); fix or remove the key")
-                    })
-                })
-                .transpose()
-        };
+        let text = |key: &str| crate::memory::data_text(data, place, key);
+        let number = |key: &str| crate::memory::data_number(data, place, key);
         let prior = text(PRIOR_KEY)?;
         if let Some(p) = prior.as_deref().filter(|p| !valid_value(p)) {
             return Err(format!(

@@ -78,27 +78,34 @@ pub struct Remembered {
     pub fence_mode: Option<String>,
 }
 
+/// The string under `key` of a memory ConfigMap's `data` (absent or null: none); anything
+/// else is an error naming the key and the fix.
+pub fn data_text(data: &Value, place: &Place, key: &str) -> Result<Option<String>, String> {
+    match data.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!(
+            "{place}: key {key} is not a string ({other}); fix or remove the key"
+        )),
+    }
+}
+
+/// The whole number under `key` of a memory ConfigMap's `data`, as [`data_text`].
+pub fn data_number(data: &Value, place: &Place, key: &str) -> Result<Option<u64>, String> {
+    data_text(data, place, key)?
+        .map(|s| {
+            s.trim().parse::<u64>().map_err(|_| {
+                format!("{place}: key {key} is not a whole number ({s:?}); fix or remove the key")
+            })
+        })
+        .transpose()
+}
+
 impl Remembered {
     /// Read from a ConfigMap's `data` (`Value::Null` when there is none).
     pub fn from_data(data: &Value, place: &Place) -> Result<Self, String> {
-        let text = |key: &str| -> Result<Option<String>, String> {
-            match data.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(format!(
-                    "{place}: key {key} is not a string ({other}); fix or remove the key"
-                )),
-            }
-        };
-        let number = |key: &str| -> Result<Option<u64>, String> {
-            text(key)?
-                .map(|s| {
-                    s.trim().parse::<u64>().map_err(|_| {
-                        format!("{place}: key {key} is not a whole number ({s:?}); fix or remove the key")
-                    })
-                })
-                .transpose()
-        };
+        let text = |key: &str| data_text(data, place, key);
+        let number = |key: &str| data_number(data, place, key);
         let word = |key: &str| -> Result<Option<String>, String> {
             text(key)?
                 .map(|s| {
