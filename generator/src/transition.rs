@@ -43,7 +43,11 @@ impl Roles {
             Some(at) => &index[..at + 1],
             None => index,
         };
-        serde_yaml::from_str(head)
+        // A fleet's index head is megabytes (every cluster's prerequisites): read by the fast
+        // subset parser when it can (as `hubdr render` wrote it), else guarded serde_yaml.
+        let value = hubdr_core::untrusted_yaml::value(head, hubdr_core::limits::INDEX_MAX_BYTES)
+            .map_err(|e| format!("cannot read the committed render index: {e}"))?;
+        serde_json::from_value(value)
             .map_err(|e| format!("cannot read the committed render index: {e}"))
     }
 

@@ -120,6 +120,14 @@ fn run(args: &Args) -> Result<(), String> {
     let site_text = fleet.site_yaml();
     let site_path = dir.join("site.yaml");
     std::fs::write(&site_path, &site_text).map_err(|e| format!("{}: {e}", site_path.display()))?;
+    // The synthetic site is clean: each warning would be located in the file on every load.
+    let warnings = hubdr::site::load::load_file(&site_path)
+        .map_err(|e| e.to_string())?
+        .warnings
+        .len();
+    if warnings > 0 {
+        eprintln!("hubdr-bench: the synthetic site has {warnings} warning(s)");
+    }
     let site_args = SiteArgs {
         site: site_path,
         templates: None,

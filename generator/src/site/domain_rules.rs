@@ -136,13 +136,12 @@ fn velero_sizing(spec: &SiteSpec, out: &mut Vec<Diagnostic>) {
 /// cluster: usually a copy-paste slip in a disaster-recovery site. (A name used twice is an
 /// error of its own, and then it is not known which cluster is meant.)
 fn same_cluster(spec: &SiteSpec, volsync: &VolSync, out: &mut Vec<Diagnostic>) {
-    let unique = |name: &str| {
-        spec.managed_clusters
-            .iter()
-            .filter(|c| c.name == name)
-            .count()
-            == 1
-    };
+    // Counted once: a fleet has thousands of clusters and of replications.
+    let mut named: HashMap<&str, usize> = HashMap::new();
+    for c in &spec.managed_clusters {
+        *named.entry(c.name.as_str()).or_default() += 1;
+    }
+    let unique = |name: &str| named.get(name) == Some(&1);
     for (i, r) in volsync.replications.iter().enumerate() {
         if !unique(&r.source.cluster) {
             continue;

@@ -93,12 +93,17 @@ spec:
             }
         }
         y.push_str("  managedClusters:\n");
+        let publishers = self.address_publishers();
         for c in 0..self.clusters {
             let name = self.cluster(c);
             let _ = writeln!(
                 y,
                 "    - name: {name}\n      apiServer: https://api.{name}.example.com:6443"
             );
+            if publishers.contains(&name) {
+                // Where its rsync services are: a clean site (without it, a warning each).
+                y.push_str("      network: {addresses: [10.0.0.0/8]}\n");
+            }
         }
         y.push_str("  volsync:\n    channel: stable-0.9\n    replications:\n");
         for i in 0..self.replications {
@@ -115,10 +120,24 @@ spec:
         y
     }
 
+    /// The destination of replication `i`.
+    fn destination(&self, i: usize) -> String {
+        self.cluster(i + 1 + i % 7)
+    }
+
+    /// The clusters whose rsync addresses other clusters bind at run time: destinations of
+    /// rsync and rsync-tls replications without a fixed address.
+    fn address_publishers(&self) -> std::collections::HashSet<String> {
+        (0..self.replications)
+            .filter(|i| matches!(METHODS[i % 4], "rsync-tls" | "rsync") && i % 3 != 1)
+            .map(|i| self.destination(i))
+            .collect()
+    }
+
     fn replication(&self, y: &mut String, i: usize) {
         let method = METHODS[i % 4];
         let source = self.cluster(i);
-        let dest = self.cluster(i + 1 + i % 7);
+        let dest = self.destination(i);
         let ns = format!("app-{}", i % 97);
         let name = format!("vol-{i:05}");
         let schedule = if method == "rclone" {
