@@ -402,6 +402,40 @@ impl ClusterStatus {
         a.updated_at = other.updated_at.clone();
         a == *other
     }
+
+    /// True when two reports differ only in `updatedAt` and in the values that move on their
+    /// own while nothing happens ([`ClusterStatus::without_volatile`]): a change that needs no
+    /// entry in the cluster's status history, only a new heartbeat (which carries the status).
+    pub fn same_timeline(&self, other: &Self) -> bool {
+        let mut a = self.without_volatile();
+        let b = other.without_volatile();
+        a.updated_at = b.updated_at.clone();
+        a == b
+    }
+
+    /// This report without the values that change on a schedule in a healthy, idle cluster:
+    /// each ReplicationSource's and ReplicationDestination's sync times and latest image
+    /// (VolSync syncs every few minutes) and the newest Velero backup per schedule (the
+    /// BackupSchedule backs up every hour or so). They are still reported (the heartbeat
+    /// carries them, and `hubdr status` shows them), but a change of them alone adds no commit
+    /// to the status history, which would otherwise grow by one commit per sync. What they
+    /// mean for health (a backup failed or too old) is in `health`, which is kept.
+    pub fn without_volatile(&self) -> Self {
+        let mut out = self.clone();
+        let o = &mut out.observed;
+        for sync in o
+            .replication_sources
+            .iter_mut()
+            .chain(o.replication_destinations.iter_mut())
+        {
+            sync.last_sync_time = None;
+            sync.next_sync_time = None;
+            sync.last_sync_duration = None;
+            sync.latest_image = None;
+        }
+        o.latest_backups.clear();
+        out
+    }
 }
 
 /// Seconds since the Unix epoch of an RFC 3339 UTC time (`2026-11-22T10:00:00Z`, fractions

@@ -30,6 +30,7 @@ pub mod one_restore;
 pub mod order;
 pub mod planned;
 pub mod prune;
+pub mod publish_plan;
 pub mod readiness;
 pub mod reconcile;
 pub mod report;

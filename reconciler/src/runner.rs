@@ -18,7 +18,8 @@ use crate::reconcile::{self, PassConfig};
 use crate::report::{self, PassFacts, Reason};
 use crate::statuses::{self, Statuses};
 use crate::{
-    bind, desired, etcd_backup, fence, gates, health, memory, observe, resume, status_key, takeover,
+    bind, desired, etcd_backup, fence, gates, health, memory, observe, publish_plan, resume,
+    status_key, takeover,
 };
 
 const DEFAULT_BACKUP_NAMESPACE: &str = "open-cluster-management-backup";
@@ -57,7 +58,10 @@ pub struct Agent {
     /// A local repository path to watch for new commits.
     pub watch_path: Option<PathBuf>,
     last_status: Option<ClusterStatus>,
+    /// When `last_status` landed (a commit or a heartbeat); `None` when it did not.
     last_published: Option<Instant>,
+    /// The status last confirmed on the status ref, and when it was committed.
+    committed: Option<(ClusterStatus, Instant)>,
     last_source: SourceStatus,
     fetch_failures: u32,
     /// The backup namespace, while the last role read was `fenced` (fencing continues
@@ -106,6 +110,7 @@ impl Agent {
             watch_path,
             last_status: None,
             last_published: None,
+            committed: None,
             last_source: SourceStatus::default(),
             fetch_failures: 0,
             fenced_in: None,
@@ -603,42 +608,55 @@ impl Agent {
         let Some(writer) = self.writer.clone() else {
             return;
         };
-        let unchanged = self
-            .last_status
-            .as_ref()
-            .is_some_and(|p| p.same_content(status));
-        let heartbeat_due = self
-            .last_published
-            .is_none_or(|t| t.elapsed() >= self.heartbeat);
-        if unchanged && !heartbeat_due {
+        let landed = publish_plan::Landed {
+            committed: self.committed.as_ref().map(|(s, at)| (s, at.elapsed())),
+            last: self
+                .last_status
+                .as_ref()
+                .zip(self.last_published.map(|t| t.elapsed())),
+        };
+        let write = publish_plan::decide(status, landed, self.heartbeat);
+        if write == publish_plan::Write::Nothing {
             return;
         }
         let cluster = self.config.cluster.clone();
         let content = status.to_yaml().into_bytes();
         let key = self.status_key.clone();
-        let result = tokio::task::spawn_blocking(move || match (key, unchanged) {
-            (Some(key), true) => writer
-                .heartbeat_signed(&cluster, &content, &key)
-                .map(|s| (s.publish, Some(s.pin))),
-            (Some(key), false) => writer
-                .publish_signed(&cluster, &content, &key)
-                .map(|s| (s.publish, Some(s.pin))),
-            (None, true) => writer.heartbeat(&cluster, &content).map(|p| (p, None)),
-            (None, false) => writer.publish(&cluster, &content).map(|p| (p, None)),
+        let result = tokio::task::spawn_blocking(move || {
+            if write == publish_plan::Write::Heartbeat {
+                match writer.beat(&cluster, &content, key.as_ref()) {
+                    Ok(()) => return Ok((None, None)),
+                    // A forge that refuses forced updates of refs/hubdr/heartbeat/*: the
+                    // status must still land, so it goes to the history instead.
+                    Err(e) => tracing::warn!(error = %e, "cannot write the heartbeat ref; committing the status instead (does the forge refuse forced updates of refs/hubdr/heartbeat/*?)"),
+                }
+            }
+            match &key {
+                Some(key) => writer
+                    .publish_signed(&cluster, &content, key)
+                    .map(|s| (Some(s.publish), Some(s.pin))),
+                None => writer.publish(&cluster, &content).map(|p| (Some(p), None)),
+            }
         })
         .await;
-        let result = result.map(|r| {
-            r.map(|(publish, pin)| {
-                self.note_pin(pin);
-                publish
-            })
-        });
         match result {
-            Ok(Ok(Publish::Committed { commit, attempts })) => {
-                tracing::info!(%commit, attempts, "status published");
+            Ok(Ok((publish, pin))) => {
+                // A heartbeat does not read the pin: what the last commit found stands.
+                if publish.is_some() {
+                    self.note_pin(pin);
+                }
                 self.last_published = Some(Instant::now());
+                match publish {
+                    Some(Publish::Committed { commit, attempts }) => {
+                        tracing::info!(%commit, attempts, "status published");
+                        self.committed = Some((status.clone(), Instant::now()));
+                    }
+                    Some(Publish::Unchanged { .. }) => {
+                        self.committed = Some((status.clone(), Instant::now()));
+                    }
+                    None => tracing::debug!("heartbeat written"),
+                }
             }
-            Ok(Ok(Publish::Unchanged { .. })) => self.last_published = Some(Instant::now()),
             // `last_status` now holds what did not land: make the next pass publish even if
             // its status is the same, instead of waiting for the heartbeat.
             Ok(Err(e)) => {

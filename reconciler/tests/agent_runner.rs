@@ -397,3 +397,60 @@ async fn a_status_that_failed_to_publish_is_published_next_pass() {
         "the address reached the status branch"
     );
 }
+
+/// VolSync syncs every few minutes: a status that differs only in sync times goes into the
+/// heartbeat (readers see it), not into the status history; a real change is committed.
+#[tokio::test]
+async fn sync_times_alone_do_not_grow_the_status_history_but_reach_readers() {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    remote.commit(&rendered.tree, "render");
+    let server = cluster_for(&rendered, "west-1").await;
+    let cache = tempfile::tempdir().unwrap();
+    let mut agent = remote.agent("west-1", &server, cache.path());
+    agent.pass_once().await;
+    agent.pass_once().await; // created -> unchanged: the second commit
+    let committed = remote.history(STATUS_BRANCH).len();
+    assert_eq!(committed, 2);
+    // Status times are in seconds: the syncs come in a later second than the last commit.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
+    for minute in 10..14 {
+        let synced = format!("2026-12-01T10:{minute}:00Z");
+        server
+            .set_status(
+                &rd,
+                Some("shop"),
+                "orders-db",
+                json!({"lastSyncTime": synced, "latestImage": {"kind": "VolumeSnapshot", "name": format!("snap-{minute}")}}),
+            )
+            .unwrap();
+        let status = agent.pass_once().await;
+        let seen = remote.status_file("west-1").expect("a status");
+        assert_eq!(seen, status, "readers see the newest status");
+        let orders = seen
+            .observed
+            .replication_destinations
+            .iter()
+            .find(|d| d.name == "shop/orders-db")
+            .expect("orders-db observed");
+        assert_eq!(orders.last_sync_time.as_deref(), Some(synced.as_str()));
+        assert_eq!(
+            remote.history(STATUS_BRANCH).len(),
+            committed,
+            "a sync adds no status commit"
+        );
+    }
+    // A real change (a gate, a result, a phase...) is committed at once.
+    server
+        .set_status(
+            &rd,
+            Some("shop"),
+            "orders-db",
+            json!({"lastSyncTime": "2026-12-01T10:20:00Z", "rsyncTLS": {"address": "10.1.2.3"}}),
+        )
+        .unwrap();
+    let status = agent.pass_once().await;
+    assert_eq!(remote.history(STATUS_BRANCH).len(), committed + 1);
+    assert_eq!(remote.status_file("west-1").unwrap(), status);
+}

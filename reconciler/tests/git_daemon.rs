@@ -114,9 +114,11 @@ fn publishes_status_over_the_network() {
     assert_eq!(tip(&remote, BRANCH), None);
     // Heartbeats replace the heartbeat ref (a forced update over the network).
     for _ in 0..2 {
+        a.beat("hub-a", b"a2\n", None).unwrap();
         assert_eq!(
-            a.heartbeat("hub-a", b"a2\n").unwrap(),
-            Publish::Unchanged { commit: third }
+            remote.refname_to_id("refs/hubdr/status/hub-a").ok(),
+            Some(third),
+            "a heartbeat does not touch the status ref"
         );
         let beat = remote.refname_to_id("refs/hubdr/heartbeat/hub-a").unwrap();
         assert_eq!(remote.find_commit(beat).unwrap().parent_count(), 0);

@@ -111,33 +111,94 @@ fn agents_publishing_at_once_each_land_with_one_push_attempt_on_their_own_ref() 
 }
 
 #[test]
-fn heartbeats_do_not_grow_the_status_history() {
+fn heartbeats_do_not_grow_the_status_history_and_carry_the_newest_status() {
     sandbox();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("remote.git");
     let remote = bare(&path);
     let w = writer(&path, &dir.path().join("cache"));
     let key = AgentKey::from_seed([3; 32]);
-    let first = w.publish_signed("hub-a", b"a: 1\n", &key).unwrap().publish;
+    let committed = status("hub-a", "2026-12-01T10:00:00Z", "committed");
+    let first = w.publish_signed("hub-a", &committed, &key).unwrap().publish;
     let Publish::Committed { commit: first, .. } = first else {
         panic!("expected a commit, got {first:?}");
     };
-    for _ in 0..25 {
-        let beat = w.heartbeat_signed("hub-a", b"a: 1\n", &key).unwrap();
-        assert_eq!(beat.publish, Publish::Unchanged { commit: first });
-        assert_eq!(beat.pin, Pin::Ours);
+    // 25 heartbeats, each with a newer status (as when only sync times move).
+    let mut newest = Vec::new();
+    for minute in 10..35 {
+        newest = status("hub-a", &format!("2026-12-01T10:{minute}:00Z"), "beat");
+        w.beat("hub-a", &newest, Some(&key)).unwrap();
     }
-    // The status history holds the one change; the 25 heartbeats are not in it.
+    // The status history holds the one commit; the 25 heartbeats are not in it.
     let tip = status_ref(&remote, "hub-a").expect("hub-a's status ref");
     assert_eq!(history(&remote, tip), vec![first]);
-    // Liveness: one parentless commit, replaced by every heartbeat.
+    // Liveness: one parentless commit, replaced by every heartbeat, holding the newest status
+    // and its signature but never a pin.
     let beat = remote
         .refname_to_id("refs/hubdr/heartbeat/hub-a")
         .expect("a heartbeat ref");
     let beat = remote.find_commit(beat).unwrap();
     assert_eq!(beat.parent_count(), 0);
     assert!(beat.message().unwrap().contains("heartbeat"));
-    assert!(files_at(&remote, beat.id()).is_empty());
+    let files = files_at(&remote, beat.id());
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["clusters/hub-a.sig", "clusters/hub-a.yaml"]
+    );
+    assert_eq!(files["clusters/hub-a.yaml"], newest);
+    // Readers see the heartbeat's newer status, signed and trusted.
+    let read = read_statuses(&path, &dir.path().join("read"));
+    assert_eq!(read.trusted["hub-a"].pass.message, "beat");
+    assert_eq!(read.trusted["hub-a"].updated_at, "2026-12-01T10:34:00Z");
+}
+
+#[test]
+fn a_heartbeat_cannot_hide_a_newer_status_bring_a_cluster_or_change_a_key() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    let w = writer(&path, &dir.path().join("cache"));
+    let key = AgentKey::from_seed([4; 32]);
+    let mallory = AgentKey::from_seed([5; 32]);
+    let _ = w.beat(
+        "hub-a",
+        &status("hub-a", "2026-12-01T09:00:00Z", "early"),
+        Some(&key),
+    );
+    let current = status("hub-a", "2026-12-01T10:00:00Z", "current");
+    let _ = w.publish_signed("hub-a", &current, &key).unwrap();
+    // An older heartbeat (written before the commit) does not win over the status ref.
+    let read = read_statuses(&path, &dir.path().join("read-1"));
+    assert_eq!(read.trusted["hub-a"].pass.message, "current");
+    // A newer heartbeat signed by another key is refused, not taken: the pin stands.
+    w.beat(
+        "hub-a",
+        &status("hub-a", "2026-12-01T11:00:00Z", "forged"),
+        Some(&mallory),
+    )
+    .unwrap();
+    let read = read_statuses(&path, &dir.path().join("read-2"));
+    assert!(!read.trusted.contains_key("hub-a"));
+    assert!(read.refusal("hub-a").is_some());
+    let pin = files_at(&remote, status_ref(&remote, "hub-a").unwrap())["keys/hub-a.pub"].clone();
+    assert_eq!(parse_pin(&pin).unwrap(), key.public());
+    // A heartbeat of a cluster with no status ref brings nothing, signed or not; a heartbeat
+    // ref whose name is no cluster name is ignored.
+    w.beat(
+        "hub-b",
+        &status("hub-b", "2026-12-01T11:00:00Z", "only a heartbeat"),
+        Some(&key),
+    )
+    .unwrap();
+    let beat = remote.refname_to_id("refs/hubdr/heartbeat/hub-b").unwrap();
+    remote
+        .reference("refs/hubdr/heartbeat/HUB-A", beat, true, "forge")
+        .unwrap();
+    let read = read_statuses(&path, &dir.path().join("read-3"));
+    assert!(!read.trusted.contains_key("hub-b"));
+    assert!(read.refusal("hub-b").is_none());
+    assert!(!read.trusted.contains_key("HUB-A"));
 }
 
 #[test]

@@ -15,7 +15,12 @@
 //!   never replaced, so moving to the new layout cannot swap a cluster's key.
 //!
 //! Liveness lives apart, in `refs/hubdr/heartbeat/<cluster>`: one parentless commit that the
-//! agent replaces, so heartbeats never grow the status history (see `docs` in the README).
+//! agent replaces, so heartbeats never grow the status history (see `docs/forges.md`). A
+//! heartbeat carries the agent's current status file and its signature (never a pin): when it
+//! is newer than the status ref's (by `updatedAt`), it wins, as the shared branch's does. That
+//! is how values that move on their own (sync times, the newest backup:
+//! `ClusterStatus::without_volatile`) reach readers without a commit to the status history.
+//! A heartbeat only overlays: it cannot bring a cluster that has no status ref or branch entry.
 //! The history of a cluster's status ref is its timeline: one commit per change ([`timeline`]).
 
 use std::collections::BTreeMap;
@@ -31,6 +36,8 @@ pub const STATUS_REF_PREFIX: &str = "refs/hubdr/status/";
 pub const HEARTBEAT_REF_PREFIX: &str = "refs/hubdr/heartbeat/";
 /// The one refspec that fetches every cluster's status ref, under the same names.
 pub const STATUS_REFSPEC: &str = "+refs/hubdr/status/*:refs/hubdr/status/*";
+/// The refspec that fetches every cluster's heartbeat ref, under the same names.
+pub const HEARTBEAT_REFSPEC: &str = "+refs/hubdr/heartbeat/*:refs/hubdr/heartbeat/*";
 
 /// A cluster name as the render index allows it: a DNS label (lowercase letters, digits and
 /// `-`, not at either end, 1 to 63 characters). Nothing else can become part of a ref name.
@@ -70,6 +77,13 @@ pub fn cluster_of_ref(refname: &str) -> Option<&str> {
         .filter(|c| is_cluster_name(c))
 }
 
+/// The cluster a heartbeat ref belongs to: `refs/hubdr/heartbeat/<cluster>` with a valid name.
+pub fn cluster_of_heartbeat_ref(refname: &str) -> Option<&str> {
+    refname
+        .strip_prefix(HEARTBEAT_REF_PREFIX)
+        .filter(|c| is_cluster_name(c))
+}
+
 /// Where each status file comes from, after [`assemble`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -77,6 +91,8 @@ pub enum Origin {
     Branch,
     /// The cluster's own ref, at this commit.
     ClusterRef(Oid),
+    /// The cluster's heartbeat ref, at this commit (newer than its status ref's status).
+    Heartbeat(Oid),
 }
 
 /// The status files readers see: path (as on the shared branch) -> blob.
@@ -114,23 +130,27 @@ impl Assembled {
 }
 
 /// Read the status view of `repo`: the shared branch at `legacy_ref` (if present) and every
-/// ref under [`STATUS_REF_PREFIX`].
+/// ref under [`STATUS_REF_PREFIX`] and [`HEARTBEAT_REF_PREFIX`].
 pub fn read(repo: &Repository, legacy_ref: &str) -> Result<Assembled, git2::Error> {
     let legacy = match repo.find_reference(legacy_ref) {
         Ok(r) => Some(r.peel_to_commit()?.id()),
         Err(e) if e.code() == git2::ErrorCode::NotFound => None,
         Err(e) => return Err(e),
     };
-    let mut refs = Vec::new();
-    for reference in repo.references_glob(&format!("{STATUS_REF_PREFIX}*"))? {
-        let reference = reference?;
-        let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
-        match reference.target() {
-            Some(target) => refs.push((name, target)),
-            None => refs.push((name, Oid::zero())),
+    let globbed = |prefix: &str| -> Result<Vec<(String, Oid)>, git2::Error> {
+        let mut refs = Vec::new();
+        for reference in repo.references_glob(&format!("{prefix}*"))? {
+            let reference = reference?;
+            let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+            refs.push((name, reference.target().unwrap_or(Oid::zero())));
         }
-    }
-    assemble(repo, legacy, &refs)
+        Ok(refs)
+    };
+    let refs = globbed(STATUS_REF_PREFIX)?;
+    let heartbeats = globbed(HEARTBEAT_REF_PREFIX)?;
+    let mut view = assemble(repo, legacy, &refs)?;
+    overlay_heartbeats(repo, &mut view, &heartbeats)?;
+    Ok(view)
 }
 
 /// Merge the shared branch at `legacy` with the per-cluster `refs` (name, target) as the
@@ -212,6 +232,61 @@ pub fn assemble(
     }
     out.newest = newest.map(|(_, id)| id);
     Ok(out)
+}
+
+/// Let each heartbeat ref (name, target) replace its cluster's status and signature in `view`
+/// when its status is newer (by `updatedAt`; a tie keeps the status ref's). Only clusters that
+/// already have a status in `view` are considered; a heartbeat never brings a pin. A heartbeat
+/// without a status file (an older agent's: an empty tree) only says the agent is alive.
+pub fn overlay_heartbeats(
+    repo: &Repository,
+    view: &mut Assembled,
+    heartbeats: &[(String, Oid)],
+) -> Result<(), git2::Error> {
+    for (refname, target) in heartbeats {
+        let Some(cluster) = cluster_of_heartbeat_ref(refname) else {
+            view.ignored.push(format!(
+                "{refname}: not a heartbeat ref of a cluster (refs/hubdr/heartbeat/<cluster>, a DNS label); delete it"
+            ));
+            continue;
+        };
+        let status = status_path(cluster);
+        let Some(current) = view.files.get(&status).copied() else {
+            continue;
+        };
+        let Ok(commit) = repo.find_commit(*target) else {
+            view.ignored
+                .push(format!("{refname}: does not point at a commit"));
+            continue;
+        };
+        let tree = commit.tree()?;
+        let get = |path: &str| {
+            tree.get_path(Path::new(path))
+                .ok()
+                .filter(|e| e.kind() == Some(ObjectType::Blob))
+                .map(|e| e.id())
+        };
+        let Some(ours) = get(&status) else {
+            continue;
+        };
+        let newer = match (updated_at(repo, current), updated_at(repo, ours)) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(theirs), Some(ours)) => ours > theirs,
+        };
+        if !newer {
+            continue;
+        }
+        let sig = signature_path(cluster);
+        view.files.insert(status, ours);
+        match get(&sig) {
+            Some(s) => view.files.insert(sig, s),
+            None => view.files.remove(&sig),
+        };
+        view.origin
+            .insert(cluster.to_string(), Origin::Heartbeat(commit.id()));
+    }
+    Ok(())
 }
 
 fn files_under(

@@ -214,3 +214,103 @@ fn a_status_from_the_future_does_not_hide_a_real_one() {
     let view = read(&repo, "refs/heads/hubdr-status").unwrap();
     assert_eq!(content(&repo, &view, "clusters/hub-a.yaml"), Some(real));
 }
+
+#[test]
+fn a_newer_heartbeat_overlays_its_own_clusters_status_and_signature_only() {
+    let (_d, repo) = repo();
+    let committed = status("hub-a", "2026-12-01T10:00:00Z");
+    commit(
+        &repo,
+        "refs/hubdr/status/hub-a",
+        &[
+            ("clusters/hub-a.yaml", &committed),
+            ("clusters/hub-a.sig", b"sig 1"),
+            ("keys/hub-a.pub", b"pin a"),
+        ],
+    );
+    let beat = status("hub-a", "2026-12-01T10:40:00Z");
+    commit(
+        &repo,
+        "refs/hubdr/heartbeat/hub-a",
+        &[
+            ("clusters/hub-a.yaml", &beat),
+            ("clusters/hub-a.sig", b"sig 2"),
+            // Neither a pin nor another cluster's status is taken from a heartbeat.
+            ("keys/hub-a.pub", b"pin mallory"),
+            (
+                "clusters/hub-b.yaml",
+                &status("hub-b", "2026-12-01T10:40:00Z"),
+            ),
+        ],
+    );
+    // A cluster with only a heartbeat (no status ref, no branch entry) is not brought in.
+    commit(
+        &repo,
+        "refs/hubdr/heartbeat/hub-c",
+        &[(
+            "clusters/hub-c.yaml",
+            &status("hub-c", "2026-12-01T10:40:00Z"),
+        )],
+    );
+    // An older agent's heartbeat: an empty tree.
+    commit(&repo, "refs/hubdr/heartbeat/hub-d", &[]);
+    let view = read(&repo, "refs/heads/hubdr-status").unwrap();
+    assert!(view.ignored.is_empty(), "{:?}", view.ignored);
+    assert_eq!(content(&repo, &view, "clusters/hub-a.yaml"), Some(beat));
+    assert_eq!(
+        content(&repo, &view, "clusters/hub-a.sig").as_deref(),
+        Some(&b"sig 2"[..])
+    );
+    assert_eq!(
+        content(&repo, &view, "keys/hub-a.pub").as_deref(),
+        Some(&b"pin a"[..])
+    );
+    assert!(matches!(view.origin["hub-a"], Origin::Heartbeat(_)));
+    assert_eq!(
+        view.files.keys().collect::<Vec<_>>(),
+        [
+            "clusters/hub-a.sig",
+            "clusters/hub-a.yaml",
+            "keys/hub-a.pub"
+        ]
+    );
+}
+
+#[test]
+fn an_older_or_undated_heartbeat_leaves_the_status_ref_in_place() {
+    let (_d, repo) = repo();
+    let committed = status("hub-a", "2026-12-01T10:00:00Z");
+    commit(
+        &repo,
+        "refs/hubdr/status/hub-a",
+        &[
+            ("clusters/hub-a.yaml", &committed),
+            ("clusters/hub-a.sig", b"sig"),
+        ],
+    );
+    for beat in [
+        status("hub-a", "2026-12-01T09:00:00Z"),
+        status("hub-a", "2026-12-01T10:00:00Z"),
+        status("hub-a", "2999-01-01T00:00:00Z"),
+        b"updatedAt: not a time\n".to_vec(),
+    ] {
+        if let Ok(mut old) = repo.find_reference("refs/hubdr/heartbeat/hub-a") {
+            old.delete().unwrap();
+        }
+        commit(
+            &repo,
+            "refs/hubdr/heartbeat/hub-a",
+            &[("clusters/hub-a.yaml", &beat)],
+        );
+        let view = read(&repo, "refs/heads/hubdr-status").unwrap();
+        assert_eq!(
+            content(&repo, &view, "clusters/hub-a.yaml"),
+            Some(committed.clone())
+        );
+        assert!(matches!(view.origin["hub-a"], Origin::ClusterRef(_)));
+    }
+    // A heartbeat ref whose name is no cluster name is ignored with a reason.
+    commit(&repo, "refs/hubdr/heartbeat/Hub-A", &[]);
+    let view = read(&repo, "refs/heads/hubdr-status").unwrap();
+    assert_eq!(view.ignored.len(), 1, "{:?}", view.ignored);
+}

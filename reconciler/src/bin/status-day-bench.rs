@@ -1,15 +1,18 @@
 //! status-day-bench: a full day of status for a fleet. Every cluster's agent heartbeats every
 //! `--heartbeat-minutes` (10: 144 rounds a day), changes its status `--changes-per-day` times
 //! spread over the day, and `--failover-changes` times in a row at `--failover-hour` (a
-//! failover, when every cluster's status changes a few times). Prints the repository's size
-//! (objects, pack size, refs) and a hub agent's fetch of every cluster's status: cold (a new
-//! cache), after one heartbeat round, after 1% of the clusters changed, and with no change.
+//! failover, when every cluster's status changes a few times); besides, the sync times of its
+//! volumes move `--syncs-per-day` times (VolSync syncing every 10 minutes: every round).
+//! Prints the repository's size (objects, pack size, refs) and a hub agent's fetch of every
+//! cluster's status: cold (a new cache), after one heartbeat round, after 1% of the clusters
+//! changed, and with no change.
 //!
 //! What is real and what is simulated (see docs/performance.md):
 //! - real: every commit is built by the agent's own code (`StatusWriter::build_status_commit`
 //!   and `build_heartbeat_commit`, the functions its publishes use), signed status (file,
-//!   signature, pinned key), one commit per status change, a heartbeat commit replacing the
-//!   heartbeat ref when the status did not change (as the agent's runner does); a sample of
+//!   signature, pinned key); what each agent writes each round is decided by the agent's own
+//!   `publish_plan::decide` (a status commit for a change, a heartbeat carrying the status when
+//!   only sync times moved or nothing changed, a daily summary commit); a sample of
 //!   `--real-sample` clusters publishes every round through the real `StatusWriter` into the
 //!   same bare repository (the agent's local compare-and-swap push); `git gc` every simulated
 //!   hour, as a forge's maintenance; the hub agent's fetches are real (`GitSource`, `file://`).
@@ -29,8 +32,10 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use git2::{Oid, Repository};
 use hubdr_agent::git::{Credentials, GitSource, Identity, StatusWriter};
+use hubdr_agent::publish_plan::{self, Landed, Write as Plan};
 use hubdr_core::status::refs::{heartbeat_ref, status_ref, STATUS_REFSPEC};
 use hubdr_core::status::signature::AgentKey;
+use hubdr_core::status::ClusterStatus;
 
 #[derive(Parser)]
 #[command(about = "Simulate a day of status heartbeats and changes for a fleet")]
@@ -51,6 +56,9 @@ struct Args {
     /// Status changes of every cluster during the failover, one per heartbeat round.
     #[arg(long, default_value_t = 3)]
     failover_changes: usize,
+    /// How often a day each cluster's volume sync times move (144: every 10-minute round).
+    #[arg(long, default_value_t = 144)]
+    syncs_per_day: usize,
     /// Clusters that publish through the real `StatusWriter` (a real push each) every round.
     #[arg(long, default_value_t = 20)]
     real_sample: usize,
@@ -71,13 +79,47 @@ fn main() -> ExitCode {
     }
 }
 
-/// One simulated cluster: its agent's writer, key, status version and status ref tip.
+/// One simulated cluster: its agent's writer, key, status (version of its content, of its sync
+/// times, and the round of the last change), its status ref tip and what it wrote before.
 struct Agent {
     name: String,
     writer: StatusWriter,
     key: AgentKey,
     version: usize,
+    sync: usize,
+    changed_round: usize,
     tip: Option<Oid>,
+    /// The status last committed, and the round.
+    committed: Option<(ClusterStatus, usize)>,
+    /// The status last written, and the round.
+    last: Option<(ClusterStatus, usize)>,
+}
+
+impl Agent {
+    fn content(&self, c: usize) -> String {
+        status(c, self.version, self.sync, self.changed_round)
+    }
+
+    /// What the agent's runner writes this round (`publish_plan::decide`, in simulated time).
+    fn decide(&self, c: usize, round: usize, minutes: usize) -> Result<(Plan, ClusterStatus)> {
+        let now = ClusterStatus::parse(&self.content(c)).map_err(anyhow::Error::msg)?;
+        let ago = |r: usize| Duration::from_secs(((round - r) * minutes * 60) as u64);
+        let landed = Landed {
+            committed: self.committed.as_ref().map(|(s, r)| (s, ago(*r))),
+            last: self.last.as_ref().map(|(s, r)| (s, ago(*r))),
+        };
+        let heartbeat = Duration::from_secs((minutes * 60) as u64);
+        Ok((publish_plan::decide(&now, landed, heartbeat), now))
+    }
+
+    fn wrote(&mut self, plan: Plan, status: ClusterStatus, round: usize) {
+        if plan == Plan::Commit {
+            self.committed = Some((status.clone(), round));
+        }
+        if plan != Plan::Nothing {
+            self.last = Some((status, round));
+        }
+    }
 }
 
 fn run(args: &Args) -> Result<()> {
@@ -101,7 +143,11 @@ fn run(args: &Args) -> Result<()> {
             ),
             key: AgentKey::from_seed(seed(c)),
             version: 0,
+            sync: 0,
+            changed_round: 0,
             tip: None,
+            committed: None,
+            last: None,
         })
         .collect();
     let sample = args.real_sample.min(args.clusters);
@@ -124,32 +170,53 @@ fn run(args: &Args) -> Result<()> {
             // The first round is every agent's first publish.
             round == 0 || spread || failover
         };
+        let syncs = round > 0
+            && (round * args.syncs_per_day / rounds_per_day)
+                != ((round - 1) * args.syncs_per_day / rounds_per_day);
+        let mut plans = Vec::with_capacity(agents.len());
         for (c, agent) in agents.iter_mut().enumerate() {
-            if changes(c) {
+            if changes(c) && round > 0 {
                 agent.version += 1;
             }
+            if syncs {
+                agent.sync += 1;
+            }
+            if (changes(c) && round > 0) || syncs {
+                agent.changed_round = round;
+            }
+            let (plan, now) = agent.decide(c, round, args.heartbeat_minutes)?;
+            agent.wrote(plan, now, round);
+            plans.push(plan);
         }
         // The real sample: each through the agent's own publish, as its runner calls it.
         for (c, agent) in agents.iter_mut().enumerate().take(sample) {
-            let content = status(c, agent.version);
+            let content = agent.content(c);
             let t = Instant::now();
-            let result = if changes(c) {
-                agent
-                    .writer
-                    .publish_signed(&agent.name, content.as_bytes(), &agent.key)
-            } else {
-                agent
-                    .writer
-                    .heartbeat_signed(&agent.name, content.as_bytes(), &agent.key)
-            };
-            real_times.push(t.elapsed());
-            match result?.publish {
-                hubdr_agent::git::Publish::Committed { .. } => totals.status += 1,
-                hubdr_agent::git::Publish::Unchanged { .. } => totals.beats += 1,
+            match plans[c] {
+                Plan::Commit => {
+                    let _ =
+                        agent
+                            .writer
+                            .publish_signed(&agent.name, content.as_bytes(), &agent.key)?;
+                    totals.status += 1;
+                }
+                Plan::Heartbeat => {
+                    agent
+                        .writer
+                        .beat(&agent.name, content.as_bytes(), Some(&agent.key))?;
+                    totals.beats += 1;
+                }
+                Plan::Nothing => {}
             }
+            real_times.push(t.elapsed());
         }
         // The rest: the same commits, written in one pack and one ref transaction.
-        let simulated = simulate_round(&remote_path, &mut agents[sample..], sample, &changes)?;
+        let simulated = simulate_round(
+            &remote_path,
+            &mut agents[sample..],
+            sample,
+            &plans[sample..],
+        )?;
         totals.status += simulated.status;
         totals.beats += simulated.beats;
         let hour_done = (round + 1) % rounds_per_hour == 0;
@@ -205,28 +272,29 @@ fn run(args: &Args) -> Result<()> {
         Ok(())
     })?;
     let (nothing_changed, _) = timed(|| hub.fetch_statuses())?;
-    // One heartbeat round of every cluster (no status change): nothing new for this reader.
-    let none = |_: usize| false;
-    simulate_round(&remote_path, &mut agents, 0, &none)?;
+    // One heartbeat round of every cluster (no status change, sync times as usual).
+    let mut round = rounds;
+    let beats = next_round(&mut agents, round, args, |_| false)?;
+    simulate_round(&remote_path, &mut agents, 0, &beats)?;
     let (after_heartbeats, _) = timed(|| hub.fetch_statuses())?;
     // One round in which 1% of the clusters change.
-    for agent in agents.iter_mut().step_by(100) {
-        agent.version += 1;
-    }
-    let one_percent = |c: usize| c.is_multiple_of(100);
-    simulate_round(&remote_path, &mut agents, 0, &one_percent)?;
+    round += 1;
+    let plans = next_round(&mut agents, round, args, |c| c.is_multiple_of(100))?;
+    simulate_round(&remote_path, &mut agents, 0, &plans)?;
     let (after_one_percent, files) = timed(|| hub.fetch_statuses())?;
-    let first = &agents[0];
-    if files.files[&format!("clusters/{}.yaml", first.name)] != status(0, first.version).as_bytes()
-    {
-        bail!("the hub did not see the last change");
+    for c in [0, 1] {
+        let agent = &agents[c];
+        if files.files[&format!("clusters/{}.yaml", agent.name)] != agent.content(c).as_bytes() {
+            bail!("the hub did not see {}'s newest status", agent.name);
+        }
     }
     // For scale: git's own fetch (protocol v2) of the same refs into a new repository, and of
     // the heartbeat refs (which only `hubdr status --fetch` reads) after a heartbeat round.
     let git_cold = git_fetch(dir.path(), &url, "git-cold.git", &[STATUS_REFSPEC]);
     let heartbeats = "+refs/hubdr/heartbeat/*:refs/hubdr/heartbeat/*";
     let git_beats_cold = git_fetch(dir.path(), &url, "git-beats.git", &[heartbeats]);
-    simulate_round(&remote_path, &mut agents, 0, &none)?;
+    let beats = next_round(&mut agents, round + 1, args, |_| false)?;
+    simulate_round(&remote_path, &mut agents, 0, &beats)?;
     let git_beats_round = git_fetch(dir.path(), &url, "git-beats.git", &[heartbeats]);
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -279,14 +347,38 @@ struct Totals {
     status: usize,
 }
 
-/// One round for `agents` (`offset`: the index of the first, for `changes`): a status commit
-/// for those whose status changes, else a heartbeat commit, all built by the agent's code into
+/// After the simulated day: one more round for every agent, its status changing where
+/// `changes` says and its sync times moving; what each writes.
+fn next_round(
+    agents: &mut [Agent],
+    round: usize,
+    args: &Args,
+    changes: impl Fn(usize) -> bool,
+) -> Result<Vec<Plan>> {
+    let mut plans = Vec::with_capacity(agents.len());
+    for (c, agent) in agents.iter_mut().enumerate() {
+        if changes(c) {
+            agent.version += 1;
+        }
+        if args.syncs_per_day > 0 {
+            agent.sync += 1;
+        }
+        agent.changed_round = round;
+        let (plan, now) = agent.decide(c, round, args.heartbeat_minutes)?;
+        agent.wrote(plan, now, round);
+        plans.push(plan);
+    }
+    Ok(plans)
+}
+
+/// One round for `agents` (`offset`: the index of the first): what `plans` says for each, a
+/// status commit or a heartbeat commit carrying the status, all built by the agent's code into
 /// memory, then written to the repository as one pack and the refs moved in one transaction.
 fn simulate_round(
     remote: &Path,
     agents: &mut [Agent],
     offset: usize,
-    changes: &dyn Fn(usize) -> bool,
+    plans: &[Plan],
 ) -> Result<Totals> {
     let repo = Repository::open_bare(remote)?;
     let odb = repo.odb()?;
@@ -296,25 +388,30 @@ fn simulate_round(
     let mut built: Vec<Option<Oid>> = Vec::with_capacity(agents.len());
     for (i, agent) in agents.iter().enumerate() {
         let c = offset + i;
-        let new = if changes(c) {
-            let content = status(c, agent.version);
-            agent.writer.build_status_commit(
+        let content = agent.content(c);
+        let new = match plans[i] {
+            Plan::Commit => agent.writer.build_status_commit(
                 &repo,
                 agent.tip,
                 &agent.name,
                 content.as_bytes(),
                 Some(&agent.key),
-            )?
-        } else {
-            None
+            )?,
+            Plan::Heartbeat | Plan::Nothing => None,
         };
-        match new {
-            Some(commit) => {
+        match (new, plans[i]) {
+            (Some(commit), _) => {
                 updates.push((status_ref(&agent.name).map_err(anyhow::Error::msg)?, commit));
                 totals.status += 1;
             }
-            None => {
-                let beat = agent.writer.build_heartbeat_commit(&repo, &agent.name)?;
+            (None, Plan::Nothing) => {}
+            (None, _) => {
+                let beat = agent.writer.build_heartbeat_commit(
+                    &repo,
+                    &agent.name,
+                    content.as_bytes(),
+                    Some(&agent.key),
+                )?;
                 updates.push((
                     heartbeat_ref(&agent.name).map_err(anyhow::Error::msg)?,
                     beat,
@@ -355,12 +452,22 @@ fn seed(cluster: usize) -> [u8; 32] {
     seed
 }
 
-fn status(cluster: usize, version: usize) -> String {
+/// A time `minutes` after the start of the simulated day (the day before the run, so never in
+/// the future for a day or two).
+fn at(minutes: usize) -> String {
+    static START: std::sync::OnceLock<jiff::Timestamp> = std::sync::OnceLock::new();
+    let start = START.get_or_init(|| jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48));
+    let t = *start + jiff::SignedDuration::from_mins(minutes as i64);
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn status(cluster: usize, version: usize, sync: usize, changed_round: usize) -> String {
     // About the size of a managed cluster's real status file.
     let mut s = format!(
         "apiVersion: hubdr.io/v1alpha1\nkind: ClusterStatus\ncluster: agent-{cluster}\nagentVersion: 0.1.0\n\
-         updatedAt: 2026-12-07T00:00:00Z\nsource:\n  commit: {:040x}\n  generation: {version}\n  stale: false\n\
+         updatedAt: {}\nsource:\n  commit: {:040x}\n  generation: {version}\n  stale: false\n\
          pass:\n  outcome: Succeeded\n  reason: Applied\nobjects:\n",
+        at(changed_round * 10),
         cluster * 7919 + version
     );
     for o in 0..12 {
@@ -371,8 +478,8 @@ fn status(cluster: usize, version: usize) -> String {
     s.push_str("observed:\n  replicationSources:\n");
     for o in 0..4 {
         s.push_str(&format!(
-            "  - name: app-{o}/data-{o}\n    lastSyncTime: 2026-12-07T0{}:00:00Z\n",
-            version % 10
+            "  - name: app-{o}/data-{o}\n    lastSyncTime: {}\n",
+            at(sync * 10)
         ));
     }
     s

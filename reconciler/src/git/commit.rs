@@ -93,15 +93,18 @@ pub(crate) fn replace_files(
     Ok(Built::Commit(commit))
 }
 
-/// A commit with an empty tree and no parent: a heartbeat, which only says "alive at this
-/// time" (its committer time) and replaces the previous one, so heartbeats add no history.
+/// A commit with no parent holding only `files`: a heartbeat, which says "alive at this time"
+/// (its committer time) with the agent's current status, and replaces the previous one, so
+/// heartbeats add no history.
 pub(crate) fn heartbeat(
     repo: &Repository,
+    files: &[FileWrite<'_>],
     author: &Signature<'_>,
     message: &str,
 ) -> Result<Oid, git2::Error> {
-    let tree = repo.find_tree(repo.treebuilder(None)?.write()?)?;
-    repo.commit(None, author, author, message, &tree, &[])
+    match replace_files(repo, None, files, author, message, true)? {
+        Built::Commit(id) | Built::Unchanged(id) => Ok(id),
+    }
 }
 
 #[cfg(test)]

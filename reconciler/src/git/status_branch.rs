@@ -12,9 +12,12 @@
 //! wrote is never written again; the first publish of a cluster without a ref starts its ref
 //! and carries over the pin the shared branch holds for it, and readers merge both.
 //!
-//! Heartbeats (the agent is alive, nothing changed) do not touch the status ref: they replace
-//! `refs/hubdr/heartbeat/<cluster>` with one parentless commit (the only forced update hubdr
-//! makes, of a ref only this agent writes), so they never grow any history.
+//! Heartbeats do not touch the status ref: they replace `refs/hubdr/heartbeat/<cluster>` with
+//! one parentless commit (the only forced update hubdr makes, of a ref only this agent writes)
+//! holding the agent's current status file and its signature, so they never grow any history.
+//! The agent sends a heartbeat when nothing changed, and when only values that move on their
+//! own changed (`ClusterStatus::same_timeline`): readers take the heartbeat's status when it is
+//! newer than the status ref's (`hubdr_core::status::refs::overlay_heartbeats`).
 //!
 //! Over the network the remote's receive-pack does the compare-and-swap; for a bare
 //! repository on this machine (`file://` or a path) we do it ourselves under the ref's
@@ -150,17 +153,15 @@ impl StatusWriter {
         self.write(cluster, content, None).map(|(p, _)| p)
     }
 
-    /// Like [`publish`](Self::publish) (a commit only when the status changed), and then
-    /// replace the cluster's heartbeat ref, so readers can see the agent is alive even when its
-    /// status did not change. A heartbeat that cannot be written is logged, not an error.
-    pub fn heartbeat(&self, cluster: &str, content: &[u8]) -> Result<Publish, GitError> {
-        let publish = self.publish(cluster, content)?;
-        self.beat_logged(cluster);
-        Ok(publish)
-    }
-
-    /// Replace `refs/hubdr/heartbeat/<cluster>` with a parentless commit made now.
-    pub fn beat(&self, cluster: &str) -> Result<(), GitError> {
+    /// Replace `refs/hubdr/heartbeat/<cluster>` with a parentless commit made now, holding
+    /// `clusters/<cluster>.yaml` = `content` and, with `key`, its signature (never a pin: a
+    /// heartbeat cannot pin a key). The status ref is not touched.
+    pub fn beat(
+        &self,
+        cluster: &str,
+        content: &[u8],
+        key: Option<&AgentKey>,
+    ) -> Result<(), GitError> {
         let refname = heartbeat_ref(cluster).map_err(|_| GitError::InvalidCluster {
             cluster: cluster.to_string(),
         })?;
@@ -169,14 +170,8 @@ impl StatusWriter {
             credentials: &self.credentials,
         };
         remote::replace_ref(&self.cache, endpoint, &refname, |repo| {
-            self.build_heartbeat_commit(repo, cluster)
+            self.build_heartbeat_commit(repo, cluster, content, key)
         })
-    }
-
-    fn beat_logged(&self, cluster: &str) {
-        if let Err(e) = self.beat(cluster) {
-            tracing::warn!(error = %e, "cannot write the heartbeat ref (status is unaffected); does the forge refuse forced updates of refs/hubdr/heartbeat/*?");
-        }
     }
 
     /// [`publish`](Self::publish) with the signature of `content` by `key` beside it, and the
@@ -187,17 +182,7 @@ impl StatusWriter {
         content: &[u8],
         key: &AgentKey,
     ) -> Result<SignedPublish, GitError> {
-        self.signed(cluster, content, key, false)
-    }
-
-    /// [`heartbeat`](Self::heartbeat), signed like [`publish_signed`](Self::publish_signed).
-    pub fn heartbeat_signed(
-        &self,
-        cluster: &str,
-        content: &[u8],
-        key: &AgentKey,
-    ) -> Result<SignedPublish, GitError> {
-        self.signed(cluster, content, key, true)
+        self.signed(cluster, content, key)
     }
 
     fn signed(
@@ -205,12 +190,8 @@ impl StatusWriter {
         cluster: &str,
         content: &[u8],
         key: &AgentKey,
-        heartbeat: bool,
     ) -> Result<SignedPublish, GitError> {
         let (publish, pin) = self.write(cluster, content, Some(key))?;
-        if heartbeat {
-            self.beat_logged(cluster);
-        }
         Ok(SignedPublish {
             publish,
             pin: pin.unwrap_or(Pin::Ours),
@@ -348,17 +329,33 @@ impl StatusWriter {
         )
     }
 
-    /// For benchmarks: write into `repo` the heartbeat commit [`beat`](Self::beat) would push.
+    /// Write into `repo` the heartbeat commit [`beat`](Self::beat) pushes (benchmarks use it
+    /// to simulate many agents).
     #[doc(hidden)]
     pub fn build_heartbeat_commit(
         &self,
         repo: &Repository,
         cluster: &str,
+        content: &[u8],
+        key: Option<&AgentKey>,
     ) -> Result<Oid, GitError> {
-        let author = Signature::now(&self.identity.name, &self.identity.email)
-            .map_err(|source| commit_error(cluster, source))?;
-        commit::heartbeat(repo, &author, &format!("heartbeat: {cluster}"))
-            .map_err(|source| commit_error(cluster, source))
+        let error = |source| commit_error(cluster, source);
+        let author = Signature::now(&self.identity.name, &self.identity.email).map_err(error)?;
+        let (path, sig_path) = (status_path(cluster), signature_path(cluster));
+        let signature = key.map(|k| k.sign(cluster, content).to_text());
+        let mut files = vec![FileWrite {
+            path: &path,
+            content,
+            only_if_absent: false,
+        }];
+        if let Some(signature) = &signature {
+            files.push(FileWrite {
+                path: &sig_path,
+                content: signature.as_bytes(),
+                only_if_absent: false,
+            });
+        }
+        commit::heartbeat(repo, &files, &author, &format!("heartbeat: {cluster}")).map_err(error)
     }
 }
 
