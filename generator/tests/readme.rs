@@ -8,11 +8,17 @@
 //!   [`ELSEWHERE`], which the test checks exists and runs it ([`every_command_is_exercised`]).
 //!
 //! Other programs in the README (`git`, `cargo install`, `podman`, `cp`) are not checked.
+//!
+//! Every relative link of the README and of `docs/*.md` resolves: the file exists and the
+//! anchor is one of its headings ([`every_relative_link_resolves`]).
 
 mod support;
 
 #[path = "readme/commands.rs"]
 mod commands;
+
+#[path = "readme/links.rs"]
+mod links;
 
 use std::path::Path;
 
@@ -268,4 +274,28 @@ fn every_command_is_exercised() {
         "the README lost its test command"
     );
     assert!(Path::new(&root).join("repos-example/site.yaml").is_file());
+}
+
+#[test]
+fn every_relative_link_resolves() {
+    let root = support::manifest_dir().join("..").canonicalize().unwrap();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for file in links::markdown_files(&root) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (line, target) in links::links(&text) {
+            checked += 1;
+            if let Some(why) = links::broken(&file, &target) {
+                let name = file.strip_prefix(&root).unwrap_or(&file).display();
+                problems.push(format!("{name}:{line}: ({target}): {why}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "broken links (fix the link, or the heading it points to):\n{}",
+        problems.join("\n")
+    );
+    // The README and the docs link to each other: finding none would mean the reader broke.
+    assert!(checked >= 10, "only {checked} links found");
 }

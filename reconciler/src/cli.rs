@@ -81,7 +81,8 @@ pub struct AgentArgs {
     /// SSH: a known_hosts file to check the server key against (default: ~/.ssh/known_hosts).
     #[arg(long)]
     pub known_hosts: Option<PathBuf>,
-    /// The branch status is written to.
+    /// The shared status branch older agents wrote: still read (merged with the per-cluster
+    /// status refs), never written.
     #[arg(long, default_value = hubdr_core::status::STATUS_BRANCH)]
     pub status_branch: String,
     /// Do not write status to git.
