@@ -76,7 +76,15 @@ fn open_with_scratch(
         path: remote.path().to_path_buf(),
         source,
     };
-    let scratch = Repository::open_bare(remote.path()).map_err(open_error)?;
+    // The scratch repository is only an object database: the remote's objects read in place
+    // (as an alternate: never written) and new ones kept in memory. Not opening the repository
+    // a second time (its configuration files, its directories) saves about a sixth of a
+    // publish's CPU time (`status-contention-bench` on tmpfs: 1.35 -> 1.12 ms per publish).
+    let objects = remote.path().join("objects");
+    let odb = git2::Odb::new().map_err(open_error)?;
+    odb.add_disk_alternate(&objects.to_string_lossy())
+        .map_err(open_error)?;
+    let scratch = Repository::from_odb(odb).map_err(open_error)?;
     commit::keep_new_objects_in_memory(&scratch).map_err(open_error)?;
     Ok((remote, scratch))
 }
