@@ -182,33 +182,18 @@ pub fn steps(after: &Site, abort: &Abort, markdown: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{load, restoring, SITE};
     use super::*;
-    use crate::status::{ManagedClustersObservation, Observed, PhaseObservation};
-    use std::path::Path;
+    use crate::status::ManagedClustersObservation;
 
-    const SITE: &str = include_str!("../../../repos-example/site.yaml");
-
-    fn load(text: &str) -> Site {
-        crate::site::load_str(text, Path::new("site.yaml"))
-            .expect("valid")
-            .site
-    }
-
+    /// hub-b at generation 2, its passive-sync Restore in `phase`, holding `clusters`
+    /// ManagedClusters.
     fn status(phase: &str, clusters: usize) -> ClusterStatus {
-        let text = "apiVersion: hubdr.io/v1alpha1\nkind: ClusterStatus\ncluster: hub-b\nagentVersion: '0'\nupdatedAt: '2026-12-07T00:00:00Z'\nsource: {generation: 2}\npass: {outcome: Progressing, reason: Waiting}\n";
-        let mut s = ClusterStatus::parse(text).unwrap();
-        s.observed = Observed {
-            restores: vec![PhaseObservation {
-                name: "ns/restore-acm-passive-sync-g0".into(),
-                phase: phase.into(),
-                ..Default::default()
-            }],
-            managed_clusters: (clusters > 0).then(|| ManagedClustersObservation {
-                total: clusters,
-                ..Default::default()
-            }),
+        let mut s = restoring(2, "restore-acm-passive-sync-g0", phase);
+        s.observed.managed_clusters = (clusters > 0).then(|| ManagedClustersObservation {
+            total: clusters,
             ..Default::default()
-        };
+        });
         s
     }
 
