@@ -24,6 +24,29 @@ async fn east_1() -> (FakeApiServer, Vec<Value>) {
     (server, objects)
 }
 
+/// An error `code` with `message` on every server-side apply of ReplicationSource `name`.
+fn applying_source(code: u16, message: &str, name: &str) -> Fault {
+    Fault::error(code, message)
+        .verb(Verb::Apply)
+        .resource("replicationsources")
+        .name(name)
+}
+
+/// One pass of east-1's agent over a fresh cluster with `fault` injected: the cluster, the
+/// objects applied and the pass.
+async fn east_1_pass_with(
+    fault: Fault,
+) -> (
+    FakeApiServer,
+    Vec<Value>,
+    hubdr_agent::reconcile::PassReport,
+) {
+    let (server, objects) = east_1().await;
+    server.inject(fault);
+    let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
+    (server, objects, report)
+}
+
 fn failed_message<'a>(report: &'a hubdr_agent::reconcile::PassReport, object: &str) -> &'a str {
     match action(&report.changes, object) {
         Action::Failed(message) => message,
@@ -237,16 +260,8 @@ async fn objects_of_a_kind_that_is_not_served_wait_and_are_created_once_it_is() 
 
 #[tokio::test]
 async fn transient_server_errors_are_retried_and_persistent_ones_fail_only_that_object() {
-    let (server, objects) = east_1().await;
-    server.inject(
-        Fault::error(500, "etcdserver: leader changed")
-            .verb(Verb::Apply)
-            .resource("replicationsources")
-            .name("catalog-files")
-            .times(2),
-    );
-
-    let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
+    let fault = applying_source(500, "etcdserver: leader changed", "catalog-files").times(2);
+    let (server, objects, report) = east_1_pass_with(fault).await;
 
     assert_eq!(
         report.changes.count("created"),
@@ -273,14 +288,8 @@ async fn transient_server_errors_are_retried_and_persistent_ones_fail_only_that_
         ]
     );
 
-    let (server, objects) = east_1().await;
-    server.inject(
-        Fault::error(500, "etcdserver: leader changed")
-            .verb(Verb::Apply)
-            .resource("replicationsources")
-            .name("catalog-files"),
-    );
-    let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
+    let fault = applying_source(500, "etcdserver: leader changed", "catalog-files");
+    let (server, objects, report) = east_1_pass_with(fault).await;
     let message = failed_message(&report, CATALOG);
     assert!(
         message.contains("leader changed") && message.contains("gave up after 3 attempts"),
@@ -308,14 +317,8 @@ async fn transient_server_errors_are_retried_and_persistent_ones_fail_only_that_
 #[tokio::test]
 async fn an_invalid_object_fails_without_retries() {
     // An injected 422.
-    let (server, objects) = east_1().await;
-    server.inject(
-        Fault::error(422, "spec.trigger.schedule: Invalid value")
-            .verb(Verb::Apply)
-            .resource("replicationsources")
-            .name("media-fanout"),
-    );
-    let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
+    let fault = applying_source(422, "spec.trigger.schedule: Invalid value", "media-fanout");
+    let (server, objects, report) = east_1_pass_with(fault).await;
     let message = failed_message(&report, MEDIA);
     assert!(
         message.contains("rejected by the API server") && message.contains("Invalid value"),
