@@ -92,13 +92,7 @@ pub fn check(
         ));
     }
     let name = format!("{backup_namespace}/{}", abort.restore);
-    let phase = status
-        .observed
-        .restores
-        .iter()
-        .find(|r| r.name == name)
-        .map(|r| r.phase.as_str())
-        .unwrap_or_default();
+    let phase = super::restore_phase(status, &name).unwrap_or_default();
     match phase {
         "Finished" => Err(format!(
             "the activation Restore {name} Finished on {target}; {too_late}"
@@ -113,13 +107,7 @@ pub fn check(
 
 /// The site text with the roles given back at the new generation.
 pub fn apply(text: &str, site: &Site, abort: &Abort) -> Result<String, String> {
-    let index = |name: &str| {
-        site.spec
-            .hubs
-            .iter()
-            .position(|h| h.name == name)
-            .expect("planned from this site")
-    };
+    let index = |name: &str| super::planned_index(site, name);
     let generation = abort.generation.to_string();
     let mut text = set_scalar(text, "spec.failover.generation", &generation)?;
     if site.spec.failover.attempt != 1 {

@@ -13,6 +13,7 @@ pub use steps::steps;
 
 use crate::site::edit::{insert_mapping_before, set_scalar};
 use crate::site::{Hub, HubRole, Site};
+use crate::status::ClusterStatus;
 
 /// What a failover changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,26 @@ fn hub_named<'a>(site: &'a Site, name: &str) -> Result<&'a Hub, String> {
     })
 }
 
+/// The index in `spec.hubs` of hub `name`, which a plan of this site named.
+fn planned_index(site: &Site, name: &str) -> usize {
+    site.spec
+        .hubs
+        .iter()
+        .position(|h| h.name == name)
+        .expect("planned from this site")
+}
+
+/// The phase `status` reports of Restore `name` (`namespace/name`), when it reports that
+/// Restore.
+fn restore_phase<'a>(status: &'a ClusterStatus, name: &str) -> Option<&'a str> {
+    status
+        .observed
+        .restores
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| r.phase.as_str())
+}
+
 /// Fail over to hub `to` in the site text (which must be a valid site file).
 pub fn edit_site(text: &str, to: &str, old_primary_unreachable: bool) -> Result<String, String> {
     let site = parse(text)?;
@@ -78,13 +99,7 @@ fn parse(text: &str) -> Result<Site, String> {
 
 /// Apply `failover` to the site text: generation, roles, `activeSince`, the unreachable flag.
 pub fn apply(text: &str, site: &Site, failover: &Failover) -> Result<String, String> {
-    let index = |name: &str| {
-        site.spec
-            .hubs
-            .iter()
-            .position(|h| h.name == name)
-            .expect("planned from this site")
-    };
+    let index = |name: &str| planned_index(site, name);
     let generation = failover.generation.to_string();
     let mut text = if text_has(text, "spec.failover") {
         set_scalar(text, "spec.failover.generation", &generation)?

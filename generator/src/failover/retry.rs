@@ -80,12 +80,7 @@ pub fn check_failed(
         ));
     }
     let name = format!("{backup_namespace}/{}", retry.failed_restore);
-    let phase = status
-        .observed
-        .restores
-        .iter()
-        .find(|r| r.name == name)
-        .map(|r| r.phase.as_str());
+    let phase = super::restore_phase(status, &name);
     match phase {
         Some(p) if FAILED_RESTORE_PHASES.contains(&p) => Ok(()),
         Some("Finished") => Err(format!(
