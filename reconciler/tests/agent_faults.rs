@@ -57,6 +57,26 @@ fn failed_message<'a>(report: &'a hubdr_agent::reconcile::PassReport, object: &s
     }
 }
 
+/// Only `object` failed in the pass, with a message holding every one of `needles`; every other
+/// object of `objects` was created.
+fn assert_only_failure(
+    report: &hubdr_agent::reconcile::PassReport,
+    objects: &[Value],
+    object: &str,
+    needles: &[&str],
+) {
+    let message = failed_message(report, object);
+    for needle in needles {
+        assert!(message.contains(needle), "{needle:?} not in {message}");
+    }
+    assert_eq!(
+        report.changes.count("created"),
+        objects.len() - 1,
+        "{}",
+        describe(&report.changes)
+    );
+}
+
 fn schedule_of(server: &FakeApiServer, ns: &str, name: &str) -> String {
     let live = server
         .get(&gvk_of(RS, "ReplicationSource"), Some(ns), name)
@@ -290,16 +310,11 @@ async fn transient_server_errors_are_retried_and_persistent_ones_fail_only_that_
 
     let fault = applying_source(500, "etcdserver: leader changed", "catalog-files");
     let (server, objects, report) = east_1_pass_with(fault).await;
-    let message = failed_message(&report, CATALOG);
-    assert!(
-        message.contains("leader changed") && message.contains("gave up after 3 attempts"),
-        "{message}"
-    );
-    assert_eq!(
-        report.changes.count("created"),
-        objects.len() - 1,
-        "{}",
-        describe(&report.changes)
+    assert_only_failure(
+        &report,
+        &objects,
+        CATALOG,
+        &["leader changed", "gave up after 3 attempts"],
     );
     assert_eq!(
         writes_to(&server, "replicationsources", "catalog-files").len(),
@@ -319,17 +334,13 @@ async fn an_invalid_object_fails_without_retries() {
     // An injected 422.
     let fault = applying_source(422, "spec.trigger.schedule: Invalid value", "media-fanout");
     let (server, objects, report) = east_1_pass_with(fault).await;
-    let message = failed_message(&report, MEDIA);
-    assert!(
-        message.contains("rejected by the API server") && message.contains("Invalid value"),
-        "{message}"
-    );
+    let needles = ["rejected by the API server", "Invalid value"];
+    assert_only_failure(&report, &objects, MEDIA, &needles);
     assert_eq!(
         writes_to(&server, "replicationsources", "media-fanout").len(),
         1,
         "not retried"
     );
-    assert_eq!(report.changes.count("created"), objects.len() - 1);
 
     // A Restore the CRD schema refuses (a required field is missing).
     let server = fake().await;
@@ -474,17 +485,7 @@ async fn an_object_in_a_missing_namespace_fails_with_a_message_naming_it() {
 
     let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
 
-    let message = failed_message(&report, ORDERS);
-    assert!(
-        message.contains("namespace") && message.contains("shop"),
-        "{message}"
-    );
-    assert_eq!(
-        report.changes.count("created"),
-        objects.len() - 1,
-        "{}",
-        describe(&report.changes)
-    );
+    assert_only_failure(&report, &objects, ORDERS, &["namespace", "shop"]);
     assert_eq!(
         writes_to(&server, "replicationsources", "orders-db").len(),
         1,

@@ -125,12 +125,7 @@ async fn an_abort_before_the_activation_gives_the_role_back_in_order() {
         .unwrap();
     assert!(removed < unpaused, "\n{}", t.render());
     assert!(backups_by(&fleet, "hub-a", unpaused) > 0);
-    fleet
-        .run_until(&ALL, 2, "every cluster reports generation 3", |f| {
-            ALL.iter()
-                .all(|c| f.status(c).is_some_and(|s| s.source.generation == Some(3)))
-        })
-        .await;
+    until_all_report(&mut fleet, 3).await;
     let (result, out) = hubdr_status(&fleet, true);
     assert_eq!(result, Ok(()), "{out}");
     assert!(out.trim_end().ends_with("failover complete"), "{out}");

@@ -177,12 +177,7 @@ async fn a_failed_activation_is_retried_with_a_restore_of_its_own() {
         [PASSIVE_SYNC_G0, retried],
         "each attempt its own Restore"
     );
-    fleet
-        .run_until(&ALL, 2, "every cluster reports generation 2", |f| {
-            ALL.iter()
-                .all(|c| f.status(c).is_some_and(|s| s.source.generation == Some(2)))
-        })
-        .await;
+    until_all_report(&mut fleet, 2).await;
     let (result, out) = hubdr_status(&fleet, true);
     assert_eq!(result, Ok(()), "{out}");
     assert!(out.trim_end().ends_with("failover complete"), "{out}");

@@ -102,12 +102,7 @@ async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
         fleet.timeline.render()
     );
     assert_paused(&fleet, "hub-a");
-    let fence = fleet
-        .status("hub-a")
-        .unwrap()
-        .observed
-        .fence
-        .unwrap_or_default();
+    let fence = fence_of(&fleet, "hub-a");
     assert_eq!(fence.fenced_at, Some(2), "{fence:?}");
 
     // The repository becomes unreachable and someone creates a BackupSchedule by hand: an

@@ -123,6 +123,29 @@ pub async fn until_b_backs_up(fleet: &mut Fleet, max_rounds: usize, what: &str) 
         .await;
 }
 
+/// Rounds of every agent until every cluster reports generation `generation`, at most 2.
+pub async fn until_all_report(fleet: &mut Fleet, generation: u64) {
+    let what = format!("every cluster reports generation {generation}");
+    fleet
+        .run_until(&ALL, 2, &what, |f| {
+            ALL.iter().all(|c| {
+                f.status(c)
+                    .is_some_and(|s| s.source.generation == Some(generation))
+            })
+        })
+        .await;
+}
+
+/// What `hub`'s agent last reported of its fence (the default when it reported none).
+pub fn fence_of(fleet: &Fleet, hub: &str) -> hubdr::status::FenceObservation {
+    fleet
+        .status(hub)
+        .unwrap_or_else(|| panic!("{hub} has reported no status"))
+        .observed
+        .fence
+        .unwrap_or_default()
+}
+
 /// Generation 1 running: hub-a backs up, hub-b and hub-c sync its backups.
 pub async fn steady(fleet: &mut Fleet) {
     fleet

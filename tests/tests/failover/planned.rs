@@ -31,12 +31,7 @@ async fn planned_failover_fences_the_old_primary_before_the_new_one_backs_up() {
         .unwrap();
     assert_eq!(bsl["spec"]["accessMode"], "ReadOnly");
 
-    fleet
-        .run_until(&ALL, 2, "every cluster reports generation 2", |f| {
-            ALL.iter()
-                .all(|c| f.status(c).is_some_and(|s| s.source.generation == Some(2)))
-        })
-        .await;
+    until_all_report(&mut fleet, 2).await;
     let (result, out) = hubdr_status(&fleet, true);
     assert_eq!(result, Ok(()), "{out}");
     assert!(out.trim_end().ends_with("failover complete"), "{out}");
@@ -375,12 +370,7 @@ async fn planned_failover_on_acm_2_11_deletes_the_old_primarys_backup_schedule()
         .timeline
         .first_object(merged, "hub-a", "BackupSchedule", deleted)
         .is_some());
-    let fence = fleet
-        .status("hub-a")
-        .unwrap()
-        .observed
-        .fence
-        .unwrap_or_default();
+    let fence = fence_of(&fleet, "hub-a");
     assert_eq!(fence.fenced_at, Some(2), "{fence:?}");
     assert_eq!(
         fence.done,
