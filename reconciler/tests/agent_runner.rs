@@ -228,15 +228,7 @@ async fn a_tampered_file_stops_the_pass_before_any_write() {
 #[tokio::test]
 async fn a_late_bound_address_waits_for_the_destination_agent_then_is_applied() {
     let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let EastWest {
-        east,
-        west,
-        mut east_agent,
-        mut west_agent,
-        caches: _caches,
-    } = east_west(&remote, &rendered).await;
+    let (east, west, mut east_agent, mut west_agent) = example_east_west(&remote).await;
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
 
     // The destination has not published an address yet.

@@ -112,15 +112,7 @@ fn forgeries(real: &ClusterStatus, west: &AgentKey) -> Vec<Forgery> {
 #[tokio::test]
 async fn a_forged_status_does_not_redirect_a_replication_source() {
     let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let EastWest {
-        east,
-        west,
-        mut east_agent,
-        mut west_agent,
-        caches: _caches,
-    } = east_west(&remote, &rendered).await;
+    let (east, west, mut east_agent, mut west_agent) = example_east_west(&remote).await;
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
     let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
 
@@ -330,15 +322,7 @@ async fn a_forged_status_export_is_refused() {
 #[tokio::test]
 async fn a_late_bound_address_outside_the_declared_network_is_refused() {
     let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let EastWest {
-        east,
-        west,
-        mut east_agent,
-        mut west_agent,
-        caches: _caches,
-    } = east_west(&remote, &rendered).await;
+    let (east, west, mut east_agent, mut west_agent) = example_east_west(&remote).await;
     let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
     west_agent.pass_once().await;
@@ -416,13 +400,7 @@ async fn a_key_registered_in_the_site_wins_over_any_pin() {
         "keys/west-1.pub",
         Some(pin_text("west-1", &squatter.public()).into_bytes()),
     )]);
-    let EastWest {
-        east,
-        west,
-        mut east_agent,
-        mut west_agent,
-        caches: _caches,
-    } = east_west(&remote, &rendered).await;
+    let (east, west, mut east_agent, mut west_agent) = east_west(&remote, &rendered).await;
     west.put_object(hubdr_agent::status_key::secret(
         AGENT_NAMESPACE,
         "west-1",
