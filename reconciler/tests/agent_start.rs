@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -11,18 +10,6 @@ use clap::Parser;
 use hubdr_agent::cli::AgentArgs;
 use kubefake::{FakeApiServer, Fault, Verb};
 use support::*;
-
-fn kubeconfig(dir: &Path, server: &FakeApiServer) -> String {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
-         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: nobody}}\n\
-         current-context: fake\n",
-        server.url()
-    );
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
 
 async fn run_once(remote: &Remote, cluster: &str, server: &FakeApiServer) -> ExitCode {
     run_once_with(remote, cluster, server, &[]).await

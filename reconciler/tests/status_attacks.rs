@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use hubdr::status::signature::{pin_text, AgentKey};
 use hubdr::status::{ClusterStatus, STATUS_BRANCH};
-use serde_json::json;
 use support::*;
 
 const GOOD_ADDRESS: &str = "10.0.0.7";
@@ -114,17 +113,10 @@ async fn a_forged_status_does_not_redirect_a_replication_source() {
     let remote = Remote::new();
     let (east, west, mut east_agent, mut west_agent) = example_east_west(&remote).await;
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
 
     // The real destination publishes its address and the source binds it.
     west_agent.pass_once().await;
-    west.set_status(
-        &rd,
-        Some("shop"),
-        "orders-db",
-        json!({"rsyncTLS": {"address": GOOD_ADDRESS}}),
-    )
-    .unwrap();
+    publish_orders_address(&west, GOOD_ADDRESS);
     let real = west_agent.pass_once().await;
     let status = east_agent.pass_once().await;
     assert_eq!(result_of(&status, ORDERS_RS).0, "created");
@@ -323,7 +315,6 @@ async fn a_forged_status_export_is_refused() {
 async fn a_late_bound_address_outside_the_declared_network_is_refused() {
     let remote = Remote::new();
     let (east, west, mut east_agent, mut west_agent) = example_east_west(&remote).await;
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
     west_agent.pass_once().await;
     // The example site declares west-1's network: addresses 10.0.0.0/16, domains
@@ -337,8 +328,7 @@ async fn a_late_bound_address_outside_the_declared_network_is_refused() {
     ] {
         // west-1's own agent reports it (signed): the destination itself is not trusted to
         // point anywhere.
-        west.set_status(&rd, Some("shop"), "orders-db", json!({"rsyncTLS": {"address": address}}))
-            .unwrap();
+        publish_orders_address(&west, address);
         west_agent.pass_once().await;
         east.clear_writes();
         let status = east_agent.pass_once().await;
@@ -357,13 +347,7 @@ async fn a_late_bound_address_outside_the_declared_network_is_refused() {
     }
 
     for address in ["10.0.3.4", "a1b2.eu-west-1.elb.amazonaws.com"] {
-        west.set_status(
-            &rd,
-            Some("shop"),
-            "orders-db",
-            json!({"rsyncTLS": {"address": address}}),
-        )
-        .unwrap();
+        publish_orders_address(&west, address);
         west_agent.pass_once().await;
         let status = east_agent.pass_once().await;
         assert!(
@@ -407,16 +391,9 @@ async fn a_key_registered_in_the_site_wins_over_any_pin() {
         &west_key,
     ))
     .unwrap();
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
 
     west_agent.pass_once().await;
-    west.set_status(
-        &rd,
-        Some("shop"),
-        "orders-db",
-        json!({"rsyncTLS": {"address": GOOD_ADDRESS}}),
-    )
-    .unwrap();
+    publish_orders_address(&west, GOOD_ADDRESS);
     let real = west_agent.pass_once().await;
     assert_eq!(
         agent_key(&west, "west-1").public(),

@@ -59,6 +59,19 @@ pub async fn example_east_west(remote: &Remote) -> EastWest {
     east_west(remote, &rendered).await
 }
 
+/// VolSync on west-1 (`west`) publishes `address` in the status of ReplicationDestination
+/// shop/orders-db, the destination of the late-bound replication.
+pub fn publish_orders_address(west: &FakeApiServer, address: &str) {
+    let rd = super::gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
+    west.set_status(
+        &rd,
+        Some("shop"),
+        "orders-db",
+        serde_json::json!({"rsyncTLS": {"address": address}}),
+    )
+    .unwrap();
+}
+
 /// `hubdr status import FILE --repo CENTRAL`: the exit code on failure, and the output
 /// (stdout, then stderr and the error).
 pub fn status_import(central: &Remote, file: &Path) -> (Result<(), i32>, String) {

@@ -50,6 +50,19 @@ pub fn crds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/crds")
 }
 
+/// A kubeconfig file in `dir` for `server`, without credentials: its path.
+pub fn kubeconfig(dir: &Path, server: &FakeApiServer) -> String {
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
+         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: nobody}}\n\
+         current-context: fake\n",
+        server.url()
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
 /// A fake API server serving the upstream CRDs, with the agent's namespace.
 pub async fn fake() -> FakeApiServer {
     let server = FakeApiServer::start()
