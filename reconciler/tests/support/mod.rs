@@ -620,6 +620,15 @@ impl Remote {
     }
 }
 
+/// A new [`Remote`] with the example site's render committed on `main`: the remote, the
+/// render and its commit.
+pub fn example_remote() -> (Remote, Rendered, Oid) {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    let commit = remote.commit(&rendered.tree, "render");
+    (remote, rendered, commit)
+}
+
 impl Default for Remote {
     fn default() -> Self {
         Self::new()
