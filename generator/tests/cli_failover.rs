@@ -224,3 +224,74 @@ fn a_fleet_failover_plan_fits_a_pull_request_with_the_full_list_beside_it() {
     }
     assert!(full.ends_with(&description[description.find("## Preflight").unwrap()..]));
 }
+
+/// What the guarded edits read from a repository without a status branch.
+const NO_STATUS: &str = "repo has no status: neither a status branch \"hubdr-status\" (nor origin/hubdr-status) nor status refs refs/hubdr/status/*: fetch them with `git fetch origin hubdr-status:hubdr-status '+refs/hubdr/status/*:refs/hubdr/status/*'`";
+
+/// `failover --retry`, `--abort` and `decommission` take the same guarded steps: each is
+/// refused first by its own plan, then, with nothing on the status branch, by the status
+/// branch they cannot read, each naming the command to run again; nothing changes.
+#[test]
+fn the_guarded_edits_refuse_by_plan_then_by_the_unreadable_status_branch() {
+    let sandbox = starter();
+    sandbox.hubdr(&["render", "--out", "repo"]).expect_code(0);
+    let repo = sandbox.join("repo");
+    // The command; its refusal before the failover (error, fix); after it, with no status
+    // branch (the start of the error, the fix).
+    let commands: [(&[&str], [&str; 2], [&str; 2]); 3] = [
+        (
+            &["failover", "--retry", "--out", "repo"],
+            [
+                "error: no takeover is in progress at generation 0: the active hub hub-a did not take over in a failover, so there is no activation to retry",
+                "\n  fix: start a failover with `hubdr failover --to HUB` instead",
+            ],
+            [
+                &format!("error: {NO_STATUS}"),
+                "\n  fix: fetch the status branch the agents report to, then retry\n",
+            ],
+        ),
+        (
+            &["failover", "--abort", "--out", "repo"],
+            [
+                "error: no failover is in progress at generation 0: no hub took over at it, so there is nothing to abort",
+                "\n  fix: abort only a failover in progress; otherwise fail over again with `hubdr failover --to HUB`",
+            ],
+            [
+                &format!("error: {NO_STATUS}"),
+                "\n  fix: fetch the status branch the agents report to, then abort\n",
+            ],
+        ),
+        (
+            &["decommission", "hub-a", "--out", "repo"],
+            [
+                "error: hub-a is active, not fenced: only a fenced former primary can be decommissioned; fail over to another hub first (`hubdr failover --to HUB`)",
+                "\n  fix: name a fenced former primary (see spec.hubs)",
+            ],
+            [
+                &format!("error: cannot decommission hub-a: {NO_STATUS}"),
+                "\n  fix: fetch the status branch the agents report to, then decommission\n",
+            ],
+        ),
+    ];
+    for (args, [error, fix], _) in commands {
+        sandbox
+            .hubdr(args)
+            .expect_code(2)
+            .expect_stderr(error)
+            .expect_stderr(fix);
+    }
+
+    failover_without_agents(&sandbox, &[]).expect_code(0);
+    let site = fs::read_to_string(sandbox.join("site.yaml")).unwrap();
+    let commits = support::commits(&repo);
+    for (args, _, [error, fix]) in commands {
+        let run = sandbox.hubdr(args);
+        run.expect_code(2).expect_stderr(error).expect_stderr(fix);
+        assert!(
+            !run.stderr.contains("render drift") && run.stdout.is_empty(),
+            "{run}"
+        );
+    }
+    assert_eq!(fs::read_to_string(sandbox.join("site.yaml")).unwrap(), site);
+    assert_eq!(support::commits(&repo), commits);
+}

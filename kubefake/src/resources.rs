@@ -83,6 +83,12 @@ impl ResourceInfo {
             .status_subresource
     }
 
+    /// A namespaced `v1` resource of `group` without a schema, with a status subresource: a
+    /// built-in kind a test serves that the fake does not by default (batch Jobs, Pods, ...).
+    pub fn namespaced_v1(group: &str, kind: &str, plural: &str) -> Self {
+        Self::builtin(group, "v1", kind, plural, true, true, None)
+    }
+
     fn builtin(
         group: &str,
         version: &str,

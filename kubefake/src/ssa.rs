@@ -429,19 +429,36 @@ mod tests {
         json!({"apiVersion": "x.io/v1", "kind": "K", "metadata": {"name": "n"}, "spec": spec})
     }
 
+    /// `manager` applies `spec` (with the test [`schema`], nothing defaulted) over `live`, an
+    /// object and its managed fields (`None`: a create).
+    fn apply_spec(
+        live: Option<(&Value, &[ManagedEntry])>,
+        spec: Value,
+        manager: &str,
+        force: bool,
+    ) -> Result<Applied, Vec<Conflict>> {
+        let (object, managed) = live.map_or((None, &[][..]), |(o, m)| (Some(o), m));
+        let schema = schema();
+        let config = cfg(spec);
+        apply(
+            object,
+            managed,
+            &config,
+            &FieldSet::new(),
+            Some(&schema),
+            &actor(manager),
+            force,
+        )
+    }
+
+    /// What `applied` left, to apply over.
+    fn over(applied: &Applied) -> Option<(&Value, &[ManagedEntry])> {
+        Some((&applied.object, &applied.managed))
+    }
+
     #[test]
     fn apply_creates_and_owns_fields() {
-        let s = schema();
-        let out = apply(
-            None,
-            &[],
-            &cfg(json!({"a": "1"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
+        let out = apply_spec(None, json!({"a": "1"}), "m1", false).unwrap();
         assert_eq!(out.object["spec"]["a"], "1");
         assert_eq!(out.managed.len(), 1);
         assert_eq!(out.managed[0].operation, Operation::Apply);
@@ -450,41 +467,13 @@ mod tests {
 
     #[test]
     fn conflicting_value_needs_force_and_force_moves_ownership() {
-        let s = schema();
-        let first = apply(
-            None,
-            &[],
-            &cfg(json!({"a": "1"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
-        let err = apply(
-            Some(&first.object),
-            &first.managed,
-            &cfg(json!({"a": "2"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m2"),
-            false,
-        )
-        .unwrap_err();
+        let first = apply_spec(None, json!({"a": "1"}), "m1", false).unwrap();
+        let err = apply_spec(over(&first), json!({"a": "2"}), "m2", false).unwrap_err();
         assert_eq!(err.len(), 1);
         assert_eq!(err[0].manager, "m1");
         assert_eq!(fieldset::path_string(&err[0].path), ".spec.a");
 
-        let forced = apply(
-            Some(&first.object),
-            &first.managed,
-            &cfg(json!({"a": "2"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m2"),
-            true,
-        )
-        .unwrap();
+        let forced = apply_spec(over(&first), json!({"a": "2"}), "m2", true).unwrap();
         assert_eq!(forced.object["spec"]["a"], "2");
         assert_eq!(forced.managed.len(), 1, "m1 lost its only field");
         assert_eq!(forced.managed[0].manager, "m2");
@@ -492,128 +481,46 @@ mod tests {
 
     #[test]
     fn same_value_is_shared_not_a_conflict() {
-        let s = schema();
-        let first = apply(
-            None,
-            &[],
-            &cfg(json!({"a": "1"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
-        let second = apply(
-            Some(&first.object),
-            &first.managed,
-            &cfg(json!({"a": "1"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m2"),
-            false,
-        )
-        .unwrap();
+        let first = apply_spec(None, json!({"a": "1"}), "m1", false).unwrap();
+        let second = apply_spec(over(&first), json!({"a": "1"}), "m2", false).unwrap();
         assert_eq!(second.managed.len(), 2);
     }
 
     #[test]
     fn dropped_fields_are_removed_unless_someone_else_owns_them() {
-        let s = schema();
-        let one = apply(
-            None,
-            &[],
-            &cfg(json!({"a": "1", "b": "2"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
-        let shared = apply(
-            Some(&one.object),
-            &one.managed,
-            &cfg(json!({"b": "2"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m2"),
-            false,
-        )
-        .unwrap();
-        let two = apply(
-            Some(&shared.object),
-            &shared.managed,
-            &cfg(json!({})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
+        let one = apply_spec(None, json!({"a": "1", "b": "2"}), "m1", false).unwrap();
+        let shared = apply_spec(over(&one), json!({"b": "2"}), "m2", false).unwrap();
+        let two = apply_spec(over(&shared), json!({}), "m1", false).unwrap();
         assert!(two.object["spec"].get("a").is_none(), "{}", two.object);
         assert_eq!(two.object["spec"]["b"], "2", "still owned by m2");
     }
 
     #[test]
     fn an_empty_object_that_gains_fields_is_not_removed() {
-        let s = schema();
-        let empty = apply(
-            None,
-            &[],
-            &cfg(json!({})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
-        let grown = apply(
-            Some(&empty.object),
-            &empty.managed,
-            &cfg(json!({"a": "1"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
+        let empty = apply_spec(None, json!({}), "m1", false).unwrap();
+        let grown = apply_spec(over(&empty), json!({"a": "1"}), "m1", false).unwrap();
         assert_eq!(grown.object["spec"], json!({"a": "1"}));
     }
 
     #[test]
     fn map_list_items_belong_to_their_appliers() {
-        let s = schema();
-        let a = apply(
+        let a = apply_spec(
             None,
-            &[],
-            &cfg(json!({"components": [{"name": "x", "enabled": true}]})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
+            json!({"components": [{"name": "x", "enabled": true}]}),
+            "m1",
             false,
         )
         .unwrap();
-        let b = apply(
-            Some(&a.object),
-            &a.managed,
-            &cfg(json!({"components": [{"name": "y", "enabled": false}]})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m2"),
+        let b = apply_spec(
+            over(&a),
+            json!({"components": [{"name": "y", "enabled": false}]}),
+            "m2",
             false,
         )
         .unwrap();
         assert_eq!(b.object["spec"]["components"].as_array().unwrap().len(), 2);
         // m1 drops its item; m2's stays.
-        let c = apply(
-            Some(&b.object),
-            &b.managed,
-            &cfg(json!({"components": []})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
+        let c = apply_spec(over(&b), json!({"components": []}), "m1", false).unwrap();
         assert_eq!(
             c.object["spec"]["components"],
             json!([{"name": "y", "enabled": false}])
@@ -623,16 +530,7 @@ mod tests {
     #[test]
     fn update_takes_changed_fields_from_appliers() {
         let s = schema();
-        let a = apply(
-            None,
-            &[],
-            &cfg(json!({"a": "1", "b": "1"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
-            false,
-        )
-        .unwrap();
+        let a = apply_spec(None, json!({"a": "1", "b": "1"}), "m1", false).unwrap();
         let mut edited = a.object.clone();
         edited["spec"]["a"] = json!("edited");
         let managed = update(
@@ -646,13 +544,10 @@ mod tests {
         assert_eq!(managed[0].fields.len(), 1, "m1 keeps only .spec.b");
         assert_eq!(managed[1].operation, Operation::Update);
         // Applying the old value again is now a conflict with the editor.
-        let err = apply(
-            Some(&edited),
-            &managed,
-            &cfg(json!({"a": "1", "b": "1"})),
-            &FieldSet::new(),
-            Some(&s),
-            &actor("m1"),
+        let err = apply_spec(
+            Some((&edited, &managed)),
+            json!({"a": "1", "b": "1"}),
+            "m1",
             false,
         )
         .unwrap_err();

@@ -282,6 +282,28 @@ pub fn gate_statuses(waits: &[Wait], previous: &[GateStatus], now: &str) -> Vec<
         .collect()
 }
 
+/// Waits while `cluster`'s status reports no generation or one before `generation`: its agent
+/// has not done what the gate waits for (`not_yet`: "fenced it yet").
+fn behind(
+    cluster: &str,
+    generation: u64,
+    status: &ClusterStatus,
+    not_yet: &str,
+) -> Option<Verdict> {
+    let applied = status.source.generation;
+    if applied.is_some_and(|g| g >= generation) {
+        return None;
+    }
+    let applied = applied.map_or_else(
+        || "no generation".to_string(),
+        |g| format!("generation {g}"),
+    );
+    Some(Verdict::Waits(format!(
+        "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not {not_yet}",
+        status.updated_at
+    )))
+}
+
 /// Whether `cluster`'s status shows its fence observed complete at generation `generation` or
 /// later.
 pub fn fence_verdict(cluster: &str, generation: u64, status: Option<&ClusterStatus>) -> Verdict {
@@ -300,16 +322,13 @@ pub fn fence_verdict(cluster: &str, generation: u64, status: Option<&ClusterStat
     {
         return Verdict::Holds;
     }
-    let applied = status.source.generation;
-    if applied.is_none_or(|g| g < generation) {
-        let applied = applied.map_or_else(
-            || "no generation".to_string(),
-            |g| format!("generation {g}"),
-        );
-        return Verdict::Waits(format!(
-            "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not fenced it yet ({unreachable})",
-            status.updated_at
-        ));
+    if let Some(behind) = behind(
+        cluster,
+        generation,
+        status,
+        &format!("fenced it yet ({unreachable})"),
+    ) {
+        return behind;
     }
     match fence {
         None => Verdict::Waits(format!(
@@ -339,16 +358,8 @@ pub fn not_activated_verdict(
             "{cluster} has published no status yet, so whether it activated the managed clusters is unknown"
         ));
     };
-    let applied = status.source.generation;
-    if applied.is_none_or(|g| g < generation) {
-        let applied = applied.map_or_else(
-            || "no generation".to_string(),
-            |g| format!("generation {g}"),
-        );
-        return Verdict::Waits(format!(
-            "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not applied the abort yet",
-            status.updated_at
-        ));
+    if let Some(behind) = behind(cluster, generation, status, "applied the abort yet") {
+        return behind;
     }
     if matches!(status.pass.reason.as_str(), "FetchFailed" | "VerifyFailed")
         || status.health.is_empty()
@@ -395,16 +406,8 @@ pub fn schedule_verdict(cluster: &str, generation: u64, status: Option<&ClusterS
             "{cluster} has published no status yet; its agent must fence it first"
         ));
     };
-    let applied = status.source.generation;
-    if applied.is_none_or(|g| g < generation) {
-        let applied = applied.map_or_else(
-            || "no generation".to_string(),
-            |g| format!("generation {g}"),
-        );
-        return Verdict::Waits(format!(
-            "{cluster} reports {applied} (at {}), not {generation} or later: its agent has not fenced it yet",
-            status.updated_at
-        ));
+    if let Some(behind) = behind(cluster, generation, status, "fenced it yet") {
+        return behind;
     }
     if matches!(status.pass.reason.as_str(), "FetchFailed" | "VerifyFailed") {
         return Verdict::Waits(format!(

@@ -256,3 +256,30 @@ fn since_is_kept_while_the_same_condition_waits() {
     let blocked = blocked_messages(&[w("a"), w("b")]);
     assert_eq!(blocked[&id], "waiting for a: m; waiting for b: m");
 }
+
+/// The gates that wait for another cluster's report (`fenced:`, `not-activated:`,
+/// `no-backup-schedule:`) say the same of a report behind their generation, each naming what
+/// that cluster's agent has not done yet.
+#[test]
+fn a_report_behind_the_generation_waits_naming_what_is_not_done() {
+    let (older, none) = (
+        status(Some(2), "Applied", &[]),
+        status(None, "Applied", &[]),
+    );
+    let unreachable = "if hub-a is gone for good, declare it unreachable (spec.failover.oldPrimaryUnreachable: true) in a reviewed pull request";
+    for (status, reports) in [(&older, "generation 2"), (&none, "no generation")] {
+        let behind = format!("reports {reports} (at 2026-01-01T00:00:00Z), not 3 or later");
+        assert_eq!(
+            waits(fence_verdict("hub-a", 3, Some(status))),
+            format!("hub-a {behind}: its agent has not fenced it yet ({unreachable})")
+        );
+        assert_eq!(
+            waits(not_activated_verdict("hub-b", 3, Some(status))),
+            format!("hub-b {behind}: its agent has not applied the abort yet")
+        );
+        assert_eq!(
+            waits(schedule_verdict("hub-a", 3, Some(status))),
+            format!("hub-a {behind}: its agent has not fenced it yet")
+        );
+    }
+}

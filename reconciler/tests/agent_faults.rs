@@ -24,6 +24,29 @@ async fn east_1() -> (FakeApiServer, Vec<Value>) {
     (server, objects)
 }
 
+/// An error `code` with `message` on every server-side apply of ReplicationSource `name`.
+fn applying_source(code: u16, message: &str, name: &str) -> Fault {
+    Fault::error(code, message)
+        .verb(Verb::Apply)
+        .resource("replicationsources")
+        .name(name)
+}
+
+/// One pass of east-1's agent over a fresh cluster with `fault` injected: the cluster, the
+/// objects applied and the pass.
+async fn east_1_pass_with(
+    fault: Fault,
+) -> (
+    FakeApiServer,
+    Vec<Value>,
+    hubdr_agent::reconcile::PassReport,
+) {
+    let (server, objects) = east_1().await;
+    server.inject(fault);
+    let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
+    (server, objects, report)
+}
+
 fn failed_message<'a>(report: &'a hubdr_agent::reconcile::PassReport, object: &str) -> &'a str {
     match action(&report.changes, object) {
         Action::Failed(message) => message,
@@ -32,6 +55,26 @@ fn failed_message<'a>(report: &'a hubdr_agent::reconcile::PassReport, object: &s
             describe(&report.changes)
         ),
     }
+}
+
+/// Only `object` failed in the pass, with a message holding every one of `needles`; every other
+/// object of `objects` was created.
+fn assert_only_failure(
+    report: &hubdr_agent::reconcile::PassReport,
+    objects: &[Value],
+    object: &str,
+    needles: &[&str],
+) {
+    let message = failed_message(report, object);
+    for needle in needles {
+        assert!(message.contains(needle), "{needle:?} not in {message}");
+    }
+    assert_eq!(
+        report.changes.count("created"),
+        objects.len() - 1,
+        "{}",
+        describe(&report.changes)
+    );
 }
 
 fn schedule_of(server: &FakeApiServer, ns: &str, name: &str) -> String {
@@ -237,16 +280,8 @@ async fn objects_of_a_kind_that_is_not_served_wait_and_are_created_once_it_is() 
 
 #[tokio::test]
 async fn transient_server_errors_are_retried_and_persistent_ones_fail_only_that_object() {
-    let (server, objects) = east_1().await;
-    server.inject(
-        Fault::error(500, "etcdserver: leader changed")
-            .verb(Verb::Apply)
-            .resource("replicationsources")
-            .name("catalog-files")
-            .times(2),
-    );
-
-    let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
+    let fault = applying_source(500, "etcdserver: leader changed", "catalog-files").times(2);
+    let (server, objects, report) = east_1_pass_with(fault).await;
 
     assert_eq!(
         report.changes.count("created"),
@@ -273,24 +308,13 @@ async fn transient_server_errors_are_retried_and_persistent_ones_fail_only_that_
         ]
     );
 
-    let (server, objects) = east_1().await;
-    server.inject(
-        Fault::error(500, "etcdserver: leader changed")
-            .verb(Verb::Apply)
-            .resource("replicationsources")
-            .name("catalog-files"),
-    );
-    let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
-    let message = failed_message(&report, CATALOG);
-    assert!(
-        message.contains("leader changed") && message.contains("gave up after 3 attempts"),
-        "{message}"
-    );
-    assert_eq!(
-        report.changes.count("created"),
-        objects.len() - 1,
-        "{}",
-        describe(&report.changes)
+    let fault = applying_source(500, "etcdserver: leader changed", "catalog-files");
+    let (server, objects, report) = east_1_pass_with(fault).await;
+    assert_only_failure(
+        &report,
+        &objects,
+        CATALOG,
+        &["leader changed", "gave up after 3 attempts"],
     );
     assert_eq!(
         writes_to(&server, "replicationsources", "catalog-files").len(),
@@ -308,25 +332,15 @@ async fn transient_server_errors_are_retried_and_persistent_ones_fail_only_that_
 #[tokio::test]
 async fn an_invalid_object_fails_without_retries() {
     // An injected 422.
-    let (server, objects) = east_1().await;
-    server.inject(
-        Fault::error(422, "spec.trigger.schedule: Invalid value")
-            .verb(Verb::Apply)
-            .resource("replicationsources")
-            .name("media-fanout"),
-    );
-    let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
-    let message = failed_message(&report, MEDIA);
-    assert!(
-        message.contains("rejected by the API server") && message.contains("Invalid value"),
-        "{message}"
-    );
+    let fault = applying_source(422, "spec.trigger.schedule: Invalid value", "media-fanout");
+    let (server, objects, report) = east_1_pass_with(fault).await;
+    let needles = ["rejected by the API server", "Invalid value"];
+    assert_only_failure(&report, &objects, MEDIA, &needles);
     assert_eq!(
         writes_to(&server, "replicationsources", "media-fanout").len(),
         1,
         "not retried"
     );
-    assert_eq!(report.changes.count("created"), objects.len() - 1);
 
     // A Restore the CRD schema refuses (a required field is missing).
     let server = fake().await;
@@ -471,17 +485,7 @@ async fn an_object_in_a_missing_namespace_fails_with_a_message_naming_it() {
 
     let report = run_pass(&mut cluster_api(&server), &pass_config("east-1"), &objects).await;
 
-    let message = failed_message(&report, ORDERS);
-    assert!(
-        message.contains("namespace") && message.contains("shop"),
-        "{message}"
-    );
-    assert_eq!(
-        report.changes.count("created"),
-        objects.len() - 1,
-        "{}",
-        describe(&report.changes)
-    );
+    assert_only_failure(&report, &objects, ORDERS, &["namespace", "shop"]);
     assert_eq!(
         writes_to(&server, "replicationsources", "orders-db").len(),
         1,

@@ -9,7 +9,7 @@ use hubdr_agent::hcp::edge::{self, HOSTED_CLUSTER_API};
 use hubdr_agent::hcp::state::SequenceState;
 use hubdr_agent::hcp::{Target, API_DEPLOYMENTS};
 use kube::core::GroupVersionKind;
-use kubefake::{FakeApiServer, Fault, ResourceInfo, Verb, VersionInfo};
+use kubefake::{FakeApiServer, Fault, ResourceInfo, Verb};
 use serde_json::{json, Value};
 use support::*;
 
@@ -34,30 +34,11 @@ fn target(members: &[&str]) -> Target {
     }
 }
 
-fn builtin(group: &str, kind: &str, plural: &str) -> ResourceInfo {
-    ResourceInfo {
-        group: group.into(),
-        versions: vec![VersionInfo {
-            name: "v1".into(),
-            storage: true,
-            status_subresource: true,
-            schema: None,
-            structure: None,
-        }],
-        kind: kind.into(),
-        plural: plural.into(),
-        singular: kind.to_lowercase(),
-        namespaced: true,
-        short_names: Vec::new(),
-        categories: Vec::new(),
-    }
-}
-
 /// The hosted cluster `tenant-b` with its control plane: API servers at 2 replicas.
 async fn management_cluster() -> FakeApiServer {
     let server = fake().await;
-    server.register_resource(builtin("batch", "Job", "jobs"));
-    server.register_resource(builtin("", "Pod", "pods"));
+    server.register_resource(ResourceInfo::namespaced_v1("batch", "Job", "jobs"));
+    server.register_resource(ResourceInfo::namespaced_v1("", "Pod", "pods"));
     server.ensure_namespace(NS);
     server.ensure_namespace(CP);
     server

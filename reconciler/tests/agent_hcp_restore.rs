@@ -10,7 +10,6 @@ mod support;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use hubdr::status::ClusterStatus;
 use hubdr_agent::hcp::edge::{HOSTED_CLUSTER_API, STATE_KEY};
 use hubdr_agent::hcp::restore::{presign, S3Keys};
 use hubdr_agent::hcp::state::{SequenceState, Snapshot};
@@ -27,15 +26,6 @@ const HC: &str = "HostedCluster clusters/tenant-b";
 const ACCESS_KEY: &str = "AKIAHUBDRTESTKEY0001";
 const SECRET_KEY: &str = "hubdrTestSecretKey/DoNotLeak+0123456789ab";
 const OBJECT: &str = "clusters/tenant-b/run-7/etcd-0-snapshot.db";
-
-fn result_of<'a>(status: &'a ClusterStatus, object: &str) -> (&'a str, &'a str) {
-    let found = status
-        .objects
-        .iter()
-        .find(|o| o.object == object)
-        .unwrap_or_else(|| panic!("{object} in {:#?}", status.objects));
-    (found.result.as_str(), found.message.as_str())
-}
 
 /// hub-a's `--hcp-snapshot` for tenant-b, exactly as its rendered install file gives it.
 fn target(rendered: &hubdr::render::Rendered) -> Target {

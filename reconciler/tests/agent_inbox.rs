@@ -114,6 +114,11 @@ impl Site {
         make_bundle(&self.rendered, &self.key, CLUSTER, generation, created)
     }
 
+    /// Put [`Site::bundle`] into the inbox as `name`.
+    fn deliver_bundle(&self, name: &str, generation: u64, created: &str) {
+        deliver(&self.inbox, name, &self.bundle(generation, created));
+    }
+
     async fn server(&self) -> FakeApiServer {
         let server = fake().await;
         ensure_prerequisite_namespaces(&server, &cluster_objects(&self.rendered, CLUSTER));
@@ -125,25 +130,26 @@ fn outcome(status: &ClusterStatus) -> (&str, &str) {
     (status.pass.outcome.as_str(), status.pass.reason.as_str())
 }
 
-#[tokio::test]
-async fn a_signed_bundle_is_applied_and_the_status_goes_to_the_local_status_repository() {
-    let site = Site::new();
-    let server = site.server().await;
-    deliver(
-        &site.inbox,
-        "west-1-g1.tar.zst",
-        &site.bundle(1, "2025-06-01T10:00:00Z"),
-    );
-    let mut agent = site.agent(&server);
-
-    let status = agent.pass_once().await;
-
+/// The pass applied the bundle (the pass message when not).
+fn assert_applied(status: &ClusterStatus) {
     assert_eq!(
-        outcome(&status),
+        outcome(status),
         ("Succeeded", "Applied"),
         "{}",
         status.pass.message
     );
+}
+
+#[tokio::test]
+async fn a_signed_bundle_is_applied_and_the_status_goes_to_the_local_status_repository() {
+    let site = Site::new();
+    let server = site.server().await;
+    site.deliver_bundle("west-1-g1.tar.zst", 1, "2025-06-01T10:00:00Z");
+    let mut agent = site.agent(&server);
+
+    let status = agent.pass_once().await;
+
+    assert_applied(&status);
     assert_eq!(
         status.source.commit.as_deref(),
         Some(COMMIT),
@@ -166,7 +172,7 @@ async fn a_signed_bundle_is_applied_and_the_status_goes_to_the_local_status_repo
     // Nothing changed: the next pass writes nothing.
     server.clear_writes();
     let again = agent.pass_once().await;
-    assert_eq!(outcome(&again), ("Succeeded", "Applied"));
+    assert_applied(&again);
     assert!(
         real_writes(&server).is_empty(),
         "{:?}",
@@ -402,20 +408,12 @@ async fn an_older_generation_than_the_applied_one_is_refused() {
     let site = Site::new();
     let server = site.server().await;
     let mut agent = site.agent(&server);
-    deliver(
-        &site.inbox,
-        "g2.tar.zst",
-        &site.bundle(2, "2025-06-01T10:00:00Z"),
-    );
-    assert_eq!(outcome(&agent.pass_once().await), ("Succeeded", "Applied"));
+    site.deliver_bundle("g2.tar.zst", 2, "2025-06-01T10:00:00Z");
+    assert_applied(&agent.pass_once().await);
 
     // The newer bundle goes, an older one (made later) comes: a replay.
     std::fs::remove_file(site.inbox.join("g2.tar.zst")).unwrap();
-    deliver(
-        &site.inbox,
-        "g1.tar.zst",
-        &site.bundle(1, "2025-06-02T10:00:00Z"),
-    );
+    site.deliver_bundle("g1.tar.zst", 1, "2025-06-02T10:00:00Z");
     server.clear_writes();
     let status = agent.pass_once().await;
 
@@ -439,25 +437,14 @@ async fn an_older_generation_than_the_applied_one_is_refused() {
 async fn a_replayed_bundle_is_refused_after_the_cache_directory_is_lost() {
     let site = Site::new();
     let server = site.server().await;
-    deliver(
-        &site.inbox,
-        "g2.tar.zst",
-        &site.bundle(2, "2025-06-01T10:00:00Z"),
-    );
-    assert_eq!(
-        outcome(&site.agent(&server).pass_once().await),
-        ("Succeeded", "Applied")
-    );
+    site.deliver_bundle("g2.tar.zst", 2, "2025-06-01T10:00:00Z");
+    assert_applied(&site.agent(&server).pass_once().await);
 
     // The cache volume is lost (the state file with it), the agent restarts, and an older
     // bundle is put into the inbox: the cluster remembers generation 2.
     std::fs::remove_file(site.cache.join(offline::INBOX_STATE_FILE)).unwrap();
     std::fs::remove_file(site.inbox.join("g2.tar.zst")).unwrap();
-    deliver(
-        &site.inbox,
-        "g1.tar.zst",
-        &site.bundle(1, "2025-06-02T10:00:00Z"),
-    );
+    site.deliver_bundle("g1.tar.zst", 1, "2025-06-02T10:00:00Z");
     server.clear_writes();
     let status = site.agent(&server).pass_once().await;
 
@@ -472,28 +459,11 @@ async fn a_replayed_bundle_is_refused_after_the_cache_directory_is_lost() {
 async fn the_newest_valid_bundle_wins_and_older_ones_beside_it_are_ignored() {
     let site = Site::new();
     let server = site.server().await;
-    deliver(
-        &site.inbox,
-        "g2-late.tar.zst",
-        &site.bundle(2, "2025-06-03T10:00:00Z"),
-    );
-    deliver(
-        &site.inbox,
-        "g1.tar.zst",
-        &site.bundle(1, "2025-06-04T10:00:00Z"),
-    );
-    deliver(
-        &site.inbox,
-        "g2-early.tar.zst",
-        &site.bundle(2, "2025-06-02T10:00:00Z"),
-    );
+    site.deliver_bundle("g2-late.tar.zst", 2, "2025-06-03T10:00:00Z");
+    site.deliver_bundle("g1.tar.zst", 1, "2025-06-04T10:00:00Z");
+    site.deliver_bundle("g2-early.tar.zst", 2, "2025-06-02T10:00:00Z");
     let status = site.agent(&server).pass_once().await;
-    assert_eq!(
-        outcome(&status),
-        ("Succeeded", "Applied"),
-        "{}",
-        status.pass.message
-    );
+    assert_applied(&status);
     let state = std::fs::read_to_string(site.cache.join(offline::INBOX_STATE_FILE)).unwrap();
     assert!(state.contains("bundle: g2-late.tar.zst"), "{state}");
 }
@@ -516,11 +486,7 @@ async fn a_new_bundle_is_picked_up_through_the_watch() {
     assert!(live(&server, &objects[0]).is_none());
 
     let started = Instant::now();
-    deliver(
-        &site.inbox,
-        "west-1.tar.zst",
-        &site.bundle(1, "2025-06-01T10:00:00Z"),
-    );
+    site.deliver_bundle("west-1.tar.zst", 1, "2025-06-01T10:00:00Z");
     while !objects.iter().all(|o| live(&server, o).is_some()) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -542,18 +508,9 @@ async fn a_new_bundle_is_picked_up_through_the_watch() {
 async fn status_export_imported_twice_gives_the_same_central_branch() {
     let site = Site::new();
     let server = site.server().await;
-    deliver(
-        &site.inbox,
-        "west-1.tar.zst",
-        &site.bundle(1, "2025-06-01T10:00:00Z"),
-    );
+    site.deliver_bundle("west-1.tar.zst", 1, "2025-06-01T10:00:00Z");
     let status = site.agent(&server).pass_once().await;
-    assert_eq!(
-        outcome(&status),
-        ("Succeeded", "Applied"),
-        "{}",
-        status.pass.message
-    );
+    assert_applied(&status);
 
     let export = site.cache.join("../status.tar.zst");
     let args = ExportArgs {

@@ -137,12 +137,9 @@ async fn an_empty_desired_set_never_prunes_even_when_allowed() {
 
 #[tokio::test]
 async fn an_index_listing_nothing_for_the_cluster_is_reported_as_prune_guard() {
-    let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let server = fake().await;
+    let (remote, rendered, _) = example_remote();
+    let server = cluster_for(&rendered, "west-1").await;
     let objects = cluster_objects(&rendered, "west-1");
-    ensure_prerequisite_namespaces(&server, &objects);
     let cache = tempfile::tempdir().unwrap();
     let mut agent = remote.agent("west-1", &server, cache.path());
     let first = agent.pass_once().await;

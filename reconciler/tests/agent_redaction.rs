@@ -7,23 +7,10 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use kubefake::FakeApiServer;
 use support::*;
 
 /// Unlike anything else the agent prints.
 const TOKEN: &str = "Zq81xKtokenVALUEnotToBeSeen";
-
-fn kubeconfig(dir: &Path, server: &FakeApiServer) -> String {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
-         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: nobody}}\n\
-         current-context: fake\n",
-        server.url()
-    );
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
 
 /// A loopback port nothing listens on: connections are refused at once.
 fn closed_port() -> u16 {

@@ -228,15 +228,7 @@ async fn a_tampered_file_stops_the_pass_before_any_write() {
 #[tokio::test]
 async fn a_late_bound_address_waits_for_the_destination_agent_then_is_applied() {
     let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let EastWest {
-        east,
-        west,
-        mut east_agent,
-        mut west_agent,
-        caches: _caches,
-    } = east_west(&remote, &rendered).await;
+    let (east, west, mut east_agent, mut west_agent) = example_east_west(&remote).await;
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
 
     // The destination has not published an address yet.
@@ -257,14 +249,7 @@ async fn a_late_bound_address_waits_for_the_destination_agent_then_is_applied() 
 
     // west-1 applies its destination; VolSync publishes the address; west-1 reports it.
     west_agent.pass_once().await;
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
-    west.set_status(
-        &rd,
-        Some("shop"),
-        "orders-db",
-        json!({"rsyncTLS": {"address": "10.0.0.7"}}),
-    )
-    .unwrap();
+    publish_orders_address(&west, "10.0.0.7");
     let west_status = west_agent.pass_once().await;
     let observed = west_status
         .observed
@@ -289,13 +274,7 @@ async fn a_late_bound_address_waits_for_the_destination_agent_then_is_applied() 
     assert!(east.mutations().is_empty());
 
     // The address moves (a new LoadBalancer): the source follows.
-    west.set_status(
-        &rd,
-        Some("shop"),
-        "orders-db",
-        json!({"rsyncTLS": {"address": "10.0.0.8"}}),
-    )
-    .unwrap();
+    publish_orders_address(&west, "10.0.0.8");
     west_agent.pass_once().await;
     let status = east_agent.pass_once().await;
     assert_eq!(result_of(&status, ORDERS_RS).0, "configured");
@@ -366,15 +345,7 @@ async fn a_status_that_failed_to_publish_is_published_next_pass() {
     assert_eq!(status_remote.history(STATUS_BRANCH).len(), 2);
 
     // VolSync publishes an address while the status remote is unreachable.
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
-    server
-        .set_status(
-            &rd,
-            Some("shop"),
-            "orders-db",
-            json!({"rsyncTLS": {"address": "10.0.0.7"}}),
-        )
-        .unwrap();
+    publish_orders_address(&server, "10.0.0.7");
     let moved = status_remote.dir.path().join("moved.git");
     std::fs::rename(&status_remote.path, &moved).unwrap();
     let unpublished = agent.pass_once().await;

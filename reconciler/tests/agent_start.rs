@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -11,18 +10,6 @@ use clap::Parser;
 use hubdr_agent::cli::AgentArgs;
 use kubefake::{FakeApiServer, Fault, Verb};
 use support::*;
-
-fn kubeconfig(dir: &Path, server: &FakeApiServer) -> String {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
-         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: nobody}}\n\
-         current-context: fake\n",
-        server.url()
-    );
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
 
 async fn run_once(remote: &Remote, cluster: &str, server: &FakeApiServer) -> ExitCode {
     run_once_with(remote, cluster, server, &[]).await
@@ -64,12 +51,9 @@ async fn run_once_with(
 
 #[tokio::test]
 async fn one_pass_applies_the_cluster_and_reports_it() {
-    let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    let commit = remote.commit(&rendered.tree, "render");
-    let server = fake().await;
+    let (remote, rendered, commit) = example_remote();
+    let server = cluster_for(&rendered, "west-1").await;
     let objects = cluster_objects(&rendered, "west-1");
-    ensure_prerequisite_namespaces(&server, &objects);
 
     let code = run_once(&remote, "west-1", &server).await;
 
@@ -87,12 +71,9 @@ async fn one_pass_applies_the_cluster_and_reports_it() {
 
 #[tokio::test]
 async fn a_persistent_503_fails_one_object_quickly_instead_of_stalling_the_pass() {
-    let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let server = fake().await;
+    let (remote, rendered, _) = example_remote();
+    let server = cluster_for(&rendered, "west-1").await;
     let objects = cluster_objects(&rendered, "west-1");
-    ensure_prerequisite_namespaces(&server, &objects);
     // An unavailable backend for one object (e.g. an admission webhook that is down).
     server.inject(
         Fault::error(
@@ -162,12 +143,9 @@ fn install_flags(rendered: &hubdr::render::Rendered, cluster: &str) -> Vec<Strin
 /// object of its cluster.
 #[tokio::test]
 async fn the_install_files_allowlist_applies_the_whole_cluster() {
-    let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let server = fake().await;
+    let (remote, rendered, _) = example_remote();
+    let server = cluster_for(&rendered, "west-1").await;
     let objects = cluster_objects(&rendered, "west-1");
-    ensure_prerequisite_namespaces(&server, &objects);
     let flags = install_flags(&rendered, "west-1");
     assert!(
         flags.contains(&"--allow-namespace".to_string()),

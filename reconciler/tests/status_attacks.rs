@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use hubdr::status::signature::{pin_text, AgentKey};
 use hubdr::status::{ClusterStatus, STATUS_BRANCH};
-use serde_json::json;
 use support::*;
 
 const GOOD_ADDRESS: &str = "10.0.0.7";
@@ -112,27 +111,12 @@ fn forgeries(real: &ClusterStatus, west: &AgentKey) -> Vec<Forgery> {
 #[tokio::test]
 async fn a_forged_status_does_not_redirect_a_replication_source() {
     let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let EastWest {
-        east,
-        west,
-        mut east_agent,
-        mut west_agent,
-        caches: _caches,
-    } = east_west(&remote, &rendered).await;
+    let (east, west, mut east_agent, mut west_agent) = example_east_west(&remote).await;
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
 
     // The real destination publishes its address and the source binds it.
     west_agent.pass_once().await;
-    west.set_status(
-        &rd,
-        Some("shop"),
-        "orders-db",
-        json!({"rsyncTLS": {"address": GOOD_ADDRESS}}),
-    )
-    .unwrap();
+    publish_orders_address(&west, GOOD_ADDRESS);
     let real = west_agent.pass_once().await;
     let status = east_agent.pass_once().await;
     assert_eq!(result_of(&status, ORDERS_RS).0, "created");
@@ -330,16 +314,7 @@ async fn a_forged_status_export_is_refused() {
 #[tokio::test]
 async fn a_late_bound_address_outside_the_declared_network_is_refused() {
     let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let EastWest {
-        east,
-        west,
-        mut east_agent,
-        mut west_agent,
-        caches: _caches,
-    } = east_west(&remote, &rendered).await;
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
+    let (east, west, mut east_agent, mut west_agent) = example_east_west(&remote).await;
     let rs = gvk_of("volsync.backube/v1alpha1", "ReplicationSource");
     west_agent.pass_once().await;
     // The example site declares west-1's network: addresses 10.0.0.0/16, domains
@@ -353,8 +328,7 @@ async fn a_late_bound_address_outside_the_declared_network_is_refused() {
     ] {
         // west-1's own agent reports it (signed): the destination itself is not trusted to
         // point anywhere.
-        west.set_status(&rd, Some("shop"), "orders-db", json!({"rsyncTLS": {"address": address}}))
-            .unwrap();
+        publish_orders_address(&west, address);
         west_agent.pass_once().await;
         east.clear_writes();
         let status = east_agent.pass_once().await;
@@ -373,13 +347,7 @@ async fn a_late_bound_address_outside_the_declared_network_is_refused() {
     }
 
     for address in ["10.0.3.4", "a1b2.eu-west-1.elb.amazonaws.com"] {
-        west.set_status(
-            &rd,
-            Some("shop"),
-            "orders-db",
-            json!({"rsyncTLS": {"address": address}}),
-        )
-        .unwrap();
+        publish_orders_address(&west, address);
         west_agent.pass_once().await;
         let status = east_agent.pass_once().await;
         assert!(
@@ -416,29 +384,16 @@ async fn a_key_registered_in_the_site_wins_over_any_pin() {
         "keys/west-1.pub",
         Some(pin_text("west-1", &squatter.public()).into_bytes()),
     )]);
-    let EastWest {
-        east,
-        west,
-        mut east_agent,
-        mut west_agent,
-        caches: _caches,
-    } = east_west(&remote, &rendered).await;
+    let (east, west, mut east_agent, mut west_agent) = east_west(&remote, &rendered).await;
     west.put_object(hubdr_agent::status_key::secret(
         AGENT_NAMESPACE,
         "west-1",
         &west_key,
     ))
     .unwrap();
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
 
     west_agent.pass_once().await;
-    west.set_status(
-        &rd,
-        Some("shop"),
-        "orders-db",
-        json!({"rsyncTLS": {"address": GOOD_ADDRESS}}),
-    )
-    .unwrap();
+    publish_orders_address(&west, GOOD_ADDRESS);
     let real = west_agent.pass_once().await;
     assert_eq!(
         agent_key(&west, "west-1").public(),

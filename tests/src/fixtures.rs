@@ -3,7 +3,7 @@
 //! observability (a MultiClusterObservability and its compactor StatefulSet); and the built-in
 //! kinds kubefake does not serve by default.
 
-use kubefake::{FakeApiServer, ResourceInfo, VersionInfo};
+use kubefake::{FakeApiServer, ResourceInfo};
 use serde_json::{json, Value};
 
 pub const MANAGED_CLUSTER_API: &str = "cluster.open-cluster-management.io/v1";
@@ -101,31 +101,12 @@ pub fn hub(server: &FakeApiServer, managed: &[String]) {
         .expect("the observability API Deployment");
 }
 
-fn builtin(group: &str, kind: &str, plural: &str) -> ResourceInfo {
-    ResourceInfo {
-        group: group.into(),
-        versions: vec![VersionInfo {
-            name: "v1".into(),
-            storage: true,
-            status_subresource: true,
-            schema: None,
-            structure: None,
-        }],
-        kind: kind.into(),
-        plural: plural.into(),
-        singular: kind.to_lowercase(),
-        namespaced: true,
-        short_names: vec![],
-        categories: vec![],
-    }
-}
-
 /// `v1 Pod`, which kubefake does not serve by default (the agent's health checks list pods).
 pub fn pod_kind() -> ResourceInfo {
-    builtin("", "Pod", "pods")
+    ResourceInfo::namespaced_v1("", "Pod", "pods")
 }
 
 /// `apps/v1 StatefulSet` (the observability compactor).
 pub fn statefulset_kind() -> ResourceInfo {
-    builtin("apps", "StatefulSet", "statefulsets")
+    ResourceInfo::namespaced_v1("apps", "StatefulSet", "statefulsets")
 }

@@ -1,13 +1,13 @@
-//! `hubdr decommission HUB`: check the status branch, edit the site, re-render, commit.
+//! `hubdr decommission HUB`: check the status branch, edit the site, re-render, commit (the
+//! steps of a [`GuardedEdit`]).
 
 use std::path::Path;
 
 use crate::cli::SiteArgs;
 use crate::failover::decommission;
 
-use super::failover::{bad, ensure_no_drift, SequencedEdit};
-use super::render::{lock_repository, parse_author};
-use super::{load_and_render, CommandError};
+use super::site_edit::{bad, fetch_then, GuardedEdit};
+use super::CommandError;
 
 pub fn run(
     site: &SiteArgs,
@@ -18,38 +18,40 @@ pub fn run(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
-    let author = parse_author(author)?;
-    let lock = lock_repository(repo, "hubdr decommission", err)?;
-    let (before, previous) = load_and_render(site, err)?;
-    let d = decommission::plan(&before.site, hub)
-        .map_err(|e| bad(&e, "name a fenced former primary (see spec.hubs)"))?;
-    let statuses = super::status::read_status_branch(repo, status_branch).map_err(|e| {
-        bad(
-            &format!("cannot decommission {hub}: {e}"),
-            "fetch the status branch the agents report to, then decommission",
-        )
-    })?;
-    let missing = decommission::missing(&d, &statuses);
-    if !missing.is_empty() {
-        return Err(CommandError::BadInput(format!(
-            "error: cannot decommission {hub} yet, so nothing was changed; the status branch does not show:\n  {}\n  fix: wait until every managed cluster is Available and Joined on {} (`hubdr status`), and set spec.preserveOnDelete: true on every ClusterDeployment named; then run `hubdr decommission {hub}` again",
-            missing.join("\n  "),
-            d.active
-        )));
-    }
-    ensure_no_drift(repo, &previous.tree)?;
-    let text = decommission::apply(&before.text, &before.site, &d)
-        .map_err(|e| bad(&e, "edit the site file by hand"))?;
-    SequencedEdit {
+    let edit = GuardedEdit {
         site,
         repo,
-        author: (&author.0, &author.1),
+        author,
+        status_branch,
         verb: "hubdr decommission",
         markdown: false,
-        previous: &previous,
-        lock: &lock,
-    }
-    .commit(&text, out, err)?;
+    };
+    let (d, _) = edit.run(
+        |site| {
+            decommission::plan(site, hub)
+                .map_err(|e| bad(&e, "name a fenced former primary (see spec.hubs)"))
+        },
+        |e| {
+            bad(
+                &format!("cannot decommission {hub}: {e}"),
+                &fetch_then("decommission"),
+            )
+        },
+        |d, _, statuses| {
+            let missing = decommission::missing(d, statuses);
+            if missing.is_empty() {
+                return Ok(());
+            }
+            Err(CommandError::BadInput(format!(
+                "error: cannot decommission {hub} yet, so nothing was changed; the status branch does not show:\n  {}\n  fix: wait until every managed cluster is Available and Joined on {} (`hubdr status`), and set spec.preserveOnDelete: true on every ClusterDeployment named; then run `hubdr decommission {hub}` again",
+                missing.join("\n  "),
+                d.active
+            )))
+        },
+        |d, text, site| decommission::apply(text, site, d),
+        out,
+        err,
+    )?;
     let _ = writeln!(
         out,
         "{hub} is decommissioned at generation {}: after the merge its agent deletes its BackupSchedules and detaches its ManagedClusters (never local-cluster); its storage location, DataProtectionApplication and bucket are left as they are.\nCommit {} and the render in a pull request.",

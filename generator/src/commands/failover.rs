@@ -2,15 +2,12 @@
 
 use std::path::Path;
 
-use crate::changes;
 use crate::cli::SiteArgs;
 use crate::failover;
-use crate::gitrepo::OutputRepo;
-use crate::render::MANAGED_PREFIXES;
 
-use super::render::{commit_locked_as, git_error, lock_repository, parse_author};
-use super::{load, load_and_render, plan_text, render_loaded, CommandError};
-use crate::transition::Verb;
+use super::render::{lock_repository, parse_author};
+use super::site_edit::{bad, ensure_no_drift, fetch_then, GuardedEdit, SequencedEdit, Written};
+use super::{load_and_render, plan_text, CommandError};
 
 pub struct FailoverArgs<'a> {
     pub site: &'a SiteArgs,
@@ -51,21 +48,20 @@ pub fn run(
     );
     let text = failover::apply(&before.text, &before.site, &plan)
         .map_err(|e| bad(&e, "edit the site file by hand"))?;
-    let after = change_site(args.site, &text, err)?;
-    let rendered = render_loaded(args.site, &after)?;
-    let committed = commit_locked_as(
-        &after,
-        &rendered,
+    let edit = SequencedEdit::new(
+        args.site,
         args.repo,
-        false,
-        (author.0.as_str(), author.1.as_str()),
-        Verb::Sequenced("hubdr failover"),
-        note.as_deref(),
+        "hubdr failover",
+        &author,
+        &previous,
         &lock,
-    )?;
-    let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
-        previous.tree.get(p).cloned()
-    });
+    );
+    let Written {
+        after,
+        rendered,
+        committed,
+        grouped,
+    } = edit.write(&text, note.as_deref(), err)?;
     let (index, grouped) = super::plan::filtered(&rendered.index, grouped, args.filter)?;
     if args.output == crate::cli::OutputFormat::Json {
         let result = super::failover_json::Result {
@@ -85,11 +81,7 @@ pub fn run(
         rest.push_str(&format!("{note}\n\n"));
     }
     rest.push_str(&failover::steps(&after.site, &plan, args.markdown));
-    rest.push_str(&format!(
-        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.\n",
-        args.site.site.display(),
-        args.repo.display()
-    ));
+    rest.push_str(&pull_request_note(args));
     let full = plan_text(
         &index,
         &grouped,
@@ -185,46 +177,22 @@ pub fn retry(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
-    let author = parse_author(args.author)?;
-    let lock = lock_repository(args.repo, "hubdr failover --retry", err)?;
-    let (before, previous) = load_and_render(args.site, err)?;
-    let retry = failover::retry::plan(&before.site).map_err(|e| {
-        bad(
-            &e,
-            "start a failover with `hubdr failover --to HUB` instead",
-        )
-    })?;
-    let statuses =
-        super::status::read_status_branch(args.repo, args.status_branch).map_err(|e| {
-            bad(
-                &e,
-                "fetch the status branch the agents report to, then retry",
-            )
-        })?;
-    failover::retry::check_failed(
-        &retry,
-        &before.site.spec.backup_namespace,
-        statuses.get(&retry.hub),
-    )
-    .map_err(|e| {
-        bad(
-            &format!("cannot start activation attempt {}: {e}", retry.attempt),
-            "follow the takeover with `hubdr status`; retry only after the activation failed",
-        )
-    })?;
-    ensure_no_drift(args.repo, &previous.tree)?;
-    let text = failover::retry::apply(&before.text, &retry)
-        .map_err(|e| bad(&e, "edit the site file by hand"))?;
-    let after = SequencedEdit {
-        site: args.site,
-        repo: args.repo,
-        author: (&author.0, &author.1),
-        verb: "hubdr failover --retry",
-        markdown: args.markdown,
-        previous: &previous,
-        lock: &lock,
-    }
-    .commit(&text, out, err)?;
+    let retry_fix =
+        "follow the takeover with `hubdr status`; retry only after the activation failed";
+    let (retry, after) = guarded(args, "hubdr failover --retry").run(
+        |site| failover::retry::plan(site).map_err(|e| bad(&e, RETRY_INSTEAD)),
+        |e| bad(&e, &fetch_then("retry")),
+        |retry, site, statuses| {
+            let ns = &site.spec.backup_namespace;
+            let refused =
+                |e: String| format!("cannot start activation attempt {}: {e}", retry.attempt);
+            failover::retry::check_failed(retry, ns, statuses.get(&retry.hub))
+                .map_err(|e| bad(&refused(e), retry_fix))
+        },
+        |retry, text, _| failover::retry::apply(text, retry),
+        out,
+        err,
+    )?;
     let ns = &after.site.spec.backup_namespace;
     let _ = writeln!(
         out,
@@ -238,14 +206,16 @@ pub fn retry(
         retry.hub,
         retry.restore,
     );
-    let _ = writeln!(
-        out,
-        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.",
-        args.site.site.display(),
-        args.repo.display()
-    );
+    let _ = write!(out, "{}", pull_request_note(args));
     Ok(())
 }
+
+/// The fix when there is no activation to retry.
+const RETRY_INSTEAD: &str = "start a failover with `hubdr failover --to HUB` instead";
+
+/// The fix when there is no failover to abort.
+const ABORT_INSTEAD: &str =
+    "abort only a failover in progress; otherwise fail over again with `hubdr failover --to HUB`";
 
 /// `hubdr failover --abort`: the way back before the activation finished, once the status
 /// branch shows it has not restored anything.
@@ -254,58 +224,46 @@ pub fn abort(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<(), CommandError> {
-    let author = parse_author(args.author)?;
-    let lock = lock_repository(args.repo, "hubdr failover --abort", err)?;
-    let (before, previous) = load_and_render(args.site, err)?;
-    let abort = failover::abort::plan(&before.site).map_err(|e| {
-        bad(
-            &e,
-            "abort only a failover in progress; otherwise fail over again with `hubdr failover --to HUB`",
-        )
-    })?;
-    let statuses =
-        super::status::read_status_branch(args.repo, args.status_branch).map_err(|e| {
-            bad(
-                &e,
-                "fetch the status branch the agents report to, then abort",
-            )
-        })?;
-    failover::abort::check(
-        &abort,
-        &before.site.spec.backup_namespace,
-        statuses.get(&abort.target),
-    )
-    .map_err(|e| {
-        bad(
-            &format!("cannot abort the failover to {}: {e}", abort.target),
-            "see `hubdr status`",
-        )
-    })?;
-    ensure_no_drift(args.repo, &previous.tree)?;
-    let text = failover::abort::apply(&before.text, &before.site, &abort)
-        .map_err(|e| bad(&e, "edit the site file by hand"))?;
-    let after = SequencedEdit {
+    let edit = guarded(args, "hubdr failover --abort");
+    let (abort, after) = edit.run(
+        |site| failover::abort::plan(site).map_err(|e| bad(&e, ABORT_INSTEAD)),
+        |e| bad(&e, &fetch_then("abort")),
+        |abort, site, statuses| {
+            let target = statuses.get(&abort.target);
+            failover::abort::check(abort, &site.spec.backup_namespace, target).map_err(|e| {
+                let refused = format!("cannot abort the failover to {}: {e}", abort.target);
+                bad(&refused, "see `hubdr status`")
+            })
+        },
+        |abort, text, site| failover::abort::apply(text, site, abort),
+        out,
+        err,
+    )?;
+    let steps = failover::abort::steps(&after.site, &abort, args.markdown);
+    let _ = write!(out, "{steps}{}", pull_request_note(args));
+    Ok(())
+}
+
+/// The steps of `failover --retry` and `--abort` for `args`.
+fn guarded<'a>(args: &'a FailoverArgs<'_>, verb: &'static str) -> GuardedEdit<'a> {
+    GuardedEdit {
         site: args.site,
         repo: args.repo,
-        author: (&author.0, &author.1),
-        verb: "hubdr failover --abort",
+        author: args.author,
+        status_branch: args.status_branch,
+        verb,
         markdown: args.markdown,
-        previous: &previous,
-        lock: &lock,
     }
-    .commit(&text, out, err)?;
-    let _ = write!(
-        out,
-        "{}",
-        failover::abort::steps(&after.site, &abort, args.markdown)
-    );
-    let _ = writeln!(
-        out,
-        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.",
+}
+
+/// The last line of `hubdr failover` (also `--retry` and `--abort`): what to do with the
+/// commit.
+fn pull_request_note(args: &FailoverArgs<'_>) -> String {
+    format!(
+        "\n{} updated and the render committed in {}: commit both in a pull request; after the merge, follow it with `hubdr status --watch`.\n",
         args.site.site.display(),
         args.repo.display()
-    );
-    Ok(())
+    )
 }
 
 pub fn unfence(
@@ -329,116 +287,12 @@ pub fn unfence(
     }
     let lock = lock_repository(repo, "hubdr unfence", err)?;
     ensure_no_drift(repo, &previous.tree)?;
-    SequencedEdit {
-        site,
-        repo,
-        author: (&author.0, &author.1),
-        verb: "hubdr unfence",
-        markdown: false,
-        previous: &previous,
-        lock: &lock,
-    }
-    .commit(&text, out, err)?;
+    SequencedEdit::new(site, repo, "hubdr unfence", &author, &previous, &lock)
+        .commit(&text, false, out, err)?;
     let _ = writeln!(
         out,
         "{hub} is passive again: commit {} and the render in a pull request.",
         site.site.display()
     );
     Ok(())
-}
-
-/// The repository must hold exactly the render of the current site, committed.
-pub(super) fn ensure_no_drift(
-    repo_dir: &Path,
-    tree: &crate::gitrepo::Tree,
-) -> Result<(), CommandError> {
-    let repo = OutputRepo::open(repo_dir).map_err(|e| {
-        CommandError::BadInput(format!(
-            "error: {e}\n  fix: render the current site into {} first",
-            repo_dir.display()
-        ))
-    })?;
-    let edited = repo
-        .uncommitted_changes(&MANAGED_PREFIXES)
-        .map_err(git_error)?;
-    let drift = repo.diff(tree, &MANAGED_PREFIXES).map_err(git_error)?;
-    if !edited.is_empty() || !drift.is_empty() {
-        let mut paths: Vec<String> = edited;
-        paths.extend(drift.changes.iter().map(|c| c.to_string()));
-        return Err(CommandError::BadInput(format!(
-            "error: {} does not hold the committed render of the current site (render drift):\n  {}\n  fix: run `hubdr render` and merge that first, so the failover pull request shows only the failover",
-            repo_dir.display(),
-            paths.join("\n  ")
-        )));
-    }
-    Ok(())
-}
-
-/// A sequenced edit of the site (`failover --retry`, `--abort`, `unfence`, `decommission`), its
-/// checks passed and the render lock held: the site file rewritten, rendered, the render
-/// committed under `verb`, and its plan printed.
-pub(super) struct SequencedEdit<'a> {
-    pub site: &'a SiteArgs,
-    pub repo: &'a Path,
-    pub author: (&'a str, &'a str),
-    pub verb: &'static str,
-    pub markdown: bool,
-    /// The render of the site before the edit, which the plan compares with.
-    pub previous: &'a crate::render::Rendered,
-    pub lock: &'a crate::gitrepo::RenderLock,
-}
-
-impl SequencedEdit<'_> {
-    /// Commit the site `text`; the edited site, loaded.
-    pub fn commit(
-        &self,
-        text: &str,
-        out: &mut dyn std::io::Write,
-        err: &mut dyn std::io::Write,
-    ) -> Result<crate::site::LoadedSite, CommandError> {
-        let after = change_site(self.site, text, err)?;
-        let rendered = render_loaded(self.site, &after)?;
-        let committed = commit_locked_as(
-            &after,
-            &rendered,
-            self.repo,
-            false,
-            self.author,
-            Verb::Sequenced(self.verb),
-            None,
-            self.lock,
-        )?;
-        let grouped = changes::by_cluster_rendered(&committed.changes, &rendered, &|p| {
-            self.previous.tree.get(p).cloned()
-        });
-        let grants = super::plan::grants(&after.site);
-        let _ = write!(
-            out,
-            "{}",
-            plan_text(&rendered.index, &grouped, &grants, self.markdown)
-        );
-        Ok(after)
-    }
-}
-
-/// Validate the edited text, then replace the site file atomically.
-pub(super) fn change_site(
-    site: &SiteArgs,
-    text: &str,
-    err: &mut dyn std::io::Write,
-) -> Result<crate::site::LoadedSite, CommandError> {
-    crate::site::load_str(text, &site.site).map_err(|e| {
-        bad(
-            &format!("the edited site does not validate: {e}"),
-            "report a bug; the site file was not changed",
-        )
-    })?;
-    crate::fsutil::write_atomic(&site.site, text.as_bytes()).map_err(|e| {
-        CommandError::Failed(format!("error: cannot write {}: {e}", site.site.display()))
-    })?;
-    load(&site.site, err)
-}
-
-pub(super) fn bad(message: &str, fix: &str) -> CommandError {
-    CommandError::BadInput(format!("error: {message}\n  fix: {fix}"))
 }

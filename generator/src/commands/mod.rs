@@ -12,6 +12,7 @@ pub mod json;
 mod plan;
 mod plan_summary;
 pub mod render;
+mod site_edit;
 pub mod status;
 mod status_import;
 mod validate;

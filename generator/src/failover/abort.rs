@@ -92,13 +92,7 @@ pub fn check(
         ));
     }
     let name = format!("{backup_namespace}/{}", abort.restore);
-    let phase = status
-        .observed
-        .restores
-        .iter()
-        .find(|r| r.name == name)
-        .map(|r| r.phase.as_str())
-        .unwrap_or_default();
+    let phase = super::restore_phase(status, &name).unwrap_or_default();
     match phase {
         "Finished" => Err(format!(
             "the activation Restore {name} Finished on {target}; {too_late}"
@@ -113,13 +107,7 @@ pub fn check(
 
 /// The site text with the roles given back at the new generation.
 pub fn apply(text: &str, site: &Site, abort: &Abort) -> Result<String, String> {
-    let index = |name: &str| {
-        site.spec
-            .hubs
-            .iter()
-            .position(|h| h.name == name)
-            .expect("planned from this site")
-    };
+    let index = |name: &str| super::planned_index(site, name);
     let generation = abort.generation.to_string();
     let mut text = set_scalar(text, "spec.failover.generation", &generation)?;
     if site.spec.failover.attempt != 1 {
@@ -182,33 +170,18 @@ pub fn steps(after: &Site, abort: &Abort, markdown: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{load, restoring, SITE};
     use super::*;
-    use crate::status::{ManagedClustersObservation, Observed, PhaseObservation};
-    use std::path::Path;
+    use crate::status::ManagedClustersObservation;
 
-    const SITE: &str = include_str!("../../../repos-example/site.yaml");
-
-    fn load(text: &str) -> Site {
-        crate::site::load_str(text, Path::new("site.yaml"))
-            .expect("valid")
-            .site
-    }
-
+    /// hub-b at generation 2, its passive-sync Restore in `phase`, holding `clusters`
+    /// ManagedClusters.
     fn status(phase: &str, clusters: usize) -> ClusterStatus {
-        let text = "apiVersion: hubdr.io/v1alpha1\nkind: ClusterStatus\ncluster: hub-b\nagentVersion: '0'\nupdatedAt: '2026-12-07T00:00:00Z'\nsource: {generation: 2}\npass: {outcome: Progressing, reason: Waiting}\n";
-        let mut s = ClusterStatus::parse(text).unwrap();
-        s.observed = Observed {
-            restores: vec![PhaseObservation {
-                name: "ns/restore-acm-passive-sync-g0".into(),
-                phase: phase.into(),
-                ..Default::default()
-            }],
-            managed_clusters: (clusters > 0).then(|| ManagedClustersObservation {
-                total: clusters,
-                ..Default::default()
-            }),
+        let mut s = restoring(2, "restore-acm-passive-sync-g0", phase);
+        s.observed.managed_clusters = (clusters > 0).then(|| ManagedClustersObservation {
+            total: clusters,
             ..Default::default()
-        };
+        });
         s
     }
 

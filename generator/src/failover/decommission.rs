@@ -28,13 +28,7 @@ pub struct Decommission {
 /// Check that `hub` is a fenced former primary and that there is an active hub.
 pub fn plan(site: &Site, hub: &str) -> Result<Decommission, String> {
     let hubs = &site.spec.hubs;
-    let target = hubs.iter().find(|h| h.name == hub).ok_or_else(|| {
-        let names: Vec<&str> = hubs.iter().map(|h| h.name.as_str()).collect();
-        format!(
-            "{hub:?} is not a hub of this site (hubs: {})",
-            names.join(", ")
-        )
-    })?;
+    let target = super::hub_named(site, hub)?;
     if target.role != HubRole::Fenced {
         return Err(format!(
             "{hub} is {}, not fenced: only a fenced former primary can be decommissioned{}",
@@ -159,9 +153,7 @@ pub fn apply(text: &str, site: &Site, d: &Decommission) -> Result<String, String
 
 /// Decommission `hub` in the site text, without the status checks (tests, scripted fleets).
 pub fn edit_site(text: &str, hub: &str) -> Result<String, String> {
-    let site = crate::site::load_str(text, std::path::Path::new("site.yaml"))
-        .map(|l| l.site)
-        .map_err(|e| e.to_string())?;
+    let site = super::parse(text)?;
     apply(text, &site, &plan(&site, hub)?)
 }
 

@@ -6,11 +6,14 @@ pub mod decommission;
 pub mod preflight;
 pub mod retry;
 mod steps;
+#[cfg(test)]
+mod test_support;
 
 pub use steps::steps;
 
 use crate::site::edit::{insert_mapping_before, set_scalar};
-use crate::site::{HubRole, Site};
+use crate::site::{Hub, HubRole, Site};
+use crate::status::ClusterStatus;
 
 /// What a failover changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,13 +27,7 @@ pub struct Failover {
 /// Check that `to` can take over, and describe the failover.
 pub fn plan(site: &Site, to: &str, old_primary_unreachable: bool) -> Result<Failover, String> {
     let hubs = &site.spec.hubs;
-    let target = hubs.iter().find(|h| h.name == to).ok_or_else(|| {
-        let names: Vec<&str> = hubs.iter().map(|h| h.name.as_str()).collect();
-        format!(
-            "{to:?} is not a hub of this site (hubs: {})",
-            names.join(", ")
-        )
-    })?;
+    let target = hub_named(site, to)?;
     if target.role != HubRole::Passive {
         return Err(format!(
             "{to} is {}, not passive: only a passive hub, which has been restoring the primary's backups, can take over{}",
@@ -48,6 +45,38 @@ pub fn plan(site: &Site, to: &str, old_primary_unreachable: bool) -> Result<Fail
         generation: site.spec.failover.generation + 1,
         old_primary_unreachable,
     })
+}
+
+/// The hub of `site` named `name`; refused with the names of its hubs.
+fn hub_named<'a>(site: &'a Site, name: &str) -> Result<&'a Hub, String> {
+    let hubs = &site.spec.hubs;
+    hubs.iter().find(|h| h.name == name).ok_or_else(|| {
+        let names: Vec<&str> = hubs.iter().map(|h| h.name.as_str()).collect();
+        format!(
+            "{name:?} is not a hub of this site (hubs: {})",
+            names.join(", ")
+        )
+    })
+}
+
+/// The index in `spec.hubs` of hub `name`, which a plan of this site named.
+fn planned_index(site: &Site, name: &str) -> usize {
+    site.spec
+        .hubs
+        .iter()
+        .position(|h| h.name == name)
+        .expect("planned from this site")
+}
+
+/// The phase `status` reports of Restore `name` (`namespace/name`), when it reports that
+/// Restore.
+fn restore_phase<'a>(status: &'a ClusterStatus, name: &str) -> Option<&'a str> {
+    status
+        .observed
+        .restores
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| r.phase.as_str())
 }
 
 /// Fail over to hub `to` in the site text (which must be a valid site file).
@@ -70,13 +99,7 @@ fn parse(text: &str) -> Result<Site, String> {
 
 /// Apply `failover` to the site text: generation, roles, `activeSince`, the unreachable flag.
 pub fn apply(text: &str, site: &Site, failover: &Failover) -> Result<String, String> {
-    let index = |name: &str| {
-        site.spec
-            .hubs
-            .iter()
-            .position(|h| h.name == name)
-            .expect("planned from this site")
-    };
+    let index = |name: &str| planned_index(site, name);
     let generation = failover.generation.to_string();
     let mut text = if text_has(text, "spec.failover") {
         set_scalar(text, "spec.failover.generation", &generation)?
@@ -149,16 +172,8 @@ Before unfencing a former primary, check (ACM business continuity, disaster reco
 
 #[cfg(test)]
 mod tests {
+    use super::test_support::{load, SITE};
     use super::*;
-    use std::path::Path;
-
-    const SITE: &str = include_str!("../../../repos-example/site.yaml");
-
-    fn load(text: &str) -> Site {
-        crate::site::load_str(text, Path::new("site.yaml"))
-            .expect("valid")
-            .site
-    }
 
     #[test]
     fn failover_edits_only_what_it_must() {

@@ -437,11 +437,10 @@ fn not_stuck(status: Option<&ClusterStatus>) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{load, SITE};
     use super::*;
     use crate::status::{ClusterDeploymentsObservation, HealthCheck, PhaseObservation};
-    use std::path::Path;
 
-    const SITE: &str = include_str!("../../../repos-example/site.yaml");
     const NOW: i64 = 1_796_000_000;
 
     fn at(offset: i64) -> String {
@@ -490,9 +489,7 @@ mod tests {
     }
 
     fn preflight(statuses: &[ClusterStatus]) -> Preflight {
-        let site = crate::site::load_str(SITE, Path::new("site.yaml"))
-            .unwrap()
-            .site;
+        let site = load(SITE);
         let failover = super::super::plan(&site, "hub-b", false).unwrap();
         let statuses = statuses
             .iter()

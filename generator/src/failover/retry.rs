@@ -80,12 +80,7 @@ pub fn check_failed(
         ));
     }
     let name = format!("{backup_namespace}/{}", retry.failed_restore);
-    let phase = status
-        .observed
-        .restores
-        .iter()
-        .find(|r| r.name == name)
-        .map(|r| r.phase.as_str());
+    let phase = super::restore_phase(status, &name);
     match phase {
         Some(p) if FAILED_RESTORE_PHASES.contains(&p) => Ok(()),
         Some("Finished") => Err(format!(
@@ -111,33 +106,8 @@ pub fn apply(text: &str, retry: &Retry) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{load, restoring as status, SITE};
     use super::*;
-    use crate::status::{Observed, PhaseObservation};
-    use std::path::Path;
-
-    const SITE: &str = include_str!("../../../repos-example/site.yaml");
-
-    fn load(text: &str) -> Site {
-        crate::site::load_str(text, Path::new("site.yaml"))
-            .expect("valid")
-            .site
-    }
-
-    fn status(generation: u64, restore: &str, phase: &str) -> ClusterStatus {
-        let text = format!(
-            "apiVersion: hubdr.io/v1alpha1\nkind: ClusterStatus\ncluster: hub-b\nagentVersion: '0'\nupdatedAt: '2026-12-07T00:00:00Z'\nsource: {{generation: {generation}}}\npass: {{outcome: Progressing, reason: Waiting}}\n"
-        );
-        let mut s = ClusterStatus::parse(&text).unwrap();
-        s.observed = Observed {
-            restores: vec![PhaseObservation {
-                name: format!("ns/{restore}"),
-                phase: phase.into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        s
-    }
 
     #[test]
     fn a_retry_gets_a_new_restore_each_time() {

@@ -157,17 +157,9 @@ fn shown<'a>(names: impl Iterator<Item = &'a str>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{load, SITE};
     use super::super::{apply, edit_site, plan, unfence};
     use super::*;
-    use std::path::Path;
-
-    const SITE: &str = include_str!("../../../repos-example/site.yaml");
-
-    fn load(text: &str) -> Site {
-        crate::site::load_str(text, Path::new("site.yaml"))
-            .expect("valid")
-            .site
-    }
 
     #[test]
     fn steps_name_the_right_hubs_on_failback() {

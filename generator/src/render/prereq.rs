@@ -111,104 +111,72 @@ pub fn prerequisites(site: &Site) -> BTreeMap<String, Vec<Prerequisite>> {
             format!("{who}: the volume to protect"),
         );
         let destinations: Vec<_> = crate::site::validate::destination_specs(r).collect();
-        match r.method {
-            Method::RsyncTls => {
-                let secret = r.psk_secret.as_deref().unwrap_or_default();
-                add(
-                    &r.source.cluster,
-                    "Secret",
-                    &r.source.namespace,
-                    secret,
+        // The method's Secret: its name, its keys on the source, and on each destination
+        // (restic has none: its repository is read back on the restore side, below).
+        let (secret, source_keys, destination_keys): (&str, &[&str], Option<&[&str]>) =
+            match r.method {
+                Method::RsyncTls => (
+                    r.psk_secret.as_deref().unwrap_or_default(),
                     &["psk.txt"],
-                    who.clone(),
-                );
-                for d in &destinations {
-                    add(
-                        &d.cluster,
-                        "Secret",
-                        &d.namespace,
-                        secret,
-                        &["psk.txt"],
-                        who.clone(),
-                    );
-                }
-            }
-            Method::Rsync => {
-                let secret = r.ssh_keys_secret.as_deref().unwrap_or_default();
-                add(
-                    &r.source.cluster,
-                    "Secret",
-                    &r.source.namespace,
-                    secret,
+                    Some(&["psk.txt"]),
+                ),
+                Method::Rsync => (
+                    r.ssh_keys_secret.as_deref().unwrap_or_default(),
                     &["source", "source.pub", "destination.pub"],
-                    who.clone(),
-                );
-                for d in &destinations {
-                    add(
-                        &d.cluster,
-                        "Secret",
-                        &d.namespace,
-                        secret,
-                        &["destination", "destination.pub", "source.pub"],
-                        who.clone(),
-                    );
-                }
-            }
-            Method::Restic => {
-                let secret = r.repository_secret.as_deref().unwrap_or_default();
-                let keys = ["RESTIC_REPOSITORY", "RESTIC_PASSWORD"];
-                add(
-                    &r.source.cluster,
-                    "Secret",
-                    &r.source.namespace,
-                    secret,
-                    &keys,
-                    who.clone(),
-                );
-                if let Some(restore) = &r.restore {
-                    add(
-                        &restore.cluster,
-                        "Secret",
-                        &restore.namespace,
-                        secret,
-                        &keys,
-                        format!("{who} restore"),
-                    );
-                    add(
-                        &restore.cluster,
-                        "PersistentVolumeClaim",
-                        &restore.namespace,
-                        &restore.destination_pvc,
-                        &[],
-                        format!("{who} restore target"),
-                    );
-                }
-            }
-            Method::Rclone => {
-                let secret = r
-                    .rclone
-                    .as_ref()
-                    .map(|c| c.config_secret.as_str())
-                    .unwrap_or_default();
-                add(
-                    &r.source.cluster,
-                    "Secret",
-                    &r.source.namespace,
-                    secret,
+                    Some(&["destination", "destination.pub", "source.pub"]),
+                ),
+                Method::Rclone => (
+                    r.rclone
+                        .as_ref()
+                        .map(|c| c.config_secret.as_str())
+                        .unwrap_or_default(),
                     &["rclone.conf"],
+                    Some(&["rclone.conf"]),
+                ),
+                Method::Restic => (
+                    r.repository_secret.as_deref().unwrap_or_default(),
+                    &["RESTIC_REPOSITORY", "RESTIC_PASSWORD"],
+                    None,
+                ),
+            };
+        add(
+            &r.source.cluster,
+            "Secret",
+            &r.source.namespace,
+            secret,
+            source_keys,
+            who.clone(),
+        );
+        if let Some(keys) = destination_keys {
+            for d in &destinations {
+                add(
+                    &d.cluster,
+                    "Secret",
+                    &d.namespace,
+                    secret,
+                    keys,
                     who.clone(),
                 );
-                for d in &destinations {
-                    add(
-                        &d.cluster,
-                        "Secret",
-                        &d.namespace,
-                        secret,
-                        &["rclone.conf"],
-                        who.clone(),
-                    );
-                }
             }
+        }
+        let restic_restore = r.restore.as_ref().filter(|_| r.method == Method::Restic);
+        if let Some(restore) = restic_restore {
+            add(
+                &restore.cluster,
+                "Secret",
+                &restore.namespace,
+                secret,
+                source_keys,
+                format!("{who} restore"),
+            );
+            add(
+                &restore.cluster,
+                "PersistentVolumeClaim",
+                &restore.namespace,
+                &restore.destination_pvc,
+                &[],
+                format!("{who} restore target"),
+            );
         }
     }
     finish(out)

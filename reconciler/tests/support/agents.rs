@@ -8,7 +8,6 @@ use hubdr::render::Rendered;
 use hubdr::status::ClusterStatus;
 use hubdr_agent::runner::Agent;
 use kubefake::FakeApiServer;
-use tempfile::TempDir;
 
 use super::{cluster_objects, ensure_prerequisite_namespaces, fake, Remote};
 
@@ -32,16 +31,10 @@ pub fn result_of<'a>(status: &'a ClusterStatus, object: &str) -> (&'a str, &'a s
     (found.result.as_str(), found.message.as_str())
 }
 
-/// east-1 and west-1 of a render committed to a remote: a fake cluster and an agent each.
-/// Keep `caches` bound (`caches: _caches`) for as long as the agents run: they are the agents'
-/// cache directories.
-pub struct EastWest {
-    pub east: FakeApiServer,
-    pub west: FakeApiServer,
-    pub east_agent: Agent,
-    pub west_agent: Agent,
-    pub caches: (TempDir, TempDir),
-}
+/// east-1 and west-1 of a render committed to a remote, a fake cluster and an agent each:
+/// (east-1, west-1, east-1's agent, west-1's agent). The agents' caches are in the remote's
+/// directory, so they last as long as the remote.
+pub type EastWest = (FakeApiServer, FakeApiServer, Agent, Agent);
 
 /// [`EastWest`] for `rendered`, already committed to `remote`.
 pub async fn east_west(remote: &Remote, rendered: &Rendered) -> EastWest {
@@ -49,16 +42,34 @@ pub async fn east_west(remote: &Remote, rendered: &Rendered) -> EastWest {
         cluster_for(rendered, "east-1").await,
         cluster_for(rendered, "west-1").await,
     );
-    let caches = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let east_agent = remote.agent("east-1", &east, caches.0.path());
-    let west_agent = remote.agent("west-1", &west, caches.1.path());
-    EastWest {
-        east,
-        west,
-        east_agent,
-        west_agent,
-        caches,
-    }
+    let cache = |cluster: &str| {
+        let dir = remote.dir.path().join(format!("{cluster}-cache"));
+        std::fs::create_dir(&dir).expect("a cache directory of its own");
+        dir
+    };
+    let east_agent = remote.agent("east-1", &east, &cache("east-1"));
+    let west_agent = remote.agent("west-1", &west, &cache("west-1"));
+    (east, west, east_agent, west_agent)
+}
+
+/// [`east_west`] of the example site, rendered and committed to `remote`.
+pub async fn example_east_west(remote: &Remote) -> EastWest {
+    let rendered = super::render(super::EXAMPLE_SITE);
+    remote.commit(&rendered.tree, "render");
+    east_west(remote, &rendered).await
+}
+
+/// VolSync on west-1 (`west`) publishes `address` in the status of ReplicationDestination
+/// shop/orders-db, the destination of the late-bound replication.
+pub fn publish_orders_address(west: &FakeApiServer, address: &str) {
+    let rd = super::gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
+    west.set_status(
+        &rd,
+        Some("shop"),
+        "orders-db",
+        serde_json::json!({"rsyncTLS": {"address": address}}),
+    )
+    .unwrap();
 }
 
 /// `hubdr status import FILE --repo CENTRAL`: the exit code on failure, and the output

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use git2::build::TreeUpdateBuilder;
@@ -27,8 +26,12 @@ use kubefake::{FakeApiServer, WriteRecord};
 use serde_json::Value;
 
 mod agents;
+// The git helpers of the `git_*` tests: the sandbox, and the commits written into `Remote`.
+#[path = "../git_common/mod.rs"]
+mod git_common;
 #[allow(unused_imports)] // Not every test binary uses them.
 pub use agents::*;
+pub use git_common::sandbox;
 
 /// The agent's own namespace in these tests (holds the inventory ConfigMap).
 pub const AGENT_NAMESPACE: &str = "hubdr-agent";
@@ -39,31 +42,25 @@ pub const EXAMPLE_SITE: &str = include_str!(concat!(
     "/../repos-example/site.yaml"
 ));
 
-/// Point HOME and the XDG config at an empty directory before libgit2 first reads them, so
-/// the user's git configuration cannot leak into the tests. Call first in every test.
-pub fn sandbox() {
-    static HOME: OnceLock<PathBuf> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let home = tempfile::Builder::new()
-            .prefix("hubdr-agent-home-")
-            .tempdir()
-            .expect("temp home")
-            .keep();
-        std::fs::create_dir_all(home.join(".config")).unwrap();
-        std::env::set_var("HOME", &home);
-        std::env::set_var("XDG_CONFIG_HOME", home.join(".config"));
-        std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
-        std::env::set_var("GIT_CONFIG_GLOBAL", home.join(".gitconfig"));
-        home
-    });
-}
-
 // ---------------------------------------------------------------------------------------
 // The fake cluster
 
 /// `shared/crds` beside the workspace.
 pub fn crds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/crds")
+}
+
+/// A kubeconfig file in `dir` for `server`, without credentials: its path.
+pub fn kubeconfig(dir: &Path, server: &FakeApiServer) -> String {
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
+         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: nobody}}\n\
+         current-context: fake\n",
+        server.url()
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
 }
 
 /// A fake API server serving the upstream CRDs, with the agent's namespace.
@@ -96,22 +93,7 @@ pub fn openshift(server: &FakeApiServer, history: &[(&str, &str, jiff::Timestamp
         ("batch", "Job", "jobs"),
         ("", "Pod", "pods"),
     ] {
-        server.register_resource(kubefake::ResourceInfo {
-            group: group.into(),
-            versions: vec![kubefake::VersionInfo {
-                name: "v1".into(),
-                storage: true,
-                status_subresource: true,
-                schema: None,
-                structure: None,
-            }],
-            kind: kind.into(),
-            plural: plural.into(),
-            singular: kind.to_lowercase(),
-            namespaced: true,
-            short_names: Vec::new(),
-            categories: Vec::new(),
-        });
+        server.register_resource(kubefake::ResourceInfo::namespaced_v1(group, kind, plural));
     }
     set_cluster_version(server, history);
 }
@@ -420,50 +402,21 @@ impl Remote {
         sandbox();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("remote.git");
-        let repo = Repository::init_bare(&path).unwrap();
+        let repo = git_common::bare(&path);
         Remote { dir, path, repo }
     }
 
     pub fn url(&self) -> String {
-        format!("file://{}", self.path.display())
+        git_common::file_url(&self.path)
     }
 
     /// Commit exactly `files` (the whole tree) on `main`.
     pub fn commit(&self, files: &BTreeMap<String, Vec<u8>>, message: &str) -> Oid {
-        let refname = "refs/heads/main";
-        let empty = self
-            .repo
-            .find_tree(self.repo.treebuilder(None).unwrap().write().unwrap())
-            .unwrap();
-        let mut update = TreeUpdateBuilder::new();
-        for (path, bytes) in files {
-            update.upsert(
-                path.as_str(),
-                self.repo.blob(bytes).unwrap(),
-                FileMode::Blob,
-            );
-        }
-        let tree = self
-            .repo
-            .find_tree(update.create_updated(&self.repo, &empty).unwrap())
-            .unwrap();
-        let parent = self
-            .repo
-            .find_reference(refname)
-            .ok()
-            .and_then(|r| r.peel_to_commit().ok());
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let sig = Signature::now("test", "test@example.com").unwrap();
-        self.repo
-            .commit(Some(refname), &sig, &sig, message, &tree, &parents)
-            .unwrap()
+        git_common::commit_files(&self.repo, "main", files, message)
     }
 
     pub fn tip(&self, branch: &str) -> Option<Oid> {
-        self.repo
-            .find_reference(&format!("refs/heads/{branch}"))
-            .ok()
-            .and_then(|r| r.target())
+        git_common::tip(&self.repo, branch)
     }
 
     /// Commits on `branch`, newest first. For the status branch: every status commit, of the
@@ -665,6 +618,15 @@ impl Remote {
             None,
         )
     }
+}
+
+/// A new [`Remote`] with the example site's render committed on `main`: the remote, the
+/// render and its commit.
+pub fn example_remote() -> (Remote, Rendered, Oid) {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    let commit = remote.commit(&rendered.tree, "render");
+    (remote, rendered, commit)
 }
 
 impl Default for Remote {

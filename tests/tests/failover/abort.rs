@@ -1,7 +1,7 @@
 //! `hubdr failover --abort`: the way back before the new primary's activation finished, with
 //! gates of its own; refused once it is too late.
 
-use hubdr_e2e::{Event, Fleet, SITE};
+use hubdr_e2e::{Event, SITE};
 
 use super::*;
 
@@ -9,10 +9,9 @@ const DISABLE_AUTO_IMPORT: &str = "import.open-cluster-management.io/disable-aut
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_abort_before_the_activation_gives_the_role_back_in_order() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = reported_fleet(SITE).await else {
         return;
     };
-    steady_and_reported(&mut fleet).await;
     let merged = fleet.timeline.mark("failover to hub-b merged");
     let (result, out) = fleet.hubdr(&["failover", "--to", "hub-b"]);
     assert_eq!(result, Ok(()), "{out}");
@@ -126,12 +125,7 @@ async fn an_abort_before_the_activation_gives_the_role_back_in_order() {
         .unwrap();
     assert!(removed < unpaused, "\n{}", t.render());
     assert!(backups_by(&fleet, "hub-a", unpaused) > 0);
-    fleet
-        .run_until(&ALL, 2, "every cluster reports generation 3", |f| {
-            ALL.iter()
-                .all(|c| f.status(c).is_some_and(|s| s.source.generation == Some(3)))
-        })
-        .await;
+    until_all_report(&mut fleet, 3).await;
     let (result, out) = hubdr_status(&fleet, true);
     assert_eq!(result, Ok(()), "{out}");
     assert!(out.trim_end().ends_with("failover complete"), "{out}");
@@ -139,10 +133,9 @@ async fn an_abort_before_the_activation_gives_the_role_back_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_abort_after_the_activation_finished_is_refused() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = reported_fleet(SITE).await else {
         return;
     };
-    steady_and_reported(&mut fleet).await;
     planned_failover_to_b(&mut fleet).await;
     fleet.pass("hub-b").await;
     let (result, out) = fleet.hubdr(&["failover", "--abort"]);

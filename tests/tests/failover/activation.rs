@@ -4,35 +4,28 @@ use hubdr_e2e::{Behaviour, Fleet, SITE};
 
 use super::*;
 
+/// hub-b's activation restore fails (restored items with errors).
+fn failing_activation() -> Behaviour {
+    Behaviour {
+        fail_activation: true,
+        ..Behaviour::default()
+    }
+}
+
 /// Scenario 4: the activation restore fails (a managed-clusters Velero restore that restored
 /// items with errors). No BackupSchedule is ever created on hub-b; its status and `hubdr
 /// status` say why and that a new generation is needed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_activation_creates_no_backup_schedule_and_says_why() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some((mut fleet, merged)) = failover_to_b_with(SITE, failing_activation()).await else {
         return;
     };
-    steady(&mut fleet).await;
-    fleet.set_behaviour(
-        "hub-b",
-        Behaviour {
-            fail_activation: true,
-            ..Behaviour::default()
-        },
-    );
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
     let failed = |f: &Fleet| {
         f.status("hub-b")
             .is_some_and(|s| s.gates.iter().any(|g| g.message.contains("failed")))
     };
     fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            4,
-            "hub-b reports the failed activation",
-            failed,
-        )
+        .run_until(&B_FIRST, 4, "hub-b reports the failed activation", failed)
         .await;
     fleet
         .run_until(&ALL, 2, "more passes change nothing", |_| true)
@@ -118,14 +111,7 @@ async fn an_empty_managed_clusters_backup_does_not_block_the_takeover() {
     );
     steady(&mut fleet).await;
     fleet.failover("hub-b", false);
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            6,
-            "hub-b backs up",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    until_b_backs_up(&mut fleet, 6, "hub-b backs up").await;
     assert_eq!(
         restore_phase(&fleet, "hub-b", PASSIVE_SYNC_G0),
         "FinishedWithErrors"
@@ -138,19 +124,9 @@ async fn an_empty_managed_clusters_backup_does_not_block_the_takeover() {
 /// takeover completes in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_activation_is_retried_with_a_restore_of_its_own() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some((mut fleet, merged)) = failover_to_b_with(SITE, failing_activation()).await else {
         return;
     };
-    steady(&mut fleet).await;
-    fleet.set_behaviour(
-        "hub-b",
-        Behaviour {
-            fail_activation: true,
-            ..Behaviour::default()
-        },
-    );
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
     fleet.pass("hub-b").await;
     fleet.pass("hub-a").await;
     fleet.tick().await;
@@ -177,14 +153,7 @@ async fn a_failed_activation_is_retried_with_a_restore_of_its_own() {
     );
     assert_eq!(fleet.generation(), 2, "a retry keeps the generation");
     let retried = "restore-acm-activate-g2-a2";
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            4,
-            "hub-b backs up after the retry",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    until_b_backs_up(&mut fleet, 4, "hub-b backs up after the retry").await;
     assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", retried);
     assert_one_schedule_at_a_time(&fleet);
     assert!(
@@ -208,12 +177,7 @@ async fn a_failed_activation_is_retried_with_a_restore_of_its_own() {
         [PASSIVE_SYNC_G0, retried],
         "each attempt its own Restore"
     );
-    fleet
-        .run_until(&ALL, 2, "every cluster reports generation 2", |f| {
-            ALL.iter()
-                .all(|c| f.status(c).is_some_and(|s| s.source.generation == Some(2)))
-        })
-        .await;
+    until_all_report(&mut fleet, 2).await;
     let (result, out) = hubdr_status(&fleet, true);
     assert_eq!(result, Ok(()), "{out}");
     assert!(out.trim_end().ends_with("failover complete"), "{out}");
@@ -225,26 +189,17 @@ async fn a_failed_activation_is_retried_with_a_restore_of_its_own() {
 /// The retry's Restore must wait until the failed one is gone, then run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_retry_waits_until_the_failed_restore_is_gone() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let behaviour = Behaviour {
+        activation_error: true,
+        ..Behaviour::default()
+    };
+    let Some((mut fleet, merged)) = failover_to_b_with(SITE, behaviour).await else {
         return;
     };
-    steady(&mut fleet).await;
-    fleet.set_behaviour(
-        "hub-b",
-        Behaviour {
-            activation_error: true,
-            ..Behaviour::default()
-        },
-    );
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
     fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            4,
-            "hub-b's activation ends in Error",
-            |f| restore_phase(f, "hub-b", PASSIVE_SYNC_G0) == "Error",
-        )
+        .run_until(&B_FIRST, 4, "hub-b's activation ends in Error", |f| {
+            restore_phase(f, "hub-b", PASSIVE_SYNC_G0) == "Error"
+        })
         .await;
     fleet.pass("hub-b").await;
     fleet.set_behaviour("hub-b", Behaviour::default());
@@ -268,14 +223,7 @@ async fn a_retry_waits_until_the_failed_restore_is_gone() {
         gate.message
     );
     assert!(fleet.restore("hub-b", PASSIVE_SYNC_G0).is_none(), "pruned");
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            6,
-            "hub-b backs up after the retry",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    until_b_backs_up(&mut fleet, 6, "hub-b backs up after the retry").await;
     assert!(
         fleet.timeline.ignored_restores().is_empty(),
         "no Restore was created beside an active one:\n{}",

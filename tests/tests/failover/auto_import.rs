@@ -4,25 +4,12 @@
 //! and Joined, before the BackupSchedule. The fake import controller joins restored managed
 //! clusters on a 2.14+ hub only while ImportAndSync is set. Nothing of it before ACM 2.14.
 
-use hubdr_e2e::{Behaviour, Fleet};
+use hubdr_e2e::Fleet;
 use serde_json::{json, Value};
 
 use super::*;
 
 const IMPORT_CONFIG: &str = "import-controller-config";
-
-/// The fake hubs run ACM `version` (the site's `acmVersion` must match: the preflight checks).
-pub(crate) fn on_version(fleet: &Fleet, version: &str) {
-    for hub in ["hub-a", "hub-b", "hub-c"] {
-        fleet.set_behaviour(
-            hub,
-            Behaviour {
-                acm_version: Some(version.into()),
-                ..Behaviour::default()
-            },
-        );
-    }
-}
 
 fn strategy_of(object: &Value) -> Option<&str> {
     object
@@ -47,11 +34,9 @@ fn memory(fleet: &Fleet, hub: &str) -> Value {
 /// ImportOnly again after every managed cluster is back, then the BackupSchedule.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_acm_2_14_import_and_sync_is_set_for_the_activation_and_put_back_before_backups() {
-    let Some(mut fleet) = Fleet::start(&site_acm("2.14")).await else {
+    let Some(mut fleet) = steady_on_acm("2.14", "2.14.2").await else {
         return;
     };
-    on_version(&fleet, "2.14.2");
-    steady(&mut fleet).await;
     fleet
         .member("hub-b")
         .server
@@ -62,16 +47,8 @@ async fn on_acm_2_14_import_and_sync_is_set_for_the_activation_and_put_back_befo
             "data": {"autoImportStrategy": "ImportOnly", "other": "kept"},
         }))
         .unwrap();
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            6,
-            "hub-b backs up",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    let merged = merge_failover_to_b(&mut fleet);
+    until_b_backs_up(&mut fleet, 6, "hub-b backs up").await;
     let t = &fleet.timeline;
     let is_config = |o: &ObjectView<'_>| o.name == IMPORT_CONFIG;
     let set = t
@@ -120,21 +97,11 @@ async fn on_acm_2_14_import_and_sync_is_set_for_the_activation_and_put_back_befo
 /// ACM 2.12: no step (the import controller has no strategy), the order as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_acm_2_12_there_is_no_auto_import_step() {
-    let Some(mut fleet) = Fleet::start(&site_acm("2.12")).await else {
+    let Some(mut fleet) = steady_on_acm("2.12", "2.12.4").await else {
         return;
     };
-    on_version(&fleet, "2.12.4");
-    steady(&mut fleet).await;
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            6,
-            "hub-b backs up",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    let merged = merge_failover_to_b(&mut fleet);
+    until_b_backs_up(&mut fleet, 6, "hub-b backs up").await;
     assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
     assert!(config(&fleet, "hub-b").is_none());
     for waits in rendered_wait_for(&fleet, "hub-b") {
@@ -145,10 +112,9 @@ async fn on_acm_2_12_there_is_no_auto_import_step() {
 /// An abort undoes the step: the key hubdr set on a hub that had none is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_abort_puts_the_auto_import_strategy_back() {
-    let Some(mut fleet) = Fleet::start(hubdr_e2e::SITE).await else {
+    let Some(mut fleet) = reported_fleet(hubdr_e2e::SITE).await else {
         return;
     };
-    steady_and_reported(&mut fleet).await;
     let (result, out) = fleet.hubdr(&["failover", "--to", "hub-b"]);
     assert_eq!(result, Ok(()), "{out}");
     fleet.pass("hub-b").await;
@@ -172,11 +138,9 @@ async fn an_abort_puts_the_auto_import_strategy_back() {
 /// write fails), the activation Restore is not applied and the status says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_activation_waits_while_import_and_sync_cannot_be_set() {
-    let Some(mut fleet) = Fleet::start(&site_acm("2.14")).await else {
+    let Some(mut fleet) = steady_on_acm("2.14", "2.14.2").await else {
         return;
     };
-    on_version(&fleet, "2.14.2");
-    steady(&mut fleet).await;
     let namespace = kube::core::GroupVersionKind::gvk("", "v1", "Namespace");
     fleet
         .member("hub-b")
@@ -184,11 +148,8 @@ async fn the_activation_waits_while_import_and_sync_cannot_be_set() {
         .handle()
         .delete_object(&namespace, None, "multicluster-engine")
         .unwrap();
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
-    fleet
-        .rounds(&["hub-b", "hub-a", "hub-c", "east-1"], 4)
-        .await;
+    let merged = merge_failover_to_b(&mut fleet);
+    fleet.rounds(&B_FIRST, 4).await;
     assert!(
         activation_started(&fleet, merged, "hub-b", PASSIVE_SYNC_G0).is_none(),
         "activated without ImportAndSync\n{}",

@@ -7,8 +7,6 @@ use hubdr_e2e::{Behaviour, Fleet, SITE};
 
 use super::*;
 
-const ORDER: [&str; 4] = ["hub-b", "hub-a", "hub-c", "east-1"];
-
 fn cluster_deployment(preserve: bool) -> serde_json::Value {
     serde_json::json!({
         "apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
@@ -62,10 +60,9 @@ fn storage(fleet: &Fleet, hub: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn decommission_waits_for_available_clusters_and_preserved_deployments_then_detaches() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = steady_fleet(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
     // Refused on a hub that is not a fenced former primary.
     let (result, out) = fleet.hubdr(&["decommission", "hub-a"]);
     assert_eq!(result, Err(2), "{out}");
@@ -80,7 +77,7 @@ async fn decommission_waits_for_available_clusters_and_preserved_deployments_the
     );
     fleet.failover("hub-b", false);
     fleet
-        .run_until(&ORDER, 6, "hub-b waits for its managed clusters", |f| {
+        .run_until(&B_FIRST, 6, "hub-b waits for its managed clusters", |f| {
             f.status("hub-b").is_some_and(|s| {
                 gate_conditions(&s) == ["managed-clusters-available", "auto-import-restored:2"]
             }) && f
@@ -112,7 +109,7 @@ async fn decommission_waits_for_available_clusters_and_preserved_deployments_the
         .unwrap();
     fleet
         .run_until(
-            &ORDER,
+            &B_FIRST,
             6,
             "hub-b backs up, hub-a reports its ClusterDeployment",
             |f| {
@@ -145,7 +142,7 @@ async fn decommission_waits_for_available_clusters_and_preserved_deployments_the
         .unwrap();
     fleet
         .run_until(
-            &ORDER,
+            &B_FIRST,
             4,
             "hub-a reports its ClusterDeployment preserved",
             |f| {
@@ -201,11 +198,11 @@ async fn decommission_waits_for_available_clusters_and_preserved_deployments_the
     );
     assert!(!deletes_managed_clusters(&install("hub-b")));
     fleet
-        .run_until(&ORDER, 4, "hub-a detaches its managed clusters", |f| {
+        .run_until(&B_FIRST, 4, "hub-a detaches its managed clusters", |f| {
             f.managed_cluster("hub-a", "east-1").is_none()
         })
         .await;
-    fleet.rounds(&ORDER, 2).await;
+    fleet.rounds(&B_FIRST, 2).await;
     assert!(
         fleet.managed_cluster("hub-a", "local-cluster").is_some(),
         "local-cluster is never detached"

@@ -1,6 +1,6 @@
 //! Disaster: the old primary unreachable, and coming back.
 
-use hubdr_e2e::{Fleet, SITE};
+use hubdr_e2e::SITE;
 use kubefake::{ChangeKind, WriteVerb};
 
 use super::*;
@@ -9,10 +9,9 @@ use super::*;
 /// unreachable; hub-b proceeds without hub-a's status. Then hub-a comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = steady_fleet(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
     fleet.set_up("hub-a", false);
     let merged = fleet
         .timeline
@@ -103,12 +102,7 @@ async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
         fleet.timeline.render()
     );
     assert_paused(&fleet, "hub-a");
-    let fence = fleet
-        .status("hub-a")
-        .unwrap()
-        .observed
-        .fence
-        .unwrap_or_default();
+    let fence = fence_of(&fleet, "hub-a");
     assert_eq!(fence.fenced_at, Some(2), "{fence:?}");
 
     // The repository becomes unreachable and someone creates a BackupSchedule by hand: an
@@ -150,12 +144,10 @@ async fn disaster_failover_and_the_old_primary_fences_itself_when_it_returns() {
 /// it first, reports it, and only then does the takeover go on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_old_primary_down_mid_failover_holds_the_activation_until_it_is_fenced() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = steady_fleet(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
+    let merged = merge_failover_to_b(&mut fleet);
     fleet.set_up("hub-a", false);
     fleet.rounds(&["hub-b", "hub-c", "east-1"], 3).await;
     let b = fleet.status("hub-b").unwrap();
@@ -186,14 +178,7 @@ async fn the_old_primary_down_mid_failover_holds_the_activation_until_it_is_fenc
 
     // hub-a returns with its BackupSchedule; its agent fences it first, then hub-b goes on.
     fleet.set_up("hub-a", true);
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            5,
-            "hub-b backs up",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    until_b_backs_up(&mut fleet, 5, "hub-b backs up").await;
     assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
     assert_one_schedule_at_a_time(&fleet);
     assert_eq!(backups_by(&fleet, "hub-a", merged), 0);

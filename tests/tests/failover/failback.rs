@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use hubdr_e2e::{Fleet, SITE};
+use hubdr_e2e::SITE;
 use kubefake::ChangeKind;
 
 use super::*;
@@ -11,10 +11,9 @@ use super::*;
 /// Restore name is ever reused in a cluster, and the order holds again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failing_back_reuses_no_restore_name_and_keeps_the_order() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = steady_fleet(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
     let first = planned_failover_to_b(&mut fleet).await;
     assert_takeover_order(&fleet, first, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
 

@@ -22,10 +22,12 @@ use std::time::Duration;
 
 use hubdr::status::ClusterStatus;
 use hubdr_e2e::timeline::ObjectView;
-use hubdr_e2e::Fleet;
+use hubdr_e2e::{Behaviour, Fleet};
 use kubefake::ChangeKind;
 
 pub const ALL: [&str; 4] = ["hub-a", "hub-b", "hub-c", "east-1"];
+/// The order of most scenarios' rounds: the new primary's agent first.
+pub const B_FIRST: [&str; 4] = ["hub-b", "hub-a", "hub-c", "east-1"];
 pub const SCHEDULE: &str = "BackupSchedule open-cluster-management-backup/schedule-acm";
 pub const PASSIVE_SYNC_G0: &str = "restore-acm-passive-sync-g0";
 
@@ -59,6 +61,89 @@ pub fn site_acm(version: &str) -> String {
     );
     assert_ne!(site, hubdr_e2e::SITE);
     site
+}
+
+/// The fake hubs run ACM `version` (the site's `acmVersion` must match: the preflight checks).
+pub fn on_version(fleet: &Fleet, version: &str) {
+    for hub in ["hub-a", "hub-b", "hub-c"] {
+        fleet.set_behaviour(
+            hub,
+            Behaviour {
+                acm_version: Some(version.into()),
+                ..Behaviour::default()
+            },
+        );
+    }
+}
+
+/// A fleet on `site`, at [`steady`]; `None` where [`Fleet::start`] skips the scenarios.
+pub async fn steady_fleet(site: &str) -> Option<Fleet> {
+    let mut fleet = Fleet::start(site).await?;
+    steady(&mut fleet).await;
+    Some(fleet)
+}
+
+/// A fleet on `site`, at [`steady_and_reported`].
+pub async fn reported_fleet(site: &str) -> Option<Fleet> {
+    let mut fleet = Fleet::start(site).await?;
+    steady_and_reported(&mut fleet).await;
+    Some(fleet)
+}
+
+/// A fleet on the e2e site at `spec.acmVersion: <acm>`, its fake hubs running ACM `running`,
+/// at [`steady`].
+pub async fn steady_on_acm(acm: &str, running: &str) -> Option<Fleet> {
+    let mut fleet = Fleet::start(&site_acm(acm)).await?;
+    on_version(&fleet, running);
+    steady(&mut fleet).await;
+    Some(fleet)
+}
+
+/// The planned failover to hub-b merged (hub-a reachable): the timeline position of the merge.
+pub fn merge_failover_to_b(fleet: &mut Fleet) -> u64 {
+    let merged = fleet.timeline.mark("failover to hub-b merged");
+    fleet.failover("hub-b", false);
+    merged
+}
+
+/// A fleet on `site` at [`steady`], hub-b's fake hub then behaving as `behaviour`, and the
+/// planned failover to hub-b merged: the fleet and the timeline position of the merge.
+pub async fn failover_to_b_with(site: &str, behaviour: Behaviour) -> Option<(Fleet, u64)> {
+    let mut fleet = steady_fleet(site).await?;
+    fleet.set_behaviour("hub-b", behaviour);
+    let merged = merge_failover_to_b(&mut fleet);
+    Some((fleet, merged))
+}
+
+/// Rounds in [`B_FIRST`] order until hub-b's BackupSchedule is Enabled, at most `max_rounds`
+/// (`what`: the wait, as its failure names it).
+pub async fn until_b_backs_up(fleet: &mut Fleet, max_rounds: usize, what: &str) {
+    fleet
+        .run_until(&B_FIRST, max_rounds, what, |f| enabled(f, "hub-b"))
+        .await;
+}
+
+/// Rounds of every agent until every cluster reports generation `generation`, at most 2.
+pub async fn until_all_report(fleet: &mut Fleet, generation: u64) {
+    let what = format!("every cluster reports generation {generation}");
+    fleet
+        .run_until(&ALL, 2, &what, |f| {
+            ALL.iter().all(|c| {
+                f.status(c)
+                    .is_some_and(|s| s.source.generation == Some(generation))
+            })
+        })
+        .await;
+}
+
+/// What `hub`'s agent last reported of its fence (the default when it reported none).
+pub fn fence_of(fleet: &Fleet, hub: &str) -> hubdr::status::FenceObservation {
+    fleet
+        .status(hub)
+        .unwrap_or_else(|| panic!("{hub} has reported no status"))
+        .observed
+        .fence
+        .unwrap_or_default()
 }
 
 /// Generation 1 running: hub-a backs up, hub-b and hub-c sync its backups.
@@ -291,8 +376,7 @@ pub fn waits_of(status: &ClusterStatus, object: &str) -> Vec<String> {
 /// A planned failover to hub-b with both hubs alive, hub-b's agent running first. Returns
 /// the timeline position of the merge.
 pub async fn planned_failover_to_b(fleet: &mut Fleet) -> u64 {
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
+    let merged = merge_failover_to_b(fleet);
 
     // The new primary's agent runs first: nothing activates before the old primary is fenced.
     let first = fleet.pass("hub-b").await;

@@ -10,10 +10,9 @@ use super::*;
 /// Scenario 1: planned failover hub-a -> hub-b, both alive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn planned_failover_fences_the_old_primary_before_the_new_one_backs_up() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = steady_fleet(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
     let merged = planned_failover_to_b(&mut fleet).await;
     let created = assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
     assert_one_schedule_at_a_time(&fleet);
@@ -32,12 +31,7 @@ async fn planned_failover_fences_the_old_primary_before_the_new_one_backs_up() {
         .unwrap();
     assert_eq!(bsl["spec"]["accessMode"], "ReadOnly");
 
-    fleet
-        .run_until(&ALL, 2, "every cluster reports generation 2", |f| {
-            ALL.iter()
-                .all(|c| f.status(c).is_some_and(|s| s.source.generation == Some(2)))
-        })
-        .await;
+    until_all_report(&mut fleet, 2).await;
     let (result, out) = hubdr_status(&fleet, true);
     assert_eq!(result, Ok(()), "{out}");
     assert!(out.trim_end().ends_with("failover complete"), "{out}");
@@ -65,10 +59,9 @@ async fn planned_failover_fences_the_old_primary_before_the_new_one_backs_up() {
 /// (same name, never deleted or replaced) and keeps syncing, now from hub-b's backups.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn other_passive_hubs_keep_their_restore_and_sync_from_the_new_primary() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = steady_fleet(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
     let merged = planned_failover_to_b(&mut fleet).await;
     let created = assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
     fleet
@@ -131,10 +124,9 @@ async fn other_passive_hubs_keep_their_restore_and_sync_from_the_new_primary() {
 /// primary of this failover (hub-c) reporting generation 3 without a BackupSchedule.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = steady_fleet(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
     fleet
         .timeline
         .mark("hub-b's agent goes offline (the hub keeps running)");
@@ -144,8 +136,7 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
             enabled(f, "hub-c")
         })
         .await;
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
+    let merged = merge_failover_to_b(&mut fleet);
     assert_eq!(fleet.generation(), 3);
     let expected = rendered_wait_for(&fleet, "hub-b");
     let restore_gate = format!("restore-finished:open-cluster-management-backup/{PASSIVE_SYNC_G0}");
@@ -244,13 +235,10 @@ async fn an_agent_that_was_offline_applies_the_newest_generation_and_still_waits
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_agents_keep_the_takeover_order() {
     // ACM 2.11: the old primary's BackupSchedule is deleted, which the write logs show.
-    let Some(mut fleet) = Fleet::start(&site_acm("2.11")).await else {
+    let Some(mut fleet) = steady_on_acm("2.11", "2.11.3").await else {
         return;
     };
-    super::auto_import::on_version(&fleet, "2.11.3");
-    steady(&mut fleet).await;
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
+    let merged = merge_failover_to_b(&mut fleet);
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
@@ -349,16 +337,8 @@ async fn a_one_time_passive_hub_takes_over_with_a_new_activation_restore() {
             enabled(f, "hub-a") && restore_phase(f, "hub-b", "restore-acm-passive-g0") == "Finished"
         })
         .await;
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            6,
-            "hub-b backs up",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    let merged = merge_failover_to_b(&mut fleet);
+    until_b_backs_up(&mut fleet, 6, "hub-b backs up").await;
     assert_takeover_order(
         &fleet,
         merged,
@@ -378,21 +358,11 @@ async fn a_one_time_passive_hub_takes_over_with_a_new_activation_restore() {
 /// it), the rest of the fence is the same, and so is the order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn planned_failover_on_acm_2_11_deletes_the_old_primarys_backup_schedule() {
-    let Some(mut fleet) = Fleet::start(&site_acm("2.11")).await else {
+    let Some(mut fleet) = steady_on_acm("2.11", "2.11.3").await else {
         return;
     };
-    super::auto_import::on_version(&fleet, "2.11.3");
-    steady(&mut fleet).await;
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            6,
-            "hub-b backs up",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    let merged = merge_failover_to_b(&mut fleet);
+    until_b_backs_up(&mut fleet, 6, "hub-b backs up").await;
     assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
     assert_one_schedule_at_a_time(&fleet);
     assert!(fleet.schedule("hub-a").is_none());
@@ -400,12 +370,7 @@ async fn planned_failover_on_acm_2_11_deletes_the_old_primarys_backup_schedule()
         .timeline
         .first_object(merged, "hub-a", "BackupSchedule", deleted)
         .is_some());
-    let fence = fleet
-        .status("hub-a")
-        .unwrap()
-        .observed
-        .fence
-        .unwrap_or_default();
+    let fence = fence_of(&fleet, "hub-a");
     assert_eq!(fence.fenced_at, Some(2), "{fence:?}");
     assert_eq!(
         fence.done,

@@ -77,10 +77,9 @@ async fn a_stale_backup_refuses_the_failover() {
     // Backups every 10 minutes, but the newest is an hour old: the primary is not backing up.
     let site = SITE.replacen("schedule: \"0 */2 * * *\"", "schedule: \"*/10 * * * *\"", 1);
     assert_ne!(site, SITE);
-    let Some(mut fleet) = Fleet::start(&site).await else {
+    let Some(mut fleet) = reported_fleet(&site).await else {
         return;
     };
-    steady_and_reported(&mut fleet).await;
     let (result, out) = fleet.hubdr(&["failover", "--to", "hub-b"]);
     assert_eq!(result, Err(2), "{out}");
     assert!(out.contains("FAIL  hub-a  newest-backup"), "{out}");

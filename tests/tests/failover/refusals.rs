@@ -18,10 +18,9 @@ fn merged_commit(fleet: &Fleet) -> git2::Oid {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_reverted_or_hand_edited_failover_is_refused_by_render() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = reported_fleet(SITE).await else {
         return;
     };
-    steady_and_reported(&mut fleet).await;
     let before_failover = fleet.site.clone();
     let (result, out) = fleet.hubdr(&["failover", "--to", "hub-b"]);
     assert_eq!(result, Ok(()), "{out}");

@@ -1,16 +1,15 @@
 //! A passive hub must not back up: a BackupSchedule someone created there (by hand, a restored
 //! hub, an old tool) would write to the shared storage location beside the primary's.
 
-use hubdr_e2e::{Fleet, BACKUP_NS, SITE};
+use hubdr_e2e::{BACKUP_NS, SITE};
 
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stray_backup_schedule_on_a_passive_hub_is_removed_and_reported() {
-    let Some(mut fleet) = Fleet::start(SITE).await else {
+    let Some(mut fleet) = steady_fleet(SITE).await else {
         return;
     };
-    steady(&mut fleet).await;
     let stray = serde_json::json!({
         "apiVersion": "cluster.open-cluster-management.io/v1beta1", "kind": "BackupSchedule",
         "metadata": {"name": "by-hand", "namespace": BACKUP_NS},

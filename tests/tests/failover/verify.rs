@@ -1,7 +1,7 @@
 //! Verify before calling it done: the new primary backs up only once every managed cluster is
 //! Available and Joined on it; until then the failover waits and names the stragglers.
 
-use hubdr_e2e::{Behaviour, Fleet, SITE};
+use hubdr_e2e::{Behaviour, SITE};
 
 use super::*;
 
@@ -13,23 +13,17 @@ async fn straggling_managed_clusters_hold_the_backup_schedule_and_are_named() {
         1,
     );
     assert_ne!(site, SITE);
-    let Some(mut fleet) = Fleet::start(&site).await else {
+    let stragglers = Behaviour {
+        pending_import: vec!["east-1".into()],
+        unavailable: vec!["west-2".into()],
+        ..Behaviour::default()
+    };
+    let Some((mut fleet, merged)) = failover_to_b_with(&site, stragglers).await else {
         return;
     };
-    steady(&mut fleet).await;
-    fleet.set_behaviour(
-        "hub-b",
-        Behaviour {
-            pending_import: vec!["east-1".into()],
-            unavailable: vec!["west-2".into()],
-            ..Behaviour::default()
-        },
-    );
-    let merged = fleet.timeline.mark("failover to hub-b merged");
-    fleet.failover("hub-b", false);
     fleet
         .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
+            &B_FIRST,
             6,
             "hub-b waits only for its managed clusters",
             |f| {
@@ -39,9 +33,7 @@ async fn straggling_managed_clusters_hold_the_backup_schedule_and_are_named() {
             },
         )
         .await;
-    fleet
-        .rounds(&["hub-b", "hub-a", "hub-c", "east-1"], 2)
-        .await;
+    fleet.rounds(&B_FIRST, 2).await;
     assert!(
         fleet.schedule("hub-b").is_none(),
         "no BackupSchedule before the clusters are back"
@@ -83,14 +75,7 @@ async fn straggling_managed_clusters_hold_the_backup_schedule_and_are_named() {
 
     // The clusters come back: the takeover is verified and the new primary backs up.
     fleet.set_behaviour("hub-b", Behaviour::default());
-    fleet
-        .run_until(
-            &["hub-b", "hub-a", "hub-c", "east-1"],
-            3,
-            "hub-b backs up",
-            |f| enabled(f, "hub-b"),
-        )
-        .await;
+    until_b_backs_up(&mut fleet, 3, "hub-b backs up").await;
     let created = assert_takeover_order(&fleet, merged, Some("hub-a"), "hub-b", PASSIVE_SYNC_G0);
     let all_back = fleet
         .timeline
