@@ -61,6 +61,16 @@ fn read_statuses(remote: &Path, cache: &Path) -> hubdr_agent::statuses::Statuses
     hubdr_agent::statuses::read(&source, &BTreeMap::new(), &mut PinMemory::default())
 }
 
+/// The statuses `hubdr status` sees (it reads the heartbeat refs too): the status view of the
+/// repository itself, checked against the pinned keys.
+fn read_with_heartbeats(repo: &Repository) -> hubdr::status::trust::BranchStatuses {
+    let mut view = hubdr::status::refs::read(repo, &format!("refs/heads/{BRANCH}")).unwrap();
+    let files = view
+        .load(repo, hubdr::limits::STATUS_FILE_MAX_BYTES)
+        .unwrap();
+    hubdr::status::trust::read_branch(&files, &BTreeMap::new(), None, jiff::Timestamp::now())
+}
+
 #[test]
 fn agents_publishing_at_once_each_land_with_one_push_attempt_on_their_own_ref() {
     sandbox();
@@ -146,10 +156,13 @@ fn heartbeats_do_not_grow_the_status_history_and_carry_the_newest_status() {
         ["clusters/hub-a.sig", "clusters/hub-a.yaml"]
     );
     assert_eq!(files["clusters/hub-a.yaml"], newest);
-    // Readers see the heartbeat's newer status, signed and trusted.
-    let read = read_statuses(&path, &dir.path().join("read"));
+    // `hubdr status` sees the heartbeat's newer status, signed and trusted.
+    let read = read_with_heartbeats(&remote);
     assert_eq!(read.trusted["hub-a"].pass.message, "beat");
     assert_eq!(read.trusted["hub-a"].updated_at, "2026-12-01T10:34:00Z");
+    // Agents (gates, late binding) fetch the status refs only: they read no volatile value.
+    let read = read_statuses(&path, &dir.path().join("read"));
+    assert_eq!(read.trusted["hub-a"].pass.message, "committed");
 }
 
 #[test]
@@ -169,7 +182,7 @@ fn a_heartbeat_cannot_hide_a_newer_status_bring_a_cluster_or_change_a_key() {
     let current = status("hub-a", "2026-12-01T10:00:00Z", "current");
     let _ = w.publish_signed("hub-a", &current, &key).unwrap();
     // An older heartbeat (written before the commit) does not win over the status ref.
-    let read = read_statuses(&path, &dir.path().join("read-1"));
+    let read = read_with_heartbeats(&remote);
     assert_eq!(read.trusted["hub-a"].pass.message, "current");
     // A newer heartbeat signed by another key is refused, not taken: the pin stands.
     w.beat(
@@ -178,9 +191,9 @@ fn a_heartbeat_cannot_hide_a_newer_status_bring_a_cluster_or_change_a_key() {
         Some(&mallory),
     )
     .unwrap();
-    let read = read_statuses(&path, &dir.path().join("read-2"));
+    let read = read_with_heartbeats(&remote);
     assert!(!read.trusted.contains_key("hub-a"));
-    assert!(read.refusal("hub-a").is_some());
+    assert!(read.refused.contains_key("hub-a"));
     let pin = files_at(&remote, status_ref(&remote, "hub-a").unwrap())["keys/hub-a.pub"].clone();
     assert_eq!(parse_pin(&pin).unwrap(), key.public());
     // A heartbeat of a cluster with no status ref brings nothing, signed or not; a heartbeat
@@ -195,9 +208,9 @@ fn a_heartbeat_cannot_hide_a_newer_status_bring_a_cluster_or_change_a_key() {
     remote
         .reference("refs/hubdr/heartbeat/HUB-A", beat, true, "forge")
         .unwrap();
-    let read = read_statuses(&path, &dir.path().join("read-3"));
+    let read = read_with_heartbeats(&remote);
     assert!(!read.trusted.contains_key("hub-b"));
-    assert!(read.refusal("hub-b").is_none());
+    assert!(!read.refused.contains_key("hub-b"));
     assert!(!read.trusted.contains_key("HUB-A"));
 }
 

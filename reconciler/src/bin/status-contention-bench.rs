@@ -54,8 +54,12 @@ struct Landed {
 fn main() -> ExitCode {
     let args = Args::parse();
     let mut ok = true;
+    // The repositories are removed together at the end, not between fleet sizes: on ext4,
+    // creating many files right after deleting many is several times slower (the inode
+    // allocator skips recently freed inodes), which would measure the previous size's cleanup.
+    let mut kept = Vec::new();
     for &agents in &args.agents {
-        match run(&args, agents) {
+        match run(&args, agents, &mut kept) {
             Ok(good) => ok &= good,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -71,12 +75,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args, agents: usize) -> Result<bool> {
+fn run(args: &Args, agents: usize, kept: &mut Vec<tempfile::TempDir>) -> Result<bool> {
     let dir = match &args.dir {
         Some(parent) => tempfile::tempdir_in(parent),
         None => tempfile::tempdir(),
     }
     .context("creating a temporary directory")?;
+    let dir = {
+        kept.push(dir);
+        kept.last().expect("just pushed")
+    };
     let remote_path = dir.path().join("status.git");
     let remote = Repository::init_bare(&remote_path).context("creating the bare repository")?;
     let url = format!("file://{}", remote_path.display());

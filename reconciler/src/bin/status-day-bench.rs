@@ -33,7 +33,7 @@ use clap::Parser;
 use git2::{Oid, Repository};
 use hubdr_agent::git::{Credentials, GitSource, Identity, StatusWriter};
 use hubdr_agent::publish_plan::{self, Landed, Write as Plan};
-use hubdr_core::status::refs::{heartbeat_ref, status_ref, STATUS_REFSPEC};
+use hubdr_core::status::refs::{heartbeat_ref, status_ref, HEARTBEAT_REFSPEC, STATUS_REFSPEC};
 use hubdr_core::status::signature::AgentKey;
 use hubdr_core::status::ClusterStatus;
 
@@ -282,16 +282,18 @@ fn run(args: &Args) -> Result<()> {
     let plans = next_round(&mut agents, round, args, |c| c.is_multiple_of(100))?;
     simulate_round(&remote_path, &mut agents, 0, &plans)?;
     let (after_one_percent, files) = timed(|| hub.fetch_statuses())?;
-    for c in [0, 1] {
-        let agent = &agents[c];
-        if files.files[&format!("clusters/{}.yaml", agent.name)] != agent.content(c).as_bytes() {
-            bail!("the hub did not see {}'s newest status", agent.name);
+    // A hub agent reads the status refs (no heartbeats): each cluster's last committed status.
+    for agent in &agents[..2] {
+        let file = &files.files[&format!("clusters/{}.yaml", agent.name)];
+        let seen = ClusterStatus::parse(std::str::from_utf8(file)?).map_err(anyhow::Error::msg)?;
+        if Some(&seen) != agent.committed.as_ref().map(|(s, _)| s) {
+            bail!("the hub did not see {}'s last committed status", agent.name);
         }
     }
     // For scale: git's own fetch (protocol v2) of the same refs into a new repository, and of
     // the heartbeat refs (which only `hubdr status --fetch` reads) after a heartbeat round.
     let git_cold = git_fetch(dir.path(), &url, "git-cold.git", &[STATUS_REFSPEC]);
-    let heartbeats = "+refs/hubdr/heartbeat/*:refs/hubdr/heartbeat/*";
+    let heartbeats = HEARTBEAT_REFSPEC;
     let git_beats_cold = git_fetch(dir.path(), &url, "git-beats.git", &[heartbeats]);
     let beats = next_round(&mut agents, round + 1, args, |_| false)?;
     simulate_round(&remote_path, &mut agents, 0, &beats)?;

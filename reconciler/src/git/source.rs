@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
-use hubdr_core::status::refs::{
-    self as status_refs, HEARTBEAT_REFSPEC, STATUS_REFSPEC, STATUS_REF_PREFIX,
-};
+use hubdr_core::status::refs::{self as status_refs, STATUS_REFSPEC, STATUS_REF_PREFIX};
 
 use super::cache::Cache;
 use super::error::shown;
@@ -109,9 +107,12 @@ pub struct StatusFiles {
 
 impl GitSource {
     /// Fetch the shared status branch (this source's branch) and, in the same round trip,
-    /// every cluster's status ref and heartbeat ref with one glob refspec each
-    /// (`refs/hubdr/status/*`, `refs/hubdr/heartbeat/*`, pruned), and assemble the status
-    /// files (a heartbeat's status wins when it is newer). Files above the status size limit are left out.
+    /// every cluster's status ref with one glob refspec (`refs/hubdr/status/*`, pruned), and
+    /// assemble the status files. The heartbeat refs are not fetched: what agents read of other
+    /// clusters (gates, late binding, hosted-cluster snapshots) is never a volatile value
+    /// (`ClusterStatus::without_volatile`), which only the heartbeats carry fresher, and
+    /// fetching 5,000 heartbeat refs that moved costs a hub seconds per read
+    /// (`status-day-bench`). `hubdr status --fetch` fetches them. Files above the status size limit are left out.
     pub fn fetch_statuses(&self) -> Result<StatusFiles, GitError> {
         let legacy = format!("refs/hubdr/source/{}", self.branch);
         let endpoint = Endpoint {
@@ -120,13 +121,7 @@ impl GitSource {
         };
         let remote_ref = remote::branch_ref(&self.branch)?;
         self.cache.with_repo(|repo| {
-            remote::fetch_ref(
-                &repo,
-                endpoint,
-                &remote_ref,
-                &legacy,
-                &[STATUS_REFSPEC, HEARTBEAT_REFSPEC],
-            )?;
+            remote::fetch_ref(&repo, endpoint, &remote_ref, &legacy, &[STATUS_REFSPEC])?;
             let error = |source| GitError::ReadTree {
                 commit: Oid::zero(),
                 path: STATUS_REF_PREFIX.into(),
