@@ -199,12 +199,7 @@ pub fn assemble(
         };
         note(commit.committer().when().seconds(), commit.id());
         let tree = commit.tree()?;
-        let get = |path: &str| {
-            tree.get_path(Path::new(path))
-                .ok()
-                .filter(|e| e.kind() == Some(ObjectType::Blob))
-                .map(|e| e.id())
-        };
+        let get = |path: &str| blob_in(&tree, path);
         let (status, sig, pin) = (
             status_path(cluster),
             signature_path(cluster),
@@ -260,12 +255,7 @@ pub fn overlay_heartbeats(
             continue;
         };
         let tree = commit.tree()?;
-        let get = |path: &str| {
-            tree.get_path(Path::new(path))
-                .ok()
-                .filter(|e| e.kind() == Some(ObjectType::Blob))
-                .map(|e| e.id())
-        };
+        let get = |path: &str| blob_in(&tree, path);
         let Some(ours) = get(&status) else {
             continue;
         };
@@ -287,6 +277,14 @@ pub fn overlay_heartbeats(
             .insert(cluster.to_string(), Origin::Heartbeat(commit.id()));
     }
     Ok(())
+}
+
+/// The blob at `path` in `tree`, if there is one (not a tree, not a submodule).
+fn blob_in(tree: &git2::Tree<'_>, path: &str) -> Option<Oid> {
+    tree.get_path(Path::new(path))
+        .ok()
+        .filter(|e| e.kind() == Some(ObjectType::Blob))
+        .map(|e| e.id())
 }
 
 fn files_under(

@@ -280,26 +280,12 @@ impl StatusWriter {
             let pinned_at = if carried.is_some() { seed } else { base };
             pinned = pin_on(repo, pinned_at, &pin_path, &key.public()).map_err(error)?;
         }
-        let mut files = vec![FileWrite {
-            path: &path,
-            content,
-            only_if_absent: false,
-        }];
-        if let (Some(signature), Some(pin)) = (&signature, &pin) {
-            files.push(FileWrite {
-                path: &sig_path,
-                content: signature.as_bytes(),
-                only_if_absent: false,
-            });
+        let mut files = status_files(&path, content, &sig_path, signature.as_deref());
+        // Ours when signed (unless the shared branch's is carried over), else only a carried one.
+        if let Some(pin) = carried.as_deref().or(pin.as_deref().map(str::as_bytes)) {
             files.push(FileWrite {
                 path: &pin_path,
-                content: carried.as_deref().unwrap_or(pin.as_bytes()),
-                only_if_absent: true,
-            });
-        } else if let Some(carried) = &carried {
-            files.push(FileWrite {
-                path: &pin_path,
-                content: carried,
+                content: pin,
                 only_if_absent: true,
             });
         }
@@ -343,20 +329,31 @@ impl StatusWriter {
         let author = Signature::now(&self.identity.name, &self.identity.email).map_err(error)?;
         let (path, sig_path) = (status_path(cluster), signature_path(cluster));
         let signature = key.map(|k| k.sign(cluster, content).to_text());
-        let mut files = vec![FileWrite {
-            path: &path,
-            content,
-            only_if_absent: false,
-        }];
-        if let Some(signature) = &signature {
-            files.push(FileWrite {
-                path: &sig_path,
-                content: signature.as_bytes(),
-                only_if_absent: false,
-            });
-        }
+        let files = status_files(&path, content, &sig_path, signature.as_deref());
         commit::heartbeat(repo, &files, &author, &format!("heartbeat: {cluster}")).map_err(error)
     }
+}
+
+/// The status file and, when signed, its signature, as a status or heartbeat commit holds them.
+fn status_files<'a>(
+    path: &'a str,
+    content: &'a [u8],
+    sig_path: &'a str,
+    signature: Option<&'a str>,
+) -> Vec<FileWrite<'a>> {
+    let mut files = vec![FileWrite {
+        path,
+        content,
+        only_if_absent: false,
+    }];
+    if let Some(signature) = signature {
+        files.push(FileWrite {
+            path: sig_path,
+            content: signature.as_bytes(),
+            only_if_absent: false,
+        });
+    }
+    files
 }
 
 /// The content of the file at `path` in `commit`, if any.
