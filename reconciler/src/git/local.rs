@@ -17,7 +17,7 @@
 
 use std::path::Path;
 
-use git2::{ObjectType, Odb, Oid, Repository};
+use git2::{ObjectType, Odb, OdbLookupFlags, Oid, Repository};
 
 use super::attempt::{is_lost_race, Attempt};
 use super::commit::{self, Built};
@@ -35,12 +35,13 @@ pub(crate) fn update_ref(
     seed: Option<&str>,
     build: impl Fn(&Repository, Option<Oid>, Option<Oid>) -> Result<Built, GitError>,
 ) -> Result<Attempt, GitError> {
-    let (remote, scratch) = open_with_scratch(remote_path, url, refname)?;
+    let remote = open_bare(remote_path, url, refname)?;
     let base = current_tip(&remote, refname).map_err(|e| push_error(url, refname, e))?;
     let seeded = match (base, seed) {
         (None, Some(seed)) => current_tip(&remote, seed).map_err(|e| push_error(url, seed, e))?,
         _ => None,
     };
+    let scratch = scratch(&remote, base, seeded)?;
     let new = match build(&scratch, base, seeded)? {
         Built::Unchanged(commit) => return Ok(Attempt::Unchanged(commit)),
         Built::Commit(new) => new,
@@ -55,38 +56,105 @@ pub(crate) fn replace_ref(
     refname: &str,
     build: impl Fn(&Repository) -> Result<Oid, GitError>,
 ) -> Result<(), GitError> {
-    let (remote, scratch) = open_with_scratch(remote_path, url, refname)?;
+    let remote = open_bare(remote_path, url, refname)?;
+    let scratch = scratch(&remote, None, None)?;
     let new = build(&scratch)?;
     let push_error = |source| push_error(url, refname, source);
     let mut tx = remote.transaction().map_err(push_error)?;
     tx.lock_ref(refname).map_err(push_error)?;
     copy_commit(&scratch, &remote, new).map_err(push_error)?;
-    tx.set_target(refname, new, None, "hubdr: heartbeat")
+    let committer = committer(&scratch, new).map_err(push_error)?;
+    tx.set_target(refname, new, Some(&committer), "hubdr: heartbeat")
         .map_err(push_error)?;
     tx.commit().map_err(push_error)
 }
 
-fn open_with_scratch(
-    remote_path: &Path,
-    url: &str,
-    refname: &str,
-) -> Result<(Repository, Repository), GitError> {
-    let remote = open_bare(remote_path, url, refname)?;
+/// A status ref's commit holds a handful of objects (its tree, two or three subtrees, three
+/// blobs); above these it is read in place instead of copied into memory.
+const IN_MEMORY_OBJECTS: usize = 64;
+const IN_MEMORY_BYTES: usize = 1 << 20;
+
+/// The repository a commit is built in. New objects stay in memory, so an attempt that loses
+/// the race has written nothing anywhere.
+///
+/// When `base` is small and there is no `seed` to read, the scratch is memory only: `base`'s
+/// commit and tree are copied in first, and building touches no file. Above all no lookup
+/// misses on disk: libgit2 answers every miss by rescanning the pack directory (and writing an
+/// object starts with a lookup, to freshen a copy it may have), several times per object,
+/// which was a third of a publish's system calls. Otherwise (a large tree, or the legacy shared
+/// branch to read a pin from) the remote's objects are read in place, as an alternate that is
+/// never written.
+fn scratch(
+    remote: &Repository,
+    base: Option<Oid>,
+    seed: Option<Oid>,
+) -> Result<Repository, GitError> {
     let open_error = |source| GitError::Open {
         path: remote.path().to_path_buf(),
         source,
     };
-    // The scratch repository is only an object database: the remote's objects read in place
-    // (as an alternate: never written) and new ones kept in memory. Not opening the repository
-    // a second time (its configuration files, its directories) saves about a sixth of a
-    // publish's CPU time (`status-contention-bench` on tmpfs: 1.35 -> 1.12 ms per publish).
+    let in_memory = || -> Result<Repository, git2::Error> {
+        let scratch = Repository::from_odb(Odb::new()?)?;
+        commit::keep_new_objects_in_memory(&scratch)?;
+        Ok(scratch)
+    };
+    if seed.is_none() {
+        let scratch = in_memory().map_err(open_error)?;
+        let copied = match base {
+            None => true,
+            Some(base) => copy_small_commit(remote, &scratch, base).map_err(open_error)?,
+        };
+        if copied {
+            return Ok(scratch);
+        }
+    }
+    // An object database, not the repository opened a second time (its configuration files,
+    // its directories): that saves about a sixth of a publish's CPU time.
+    let odb = Odb::new().map_err(open_error)?;
     let objects = remote.path().join("objects");
-    let odb = git2::Odb::new().map_err(open_error)?;
     odb.add_disk_alternate(&objects.to_string_lossy())
         .map_err(open_error)?;
     let scratch = Repository::from_odb(odb).map_err(open_error)?;
     commit::keep_new_objects_in_memory(&scratch).map_err(open_error)?;
-    Ok((remote, scratch))
+    Ok(scratch)
+}
+
+/// Copy `commit` and its whole tree from `from` into `to`, unless they are more than
+/// [`IN_MEMORY_OBJECTS`] objects or [`IN_MEMORY_BYTES`]: then `false` (`to` may hold some of
+/// them, which is harmless).
+fn copy_small_commit(from: &Repository, to: &Repository, commit: Oid) -> Result<bool, git2::Error> {
+    let (src, dst) = (from.odb()?, to.odb()?);
+    let mut pending = vec![commit];
+    let (mut objects, mut bytes) = (0, 0);
+    while let Some(oid) = pending.pop() {
+        // The size from the header first: the tree is the remote's, anyone with write access
+        // may have put a huge blob in it, and it is not read unless it fits.
+        let (size, _) = src.read_header(oid)?;
+        objects += 1;
+        bytes += size;
+        if objects > IN_MEMORY_OBJECTS || bytes > IN_MEMORY_BYTES {
+            return Ok(false);
+        }
+        let object = src.read(oid)?;
+        dst.write(object.kind(), object.data())?;
+        match object.kind() {
+            ObjectType::Commit => pending.push(to.find_commit(oid)?.tree_id()),
+            ObjectType::Tree => pending.extend(
+                to.find_tree(oid)?
+                    .iter()
+                    .filter(|e| matches!(e.kind(), Some(ObjectType::Tree | ObjectType::Blob)))
+                    .map(|e| e.id()),
+            ),
+            _ => {}
+        }
+    }
+    Ok(true)
+}
+
+/// The committer of `commit` (the agent), for the ref's log when the repository keeps one:
+/// without it libgit2 reads the git configuration of whoever runs the agent for a name.
+fn committer(scratch: &Repository, commit: Oid) -> Result<git2::Signature<'static>, git2::Error> {
+    Ok(scratch.find_commit(commit)?.committer().to_owned())
 }
 
 /// Move `refname` of `remote` from `expected` to `new`, copying `new`'s objects from
@@ -124,7 +192,8 @@ fn compare_and_swap(
         return Ok(lost(current));
     }
     copy_commit(scratch, remote, new).map_err(push_error)?;
-    tx.set_target(refname, new, None, "hubdr: status")
+    let committer = committer(scratch, new).map_err(push_error)?;
+    tx.set_target(refname, new, Some(&committer), "hubdr: status")
         .map_err(push_error)?;
     tx.commit().map_err(push_error)?;
     Ok(Attempt::Landed(new))
@@ -177,8 +246,9 @@ fn copy_tree(
     dst: &Odb<'_>,
     tree: Oid,
 ) -> Result<(), git2::Error> {
-    if dst.exists(tree) {
-        // Git never stores a tree without its contents.
+    // Git never stores a tree without its contents. Not rescanning the pack directory on a
+    // miss: a tree packed since we opened the repository is only written again, loose.
+    if dst.exists_ext(tree, OdbLookupFlags::NO_REFRESH) {
         return Ok(());
     }
     for entry in repo.find_tree(tree)?.iter() {
@@ -191,10 +261,8 @@ fn copy_tree(
     copy_object(src, dst, tree)
 }
 
+/// Writing an object `dst` has already only freshens its copy (libgit2 looks it up first).
 fn copy_object(src: &Odb<'_>, dst: &Odb<'_>, oid: Oid) -> Result<(), git2::Error> {
-    if dst.exists(oid) {
-        return Ok(());
-    }
     let object = src.read(oid)?;
     dst.write(object.kind(), object.data())?;
     Ok(())
