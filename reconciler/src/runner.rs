@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use hubdr_core::object::ObjectId;
 use hubdr_core::status::signature::AgentKey;
 use hubdr_core::status::trust::PinMemory;
-use hubdr_core::status::{ClusterStatus, GateStatus, SourceStatus};
+use hubdr_core::status::{ClusterStatus, GateStatus, HealthCheck, SourceStatus};
 
 use crate::changeset::ChangeSet;
 use crate::git::{GitError, GitSource, Pin, Publish, StatusWriter};
@@ -79,6 +79,8 @@ pub struct Agent {
     pins: PinMemory,
     /// The status branch pins another key for this cluster (found by the last publish).
     pin_problem: Option<String>,
+    /// The last heartbeat could not be written (reported until one is).
+    heartbeat_problem: Option<String>,
     /// Hosted clusters whose etcd this agent snapshots (`--hcp-snapshot`).
     hosted: Vec<crate::hcp::Target>,
     /// The etcd backup's facts and decisions of the last pass (seed 003).
@@ -120,6 +122,7 @@ impl Agent {
             registered_keys: BTreeMap::new(),
             pins: PinMemory::default(),
             pin_problem: None,
+            heartbeat_problem: None,
             hosted: Vec::new(),
             etcd: None,
             hcp_scheduled: Vec::new(),
@@ -332,6 +335,14 @@ impl Agent {
             facts.problems.push(problem);
         }
         facts.problems.extend(self.pin_problem.clone());
+        // A health check, not a problem: the pass applied what it had to.
+        facts
+            .health
+            .extend(self.heartbeat_problem.clone().map(|message| HealthCheck {
+                name: "status-heartbeat".into(),
+                ok: false,
+                message,
+            }));
         let status = report::build(
             &self.config.cluster,
             &facts,
@@ -622,40 +633,25 @@ impl Agent {
         let cluster = self.config.cluster.clone();
         let content = status.to_yaml().into_bytes();
         let key = self.status_key.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            if write == publish_plan::Write::Heartbeat {
-                match writer.beat(&cluster, &content, key.as_ref()) {
-                    Ok(()) => return Ok((None, None)),
-                    // A forge that refuses forced updates of refs/hubdr/heartbeat/*: the
-                    // status must still land, so it goes to the history instead.
-                    Err(e) => tracing::warn!(error = %e, "cannot write the heartbeat ref; committing the status instead (does the forge refuse forced updates of refs/hubdr/heartbeat/*?)"),
-                }
-            }
-            match &key {
-                Some(key) => writer
-                    .publish_signed(&cluster, &content, key)
-                    .map(|s| (Some(s.publish), Some(s.pin))),
-                None => writer.publish(&cluster, &content).map(|p| (Some(p), None)),
-            }
+        if write == publish_plan::Write::Heartbeat {
+            self.beat(writer, cluster, content, key).await;
+            return;
+        }
+        let result = tokio::task::spawn_blocking(move || match &key {
+            Some(key) => writer
+                .publish_signed(&cluster, &content, key)
+                .map(|s| (s.publish, Some(s.pin))),
+            None => writer.publish(&cluster, &content).map(|p| (p, None)),
         })
         .await;
         match result {
             Ok(Ok((publish, pin))) => {
-                // A heartbeat does not read the pin: what the last commit found stands.
-                if publish.is_some() {
-                    self.note_pin(pin);
-                }
+                self.note_pin(pin);
                 self.last_published = Some(Instant::now());
-                match publish {
-                    Some(Publish::Committed { commit, attempts }) => {
-                        tracing::info!(%commit, attempts, "status published");
-                        self.committed = Some((status.clone(), Instant::now()));
-                    }
-                    Some(Publish::Unchanged { .. }) => {
-                        self.committed = Some((status.clone(), Instant::now()));
-                    }
-                    None => tracing::debug!("heartbeat written"),
+                if let Publish::Committed { commit, attempts } = publish {
+                    tracing::info!(%commit, attempts, "status published");
                 }
+                self.committed = Some((status.clone(), Instant::now()));
             }
             // `last_status` now holds what did not land: make the next pass publish even if
             // its status is the same, instead of waiting for the heartbeat.
@@ -667,6 +663,41 @@ impl Agent {
                 tracing::warn!(error = %e, "status task failed");
                 self.last_published = None;
             }
+        }
+    }
+
+    /// Replace the heartbeat ref. When that fails (a forge that refuses forced updates of
+    /// `refs/hubdr/heartbeat/*`, or the network), nothing is committed instead: committing
+    /// what only a heartbeat carries (liveness, sync times) would grow the status history by
+    /// one commit per sync, the growth the heartbeat exists to avoid. The failure is reported
+    /// in the status instead (a change, so committed once) until a heartbeat lands, and the
+    /// next attempt waits for the heartbeat interval.
+    async fn beat(
+        &mut self,
+        writer: StatusWriter,
+        cluster: String,
+        content: Vec<u8>,
+        key: Option<AgentKey>,
+    ) {
+        let refname = format!("refs/hubdr/heartbeat/{cluster}");
+        let result =
+            tokio::task::spawn_blocking(move || writer.beat(&cluster, &content, key.as_ref()))
+                .await;
+        self.last_published = Some(Instant::now());
+        match result {
+            Ok(Ok(())) => {
+                tracing::debug!("heartbeat written");
+                self.heartbeat_problem = None;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot write the heartbeat ref {refname}; retrying at the next heartbeat");
+                self.heartbeat_problem = Some(format!(
+                    "cannot write the heartbeat ref {refname} (the agent's log says why): readers see this cluster's liveness and \
+                     sync times only when its status is committed (a change, or once a day). If the git server refuses forced \
+                     updates of refs/hubdr/heartbeat/*, allow them for the agents (docs/forges.md)"
+                ));
+            }
+            Err(e) => tracing::warn!(error = %e, "heartbeat task failed"),
         }
     }
 

@@ -425,3 +425,87 @@ async fn sync_times_alone_do_not_grow_the_status_history_but_reach_readers() {
     assert_eq!(remote.history(STATUS_BRANCH).len(), committed + 1);
     assert_eq!(remote.status_file("west-1").unwrap(), status);
 }
+
+/// A heartbeat the git server refuses (a forge rule against forced updates of
+/// `refs/hubdr/heartbeat/*`, see `git_daemon.rs`; here the ref's path is taken, so every write
+/// of it fails): the agent commits nothing in its place, which would grow the history by one
+/// commit per sync. It reports the refusal once, in a committed status, and clears the report
+/// when a heartbeat lands again.
+#[tokio::test]
+async fn a_refused_heartbeat_is_reported_once_and_does_not_grow_the_history() {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    remote.commit(&rendered.tree, "render");
+    let server = cluster_for(&rendered, "west-1").await;
+    let cache = tempfile::tempdir().unwrap();
+    let mut agent = remote.agent("west-1", &server, cache.path());
+    agent.pass_once().await;
+    agent.pass_once().await;
+    let committed = remote.history(STATUS_BRANCH).len();
+    let blocker = remote.path.join("refs/hubdr/heartbeat/west-1");
+    std::fs::create_dir_all(&blocker).unwrap();
+    std::fs::write(blocker.join("taken"), "").unwrap();
+    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
+    let mut sync = |minute: u32| {
+        server
+            .set_status(
+                &rd,
+                Some("shop"),
+                "orders-db",
+                json!({"lastSyncTime": format!("2026-12-01T10:{minute}:00Z")}),
+            )
+            .unwrap();
+    };
+    let refused = |status: &ClusterStatus| {
+        status.health.iter().any(|h| {
+            h.name == "status-heartbeat"
+                && !h.ok
+                && h.message
+                    .contains("cannot write the heartbeat ref refs/hubdr/heartbeat/west-1")
+        })
+    };
+    // Each sync in a later second than the last commit (a change within its second is
+    // committed): only sync times change, so each pass writes a heartbeat.
+    let later = || tokio::time::sleep(Duration::from_millis(1100));
+    later().await;
+    sync(10);
+    assert!(!refused(&agent.pass_once().await));
+    assert_eq!(
+        remote.history(STATUS_BRANCH).len(),
+        committed,
+        "nothing committed instead"
+    );
+    // The next pass reports the refusal: a change, committed once.
+    later().await;
+    sync(11);
+    let reported = agent.pass_once().await;
+    assert!(refused(&reported), "{:?}", reported.health);
+    assert_eq!(
+        reported.pass.reason, "HealthFailed",
+        "{}",
+        reported.pass.message
+    );
+    assert!(refused(&remote.status_file("west-1").unwrap()));
+    assert_eq!(remote.history(STATUS_BRANCH).len(), committed + 1);
+    for minute in 12..14 {
+        later().await;
+        sync(minute);
+        assert!(refused(&agent.pass_once().await));
+    }
+    assert_eq!(
+        remote.history(STATUS_BRANCH).len(),
+        committed + 1,
+        "refused heartbeats add no commit"
+    );
+    // Once the heartbeat lands again, the report is cleared (committed once more).
+    std::fs::remove_dir_all(&blocker).unwrap();
+    later().await;
+    sync(20);
+    agent.pass_once().await;
+    later().await;
+    sync(21);
+    let cleared = agent.pass_once().await;
+    assert!(!refused(&cleared), "{:?}", cleared.health);
+    assert!(!refused(&remote.status_file("west-1").unwrap()));
+    assert_eq!(remote.history(STATUS_BRANCH).len(), committed + 2);
+}

@@ -205,3 +205,49 @@ fn network_writers_at_once_all_land_at_the_first_attempt() {
         assert_eq!(walk.count(), 2);
     }
 }
+
+/// A server rule that refuses forced updates of `refs/hubdr/heartbeat/*` (here a pre-receive
+/// hook, as self-hosted forges allow; git's own `receive.denyNonFastForwards` covers only
+/// `refs/heads/*`) refuses to replace a heartbeat with a clear error; the status ref
+/// (fast-forwards only) is still accepted.
+#[test]
+fn a_server_that_refuses_forced_updates_refuses_the_heartbeat_not_the_status() {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let remote = bare(&dir.path().join("site.git"));
+    let hook = remote.path().join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\n\
+         while read old new ref; do\n\
+           case \"$ref\" in refs/hubdr/heartbeat/*)\n\
+             if [ \"$old\" != 0000000000000000000000000000000000000000 ] && \
+                ! git merge-base --is-ancestor \"$old\" \"$new\"; then\n\
+               echo \"forced updates of $ref are not allowed\" >&2; exit 1\n\
+             fi;;\n\
+           esac\n\
+         done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let Some(daemon) = daemon(dir.path()) else {
+        return;
+    };
+    let w = writer(&daemon.url("site.git"), &dir.path().join("cache"));
+    w.beat("west-1", b"cluster: west-1\nn: 1\n", None).unwrap();
+    let first = remote.refname_to_id("refs/hubdr/heartbeat/west-1").unwrap();
+    let err = w
+        .beat("west-1", b"cluster: west-1\nn: 2\n", None)
+        .unwrap_err();
+    assert!(matches!(err, GitError::Rejected { .. }), "{err:?}");
+    assert_eq!(
+        remote.refname_to_id("refs/hubdr/heartbeat/west-1").unwrap(),
+        first
+    );
+    for n in 1..3 {
+        let publish = w
+            .publish("west-1", format!("cluster: west-1\nn: {n}\n").as_bytes())
+            .unwrap();
+        assert!(matches!(publish, Publish::Committed { .. }), "{publish:?}");
+    }
+}
