@@ -446,7 +446,7 @@ async fn a_refused_heartbeat_is_reported_once_and_does_not_grow_the_history() {
     std::fs::create_dir_all(&blocker).unwrap();
     std::fs::write(blocker.join("taken"), "").unwrap();
     let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
-    let mut sync = |minute: u32| {
+    let sync = |minute: u32| {
         server
             .set_status(
                 &rd,
