@@ -7,6 +7,8 @@ mod support;
 use std::time::Duration;
 
 use hubdr::status::{ClusterStatus, STATUS_BRANCH};
+use hubdr_agent::runner::Agent;
+use kubefake::FakeApiServer;
 use serde_json::json;
 use support::*;
 
@@ -373,29 +375,22 @@ async fn a_status_that_failed_to_publish_is_published_next_pass() {
 /// heartbeat (readers see it), not into the status history; a real change is committed.
 #[tokio::test]
 async fn sync_times_alone_do_not_grow_the_status_history_but_reach_readers() {
-    let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let server = cluster_for(&rendered, "west-1").await;
-    let cache = tempfile::tempdir().unwrap();
-    let mut agent = remote.agent("west-1", &server, cache.path());
-    agent.pass_once().await;
-    agent.pass_once().await; // created -> unchanged: the second commit
-    let committed = remote.history(STATUS_BRANCH).len();
+    let Settled {
+        remote,
+        server,
+        mut agent,
+        committed,
+        ..
+    } = settled_west_1().await;
     assert_eq!(committed, 2);
     // Status times are in seconds: the syncs come in a later second than the last commit.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
     for minute in 10..14 {
         let synced = format!("2026-12-01T10:{minute}:00Z");
-        server
-            .set_status(
-                &rd,
-                Some("shop"),
-                "orders-db",
-                json!({"lastSyncTime": synced, "latestImage": {"kind": "VolumeSnapshot", "name": format!("snap-{minute}")}}),
-            )
-            .unwrap();
+        sync_orders_db(
+            &server,
+            json!({"lastSyncTime": synced, "latestImage": {"kind": "VolumeSnapshot", "name": format!("snap-{minute}")}}),
+        );
         let status = agent.pass_once().await;
         let seen = remote.status_file("west-1").expect("a status");
         assert_eq!(seen, status, "readers see the newest status");
@@ -413,14 +408,10 @@ async fn sync_times_alone_do_not_grow_the_status_history_but_reach_readers() {
         );
     }
     // A real change (a gate, a result, a phase...) is committed at once.
-    server
-        .set_status(
-            &rd,
-            Some("shop"),
-            "orders-db",
-            json!({"lastSyncTime": "2026-12-01T10:20:00Z", "rsyncTLS": {"address": "10.1.2.3"}}),
-        )
-        .unwrap();
+    sync_orders_db(
+        &server,
+        json!({"lastSyncTime": "2026-12-01T10:20:00Z", "rsyncTLS": {"address": "10.1.2.3"}}),
+    );
     let status = agent.pass_once().await;
     assert_eq!(remote.history(STATUS_BRANCH).len(), committed + 1);
     assert_eq!(remote.status_file("west-1").unwrap(), status);
@@ -433,28 +424,21 @@ async fn sync_times_alone_do_not_grow_the_status_history_but_reach_readers() {
 /// when a heartbeat lands again.
 #[tokio::test]
 async fn a_refused_heartbeat_is_reported_once_and_does_not_grow_the_history() {
-    let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let server = cluster_for(&rendered, "west-1").await;
-    let cache = tempfile::tempdir().unwrap();
-    let mut agent = remote.agent("west-1", &server, cache.path());
-    agent.pass_once().await;
-    agent.pass_once().await;
-    let committed = remote.history(STATUS_BRANCH).len();
+    let Settled {
+        remote,
+        server,
+        mut agent,
+        committed,
+        ..
+    } = settled_west_1().await;
     let blocker = remote.path.join("refs/hubdr/heartbeat/west-1");
     std::fs::create_dir_all(&blocker).unwrap();
     std::fs::write(blocker.join("taken"), "").unwrap();
-    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
     let sync = |minute: u32| {
-        server
-            .set_status(
-                &rd,
-                Some("shop"),
-                "orders-db",
-                json!({"lastSyncTime": format!("2026-12-01T10:{minute}:00Z")}),
-            )
-            .unwrap();
+        sync_orders_db(
+            &server,
+            json!({"lastSyncTime": format!("2026-12-01T10:{minute}:00Z")}),
+        )
     };
     let refused = |status: &ClusterStatus| {
         status.health.iter().any(|h| {
@@ -508,4 +492,40 @@ async fn a_refused_heartbeat_is_reported_once_and_does_not_grow_the_history() {
     assert!(!refused(&cleared), "{:?}", cleared.health);
     assert!(!refused(&remote.status_file("west-1").unwrap()));
     assert_eq!(remote.history(STATUS_BRANCH).len(), committed + 2);
+}
+
+/// west-1 of the example site after two passes (created, then unchanged): two status commits.
+struct Settled {
+    remote: Remote,
+    server: FakeApiServer,
+    agent: Agent,
+    committed: usize,
+    _cache: tempfile::TempDir,
+}
+
+async fn settled_west_1() -> Settled {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    remote.commit(&rendered.tree, "render");
+    let server = cluster_for(&rendered, "west-1").await;
+    let cache = tempfile::tempdir().unwrap();
+    let mut agent = remote.agent("west-1", &server, cache.path());
+    agent.pass_once().await;
+    agent.pass_once().await;
+    let committed = remote.history(STATUS_BRANCH).len();
+    Settled {
+        remote,
+        server,
+        agent,
+        committed,
+        _cache: cache,
+    }
+}
+
+/// Set the status of west-1's ReplicationDestination shop/orders-db, as VolSync does.
+fn sync_orders_db(server: &FakeApiServer, status: serde_json::Value) {
+    let rd = gvk_of("volsync.backube/v1alpha1", "ReplicationDestination");
+    server
+        .set_status(&rd, Some("shop"), "orders-db", status)
+        .unwrap();
 }

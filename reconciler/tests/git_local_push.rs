@@ -53,6 +53,16 @@ fn add_files(repo: &Repository, cluster: &str, files: &BTreeMap<String, Vec<u8>>
         .unwrap();
 }
 
+/// A bare repository in a new temporary directory (git's configuration sandboxed): the
+/// directory, the repository's path and the repository.
+fn bare_remote() -> (tempfile::TempDir, std::path::PathBuf, Repository) {
+    sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.git");
+    let remote = bare(&path);
+    (dir, path, remote)
+}
+
 fn git(dir: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")
         .arg("-C")
@@ -65,10 +75,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 #[test]
 fn a_large_tree_on_the_ref_is_kept_and_the_repository_stays_complete() {
-    sandbox();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("remote.git");
-    let remote = bare(&path);
+    let (dir, path, remote) = bare_remote();
     let key = AgentKey::from_seed([7; 32]);
     let w = writer(&path, &dir.path().join("w"));
     committed(
@@ -109,10 +116,7 @@ fn a_large_tree_on_the_ref_is_kept_and_the_repository_stays_complete() {
 
 #[test]
 fn after_git_gc_packs_the_ref_an_update_is_complete() {
-    sandbox();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("remote.git");
-    let remote = bare(&path);
+    let (dir, path, remote) = bare_remote();
     let key = AgentKey::from_seed([8; 32]);
     let w = writer(&path, &dir.path().join("w"));
     for (i, message) in ["one", "two", "three", "four"].iter().enumerate() {
@@ -145,10 +149,7 @@ fn after_git_gc_packs_the_ref_an_update_is_complete() {
 
 #[test]
 fn the_ref_log_names_the_agent_not_whoever_runs_it() {
-    sandbox();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("remote.git");
-    let remote = bare(&path);
+    let (dir, path, remote) = bare_remote();
     remote
         .config()
         .unwrap()
