@@ -679,7 +679,8 @@ impl Agent {
         content: Vec<u8>,
         key: Option<AgentKey>,
     ) {
-        let refname = format!("refs/hubdr/heartbeat/{cluster}");
+        let refname = hubdr_core::status::refs::heartbeat_ref(&cluster)
+            .unwrap_or_else(|_| format!("the heartbeat ref of {cluster}"));
         let result =
             tokio::task::spawn_blocking(move || writer.beat(&cluster, &content, key.as_ref()))
                 .await;
@@ -690,7 +691,7 @@ impl Agent {
                 self.heartbeat_problem = None;
             }
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot write the heartbeat ref {refname}; retrying at the next heartbeat");
+                tracing::warn!(error = %e, "cannot write {refname}; retrying at the next heartbeat");
                 self.heartbeat_problem = Some(format!(
                     "cannot write the heartbeat ref {refname} (the agent's log says why): readers see this cluster's liveness and \
                      sync times only when its status is committed (a change, or once a day). If the git server refuses forced \

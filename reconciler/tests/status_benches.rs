@@ -74,6 +74,7 @@ fn status_day_bench_runs_a_small_day() {
         "real publishes:        36 by 3 clusters",
         "repository after gc:",
         "hub fetch (hubdr):     cold",
+        "over git:// (daemon):  hub fetch cold",
     ] {
         assert!(out.contains(line), "missing {line:?} in\n{out}");
     }

@@ -5,7 +5,9 @@
 //! volumes move `--syncs-per-day` times (VolSync syncing every 10 minutes: every round).
 //! Prints the repository's size (objects, pack size, refs) and a hub agent's fetch of every
 //! cluster's status: cold (a new cache), after one heartbeat round, after 1% of the clusters
-//! changed, and with no change.
+//! changed, and with no change; then the cold fetch again over `git://` from a `git daemon`
+//! (git's own upload-pack builds the pack, as a forge does; from a `file://` path libgit2
+//! builds it in the fetching process, which is most of the cold fetch's time).
 //!
 //! What is real and what is simulated (see docs/performance.md):
 //! - real: every commit is built by the agent's own code (`StatusWriter::build_status_commit`
@@ -15,7 +17,8 @@
 //!   only sync times moved or nothing changed, a daily summary commit); a sample of
 //!   `--real-sample` clusters publishes every round through the real `StatusWriter` into the
 //!   same bare repository (the agent's local compare-and-swap push); `git gc` every simulated
-//!   hour, as a forge's maintenance; the hub agent's fetches are real (`GitSource`, `file://`).
+//!   hour, as a forge's maintenance; the hub agent's fetches are real (`GitSource`, `file://`
+//!   and `git://`).
 //! - simulated: the other clusters' pushes. Their commits are written straight into the bare
 //!   repository, one pack per round (the objects a push would send), and their refs moved in
 //!   one ref transaction per round instead of one push each. Commit times are the wall clock
@@ -31,6 +34,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use git2::{Oid, Repository};
+use hubdr_agent::git::daemon::GitDaemon;
 use hubdr_agent::git::{Credentials, GitSource, Identity, StatusWriter};
 use hubdr_agent::publish_plan::{self, Landed, Write as Plan};
 use hubdr_core::status::refs::{heartbeat_ref, status_ref, HEARTBEAT_REFSPEC, STATUS_REFSPEC};
@@ -298,6 +302,24 @@ fn run(args: &Args) -> Result<()> {
     let beats = next_round(&mut agents, round + 1, args, |_| false)?;
     simulate_round(&remote_path, &mut agents, 0, &beats)?;
     let git_beats_round = git_fetch(dir.path(), &url, "git-beats.git", &[heartbeats]);
+    // Over a network transport, served by git's own upload-pack as a forge serves it (from a
+    // file:// path libgit2 builds the pack itself, in the fetching process).
+    let over_daemon = match GitDaemon::start(dir.path()) {
+        Some(daemon) => {
+            let url = daemon.url("status.git");
+            let hub = GitSource::new(
+                url.clone(),
+                StatusWriter::DEFAULT_BRANCH,
+                dir.path().join("hub-cache-daemon"),
+                Credentials::None,
+            );
+            let (cold, _) = timed(|| hub.fetch_statuses())?;
+            let (again, _) = timed(|| hub.fetch_statuses())?;
+            let git = git_fetch(dir.path(), &url, "git-daemon.git", &[STATUS_REFSPEC]);
+            Some((cold, again, git))
+        }
+        None => None,
+    };
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("clusters:              {}", args.clusters);
@@ -339,6 +361,15 @@ fn run(args: &Args) -> Result<()> {
         ms(git_beats_cold),
         ms(git_beats_round)
     );
+    match over_daemon {
+        Some((cold, again, git)) => println!(
+            "over git:// (daemon):  hub fetch cold {} ms, nothing changed {} ms; git fetch cold {}",
+            cold.as_millis(),
+            again.as_millis(),
+            ms(git)
+        ),
+        None => println!("over git:// (daemon):  not measured (no git binary)"),
+    }
     println!("load average:          {}", load.trim());
     Ok(())
 }

@@ -12,8 +12,10 @@
 //! checks that the ref is absent before taking the lock.)
 //!
 //! No cache is needed for a repository on this machine: the tip is read from the remote's
-//! ref, its objects in place, and the new objects are kept in memory until the ref is
-//! locked, so a publish that loses the race has written nothing anywhere.
+//! ref and its objects from the remote's object database (a small tip is copied into memory
+//! first, see [`scratch`]), and the new objects are kept in memory until the ref is locked, so
+//! a publish that loses the race has written nothing anywhere. Unlike `git receive-pack`, no
+//! hooks of the repository run.
 
 use std::path::Path;
 
@@ -25,9 +27,8 @@ use super::error::shown;
 use super::GitError;
 
 /// One attempt: build on the tip of `refname` in the bare repository at `remote_path` (and,
-/// when it has none, the tip of `seed`) and compare-and-swap the ref to the result. No cache
-/// is involved: objects are read in place, and the new ones are kept in memory until the ref
-/// is locked and still at the tip.
+/// when it has none, the tip of `seed`) and compare-and-swap the ref to the result. The new
+/// objects are kept in memory until the ref is locked and still at the tip.
 pub(crate) fn update_ref(
     remote_path: &Path,
     url: &str,

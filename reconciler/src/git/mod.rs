@@ -8,12 +8,15 @@
 //! `remote.rs` (fetch and push), `local.rs` (compare-and-swap for local remotes), `attempt.rs`
 //! (what one attempt at moving a branch came to),
 //! `commit.rs` (one file replaced in a commit), `credentials.rs` and `known_hosts.rs`
-//! (authentication), `lock.rs` (cache lock), `source.rs`, `status_branch.rs`.
+//! (authentication), `lock.rs` (cache lock), `source.rs`, `status_branch.rs`; `daemon.rs` (a
+//! `git daemon` for tests and benchmarks).
 
 mod attempt;
 mod cache;
 mod commit;
 mod credentials;
+#[doc(hidden)]
+pub mod daemon;
 mod error;
 mod known_hosts;
 mod local;
