@@ -186,3 +186,31 @@ fn a_repository_with_a_working_tree_is_refused() {
     let repo = Repository::open(&path).unwrap();
     assert!(status_ref(&repo, "hub-a").is_none());
 }
+
+#[test]
+fn an_unreadable_object_beside_the_status_files_does_not_stop_a_publish() {
+    let (dir, path, remote) = bare_remote();
+    let w = writer(&path, &dir.path().join("w"));
+    committed(w.publish("hub-a", &status("hub-a", "one")).unwrap());
+    // Someone adds a file to the ref, and its object is then lost (a damaged repository).
+    let lost = remote.blob(b"lost\n").unwrap();
+    add_files(
+        &remote,
+        "hub-a",
+        &[("extra/lost".to_string(), b"lost\n".to_vec())].into(),
+    );
+    let hex = lost.to_string();
+    std::fs::remove_file(path.join("objects").join(&hex[..2]).join(&hex[2..])).unwrap();
+    let tip = committed(w.publish("hub-a", &status("hub-a", "two")).unwrap());
+    let tree = remote.find_commit(tip).unwrap().tree().unwrap();
+    let entry = tree.get_path(Path::new("clusters/hub-a.yaml")).unwrap();
+    assert_eq!(
+        remote.find_blob(entry.id()).unwrap().content(),
+        status("hub-a", "two")
+    );
+    assert_eq!(
+        tree.get_path(Path::new("extra/lost")).unwrap().id(),
+        lost,
+        "the other file is kept as it was"
+    );
+}
