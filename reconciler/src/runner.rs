@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use hubdr_core::object::ObjectId;
 use hubdr_core::status::signature::AgentKey;
 use hubdr_core::status::trust::PinMemory;
-use hubdr_core::status::{ClusterStatus, GateStatus, HealthCheck, SourceStatus};
+use hubdr_core::status::{ClusterStatus, GateStatus, SourceStatus};
 
 use crate::changeset::ChangeSet;
 use crate::git::{GitError, GitSource, Pin, Publish, StatusWriter};
@@ -79,8 +79,9 @@ pub struct Agent {
     pins: PinMemory,
     /// The status branch pins another key for this cluster (found by the last publish).
     pin_problem: Option<String>,
-    /// The last heartbeat could not be written (reported until one is).
-    heartbeat_problem: Option<String>,
+    /// Heartbeats that could not be written in a row (reported from the second on, until one
+    /// lands).
+    heartbeats_refused: u32,
     /// Hosted clusters whose etcd this agent snapshots (`--hcp-snapshot`).
     hosted: Vec<crate::hcp::Target>,
     /// The etcd backup's facts and decisions of the last pass (seed 003).
@@ -122,7 +123,7 @@ impl Agent {
             registered_keys: BTreeMap::new(),
             pins: PinMemory::default(),
             pin_problem: None,
-            heartbeat_problem: None,
+            heartbeats_refused: 0,
             hosted: Vec::new(),
             etcd: None,
             hcp_scheduled: Vec::new(),
@@ -335,14 +336,7 @@ impl Agent {
             facts.problems.push(problem);
         }
         facts.problems.extend(self.pin_problem.clone());
-        // A health check, not a problem: the pass applied what it had to.
-        facts
-            .health
-            .extend(self.heartbeat_problem.clone().map(|message| HealthCheck {
-                name: "status-heartbeat".into(),
-                ok: false,
-                message,
-            }));
+        facts.problems.extend(self.heartbeat_problem());
         let status = report::build(
             &self.config.cluster,
             &facts,
@@ -669,9 +663,10 @@ impl Agent {
     /// Replace the heartbeat ref. When that fails (a forge that refuses forced updates of
     /// `refs/hubdr/heartbeat/*`, or the network), nothing is committed instead: committing
     /// what only a heartbeat carries (liveness, sync times) would grow the status history by
-    /// one commit per sync, the growth the heartbeat exists to avoid. The failure is reported
-    /// in the status instead (a change, so committed once) until a heartbeat lands, and the
-    /// next attempt waits for the heartbeat interval.
+    /// one commit per sync, the growth the heartbeat exists to avoid. From the second failure
+    /// in a row (one lost push is not worth two commits), the status reports it, a change and
+    /// so committed once, until a heartbeat lands. The next attempt comes at the next
+    /// heartbeat, or at the next pass whose sync times moved.
     async fn beat(
         &mut self,
         writer: StatusWriter,
@@ -679,8 +674,6 @@ impl Agent {
         content: Vec<u8>,
         key: Option<AgentKey>,
     ) {
-        let refname = hubdr_core::status::refs::heartbeat_ref(&cluster)
-            .unwrap_or_else(|_| format!("the heartbeat ref of {cluster}"));
         let result =
             tokio::task::spawn_blocking(move || writer.beat(&cluster, &content, key.as_ref()))
                 .await;
@@ -688,18 +681,29 @@ impl Agent {
         match result {
             Ok(Ok(())) => {
                 tracing::debug!("heartbeat written");
-                self.heartbeat_problem = None;
+                self.heartbeats_refused = 0;
             }
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot write {refname}; retrying at the next heartbeat");
-                self.heartbeat_problem = Some(format!(
-                    "cannot write the heartbeat ref {refname} (the agent's log says why): readers see this cluster's liveness and \
-                     sync times only when its status is committed (a change, or once a day). If the git server refuses forced \
-                     updates of refs/hubdr/heartbeat/*, allow them for the agents (docs/forges.md)"
-                ));
+                self.heartbeats_refused = self.heartbeats_refused.saturating_add(1);
+                tracing::warn!(error = %e, refused = self.heartbeats_refused, "cannot write the heartbeat ref; retrying at the next heartbeat");
             }
             Err(e) => tracing::warn!(error = %e, "heartbeat task failed"),
         }
+    }
+
+    /// What the status says of heartbeats that could not be written (a fixed text: the error,
+    /// which may name the remote, stays in the log).
+    fn heartbeat_problem(&self) -> Option<String> {
+        (self.heartbeats_refused >= 2).then(|| {
+            let refname = hubdr_core::status::refs::heartbeat_ref(&self.config.cluster)
+                .unwrap_or_else(|_| "refs/hubdr/heartbeat/<cluster>".into());
+            format!(
+                "cannot write the heartbeat ref {refname} (the agent's log says why): readers see this cluster's liveness and \
+                 sync times only when its status is committed (a change, or once a day), and `hubdr status` and the failover \
+                 preflight take it for stalled after 3 heartbeat intervals without one. If the git server refuses forced \
+                 updates of refs/hubdr/heartbeat/*, allow them for the agents (docs/forges.md)"
+            )
+        })
     }
 
     /// Remember whether readers will refuse this agent's signature: the site registers

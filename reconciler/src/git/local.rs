@@ -17,6 +17,7 @@
 //! a publish that loses the race has written nothing anywhere. Unlike `git receive-pack`, no
 //! hooks of the repository run.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use git2::{ObjectType, Odb, OdbLookupFlags, Oid, Repository};
@@ -240,33 +241,43 @@ fn current_tip(remote: &Repository, refname: &str) -> Result<Option<Oid>, git2::
 fn copy_commit(from: &Repository, to: &Repository, commit: Oid) -> Result<(), git2::Error> {
     let (src, dst) = (from.odb()?, to.odb()?);
     let tree = from.find_commit(commit)?.tree_id();
-    copy_tree(from, &src, &dst, tree)?;
+    let mut seen = HashSet::new();
+    copy_tree(from, &src, &dst, tree, &mut seen)?;
     copy_object(&src, &dst, commit)
 }
 
+/// Existence is checked without rescanning the pack directory on a miss: an object packed
+/// since we opened the repository is only written again, loose. Each object is visited once,
+/// however often the tree names it.
 fn copy_tree(
     repo: &Repository,
     src: &Odb<'_>,
     dst: &Odb<'_>,
     tree: Oid,
+    seen: &mut HashSet<Oid>,
 ) -> Result<(), git2::Error> {
-    // Git never stores a tree without its contents. Not rescanning the pack directory on a
-    // miss: a tree packed since we opened the repository is only written again, loose.
-    if dst.exists_ext(tree, OdbLookupFlags::NO_REFRESH) {
+    // Git never stores a tree without its contents.
+    if !seen.insert(tree) || dst.exists_ext(tree, OdbLookupFlags::NO_REFRESH) {
         return Ok(());
     }
     for entry in repo.find_tree(tree)?.iter() {
         match entry.kind() {
-            Some(ObjectType::Tree) => copy_tree(repo, src, dst, entry.id())?,
-            Some(ObjectType::Blob) => copy_object(src, dst, entry.id())?,
-            _ => {} // submodule links point at commits of other repositories
+            Some(ObjectType::Tree) => copy_tree(repo, src, dst, entry.id(), seen)?,
+            Some(ObjectType::Blob) if seen.insert(entry.id()) => {
+                copy_object(src, dst, entry.id())?;
+            }
+            _ => {} // seen, or a submodule link to a commit of another repository
         }
     }
     copy_object(src, dst, tree)
 }
 
-/// Writing an object `dst` has already only freshens its copy (libgit2 looks it up first).
+/// An object `dst` has is not read at all (the tree is the remote's: a blob someone put there
+/// may be huge).
 fn copy_object(src: &Odb<'_>, dst: &Odb<'_>, oid: Oid) -> Result<(), git2::Error> {
+    if dst.exists_ext(oid, OdbLookupFlags::NO_REFRESH) {
+        return Ok(());
+    }
     let object = src.read(oid)?;
     dst.write(object.kind(), object.data())?;
     Ok(())
