@@ -625,12 +625,20 @@ impl Agent {
             return;
         }
         let cluster = self.config.cluster.clone();
-        let content = status.to_yaml().into_bytes();
         let key = self.status_key.clone();
         if write == publish_plan::Write::Heartbeat {
-            self.beat(writer, cluster, content, key).await;
+            // The heartbeat's status is dated now: an unchanged status keeps the time it last
+            // changed, and readers that judge whether an agent is alive (the failover
+            // preflight) trust a signed time, never a commit's.
+            let beat = ClusterStatus {
+                updated_at: now_text().max(status.updated_at.clone()),
+                ..status.clone()
+            };
+            self.beat(writer, cluster, beat.to_yaml().into_bytes(), key)
+                .await;
             return;
         }
+        let content = status.to_yaml().into_bytes();
         let result = tokio::task::spawn_blocking(move || match &key {
             Some(key) => writer
                 .publish_signed(&cluster, &content, key)

@@ -393,7 +393,11 @@ async fn sync_times_alone_do_not_grow_the_status_history_but_reach_readers() {
         );
         let status = agent.pass_once().await;
         let seen = remote.status_file("west-1").expect("a status");
-        assert_eq!(seen, status, "readers see the newest status");
+        // The heartbeat's copy is dated when it was written (the same second, or the next).
+        assert!(
+            seen.same_content(&status) && seen.updated_at >= status.updated_at,
+            "readers see the newest status"
+        );
         let orders = seen
             .observed
             .replication_destinations
@@ -530,4 +534,38 @@ fn sync_orders_db(server: &FakeApiServer, status: serde_json::Value) {
     server
         .set_status(&rd, Some("shop"), "orders-db", status)
         .unwrap();
+}
+
+/// An unchanged status keeps the time it last changed, so the heartbeat's copy is dated when it
+/// is written: readers that judge whether the agent is alive (the failover preflight refuses a
+/// hub whose status is older than 3 heartbeats) see a signed, current time, and the status
+/// history does not grow.
+#[tokio::test]
+async fn a_heartbeat_dates_the_status_it_carries_without_a_commit() {
+    let remote = Remote::new();
+    let rendered = render(EXAMPLE_SITE);
+    remote.commit(&rendered.tree, "render");
+    let server = cluster_for(&rendered, "west-1").await;
+    let cache = tempfile::tempdir().unwrap();
+    let mut agent = remote.agent_beating(
+        pass_config("west-1"),
+        &server,
+        cache.path(),
+        Duration::from_secs(1),
+    );
+    agent.pass_once().await;
+    let settled = agent.pass_once().await;
+    let committed = remote.history(STATUS_BRANCH).len();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let idle = agent.pass_once().await;
+    assert_eq!(idle.updated_at, settled.updated_at, "nothing changed");
+    let seen = remote.status_file("west-1").unwrap();
+    assert!(
+        seen.updated_at > settled.updated_at,
+        "the heartbeat dates its status: {} then {}",
+        settled.updated_at,
+        seen.updated_at
+    );
+    assert!(seen.same_content(&settled));
+    assert_eq!(remote.history(STATUS_BRANCH).len(), committed);
 }

@@ -601,6 +601,17 @@ impl Remote {
     }
 
     pub fn agent_with(&self, config: PassConfig, server: &FakeApiServer, cache: &Path) -> Agent {
+        self.agent_beating(config, server, cache, Duration::from_secs(3600))
+    }
+
+    /// [`Remote::agent_with`] with a heartbeat every `heartbeat` (an hour there).
+    pub fn agent_beating(
+        &self,
+        config: PassConfig,
+        server: &FakeApiServer,
+        cache: &Path,
+        heartbeat: Duration,
+    ) -> Agent {
         let cluster = config.cluster.clone();
         Agent::new(
             config,
@@ -614,7 +625,7 @@ impl Remote {
             Some(self.status_writer(&cache.join("status-write"), &cluster)),
             cluster_api(server),
             Duration::from_secs(30),
-            Duration::from_secs(3600),
+            heartbeat,
             None,
         )
     }
