@@ -479,7 +479,7 @@ pub fn read_status_branch(
         .map_err(|e| format!("cannot read the status refs: {}", e.message()))?;
     if view.files.is_empty() {
         return Err(format!(
-            "{} has no status: neither a status branch {branch:?} (nor origin/{branch}) nor status refs refs/hubdr/status/*: fetch them with `git fetch origin {branch}:{branch} '+refs/hubdr/status/*:refs/hubdr/status/*'`",
+            "{} has no status: neither a status branch {branch:?} (nor origin/{branch}) nor status refs refs/hubdr/status/*: fetch them with `git fetch origin {branch}:{branch} '+refs/hubdr/status/*:refs/hubdr/status/*' '+refs/hubdr/heartbeat/*:refs/hubdr/heartbeat/*'`",
             path.display()
         ));
     }
