@@ -226,7 +226,7 @@ fn a_fleet_failover_plan_fits_a_pull_request_with_the_full_list_beside_it() {
 }
 
 /// What the guarded edits read from a repository without a status branch.
-const NO_STATUS: &str = "repo has no status: neither a status branch \"hubdr-status\" (nor origin/hubdr-status) nor status refs refs/hubdr/status/*: fetch them with `git fetch origin hubdr-status:hubdr-status '+refs/hubdr/status/*:refs/hubdr/status/*'`";
+const NO_STATUS: &str = "repo has no status: neither a status branch \"hubdr-status\" (nor origin/hubdr-status) nor status refs refs/hubdr/status/*: fetch them with `git fetch origin hubdr-status:hubdr-status '+refs/hubdr/status/*:refs/hubdr/status/*' '+refs/hubdr/heartbeat/*:refs/hubdr/heartbeat/*'`";
 
 /// `failover --retry`, `--abort` and `decommission` take the same guarded steps: each is
 /// refused first by its own plan, then, with nothing on the status branch, by the status
