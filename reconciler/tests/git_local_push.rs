@@ -188,7 +188,7 @@ fn a_repository_with_a_working_tree_is_refused() {
 }
 
 #[test]
-fn an_unreadable_object_beside_the_status_files_does_not_stop_a_publish() {
+fn an_unreadable_object_elsewhere_in_the_ref_does_not_stop_a_publish() {
     let (dir, path, remote) = bare_remote();
     let w = writer(&path, &dir.path().join("w"));
     committed(w.publish("hub-a", &status("hub-a", "one")).unwrap());
