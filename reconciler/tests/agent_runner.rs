@@ -380,7 +380,8 @@ async fn sync_times_alone_do_not_grow_the_status_history_but_reach_readers() {
         server,
         mut agent,
         committed,
-        ..
+        status: _,
+        _cache,
     } = settled_west_1().await;
     assert_eq!(committed, 2);
     // Status times are in seconds: the syncs come in a later second than the last commit.
@@ -433,7 +434,8 @@ async fn a_refused_heartbeat_is_reported_once_and_does_not_grow_the_history() {
         server,
         mut agent,
         committed,
-        ..
+        status: _,
+        _cache,
     } = settled_west_1().await;
     let blocker = remote.path.join("refs/hubdr/heartbeat/west-1");
     std::fs::create_dir_all(&blocker).unwrap();
@@ -500,30 +502,38 @@ async fn a_refused_heartbeat_is_reported_once_and_does_not_grow_the_history() {
     assert_eq!(remote.history(STATUS_BRANCH).len(), committed + 2);
 }
 
-/// west-1 of the example site after two passes (created, then unchanged): two status commits.
+/// west-1 of the example site after two passes (created, then unchanged): two status commits,
+/// and the status of the second pass.
 struct Settled {
     remote: Remote,
     server: FakeApiServer,
     agent: Agent,
     committed: usize,
+    status: ClusterStatus,
     _cache: tempfile::TempDir,
 }
 
+/// [`settled_west_1_beating`] with the test agents' hourly heartbeat.
 async fn settled_west_1() -> Settled {
+    settled_west_1_beating(Duration::from_secs(3600)).await
+}
+
+async fn settled_west_1_beating(heartbeat: Duration) -> Settled {
     let remote = Remote::new();
     let rendered = render(EXAMPLE_SITE);
     remote.commit(&rendered.tree, "render");
     let server = cluster_for(&rendered, "west-1").await;
     let cache = tempfile::tempdir().unwrap();
-    let mut agent = remote.agent("west-1", &server, cache.path());
+    let mut agent = remote.agent_beating(pass_config("west-1"), &server, cache.path(), heartbeat);
     agent.pass_once().await;
-    agent.pass_once().await;
+    let status = agent.pass_once().await;
     let committed = remote.history(STATUS_BRANCH).len();
     Settled {
         remote,
         server,
         agent,
         committed,
+        status,
         _cache: cache,
     }
 }
@@ -542,20 +552,15 @@ fn sync_orders_db(server: &FakeApiServer, status: serde_json::Value) {
 /// history does not grow.
 #[tokio::test]
 async fn a_heartbeat_dates_the_status_it_carries_without_a_commit() {
-    let remote = Remote::new();
-    let rendered = render(EXAMPLE_SITE);
-    remote.commit(&rendered.tree, "render");
-    let server = cluster_for(&rendered, "west-1").await;
-    let cache = tempfile::tempdir().unwrap();
-    let mut agent = remote.agent_beating(
-        pass_config("west-1"),
-        &server,
-        cache.path(),
-        Duration::from_secs(1),
-    );
-    agent.pass_once().await;
-    let settled = agent.pass_once().await;
-    let committed = remote.history(STATUS_BRANCH).len();
+    // Every field bound: a field left to `..` would be dropped here (the fake API server).
+    let Settled {
+        remote,
+        server: _server,
+        mut agent,
+        committed,
+        status: settled,
+        _cache,
+    } = settled_west_1_beating(Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let idle = agent.pass_once().await;
     assert_eq!(idle.updated_at, settled.updated_at, "nothing changed");

@@ -253,12 +253,7 @@ fn run(args: &Args) -> Result<()> {
     let size = repo_size(&remote_path)?;
 
     // A hub agent's read: every cluster's status with one glob refspec (no heartbeats).
-    let hub = GitSource::new(
-        url.clone(),
-        StatusWriter::DEFAULT_BRANCH,
-        dir.path().join("hub-cache"),
-        Credentials::None,
-    );
+    let hub = hub_agent(&url, &dir.path().join("hub-cache"));
     let (cold, files) = timed(|| hub.fetch_statuses())?;
     let statuses = files.files.keys().filter(|p| p.ends_with(".yaml")).count();
     if statuses != args.clusters {
@@ -307,12 +302,7 @@ fn run(args: &Args) -> Result<()> {
     let over_daemon = match GitDaemon::start(dir.path()) {
         Some(daemon) => {
             let url = daemon.url("status.git");
-            let hub = GitSource::new(
-                url.clone(),
-                StatusWriter::DEFAULT_BRANCH,
-                dir.path().join("hub-cache-daemon"),
-                Credentials::None,
-            );
+            let hub = hub_agent(&url, &dir.path().join("hub-cache-daemon"));
             let (cold, _) = timed(|| hub.fetch_statuses())?;
             let (again, _) = timed(|| hub.fetch_statuses())?;
             let git = git_fetch(dir.path(), &url, "git-daemon.git", &[STATUS_REFSPEC]);
@@ -477,6 +467,11 @@ fn simulate_round(
         }
     }
     Ok(totals)
+}
+
+/// A hub agent's status reader of `url`, its cache at `cache` (new: a cold fetch).
+fn hub_agent(url: &str, cache: &Path) -> GitSource {
+    GitSource::new(url, StatusWriter::DEFAULT_BRANCH, cache, Credentials::None)
 }
 
 fn seed(cluster: usize) -> [u8; 32] {
